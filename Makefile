@@ -1,0 +1,72 @@
+# mpecho: the whole build. Targets: all run test bench install clean (see README.md).
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual -Wvla
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP
+ALLFLAGS = -std=c11 $(WARN) $(CFLAGS)
+BUILD   ?= build
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man
+RUNARGS ?=
+
+SERVER_OBJ = mpechod options server session service net io log
+CLIENT_OBJ = mpecho net io log
+UNIT_OBJ   = unit options service session net io log
+
+SERVER_OBJS = $(SERVER_OBJ:%=$(BUILD)/%.o)
+CLIENT_OBJS = $(CLIENT_OBJ:%=$(BUILD)/%.o)
+UNIT_OBJS   = $(UNIT_OBJ:%=$(BUILD)/%.o)
+
+.PHONY: all run test unit bench install uninstall clean
+all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/unit
+
+$(BUILD)/mpechod: $(SERVER_OBJS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mpecho: $(CLIENT_OBJS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit: $(UNIT_OBJS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(ALLFLAGS) -c -o $@ $<
+
+$(BUILD)/unit.o: tests/unit/unit.c | $(BUILD)
+	$(CC) $(CPPFLAGS) -Isrc $(ALLFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $@
+
+# Start the server in the foreground on its defaults (all addresses, port 8000).
+run: $(BUILD)/mpechod
+	./$(BUILD)/mpechod $(RUNARGS)
+
+# The whole suite: installs what it needs, then unit + end-to-end tests on a normal
+# build and on an ASan/UBSan build; ends with the runner's "N passed, N failed" line.
+test:
+	./tests/deps.sh
+	$(MAKE) all
+	$(MAKE) BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" all
+	python3 tests/run.py build build/sanitize
+
+install: $(BUILD)/mpechod $(BUILD)/mpecho
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/mpechod $(DESTDIR)$(SBINDIR)/mpechod
+	install -m 755 $(BUILD)/mpecho $(DESTDIR)$(BINDIR)/mpecho
+	install -m 644 man/mpechod.8 $(DESTDIR)$(MANDIR)/man8/mpechod.8
+	install -m 644 man/mpecho.1 $(DESTDIR)$(MANDIR)/man1/mpecho.1
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho \
+	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/*.d)

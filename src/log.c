@@ -1,0 +1,184 @@
+/* log: fixed-format key=value event lines on stderr. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 1024
+
+static const char *log_prog = "mpecho";
+static enum log_level log_threshold = LOG_LVL_INFO;
+
+static const char *const level_names[] = {
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_WARN] = "warning",
+	[LOG_LVL_NOTICE] = "notice",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+};
+
+void
+log_init(const char *prog, enum log_level threshold)
+{
+	log_prog = prog;
+	log_threshold = threshold;
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return level <= log_threshold;
+}
+
+/* Write the whole line in one call where the kernel allows: lines of several processes never interleave. */
+static void
+log_write(const char *line, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, line, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		line += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Append to a line buffer, truncating (with a marker) rather than overflowing. */
+static size_t
+line_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static size_t
+line_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (pos >= cap)
+		return pos;
+	n = vsnprintf(buf + pos, cap - pos, fmt, ap);
+	if (n < 0)
+		return pos;
+	if ((size_t)n >= cap - pos) {
+		memcpy(buf + cap - 4, "...", 3);
+		return cap - 1;
+	}
+	return pos + (size_t)n;
+}
+
+static size_t
+line_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t
+line_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pos = line_vappend(buf, pos, cap, fmt, ap);
+	va_end(ap);
+	return pos;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	struct timespec ts;
+	struct tm tm;
+	size_t pos;
+	va_list ap;
+	int saved = errno;
+
+	if (!log_enabled(level))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	pos = strftime(line, sizeof(line), "time=%Y-%m-%dT%H:%M:%S", &tm);
+	pos = line_append(line, pos, sizeof(line) - 1, ".%03ldZ level=%s ",
+	    ts.tv_nsec / 1000000, level_names[level]);
+	va_start(ap, fmt);
+	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	line[pos++] = '\n';
+	log_write(line, pos);
+	errno = saved;
+}
+
+static void
+log_vplain(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void
+log_vplain(const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t pos;
+
+	pos = line_append(line, 0, sizeof(line) - 1, "%s: ", log_prog);
+	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
+	line[pos++] = '\n';
+	log_write(line, pos);
+}
+
+void
+log_plain(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vplain(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vplain(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+const char *
+log_quote(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t o = 0;
+	int plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p && plain; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '=')
+			plain = 0;
+	if (plain && strlen(s) < len)
+		return memcpy(buf, s, strlen(s) + 1);
+	if (len < 3)
+		return "\"\"";
+	buf[o++] = '"';
+	for (p = (const unsigned char *)s; *p && o + 5 < len; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*p;
+		} else if (*p < ' ' || *p >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}

@@ -1,0 +1,37 @@
+/* log: one line per event, key=value, written with a single write(2). */
+#ifndef MPECHO_LOG_H
+#define MPECHO_LOG_H
+
+#include <stddef.h>
+
+/* Severity, most to least severe; a line is written when its level <= the threshold. */
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_NOTICE,	/* life cycle of the server: start, listen, stop */
+	LOG_LVL_INFO,	/* one line per connection event (dropped by -q) */
+	LOG_LVL_DEBUG	/* added by -v */
+};
+
+void log_init(const char *prog, enum log_level threshold);
+int log_enabled(enum log_level level);
+
+/* A key=value event line: "time=... level=... " followed by the formatted text. */
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A plain "prog: text" line on stderr, for errors a person reads at start-up. */
+void log_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_plain(), then exit(status). Only start-up code calls it. */
+void log_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * Quote a value for a key=value line: printable ASCII without blanks or quotes
+ * passes as it is; anything else is wrapped in double quotes with \" \\ and \xNN
+ * escapes, so a value that came from a peer cannot forge a line or a key.
+ */
+const char *log_quote(const char *s, char *buf, size_t len);
+
+#endif

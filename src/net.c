@@ -1,0 +1,199 @@
+/* net: address parsing and formatting, listening and connecting sockets. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+net_split_hostport(const char *text, char **host, char **port)
+{
+	const char *colon, *p_start, *h_start, *h_end;
+
+	*host = *port = NULL;
+	if (text[0] == '[') {
+		h_start = text + 1;
+		h_end = strchr(h_start, ']');
+		if (h_end == NULL || h_end == h_start || (h_end[1] != ':'))
+			goto malformed;
+		p_start = h_end + 2;
+	} else {
+		colon = strrchr(text, ':');
+		/* A bare IPv6 address has several colons: it needs brackets to carry a port. */
+		if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
+			goto malformed;
+		h_start = text;
+		h_end = colon;
+		p_start = colon + 1;
+	}
+	if (*p_start == '\0')
+		goto malformed;
+	if (h_end > h_start && (*host = strndup(h_start, (size_t)(h_end - h_start))) == NULL)
+		return -1;
+	if ((*port = strdup(p_start)) == NULL) {
+		free(*host);
+		*host = NULL;
+		return -1;
+	}
+	return 0;
+malformed:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+net_check_port(const char *port)
+{
+	const char *p;
+	unsigned long v;
+	char *end;
+
+	if (*port == '\0')
+		goto bad;
+	if (isdigit((unsigned char)*port)) {
+		for (p = port; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				goto bad;
+		errno = 0;
+		v = strtoul(port, &end, 10);
+		if (errno != 0 || v > 65535)
+			goto bad;
+		return 0;
+	}
+	if (getservbyname(port, "tcp") != NULL)
+		return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+net_resolve(const char *host, const char *port, int passive, int family,
+    struct addrinfo **res)
+{
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
+	return getaddrinfo(host, port, &hints, res);
+}
+
+const char *
+net_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+			snprintf(buf, len, "%s:%u", ip, ntohs(sin6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			if (sin6->sin6_scope_id != 0)
+				snprintf(buf, len, "[%s%%%u]:%u", ip,
+				    (unsigned)sin6->sin6_scope_id, ntohs(sin6->sin6_port));
+			else
+				snprintf(buf, len, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+		}
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+int
+net_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return -1;
+}
+
+int
+net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only)
+{
+	int fd, on = 1, saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+		goto fail;
+	if (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* An interrupted connect() goes on in the kernel: wait for it and fetch its result. */
+static int
+connect_finish(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	while (poll(&pfd, 1, -1) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -1;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+net_connect(const struct sockaddr *sa, socklen_t len)
+{
+	int fd, saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, sa, len) < 0 && (errno != EINTR || connect_finish(fd) < 0)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_tune(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}

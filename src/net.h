@@ -1,0 +1,47 @@
+/* net: address parsing and formatting, listening and connecting sockets. */
+#ifndef MPECHO_NET_H
+#define MPECHO_NET_H
+
+#include <stddef.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+/* Room for "[ipv6%scope]:port" and for "a.b.c.d:port". */
+#define NET_ADDRSTRLEN 96
+
+/*
+ * Split "host:port", "[v6addr]:port" or ":port".
+ * *host is NULL for "all addresses" (":port"); both results are malloc'd.
+ * Returns 0, or -1 with errno EINVAL (malformed) or ENOMEM.
+ */
+int net_split_hostport(const char *text, char **host, char **port);
+
+/* A port is a number 0..65535 or a service name known to the system; 0 or -1 (EINVAL). */
+int net_check_port(const char *port);
+
+/* getaddrinfo() for TCP; host NULL with passive gives the wildcard addresses. Returns a gai error code. */
+int net_resolve(const char *host, const char *port, int passive, int family,
+    struct addrinfo **res);
+
+/*
+ * "1.2.3.4:80" or "[::1]:80"; an IPv4-mapped IPv6 address is shown as IPv4.
+ * Never fails: an unknown family formats as "?".
+ */
+const char *net_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* The port of an AF_INET/AF_INET6 address, or -1. */
+int net_port(const struct sockaddr *sa);
+
+/*
+ * A listening, non-blocking, close-on-exec TCP socket bound to sa.
+ * v6only: for an IPv6 socket, 1 = IPv6 only, 0 = dual-stack. Returns fd or -1 with errno.
+ */
+int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only);
+
+/* Connect to one address (blocking). Returns fd or -1 with errno. */
+int net_connect(const struct sockaddr *sa, socklen_t len);
+
+/* Low-latency options for a connected socket: TCP_NODELAY. 0 or -1 with errno. */
+int net_tune(int fd);
+
+#endif

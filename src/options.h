@@ -1,0 +1,54 @@
+/* options: struct config, command-line parsing, range-checked numbers, usage text. */
+#ifndef MPECHO_OPTIONS_H
+#define MPECHO_OPTIONS_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define MPECHO_VERSION "0.1.0"
+#define MPECHO_DEFAULT_PORT "8000"
+
+/* Exit statuses shared by the programs (documented in the man pages and README). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* run-time failure: cannot listen, connect, resolve, ... */
+	EXIT_USAGE = 2		/* bad command line */
+};
+
+struct service;
+
+/* One -l/--listen or positional address: host NULL means every address. */
+struct listen_spec {
+	char *host;
+	char *port;
+};
+
+struct config {
+	struct listen_spec *listens;
+	size_t nlistens;
+	const struct service *service;
+	int backlog;
+	int grace;		/* seconds live sessions get after SIGTERM/SIGINT */
+	int max_conns;		/* live sessions; the supervisor stops accepting at this many */
+	enum log_level log_level;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };
+
+/*
+ * Fill *cfg from argv. On OPTIONS_ERROR, err holds a one-line message naming
+ * the bad value. Never prints, never exits.
+ */
+enum options_result options_parse(struct config *cfg, int argc, char **argv,
+    char *err, size_t errlen);
+void options_free(struct config *cfg);
+const char *options_usage(void);
+
+/*
+ * Parse text as a whole decimal number in [min, max] into *out.
+ * Returns 0, or -1 with errno EINVAL (not a number) or ERANGE (out of bounds).
+ */
+int options_number(const char *text, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,508 @@
+/* server: the supervisor. It never touches payload: it accepts, forks, reaps and logs. */
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "service.h"
+#include "session.h"
+
+#define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
+#define PAUSE_MS 200		/* accepting rests this long after EMFILE, ENFILE, ENOMEM */
+#define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
+
+/* What the supervisor knows of one live session (private memory). */
+struct slot {
+	pid_t pid;
+	int64_t start_ms;
+	char peer[NET_ADDRSTRLEN];
+};
+
+/* pid -> slot index, open addressing with linear probing; pid 0 marks a free cell. */
+struct pid_cell {
+	pid_t pid;
+	int slot;
+};
+
+enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
+
+struct server {
+	const struct config *cfg;
+	struct listener *ls;
+	size_t nls;
+	int sigfd;
+	struct slot *slots;
+	struct session_counters *ctrs;	/* shared with the children */
+	int *free_slots;
+	int nfree;
+	struct pid_cell *map;
+	size_t map_mask;
+	int live;
+	int64_t start_ms;
+	uint64_t served;
+	uint64_t bytes_in, bytes_out;	/* of sessions that ended */
+	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
+	bool accept_error_logged;
+	enum stop_stage stage;
+	int64_t stage_deadline_ms;
+};
+
+static const int handled_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+signal_name(int sig)
+{
+	const char *name = sigabbrev_np(sig);
+
+	return name != NULL ? name : "?";
+}
+
+static size_t
+pid_hash(const struct server *s, pid_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & s->map_mask;
+}
+
+static void
+map_put(struct server *s, pid_t pid, int slot)
+{
+	size_t i = pid_hash(s, pid);
+
+	while (s->map[i].pid != 0)
+		i = (i + 1) & s->map_mask;
+	s->map[i].pid = pid;
+	s->map[i].slot = slot;
+}
+
+/* Remove pid from the map and return its slot, or -1. Backward-shift deletion keeps probes short. */
+static int
+map_take(struct server *s, pid_t pid)
+{
+	size_t i = pid_hash(s, pid), j, home;
+	int slot;
+
+	while (s->map[i].pid != pid) {
+		if (s->map[i].pid == 0)
+			return -1;
+		i = (i + 1) & s->map_mask;
+	}
+	slot = s->map[i].slot;
+	for (j = (i + 1) & s->map_mask; s->map[j].pid != 0; j = (j + 1) & s->map_mask) {
+		home = pid_hash(s, s->map[j].pid);
+		/* The entry at j may move to the hole at i unless its home lies in (i, j]. */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		s->map[i] = s->map[j];
+		i = j;
+	}
+	s->map[i].pid = 0;
+	return slot;
+}
+
+/* Block the signals the loop reads from its signalfd; dispositions to default first (an ignored signal is never queued). */
+static int
+signals_open(void)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++) {
+		signal(handled_signals[i], SIG_DFL);
+		sigaddset(&set, handled_signals[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+close_listeners(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nls; i++) {
+		if (s->ls[i].fd >= 0)
+			close(s->ls[i].fd);
+		s->ls[i].fd = -1;
+	}
+}
+
+/* In a new child: drop what belongs to the supervisor, restore the signal mask, serve. */
+static void
+child_run(struct server *s, int fd, int slot)
+{
+	sigset_t none;
+
+	close_listeners(s);
+	close(s->sigfd);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	session_serve(fd, s->cfg->service, &s->ctrs[slot]);
+}
+
+static void
+spawn(struct server *s, int fd, const struct sockaddr *peer)
+{
+	int idx = s->free_slots[--s->nfree];
+	struct slot *sl = &s->slots[idx];
+	pid_t pid;
+
+	net_format(peer, sl->peer, sizeof(sl->peer));
+	sl->start_ms = now_ms();
+	s->ctrs[idx].bytes_in = s->ctrs[idx].bytes_out = 0;
+	pid = fork();
+	if (pid == 0)
+		child_run(s, fd, idx);
+	close(fd);
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed peer=%s error=\"%s\" action=closed",
+		    sl->peer, strerror(errno));
+		s->free_slots[s->nfree++] = idx;
+		return;
+	}
+	sl->pid = pid;
+	map_put(s, pid, idx);
+	s->live++;
+	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d",
+	    sl->peer, (long)pid, s->live);
+}
+
+/* Errors that concern one pending connection only: take the next one. */
+static bool
+accept_error_transient(int err)
+{
+	switch (err) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+accept_batch(struct server *s, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH && s->live < s->cfg->max_conns; i++) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			s->accept_error_logged = false;
+			spawn(s, fd, (struct sockaddr *)&ss);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (accept_error_transient(errno))
+			continue;
+		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
+		if (!s->accept_error_logged)
+			log_msg(LOG_LVL_ERROR, "event=accept-failed listener=%s error=\"%s\" action=pause pause_ms=%d",
+			    l->name, strerror(errno), PAUSE_MS);
+		s->accept_error_logged = true;
+		s->resume_ms = now_ms() + PAUSE_MS;
+		return;
+	}
+}
+
+static void
+session_ended(struct server *s, pid_t pid, int status)
+{
+	int idx = map_take(s, pid);
+	struct slot *sl;
+	uint64_t in, out;
+	int64_t ms;
+	char how[64];
+	const char *reason;
+
+	if (idx < 0) {
+		log_msg(LOG_LVL_DEBUG, "event=reap pid=%ld note=unknown-child", (long)pid);
+		return;
+	}
+	sl = &s->slots[idx];
+	in = __atomic_load_n(&s->ctrs[idx].bytes_in, __ATOMIC_RELAXED);
+	out = __atomic_load_n(&s->ctrs[idx].bytes_out, __ATOMIC_RELAXED);
+	ms = now_ms() - sl->start_ms;
+	if (WIFEXITED(status)) {
+		reason = session_end_name(WEXITSTATUS(status));
+		snprintf(how, sizeof(how), "exit=%d reason=%s", WEXITSTATUS(status),
+		    reason != NULL ? reason : "unknown");
+	} else {
+		snprintf(how, sizeof(how), "signal=%s reason=killed",
+		    signal_name(WTERMSIG(status)));
+	}
+	s->live--;
+	s->served++;
+	s->bytes_in += in;
+	s->bytes_out += out;
+	log_msg(LOG_LVL_INFO, "event=end peer=%s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
+	    sl->peer, (long)pid, how, (unsigned long long)in, (unsigned long long)out,
+	    (long long)(ms / 1000), (long long)(ms % 1000), s->live);
+	sl->pid = 0;
+	s->free_slots[s->nfree++] = idx;
+}
+
+/* Signals coalesce: one SIGCHLD may stand for many children, so reap until none is left. */
+static void
+reap(struct server *s)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		session_ended(s, pid, status);
+}
+
+static void
+signal_sessions(struct server *s, int sig)
+{
+	int i;
+
+	for (i = 0; i < s->cfg->max_conns; i++)
+		if (s->slots[i].pid > 0)
+			kill(s->slots[i].pid, sig);
+}
+
+static void
+log_status(struct server *s)
+{
+	uint64_t in = s->bytes_in, out = s->bytes_out;
+	int i;
+
+	for (i = 0; i < s->cfg->max_conns; i++) {
+		if (s->slots[i].pid > 0) {
+			in += __atomic_load_n(&s->ctrs[i].bytes_in, __ATOMIC_RELAXED);
+			out += __atomic_load_n(&s->ctrs[i].bytes_out, __ATOMIC_RELAXED);
+		}
+	}
+	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu in=%llu out=%llu uptime=%lld",
+	    s->live, (unsigned long long)s->served, (unsigned long long)in,
+	    (unsigned long long)out, (long long)((now_ms() - s->start_ms) / 1000));
+}
+
+/* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the sessions. */
+static void
+stop_advance(struct server *s, int sig)
+{
+	switch (s->stage) {
+	case RUNNING:
+		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
+		    signal_name(sig), s->live, s->cfg->grace);
+		close_listeners(s);
+		s->stage = DRAINING;
+		s->stage_deadline_ms = now_ms() + (int64_t)s->cfg->grace * 1000;
+		break;
+	case DRAINING:
+		log_msg(LOG_LVL_NOTICE, "event=terminate sessions=%d signal=TERM", s->live);
+		signal_sessions(s, SIGTERM);
+		s->stage = TERMINATING;
+		s->stage_deadline_ms = now_ms() + KILL_AFTER_MS;
+		break;
+	case TERMINATING:
+	case KILLING:
+		log_msg(LOG_LVL_WARN, "event=terminate sessions=%d signal=KILL", s->live);
+		signal_sessions(s, SIGKILL);
+		s->stage = KILLING;
+		s->stage_deadline_ms = -1;
+		break;
+	}
+}
+
+static void
+handle_signals(struct server *s)
+{
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(s->sigfd, si, sizeof(si))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			switch (si[i].ssi_signo) {
+			case SIGTERM:
+			case SIGINT:
+				/* The first starts the drain; a second ends the sessions at once. */
+				stop_advance(s, (int)si[i].ssi_signo);
+				break;
+			case SIGUSR1:
+				log_status(s);
+				break;
+			case SIGHUP:
+				log_msg(LOG_LVL_NOTICE, "event=reload signal=HUP note=nothing-to-reload");
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	reap(s);
+}
+
+/* Milliseconds until the next timer (end of an accept pause, next stop stage), or -1 for none. */
+static int
+poll_timeout(const struct server *s, int64_t now)
+{
+	int64_t next = INT64_MAX;
+
+	if (s->resume_ms > 0)
+		next = s->resume_ms;
+	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && s->stage_deadline_ms < next)
+		next = s->stage_deadline_ms;
+	if (next == INT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	return next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+/* One turn of the loop: wait for signals and, when admitting, for connections. */
+static int
+server_turn(struct server *s, struct pollfd *pfd)
+{
+	int64_t now = now_ms();
+	size_t i, n = 1;
+	int rc;
+
+	if (s->resume_ms > 0 && now >= s->resume_ms)
+		s->resume_ms = 0;
+	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && now >= s->stage_deadline_ms)
+		stop_advance(s, 0);
+	pfd[0].fd = s->sigfd;
+	pfd[0].events = POLLIN;
+	/* Back-pressure: at the limit, or resting, leave new connections in the kernel's backlog. */
+	if (s->stage == RUNNING && s->resume_ms == 0 && s->live < s->cfg->max_conns) {
+		for (i = 0; i < s->nls; i++, n++) {
+			pfd[n].fd = s->ls[i].fd;
+			pfd[n].events = POLLIN;
+		}
+	}
+	rc = poll(pfd, n, poll_timeout(s, now));
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	if (pfd[0].revents & POLLIN)
+		handle_signals(s);
+	for (i = 1; i < n && s->stage == RUNNING; i++)
+		if (pfd[i].revents & POLLIN)
+			accept_batch(s, &s->ls[i - 1]);
+	return 0;
+}
+
+static int
+server_init(struct server *s, const struct config *cfg)
+{
+	size_t cells = 1;
+	int i;
+
+	s->start_ms = now_ms();
+	while (cells < (size_t)cfg->max_conns * 2)
+		cells <<= 1;
+	s->map_mask = cells - 1;
+	s->slots = calloc((size_t)cfg->max_conns, sizeof(*s->slots));
+	s->free_slots = calloc((size_t)cfg->max_conns, sizeof(*s->free_slots));
+	s->map = calloc(cells, sizeof(*s->map));
+	s->ctrs = mmap(NULL, (size_t)cfg->max_conns * sizeof(*s->ctrs), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->ctrs == MAP_FAILED)
+		s->ctrs = NULL;
+	if (s->slots == NULL || s->free_slots == NULL || s->map == NULL || s->ctrs == NULL)
+		return -1;
+	for (i = cfg->max_conns - 1; i >= 0; i--)
+		s->free_slots[s->nfree++] = i;
+	s->sigfd = signals_open();
+	return s->sigfd < 0 ? -1 : 0;
+}
+
+static void
+server_free(struct server *s)
+{
+	close_listeners(s);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->ctrs != NULL)
+		munmap(s->ctrs, (size_t)s->cfg->max_conns * sizeof(*s->ctrs));
+	free(s->slots);
+	free(s->free_slots);
+	free(s->map);
+}
+
+/* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
+static void
+log_ready(const struct server *s)
+{
+	size_t i;
+
+	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s max_conns=%d",
+	    MPECHO_VERSION, (long)getpid(), s->cfg->service->name, s->cfg->max_conns);
+	for (i = 0; i < s->nls; i++)
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", s->ls[i].name);
+	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", s->nls);
+}
+
+int
+server_run(const struct config *cfg, struct listener *ls, size_t nls)
+{
+	struct server s;
+	struct pollfd *pfd;
+	int rc = EXIT_FAIL;
+
+	memset(&s, 0, sizeof(s));
+	s.sigfd = -1;
+	s.cfg = cfg;
+	s.ls = ls;
+	s.nls = nls;
+	pfd = calloc(nls + 1, sizeof(*pfd));
+	if (pfd == NULL || server_init(&s, cfg) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=start", strerror(errno));
+		goto out;
+	}
+	log_ready(&s);
+	while (s.stage == RUNNING || s.live > 0) {
+		if (server_turn(&s, pfd) < 0) {
+			log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=poll", strerror(errno));
+			goto out;
+		}
+	}
+	log_msg(LOG_LVL_NOTICE, "event=stop served=%llu in=%llu out=%llu",
+	    (unsigned long long)s.served, (unsigned long long)s.bytes_in,
+	    (unsigned long long)s.bytes_out);
+	rc = EXIT_OK;
+out:
+	server_free(&s);
+	free(pfd);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/* session: one connection in a child process: serve, account, close, exit. */
+#include "session.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "net.h"
+#include "service.h"
+
+/* After a service ends a session, how long its unread input is drained before close. */
+#define LINGER_SECS 2
+
+static const char *const end_names[SESSION_NEND] = {
+	[SESSION_EOF] = "eof",
+	[SESSION_ERROR] = "error",
+	[SESSION_RESET] = "reset",
+	[SESSION_QUIT] = "quit",
+	[SESSION_TIMEOUT] = "timeout",
+};
+
+const char *
+session_end_name(int status)
+{
+	return status >= 0 && status < SESSION_NEND ? end_names[status] : NULL;
+}
+
+enum session_end
+session_failure(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+	case EPIPE:
+	case ENOTCONN:
+		return SESSION_RESET;
+	case ETIMEDOUT:
+		return SESSION_TIMEOUT;
+	default:
+		return SESSION_ERROR;
+	}
+}
+
+ssize_t
+session_read(struct session *s, void *buf, size_t len)
+{
+	ssize_t n = io_read(s->fd, buf, len);
+
+	if (n > 0) {
+		s->bytes_in += (uint64_t)n;
+		__atomic_store_n(&s->ctr->bytes_in, s->bytes_in, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+int
+session_write(struct session *s, const void *buf, size_t len)
+{
+	size_t done;
+	int rc = io_send_all(s->fd, buf, len, &done);
+
+	s->bytes_out += done;
+	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
+	return rc;
+}
+
+/*
+ * A service ended the session while the client may still be sending: closing
+ * with unread input would reset the connection and could destroy replies still
+ * in flight. Send our FIN, then read and drop input until the client closes
+ * or LINGER_SECS pass (a lingering close).
+ */
+static void
+linger_close(int fd)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct timespec start, now;
+	char sink[4096];
+
+	if (shutdown(fd, SHUT_WR) < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (io_read(fd, sink, sizeof(sink)) > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= LINGER_SECS)
+			break;
+	}
+}
+
+void
+session_serve(int fd, const struct service *svc, struct session_counters *ctr)
+{
+	struct session s = { .fd = fd, .ctr = ctr };
+	enum session_end end;
+
+	if (net_tune(fd) < 0)
+		log_msg(LOG_LVL_DEBUG, "event=tune-failed pid=%ld error=\"%s\"",
+		    (long)getpid(), strerror(errno));
+	end = svc->run(&s);
+	if (end == SESSION_ERROR)
+		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
+		    (long)getpid(), strerror(errno));
+	if (end == SESSION_QUIT)
+		linger_close(fd);
+	else if (end == SESSION_EOF)
+		shutdown(fd, SHUT_WR);
+	close(fd);
+	_exit(end);
+}

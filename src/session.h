@@ -1,0 +1,56 @@
+/* session: one connection, served in its own process. */
+#ifndef MPECHO_SESSION_H
+#define MPECHO_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct service;
+
+/*
+ * How a session ended: the child's exit status, decoded by the supervisor
+ * into the reason= of its end line.
+ */
+enum session_end {
+	SESSION_EOF = 0,	/* the client closed its side; everything was sent back */
+	SESSION_ERROR = 1,	/* an unexpected I/O error */
+	SESSION_RESET = 2,	/* the peer reset the connection or went away */
+	SESSION_QUIT = 3,	/* the service ended it (upper: a "quit" line) */
+	SESSION_TIMEOUT = 4,	/* no progress before a socket timeout */
+	SESSION_NEND
+};
+
+/*
+ * Byte counters of one live session, in memory shared with the supervisor:
+ * the child stores, the supervisor loads, no lock in the data path.
+ */
+struct session_counters {
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+struct session {
+	int fd;
+	struct session_counters *ctr;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+/* Serve fd with svc in this (child) process, then _exit() with an enum session_end. */
+void session_serve(int fd, const struct service *svc, struct session_counters *ctr)
+	__attribute__((noreturn));
+
+/* Read from the client: bytes read, 0 at end of stream, -1 with errno. Counts the bytes. */
+ssize_t session_read(struct session *s, void *buf, size_t len);
+
+/* Send all of buf to the client: 0 or -1 with errno. Counts the bytes that went out. */
+int session_write(struct session *s, const void *buf, size_t len);
+
+/* The end that an I/O error (errno value) means. */
+enum session_end session_failure(int err);
+
+/* "eof", "error", "reset", "quit", "timeout"; NULL for a status no session uses. */
+const char *session_end_name(int status);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install what the test suite needs from Debian packages when it is missing.
+#   tests/deps.sh                 install missing tools (needs root or sudo for apt-get)
+#   tests/deps.sh --sanitizer-cc  print the compiler to use for the ASan/UBSan build
+set -eu
+
+sanitizer_cc() {
+	for cc in clang gcc cc; do
+		command -v "$cc" >/dev/null 2>&1 || continue
+		if echo 'int main(void){return 0;}' |
+		    "$cc" -x c -fsanitize=address,undefined -o /dev/null - >/dev/null 2>&1; then
+			echo "$cc"
+			return 0
+		fi
+	done
+	echo "tests/deps.sh: no compiler here builds with -fsanitize=address,undefined" >&2
+	return 1
+}
+
+if [ "${1:-}" = "--sanitizer-cc" ]; then
+	sanitizer_cc
+	exit $?
+fi
+
+missing=""
+need() {	# need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+need cc gcc
+need make make
+need python3 python3
+need setpriv util-linux
+need prlimit util-linux
+need clang clang
+if [ -n "$missing" ]; then
+	echo "tests/deps.sh: installing:$missing"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
+fi
+sanitizer_cc >/dev/null

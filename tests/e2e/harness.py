@@ -1,0 +1,284 @@
+"""Harness for the end-to-end tests: start the real binaries, talk to them, end them.
+
+Every process started here is recorded and ended by cleanup(), which the runner
+calls after each test; servers run in their own session, so ending the process
+group ends their children too.
+"""
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+BUILD = os.environ.get("MPECHO_BUILD", "build")
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:")
+
+_procs = []          # every Popen started by a test
+_sanitizer_hits = []  # sanitizer reports seen in any captured output
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+def binary(name):
+    return os.path.join(BUILD, name)
+
+
+def _note_output(text):
+    for mark in SANITIZER_MARKS:
+        if mark in text:
+            _sanitizer_hits.append(text)
+
+
+def processes():
+    """{pid: (state, ppid, pgrp)} for every process on the machine."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(entry)] = (fields[0], int(fields[1]), int(fields[2]))
+    return out
+
+
+def children(pid):
+    return {p: v for p, v in processes().items() if v[1] == pid}
+
+
+def group_members(pgrp):
+    return [p for p, v in processes().items() if v[2] == pgrp]
+
+
+def wait_until(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TestFailure(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+class Server:
+    """mpechod in its own session, its stderr collected line by line."""
+
+    def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None):
+        self.args = [binary("mpechod"), *args]
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True, preexec_fn=preexec_fn, env=env)
+        _procs.append(self.proc)
+        self.pid = self.proc.pid
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.addrs = []
+        if ready:
+            self.wait_for(r"event=ready")
+            self.addrs = [parse_addr(m.group(1))
+                          for m in (re.search(r"event=listen addr=(\S+)", l) for l in self.lines)
+                          if m]
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            _note_output(line)
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def port(self):
+        return self.addrs[0][1]
+
+    @property
+    def host(self):
+        return self.addrs[0][0]
+
+    def matching(self, pattern):
+        with self.cond:
+            return [l for l in self.lines if re.search(pattern, l)]
+
+    def wait_for(self, pattern, count=1, timeout=10.0):
+        """Wait until `count` log lines match; returns them."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                found = [l for l in self.lines if re.search(pattern, l)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    raise TestFailure(f"log never showed {count} x /{pattern}/; log was:\n  "
+                                      + "\n  ".join(self.lines[-30:]))
+                self.cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout=15.0):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure(f"mpechod did not exit within {timeout}s")
+        self.reader.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Signal the server, wait for it, check that nothing of it is left; returns its status."""
+        self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        wait_until(lambda: not group_members(self.pid), 5, "the server's processes to end")
+        return rc
+
+    def sessions(self):
+        """Live session processes (children of the supervisor, zombies excluded)."""
+        return [p for p, v in children(self.pid).items() if v[0] != "Z"]
+
+    def zombies(self):
+        return [p for p, v in children(self.pid).items() if v[0] == "Z"]
+
+
+def socket_fds(pid):
+    """The descriptor numbers of a process that are sockets."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                out.append(int(fd))
+        except OSError:
+            pass
+    return sorted(out)
+
+
+def steal_fd(pid, fd):
+    """A duplicate of another process's socket descriptor (pidfd_getfd(2)), to inspect it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        dup = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd on x86_64 and arm64
+        if dup < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+    finally:
+        os.close(pidfd)
+    return socket.socket(fileno=dup)
+
+
+def parse_addr(text):
+    m = re.fullmatch(r"\[(.*)\]:(\d+)", text) or re.fullmatch(r"(.*):(\d+)", text)
+    return m.group(1), int(m.group(2))
+
+
+def connect(port, host="127.0.0.1", timeout=10.0):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def recv_exactly(s, n):
+    chunks, got = [], 0
+    while got < n:
+        b = s.recv(min(n - got, 1 << 20))
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+def recv_all(s):
+    """Everything until the peer closes."""
+    chunks = []
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def echo_roundtrip(s, data):
+    """Send data from a thread while reading it back (no deadlock on large data)."""
+    sender = threading.Thread(target=s.sendall, args=(data,))
+    sender.start()
+    back = recv_exactly(s, len(data))
+    sender.join()
+    return back
+
+
+def run_client(*args, data=b"", timeout=60.0, env=None):
+    proc = subprocess.Popen([binary("mpecho"), *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _procs.append(proc)
+    try:
+        out, err = proc.communicate(data, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TestFailure(f"mpecho {' '.join(args)} did not finish within {timeout}s")
+    _note_output(err.decode("utf-8", "replace"))
+    return proc.returncode, out, err.decode("utf-8", "replace")
+
+
+def run_server_once(*args, timeout=10.0, prefix=()):
+    """Run mpechod expecting it to exit by itself (bad arguments); returns (status, stderr)."""
+    proc = subprocess.Popen([*prefix, binary("mpechod"), *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    _procs.append(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"mpechod {' '.join(args)} kept running; it should have failed")
+    text = err.decode("utf-8", "replace")
+    _note_output(text)
+    check(not group_members(proc.pid), "a failed start left processes behind")
+    return proc.returncode, text
+
+
+def track(proc):
+    _procs.append(proc)
+    return proc
+
+
+def cleanup():
+    """End everything the test started; report processes that were still running."""
+    leftovers = []
+    for proc in _procs:
+        if proc.poll() is None:
+            leftovers.append(proc.args)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.kill()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for pgrp_member in group_members(proc.pid):
+            try:
+                os.kill(pgrp_member, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _procs.clear()
+    hits = list(_sanitizer_hits)
+    _sanitizer_hits.clear()
+    return leftovers, hits

@@ -1,0 +1,147 @@
+"""The data path: byte-exact echo, concurrency, upper, half-close, latency, resets."""
+import os
+import re
+import socket
+import struct
+import threading
+import time
+
+from harness import (Server, check, connect, echo_roundtrip, recv_all, recv_exactly,
+                     run_client, socket_fds, steal_fd)
+
+
+def test_binary_and_multi_megabyte_echo():
+    srv = Server("-l", "127.0.0.1:0")
+    every_byte = bytes(range(256)) * 64
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, every_byte) == every_byte, "all 256 byte values come back")
+    big = os.urandom(8 * 1024 * 1024)
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, big) == big, "8 MiB of random bytes come back unchanged")
+    end = srv.wait_for(r"event=end .*in=8388608 out=8388608")
+    check("reason=" in end[0], "end line has a reason")
+    check(srv.stop() == 0, "server exits 0 on SIGTERM")
+
+
+def test_fifty_concurrent_clients_each_get_their_own_bytes():
+    srv = Server("-l", "127.0.0.1:0")
+    results = {}
+
+    def client(i):
+        data = os.urandom(100_000 + i * 997)
+        try:
+            with connect(srv.port) as s:
+                # Interleave small writes with reads so all 50 sessions are live at once.
+                back = b""
+                for off in range(0, len(data), 20_000):
+                    chunk = data[off:off + 20_000]
+                    s.sendall(chunk)
+                    back += recv_exactly(s, len(chunk))
+                s.shutdown(socket.SHUT_WR)
+                tail = recv_all(s)
+            results[i] = back == data and tail == b""
+        except OSError as e:
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    bad = {i: r for i, r in results.items() if r is not True}
+    check(len(results) == 50 and not bad, f"every client got exactly its bytes; bad: {bad}")
+    srv.wait_for(r"event=end .*reason=eof", count=50)
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_upper_lines_crlf_split_batched_and_quit():
+    srv = Server("-l", "127.0.0.1:0", "-s", "upper")
+    with connect(srv.port) as s:
+        s.sendall(b"hello, World 42\n")
+        check(recv_exactly(s, 16) == b"HELLO, WORLD 42\n", "one line upper-cased")
+        s.sendall(b"crlf line\r\n")
+        check(recv_exactly(s, 11) == b"CRLF LINE\r\n", "CRLF kept")
+        s.sendall(b"a\nbb\nccc\n")
+        check(recv_exactly(s, 9) == b"A\nBB\nCCC\n", "several lines in one send")
+        for piece in (b"spl", b"it acr", b"oss\n"):
+            s.sendall(piece)
+            time.sleep(0.05)
+        check(recv_exactly(s, 13) == b"SPLIT ACROSS\n", "a line split over three sends")
+        s.sendall(b"qu")
+        time.sleep(0.05)
+        s.sendall(b"itter\nqui")
+        time.sleep(0.05)
+        s.sendall(b"t\r\nafter quit\n")
+        rest = recv_all(s)
+    check(rest == b"QUITTER\n", f"lines before quit only, nothing after it; got {rest!r}")
+    srv.wait_for(r"event=end .*reason=quit")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_upper_quit_in_batch_drops_what_follows():
+    srv = Server("-l", "127.0.0.1:0", "-s", "upper")
+    with connect(srv.port) as s:
+        s.sendall(b"one\ntwo\nquit\nthree\nfour\n")
+        got = recv_all(s)
+    check(got == b"ONE\nTWO\n", f"quit ends the session mid-batch; got {got!r}")
+    with connect(srv.port) as s:
+        s.sendall(b"not quit\nQUIT\nquit now\n")
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s)
+    check(got == b"NOT QUIT\nQUIT\nQUIT NOW\n", f"only an exact 'quit' line quits; got {got!r}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_half_close_gets_everything_back():
+    srv = Server("-l", "127.0.0.1:0")
+    data = os.urandom(3 * 1024 * 1024)
+    with connect(srv.port) as s:
+        sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+        sender.start()
+        back = recv_all(s)
+        sender.join()
+    check(back == data, f"all {len(data)} bytes back after SHUT_WR (got {len(back)})")
+    srv.wait_for(r"event=end .*reason=eof in=3145728 out=3145728")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_session_socket_has_nodelay_and_no_listener():
+    """The session's socket has TCP_NODELAY (small replies never wait for a delayed ACK,
+    which a timing test on loopback cannot show reliably), and the child holds no listener."""
+    srv = Server("-l", "127.0.0.1:0", "-l", "[::1]:0")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"ping") == b"ping", "echo")
+        pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+        socks = socket_fds(pid)
+        check(len(socks) == 1, f"the session process holds exactly one socket, not {len(socks)}")
+        with steal_fd(pid, socks[0]) as dup:
+            check(dup.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY set")
+            check(dup.getpeername() == s.getsockname(), "that socket is this client's")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_reset_by_peer_ends_the_child_quietly():
+    srv = Server("-l", "127.0.0.1:0")
+    s = connect(srv.port)
+    s.sendall(b"x" * 1000)
+    check(recv_exactly(s, 1000) == b"x" * 1000, "echo before the reset")
+    s.sendall(b"unread")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # RST
+    line = srv.wait_for(r"event=end ")[0]
+    check("reason=reset" in line or "reason=eof" in line, f"a quiet end: {line}")
+    check(not srv.matching(r"level=(error|warning)"), "no error or warning logged for a reset")
+    with connect(srv.port) as s2:
+        check(echo_roundtrip(s2, b"still serving") == b"still serving", "server goes on")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_client_pipe_mode_multi_megabyte_binary():
+    srv = Server("-l", "127.0.0.1:0")
+    data = os.urandom(6 * 1024 * 1024) + bytes(range(256))
+    rc, out, err = run_client("127.0.0.1", str(srv.port), data=data)
+    check(rc == 0, f"mpecho exits 0 (got {rc}: {err})")
+    check(out == data, f"pipe mode is byte-exact ({len(out)} of {len(data)} bytes)")
+    rc, out, err = run_client("127.0.0.1", str(srv.port), data=b"")
+    check(rc == 0 and out == b"", "empty input: nothing sent, exit 0")
+    check(srv.stop() == 0, "server exits 0")

@@ -1,0 +1,193 @@
+"""The process model: 1 + N processes, no zombies, drain on SIGTERM, EMFILE, fork failure."""
+import os
+import re
+import resource
+import signal
+import socket
+import threading
+import time
+
+from harness import (Server, check, connect, echo_roundtrip, recv_all, recv_exactly,
+                     wait_until)
+
+
+def test_one_process_per_held_client():
+    srv = Server("-l", "127.0.0.1:0")
+    check(srv.sessions() == [], "no session process before any client")
+    held = []
+    for i in range(12):
+        s = connect(srv.port)
+        check(echo_roundtrip(s, b"held %d" % i) == b"held %d" % i, "held client echoes")
+        held.append(s)
+    wait_until(lambda: len(srv.sessions()) == 12, 5, "12 session processes")
+    check(len(srv.sessions()) == 12, "exactly 1 + N processes with N = 12 clients")
+    check(srv.wait_for(r"event=connect .*sessions=12"), "connect line counts live sessions")
+    for s in held[:5]:
+        s.close()
+    wait_until(lambda: len(srv.sessions()) == 7, 5, "7 session processes after 5 left")
+    for s in held[5:]:
+        s.close()
+    wait_until(lambda: not children_of(srv), 5, "no child left after every client left")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def children_of(srv):
+    return srv.sessions() + srv.zombies()
+
+
+def test_no_zombie_after_500_short_connections_in_bursts():
+    srv = Server("-l", "127.0.0.1:0", "-q")
+    failures = []
+
+    def burst(k):
+        for i in range(50):
+            try:
+                with connect(srv.port) as s:
+                    msg = b"%d-%d" % (k, i)
+                    s.sendall(msg)
+                    s.shutdown(socket.SHUT_WR)
+                    if recv_all(s) != msg:
+                        failures.append((k, i))
+            except OSError as e:
+                failures.append((k, i, repr(e)))
+
+    threads = [threading.Thread(target=burst, args=(k,)) for k in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    check(not failures, f"all 500 short sessions echoed: {failures[:5]}")
+    wait_until(lambda: not children_of(srv), 10, "every child reaped")
+    check(srv.zombies() == [], "0 zombies")
+    srv.proc.send_signal(signal.SIGUSR1)
+    status = srv.wait_for(r"event=status")[0]
+    check("served=500 " in status and "sessions=0 " in status, f"status counts 500: {status}")
+    check(not srv.matching(r"event=connect|event=end"), "-q drops per-connection lines")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_sigterm_lets_a_transfer_in_flight_finish():
+    srv = Server("-l", "127.0.0.1:0", "--grace", "20")
+    part = os.urandom(2 * 1024 * 1024)
+    s = connect(srv.port)
+    check(echo_roundtrip(s, part) == part, "first part echoed before SIGTERM")
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.wait_for(r"event=shutdown signal=TERM sessions=1")
+    # New clients are refused at once: the listener is closed.
+    try:
+        connect(srv.port).close()
+        check(False, "a new connection after SIGTERM must be refused")
+    except ConnectionRefusedError:
+        pass
+    rest = os.urandom(3 * 1024 * 1024)
+    sender = threading.Thread(target=lambda: (s.sendall(rest), s.shutdown(socket.SHUT_WR)))
+    sender.start()
+    back = recv_all(s)
+    sender.join()
+    s.close()
+    check(back == rest, f"the whole transfer came back during the drain ({len(back)} bytes)")
+    rc = srv.wait_exit()
+    check(rc == 0, f"server exits 0 after the drain (got {rc})")
+    wait_until(lambda: not children_of(srv), 5, "no process left")
+    srv.wait_for(r"event=stop served=1 ")
+
+
+def test_grace_period_ends_sessions_that_stay():
+    srv = Server("-l", "127.0.0.1:0", "--grace", "1")
+    s = connect(srv.port)
+    check(echo_roundtrip(s, b"idle") == b"idle", "echo")
+    t0 = time.monotonic()
+    rc = srv.stop(signal.SIGTERM, timeout=10)
+    check(rc == 0, f"server exits 0 after ending the idle session (got {rc})")
+    check(time.monotonic() - t0 >= 0.9, "the session had its grace period")
+    check(srv.matching(r"event=terminate sessions=1 signal=TERM"), "terminate logged")
+    check(srv.matching(r"event=end .*signal=TERM"), "the session's end shows the signal")
+    check(recv_all(s) == b"", "the client sees the connection close")
+    s.close()
+
+
+def test_second_signal_ends_sessions_at_once():
+    srv = Server("-l", "127.0.0.1:0", "--grace", "60")
+    s = connect(srv.port)
+    check(echo_roundtrip(s, b"x") == b"x", "echo")
+    srv.proc.send_signal(signal.SIGINT)
+    srv.wait_for(r"event=shutdown signal=INT")
+    rc = srv.stop(signal.SIGINT, timeout=10)
+    check(rc == 0, "server exits 0")
+    s.close()
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_emfile_pauses_accepting_and_recovers():
+    srv = Server("-l", "127.0.0.1:0")
+    nfds = len(os.listdir(f"/proc/{srv.pid}/fd"))
+    soft, hard = resource.prlimit(srv.pid, resource.RLIMIT_NOFILE)
+    # Lower the supervisor's descriptor limit to what it holds: the next accept() fails.
+    resource.prlimit(srv.pid, resource.RLIMIT_NOFILE, (nfds, hard))
+    waiting = connect(srv.port)  # completes in the kernel backlog
+    waiting.sendall(b"queued")
+    srv.wait_for(r"event=accept-failed .*Too many open files.*action=pause")
+    t0, c0 = time.monotonic(), cpu_ticks(srv.pid)
+    time.sleep(1.0)
+    used = (cpu_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - t0)
+    check(used < 0.3, f"no busy loop while out of descriptors (CPU {used:.0%})")
+    check(srv.proc.poll() is None, "the server is still running")
+    check(len(srv.matching(r"event=accept-failed")) == 1, "logged once, not once per retry")
+    # Descriptors free up: the waiting client is served.
+    resource.prlimit(srv.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    check(recv_exactly(waiting, 6) == b"queued", "the waiting client is served after recovery")
+    waiting.close()
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"again") == b"again", "new clients are served again")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_fork_failure_closes_that_connection_and_goes_on():
+    # An unprivileged uid with RLIMIT_NPROC 2: the supervisor plus one session.
+    uid = 54321
+    prefix = ("setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+              "prlimit", "--nproc=2:2", "--")
+    srv = Server("-l", "127.0.0.1:0", prefix=prefix)
+    first = connect(srv.port)
+    check(echo_roundtrip(first, b"one") == b"one", "the first session runs")
+    second = connect(srv.port)
+    line = srv.wait_for(r"event=fork-failed")[0]
+    check("action=closed" in line and "peer=127.0.0.1:" in line, f"fork failure logged: {line}")
+    second.settimeout(5)
+    try:
+        check(second.recv(10) == b"", "the connection that could not be served is closed")
+    except ConnectionResetError:
+        pass
+    second.close()
+    check(srv.proc.poll() is None, "the supervisor survives a failed fork")
+    first.close()
+    wait_until(lambda: not srv.sessions(), 5, "the first session to end")
+
+    def served():
+        try:
+            with connect(srv.port) as s:
+                return echo_roundtrip(s, b"three") == b"three"
+        except OSError:
+            return False
+    wait_until(served, 5, "service to resume once a process slot is free")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_sessions_leave_through_exit_not_signals():
+    """Every session of a normal run ends by exit() with a known reason."""
+    srv = Server("-l", "127.0.0.1:0", "-s", "upper")
+    for msg in (b"a\n", b"quit\n"):
+        with connect(srv.port) as s:
+            s.sendall(msg)
+            s.shutdown(socket.SHUT_WR)
+            recv_all(s)
+    ends = srv.wait_for(r"event=end ", count=2)
+    reasons = sorted(re.search(r"reason=(\w+)", l).group(1) for l in ends)
+    check(reasons == ["eof", "quit"], f"reasons {reasons}")
+    check(all("exit=" in l for l in ends), "exit statuses logged")
+    check(srv.stop() == 0, "server exits 0")

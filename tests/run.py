@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The test runner: unit tests, then every end-to-end test, for each build directory given.
+
+    python3 tests/run.py [-k PATTERN] BUILD_DIR...
+
+Prints one line per test and ends with "N passed, N failed"; exits non-zero on any failure.
+"""
+import importlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "e2e"))
+TEST_TIMEOUT = 120  # seconds for one test, a safety net: tests bound their own waits
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TestTimeout(f"test exceeded {TEST_TIMEOUT}s")
+
+
+def run_unit(build):
+    exe = os.path.join(build, "unit")
+    proc = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+    sys.stdout.write(proc.stdout)
+    m = re.search(r"unit: (\d+) passed, (\d+) failed", proc.stdout)
+    if not m:
+        print(f"FAIL [{build}] unit: no summary (status {proc.returncode})\n{proc.stderr}")
+        return 0, 1
+    p, f = int(m.group(1)), int(m.group(2))
+    if proc.returncode != 0 or "runtime error" in proc.stderr or "Sanitizer" in proc.stderr:
+        f = max(f, 1)
+        print(proc.stderr)
+    print(f"{'ok  ' if f == 0 else 'FAIL'} [{build}] unit ({p} checks)")
+    return (1, 0) if f == 0 else (0, 1)
+
+
+def e2e_tests(pattern):
+    tests = []
+    for name in sorted(os.listdir(os.path.join(HERE, "e2e"))):
+        if name.startswith("test_") and name.endswith(".py"):
+            mod = importlib.import_module(name[:-3])
+            for attr in dir(mod):
+                fn = getattr(mod, attr)
+                if attr.startswith("test_") and callable(fn):
+                    full = f"{name[:-3]}.{attr}"
+                    if pattern is None or re.search(pattern, full):
+                        tests.append((full, fn))
+    return tests
+
+
+def main():
+    args = sys.argv[1:]
+    pattern = None
+    if len(args) >= 2 and args[0] == "-k":
+        pattern, args = args[1], args[2:]
+    builds = args or ["build"]
+    passed = failed = 0
+    failures = []
+    signal.signal(signal.SIGALRM, _alarm)
+    started = time.monotonic()
+    for build in builds:
+        os.environ["MPECHO_BUILD"] = build
+        import harness
+        harness.BUILD = build
+        if pattern is None:
+            p, f = run_unit(build)
+            passed, failed = passed + p, failed + f
+            if f:
+                failures.append(f"[{build}] unit")
+        for name, fn in e2e_tests(pattern):
+            t0 = time.monotonic()
+            error = None
+            signal.alarm(TEST_TIMEOUT)
+            try:
+                fn()
+            except Exception:
+                error = traceback.format_exc()
+            finally:
+                signal.alarm(0)
+            leftovers, hits = harness.cleanup()
+            if error is None and leftovers:
+                error = f"processes left running by the test: {leftovers}"
+            if error is None and hits:
+                error = "sanitizer report:\n" + "\n".join(hits)
+            dt = time.monotonic() - t0
+            if error is None:
+                passed += 1
+                print(f"ok   [{build}] {name} ({dt:.1f}s)", flush=True)
+            else:
+                failed += 1
+                failures.append(f"[{build}] {name}")
+                print(f"FAIL [{build}] {name} ({dt:.1f}s)\n{error}", flush=True)
+    print(f"\nran in {time.monotonic() - started:.0f}s")
+    for f in failures:
+        print(f"failed: {f}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+/* Unit tests of the pure code: number and address parsing, formatting, the upper machine. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net.h"
+#include "options.h"
+#include "service.h"
+
+static int passed, failed;
+
+#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
+
+static void
+check(bool ok, const char *what, const char *file, int line)
+{
+	if (ok) {
+		passed++;
+	} else {
+		failed++;
+		printf("FAIL %s:%d: %s\n", file, line, what);
+	}
+}
+
+static void
+test_options_number(void)
+{
+	long v = -7;
+
+	CHECK(options_number("0", 0, 10, &v) == 0 && v == 0);
+	CHECK(options_number("10", 0, 10, &v) == 0 && v == 10);
+	CHECK(options_number("-3", -5, 5, &v) == 0 && v == -3);
+	CHECK(options_number("11", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(options_number("-1", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(options_number("99999999999999999999999", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(options_number("", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(options_number("12abc", 0, 100, &v) < 0 && errno == EINVAL);
+	CHECK(options_number(" 5", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(options_number("+5", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(options_number("0x10", 0, 100, &v) < 0 && errno == EINVAL);
+	CHECK(options_number("5 ", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(v == -3);	/* failures leave the output alone */
+}
+
+static bool
+split_is(const char *text, const char *host, const char *port)
+{
+	char *h, *p;
+	bool ok;
+
+	if (net_split_hostport(text, &h, &p) < 0)
+		return false;
+	ok = ((host == NULL && h == NULL) || (host && h && strcmp(host, h) == 0)) &&
+	    strcmp(port, p) == 0;
+	free(h);
+	free(p);
+	return ok;
+}
+
+static bool
+split_fails(const char *text)
+{
+	char *h = (char *)1, *p = (char *)1;
+
+	return net_split_hostport(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
+}
+
+static void
+test_split_hostport(void)
+{
+	CHECK(split_is("127.0.0.1:8000", "127.0.0.1", "8000"));
+	CHECK(split_is("[::1]:8000", "::1", "8000"));
+	CHECK(split_is("[fe80::1%lo]:7", "fe80::1%lo", "7"));
+	CHECK(split_is(":8000", NULL, "8000"));
+	CHECK(split_is("localhost:0", "localhost", "0"));
+	CHECK(split_is("host:echo", "host", "echo"));
+	CHECK(split_fails("8000"));
+	CHECK(split_fails("127.0.0.1"));
+	CHECK(split_fails("127.0.0.1:"));
+	CHECK(split_fails("::1:8000"));
+	CHECK(split_fails("[::1]"));
+	CHECK(split_fails("[::1]8000"));
+	CHECK(split_fails("[]:8000"));
+	CHECK(split_fails("[::1:8000"));
+	CHECK(split_fails(""));
+}
+
+static void
+test_check_port(void)
+{
+	CHECK(net_check_port("0") == 0);
+	CHECK(net_check_port("65535") == 0);
+	CHECK(net_check_port("8000") == 0);
+	CHECK(net_check_port("65536") < 0);
+	CHECK(net_check_port("-1") < 0);
+	CHECK(net_check_port("") < 0);
+	CHECK(net_check_port("80x") < 0);
+	CHECK(net_check_port("99999999999999999999") < 0);
+	CHECK(net_check_port("no-such-service-name") < 0);
+}
+
+static bool
+format_is(int family, const char *ip, int port, const char *want)
+{
+	struct sockaddr_storage ss;
+	char buf[NET_ADDRSTRLEN];
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, ip, &sin->sin_addr);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, ip, &sin6->sin6_addr);
+	}
+	net_format((struct sockaddr *)&ss, buf, sizeof(buf));
+	if (strcmp(buf, want) != 0)
+		printf("  net_format gave '%s', want '%s'\n", buf, want);
+	return strcmp(buf, want) == 0 && net_port((struct sockaddr *)&ss) == port;
+}
+
+static void
+test_format(void)
+{
+	CHECK(format_is(AF_INET, "127.0.0.1", 8000, "127.0.0.1:8000"));
+	CHECK(format_is(AF_INET6, "::1", 7, "[::1]:7"));
+	CHECK(format_is(AF_INET6, "::ffff:10.1.2.3", 65535, "10.1.2.3:65535"));
+	CHECK(format_is(AF_INET6, "2001:db8::5", 0, "[2001:db8::5]:0"));
+}
+
+/* Run the upper machine over input cut into pieces of `chunk` bytes. */
+static size_t
+upper_run(const char *in, size_t n, size_t chunk, char *out, bool *quit)
+{
+	struct upper_state st;
+	size_t off = 0, o = 0, take;
+
+	upper_init(&st);
+	*quit = false;
+	while (off < n && !*quit) {
+		take = n - off < chunk ? n - off : chunk;
+		o += upper_feed(&st, in + off, take, out + o, quit);
+		off += take;
+	}
+	if (!*quit)
+		o += upper_flush(&st, out + o);
+	out[o] = '\0';
+	return o;
+}
+
+/* The same result whatever the input is cut into. */
+static bool
+upper_is(const char *in, const char *want, bool want_quit)
+{
+	char out[256];
+	size_t chunk, n = strlen(in);
+	bool quit;
+
+	for (chunk = 1; chunk <= n + 1; chunk++) {
+		upper_run(in, n, chunk, out, &quit);
+		if (strcmp(out, want) != 0 || quit != want_quit) {
+			printf("  upper('%s', chunk %zu) gave '%s' quit=%d\n", in, chunk, out, quit);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+test_upper(void)
+{
+	CHECK(upper_is("hello\n", "HELLO\n", false));
+	CHECK(upper_is("MiXeD 123 äß!\n", "MIXED 123 äß!\n", false));
+	CHECK(upper_is("a\nb\nc\n", "A\nB\nC\n", false));
+	CHECK(upper_is("quit\n", "", true));
+	CHECK(upper_is("quit\r\n", "", true));
+	CHECK(upper_is("one\nquit\ntwo\n", "ONE\n", true));
+	CHECK(upper_is("one\r\nquit\r\nafter\n", "ONE\r\n", true));
+	CHECK(upper_is("quitx\n", "QUITX\n", false));
+	CHECK(upper_is("qui\n", "QUI\n", false));
+	CHECK(upper_is(" quit\n", " QUIT\n", false));
+	CHECK(upper_is("QUIT\n", "QUIT\n", false));
+	CHECK(upper_is("xquit\n", "XQUIT\n", false));
+	CHECK(upper_is("quit\rx\n", "QUIT\rX\n", false));
+	CHECK(upper_is("quit", "QUIT", false));	/* no line end: not a quit line */
+	CHECK(upper_is("qu", "QU", false));
+	CHECK(upper_is("\n\nquit\n", "\n\n", true));
+	CHECK(upper_is("", "", false));
+}
+
+static void
+test_upper_binary(void)
+{
+	char in[3] = { 'q', '\0', 'a' }, out[16];
+	struct upper_state st;
+	bool quit = false;
+	size_t n;
+
+	upper_init(&st);
+	n = upper_feed(&st, in, sizeof(in), out, &quit);
+	CHECK(n == 3 && out[0] == 'Q' && out[1] == '\0' && out[2] == 'A' && !quit);
+}
+
+static void
+test_quote(void)
+{
+	char buf[64];
+
+	CHECK(strcmp(log_quote("127.0.0.1:80", buf, sizeof(buf)), "127.0.0.1:80") == 0);
+	CHECK(strcmp(log_quote("two words", buf, sizeof(buf)), "\"two words\"") == 0);
+	CHECK(strcmp(log_quote("a\nevent=x", buf, sizeof(buf)), "\"a\\x0aevent=x\"") == 0);
+	CHECK(strcmp(log_quote("q\"b\\", buf, sizeof(buf)), "\"q\\\"b\\\\\"") == 0);
+	CHECK(strcmp(log_quote("", buf, sizeof(buf)), "\"\"") == 0);
+	CHECK(strlen(log_quote("0123456789012345678901234567890123456789 0123456789012345678901234567890",
+	    buf, sizeof(buf))) < sizeof(buf));
+}
+
+static enum options_result
+parse(struct config *cfg, char *err, size_t errlen, ...)
+{
+	char *argv[16];
+	int argc = 0;
+	va_list ap;
+	enum options_result r;
+
+	argv[argc++] = "mpechod";
+	va_start(ap, errlen);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	r = options_parse(cfg, argc, argv, err, errlen);
+	return r;
+}
+
+static void
+test_options_parse(void)
+{
+	struct config cfg;
+	char err[256];
+
+	CHECK(parse(&cfg, err, sizeof(err), NULL) == OPTIONS_RUN && cfg.nlistens == 0 &&
+	    strcmp(cfg.service->name, "echo") == 0 && cfg.grace == 10);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "9190", NULL) == OPTIONS_RUN && cfg.nlistens == 1 &&
+	    cfg.listens[0].host == NULL && strcmp(cfg.listens[0].port, "9190") == 0);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "127.0.0.1", "9190", NULL) == OPTIONS_RUN &&
+	    cfg.nlistens == 1 && strcmp(cfg.listens[0].host, "127.0.0.1") == 0);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", "[::1]:0", "--listen=127.0.0.1:0", "-s", "upper",
+	    "--grace", "0", "-c", "5", NULL) == OPTIONS_RUN && cfg.nlistens == 2 &&
+	    strcmp(cfg.service->name, "upper") == 0 && cfg.grace == 0 && cfg.max_conns == 5);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--backlog", "0", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "'0'") != NULL && strstr(err, "--backlog") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--bogus", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "'--bogus'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-x", NULL) == OPTIONS_ERROR && strstr(err, "'-x'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-s", "rot13", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "'rot13'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "70000", NULL) == OPTIONS_ERROR && strstr(err, "'70000'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", "nocolon", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "'nocolon'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "a", "1", "2", NULL) == OPTIONS_ERROR && strstr(err, "'2'") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--grace", NULL) == OPTIONS_ERROR && strstr(err, "--grace") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-h", NULL) == OPTIONS_HELP);
+	options_free(&cfg);
+}
+
+int
+main(void)
+{
+	test_options_number();
+	test_split_hostport();
+	test_check_port();
+	test_format();
+	test_upper();
+	test_upper_binary();
+	test_quote();
+	test_options_parse();
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
