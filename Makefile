@@ -4,7 +4,8 @@ CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wvla
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP
-ALLFLAGS = -std=c11 $(WARN) $(CFLAGS)
+WERROR  ?=
+ALLFLAGS = -std=c11 $(WARN) $(WERROR) $(CFLAGS)
 BUILD   ?= build
 PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
@@ -49,8 +50,8 @@ run: $(BUILD)/mpechod
 # build and on an ASan/UBSan build; ends with the runner's "N passed, N failed" line.
 test:
 	./tests/deps.sh
-	$(MAKE) all
-	$(MAKE) BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
+	$(MAKE) WERROR=-Werror all
+	$(MAKE) WERROR=-Werror BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
 	python3 tests/run.py build build/sanitize

@@ -283,10 +283,14 @@ static void
 reap(struct server *s)
 {
 	pid_t pid;
-	int status;
+	int status, n = 0;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		session_ended(s, pid, status);
+		n++;
+	}
+	if (n > 0)
+		log_msg(LOG_LVL_DEBUG, "event=reap children=%d sessions=%d", n, s->live);
 }
 
 static void

@@ -43,11 +43,14 @@ def run_unit(build):
     return (1, 0) if f == 0 else (0, 1)
 
 
-def e2e_tests(pattern):
+def e2e_tests(pattern, first_build):
+    """(name, function) of every test; a module with ONCE = True runs for the first build only."""
     tests = []
     for name in sorted(os.listdir(os.path.join(HERE, "e2e"))):
         if name.startswith("test_") and name.endswith(".py"):
             mod = importlib.import_module(name[:-3])
+            if getattr(mod, "ONCE", False) and not first_build:
+                continue
             for attr in dir(mod):
                 fn = getattr(mod, attr)
                 if attr.startswith("test_") and callable(fn):
@@ -76,7 +79,7 @@ def main():
             passed, failed = passed + p, failed + f
             if f:
                 failures.append(f"[{build}] unit")
-        for name, fn in e2e_tests(pattern):
+        for name, fn in e2e_tests(pattern, build == builds[0]):
             t0 = time.monotonic()
             error = None
             signal.alarm(TEST_TIMEOUT)

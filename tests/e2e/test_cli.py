@@ -95,7 +95,14 @@ def test_several_listeners_and_verbose():
     for host, port in srv.addrs:
         with connect(port, host) as s:
             check(echo_roundtrip(s, b"hi") == b"hi", f"echo on {host}")
+    srv.wait_for(r"level=debug event=reap children=[12] ")
     check(srv.stop() == 0, "server exits 0")
+    srv = Server("-l", "127.0.0.1:0")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"hi") == b"hi", "echo")
+    srv.wait_for(r"event=end ")
+    check(srv.stop() == 0, "server exits 0")
+    check(not srv.matching(r"level=debug"), "no debug lines without -v")
 
 
 def test_client_errors():

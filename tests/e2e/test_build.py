@@ -1,0 +1,46 @@
+"""The build's own targets that a user runs: install into a staging directory."""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+from harness import check, connect, echo_roundtrip, group_members, track, wait_until
+
+ONCE = True  # about the build, not about a build flavour: run for the first build only
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_install_honours_prefix_and_destdir():
+    with tempfile.TemporaryDirectory() as stage:
+        out = subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={stage}",
+                              "PREFIX=/opt/mpecho"], capture_output=True, text=True, timeout=300)
+        check(out.returncode == 0, f"make install failed: {out.stderr}")
+        for path, mode in (("sbin/mpechod", 0o755), ("bin/mpecho", 0o755),
+                           ("share/man/man8/mpechod.8", 0o644), ("share/man/man1/mpecho.1", 0o644)):
+            full = os.path.join(stage, "opt/mpecho", path)
+            check(os.path.isfile(full), f"{path} installed under DESTDIR/PREFIX")
+            check(os.stat(full).st_mode & 0o777 == mode, f"{path} mode {oct(mode)}")
+        out = subprocess.run([os.path.join(stage, "opt/mpecho/sbin/mpechod"), "--version"],
+                             capture_output=True, text=True, timeout=10)
+        check(out.returncode == 0 and out.stdout.startswith("mpechod "), "installed binary runs")
+
+
+def test_make_run_starts_the_server_in_the_foreground():
+    proc = track(subprocess.Popen(["make", "-s", "-C", ROOT, "run",
+                                   "RUNARGS=-l 127.0.0.1:0"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, start_new_session=True))
+    port = None
+    for raw in proc.stderr:
+        m = re.search(r"event=listen addr=127.0.0.1:(\d+)", raw.decode())
+        if m:
+            port = int(m.group(1))
+            break
+    check(port is not None, "make run logs its listener")
+    with connect(port) as s:
+        check(echo_roundtrip(s, b"make run") == b"make run", "echo through make run")
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C on the terminal
+    proc.wait(15)
+    wait_until(lambda: not group_members(proc.pid), 5, "make run's processes to end")
