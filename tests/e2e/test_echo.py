@@ -145,3 +145,14 @@ def test_client_pipe_mode_multi_megabyte_binary():
     rc, out, err = run_client("127.0.0.1", str(srv.port), data=b"")
     check(rc == 0 and out == b"", "empty input: nothing sent, exit 0")
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_client_reaches_ipv6_and_host_names():
+    srv = Server("-l", "127.0.0.1:0", "-l", "[::1]:0")
+    (_, port4), (_, port6) = srv.addrs
+    for host, port in (("::1", port6), ("localhost", port4), ("127.0.0.1", port4)):
+        rc, out, err = run_client(host, str(port), data=b"via " + host.encode())
+        check(rc == 0 and out == b"via " + host.encode(), f"mpecho {host}: {rc} {out!r} {err}")
+    rc, out, err = run_client("-6", "localhost", str(port4), data=b"x")
+    check(rc == 1 and "cannot" in err, f"-6 with an IPv4-only server fails clearly: {err}")
+    check(srv.stop() == 0, "server exits 0")
