@@ -13,9 +13,9 @@ SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
 RUNARGS ?=
 
-SERVER_OBJ = mpechod options server session service net io log
+SERVER_OBJ = mpechod options server session service acl limits privs daemon net io log
 CLIENT_OBJ = mpecho net io log
-UNIT_OBJ   = unit options service session net io log
+UNIT_OBJ   = unit options service session acl limits privs net io log
 
 SERVER_OBJS = $(SERVER_OBJ:%=$(BUILD)/%.o)
 CLIENT_OBJS = $(CLIENT_OBJ:%=$(BUILD)/%.o)

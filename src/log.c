@@ -2,10 +2,12 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +15,9 @@
 
 static const char *log_prog = "mpecho";
 static enum log_level log_threshold = LOG_LVL_INFO;
+static enum log_target log_target = LOG_TO_STDERR;
+static int log_fd = STDERR_FILENO;
+static char *log_path;
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -29,6 +34,64 @@ log_init(const char *prog, enum log_level threshold)
 	log_threshold = threshold;
 }
 
+static int
+open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int
+log_open(enum log_target target, const char *path)
+{
+	int fd;
+
+	if (target == LOG_TO_FILE) {
+		if ((fd = open_file(path)) < 0)
+			return -1;
+		free(log_path);
+		if ((log_path = strdup(path)) == NULL) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		if (log_fd != STDERR_FILENO)
+			close(log_fd);
+		log_fd = fd;
+	} else if (target == LOG_TO_SYSLOG) {
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+	log_target = target;
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int fd, rc = 0;
+
+	if (log_target != LOG_TO_FILE)
+		return 0;
+	if ((fd = open_file(log_path)) < 0)
+		return -1;
+	if (dup2(fd, log_fd) < 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+void
+log_close(void)
+{
+	if (log_target == LOG_TO_SYSLOG)
+		closelog();
+	if (log_target == LOG_TO_FILE && log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+	log_target = LOG_TO_STDERR;
+	free(log_path);
+	log_path = NULL;
+}
+
 int
 log_enabled(enum log_level level)
 {
@@ -37,10 +100,10 @@ log_enabled(enum log_level level)
 
 /* Write the whole line in one call where the kernel allows: lines of several processes never interleave. */
 static void
-log_write(const char *line, size_t len)
+log_write(int fd, const char *line, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, line, len);
+		ssize_t n = write(fd, line, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -100,6 +163,23 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (!log_enabled(level))
 		return;
+	if (log_target == LOG_TO_SYSLOG) {
+		static const int priorities[] = {
+			[LOG_LVL_ERROR] = LOG_ERR,
+			[LOG_LVL_WARN] = LOG_WARNING,
+			[LOG_LVL_NOTICE] = LOG_NOTICE,
+			[LOG_LVL_INFO] = LOG_INFO,
+			[LOG_LVL_DEBUG] = LOG_DEBUG,
+		};
+
+		va_start(ap, fmt);
+		pos = line_vappend(line, 0, sizeof(line) - 1, fmt, ap);
+		va_end(ap);
+		line[pos] = '\0';
+		syslog(priorities[level], "level=%s %s", level_names[level], line);
+		errno = saved;
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pos = strftime(line, sizeof(line), "time=%Y-%m-%dT%H:%M:%S", &tm);
@@ -109,7 +189,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	line[pos++] = '\n';
-	log_write(line, pos);
+	log_write(log_fd, line, pos);
 	errno = saved;
 }
 
@@ -125,7 +205,7 @@ log_vplain(const char *fmt, va_list ap)
 	pos = line_append(line, 0, sizeof(line) - 1, "%s: ", log_prog);
 	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
 	line[pos++] = '\n';
-	log_write(line, pos);
+	log_write(STDERR_FILENO, line, pos);
 }
 
 void

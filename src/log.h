@@ -13,7 +13,22 @@ enum log_level {
 	LOG_LVL_DEBUG	/* added by -v */
 };
 
+enum log_target {
+	LOG_TO_STDERR,
+	LOG_TO_SYSLOG,		/* facility daemon; syslog adds the time and pid */
+	LOG_TO_FILE		/* appended; reopened by log_reopen() */
+};
+
 void log_init(const char *prog, enum log_level threshold);
+
+/* Send event lines to target (path for LOG_TO_FILE). 0, or -1 with errno. */
+int log_open(enum log_target target, const char *path);
+
+/* Reopen the log file (after rotation); the descriptor number stays the same. 0 or -1. */
+int log_reopen(void);
+
+/* Release the log target at exit. */
+void log_close(void);
 int log_enabled(enum log_level level);
 
 /* A key=value event line: "time=... level=... " followed by the formatted text. */

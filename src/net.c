@@ -121,6 +121,31 @@ net_format(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 int
+net_addr_of(const struct sockaddr *sa, struct net_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			out->family = AF_INET;
+			memcpy(out->bytes, &a->s6_addr[12], 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->bytes, a->s6_addr, 16);
+		}
+		return 0;
+	}
+	errno = EAFNOSUPPORT;
+	return -1;
+}
+
+int
 net_port(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)

@@ -29,6 +29,18 @@ int net_resolve(const char *host, const char *port, int passive, int family,
  */
 const char *net_format(const struct sockaddr *sa, char *buf, size_t len);
 
+/*
+ * An address without its port, as a key for access rules and per-source limits:
+ * IPv4 (also IPv4-mapped IPv6) in the first 4 bytes, IPv6 in all 16.
+ */
+struct net_addr {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char bytes[16];
+};
+
+/* The key of sa; 0, or -1 (EAFNOSUPPORT) for another family. */
+int net_addr_of(const struct sockaddr *sa, struct net_addr *out);
+
 /* The port of an AF_INET/AF_INET6 address, or -1. */
 int net_port(const struct sockaddr *sa);
 

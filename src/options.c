@@ -3,17 +3,26 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net.h"
 #include "service.h"
 
 enum {
 	OPT_BACKLOG = 256,
-	OPT_GRACE
+	OPT_GRACE,
+	OPT_LOG,
+	OPT_MAX_PER_SOURCE,
+	OPT_RATE,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_TIME
 };
 
 static const char usage_text[] =
@@ -27,24 +36,66 @@ static const char usage_text[] =
 "                           upper: ASCII letters upper-cased; a line \"quit\" ends the session\n"
 "  -c, --max-conns N        live sessions at most; more clients wait in the backlog\n"
 "                           (1-100000, default 1000)\n"
+"      --max-per-source N   live sessions from one address; more are refused\n"
+"                           (0-100000, default 0: no limit)\n"
+"      --rate N             new connections a second from one address, bursts up to N;\n"
+"                           more are refused (0-1000000, default 0: no limit)\n"
+"      --allow CIDR         accept only clients in these networks; repeatable\n"
+"      --deny CIDR          refuse clients in this network; repeatable, wins over --allow\n"
+"                           (10.0.0.0/8, 2001:db8::/32, or one address)\n"
+"      --idle-timeout SECS  close a session that makes no progress for SECS\n"
+"                           (0-86400, default 300; 0: never)\n"
+"      --max-time SECS      close a session after SECS (0-604800, default 0: no limit)\n"
 "      --backlog N          listen backlog (1-65535, default 511)\n"
 "      --grace SECS         on SIGTERM/SIGINT, time live sessions get to finish\n"
 "                           (0-86400, default 10)\n"
+"  -d, --daemon             detach; the command returns once the daemon is ready\n"
+"  -p, --pidfile FILE       write the pid there once ready, lock it, remove it at exit\n"
+"      --log TARGET         stderr, syslog or a FILE (default: stderr; syslog with -d);\n"
+"                           SIGHUP reopens the file\n"
+"  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
 "  -v, --verbose            log debug lines too\n"
 "  -q, --quiet              do not log a line per connection\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n"
 "\n"
 "With no address: all IPv4 and IPv6 addresses, port " MPECHO_DEFAULT_PORT ".\n"
-"Signals: TERM/INT stop accepting and drain (a second one ends sessions at once).\n"
+"Signals: TERM/INT stop accepting and drain (a second one ends sessions at once),\n"
+"HUP reopens the log file, USR1 logs a status line.\n"
 "Exit status: 0 stopped cleanly, 1 run-time failure (cannot listen, ...), 2 usage error.\n";
+
+/* The options that take a whole number: name, bounds, and where the value goes. */
+static const struct number_option {
+	int id;
+	const char *name;
+	long min, max;
+	size_t offset;		/* of an int in struct config */
+} number_options[] = {
+	{ 'c', "--max-conns", 1, 100000, offsetof(struct config, max_conns) },
+	{ OPT_MAX_PER_SOURCE, "--max-per-source", 0, 100000, offsetof(struct config, max_per_source) },
+	{ OPT_RATE, "--rate", 0, 1000000, offsetof(struct config, rate) },
+	{ OPT_IDLE_TIMEOUT, "--idle-timeout", 0, 86400, offsetof(struct config, idle_timeout) },
+	{ OPT_MAX_TIME, "--max-time", 0, 604800, offsetof(struct config, max_time) },
+	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
+	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
+};
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, 'l' },
 	{ "service", required_argument, NULL, 's' },
 	{ "max-conns", required_argument, NULL, 'c' },
+	{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "pidfile", required_argument, NULL, 'p' },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "user", required_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -95,19 +146,27 @@ set_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A range-checked numeric option; on error fills err naming the option and its bounds. */
+/*
+ * If c is a numeric option, store its range-checked value: 1 done, 0 not a
+ * numeric option, -1 bad value (err names the option and its bounds).
+ */
 static int
-number_option(const char *name, const char *text, long min, long max, int *out,
-    char *err, size_t errlen)
+number_option(struct config *cfg, int c, const char *text, char *err, size_t errlen)
 {
+	const struct number_option *o;
 	long v;
 
-	if (options_number(text, min, max, &v) < 0) {
-		set_error(err, errlen, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
-		    text, name, min, max);
-		return -1;
+	for (o = number_options; o < number_options + sizeof(number_options) / sizeof(*o); o++) {
+		if (o->id != c)
+			continue;
+		if (options_number(text, o->min, o->max, &v) < 0) {
+			set_error(err, errlen, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
+			    text, o->name, o->min, o->max);
+			return -1;
+		}
+		*(int *)((char *)cfg + o->offset) = (int)v;
+		return 1;
 	}
-	*out = (int)v;
 	return 0;
 }
 
@@ -171,6 +230,68 @@ parse_positional(struct config *cfg, int n, char **args, char *err, size_t errle
 	return add_listen(cfg, host, port, err, errlen);
 }
 
+static int
+add_rule(struct config *cfg, const char *text, bool allow, char *err, size_t errlen)
+{
+	struct acl_rule rule;
+
+	if (acl_parse(text, allow, &rule) < 0) {
+		set_error(err, errlen, "invalid %s rule '%s': expected an address or ADDRESS/PREFIX",
+		    allow ? "--allow" : "--deny", text);
+		return -1;
+	}
+	if (acl_add(&cfg->acl, &rule) < 0) {
+		set_error(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Keep a path as an absolute one: a daemon works from /, and a log file is
+ * reopened on SIGHUP long after start.
+ */
+static int
+set_path(char **dst, const char *name, const char *text, char *err, size_t errlen)
+{
+	char *cwd = NULL, *abs;
+
+	if (*text == '\0') {
+		set_error(err, errlen, "empty path for %s", name);
+		return -1;
+	}
+	if (text[0] == '/') {
+		abs = strdup(text);
+	} else if ((cwd = getcwd(NULL, 0)) == NULL) {
+		set_error(err, errlen, "cannot make '%s' absolute: %s", text, strerror(errno));
+		return -1;
+	} else if ((abs = malloc(strlen(cwd) + strlen(text) + 2)) != NULL) {
+		sprintf(abs, "%s/%s", cwd, text);
+	}
+	free(cwd);
+	if (abs == NULL) {
+		set_error(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = abs;
+	return 0;
+}
+
+static int
+parse_log(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	if (strcmp(text, "stderr") == 0) {
+		cfg->log_target = LOG_TO_STDERR;
+	} else if (strcmp(text, "syslog") == 0) {
+		cfg->log_target = LOG_TO_SYSLOG;
+	} else {
+		cfg->log_target = LOG_TO_FILE;
+		return set_path(&cfg->log_path, "--log", text, err, errlen);
+	}
+	return 0;
+}
+
 /* How getopt's last complaint names the option: "--name" as typed, or "-c". */
 static const char *
 option_name(const char *arg, int opt)
@@ -189,15 +310,17 @@ enum options_result
 options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	int c, verbose = 0, quiet = 0;
+	bool log_given = false;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->service = service_find("echo");
 	cfg->backlog = 511;
 	cfg->grace = 10;
 	cfg->max_conns = 1000;
+	cfg->idle_timeout = 300;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:s:c:vqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:s:c:dp:u:vqhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (parse_listen(cfg, optarg, err, errlen) < 0)
@@ -210,17 +333,29 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 				return OPTIONS_ERROR;
 			}
 			break;
-		case 'c':
-			if (number_option("--max-conns", optarg, 1, 100000, &cfg->max_conns, err, errlen) < 0)
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (add_rule(cfg, optarg, c == OPT_ALLOW, err, errlen) < 0)
 				return OPTIONS_ERROR;
 			break;
-		case OPT_BACKLOG:
-			if (number_option("--backlog", optarg, 1, 65535, &cfg->backlog, err, errlen) < 0)
+		case 'd':
+			cfg->daemonize = true;
+			break;
+		case 'p':
+			if (set_path(&cfg->pidfile, "--pidfile", optarg, err, errlen) < 0)
 				return OPTIONS_ERROR;
 			break;
-		case OPT_GRACE:
-			if (number_option("--grace", optarg, 0, 86400, &cfg->grace, err, errlen) < 0)
+		case OPT_LOG:
+			if (parse_log(cfg, optarg, err, errlen) < 0)
 				return OPTIONS_ERROR;
+			log_given = true;
+			break;
+		case 'u':
+			free(cfg->user);
+			if ((cfg->user = strdup(optarg)) == NULL) {
+				set_error(err, errlen, "out of memory");
+				return OPTIONS_ERROR;
+			}
 			break;
 		case 'v':
 			verbose = 1;
@@ -237,15 +372,29 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			    option_name(argv[optind - 1], optopt));
 			return OPTIONS_ERROR;
 		default:
-			set_error(err, errlen, "unknown option '%s'",
-			    option_name(argv[optind - 1], optopt));
-			return OPTIONS_ERROR;
+			switch (number_option(cfg, c, optarg, err, errlen)) {
+			case 1:
+				break;
+			case 0:
+				set_error(err, errlen, "unknown option '%s'",
+				    option_name(argv[optind - 1], optopt));
+				/* FALLTHROUGH */
+			default:
+				return OPTIONS_ERROR;
+			}
+			break;
 		}
 	}
 	if (optind < argc && parse_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
 		return OPTIONS_ERROR;
 	if (verbose && quiet) {
 		set_error(err, errlen, "options -v and -q exclude each other");
+		return OPTIONS_ERROR;
+	}
+	if (cfg->daemonize && !log_given)
+		cfg->log_target = LOG_TO_SYSLOG;
+	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {
+		set_error(err, errlen, "--log stderr cannot go with --daemon: a daemon's stderr is /dev/null");
 		return OPTIONS_ERROR;
 	}
 	cfg->log_level = verbose ? LOG_LVL_DEBUG : quiet ? LOG_LVL_NOTICE : LOG_LVL_INFO;
@@ -256,6 +405,13 @@ void
 options_free(struct config *cfg)
 {
 	size_t i;
+
+	acl_free(&cfg->acl);
+	privs_free(&cfg->privs);
+	free(cfg->pidfile);
+	free(cfg->log_path);
+	free(cfg->user);
+	cfg->pidfile = cfg->log_path = cfg->user = NULL;
 
 	for (i = 0; i < cfg->nlistens; i++) {
 		free(cfg->listens[i].host);

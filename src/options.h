@@ -2,9 +2,12 @@
 #ifndef MPECHO_OPTIONS_H
 #define MPECHO_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "acl.h"
 #include "log.h"
+#include "privs.h"
 
 #define MPECHO_VERSION "0.1.0"
 #define MPECHO_DEFAULT_PORT "8000"
@@ -31,6 +34,17 @@ struct config {
 	int backlog;
 	int grace;		/* seconds live sessions get after SIGTERM/SIGINT */
 	int max_conns;		/* live sessions; the supervisor stops accepting at this many */
+	int max_per_source;	/* live sessions from one address; 0: no limit */
+	int rate;		/* new connections a second from one address; 0: no limit */
+	int idle_timeout;	/* seconds without progress before a session is closed; 0: none */
+	int max_time;		/* seconds a session may last; 0: no limit */
+	struct acl acl;
+	bool daemonize;
+	char *pidfile;		/* absolute path, or NULL */
+	enum log_target log_target;
+	char *log_path;		/* absolute path for LOG_TO_FILE */
+	char *user;		/* -u USER[:GROUP] as given, or NULL */
+	struct privs privs;	/* resolved from user by the caller */
 	enum log_level log_level;
 };
 

@@ -16,18 +16,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
+#include "limits.h"
 #include "log.h"
+#include "privs.h"
 #include "service.h"
 #include "session.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define PAUSE_MS 200		/* accepting rests this long after EMFILE, ENFILE, ENOMEM */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
+#define REFUSAL_LINES 10	/* refusal lines logged a second at most; the rest are counted */
 
 /* What the supervisor knows of one live session (private memory). */
 struct slot {
 	pid_t pid;
 	int64_t start_ms;
+	struct net_addr addr;	/* counted in the per-source limits while live */
 	char peer[NET_ADDRSTRLEN];
 };
 
@@ -39,11 +44,32 @@ struct pid_cell {
 
 enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
 
+/* Why a connection was closed without a session; status counters by reason. */
+enum refusal { REFUSED_ACL, REFUSED_PER_SOURCE, REFUSED_RATE, NREFUSALS };
+
+static const char *const refusal_names[NREFUSALS] = {
+	[REFUSED_ACL] = "acl",
+	[REFUSED_PER_SOURCE] = "per-source",
+	[REFUSED_RATE] = "rate",
+};
+
+/* At most `max` lines a second; what is held back is counted and summed up later. */
+struct throttle {
+	int64_t window_ms;
+	int lines;
+	uint64_t held;
+};
+
 struct server {
 	const struct config *cfg;
+	struct server_env *env;
 	struct listener *ls;
 	size_t nls;
 	int sigfd;
+	struct limits *limits;		/* NULL when no per-source limit is set */
+	uint64_t refused[NREFUSALS];
+	struct throttle refusal_log;
+	bool at_limit_logged;
 	struct slot *slots;
 	struct session_counters *ctrs;	/* shared with the children */
 	int *free_slots;
@@ -158,19 +184,27 @@ child_run(struct server *s, int fd, int slot)
 
 	close_listeners(s);
 	close(s->sigfd);
+	if (s->env->pidfile != NULL)
+		pidfile_close_fd(s->env->pidfile);	/* the lock stays with the supervisor alone */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	session_serve(fd, s->cfg->service, &s->ctrs[slot]);
+	if (s->cfg->privs.set && privs_drop(&s->cfg->privs) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"cannot become %s: %s\"",
+		    (long)getpid(), s->cfg->privs.name, strerror(errno));
+		_exit(SESSION_ERROR);
+	}
+	session_serve(fd, s->cfg, &s->ctrs[slot]);
 }
 
 static void
-spawn(struct server *s, int fd, const struct sockaddr *peer)
+spawn(struct server *s, int fd, const struct net_addr *addr, const char *peer)
 {
 	int idx = s->free_slots[--s->nfree];
 	struct slot *sl = &s->slots[idx];
 	pid_t pid;
 
-	net_format(peer, sl->peer, sizeof(sl->peer));
+	memcpy(sl->peer, peer, sizeof(sl->peer));
+	sl->addr = *addr;
 	sl->start_ms = now_ms();
 	s->ctrs[idx].bytes_in = s->ctrs[idx].bytes_out = 0;
 	pid = fork();
@@ -180,6 +214,8 @@ spawn(struct server *s, int fd, const struct sockaddr *peer)
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed peer=%s error=\"%s\" action=closed",
 		    sl->peer, strerror(errno));
+		if (s->limits != NULL)
+			limits_release(s->limits, addr);
 		s->free_slots[s->nfree++] = idx;
 		return;
 	}
@@ -188,6 +224,71 @@ spawn(struct server *s, int fd, const struct sockaddr *peer)
 	s->live++;
 	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d",
 	    sl->peer, (long)pid, s->live);
+	if (s->live == s->cfg->max_conns && !s->at_limit_logged) {
+		/* Once per stretch at the limit: it ends when the supervisor accepts again below it. */
+		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+		    s->live, s->cfg->max_conns);
+		s->at_limit_logged = true;
+	}
+}
+
+/* A new one-second window for refusal lines; sums up what the last one held back. */
+static void
+refusals_roll(struct server *s, int64_t now)
+{
+	struct throttle *t = &s->refusal_log;
+
+	if (now - t->window_ms < 1000)
+		return;
+	if (t->held > 0)
+		log_msg(LOG_LVL_WARN, "event=refused-held count=%llu", (unsigned long long)t->held);
+	t->window_ms = now;
+	t->lines = 0;
+	t->held = 0;
+}
+
+/* Log a refusal unless REFUSAL_LINES were logged this second; a flood cannot fill the disk. */
+static void
+log_refusal(struct server *s, enum refusal why, const char *peer, int64_t now)
+{
+	struct throttle *t = &s->refusal_log;
+
+	refusals_roll(s, now);
+	if (t->lines < REFUSAL_LINES) {
+		t->lines++;
+		log_msg(LOG_LVL_WARN, "event=refused peer=%s reason=%s", peer, refusal_names[why]);
+	} else {
+		t->held++;
+	}
+}
+
+/* Admission: access rules, then per-source limits. True if the connection may have a session. */
+static bool
+admit(struct server *s, int fd, const struct net_addr *addr, const char *peer)
+{
+	enum refusal why;
+	int64_t now = now_ms();
+
+	if (!acl_permits(&s->cfg->acl, addr)) {
+		why = REFUSED_ACL;
+	} else if (s->limits == NULL) {
+		return true;
+	} else {
+		switch (limits_admit(s->limits, addr, now)) {
+		case LIMITS_OK:
+			return true;
+		case LIMITS_PER_SOURCE:
+			why = REFUSED_PER_SOURCE;
+			break;
+		default:
+			why = REFUSED_RATE;
+			break;
+		}
+	}
+	s->refused[why]++;
+	log_refusal(s, why, peer, now);
+	close(fd);
+	return false;
 }
 
 /* Errors that concern one pending connection only: take the next one. */
@@ -223,8 +324,17 @@ accept_batch(struct server *s, struct listener *l)
 		len = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd >= 0) {
+			struct net_addr addr;
+			char peer[NET_ADDRSTRLEN];
+
 			s->accept_error_logged = false;
-			spawn(s, fd, (struct sockaddr *)&ss);
+			net_format((struct sockaddr *)&ss, peer, sizeof(peer));
+			if (net_addr_of((struct sockaddr *)&ss, &addr) < 0) {
+				close(fd);	/* not an IP client: nothing to serve */
+				continue;
+			}
+			if (admit(s, fd, &addr, peer))
+				spawn(s, fd, &addr, peer);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -267,6 +377,8 @@ session_ended(struct server *s, pid_t pid, int status)
 		snprintf(how, sizeof(how), "signal=%s reason=killed",
 		    signal_name(WTERMSIG(status)));
 	}
+	if (s->limits != NULL)
+		limits_release(s->limits, &sl->addr);
 	s->live--;
 	s->served++;
 	s->bytes_in += in;
@@ -315,8 +427,12 @@ log_status(struct server *s)
 			out += __atomic_load_n(&s->ctrs[i].bytes_out, __ATOMIC_RELAXED);
 		}
 	}
-	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu in=%llu out=%llu uptime=%lld",
-	    s->live, (unsigned long long)s->served, (unsigned long long)in,
+	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu refused_acl=%llu "
+	    "refused_per_source=%llu refused_rate=%llu in=%llu out=%llu uptime=%lld",
+	    s->live, (unsigned long long)s->served,
+	    (unsigned long long)s->refused[REFUSED_ACL],
+	    (unsigned long long)s->refused[REFUSED_PER_SOURCE],
+	    (unsigned long long)s->refused[REFUSED_RATE], (unsigned long long)in,
 	    (unsigned long long)out, (long long)((now_ms() - s->start_ms) / 1000));
 }
 
@@ -367,7 +483,11 @@ handle_signals(struct server *s)
 				log_status(s);
 				break;
 			case SIGHUP:
-				log_msg(LOG_LVL_NOTICE, "event=reload signal=HUP note=nothing-to-reload");
+				if (log_reopen() < 0)
+					log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=\"%s\"",
+					    strerror(errno));
+				else
+					log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 				break;
 			default:
 				break;
@@ -385,6 +505,8 @@ poll_timeout(const struct server *s, int64_t now)
 
 	if (s->resume_ms > 0)
 		next = s->resume_ms;
+	if (s->refusal_log.held > 0 && s->refusal_log.window_ms + 1000 < next)
+		next = s->refusal_log.window_ms + 1000;
 	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && s->stage_deadline_ms < next)
 		next = s->stage_deadline_ms;
 	if (next == INT64_MAX)
@@ -404,12 +526,15 @@ server_turn(struct server *s, struct pollfd *pfd)
 
 	if (s->resume_ms > 0 && now >= s->resume_ms)
 		s->resume_ms = 0;
+	if (s->refusal_log.held > 0)
+		refusals_roll(s, now);
 	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && now >= s->stage_deadline_ms)
 		stop_advance(s, 0);
 	pfd[0].fd = s->sigfd;
 	pfd[0].events = POLLIN;
 	/* Back-pressure: at the limit, or resting, leave new connections in the kernel's backlog. */
 	if (s->stage == RUNNING && s->resume_ms == 0 && s->live < s->cfg->max_conns) {
+		s->at_limit_logged = false;
 		for (i = 0; i < s->nls; i++, n++) {
 			pfd[n].fd = s->ls[i].fd;
 			pfd[n].events = POLLIN;
@@ -447,6 +572,10 @@ server_init(struct server *s, const struct config *cfg)
 		return -1;
 	for (i = cfg->max_conns - 1; i >= 0; i--)
 		s->free_slots[s->nfree++] = i;
+	/* Room for every live session's address plus as many recently seen ones. */
+	if ((cfg->max_per_source > 0 || cfg->rate > 0) &&
+	    (s->limits = limits_new(2 * cfg->max_conns + 1024, cfg->max_per_source, cfg->rate)) == NULL)
+		return -1;
 	s->sigfd = signals_open();
 	return s->sigfd < 0 ? -1 : 0;
 }
@@ -462,6 +591,7 @@ server_free(struct server *s)
 	free(s->slots);
 	free(s->free_slots);
 	free(s->map);
+	limits_free(s->limits);
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
@@ -478,26 +608,36 @@ log_ready(const struct server *s)
 }
 
 int
-server_run(const struct config *cfg, struct listener *ls, size_t nls)
+server_run(const struct config *cfg, struct server_env *env)
 {
 	struct server s;
 	struct pollfd *pfd;
+	char msg[256];
 	int rc = EXIT_FAIL;
 
 	memset(&s, 0, sizeof(s));
 	s.sigfd = -1;
 	s.cfg = cfg;
-	s.ls = ls;
-	s.nls = nls;
-	pfd = calloc(nls + 1, sizeof(*pfd));
+	s.env = env;
+	s.ls = env->ls;
+	s.nls = env->nls;
+	pfd = calloc(s.nls + 1, sizeof(*pfd));
 	if (pfd == NULL || server_init(&s, cfg) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=start", strerror(errno));
-		goto out;
+		snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
+		goto failed;
+	}
+	if (env->pidfile != NULL && pidfile_write(env->pidfile, getpid()) < 0) {
+		snprintf(msg, sizeof(msg), "cannot write the pidfile %s: %s", env->pidfile->path,
+		    strerror(errno));
+		goto failed;
 	}
 	log_ready(&s);
+	daemon_ready(env->ready_fd, NULL);
+	env->ready_fd = -1;
 	while (s.stage == RUNNING || s.live > 0) {
 		if (server_turn(&s, pfd) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=poll", strerror(errno));
+			signal_sessions(&s, SIGKILL);
 			goto out;
 		}
 	}
@@ -505,7 +645,17 @@ server_run(const struct config *cfg, struct listener *ls, size_t nls)
 	    (unsigned long long)s.served, (unsigned long long)s.bytes_in,
 	    (unsigned long long)s.bytes_out);
 	rc = EXIT_OK;
+	goto out;
+failed:
+	if (cfg->log_target != LOG_TO_STDERR)
+		log_msg(LOG_LVL_ERROR, "event=error during=start error=\"%s\"", msg);
+	if (env->ready_fd >= 0)
+		daemon_ready(env->ready_fd, msg);
+	else
+		log_plain("%s", msg);
 out:
+	if (env->pidfile != NULL)
+		pidfile_remove(env->pidfile);
 	server_free(&s);
 	free(pfd);
 	return rc;

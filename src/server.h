@@ -12,10 +12,20 @@ struct listener {
 	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
 };
 
+struct pidfile;
+
+/* What start-up prepared for the supervisor. */
+struct server_env {
+	struct listener *ls;
+	size_t nls;
+	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
+	int ready_fd;			/* -1, or the daemon's line to the foreground process */
+};
+
 /*
  * Run the supervisor on the open listeners until SIGTERM/SIGINT and the drain
  * that follows. Closes the listeners. Returns the process exit status.
  */
-int server_run(const struct config *cfg, struct listener *ls, size_t nls);
+int server_run(const struct config *cfg, struct server_env *env);
 
 #endif

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -11,6 +12,7 @@
 #include "io.h"
 #include "log.h"
 #include "net.h"
+#include "options.h"
 #include "service.h"
 
 /* After a service ends a session, how long its unread input is drained before close. */
@@ -21,7 +23,8 @@ static const char *const end_names[SESSION_NEND] = {
 	[SESSION_ERROR] = "error",
 	[SESSION_RESET] = "reset",
 	[SESSION_QUIT] = "quit",
-	[SESSION_TIMEOUT] = "timeout",
+	[SESSION_IDLE] = "idle",
+	[SESSION_MAX_TIME] = "max-time",
 };
 
 const char *
@@ -39,7 +42,7 @@ session_failure(int err)
 	case ENOTCONN:
 		return SESSION_RESET;
 	case ETIMEDOUT:
-		return SESSION_TIMEOUT;
+		return SESSION_IDLE;
 	default:
 		return SESSION_ERROR;
 	}
@@ -92,8 +95,40 @@ linger_close(int fd)
 	}
 }
 
+/* --max-time: the session ends where it stands; the counters in shared memory are current. */
+static void
+max_time_reached(int sig)
+{
+	(void)sig;
+	_exit(SESSION_MAX_TIME);
+}
+
+/*
+ * Deadlines without a poll per I/O call: the idle timeout is the socket's own
+ * receive and send timeout (a blocked call that makes no progress for that
+ * long fails with EAGAIN), and the time limit is an alarm.
+ */
+static void
+set_deadlines(int fd, const struct config *cfg)
+{
+	struct timeval tv = { .tv_sec = cfg->idle_timeout };
+	struct sigaction sa;
+
+	if (cfg->idle_timeout > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	if (cfg->max_time > 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = max_time_reached;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		alarm((unsigned)cfg->max_time);
+	}
+}
+
 void
-session_serve(int fd, const struct service *svc, struct session_counters *ctr)
+session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
 {
 	struct session s = { .fd = fd, .ctr = ctr };
 	enum session_end end;
@@ -101,7 +136,8 @@ session_serve(int fd, const struct service *svc, struct session_counters *ctr)
 	if (net_tune(fd) < 0)
 		log_msg(LOG_LVL_DEBUG, "event=tune-failed pid=%ld error=\"%s\"",
 		    (long)getpid(), strerror(errno));
-	end = svc->run(&s);
+	set_deadlines(fd, cfg);
+	end = cfg->service->run(&s);
 	if (end == SESSION_ERROR)
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
 		    (long)getpid(), strerror(errno));

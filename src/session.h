@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct service;
+struct config;
 
 /*
  * How a session ended: the child's exit status, decoded by the supervisor
@@ -17,7 +17,8 @@ enum session_end {
 	SESSION_ERROR = 1,	/* an unexpected I/O error */
 	SESSION_RESET = 2,	/* the peer reset the connection or went away */
 	SESSION_QUIT = 3,	/* the service ended it (upper: a "quit" line) */
-	SESSION_TIMEOUT = 4,	/* no progress before a socket timeout */
+	SESSION_IDLE = 4,	/* no progress for --idle-timeout */
+	SESSION_MAX_TIME = 5,	/* the session lasted --max-time */
 	SESSION_NEND
 };
 
@@ -37,8 +38,11 @@ struct session {
 	uint64_t bytes_out;
 };
 
-/* Serve fd with svc in this (child) process, then _exit() with an enum session_end. */
-void session_serve(int fd, const struct service *svc, struct session_counters *ctr)
+/*
+ * Serve fd with cfg->service in this (child) process, within cfg's idle timeout
+ * and time limit, then _exit() with an enum session_end.
+ */
+void session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
 	__attribute__((noreturn));
 
 /* Read from the client: bytes read, 0 at end of stream, -1 with errno. Counts the bytes. */
@@ -50,7 +54,7 @@ int session_write(struct session *s, const void *buf, size_t len);
 /* The end that an I/O error (errno value) means. */
 enum session_end session_failure(int err);
 
-/* "eof", "error", "reset", "quit", "timeout"; NULL for a status no session uses. */
+/* "eof", "error", "reset", "quit", "idle", "max-time"; NULL for a status no session uses. */
 const char *session_end_name(int status);
 
 #endif

@@ -18,6 +18,7 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSaniti
                    "runtime error:")
 
 _procs = []          # every Popen started by a test
+_daemons = []        # pids of daemons a test started (not our children)
 _sanitizer_hits = []  # sanitizer reports seen in any captured output
 
 
@@ -61,7 +62,8 @@ def children(pid):
 
 
 def group_members(pgrp):
-    return [p for p, v in processes().items() if v[2] == pgrp]
+    """Live (non-zombie) processes of a process group."""
+    return [p for p, v in processes().items() if v[2] == pgrp and v[0] != "Z"]
 
 
 def wait_until(cond, timeout=10.0, what="condition"):
@@ -145,6 +147,8 @@ class Server:
         self.proc.send_signal(sig)
         rc = self.wait_exit(timeout)
         wait_until(lambda: not group_members(self.pid), 5, "the server's processes to end")
+        pids = lambda ev: sorted(re.findall(rf"event={ev} .*?pid=(\d+)", "\n".join(self.lines)))
+        check(pids("connect") == pids("end"), "every session the server started was reaped and logged")
         return rc
 
     def sessions(self):
@@ -258,6 +262,12 @@ def track(proc):
     return proc
 
 
+def track_daemon(pid):
+    """A detached process the test started: cleanup() ends it (and its group) if the test did not."""
+    _daemons.append(pid)
+    return pid
+
+
 def cleanup():
     """End everything the test started; report processes that were still running."""
     leftovers = []
@@ -279,6 +289,15 @@ def cleanup():
             except ProcessLookupError:
                 pass
     _procs.clear()
+    for pid in _daemons:
+        if processes().get(pid, ("Z",))[0] != "Z":
+            leftovers.append(f"daemon {pid}")
+            for member in group_members(pid) + [pid]:
+                try:
+                    os.kill(member, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    _daemons.clear()
     hits = list(_sanitizer_hits)
     _sanitizer_hits.clear()
     return leftovers, hits

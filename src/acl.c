@@ -1,0 +1,121 @@
+/* acl: --allow and --deny rules on client addresses. */
+#include "acl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "options.h"
+
+/* Clear the bits after the prefix so that a rule compares whole bytes. */
+static void
+mask_host_bits(unsigned char *bytes, int prefix, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++) {
+		int keep = prefix - i * 8;
+
+		if (keep <= 0)
+			bytes[i] = 0;
+		else if (keep < 8)
+			bytes[i] &= (unsigned char)(0xff << (8 - keep));
+	}
+}
+
+static bool
+prefix_matches(const unsigned char *a, const unsigned char *net, int prefix)
+{
+	int full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, net, (size_t)full) != 0)
+		return false;
+	return rest == 0 || ((a[full] ^ net[full]) & (0xff << (8 - rest))) == 0;
+}
+
+int
+acl_parse(const char *text, bool allow, struct acl_rule *out)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	long prefix;
+	int max;
+
+	memset(out, 0, sizeof(*out));
+	out->allow = allow;
+	if (alen == 0 || alen >= sizeof(addr))
+		goto invalid;
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, out->net.bytes) == 1) {
+		out->net.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, out->net.bytes) == 1) {
+		out->net.family = AF_INET6;
+		max = 128;
+	} else {
+		goto invalid;
+	}
+	prefix = max;
+	if (slash != NULL && options_number(slash + 1, 0, max, &prefix) < 0)
+		goto invalid;
+	out->prefix = (int)prefix;
+	if (out->net.family == AF_INET6 && out->prefix >= 96 &&
+	    memcmp(out->net.bytes, mapped, sizeof(mapped)) == 0) {
+		out->net.family = AF_INET;
+		memmove(out->net.bytes, out->net.bytes + 12, 4);
+		memset(out->net.bytes + 4, 0, 12);
+		out->prefix -= 96;
+		max = 32;
+	}
+	mask_host_bits(out->net.bytes, out->prefix, max / 8);
+	return 0;
+invalid:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+acl_add(struct acl *acl, const struct acl_rule *rule)
+{
+	struct acl_rule *r = realloc(acl->rules, (acl->n + 1) * sizeof(*r));
+
+	if (r == NULL)
+		return -1;
+	acl->rules = r;
+	r[acl->n++] = *rule;
+	if (rule->allow)
+		acl->any_allow = true;
+	return 0;
+}
+
+bool
+acl_permits(const struct acl *acl, const struct net_addr *addr)
+{
+	bool allowed = !acl->any_allow;
+	size_t i;
+
+	for (i = 0; i < acl->n; i++) {
+		const struct acl_rule *r = &acl->rules[i];
+
+		if (r->net.family != addr->family || !prefix_matches(addr->bytes, r->net.bytes, r->prefix))
+			continue;
+		if (!r->allow)
+			return false;
+		allowed = true;
+	}
+	return allowed;
+}
+
+void
+acl_free(struct acl *acl)
+{
+	free(acl->rules);
+	acl->rules = NULL;
+	acl->n = 0;
+	acl->any_allow = false;
+}

@@ -1,0 +1,40 @@
+/* acl: --allow and --deny rules on client addresses (CIDR, IPv4 and IPv6). */
+#ifndef MPECHO_ACL_H
+#define MPECHO_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net.h"
+
+struct acl_rule {
+	struct net_addr net;	/* host bits cleared */
+	int prefix;		/* 0..32 for IPv4, 0..128 for IPv6 */
+	bool allow;
+};
+
+struct acl {
+	struct acl_rule *rules;
+	size_t n;
+	bool any_allow;
+};
+
+/*
+ * Parse "10.0.0.0/8", "2001:db8::/32", or a bare address (a single host).
+ * An IPv4-mapped IPv6 rule (::ffff:a.b.c.d/n, n >= 96) becomes the IPv4 rule.
+ * Returns 0, or -1 with errno EINVAL.
+ */
+int acl_parse(const char *text, bool allow, struct acl_rule *out);
+
+/* Append a parsed rule: 0, or -1 (ENOMEM). */
+int acl_add(struct acl *acl, const struct acl_rule *rule);
+
+/*
+ * Deny wins; when any allow rule exists, an address no allow rule matches is
+ * refused; with no rules, everyone is permitted.
+ */
+bool acl_permits(const struct acl *acl, const struct net_addr *addr);
+
+void acl_free(struct acl *acl);
+
+#endif

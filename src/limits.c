@@ -1,0 +1,206 @@
+/*
+ * limits: a chained hash table of client addresses. An entry lives while its
+ * address has live sessions or a rate bucket that is not yet full again; when
+ * the table is full, entries without live sessions are evicted (forgetting their
+ * bucket), so an address with live sessions always has room.
+ */
+#include "limits.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tokens are counted in thousandths so that refill needs no floating point. */
+#define MILLI 1000
+
+struct source {
+	struct net_addr addr;
+	int live;
+	int64_t tokens;		/* thousandths of a token */
+	int64_t refilled_ms;
+	int next;		/* next entry in the chain, or -1; the free list when unused */
+};
+
+struct limits {
+	int max_per_source;
+	int rate;
+	int capacity;
+	int used;
+	int free_head;
+	int *heads;		/* chain heads, nbuckets of them */
+	unsigned nbuckets;
+	struct source *v;
+};
+
+static unsigned
+addr_hash(const struct limits *l, const struct net_addr *a)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	int i, n = a->family == AF_INET ? 4 : 16;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ a->bytes[i]) * 16777619u;
+	return h & (l->nbuckets - 1);
+}
+
+static bool
+addr_equal(const struct net_addr *a, const struct net_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
+struct limits *
+limits_new(int sources, int max_per_source, int rate)
+{
+	struct limits *l = calloc(1, sizeof(*l));
+	int i;
+
+	if (l == NULL)
+		return NULL;
+	l->max_per_source = max_per_source;
+	l->rate = rate;
+	l->capacity = sources;
+	l->nbuckets = 1;
+	while (l->nbuckets < (unsigned)sources)
+		l->nbuckets <<= 1;
+	l->heads = malloc(l->nbuckets * sizeof(*l->heads));
+	l->v = calloc((size_t)sources, sizeof(*l->v));
+	if (l->heads == NULL || l->v == NULL) {
+		limits_free(l);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < (int)l->nbuckets; i++)
+		l->heads[i] = -1;
+	for (i = 0; i < sources; i++)
+		l->v[i].next = i + 1 < sources ? i + 1 : -1;
+	l->free_head = 0;
+	return l;
+}
+
+void
+limits_free(struct limits *l)
+{
+	if (l == NULL)
+		return;
+	free(l->heads);
+	free(l->v);
+	free(l);
+}
+
+static int
+find(const struct limits *l, const struct net_addr *a)
+{
+	int i;
+
+	for (i = l->heads[addr_hash(l, a)]; i >= 0; i = l->v[i].next)
+		if (addr_equal(&l->v[i].addr, a))
+			return i;
+	return -1;
+}
+
+static void
+unlink_entry(struct limits *l, int idx)
+{
+	int *p = &l->heads[addr_hash(l, &l->v[idx].addr)];
+
+	while (*p != idx)
+		p = &l->v[*p].next;
+	*p = l->v[idx].next;
+	l->v[idx].next = l->free_head;
+	l->free_head = idx;
+	l->used--;
+}
+
+/* Make room: drop every entry without live sessions. */
+static void
+evict_idle(struct limits *l)
+{
+	unsigned b;
+	int i, next;
+
+	for (b = 0; b < l->nbuckets; b++) {
+		for (i = l->heads[b]; i >= 0; i = next) {
+			next = l->v[i].next;
+			if (l->v[i].live == 0)
+				unlink_entry(l, i);
+		}
+	}
+}
+
+static int
+insert(struct limits *l, const struct net_addr *a, int64_t now_ms)
+{
+	unsigned h;
+	int idx;
+
+	if (l->free_head < 0)
+		evict_idle(l);
+	if (l->free_head < 0)
+		return -1;
+	idx = l->free_head;
+	l->free_head = l->v[idx].next;
+	h = addr_hash(l, a);
+	l->v[idx].addr = *a;
+	l->v[idx].live = 0;
+	l->v[idx].tokens = (int64_t)l->rate * MILLI;
+	l->v[idx].refilled_ms = now_ms;
+	l->v[idx].next = l->heads[h];
+	l->heads[h] = idx;
+	l->used++;
+	return idx;
+}
+
+/* Refill for the time passed; take one token if there is one. */
+static bool
+take_token(struct limits *l, struct source *s, int64_t now_ms)
+{
+	int64_t full = (int64_t)l->rate * MILLI;
+
+	if (now_ms > s->refilled_ms) {
+		/* rate tokens a second = rate thousandths of a token a millisecond */
+		s->tokens += (now_ms - s->refilled_ms) * l->rate;
+		if (s->tokens > full)
+			s->tokens = full;
+		s->refilled_ms = now_ms;
+	}
+	if (s->tokens < MILLI)
+		return false;
+	s->tokens -= MILLI;
+	return true;
+}
+
+enum limits_verdict
+limits_admit(struct limits *l, const struct net_addr *addr, int64_t now_ms)
+{
+	int idx = find(l, addr);
+	struct source *s;
+
+	if (idx < 0 && (idx = insert(l, addr, now_ms)) < 0)
+		return LIMITS_OK;	/* cannot happen while sources >= live sessions */
+	s = &l->v[idx];
+	if (l->max_per_source > 0 && s->live >= l->max_per_source)
+		return LIMITS_PER_SOURCE;
+	if (l->rate > 0 && !take_token(l, s, now_ms))
+		return LIMITS_RATE;
+	s->live++;
+	return LIMITS_OK;
+}
+
+void
+limits_release(struct limits *l, const struct net_addr *addr)
+{
+	int idx = find(l, addr);
+
+	if (idx >= 0 && l->v[idx].live > 0)
+		l->v[idx].live--;
+}
+
+int
+limits_live(const struct limits *l, const struct net_addr *addr)
+{
+	int idx = find(l, addr);
+
+	return idx < 0 ? 0 : l->v[idx].live;
+}

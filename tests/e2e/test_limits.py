@@ -1,0 +1,130 @@
+"""Admission: per-source limits, rate, access rules (IPv4, IPv6, mapped), refusal log throttling."""
+import re
+import signal
+import socket
+import time
+
+from harness import Server, check, connect, echo_roundtrip, run_server_once, wait_until
+
+
+def connect_from(port, source, host=None):
+    """A client bound to a source address (127.0.0.0/8 gives many IPv4 sources)."""
+    host = host or ("::1" if ":" in source else "127.0.0.1")
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect((host, port))
+    return s
+
+
+def refused(s):
+    """True if the server closed this connection without serving it."""
+    try:
+        s.sendall(b"probe")
+        return s.recv(16) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+def served(s, msg=b"hello"):
+    try:
+        return echo_roundtrip(s, msg) == msg
+    except OSError:
+        return False
+
+
+def test_max_per_source_refuses_the_extra_connection():
+    for host, src, other in (("127.0.0.1", "127.0.0.1", "127.0.0.2"), ("::1", "::1", None)):
+        srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "--max-per-source", "2")
+        a, b = connect_from(srv.port, src, host), connect_from(srv.port, src, host)
+        check(served(a) and served(b), f"two sessions from {src}")
+        c = connect_from(srv.port, src, host)
+        check(refused(c), f"the third from {src} is closed at once")
+        line = srv.wait_for(r"event=refused ")[0]
+        check("reason=per-source" in line and f"peer={'[' + src + ']' if ':' in src else src}:" in line,
+              f"refusal logged with peer and reason: {line}")
+        if other:
+            with connect_from(srv.port, other, host) as d:
+                check(served(d), f"{other} has its own count")
+        a.close()
+        wait_until(lambda: len(srv.sessions()) == 1, 5, "a session to end")
+        with connect_from(srv.port, src, host) as e:
+            check(served(e), "a slot from that source frees when one of its sessions ends")
+        for s in (b, c):
+            s.close()
+        check(srv.stop() == 0, "server exits 0")
+
+
+def test_rate_limit_per_source():
+    srv = Server("-l", "127.0.0.1:0", "--rate", "3")
+    results = []
+    for _ in range(5):
+        with connect_from(srv.port, "127.0.0.3") as s:
+            results.append(served(s))
+    check(results[:3] == [True] * 3, f"a burst of 3 is allowed: {results}")
+    check(results[3:] == [False, False], f"then refused: {results}")
+    check(srv.wait_for(r"event=refused .*reason=rate", count=2), "rate refusals logged")
+    with connect_from(srv.port, "127.0.0.4") as s:
+        check(served(s), "another source has its own bucket")
+    time.sleep(0.5)  # 3 tokens a second: one or more refilled
+    with connect_from(srv.port, "127.0.0.3") as s:
+        check(served(s), "tokens refill with time")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_allow_and_deny_rules():
+    # Dual-stack wildcard listener: IPv4 clients arrive as ::ffff:a.b.c.d and match IPv4 rules.
+    srv = Server("-l", ":0", "--allow", "127.0.0.0/8", "--deny", "127.0.0.2",
+                 "--allow", "::1/128", "--deny", "::ffff:127.0.0.5/128")
+    cases = (("127.0.0.1", "127.0.0.1", True), ("127.0.0.2", "127.0.0.1", False),
+             ("127.0.0.5", "127.0.0.1", False), ("127.0.0.9", "127.0.0.1", True),
+             ("::1", "::1", True))
+    for src, host, ok in cases:
+        with connect_from(srv.port, src, host) as s:
+            check(served(s) == ok, f"{src}: {'allowed' if ok else 'refused'}")
+    check(len(srv.matching(r"event=refused .*reason=acl")) == 2, "two acl refusals logged")
+    check(srv.stop() == 0, "server exits 0")
+    # With only IPv4 allowed, IPv6 clients are refused; deny alone refuses just that network.
+    srv = Server("-l", "127.0.0.1:0", "-l", "[::1]:0", "--allow", "10.0.0.0/8", "--allow", "127.0.0.1")
+    with connect_from(srv.addrs[1][1], "::1", "::1") as s:
+        check(refused(s), "::1 is not in any allow rule")
+    with connect_from(srv.port, "127.0.0.1") as s:
+        check(served(s), "127.0.0.1 is allowed")
+    check(srv.stop() == 0, "server exits 0")
+    srv = Server("-l", "[::1]:0", "--deny", "::/0")
+    with connect_from(srv.port, "::1", "::1") as s:
+        check(refused(s), "::/0 denies every IPv6 client")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_malformed_rules_and_limits_are_rejected():
+    for args, named in ((["--allow", "10.0.0.0/33"], "'10.0.0.0/33'"),
+                        (["--deny", "2001:db8::/129"], "'2001:db8::/129'"),
+                        (["--allow", "example.com"], "'example.com'"),
+                        (["--deny", "10.0.0.0/"], "'10.0.0.0/'"),
+                        (["--allow", "/8"], "'/8'"),
+                        (["--max-per-source", "-1"], "'-1'"),
+                        (["--rate", "fast"], "'fast'"),
+                        (["--idle-timeout", "86401"], "'86401'"),
+                        (["--max-time", "1.5"], "'1.5'"),
+                        (["-c", "0"], "'0'")):
+        rc, err = run_server_once("-l", "127.0.0.1:0", *args)
+        check(rc == 2 and named in err and len(err.strip().splitlines()) == 1,
+              f"{args}: status {rc}, {err!r}")
+
+
+def test_refusal_lines_are_rate_limited():
+    srv = Server("-l", "127.0.0.1:0", "--deny", "127.0.0.7")
+    for _ in range(60):
+        s = connect_from(srv.port, "127.0.0.7")
+        refused(s)
+        s.close()
+    srv.proc.send_signal(signal.SIGUSR1)
+    status = srv.wait_for(r"event=status")[0]
+    check("refused_acl=60 " in status, f"every refusal is counted: {status}")
+    logged = len(srv.matching(r"event=refused "))
+    check(logged <= 20, f"at most 10 refusal lines a second, {logged} logged")
+    held = srv.wait_for(r"event=refused-held count=\d+", timeout=5)
+    total = logged + sum(int(re.search(r"count=(\d+)", l).group(1)) for l in held)
+    check(total == 60, f"lines logged plus lines held back = 60, got {total}")
+    check(srv.stop() == 0, "server exits 0")

@@ -1,0 +1,204 @@
+"""Operations: timeouts, slow-loris, daemon mode, pidfile, privilege drop, log reopen, status."""
+import grp
+import os
+import pwd
+import re
+import signal
+import socket
+import tempfile
+import time
+
+from harness import (Server, check, children, connect, echo_roundtrip, recv_all,
+                     run_server_once, wait_until)
+
+
+def closed_by_server(s, timeout):
+    s.settimeout(timeout)
+    try:
+        return s.recv(16) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_timeout_closes_a_silent_client():
+    for host in ("127.0.0.1", "::1"):
+        srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "--idle-timeout", "1")
+        with connect(srv.port, host) as s:
+            check(echo_roundtrip(s, b"then silence") == b"then silence", "echo")
+            t0 = time.monotonic()
+            check(closed_by_server(s, 10), "the server closes a silent session")
+            check(time.monotonic() - t0 >= 0.9, "not before the timeout")
+        line = srv.wait_for(r"event=end ")[0]
+        check("reason=idle" in line and "exit=4" in line, f"end reason idle: {line}")
+        wait_until(lambda: not srv.sessions(), 5, "the session process to be freed")
+        check(srv.stop() == 0, "server exits 0")
+
+
+def test_idle_timeout_closes_a_client_that_never_reads():
+    srv = Server("-l", "127.0.0.1:0", "--idle-timeout", "1")
+    s = connect(srv.port)
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + 15
+    # Send without ever reading: the server's replies fill both socket buffers and stall.
+    while time.monotonic() < deadline:
+        try:
+            sent += s.send(b"x" * 65536)
+        except BlockingIOError:
+            time.sleep(0.05)
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if srv.matching(r"event=end "):
+            break
+    line = srv.wait_for(r"event=end ", timeout=10)[0]
+    check("reason=idle" in line, f"a client that stopped reading is cut: {line}")
+    check(sent > 0, "the client sent data")
+    s.close()
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_slow_loris_crowd_is_cut_and_new_clients_are_served():
+    srv = Server("-q", "-l", "127.0.0.1:0", "-c", "100", "--idle-timeout", "1")
+    crowd = []
+    for _ in range(300):
+        s = socket.socket()
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.port))  # completes in the kernel backlog beyond 100
+        crowd.append(s)
+    wait_until(lambda: len(srv.sessions()) == 100, 10, "100 sessions, the rest in the backlog")
+    t0 = time.monotonic()
+    with connect(srv.port, timeout=30) as fresh:
+        check(echo_roundtrip(fresh, b"made it") == b"made it", "a new client is served")
+    waited = time.monotonic() - t0
+    check(waited < 20, f"served after the idle crowd was cut ({waited:.1f}s)")
+    for s in crowd:
+        check(closed_by_server(s, 10), "every idle client was cut")
+        s.close()
+    wait_until(lambda: not children(srv.pid), 10, "every session reaped")
+    srv.proc.send_signal(signal.SIGUSR1)
+    status = srv.wait_for(r"event=status")[0]
+    check("served=301 " in status, f"300 idle + 1 served: {status}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_max_time_ends_a_busy_session():
+    srv = Server("-l", "127.0.0.1:0", "--max-time", "1", "--idle-timeout", "0")
+    s = connect(srv.port)
+    t0 = time.monotonic()
+    ended = False
+    while time.monotonic() - t0 < 10:
+        try:
+            if echo_roundtrip(s, b"busy") != b"busy":
+                ended = True
+                break
+        except OSError:
+            ended = True
+            break
+    check(ended, "the session ended while busy")
+    check(time.monotonic() - t0 >= 0.9, "not before --max-time")
+    line = srv.wait_for(r"event=end ")[0]
+    check("reason=max-time" in line and "exit=5" in line, f"end reason max-time: {line}")
+    s.close()
+    check(srv.stop() == 0, "server exits 0")
+
+
+def proc_status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def free_low_port():
+    for port in range(7, 1024):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free port below 1024")
+
+
+def test_user_drop_sessions_run_unprivileged():
+    port = free_low_port()  # a privileged port: bound as root before the drop
+    srv = Server("-u", "nobody", "-l", f"127.0.0.1:{port}")
+    check(os.getuid() == 0, "this test runs as root (as CI does)")
+    with connect(port) as s:
+        check(echo_roundtrip(s, b"as nobody") == b"as nobody", "served on a privileged port")
+        pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+        st = proc_status(pid)
+        nobody = pwd.getpwnam("nobody")
+        check(st["Uid"].split() == [str(nobody.pw_uid)] * 4, f"uid is nobody's: {st['Uid']}")
+        check(st["Gid"].split() == [str(nobody.pw_gid)] * 4, f"gid is nobody's group: {st['Gid']}")
+        groups = st["Groups"].split()
+        check("0" not in groups, f"no root supplementary group: {groups}")
+        check(st["CapEff"] == "0000000000000000", f"no capabilities left: {st['CapEff']}")
+    check(srv.stop() == 0, "server exits 0")
+    srv = Server("-u", "nobody:daemon", "-l", "127.0.0.1:0")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"x") == b"x", "served")
+        pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+        check(proc_status(pid)["Gid"].split()[0] == str(grp.getgrnam("daemon").gr_gid),
+              "USER:GROUP sets the group")
+    check(srv.stop() == 0, "server exits 0")
+    rc, err = run_server_once("-u", "no-such-user-xyz", "-l", "127.0.0.1:0")
+    check(rc == 1 and "unknown user 'no-such-user-xyz'" in err, err)
+    rc, err = run_server_once("-u", "nobody:no-such-group-xyz", "-l", "127.0.0.1:0")
+    check(rc == 1 and "unknown group 'no-such-group-xyz'" in err, err)
+
+
+def test_sighup_reopens_the_log_file():
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "mpechod.log")
+        srv = Server("--log", log, "-l", "127.0.0.1:0", ready=False)
+        wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10,
+                   "the ready line in the log file")
+        port = int(re.search(r"event=listen addr=127.0.0.1:(\d+)", open(log).read()).group(1))
+        os.rename(log, log + ".1")
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: os.path.exists(log), 5, "a new log file after SIGHUP")
+        with connect(port) as s:
+            check(echo_roundtrip(s, b"after") == b"after", "echo")
+        wait_until(lambda: "event=end " in open(log).read(), 5, "the end line in the new file")
+        old = open(log + ".1").read()
+        check("event=ready" in old and "event=connect" not in old, "old lines stay in the old file")
+        check("event=reopen signal=HUP" in open(log).read(), "the reopen is logged in the new file")
+        check(srv.stop() == 0, "server exits 0")
+        check(srv.lines == [], f"nothing on stderr with --log FILE: {srv.lines}")
+
+
+def test_sigusr1_status_matches_what_happened():
+    srv = Server("-l", "127.0.0.1:0", "--deny", "127.0.0.9", "--max-per-source", "1")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"a" * 1000) == b"a" * 1000, "echo")
+        extra = connect(srv.port)  # second from 127.0.0.1: per-source refusal
+        extra.settimeout(5)
+        check(recv_all(extra) == b"", "refused")
+        extra.close()
+    srv.wait_for(r"event=end ", count=1)  # the per-source slot is free again
+    with connect(srv.port) as s:
+        s.sendall(b"b" * 234)
+        s.shutdown(socket.SHUT_WR)
+        check(recv_all(s) == b"b" * 234, "echo")
+    d = socket.socket()
+    d.bind(("127.0.0.9", 0))
+    d.connect(("127.0.0.1", srv.port))
+    d.settimeout(5)
+    recv_all(d)
+    d.close()
+    srv.wait_for(r"event=end ", count=2)
+    held = connect(srv.port)
+    wait_until(lambda: len(srv.sessions()) == 1 and len(srv.matching(r"event=end ")) == 2, 5,
+               "two sessions ended, one live")
+    held.sendall(b"c" * 10)
+    held.recv(10)
+    srv.proc.send_signal(signal.SIGUSR1)
+    line = srv.wait_for(r"event=status")[0]
+    want = {"sessions": "1", "served": "2", "refused_acl": "1", "refused_per_source": "1",
+            "refused_rate": "0", "in": "1244", "out": "1244"}
+    got = dict(re.findall(r"(\w+)=(\S+)", line))
+    check(all(got.get(k) == v for k, v in want.items()), f"status {got} wants {want}")
+    check(int(got["uptime"]) >= 0, "uptime")
+    held.close()
+    check(srv.stop() == 0, "server exits 0")
