@@ -1,6 +1,7 @@
 """Command lines: the classic forms, bad input, a busy port, and the client's two modes."""
 import os
 import pty
+import re
 import select
 import signal
 import socket
@@ -49,6 +50,20 @@ def test_help_and_version():
     check(out.returncode == 0 and out.stdout.startswith("mpechod "), "mpechod -V")
     out = subprocess.run([binary("mpecho"), "--help"], capture_output=True, text=True, timeout=10)
     check(out.returncode == 0 and out.stdout.startswith("Usage: mpecho "), "mpecho --help")
+
+
+def test_help_and_man_page_list_the_same_options():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for prog, page in (("mpechod", "man/mpechod.8"), ("mpecho", "man/mpecho.1")):
+        text = subprocess.run([binary(prog), "--help"], capture_output=True, text=True,
+                              timeout=10).stdout
+        helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z0-9])\b", text))
+        with open(os.path.join(root, page)) as f:
+            man = f.read()
+        documented = {"--" + m for m in re.findall(r"Fl Fl ([a-z][a-z-]*)", man)}
+        documented |= {"-" + m for m in re.findall(r"\.It Fl ([a-zA-Z0-9])\b", man)}
+        check(helped == documented, f"{prog}: only in --help {sorted(helped - documented)}, "
+              f"only in {page} {sorted(documented - helped)}")
 
 
 def test_busy_port_is_reported_with_address_and_reason():

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
+#include "limits.h"
 #include "log.h"
 #include "net.h"
 #include "options.h"
@@ -287,6 +289,149 @@ test_options_parse(void)
 	options_free(&cfg);
 }
 
+static struct net_addr
+addr(const char *text)
+{
+	struct net_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, text, a.bytes) == 1) {
+		a.family = AF_INET;
+	} else {
+		a.family = AF_INET6;
+		inet_pton(AF_INET6, text, a.bytes);
+	}
+	return a;
+}
+
+static bool
+permits(const char *client, ...)
+{
+	struct acl acl = { NULL, 0, false };
+	struct acl_rule rule;
+	struct net_addr a = addr(client);
+	const char *text;
+	bool ok = true, result;
+	va_list ap;
+
+	va_start(ap, client);
+	while ((text = va_arg(ap, const char *)) != NULL) {
+		/* "+rule" allows, "-rule" denies */
+		if (acl_parse(text + 1, text[0] == '+', &rule) < 0 || acl_add(&acl, &rule) < 0)
+			ok = false;
+	}
+	va_end(ap);
+	result = ok && acl_permits(&acl, &a);
+	acl_free(&acl);
+	return result;
+}
+
+static void
+test_acl(void)
+{
+	struct acl_rule r;
+
+	CHECK(acl_parse("10.0.0.0/8", true, &r) == 0 && r.prefix == 8 && r.net.family == AF_INET);
+	CHECK(acl_parse("10.1.2.3/8", true, &r) == 0 && r.net.bytes[1] == 0);	/* host bits cleared */
+	CHECK(acl_parse("192.0.2.7", false, &r) == 0 && r.prefix == 32 && !r.allow);
+	CHECK(acl_parse("::1", true, &r) == 0 && r.prefix == 128 && r.net.family == AF_INET6);
+	CHECK(acl_parse("2001:db8::/32", true, &r) == 0 && r.prefix == 32);
+	CHECK(acl_parse("::ffff:10.0.0.0/104", true, &r) == 0 && r.net.family == AF_INET &&
+	    r.prefix == 8 && r.net.bytes[0] == 10);
+	CHECK(acl_parse("0.0.0.0/0", true, &r) == 0 && r.prefix == 0);
+	CHECK(acl_parse("10.0.0.0/33", true, &r) < 0 && errno == EINVAL);
+	CHECK(acl_parse("::/129", true, &r) < 0);
+	CHECK(acl_parse("10.0.0.0/", true, &r) < 0);
+	CHECK(acl_parse("/8", true, &r) < 0);
+	CHECK(acl_parse("10.0.0/8", true, &r) < 0);
+	CHECK(acl_parse("host.example", true, &r) < 0);
+	CHECK(acl_parse("10.0.0.0/8x", true, &r) < 0);
+	CHECK(acl_parse("", true, &r) < 0);
+
+	CHECK(permits("192.0.2.1", NULL));			/* no rules: everyone */
+	CHECK(permits("10.9.8.7", "+10.0.0.0/8", NULL));
+	CHECK(!permits("11.0.0.1", "+10.0.0.0/8", NULL));	/* an allow rule excludes the rest */
+	CHECK(!permits("10.0.0.5", "+10.0.0.0/8", "-10.0.0.5", NULL));	/* deny wins */
+	CHECK(!permits("10.0.0.5", "-10.0.0.5", "+10.0.0.0/8", NULL));	/* whatever the order */
+	CHECK(permits("10.0.0.6", "-10.0.0.5", NULL));
+	CHECK(!permits("::1", "+127.0.0.0/8", NULL));		/* families never cross */
+	CHECK(permits("::1", "+::1", NULL));
+	CHECK(permits("2001:db8:ffff::1", "+2001:db8::/32", NULL));
+	CHECK(!permits("2001:db9::1", "+2001:db8::/32", NULL));
+	CHECK(permits("172.16.5.4", "+172.16.0.0/12", NULL));
+	CHECK(permits("172.31.255.255", "+172.16.0.0/12", NULL));
+	CHECK(!permits("172.32.0.0", "+172.16.0.0/12", NULL));
+	CHECK(!permits("127.0.0.1", "-0.0.0.0/0", NULL));
+	CHECK(permits("127.0.0.1", "-::/0", NULL));
+}
+
+static void
+test_net_addr_of(void)
+{
+	struct sockaddr_in6 sin6;
+	struct net_addr a;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
+	CHECK(net_addr_of((struct sockaddr *)&sin6, &a) == 0 && a.family == AF_INET &&
+	    a.bytes[0] == 192 && a.bytes[3] == 9 && a.bytes[4] == 0);
+	inet_pton(AF_INET6, "2001:db8::9", &sin6.sin6_addr);
+	CHECK(net_addr_of((struct sockaddr *)&sin6, &a) == 0 && a.family == AF_INET6 &&
+	    a.bytes[0] == 0x20 && a.bytes[15] == 9);
+}
+
+static void
+test_limits_per_source(void)
+{
+	struct limits *l = limits_new(8, 2, 0);
+	struct net_addr a = addr("10.0.0.1"), b = addr("10.0.0.2"), c;
+	int i;
+	char text[32];
+
+	CHECK(l != NULL);
+	CHECK(limits_admit(l, &a, 0) == LIMITS_OK);
+	CHECK(limits_admit(l, &a, 0) == LIMITS_OK);
+	CHECK(limits_admit(l, &a, 0) == LIMITS_PER_SOURCE);
+	CHECK(limits_admit(l, &b, 0) == LIMITS_OK);
+	CHECK(limits_live(l, &a) == 2 && limits_live(l, &b) == 1);
+	limits_release(l, &a);
+	CHECK(limits_admit(l, &a, 0) == LIMITS_OK);
+	/* Many other sources come and go: the table evicts idle entries, never live ones. */
+	for (i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "10.1.0.%d", i);
+		c = addr(text);
+		CHECK(limits_admit(l, &c, 0) == LIMITS_OK);
+		limits_release(l, &c);
+	}
+	CHECK(limits_live(l, &a) == 2 && limits_live(l, &b) == 1);
+	CHECK(limits_admit(l, &a, 0) == LIMITS_PER_SOURCE);
+	limits_free(l);
+}
+
+static void
+test_limits_rate(void)
+{
+	struct limits *l = limits_new(8, 0, 4);
+	struct net_addr a = addr("2001:db8::1"), b = addr("2001:db8::2");
+	int i, ok = 0;
+
+	for (i = 0; i < 10; i++)
+		if (limits_admit(l, &a, 1000) == LIMITS_OK)
+			ok++;
+	CHECK(ok == 4);					/* a burst of rate */
+	CHECK(limits_admit(l, &a, 1000) == LIMITS_RATE);
+	CHECK(limits_admit(l, &b, 1000) == LIMITS_OK);	/* per source */
+	CHECK(limits_admit(l, &a, 1249) == LIMITS_RATE);	/* 4/s: one token per 250 ms */
+	CHECK(limits_admit(l, &a, 1250) == LIMITS_OK);
+	CHECK(limits_admit(l, &a, 1250) == LIMITS_RATE);
+	for (ok = 0, i = 0; i < 10; i++)
+		if (limits_admit(l, &a, 100000) == LIMITS_OK)
+			ok++;
+	CHECK(ok == 4);					/* the bucket never holds more than rate */
+	limits_free(l);
+}
+
 int
 main(void)
 {
@@ -298,6 +443,10 @@ main(void)
 	test_upper_binary();
 	test_quote();
 	test_options_parse();
+	test_acl();
+	test_net_addr_of();
+	test_limits_per_source();
+	test_limits_rate();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
