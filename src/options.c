@@ -351,6 +351,10 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			log_given = true;
 			break;
 		case 'u':
+			if (optarg[0] == '\0' || optarg[0] == ':' || optarg[strlen(optarg) - 1] == ':') {
+				set_error(err, errlen, "invalid user '%s': expected USER[:GROUP]", optarg);
+				return OPTIONS_ERROR;
+			}
 			free(cfg->user);
 			if ((cfg->user = strdup(optarg)) == NULL) {
 				set_error(err, errlen, "out of memory");

@@ -56,6 +56,13 @@ def test_max_per_source_refuses_the_extra_connection():
 
 
 def test_rate_limit_per_source():
+    srv = Server("-l", "[::1]:0", "--rate", "2")
+    results = []
+    for _ in range(4):
+        with connect_from(srv.port, "::1") as s:
+            results.append(served(s))
+    check(results == [True, True, False, False], f"IPv6: a burst of 2, then refused: {results}")
+    check(srv.stop() == 0, "server exits 0")
     srv = Server("-l", "127.0.0.1:0", "--rate", "3")
     results = []
     for _ in range(5):
@@ -107,7 +114,14 @@ def test_malformed_rules_and_limits_are_rejected():
                         (["--rate", "fast"], "'fast'"),
                         (["--idle-timeout", "86401"], "'86401'"),
                         (["--max-time", "1.5"], "'1.5'"),
-                        (["-c", "0"], "'0'")):
+                        (["-c", "0"], "'0'"),
+                        (["--log", ""], "--log"),
+                        (["-p", ""], "--pidfile"),
+                        (["-u", ""], "''"),
+                        (["-u", ":daemon"], "':daemon'"),
+                        (["--rate", "1000001"], "'1000001'"),
+                        (["--grace", "86401"], "'86401'"),
+                        (["--max-time", "604801"], "'604801'")):
         rc, err = run_server_once("-l", "127.0.0.1:0", *args)
         check(rc == 2 and named in err and len(err.strip().splitlines()) == 1,
               f"{args}: status {rc}, {err!r}")

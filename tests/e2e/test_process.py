@@ -194,24 +194,27 @@ def test_sessions_leave_through_exit_not_signals():
 
 
 def test_max_conns_holds_extra_clients_in_the_backlog():
-    srv = Server("-l", "127.0.0.1:0", "-c", "2")
-    a, b = connect(srv.port), connect(srv.port)
-    for s in (a, b):
-        check(echo_roundtrip(s, b"in") == b"in", "the first two are served")
-    c = connect(srv.port)  # the kernel completes the handshake; the supervisor waits
-    c.sendall(b"waiting")
-    c.settimeout(0.5)
-    try:
-        early = c.recv(10)
-    except TimeoutError:
-        early = None
-    check(early is None, f"the third client is not served while 2 sessions live (got {early!r})")
-    check(len(srv.sessions()) == 2, "no third session process")
-    a.close()
-    c.settimeout(10)
-    check(recv_exactly(c, 7) == b"waiting", "served, nothing lost, once a session ends")
-    check(max(int(re.search(r"sessions=(\d+)", l).group(1))
-              for l in srv.matching(r"event=connect")) == 2, "never more than 2 live sessions")
-    b.close()
-    c.close()
-    check(srv.stop() == 0, "server exits 0")
+    for host in ("127.0.0.1", "::1"):
+        srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "-c", "2")
+        a, b = connect(srv.port, host), connect(srv.port, host)
+        for s in (a, b):
+            check(echo_roundtrip(s, b"in") == b"in", "the first two are served")
+        c = connect(srv.port, host)  # the kernel completes the handshake; the supervisor waits
+        c.sendall(b"waiting")
+        c.settimeout(0.5)
+        try:
+            early = c.recv(10)
+        except TimeoutError:
+            early = None
+        check(early is None, f"the third client is not served while 2 sessions live ({early!r})")
+        check(len(srv.sessions()) == 2, "no third session process")
+        check(srv.matching(r"event=limit sessions=2 max_conns=2 action=backlog"), "limit logged")
+        a.close()
+        c.settimeout(10)
+        check(recv_exactly(c, 7) == b"waiting", "served, nothing lost, once a session ends")
+        check(max(int(re.search(r"sessions=(\d+)", l).group(1))
+                  for l in srv.matching(r"event=connect")) == 2, "never more than 2 live sessions")
+        check(not srv.matching(r"event=refused"), "back-pressure, not refusal")
+        b.close()
+        c.close()
+        check(srv.stop() == 0, "server exits 0")
