@@ -13,22 +13,27 @@ SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
 RUNARGS ?=
 
-SERVER_OBJ = mpechod options server session service acl limits privs daemon net io log
+SERVER_OBJ = mpechod options server session service acl limits privs daemon number net io log
 CLIENT_OBJ = mpecho net io log
-UNIT_OBJ   = unit options service session acl limits privs net io log
+BENCH_OBJ  = mpecho-bench stats number net log
+UNIT_OBJ   = unit stats options service session acl limits privs number net io log
 
 SERVER_OBJS = $(SERVER_OBJ:%=$(BUILD)/%.o)
 CLIENT_OBJS = $(CLIENT_OBJ:%=$(BUILD)/%.o)
+BENCH_OBJS  = $(BENCH_OBJ:%=$(BUILD)/%.o)
 UNIT_OBJS   = $(UNIT_OBJ:%=$(BUILD)/%.o)
 
 .PHONY: all run test unit bench install uninstall clean
-all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/unit
+all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/mpecho: $(CLIENT_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mpecho-bench: $(BENCH_OBJS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -pthread
 
 $(BUILD)/unit: $(UNIT_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -56,15 +61,16 @@ test:
 	    LDFLAGS="-fsanitize=address,undefined" all
 	python3 tests/run.py build build/sanitize
 
-install: $(BUILD)/mpechod $(BUILD)/mpecho
+install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/mpechod $(DESTDIR)$(SBINDIR)/mpechod
 	install -m 755 $(BUILD)/mpecho $(DESTDIR)$(BINDIR)/mpecho
+	install -m 755 $(BUILD)/mpecho-bench $(DESTDIR)$(BINDIR)/mpecho-bench
 	install -m 644 man/mpechod.8 $(DESTDIR)$(MANDIR)/man8/mpechod.8
 	install -m 644 man/mpecho.1 $(DESTDIR)$(MANDIR)/man1/mpecho.1
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho \
+	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho $(DESTDIR)$(BINDIR)/mpecho-bench \
 	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1
 
 clean:

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "options.h"
+#include "number.h"
 
 /* Clear the bits after the prefix so that a rule compares whole bytes. */
 static void
@@ -61,7 +61,7 @@ acl_parse(const char *text, bool allow, struct acl_rule *out)
 		goto invalid;
 	}
 	prefix = max;
-	if (slash != NULL && options_number(slash + 1, 0, max, &prefix) < 0)
+	if (slash != NULL && number_parse(slash + 1, 0, max, &prefix) < 0)
 		goto invalid;
 	out->prefix = (int)prefix;
 	if (out->net.family == AF_INET6 && out->prefix >= 96 &&

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "number.h"
 #include "service.h"
 
 enum {
@@ -109,29 +110,6 @@ options_usage(void)
 	return usage_text;
 }
 
-int
-options_number(const char *text, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	if (text[0] == '\0' || text[0] == ' ' || text[0] == '+')
-		goto invalid;
-	v = strtol(text, &end, 10);
-	if (*end != '\0' || end == text)
-		goto invalid;
-	if (errno == ERANGE || v < min || v > max) {
-		errno = ERANGE;
-		return -1;
-	}
-	*out = v;
-	return 0;
-invalid:
-	errno = EINVAL;
-	return -1;
-}
-
 static void
 set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -159,7 +137,7 @@ number_option(struct config *cfg, int c, const char *text, char *err, size_t err
 	for (o = number_options; o < number_options + sizeof(number_options) / sizeof(*o); o++) {
 		if (o->id != c)
 			continue;
-		if (options_number(text, o->min, o->max, &v) < 0) {
+		if (number_parse(text, o->min, o->max, &v) < 0) {
 			set_error(err, errlen, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
 			    text, o->name, o->min, o->max);
 			return -1;

@@ -59,10 +59,4 @@ enum options_result options_parse(struct config *cfg, int argc, char **argv,
 void options_free(struct config *cfg);
 const char *options_usage(void);
 
-/*
- * Parse text as a whole decimal number in [min, max] into *out.
- * Returns 0, or -1 with errno EINVAL (not a number) or ERANGE (out of bounds).
- */
-int options_number(const char *text, long min, long max, long *out);
-
 #endif

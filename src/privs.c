@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "number.h"
 
 static int
 lookup_group(const char *name, gid_t *gid)
@@ -22,7 +22,7 @@ lookup_group(const char *name, gid_t *gid)
 		*gid = gr->gr_gid;
 		return 0;
 	}
-	if (options_number(name, 0, 2147483646, &v) == 0) {
+	if (number_parse(name, 0, 2147483646, &v) == 0) {
 		*gid = (gid_t)v;
 		return 0;
 	}
@@ -48,7 +48,7 @@ privs_lookup(const char *spec, struct privs *p, char *err, size_t errlen)
 	if ((pw = getpwnam(user)) != NULL) {
 		p->uid = pw->pw_uid;
 		p->gid = pw->pw_gid;
-	} else if (options_number(user, 0, 2147483646, &v) == 0) {
+	} else if (number_parse(user, 0, 2147483646, &v) == 0) {
 		p->uid = (uid_t)v;
 		p->gid = (gid_t)v;
 	} else {

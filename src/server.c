@@ -53,7 +53,7 @@ static const char *const refusal_names[NREFUSALS] = {
 	[REFUSED_RATE] = "rate",
 };
 
-/* At most `max` lines a second; what is held back is counted and summed up later. */
+/* A one-second window of log lines: what is held back is counted and summed up later. */
 struct throttle {
 	int64_t window_ms;
 	int lines;

@@ -12,8 +12,10 @@
 #include "limits.h"
 #include "log.h"
 #include "net.h"
+#include "number.h"
 #include "options.h"
 #include "service.h"
+#include "stats.h"
 
 static int passed, failed;
 
@@ -31,22 +33,22 @@ check(bool ok, const char *what, const char *file, int line)
 }
 
 static void
-test_options_number(void)
+test_number_parse(void)
 {
 	long v = -7;
 
-	CHECK(options_number("0", 0, 10, &v) == 0 && v == 0);
-	CHECK(options_number("10", 0, 10, &v) == 0 && v == 10);
-	CHECK(options_number("-3", -5, 5, &v) == 0 && v == -3);
-	CHECK(options_number("11", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(options_number("-1", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(options_number("99999999999999999999999", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(options_number("", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(options_number("12abc", 0, 100, &v) < 0 && errno == EINVAL);
-	CHECK(options_number(" 5", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(options_number("+5", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(options_number("0x10", 0, 100, &v) < 0 && errno == EINVAL);
-	CHECK(options_number("5 ", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse("0", 0, 10, &v) == 0 && v == 0);
+	CHECK(number_parse("10", 0, 10, &v) == 0 && v == 10);
+	CHECK(number_parse("-3", -5, 5, &v) == 0 && v == -3);
+	CHECK(number_parse("11", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(number_parse("-1", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(number_parse("99999999999999999999999", 0, 10, &v) < 0 && errno == ERANGE);
+	CHECK(number_parse("", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse("12abc", 0, 100, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse(" 5", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse("+5", 0, 10, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse("0x10", 0, 100, &v) < 0 && errno == EINVAL);
+	CHECK(number_parse("5 ", 0, 10, &v) < 0 && errno == EINVAL);
 	CHECK(v == -3);	/* failures leave the output alone */
 }
 
@@ -432,10 +434,42 @@ test_limits_rate(void)
 	limits_free(l);
 }
 
+static void
+test_stats(void)
+{
+	static struct stats st, other;
+	uint64_t v, q;
+	int i;
+
+	stats_init(&st);
+	CHECK(stats_quantile(&st, 0.5) == 0);
+	for (v = 1; v <= 1000; v++)
+		stats_add(&st, v);
+	CHECK(st.count == 1000 && st.min == 1 && st.max == 1000 && st.sum == 500500);
+	q = stats_quantile(&st, 0.5);
+	CHECK(q >= 500 && q <= 500 * 1.02);
+	q = stats_quantile(&st, 0.99);
+	CHECK(q >= 990 && q <= 990 * 1.02);
+	CHECK(stats_quantile(&st, 1.0) == 1000);
+	CHECK(stats_quantile(&st, 0.0) == 1);
+	/* Precision across the range: every quantile is an upper bound within 1/64. */
+	stats_init(&other);
+	for (i = 0; i < 40; i++)
+		stats_add(&other, (uint64_t)1 << i);
+	for (i = 0; i < 40; i++) {
+		q = stats_quantile(&other, (i + 0.5) / 40.0);
+		CHECK(q >= ((uint64_t)1 << i) && q <= ((uint64_t)1 << i) + ((uint64_t)1 << i) / 64);
+	}
+	stats_add(&other, (uint64_t)1 << 50);	/* beyond the range: counted, max exact */
+	CHECK(stats_quantile(&other, 1.0) == (uint64_t)1 << 50);
+	stats_merge(&st, &other);
+	CHECK(st.count == 1041 && st.max == (uint64_t)1 << 50 && st.min == 1);
+}
+
 int
 main(void)
 {
-	test_options_number();
+	test_number_parse();
 	test_split_hostport();
 	test_check_port();
 	test_format();
@@ -447,6 +481,7 @@ main(void)
 	test_net_addr_of();
 	test_limits_per_source();
 	test_limits_rate();
+	test_stats();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

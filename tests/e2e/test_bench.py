@@ -1,0 +1,164 @@
+"""mpecho-bench: every mode against mpechod, and faulty servers to show each error is caught."""
+import json
+import os
+import pty
+import select
+import socket
+import subprocess
+import threading
+import time
+
+from harness import Server, binary, check, track
+
+
+def bench(*args, timeout=60):
+    proc = track(subprocess.Popen([binary("mpecho-bench"), *args], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def bench_json(*args):
+    rc, out, err = bench("--json", "-q", *args)
+    check(out.strip(), f"JSON on stdout (status {rc}, stderr {err!r})")
+    return rc, json.loads(out)
+
+
+def no_errors(result):
+    return all(v == 0 for v in result["errors"].values())
+
+
+def test_every_mode_against_mpechod():
+    srv = Server("-q", "-l", "127.0.0.1:0", "-l", "[::1]:0")
+    port, port6 = srv.addrs[0][1], srv.addrs[1][1]
+    rc, r = bench_json("-c", "8", "-d", "0.5", "-w", "0.2", "connrate", "127.0.0.1", str(port))
+    check(rc == 0 and no_errors(r) and r["ops"] > 0 and r["latency_us"]["p50"] > 0,
+          f"connrate: {r}")
+    check(r["latency_us"]["p50"] <= r["latency_us"]["p99"] <= r["latency_us"]["max"], "percentiles in order")
+    rc, r = bench_json("-c", "4", "-s", "1000", "-d", "0.5", "-w", "0.2", "pingpong", "::1", str(port6))
+    check(rc == 0 and no_errors(r) and r["ops"] > 0, f"pingpong over IPv6: {r}")
+    rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", "stream", "127.0.0.1", str(port))
+    check(rc == 0 and no_errors(r) and r["bytes"] > 1_000_000 and r["mb_per_s"] > 0, f"stream: {r}")
+    rc, r = bench_json("-c", "50", "-d", "0.3", "-w", "0", "hold", "127.0.0.1", str(port))
+    check(rc == 0 and r["held"] == 50 and no_errors(r), f"hold: {r}")
+    rc, r = bench_json("-c", "4", "-n", "200", "-d", "30", "-w", "0", "pingpong", "127.0.0.1", str(port))
+    check(rc == 0 and 200 <= r["ops"] < 200 + 8 and r["seconds"] < 30, f"--count bounds the run: {r}")
+    rc, r = bench_json("-c", "8", "-S", "4", "-d", "0.3", "-w", "0", "connrate", "127.0.0.1", str(port))
+    check(rc == 0 and no_errors(r), f"--sources: {r}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_sources_spread_the_client_addresses():
+    srv = Server("-l", "127.0.0.1:0")
+    rc, r = bench_json("-c", "4", "-S", "3", "-n", "30", "-d", "10", "-w", "0", "connrate",
+                       "127.0.0.1", str(srv.port))
+    check(rc == 0 and no_errors(r), f"connrate with 3 sources: {r}")
+    check(srv.stop() == 0, "server exits 0")
+    peers = {l.split("peer=")[1].split(":")[0] for l in srv.lines if "event=connect" in l}
+    check(peers == {"127.1.0.1", "127.1.0.2", "127.1.0.3"}, f"three source addresses: {peers}")
+
+
+class FaultyServer:
+    """A loopback echo server that breaks the stream in one chosen way."""
+
+    def __init__(self, fault):
+        self.fault = fault
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        self.ls.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.ls.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.settimeout(5)
+        total = 0
+        try:
+            while not self.stop:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if self.fault == "corrupt" and total <= 1000 < total + len(data):
+                    i = 1000 - total
+                    data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+                if self.fault == "extra":
+                    data += b"!"
+                if self.fault == "lose" and total + len(data) > 300:
+                    c.sendall(data[:300 - total])
+                    break  # closes with bytes never echoed
+                total += len(data)
+                c.sendall(data)
+        except OSError:
+            pass
+        c.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.ls.close()
+
+
+def test_faults_are_counted_and_fail_the_run():
+    for fault, key in (("corrupt", "corrupt"), ("extra", "extra"), ("lose", "lost")):
+        fs = FaultyServer(fault)
+        try:
+            rc, r = bench_json("-c", "2", "-s", "2000", "-d", "0.5", "-w", "0", "-t", "1",
+                               "pingpong", "127.0.0.1", str(fs.port))
+        finally:
+            fs.close()
+        check(rc == 1, f"{fault}: exit status 1, got {rc}: {r}")
+        check(r["errors"][key] > 0, f"{fault}: counted as {key}: {r['errors']}")
+    fs = FaultyServer("corrupt")  # the same fault in stream mode
+    try:
+        rc, r = bench_json("-c", "1", "-d", "0.3", "-w", "0", "stream", "127.0.0.1", str(fs.port))
+    finally:
+        fs.close()
+    check(rc == 1 and r["errors"]["corrupt"] == 1, f"stream: exactly one corrupt byte: {r}")
+
+
+def test_connect_failures_and_usage():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    rc, r = bench_json("-c", "2", "-d", "0.3", "-w", "0", "connrate", "127.0.0.1", str(port))
+    check(rc == 3 and r["errors"]["connect"] > 0 and r["ops"] == 0, f"refused: status 3: {r}")
+    for args, named in ((["-c", "0", "connrate"], "'0'"), (["bogus"], "'bogus'"), ([], "mode"),
+                        (["-d", "x", "stream"], "'x'"), (["--nope", "hold"], "'--nope'"),
+                        (["-S", "2", "connrate", "::1"], "--sources")):
+        rc, out, err = bench(*args)
+        check(rc == 2 and named in err and len(err.strip().splitlines()) == 1, f"{args}: {rc} {err!r}")
+    rc, out, err = bench("--help")
+    check(rc == 0 and "Usage: mpecho-bench" in out and "connrate" in out, "--help")
+
+
+def test_progress_line_on_a_terminal():
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    master, slave = pty.openpty()
+    proc = track(subprocess.Popen([binary("mpecho-bench"), "-c", "2", "-d", "1.2", "-w", "0",
+                                   "pingpong", "127.0.0.1", str(srv.port)],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave))
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 20
+    while proc.poll() is None and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    out = proc.communicate(timeout=10)[0].decode()
+    os.close(master)
+    check(proc.returncode == 0 and "messages:" in out, f"result on stdout: {out}")
+    check(b"measuring" in seen and b"ops" in seen, f"a progress line on the terminal: {seen!r}")
+    check(srv.stop() == 0, "server exits 0")
