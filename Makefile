@@ -13,7 +13,7 @@ SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
 RUNARGS ?=
 
-SERVER_OBJ = mpechod options server session service acl limits privs daemon number net io log
+SERVER_OBJ = mpechod options server prefork session service acl limits privs daemon number net io log
 CLIENT_OBJ = mpecho net io log
 BENCH_OBJ  = mpecho-bench stats number net log
 UNIT_OBJ   = unit stats options service session acl limits privs number net io log
@@ -68,10 +68,12 @@ install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -m 755 $(BUILD)/mpecho-bench $(DESTDIR)$(BINDIR)/mpecho-bench
 	install -m 644 man/mpechod.8 $(DESTDIR)$(MANDIR)/man8/mpechod.8
 	install -m 644 man/mpecho.1 $(DESTDIR)$(MANDIR)/man1/mpecho.1
+	install -m 644 man/mpecho-bench.1 $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho $(DESTDIR)$(BINDIR)/mpecho-bench \
-	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1
+	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1 \
+	    $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1
 
 clean:
 	rm -rf build

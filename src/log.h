@@ -2,7 +2,9 @@
 #ifndef MPECHO_LOG_H
 #define MPECHO_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Severity, most to least severe; a line is written when its level <= the threshold. */
 enum log_level {
@@ -41,6 +43,23 @@ void log_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_plain(), then exit(status). Only start-up code calls it. */
 void log_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+
+/* At most `max` lines of a kind a second; the rest are counted, then summed up in one line. */
+struct log_throttle {
+	int max;
+	int lines;
+	int64_t window_ms;
+	uint64_t held;
+};
+
+/*
+ * Start a new one-second window if the last one is over; if it held lines
+ * back, log "event=HELD_EVENT count=N". now_ms is a monotonic clock.
+ */
+void log_throttle_roll(struct log_throttle *t, int64_t now_ms, const char *held_event);
+
+/* True if one more line may be logged now; false if it is held back (and counted). */
+bool log_throttle_allow(struct log_throttle *t, int64_t now_ms, const char *held_event);
 
 /*
  * Quote a value for a key=value line: printable ASCII without blanks or quotes

@@ -23,7 +23,12 @@ enum {
 	OPT_ALLOW,
 	OPT_DENY,
 	OPT_IDLE_TIMEOUT,
-	OPT_MAX_TIME
+	OPT_MAX_TIME,
+	OPT_MODEL,
+	OPT_START,
+	OPT_MIN_SPARE,
+	OPT_MAX_SPARE,
+	OPT_MAX_REQUESTS
 };
 
 static const char usage_text[] =
@@ -55,6 +60,13 @@ static const char usage_text[] =
 "      --log TARGET         stderr, syslog or a FILE (default: stderr; syslog with -d);\n"
 "                           SIGHUP reopens the file\n"
 "  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
+"      --model MODEL        fork: a process forked per connection (the default)\n"
+"                           prefork: a pool of workers, each serving one connection at\n"
+"                           a time; at most -c workers\n"
+"      --start N            prefork: workers at start (default 5)\n"
+"      --min-spare N        prefork: start workers while fewer are idle (default 5)\n"
+"      --max-spare N        prefork: retire workers while more are idle (default 10)\n"
+"      --max-requests N     prefork: a worker is replaced after N sessions (default 0: never)\n"
 "  -v, --verbose            log debug lines too\n"
 "  -q, --quiet              do not log a line per connection\n"
 "  -h, --help               show this help and exit\n"
@@ -79,6 +91,10 @@ static const struct number_option {
 	{ OPT_MAX_TIME, "--max-time", 0, 604800, offsetof(struct config, max_time) },
 	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
 	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
+	{ OPT_START, "--start", 1, 100000, offsetof(struct config, start_workers) },
+	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
+	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
+	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
 };
 
 static const struct option long_options[] = {
@@ -97,6 +113,11 @@ static const struct option long_options[] = {
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, 'u' },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "start", required_argument, NULL, OPT_START },
+	{ "min-spare", required_argument, NULL, OPT_MIN_SPARE },
+	{ "max-spare", required_argument, NULL, OPT_MAX_SPARE },
+	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -270,6 +291,27 @@ parse_log(struct config *cfg, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/* Prefork pool sizes must make sense together; per-source limits are the fork model's. */
+static int
+check_model(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->model != MODEL_PREFORK)
+		return 0;
+	if (cfg->max_per_source > 0 || cfg->rate > 0) {
+		set_error(err, errlen, "--max-per-source and --rate need --model fork: "
+		    "prefork workers accept on their own");
+		return -1;
+	}
+	if (cfg->min_spare >= cfg->max_spare) {
+		set_error(err, errlen, "--min-spare %d must be less than --max-spare %d",
+		    cfg->min_spare, cfg->max_spare);
+		return -1;
+	}
+	if (cfg->start_workers > cfg->max_conns)
+		cfg->start_workers = cfg->max_conns;
+	return 0;
+}
+
 /* How getopt's last complaint names the option: "--name" as typed, or "-c". */
 static const char *
 option_name(const char *arg, int opt)
@@ -296,6 +338,9 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	cfg->grace = 10;
 	cfg->max_conns = 1000;
 	cfg->idle_timeout = 300;
+	cfg->start_workers = 5;
+	cfg->min_spare = 5;
+	cfg->max_spare = 10;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:s:c:dp:u:vqhV", long_options, NULL)) != -1) {
@@ -318,6 +363,16 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			break;
 		case 'd':
 			cfg->daemonize = true;
+			break;
+		case OPT_MODEL:
+			if (strcmp(optarg, "fork") == 0) {
+				cfg->model = MODEL_FORK;
+			} else if (strcmp(optarg, "prefork") == 0) {
+				cfg->model = MODEL_PREFORK;
+			} else {
+				set_error(err, errlen, "unknown model '%s': expected fork or prefork", optarg);
+				return OPTIONS_ERROR;
+			}
 			break;
 		case 'p':
 			if (set_path(&cfg->pidfile, "--pidfile", optarg, err, errlen) < 0)
@@ -373,6 +428,8 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 		set_error(err, errlen, "options -v and -q exclude each other");
 		return OPTIONS_ERROR;
 	}
+	if (check_model(cfg, err, errlen) < 0)
+		return OPTIONS_ERROR;
 	if (cfg->daemonize && !log_given)
 		cfg->log_target = LOG_TO_SYSLOG;
 	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {

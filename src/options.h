@@ -27,6 +27,8 @@ struct listen_spec {
 	char *port;
 };
 
+enum model { MODEL_FORK, MODEL_PREFORK };
+
 struct config {
 	struct listen_spec *listens;
 	size_t nlistens;
@@ -38,6 +40,11 @@ struct config {
 	int rate;		/* new connections a second from one address; 0: no limit */
 	int idle_timeout;	/* seconds without progress before a session is closed; 0: none */
 	int max_time;		/* seconds a session may last; 0: no limit */
+	enum model model;
+	int start_workers;	/* prefork: workers at start */
+	int min_spare;		/* prefork: fewer idle workers than this: start more */
+	int max_spare;		/* prefork: more idle workers than this: retire one */
+	int max_requests;	/* prefork: a worker exits after this many sessions; 0: never */
 	struct acl acl;
 	bool daemonize;
 	char *pidfile;		/* absolute path, or NULL */

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include "daemon.h"
 #include "limits.h"
 #include "log.h"
+#include "prefork.h"
 #include "privs.h"
 #include "service.h"
 #include "session.h"
@@ -27,10 +29,16 @@
 #define PAUSE_MS 200		/* accepting rests this long after EMFILE, ENFILE, ENOMEM */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
 #define REFUSAL_LINES 10	/* refusal lines logged a second at most; the rest are counted */
+#define MAINTAIN_MS 100		/* prefork: the pool is sized this often */
+#define FAST_FAIL_MS 1000	/* prefork: a worker that dies this young failed fast... */
+#define FAST_FAILS 5		/* ...and this many fast failures in FAIL_WINDOW_MS... */
+#define FAIL_WINDOW_MS 10000
+#define BACKOFF_MAX_MS 60000	/* ...hold respawns for 1 s, 2 s, 4 s ... up to this */
 
 /* What the supervisor knows of one live session (private memory). */
 struct slot {
 	pid_t pid;
+	bool retiring;		/* prefork: told to leave (SIGUSR1) */
 	int64_t start_ms;
 	struct net_addr addr;	/* counted in the per-source limits while live */
 	char peer[NET_ADDRSTRLEN];
@@ -53,12 +61,6 @@ static const char *const refusal_names[NREFUSALS] = {
 	[REFUSED_RATE] = "rate",
 };
 
-/* A one-second window of log lines: what is held back is counted and summed up later. */
-struct throttle {
-	int64_t window_ms;
-	int lines;
-	uint64_t held;
-};
 
 struct server {
 	const struct config *cfg;
@@ -68,18 +70,25 @@ struct server {
 	int sigfd;
 	struct limits *limits;		/* NULL when no per-source limit is set */
 	uint64_t refused[NREFUSALS];
-	struct throttle refusal_log;
+	struct log_throttle refusal_log;
 	bool at_limit_logged;
 	struct slot *slots;
-	struct session_counters *ctrs;	/* shared with the children */
+	struct session_counters *ctrs;	/* fork model: shared with the children */
+	struct worker_board *board;	/* prefork: the scoreboard, shared with the workers */
+	struct prefork_totals *totals;	/* prefork: shared with the workers */
+	int64_t maintain_ms;		/* prefork: next pool check */
+	int64_t spawn_hold_ms;		/* prefork: no new worker before then (crash loop) */
+	int64_t backoff_ms;
+	int64_t fail_window_ms;
+	int fast_fails;
 	int *free_slots;
 	int nfree;
 	struct pid_cell *map;
 	size_t map_mask;
 	int live;
 	int64_t start_ms;
-	uint64_t served;
-	uint64_t bytes_in, bytes_out;	/* of sessions that ended */
+	uint64_t served;		/* sessions that ended (prefork: of workers that ended) */
+	uint64_t bytes_in, bytes_out;	/* of sessions that ended (prefork: of workers that ended) */
 	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
 	bool accept_error_logged;
 	enum stop_stage stage;
@@ -164,14 +173,21 @@ signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/*
+ * Stop listening. shutdown(2) acts on the socket itself, which prefork workers
+ * share: their accept() fails at once and new clients are refused.
+ */
 static void
-close_listeners(struct server *s)
+close_listeners(struct server *s, bool stop_listening)
 {
 	size_t i;
 
 	for (i = 0; i < s->nls; i++) {
-		if (s->ls[i].fd >= 0)
-			close(s->ls[i].fd);
+		if (s->ls[i].fd < 0)
+			continue;
+		if (stop_listening)
+			shutdown(s->ls[i].fd, SHUT_RD);
+		close(s->ls[i].fd);
 		s->ls[i].fd = -1;
 	}
 }
@@ -182,7 +198,7 @@ child_run(struct server *s, int fd, int slot)
 {
 	sigset_t none;
 
-	close_listeners(s);
+	close_listeners(s, false);
 	close(s->sigfd);
 	if (s->env->pidfile != NULL)
 		pidfile_close_fd(s->env->pidfile);	/* the lock stays with the supervisor alone */
@@ -232,34 +248,12 @@ spawn(struct server *s, int fd, const struct net_addr *addr, const char *peer)
 	}
 }
 
-/* A new one-second window for refusal lines; sums up what the last one held back. */
-static void
-refusals_roll(struct server *s, int64_t now)
-{
-	struct throttle *t = &s->refusal_log;
-
-	if (now - t->window_ms < 1000)
-		return;
-	if (t->held > 0)
-		log_msg(LOG_LVL_WARN, "event=refused-held count=%llu", (unsigned long long)t->held);
-	t->window_ms = now;
-	t->lines = 0;
-	t->held = 0;
-}
-
 /* Log a refusal unless REFUSAL_LINES were logged this second; a flood cannot fill the disk. */
 static void
 log_refusal(struct server *s, enum refusal why, const char *peer, int64_t now)
 {
-	struct throttle *t = &s->refusal_log;
-
-	refusals_roll(s, now);
-	if (t->lines < REFUSAL_LINES) {
-		t->lines++;
+	if (log_throttle_allow(&s->refusal_log, now, "refused-held"))
 		log_msg(LOG_LVL_WARN, "event=refused peer=%s reason=%s", peer, refusal_names[why]);
-	} else {
-		t->held++;
-	}
 }
 
 /* Admission: access rules, then per-source limits. True if the connection may have a session. */
@@ -291,28 +285,6 @@ admit(struct server *s, int fd, const struct net_addr *addr, const char *peer)
 	return false;
 }
 
-/* Errors that concern one pending connection only: take the next one. */
-static bool
-accept_error_transient(int err)
-{
-	switch (err) {
-	case EINTR:
-	case ECONNABORTED:
-	case EPROTO:
-	case EPERM:
-	case ENETDOWN:
-	case ENOPROTOOPT:
-	case EHOSTDOWN:
-	case ENONET:
-	case EHOSTUNREACH:
-	case EOPNOTSUPP:
-	case ENETUNREACH:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void
 accept_batch(struct server *s, struct listener *l)
 {
@@ -339,7 +311,7 @@ accept_batch(struct server *s, struct listener *l)
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
-		if (accept_error_transient(errno))
+		if (net_accept_transient(errno))
 			continue;
 		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
 		if (!s->accept_error_logged)
@@ -351,15 +323,145 @@ accept_batch(struct server *s, struct listener *l)
 	}
 }
 
+/* --- prefork: the pool of workers --------------------------------------------------------- */
+
+static void
+worker_spawn(struct server *s)
+{
+	int idx = s->free_slots[--s->nfree];
+	struct worker_board *b = &s->board[idx];
+	pid_t pid;
+
+	memset(b, 0, sizeof(*b));
+	s->slots[idx].start_ms = now_ms();
+	s->slots[idx].retiring = false;
+	pid = fork();
+	if (pid == 0) {
+		close(s->sigfd);
+		if (s->env->pidfile != NULL)
+			pidfile_close_fd(s->env->pidfile);
+		prefork_worker(s->cfg, s->ls, s->nls, b, s->totals);
+	}
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=\"%s\" action=retry", strerror(errno));
+		s->free_slots[s->nfree++] = idx;
+		s->spawn_hold_ms = now_ms() + PAUSE_MS;
+		return;
+	}
+	s->slots[idx].pid = pid;
+	map_put(s, pid, idx);
+	s->live++;
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, s->live);
+}
+
+/*
+ * Workers that die young again and again (a crash at start) must not make the
+ * supervisor fork in a loop: after FAST_FAILS in FAIL_WINDOW_MS, respawning
+ * waits 1 s, then 2 s, 4 s ... up to BACKOFF_MAX_MS.
+ */
+static void
+note_fast_failure(struct server *s, int64_t now)
+{
+	if (now - s->fail_window_ms > FAIL_WINDOW_MS) {
+		s->fail_window_ms = now;
+		s->fast_fails = 0;
+	}
+	if (++s->fast_fails < FAST_FAILS)
+		return;
+	s->backoff_ms = s->backoff_ms == 0 ? 1000 :
+	    s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+	s->spawn_hold_ms = now + s->backoff_ms;
+	log_msg(LOG_LVL_ERROR, "event=respawn-throttled failures=%d window_ms=%d delay_ms=%lld",
+	    s->fast_fails, FAIL_WINDOW_MS, (long long)s->backoff_ms);
+	s->fast_fails = 0;
+	s->fail_window_ms = now;
+}
+
+static void
+worker_ended(struct server *s, int idx, pid_t pid, int status)
+{
+	struct worker_board *b = &s->board[idx];
+	int64_t now = now_ms(), age = now - s->slots[idx].start_ms;
+	bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	char how[64];
+
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "signal=%s", signal_name(WTERMSIG(status)));
+	if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY) {
+		/* It died in a session: that session's end line is ours to write. */
+		char end[80];
+
+		snprintf(end, sizeof(end), "%s reason=killed", how);
+		__atomic_sub_fetch(&s->totals->busy, 1, __ATOMIC_RELAXED);
+		session_log_end(b->peer, (long)pid, end, b->cur.bytes_in, b->cur.bytes_out,
+		    now - b->session_start_ms, s->totals->busy);
+		s->served++;
+	}
+	s->served += b->sessions;
+	s->bytes_in += b->bytes_in + b->cur.bytes_in;
+	s->bytes_out += b->bytes_out + b->cur.bytes_out;
+	s->live--;
+	log_msg(failed ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s sessions=%llu age=%lld.%03lld workers=%d",
+	    (long)pid, how, (unsigned long long)b->sessions, (long long)(age / 1000),
+	    (long long)(age % 1000), s->live);
+	if (failed && age < FAST_FAIL_MS && s->stage == RUNNING)
+		note_fast_failure(s, now);
+	s->slots[idx].pid = 0;
+	s->free_slots[s->nfree++] = idx;
+	s->maintain_ms = now;	/* replace it at once (unless respawning is held) */
+}
+
+/* Size the pool: start workers while too few are idle, retire one while too many are. */
+static void
+pool_maintain(struct server *s, int64_t now)
+{
+	int i, idle = 0, plan, state, victim = -1;
+
+	s->maintain_ms = now + MAINTAIN_MS;
+	if (s->stage != RUNNING)
+		return;
+	for (i = 0; i < s->cfg->max_conns; i++) {
+		if (s->slots[i].pid <= 0 || s->slots[i].retiring)
+			continue;
+		state = __atomic_load_n(&s->board[i].state, __ATOMIC_RELAXED);
+		if (state != WORKER_BUSY) {
+			idle++;
+			if (state == WORKER_IDLE)
+				victim = i;
+		}
+	}
+	if (idle == 0 && s->live == s->cfg->max_conns && !s->at_limit_logged) {
+		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+		    s->live, s->cfg->max_conns);
+		s->at_limit_logged = true;
+	} else if (idle > 0) {
+		s->at_limit_logged = false;
+	}
+	plan = prefork_plan(idle, s->live, s->cfg);
+	if (plan > 0 && now >= s->spawn_hold_ms) {
+		while (plan-- > 0)
+			worker_spawn(s);
+	} else if (plan < 0 && victim >= 0) {
+		s->slots[victim].retiring = true;
+		kill(s->slots[victim].pid, SIGUSR1);	/* it leaves now, or after a connection it just took */
+	}
+}
+
 static void
 session_ended(struct server *s, pid_t pid, int status)
 {
 	int idx = map_take(s, pid);
 	struct slot *sl;
+
+	if (idx >= 0 && s->board != NULL) {
+		worker_ended(s, idx, pid, status);
+		return;
+	}
 	uint64_t in, out;
 	int64_t ms;
 	char how[64];
-	const char *reason;
 
 	if (idx < 0) {
 		log_msg(LOG_LVL_DEBUG, "event=reap pid=%ld note=unknown-child", (long)pid);
@@ -370,9 +472,7 @@ session_ended(struct server *s, pid_t pid, int status)
 	out = __atomic_load_n(&s->ctrs[idx].bytes_out, __ATOMIC_RELAXED);
 	ms = now_ms() - sl->start_ms;
 	if (WIFEXITED(status)) {
-		reason = session_end_name(WEXITSTATUS(status));
-		snprintf(how, sizeof(how), "exit=%d reason=%s", WEXITSTATUS(status),
-		    reason != NULL ? reason : "unknown");
+		session_describe(WEXITSTATUS(status), how, sizeof(how));
 	} else {
 		snprintf(how, sizeof(how), "signal=%s reason=killed",
 		    signal_name(WTERMSIG(status)));
@@ -383,9 +483,7 @@ session_ended(struct server *s, pid_t pid, int status)
 	s->served++;
 	s->bytes_in += in;
 	s->bytes_out += out;
-	log_msg(LOG_LVL_INFO, "event=end peer=%s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
-	    sl->peer, (long)pid, how, (unsigned long long)in, (unsigned long long)out,
-	    (long long)(ms / 1000), (long long)(ms % 1000), s->live);
+	session_log_end(sl->peer, (long)pid, how, in, out, ms, s->live);
 	sl->pid = 0;
 	s->free_slots[s->nfree++] = idx;
 }
@@ -415,25 +513,44 @@ signal_sessions(struct server *s, int sig)
 			kill(s->slots[i].pid, sig);
 }
 
+/* SIGUSR1: counters of both models, live sessions' bytes included. */
 static void
 log_status(struct server *s)
 {
-	uint64_t in = s->bytes_in, out = s->bytes_out;
-	int i;
+	uint64_t in = s->bytes_in, out = s->bytes_out, served = s->served;
+	uint64_t refused_acl = s->refused[REFUSED_ACL];
+	int i, busy = 0, sessions = s->live;
+	char pool[64] = "";
 
 	for (i = 0; i < s->cfg->max_conns; i++) {
-		if (s->slots[i].pid > 0) {
+		if (s->slots[i].pid <= 0)
+			continue;
+		if (s->board != NULL) {
+			struct worker_board *b = &s->board[i];
+
+			in += __atomic_load_n(&b->bytes_in, __ATOMIC_RELAXED) +
+			    __atomic_load_n(&b->cur.bytes_in, __ATOMIC_RELAXED);
+			out += __atomic_load_n(&b->bytes_out, __ATOMIC_RELAXED) +
+			    __atomic_load_n(&b->cur.bytes_out, __ATOMIC_RELAXED);
+			served += __atomic_load_n(&b->sessions, __ATOMIC_RELAXED);
+			if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY)
+				busy++;
+		} else {
 			in += __atomic_load_n(&s->ctrs[i].bytes_in, __ATOMIC_RELAXED);
 			out += __atomic_load_n(&s->ctrs[i].bytes_out, __ATOMIC_RELAXED);
 		}
 	}
+	if (s->board != NULL) {
+		sessions = busy;
+		refused_acl += __atomic_load_n(&s->totals->refused_acl, __ATOMIC_RELAXED);
+		snprintf(pool, sizeof(pool), " workers=%d", s->live);
+	}
 	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu refused_acl=%llu "
-	    "refused_per_source=%llu refused_rate=%llu in=%llu out=%llu uptime=%lld",
-	    s->live, (unsigned long long)s->served,
-	    (unsigned long long)s->refused[REFUSED_ACL],
+	    "refused_per_source=%llu refused_rate=%llu in=%llu out=%llu uptime=%lld%s",
+	    sessions, (unsigned long long)served, (unsigned long long)refused_acl,
 	    (unsigned long long)s->refused[REFUSED_PER_SOURCE],
 	    (unsigned long long)s->refused[REFUSED_RATE], (unsigned long long)in,
-	    (unsigned long long)out, (long long)((now_ms() - s->start_ms) / 1000));
+	    (unsigned long long)out, (long long)((now_ms() - s->start_ms) / 1000), pool);
 }
 
 /* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the sessions. */
@@ -443,8 +560,10 @@ stop_advance(struct server *s, int sig)
 	switch (s->stage) {
 	case RUNNING:
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
-		    signal_name(sig), s->live, s->cfg->grace);
-		close_listeners(s);
+		    signal_name(sig), s->board != NULL ? s->totals->busy : s->live, s->cfg->grace);
+		close_listeners(s, true);
+		if (s->board != NULL)
+			signal_sessions(s, SIGUSR1);	/* workers: leave after the current session */
 		s->stage = DRAINING;
 		s->stage_deadline_ms = now_ms() + (int64_t)s->cfg->grace * 1000;
 		break;
@@ -488,6 +607,8 @@ handle_signals(struct server *s)
 					    strerror(errno));
 				else
 					log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
+				if (s->board != NULL)
+					signal_sessions(s, SIGHUP);	/* workers reopen it too */
 				break;
 			default:
 				break;
@@ -507,6 +628,8 @@ poll_timeout(const struct server *s, int64_t now)
 		next = s->resume_ms;
 	if (s->refusal_log.held > 0 && s->refusal_log.window_ms + 1000 < next)
 		next = s->refusal_log.window_ms + 1000;
+	if (s->board != NULL && s->stage == RUNNING && s->maintain_ms < next)
+		next = s->maintain_ms;
 	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && s->stage_deadline_ms < next)
 		next = s->stage_deadline_ms;
 	if (next == INT64_MAX)
@@ -527,13 +650,19 @@ server_turn(struct server *s, struct pollfd *pfd)
 	if (s->resume_ms > 0 && now >= s->resume_ms)
 		s->resume_ms = 0;
 	if (s->refusal_log.held > 0)
-		refusals_roll(s, now);
+		log_throttle_roll(&s->refusal_log, now, "refused-held");
+	if (s->board != NULL && now >= s->maintain_ms)
+		pool_maintain(s, now);
 	if (s->stage != RUNNING && s->stage_deadline_ms >= 0 && now >= s->stage_deadline_ms)
 		stop_advance(s, 0);
 	pfd[0].fd = s->sigfd;
 	pfd[0].events = POLLIN;
-	/* Back-pressure: at the limit, or resting, leave new connections in the kernel's backlog. */
-	if (s->stage == RUNNING && s->resume_ms == 0 && s->live < s->cfg->max_conns) {
+	/*
+	 * Back-pressure: at the limit, or resting, leave new connections in the
+	 * kernel's backlog. Prefork workers accept on their own.
+	 */
+	if (s->board == NULL && s->stage == RUNNING && s->resume_ms == 0 &&
+	    s->live < s->cfg->max_conns) {
 		s->at_limit_logged = false;
 		for (i = 0; i < s->nls; i++, n++) {
 			pfd[n].fd = s->ls[i].fd;
@@ -551,6 +680,33 @@ server_turn(struct server *s, struct pollfd *pfd)
 	return 0;
 }
 
+static void *
+shared_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The scoreboard and totals the workers share. With one listener, workers
+ * block in accept(2), so it is made blocking: the supervisor never accepts.
+ */
+static int
+prefork_init(struct server *s)
+{
+	int flags;
+
+	s->board = shared_alloc((size_t)s->cfg->max_conns * sizeof(*s->board));
+	s->totals = shared_alloc(sizeof(*s->totals));
+	if (s->board == NULL || s->totals == NULL)
+		return -1;
+	if (s->nls == 1 && ((flags = fcntl(s->ls[0].fd, F_GETFL)) < 0 ||
+	    fcntl(s->ls[0].fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+		return -1;
+	return 0;
+}
+
 static int
 server_init(struct server *s, const struct config *cfg)
 {
@@ -564,12 +720,14 @@ server_init(struct server *s, const struct config *cfg)
 	s->slots = calloc((size_t)cfg->max_conns, sizeof(*s->slots));
 	s->free_slots = calloc((size_t)cfg->max_conns, sizeof(*s->free_slots));
 	s->map = calloc(cells, sizeof(*s->map));
-	s->ctrs = mmap(NULL, (size_t)cfg->max_conns * sizeof(*s->ctrs), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (s->ctrs == MAP_FAILED)
-		s->ctrs = NULL;
-	if (s->slots == NULL || s->free_slots == NULL || s->map == NULL || s->ctrs == NULL)
+	if (s->slots == NULL || s->free_slots == NULL || s->map == NULL)
 		return -1;
+	if (cfg->model == MODEL_PREFORK) {
+		if (prefork_init(s) < 0)
+			return -1;
+	} else if ((s->ctrs = shared_alloc((size_t)cfg->max_conns * sizeof(*s->ctrs))) == NULL) {
+		return -1;
+	}
 	for (i = cfg->max_conns - 1; i >= 0; i--)
 		s->free_slots[s->nfree++] = i;
 	/* Room for every live session's address plus as many recently seen ones. */
@@ -583,11 +741,15 @@ server_init(struct server *s, const struct config *cfg)
 static void
 server_free(struct server *s)
 {
-	close_listeners(s);
+	close_listeners(s, false);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->ctrs != NULL)
 		munmap(s->ctrs, (size_t)s->cfg->max_conns * sizeof(*s->ctrs));
+	if (s->board != NULL)
+		munmap(s->board, (size_t)s->cfg->max_conns * sizeof(*s->board));
+	if (s->totals != NULL)
+		munmap(s->totals, sizeof(*s->totals));
 	free(s->slots);
 	free(s->free_slots);
 	free(s->map);
@@ -600,8 +762,9 @@ log_ready(const struct server *s)
 {
 	size_t i;
 
-	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s max_conns=%d",
-	    MPECHO_VERSION, (long)getpid(), s->cfg->service->name, s->cfg->max_conns);
+	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d",
+	    MPECHO_VERSION, (long)getpid(), s->cfg->service->name,
+	    s->board != NULL ? "prefork" : "fork", s->cfg->max_conns);
 	for (i = 0; i < s->nls; i++)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", s->ls[i].name);
 	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", s->nls);
@@ -613,10 +776,11 @@ server_run(const struct config *cfg, struct server_env *env)
 	struct server s;
 	struct pollfd *pfd;
 	char msg[256];
-	int rc = EXIT_FAIL;
+	int i, rc = EXIT_FAIL;
 
 	memset(&s, 0, sizeof(s));
 	s.sigfd = -1;
+	s.refusal_log.max = REFUSAL_LINES;
 	s.cfg = cfg;
 	s.env = env;
 	s.ls = env->ls;
@@ -631,6 +795,8 @@ server_run(const struct config *cfg, struct server_env *env)
 		    strerror(errno));
 		goto failed;
 	}
+	for (i = 0; s.board != NULL && i < cfg->start_workers; i++)
+		worker_spawn(&s);
 	log_ready(&s);
 	daemon_ready(env->ready_fd, NULL);
 	env->ready_fd = -1;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -95,12 +96,21 @@ linger_close(int fd)
 	}
 }
 
-/* --max-time: the session ends where it stands; the counters in shared memory are current. */
+/*
+ * --max-time: the alarm shuts the connection down where it stands, which ends
+ * any blocked read or write; session_run() then reports SESSION_MAX_TIME.
+ * Only a flag and shutdown(2), both safe in a signal handler.
+ */
+static volatile sig_atomic_t max_time_hit;
+static volatile sig_atomic_t max_time_fd = -1;
+
 static void
 max_time_reached(int sig)
 {
 	(void)sig;
-	_exit(SESSION_MAX_TIME);
+	max_time_hit = 1;
+	if (max_time_fd >= 0)
+		shutdown(max_time_fd, SHUT_RDWR);
 }
 
 /*
@@ -123,12 +133,14 @@ set_deadlines(int fd, const struct config *cfg)
 		sa.sa_handler = max_time_reached;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, NULL);
+		max_time_hit = 0;
+		max_time_fd = fd;
 		alarm((unsigned)cfg->max_time);
 	}
 }
 
-void
-session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
+enum session_end
+session_run(int fd, const struct config *cfg, struct session_counters *ctr)
 {
 	struct session s = { .fd = fd, .ctr = ctr };
 	enum session_end end;
@@ -138,6 +150,12 @@ session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
 		    (long)getpid(), strerror(errno));
 	set_deadlines(fd, cfg);
 	end = cfg->service->run(&s);
+	if (cfg->max_time > 0) {
+		alarm(0);
+		max_time_fd = -1;
+		if (max_time_hit)
+			end = SESSION_MAX_TIME;
+	}
 	if (end == SESSION_ERROR)
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
 		    (long)getpid(), strerror(errno));
@@ -146,5 +164,29 @@ session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
 	else if (end == SESSION_EOF)
 		shutdown(fd, SHUT_WR);
 	close(fd);
-	_exit(end);
+	return end;
+}
+
+void
+session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
+{
+	_exit(session_run(fd, cfg, ctr));
+}
+
+const char *
+session_describe(int status, char *buf, size_t len)
+{
+	const char *reason = session_end_name(status);
+
+	snprintf(buf, len, "exit=%d reason=%s", status, reason != NULL ? reason : "unknown");
+	return buf;
+}
+
+void
+session_log_end(const char *peer, long pid, const char *how, uint64_t in, uint64_t out,
+    int64_t ms, int sessions)
+{
+	log_msg(LOG_LVL_INFO, "event=end peer=%s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
+	    peer, pid, how, (unsigned long long)in, (unsigned long long)out,
+	    (long long)(ms / 1000), (long long)(ms % 1000), sessions);
 }

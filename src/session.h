@@ -39,11 +39,25 @@ struct session {
 };
 
 /*
- * Serve fd with cfg->service in this (child) process, within cfg's idle timeout
- * and time limit, then _exit() with an enum session_end.
+ * Serve fd with cfg->service within cfg's idle timeout and time limit, then
+ * close it. Returns how the session ended. Used by a prefork worker for each
+ * connection it accepts.
  */
+enum session_end session_run(int fd, const struct config *cfg, struct session_counters *ctr);
+
+/* The fork model: session_run() in this child, then _exit() with the enum session_end. */
 void session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
 	__attribute__((noreturn));
+
+/*
+ * The end line of a session, the same in both models: how is "exit=N reason=R"
+ * or "signal=NAME reason=killed".
+ */
+void session_log_end(const char *peer, long pid, const char *how, uint64_t in, uint64_t out,
+    int64_t ms, int sessions);
+
+/* Write "exit=N reason=R" for a session end status into buf. */
+const char *session_describe(int status, char *buf, size_t len);
 
 /* Read from the client: bytes read, 0 at end of stream, -1 with errno. Counts the bytes. */
 ssize_t session_read(struct session *s, void *buf, size_t len);

@@ -17,7 +17,8 @@ def test_install_honours_prefix_and_destdir():
         out = subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={stage}",
                               "PREFIX=/opt/mpecho"], capture_output=True, text=True, timeout=300)
         check(out.returncode == 0, f"make install failed: {out.stderr}")
-        for path, mode in (("sbin/mpechod", 0o755), ("bin/mpecho", 0o755),
+        for path, mode in (("sbin/mpechod", 0o755), ("bin/mpecho", 0o755), ("bin/mpecho-bench", 0o755),
+                           ("share/man/man1/mpecho-bench.1", 0o644),
                            ("share/man/man8/mpechod.8", 0o644), ("share/man/man1/mpecho.1", 0o644)):
             full = os.path.join(stage, "opt/mpecho", path)
             check(os.path.isfile(full), f"{path} installed under DESTDIR/PREFIX")

@@ -54,7 +54,8 @@ def test_help_and_version():
 
 def test_help_and_man_page_list_the_same_options():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for prog, page in (("mpechod", "man/mpechod.8"), ("mpecho", "man/mpecho.1")):
+    for prog, page in (("mpechod", "man/mpechod.8"), ("mpecho", "man/mpecho.1"),
+                       ("mpecho-bench", "man/mpecho-bench.1")):
         text = subprocess.run([binary(prog), "--help"], capture_output=True, text=True,
                               timeout=10).stdout
         helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z0-9])\b", text))

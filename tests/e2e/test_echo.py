@@ -93,16 +93,17 @@ def test_upper_quit_in_batch_drops_what_follows():
 
 
 def test_half_close_gets_everything_back():
-    srv = Server("-l", "127.0.0.1:0")
-    data = os.urandom(3 * 1024 * 1024)
-    with connect(srv.port) as s:
-        sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
-        sender.start()
-        back = recv_all(s)
-        sender.join()
-    check(back == data, f"all {len(data)} bytes back after SHUT_WR (got {len(back)})")
-    srv.wait_for(r"event=end .*reason=eof in=3145728 out=3145728")
-    check(srv.stop() == 0, "server exits 0")
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0", "--model", model)
+        data = os.urandom(3 * 1024 * 1024)
+        with connect(srv.port) as s:
+            sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+            sender.start()
+            back = recv_all(s)
+            sender.join()
+        check(back == data, f"{model}: all {len(data)} bytes back after SHUT_WR (got {len(back)})")
+        srv.wait_for(r"event=end .*reason=eof in=3145728 out=3145728")
+        check(srv.stop() == 0, "server exits 0")
 
 
 def test_session_socket_has_nodelay_and_no_listener():

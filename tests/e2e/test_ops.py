@@ -8,7 +8,7 @@ import socket
 import tempfile
 import time
 
-from harness import (Server, check, children, connect, echo_roundtrip, recv_all,
+from harness import (Server, check, children, connect, echo_roundtrip, recv_all, recv_exactly,
                      run_server_once, wait_until)
 
 
@@ -192,12 +192,16 @@ def test_sigusr1_status_matches_what_happened():
     wait_until(lambda: len(srv.sessions()) == 1 and len(srv.matching(r"event=end ")) == 2, 5,
                "two sessions ended, one live")
     held.sendall(b"c" * 10)
-    held.recv(10)
-    srv.proc.send_signal(signal.SIGUSR1)
-    line = srv.wait_for(r"event=status")[0]
+    check(recv_exactly(held, 10) == b"c" * 10, "echo")
     want = {"sessions": "1", "served": "2", "refused_acl": "1", "refused_per_source": "1",
             "refused_rate": "0", "in": "1244", "out": "1244"}
-    got = dict(re.findall(r"(\w+)=(\S+)", line))
+    # A session stores its counters right after each send: ask until the last one has landed.
+    for attempt in range(1, 50):
+        srv.proc.send_signal(signal.SIGUSR1)
+        got = dict(re.findall(r"(\w+)=(\S+)", srv.wait_for(r"event=status", count=attempt)[-1]))
+        if all(got.get(k) == v for k, v in want.items()):
+            break
+        time.sleep(0.05)
     check(all(got.get(k) == v for k, v in want.items()), f"status {got} wants {want}")
     check(int(got["uptime"]) >= 0, "uptime")
     held.close()

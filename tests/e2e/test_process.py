@@ -67,29 +67,30 @@ def test_no_zombie_after_500_short_connections_in_bursts():
 
 
 def test_sigterm_lets_a_transfer_in_flight_finish():
-    srv = Server("-l", "127.0.0.1:0", "--grace", "20")
-    part = os.urandom(2 * 1024 * 1024)
-    s = connect(srv.port)
-    check(echo_roundtrip(s, part) == part, "first part echoed before SIGTERM")
-    srv.proc.send_signal(signal.SIGTERM)
-    srv.wait_for(r"event=shutdown signal=TERM sessions=1")
-    # New clients are refused at once: the listener is closed.
-    try:
-        connect(srv.port).close()
-        check(False, "a new connection after SIGTERM must be refused")
-    except ConnectionRefusedError:
-        pass
-    rest = os.urandom(3 * 1024 * 1024)
-    sender = threading.Thread(target=lambda: (s.sendall(rest), s.shutdown(socket.SHUT_WR)))
-    sender.start()
-    back = recv_all(s)
-    sender.join()
-    s.close()
-    check(back == rest, f"the whole transfer came back during the drain ({len(back)} bytes)")
-    rc = srv.wait_exit()
-    check(rc == 0, f"server exits 0 after the drain (got {rc})")
-    wait_until(lambda: not children_of(srv), 5, "no process left")
-    srv.wait_for(r"event=stop served=1 ")
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0", "--grace", "20", "--model", model)
+        part = os.urandom(2 * 1024 * 1024)
+        s = connect(srv.port)
+        check(echo_roundtrip(s, part) == part, "first part echoed before SIGTERM")
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.wait_for(r"event=shutdown signal=TERM sessions=1")
+        # New clients are refused at once: the listener is shut down.
+        try:
+            connect(srv.port).close()
+            check(False, f"{model}: a new connection after SIGTERM must be refused")
+        except ConnectionRefusedError:
+            pass
+        rest = os.urandom(3 * 1024 * 1024)
+        sender = threading.Thread(target=lambda: (s.sendall(rest), s.shutdown(socket.SHUT_WR)))
+        sender.start()
+        back = recv_all(s)
+        sender.join()
+        s.close()
+        check(back == rest, f"{model}: the whole transfer came back during the drain ({len(back)} bytes)")
+        rc = srv.wait_exit()
+        check(rc == 0, f"{model}: server exits 0 after the drain (got {rc})")
+        wait_until(lambda: not children_of(srv), 5, "no process left")
+        srv.wait_for(r"event=stop served=1 ")
 
 
 def test_grace_period_ends_sessions_that_stay():

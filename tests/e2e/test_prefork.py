@@ -1,0 +1,193 @@
+"""The prefork model: same behaviour as fork, plus the pool's own rules."""
+import os
+import re
+import signal
+import socket
+import tempfile
+import threading
+import time
+
+from harness import (Server, check, children, connect, echo_roundtrip, recv_all, recv_exactly,
+                     run_server_once, wait_until)
+
+
+def prefork(*args, **kw):
+    return Server("--model", "prefork", *args, **kw)
+
+
+def workers(srv):
+    return sorted(p for p, v in children(srv.pid).items() if v[0] != "Z")
+
+
+def session_pid(srv, n=1):
+    return int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect", count=n)[n - 1]).group(1))
+
+
+def test_prefork_data_path_matches_fork():
+    srv = prefork("-l", "127.0.0.1:0", "-l", "[::1]:0", "-s", "upper")  # two listeners: epoll path
+    for host, port in srv.addrs:
+        with connect(port, host) as s:
+            s.sendall(b"one\r\ntwo\nquit\nthree\n")
+            check(recv_all(s) == b"ONE\r\nTWO\n", f"upper and quit over {host}")
+    check(srv.stop() == 0, "server exits 0")
+    srv = prefork("-l", "127.0.0.1:0")
+    results = []
+
+    def client(i):
+        msg = os.urandom(50_000 + i)
+        with connect(srv.port) as c:
+            results.append(echo_roundtrip(c, msg) == msg)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    check(results == [True] * 20, f"20 concurrent clients: {results}")
+    line = srv.wait_for(r"event=end ")[0]
+    check(re.search(r"exit=0 reason=eof in=5\d{4} out=5\d{4} duration=", line),
+          f"the worker logs the end line as the fork model does: {line}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_pool_starts_grows_and_shrinks():
+    srv = prefork("-l", "127.0.0.1:0", "--start", "3", "--min-spare", "2", "--max-spare", "4", "-c", "20")
+    wait_until(lambda: len(workers(srv)) == 3, 5, "3 workers at start")
+    held = [connect(srv.port) for _ in range(8)]
+    for i, s in enumerate(held):
+        check(echo_roundtrip(s, b"%d" % i) == b"%d" % i, "held client served")
+    lines = srv.wait_for(r"event=connect ", count=8)
+    pids = {int(re.search(r"pid=(\d+)", l).group(1)) for l in lines}
+    check(len(pids) == 8, f"one process per live connection: {len(pids)} pids")
+    wait_until(lambda: len(workers(srv)) >= 10, 5, "the pool grows to keep 2 spare")
+    check(len(workers(srv)) <= 12, f"but not beyond spare needs: {len(workers(srv))}")
+    for s in held:
+        s.close()
+    wait_until(lambda: len(workers(srv)) <= 4, 10, "idle workers retired down to --max-spare")
+    time.sleep(0.3)
+    check(len(workers(srv)) >= 2, "never below --min-spare")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_pool_is_bounded_by_max_conns_with_back_pressure():
+    srv = prefork("-l", "127.0.0.1:0", "-c", "2", "--start", "1", "--min-spare", "1", "--max-spare", "2")
+    a, b = connect(srv.port), connect(srv.port)
+    for s in (a, b):
+        check(echo_roundtrip(s, b"x") == b"x", "two served")
+    c = connect(srv.port)
+    c.sendall(b"queued")
+    c.settimeout(0.5)
+    try:
+        early = c.recv(10)
+    except TimeoutError:
+        early = None
+    check(early is None, "a third client waits while 2 workers are busy")
+    check(len(workers(srv)) == 2, "never more than -c workers")
+    srv.wait_for(r"event=limit .*max_conns=2")
+    a.close()
+    c.settimeout(10)
+    check(recv_exactly(c, 6) == b"queued", "served once a worker is free")
+    for s in (b, c):
+        s.close()
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_workers_recycle_after_max_requests():
+    srv = prefork("-v", "-l", "127.0.0.1:0", "--start", "1", "--min-spare", "1", "--max-spare", "2",
+                  "--max-requests", "3")
+    for i in range(7):
+        with connect(srv.port) as s:
+            s.sendall(b"r")
+            s.shutdown(socket.SHUT_WR)
+            check(recv_all(s) == b"r", "echo")
+    exits = srv.wait_for(r"event=worker-exit .*exit=0 sessions=3 ", count=2)
+    check(len(exits) >= 2, f"workers leave after 3 sessions: {exits}")
+    check(not srv.matching(r"respawn-throttled"), "a clean recycle is not a crash")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_dead_worker_is_replaced_and_its_session_logged():
+    srv = prefork("-l", "127.0.0.1:0", "--start", "2", "--min-spare", "2", "--max-spare", "4")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"alive") == b"alive", "echo")
+        victim = session_pid(srv)
+        os.kill(victim, signal.SIGKILL)
+        check(recv_all(s) == b"", "the client sees its connection close")
+    line = srv.wait_for(r"event=end .*signal=KILL reason=killed")[0]
+    check(f"pid={victim} " in line and "in=5 out=5" in line, f"the supervisor logs the lost session: {line}")
+    srv.wait_for(rf"event=worker-exit pid={victim} signal=KILL")
+    wait_until(lambda: len(workers(srv)) >= 2 and victim not in workers(srv), 5, "a replacement")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"again") == b"again", "still serving")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_crash_loop_does_not_fork_bomb():
+    srv = prefork("-v", "-l", "127.0.0.1:0", "--start", "2", "--min-spare", "2", "--max-spare", "4")
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        for pid in workers(srv):
+            try:
+                os.kill(pid, signal.SIGKILL)  # every worker dies young, again and again
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    srv.wait_for(r"event=respawn-throttled failures=5 .*delay_ms=1000")
+    started = len(srv.matching(r"event=worker-start"))
+    check(started < 30, f"respawns are held back: {started} workers started in 2.5 s")
+    wait_until(lambda: len(workers(srv)) >= 2, 15, "the pool comes back once the crashes stop")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"ok") == b"ok", "serving again")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_prefork_grace_end_terminates_busy_workers():
+    srv = prefork("-l", "127.0.0.1:0", "--grace", "1")
+    s = connect(srv.port)
+    check(echo_roundtrip(s, b"stay") == b"stay", "echo")
+    check(srv.stop(signal.SIGTERM, timeout=10) == 0, "exit 0")
+    check(srv.matching(r"event=end .*signal=TERM reason=killed"), "the session ended by the grace end")
+    s.close()
+
+
+def test_prefork_operations():
+    srv = prefork("-u", "nobody", "-l", "127.0.0.1:0", "--deny", "127.0.0.3", "--idle-timeout", "1")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"x") == b"x", "echo")
+        pid = session_pid(srv)
+        uid = [l for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")][0].split()[1:]
+        check(uid == ["65534"] * 4, f"the worker runs as nobody: {uid}")
+        check(recv_all(s) == b"", "idle timeout closes it")
+    check("reason=idle" in srv.wait_for(r"event=end ")[0], "reason idle")
+    d = socket.socket()
+    d.bind(("127.0.0.3", 0))
+    d.connect(("127.0.0.1", srv.port))
+    d.settimeout(5)
+    check(recv_all(d) == b"", "denied client closed")
+    d.close()
+    srv.wait_for(r"event=refused peer=127.0.0.3:\d+ reason=acl")
+    srv.proc.send_signal(signal.SIGUSR1)
+    st = srv.wait_for(r"event=status")[0]
+    check("refused_acl=1 " in st and "served=1 " in st and "workers=" in st, st)
+    check(srv.stop() == 0, "server exits 0")
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "p.log")
+        srv = prefork("--log", log, "-l", "127.0.0.1:0", "--start", "2", ready=False)
+        wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10, "ready")
+        port = int(re.search(r"addr=127.0.0.1:(\d+)", open(log).read()).group(1))
+        os.rename(log, log + ".1")
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: os.path.exists(log), 5, "reopened")
+        time.sleep(0.2)  # the workers reopen at their next wake-up, the signal itself
+        with connect(port) as s:
+            check(echo_roundtrip(s, b"rotated") == b"rotated", "echo")
+        wait_until(lambda: "event=end " in open(log).read(), 5, "a worker's end line in the new file")
+        check(srv.stop() == 0, "server exits 0")
+
+
+def test_prefork_usage_errors():
+    for args, named in ((["--model", "threads"], "'threads'"),
+                        (["--model", "prefork", "--rate", "5"], "--model fork"),
+                        (["--model", "prefork", "--min-spare", "5", "--max-spare", "5"], "--min-spare 5"),
+                        (["--max-requests", "-1"], "'-1'"), (["--start", "0"], "'0'")):
+        rc, err = run_server_once("-l", "127.0.0.1:0", *args)
+        check(rc == 2 and named in err, f"{args}: {rc} {err!r}")
