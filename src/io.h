@@ -21,4 +21,13 @@ int io_send_all(int fd, const void *buf, size_t len, size_t *done);
 /* Write all len bytes to any descriptor (pipes, files, terminals); EINTR retried. 0 or -1. */
 int io_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Zero-copy: move up to len bytes from a socket into a pipe (splice(2)).
+ * Bytes moved, 0 at end of stream, or -1 with errno (a receive timeout as ETIMEDOUT).
+ */
+ssize_t io_splice_in(int sock, int pipe_w, size_t len);
+
+/* Move exactly len bytes from a pipe to a socket. 0, or -1 with errno; *done says how many went. */
+int io_splice_out(int pipe_r, int sock, size_t len, size_t *done);
+
 #endif

@@ -28,7 +28,8 @@ enum {
 	OPT_START,
 	OPT_MIN_SPARE,
 	OPT_MAX_SPARE,
-	OPT_MAX_REQUESTS
+	OPT_MAX_REQUESTS,
+	OPT_SPLICE
 };
 
 static const char usage_text[] =
@@ -67,6 +68,8 @@ static const char usage_text[] =
 "      --min-spare N        prefork: start workers while fewer are idle (default 5)\n"
 "      --max-spare N        prefork: retire workers while more are idle (default 10)\n"
 "      --max-requests N     prefork: a worker is replaced after N sessions (default 0: never)\n"
+"      --splice WHEN        echo's zero-copy path: auto (once a flow is bulk, the\n"
+"                           default), always, or never (read and write)\n"
 "  -v, --verbose            log debug lines too\n"
 "  -q, --quiet              do not log a line per connection\n"
 "  -h, --help               show this help and exit\n"
@@ -118,6 +121,7 @@ static const struct option long_options[] = {
 	{ "min-spare", required_argument, NULL, OPT_MIN_SPARE },
 	{ "max-spare", required_argument, NULL, OPT_MAX_SPARE },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "splice", required_argument, NULL, OPT_SPLICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -363,6 +367,19 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			break;
 		case 'd':
 			cfg->daemonize = true;
+			break;
+		case OPT_SPLICE:
+			if (strcmp(optarg, "auto") == 0) {
+				cfg->splice = SPLICE_AUTO;
+			} else if (strcmp(optarg, "always") == 0) {
+				cfg->splice = SPLICE_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				cfg->splice = SPLICE_NEVER;
+			} else {
+				set_error(err, errlen, "invalid value '%s' for --splice: expected auto, always or never",
+				    optarg);
+				return OPTIONS_ERROR;
+			}
 			break;
 		case OPT_MODEL:
 			if (strcmp(optarg, "fork") == 0) {

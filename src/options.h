@@ -41,6 +41,7 @@ struct config {
 	int idle_timeout;	/* seconds without progress before a session is closed; 0: none */
 	int max_time;		/* seconds a session may last; 0: no limit */
 	enum model model;
+	int splice;		/* enum splice_mode: zero-copy echo */
 	int start_workers;	/* prefork: workers at start */
 	int min_spare;		/* prefork: fewer idle workers than this: start more */
 	int max_spare;		/* prefork: more idle workers than this: retire one */

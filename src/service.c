@@ -2,24 +2,75 @@
 #include "service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 64 KiB: large reads keep bulk echo cheap; on the stack, only the pages used are touched. */
 #define SERVICE_BUF (64 * 1024)
 
-/* RFC 862: every byte back, unchanged, until the client closes. */
+/*
+ * Zero-copy echo: the bytes go from the socket into a pipe and from the pipe
+ * back to the socket without entering this process. Returns -1 (errno
+ * EINVAL or from pipe2) before anything moved if this path cannot be used.
+ */
+static int
+echo_splice(struct session *s, enum session_end *end)
+{
+	ssize_t n;
+	int p[2];
+	bool moved = false;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	for (;;) {
+		n = session_splice_in(s, p[1], SERVICE_BUF);
+		if (n < 0 && !moved && errno == EINVAL) {
+			close(p[0]);
+			close(p[1]);
+			return -1;	/* no splice for this socket: copy instead */
+		}
+		moved = true;
+		if (n == 0) {
+			*end = SESSION_EOF;
+			break;
+		}
+		if (n < 0 || session_splice_out(s, p[0], (size_t)n) < 0) {
+			*end = session_failure(errno);
+			break;
+		}
+	}
+	close(p[0]);
+	close(p[1]);
+	return 0;
+}
+
+/*
+ * RFC 862: every byte back, unchanged, until the client closes. Small
+ * messages are copied (a read and a write, nothing to set up); once a read
+ * fills the whole buffer the flow is bulk, and with --splice auto the
+ * session moves on to zero-copy.
+ */
 static enum session_end
 echo_run(struct session *s)
 {
 	char buf[SERVICE_BUF];
+	enum session_end end;
 	ssize_t n;
 
+	if (s->splice == SPLICE_ALWAYS && echo_splice(s, &end) == 0)
+		return end;
 	for (;;) {
 		n = session_read(s, buf, sizeof(buf));
 		if (n == 0)
 			return SESSION_EOF;
 		if (n < 0 || session_write(s, buf, (size_t)n) < 0)
 			return session_failure(errno);
+		if (n == sizeof(buf) && s->splice == SPLICE_AUTO) {
+			s->splice = SPLICE_NEVER;	/* if splice cannot be used, stay here */
+			if (echo_splice(s, &end) == 0)
+				return end;
+		}
 	}
 }
 

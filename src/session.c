@@ -72,6 +72,29 @@ session_write(struct session *s, const void *buf, size_t len)
 	return rc;
 }
 
+ssize_t
+session_splice_in(struct session *s, int pipe_w, size_t len)
+{
+	ssize_t n = io_splice_in(s->fd, pipe_w, len);
+
+	if (n > 0) {
+		s->bytes_in += (uint64_t)n;
+		__atomic_store_n(&s->ctr->bytes_in, s->bytes_in, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+int
+session_splice_out(struct session *s, int pipe_r, size_t len)
+{
+	size_t done;
+	int rc = io_splice_out(pipe_r, s->fd, len, &done);
+
+	s->bytes_out += done;
+	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
+	return rc;
+}
+
 /*
  * A service ended the session while the client may still be sending: closing
  * with unread input would reset the connection and could destroy replies still
@@ -142,7 +165,7 @@ set_deadlines(int fd, const struct config *cfg)
 enum session_end
 session_run(int fd, const struct config *cfg, struct session_counters *ctr)
 {
-	struct session s = { .fd = fd, .ctr = ctr };
+	struct session s = { .fd = fd, .splice = cfg->splice, .ctr = ctr };
 	enum session_end end;
 
 	if (net_tune(fd) < 0)

@@ -31,8 +31,11 @@ struct session_counters {
 	uint64_t bytes_out;
 };
 
+enum splice_mode { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER };
+
 struct session {
 	int fd;
+	enum splice_mode splice;
 	struct session_counters *ctr;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -64,6 +67,12 @@ ssize_t session_read(struct session *s, void *buf, size_t len);
 
 /* Send all of buf to the client: 0 or -1 with errno. Counts the bytes that went out. */
 int session_write(struct session *s, const void *buf, size_t len);
+
+/* Zero-copy: from the client into a pipe; bytes moved, 0 at end of stream, -1 with errno. Counts. */
+ssize_t session_splice_in(struct session *s, int pipe_w, size_t len);
+
+/* Zero-copy: len bytes from the pipe to the client; 0 or -1 with errno. Counts. */
+int session_splice_out(struct session *s, int pipe_r, size_t len);
 
 /* The end that an I/O error (errno value) means. */
 enum session_end session_failure(int err);

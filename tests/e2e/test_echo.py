@@ -115,6 +115,8 @@ def test_session_socket_has_nodelay_and_no_listener():
         pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
         socks = socket_fds(pid)
         check(len(socks) == 1, f"the session process holds exactly one socket, not {len(socks)}")
+        fds = sorted(int(f) for f in os.listdir(f"/proc/{pid}/fd"))
+        check(fds == [0, 1, 2, socks[0]], f"and nothing else of the supervisor's: fds {fds}")
         with steal_fd(pid, socks[0]) as dup:
             check(dup.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY set")
             check(dup.getpeername() == s.getsockname(), "that socket is this client's")
@@ -156,4 +158,50 @@ def test_client_reaches_ipv6_and_host_names():
         check(rc == 0 and out == b"via " + host.encode(), f"mpecho {host}: {rc} {out!r} {err}")
     rc, out, err = run_client("-6", "localhost", str(port4), data=b"x")
     check(rc == 1 and "cannot" in err, f"-6 with an IPv4-only server fails clearly: {err}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def pipe_fds(pid):
+    """Pipe descriptors of a process above stderr (fd 2 is the harness's log pipe)."""
+    return [f for f in os.listdir(f"/proc/{pid}/fd")
+            if int(f) > 2 and os.readlink(f"/proc/{pid}/fd/{f}").startswith("pipe:")]
+
+
+def test_zero_copy_and_copy_paths_are_byte_exact():
+    for mode in ("always", "never", "auto"):
+        srv = Server("-l", "127.0.0.1:0", "--splice", mode)
+        data = os.urandom(8 * 1024 * 1024 + 12345)
+        with connect(srv.port) as s:
+            sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+            sender.start()
+            back = recv_all(s)
+            sender.join()
+        check(back == data, f"--splice {mode}: every byte back ({len(back)} of {len(data)})")
+        srv.wait_for(rf"event=end .*reason=eof in={len(data)} out={len(data)} ")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"small") == b"small", f"--splice {mode}: small messages")
+        check(srv.stop() == 0, "server exits 0")
+
+
+def test_auto_moves_bulk_flows_to_splice_only():
+    srv = Server("-l", "127.0.0.1:0")  # --splice auto is the default
+    with connect(srv.port) as s:
+        for _ in range(20):
+            check(echo_roundtrip(s, b"x" * 100) == b"x" * 100, "small messages")
+        pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+        check(pipe_fds(pid) == [], "small messages are copied: no pipe")
+        chunk = os.urandom(1 << 20)
+        check(echo_roundtrip(s, chunk) == chunk, "a bulk chunk")
+        check(len(pipe_fds(pid)) == 2, "a bulk flow moved to splice: the session holds a pipe")
+        check(echo_roundtrip(s, b"after") == b"after", "small messages still echo on the splice path")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_splice_path_keeps_the_idle_timeout():
+    srv = Server("-l", "127.0.0.1:0", "--splice", "always", "--idle-timeout", "1")
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"then silence") == b"then silence", "echo")
+        s.settimeout(10)
+        check(recv_all(s) == b"", "a silent client is cut on the splice path too")
+    check("reason=idle" in srv.wait_for(r"event=end ")[0], "reason idle")
     check(srv.stop() == 0, "server exits 0")
