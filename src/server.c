@@ -192,16 +192,22 @@ close_listeners(struct server *s, bool stop_listening)
 	}
 }
 
-/* In a new child: drop what belongs to the supervisor, restore the signal mask, serve. */
+/*
+ * In a new child: drop what belongs to the supervisor, restore the signal
+ * mask, serve. It only closes descriptors and writes nothing to the
+ * supervisor's memory, so no page of it is copied just for that.
+ */
 static void
 child_run(struct server *s, int fd, int slot)
 {
 	sigset_t none;
+	size_t i;
 
-	close_listeners(s, false);
+	for (i = 0; i < s->nls; i++)
+		close(s->ls[i].fd);
 	close(s->sigfd);
 	if (s->env->pidfile != NULL)
-		pidfile_close_fd(s->env->pidfile);	/* the lock stays with the supervisor alone */
+		close(s->env->pidfile->fd);	/* the lock stays with the supervisor alone */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (s->cfg->privs.set && privs_drop(&s->cfg->privs) < 0) {
@@ -689,6 +695,26 @@ shared_alloc(size_t len)
 }
 
 /*
+ * The supervisor's own tables (slots, free list, pid map): zeroed and never
+ * inherited (MADV_DONTFORK). A child never reads them, so fork() copies no
+ * page table for them, and the supervisor writing them later copies no page:
+ * every session stays as small as what it touches itself.
+ */
+static void *
+private_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_DONTFORK) < 0) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+/*
  * The scoreboard and totals the workers share. With one listener, workers
  * block in accept(2), so it is made blocking: the supervisor never accepts.
  */
@@ -717,9 +743,9 @@ server_init(struct server *s, const struct config *cfg)
 	while (cells < (size_t)cfg->max_conns * 2)
 		cells <<= 1;
 	s->map_mask = cells - 1;
-	s->slots = calloc((size_t)cfg->max_conns, sizeof(*s->slots));
-	s->free_slots = calloc((size_t)cfg->max_conns, sizeof(*s->free_slots));
-	s->map = calloc(cells, sizeof(*s->map));
+	s->slots = private_alloc((size_t)cfg->max_conns * sizeof(*s->slots));
+	s->free_slots = private_alloc((size_t)cfg->max_conns * sizeof(*s->free_slots));
+	s->map = private_alloc(cells * sizeof(*s->map));
 	if (s->slots == NULL || s->free_slots == NULL || s->map == NULL)
 		return -1;
 	if (cfg->model == MODEL_PREFORK) {
@@ -750,9 +776,12 @@ server_free(struct server *s)
 		munmap(s->board, (size_t)s->cfg->max_conns * sizeof(*s->board));
 	if (s->totals != NULL)
 		munmap(s->totals, sizeof(*s->totals));
-	free(s->slots);
-	free(s->free_slots);
-	free(s->map);
+	if (s->slots != NULL)
+		munmap(s->slots, (size_t)s->cfg->max_conns * sizeof(*s->slots));
+	if (s->free_slots != NULL)
+		munmap(s->free_slots, (size_t)s->cfg->max_conns * sizeof(*s->free_slots));
+	if (s->map != NULL)
+		munmap(s->map, (s->map_mask + 1) * sizeof(*s->map));
 	limits_free(s->limits);
 }
 

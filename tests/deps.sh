@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what the test suite needs from Debian packages when it is missing.
 #   tests/deps.sh                 install missing tools (needs root or sudo for apt-get)
+#   tests/deps.sh --bench         also the echo servers make bench compares against
 #   tests/deps.sh --sanitizer-cc  print the compiler to use for the ASan/UBSan build
 set -eu
 
@@ -32,6 +33,13 @@ need python3 python3
 need setpriv util-linux
 need prlimit util-linux
 need clang clang
+if [ "${1:-}" = "--bench" ]; then
+	need socat socat
+	need ncat ncat
+	need tcpserver ucspi-tcp
+	need xinetd xinetd
+	need node nodejs
+fi
 if [ -n "$missing" ]; then
 	echo "tests/deps.sh: installing:$missing"
 	sudo=""

@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""make bench: mpechod side by side with the echo servers a user would pick instead.
+
+    python3 bench/run.py [--rounds N] [--seconds S] [--out DIR]
+
+Every server is started on loopback by this script and stopped by it. The same
+loads run against each server in turn, round after round (the order rotates each
+round so no server always runs first); each figure is the median of the rounds.
+Ratios are against the Node.js server measured in the same run. Writes
+bench/results.md and bench/results.svg.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+MPECHOD = os.path.join(BUILD, "mpechod")
+BENCH = os.path.join(BUILD, "mpecho-bench")
+NODE_JS = ("const net = require('net');"
+           "net.createServer(s => { s.on('error', () => {}); s.pipe(s); })"
+           ".listen(+process.argv[1], '127.0.0.1');")
+XINETD_CONF = """defaults
+{{
+	instances = UNLIMITED
+	per_source = UNLIMITED
+	cps = 1000000 1
+	log_type = FILE /dev/null
+}}
+service echo
+{{
+	type = INTERNAL UNLISTED
+	id = echo-stream
+	socket_type = stream
+	protocol = tcp
+	wait = no
+	user = root
+	bind = 127.0.0.1
+	port = {port}
+	instances = UNLIMITED
+	per_source = UNLIMITED
+	cps = 1000000 1
+}}
+"""
+
+# name, command for a port (tmp: a private directory for config files)
+SERVERS = [
+    ("mpechod fork", lambda p, tmp: [MPECHOD, "-q", "-l", f"127.0.0.1:{p}", "-c", "2000",
+                                     "--idle-timeout", "0"]),
+    ("mpechod prefork", lambda p, tmp: [MPECHOD, "-q", "--model", "prefork", "-l", f"127.0.0.1:{p}",
+                                        "-c", "2000", "--start", "32", "--min-spare", "24",
+                                        "--max-spare", "64", "--idle-timeout", "0"]),
+    ("socat", lambda p, tmp: ["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,backlog=511",
+                              "PIPE"]),
+    ("tcpserver", lambda p, tmp: ["tcpserver", "-q", "-R", "-H", "-l", "0", "-c", "1000", "-b", "511",
+                                  "127.0.0.1", str(p), "cat"]),
+    ("ncat", lambda p, tmp: ["ncat", "-k", "-l", "127.0.0.1", str(p), "--max-conns", "1000",
+                             "--exec", "/bin/cat"]),
+    ("xinetd", lambda p, tmp: ["xinetd", "-dontfork", "-f", xinetd_conf(tmp, p),
+                               "-pidfile", os.path.join(tmp, "xinetd.pid")]),
+    ("node", lambda p, tmp: ["node", "-e", NODE_JS, str(p)]),
+]
+REFERENCE = "node"
+
+# key, title, mpecho-bench arguments, JSON field, unit
+MEASURES = [
+    ("connrate", "connrate 16 x 64 B", ["-c", "16", "-s", "64", "connrate"], "ops_per_s", "sessions/s"),
+    ("pingpong", "pingpong 16 x 64 B", ["-c", "16", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
+    ("stream1", "stream 1 connection", ["-c", "1", "stream"], "mb_per_s", "MB/s"),
+    ("stream8", "stream 8 connections", ["-c", "8", "stream"], "mb_per_s", "MB/s"),
+]
+
+# measure -> (fork target, prefork target), as ratios against Node.js
+TARGETS = {"connrate": (0.45, 1.0), "pingpong": (0.7, 0.7), "stream1": (2.0, 2.0)}
+HOLD_CONNS = 10000
+HOLD_PSS_KIB = 64
+
+
+def xinetd_conf(tmp, port):
+    path = os.path.join(tmp, "xinetd.conf")
+    with open(path, "w") as f:
+        f.write(XINETD_CONF.format(port=port))
+    return path
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server never listened")
+
+
+class Running:
+    """One server, in its own process group, ended with everything it started."""
+
+    def __init__(self, name, make_cmd, tmp):
+        self.name = name
+        self.port = free_port()
+        self.proc = subprocess.Popen(make_cmd(self.port, tmp), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        try:
+            wait_listening(self.port, self.proc)
+        except RuntimeError:
+            self.stop()
+            raise
+        time.sleep(0.3)  # let a prefork pool fill before the first load
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # children that outlived their parent
+        except ProcessLookupError:
+            pass
+
+
+def run_bench(args, port, seconds, warmup=1.0):
+    cmd = [BENCH, "--json", "-q", "-d", str(seconds), "-w", str(warmup), *args, "127.0.0.1", str(port)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120)
+    result = json.loads(out.stdout) if out.stdout.strip() else {}
+    result["status"] = out.returncode
+    return result
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def children(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def hold_test(tmp, seconds):
+    """10,000 held connections on the fork model: all must echo; PSS per connection."""
+    srv = Running("mpechod fork", lambda p, t: [MPECHOD, "-q", "-l", f"127.0.0.1:{p}", "-c",
+                                                str(HOLD_CONNS + 100), "--idle-timeout", "0",
+                                                "--backlog", "4096"], tmp)
+    try:
+        base = pss_kib([srv.proc.pid])
+        hold_for = max(seconds, 20)
+        bench = subprocess.Popen([BENCH, "--json", "-q", "-c", str(HOLD_CONNS), "-d", str(hold_for),
+                                  "-w", "0", "-T", "30", "hold", "127.0.0.1", str(srv.port)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + hold_for
+        peak = 0
+        while time.monotonic() < deadline and bench.poll() is None:
+            kids = children(srv.proc.pid)
+            peak = max(peak, len(kids))
+            if len(kids) >= HOLD_CONNS:
+                break
+            time.sleep(0.5)
+        time.sleep(1)
+        kids = children(srv.proc.pid)
+        total = pss_kib([srv.proc.pid] + kids)
+        out, err = bench.communicate(timeout=hold_for + 120)
+        result = json.loads(out) if out.strip() else {}
+        return {"held": result.get("held", 0), "errors": result.get("errors", {}),
+                "status": bench.returncode, "sessions": len(kids), "pss_total_kib": total,
+                "pss_supervisor_kib": base,
+                "pss_per_conn_kib": (total - base) / max(len(kids), 1)}
+    finally:
+        srv.stop()
+
+
+def versions():
+    def first_line(cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    def deb(pkg):
+        return first_line(["dpkg-query", "-W", "-f", "${Version}", pkg])
+    return {
+        "mpechod": first_line([MPECHOD, "--version"]),
+        "socat": first_line(["socat", "-V"]).replace("socat by Gerhard Rieger and contributors - see www.dest-unreach.org", "") or deb("socat"),
+        "tcpserver": "ucspi-tcp " + deb("ucspi-tcp"),
+        "ncat": first_line(["ncat", "--version"]),
+        "xinetd": "xinetd " + deb("xinetd"),
+        "node": "node " + first_line(["node", "--version"]),
+    }
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def write_results(path, data, hold, rounds, seconds, started, elapsed):
+    names = [n for n, _ in SERVERS]
+    med = {(n, m[0]): statistics.median(data[n][m[0]]["values"]) if data[n][m[0]]["values"] else 0.0
+           for n in names for m in MEASURES}
+    ref = {m[0]: med[(REFERENCE, m[0])] for m in MEASURES}
+    lines = [
+        "# mpechod side by side with other echo servers",
+        "",
+        f"Run by `make bench` on {started} ({elapsed:.0f} s): {os.cpu_count()} CPUs ({cpu_model()}), "
+        f"Linux {platform.release()}. Client and servers share the machine; every server is started "
+        "on 127.0.0.1 by `bench/run.py`, and `mpecho-bench` checks every byte.",
+        f"Each figure is the median of {rounds} rounds of {seconds} s (after 1 s of warm-up); the "
+        "order of the servers rotates each round. Ratios are against the Node.js server in the same run.",
+        "",
+        "| server | " + " | ".join(f"{m[1]} ({m[4]})" for m in MEASURES) + " |",
+        "|---|" + "---:|" * len(MEASURES),
+    ]
+    for n in names:
+        cells = []
+        for m in MEASURES:
+            d = data[n][m[0]]
+            v = med[(n, m[0])]
+            r = v / ref[m[0]] if ref[m[0]] else 0
+            cell = f"{fmt(v)} ({r:.2f}x)"
+            if d["values"] and max(d["values"]) == 0:
+                cell = "0 (stalled: nothing echoed)"
+            if d["failures"]:
+                cell += f" [{d['failures']} run(s) with errors]"
+            cells.append(cell)
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += ["", "Latency (median of the rounds' p50 / p99, microseconds):", "",
+              "| server | connrate p50 | connrate p99 | pingpong p50 | pingpong p99 |",
+              "|---|---:|---:|---:|---:|"]
+    for n in names:
+        row = []
+        for key in ("connrate", "pingpong"):
+            lat = data[n][key]["latency"]
+            for q in ("p50", "p99"):
+                vals = [x[q] for x in lat]
+                row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
+        lines.append(f"| {n} | " + " | ".join(row) + " |")
+    lines += ["", "## Targets (ratios against Node.js, this run)", "",
+              "| measure | fork target | fork | prefork target | prefork |", "|---|---:|---:|---:|---:|"]
+    for key, (tf, tp) in TARGETS.items():
+        rf = med[("mpechod fork", key)] / ref[key] if ref[key] else 0
+        rp = med[("mpechod prefork", key)] / ref[key] if ref[key] else 0
+        lines.append(f"| {key} | >= {tf} | {rf:.2f} {'met' if rf >= tf else 'NOT met'} | "
+                     f">= {tp} | {rp:.2f} {'met' if rp >= tp else 'NOT met'} |")
+    if hold:
+        ok = hold["held"] == HOLD_CONNS and not any(hold["errors"].values())
+        lines.append(f"| hold {HOLD_CONNS:,} | all echo; <= {HOLD_PSS_KIB} KiB PSS per connection | "
+                     f"{hold['held']:,} held, {hold['sessions']:,} sessions, "
+                     f"{hold['pss_per_conn_kib']:.1f} KiB/conn "
+                     f"{'met' if ok and hold['pss_per_conn_kib'] <= HOLD_PSS_KIB else 'NOT met'} | - | - |")
+        lines += ["", f"Hold: {HOLD_CONNS:,} connections to the fork model, each checked to echo, then "
+                  f"held; PSS summed over the supervisor and its {hold['sessions']:,} session processes "
+                  f"from /proc/PID/smaps_rollup: {hold['pss_total_kib'] / 1024:.1f} MiB in all, "
+                  f"{hold['pss_supervisor_kib']:,} KiB of it the supervisor's before the load, "
+                  f"{hold['pss_per_conn_kib']:.1f} KiB per connection. "
+                  f"mpecho-bench errors: {hold['errors']}."]
+    lines += ["", "## Servers", ""]
+    vers = versions()
+    cmds = {n: " ".join(make(0, "/tmp")) for n, make in SERVERS}
+    for n, _ in SERVERS:
+        key = n.split()[0]
+        lines.append(f"- **{n}** ({vers.get(key, '?')}): `{cmds[n].replace('127.0.0.1:0', '127.0.0.1:PORT')}`")
+    lines += ["", "The Node.js server is `s => s.pipe(s)` with an `'error'` handler added: without "
+              "one, the first reset by a client kills the process.",
+              "", "![ratios against Node.js](results.svg)", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return med, ref
+
+
+def write_svg(path, med, ref):
+    names = [n for n, _ in SERVERS]
+    colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    bar, gap, left, width = 14, 18, 170, 520
+    ratios = {(n, m[0]): (med[(n, m[0])] / ref[m[0]] if ref[m[0]] else 0) for n in names for m in MEASURES}
+    top = max(max(ratios.values()), 1.0) * 1.1
+    height = 40 + len(MEASURES) * (len(names) * bar + gap + 24)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
+           'font-family="sans-serif" font-size="11">',
+           f'<text x="10" y="20" font-size="14">mpechod and other echo servers, ratio against Node.js '
+           '(higher is better)</text>']
+    y = 40
+    for m in MEASURES:
+        out.append(f'<text x="10" y="{y + 10}" font-weight="bold">{m[1]}</text>')
+        y += 16
+        x1 = left + width * 1.0 / top
+        out.append(f'<line x1="{x1:.1f}" y1="{y - 2}" x2="{x1:.1f}" y2="{y + len(names) * bar}" '
+                   'stroke="#444" stroke-dasharray="3,3"/>')
+        for i, n in enumerate(names):
+            r = ratios[(n, m[0])]
+            w = width * r / top
+            out.append(f'<text x="{left - 6}" y="{y + bar - 3}" text-anchor="end">{n}</text>')
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colors[i]}"/>')
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{r:.2f}x</text>')
+            y += bar
+        y += gap
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
+    ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "3")))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
+    ap.add_argument("--no-hold", action="store_true", help="skip the 10,000-connection hold test")
+    opts = ap.parse_args()
+    for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, BENCH):
+        if shutil.which(tool) is None and not os.access(tool, os.X_OK):
+            sys.exit(f"bench: {tool} is missing (make bench installs it)")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    t0 = time.monotonic()
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0} for m in MEASURES} for n, _ in SERVERS}
+    total = opts.rounds * len(SERVERS) * len(MEASURES)
+    done = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(opts.rounds):
+            order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
+            for name, make in order:
+                srv = Running(name, make, tmp)
+                try:
+                    for key, title, args, field, unit in MEASURES:
+                        r = run_bench(args, srv.port, opts.seconds)
+                        done += 1
+                        d = data[name][key]
+                        if r["status"] != 0:
+                            d["failures"] += 1
+                        if field in r:
+                            d["values"].append(r[field])
+                            d["latency"].append(r["latency_us"])
+                        log(f"[{done}/{total}] round {rnd + 1} {name:16} {title:22} "
+                            f"{fmt(r.get(field, 0)):>10} {unit}"
+                            + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
+                finally:
+                    srv.stop()
+        hold = None
+        if not opts.no_hold:
+            log(f"hold: {HOLD_CONNS:,} connections to mpechod fork ...")
+            hold = hold_test(tmp, opts.seconds)
+            log(f"hold: {hold['held']:,} held, {hold['pss_per_conn_kib']:.1f} KiB PSS per connection, "
+                f"errors {hold['errors']}")
+    elapsed = time.monotonic() - t0
+    md = os.path.join(opts.out, "results.md")
+    med, ref = write_results(md, data, hold, opts.rounds, opts.seconds, started, elapsed)
+    write_svg(os.path.join(opts.out, "results.svg"), med, ref)
+    log(f"wrote {md} and results.svg")
+    print(open(md).read())
+
+
+if __name__ == "__main__":
+    main()
