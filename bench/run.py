@@ -151,7 +151,10 @@ class Running:
 
 def run_bench(args, port, seconds, warmup=1.0):
     cmd = [BENCH, "--json", "-q", "-d", str(seconds), "-w", str(warmup), *args, "127.0.0.1", str(port)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 60)
+    except subprocess.TimeoutExpired:
+        return {"status": "timed out", "errors": "mpecho-bench did not finish"}
     result = json.loads(out.stdout) if out.stdout.strip() else {}
     result["status"] = out.returncode
     return result

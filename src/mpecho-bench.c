@@ -36,6 +36,8 @@
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
 #define RETRY_MS 10			/* wait before reconnecting after a failure */
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
+#define EVENT_READS 64			/* reads for one event at most, then back to the loop */
+#define JOIN_GRACE_S 10			/* a thread still running this long after the end is reported */
 
 enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD };
 static const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold" };
@@ -347,8 +349,10 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 {
 	ssize_t n;
 	int64_t now;
+	int reads;
 
-	for (;;) {
+	/* Bounded: a server that always has the next reply ready cannot keep this loop from the stop flag. */
+	for (reads = 0; reads < EVENT_READS; reads++) {
 		n = recv(c->fd, buf, CHUNK, 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -694,6 +698,27 @@ wait_phase(const struct bench *b, struct thread *th, int64_t start, int64_t unti
 		fprintf(stderr, "\r%60s\r", "");
 }
 
+/*
+ * Wait for the threads to see the stop flag; one that has not stopped
+ * JOIN_GRACE_S seconds later is reported, and the process exits regardless.
+ */
+static int
+join_threads(struct thread *th, int n)
+{
+	struct timespec deadline;
+	int i, rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += JOIN_GRACE_S;
+	for (i = 0; i < n; i++) {
+		if (pthread_timedjoin_np(th[i].tid, NULL, &deadline) != 0) {
+			log_plain("thread %d did not stop; its figures may be incomplete", i);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -703,6 +728,7 @@ main(int argc, char **argv)
 	struct bench b;
 	int64_t start, measure_start, end;
 	int i, per, rest, rc = EXIT_OK;
+	bool stuck = false;
 
 	/* 1. Options, target, descriptors, pattern. */
 	log_init("mpecho-bench", LOG_LVL_INFO);
@@ -751,8 +777,10 @@ main(int argc, char **argv)
 	wait_phase(&b, th, start, measure_start + (int64_t)(b.duration * 1e9));
 	end = now_ns();
 	__atomic_store_n(&phase, 2, __ATOMIC_RELAXED);
-	for (i = 0; i < b.threads; i++)
-		pthread_join(th[i].tid, NULL);
+	if (join_threads(th, b.threads) < 0) {
+		rc = EXIT_CONN_ERRORS;
+		stuck = true;
+	}
 
 	/* 4. Report. */
 	tot.seconds = (double)(end - measure_start) / 1e9;
@@ -763,9 +791,15 @@ main(int argc, char **argv)
 		report_text(&b, &tot);
 	if (tot.err.lost || tot.err.extra || tot.err.corrupt)
 		rc = EXIT_FAIL;
+	else if (rc != EXIT_OK)
+		;
 	else if (tot.err.connect || tot.err.reset || tot.err.closed || tot.err.timeout ||
 	    (b.mode == MODE_HOLD && tot.held < (uint64_t)b.conns))
 		rc = EXIT_CONN_ERRORS;
+	if (stuck) {
+		fflush(stdout);
+		_exit(rc);	/* a thread still runs: leave without freeing what it uses */
+	}
 	for (i = 0; i < b.threads; i++) {
 		close(th[i].epfd);
 		free(th[i].conns);
