@@ -7,13 +7,14 @@ Every server is started on loopback by this script and stopped by it. The same
 loads run against each server in turn, round after round (the order rotates each
 round so no server always runs first); each figure is the median of the rounds.
 Ratios are against the Node.js server measured in the same run. Writes
-bench/results.md and bench/results.svg.
+bench/results.md, bench/results.svg and the raw figures in bench/results.json.
 """
 import argparse
 import json
 import os
 import platform
 import shutil
+import shlex
 import signal
 import socket
 import statistics
@@ -87,8 +88,9 @@ HOLD_PSS_KIB = 64
 
 def xinetd_conf(tmp, port):
     path = os.path.join(tmp, "xinetd.conf")
-    with open(path, "w") as f:
-        f.write(XINETD_CONF.format(port=port))
+    if os.path.isdir(tmp):
+        with open(path, "w") as f:
+            f.write(XINETD_CONF.format(port=port))
     return path
 
 
@@ -277,8 +279,11 @@ def write_results(path, data, hold, rounds, seconds, started, elapsed):
             v = med[(n, m[0])]
             r = v / ref[m[0]] if ref[m[0]] else 0
             cell = f"{fmt(v)} ({r:.2f}x)"
-            if d["values"] and max(d["values"]) == 0:
+            stalled = sum(1 for x in d["values"] if x == 0)
+            if stalled == len(d["values"]) and stalled:
                 cell = "0 (stalled: nothing echoed)"
+            elif stalled:
+                cell += f" (stalled in {stalled} of {len(d['values'])} rounds)"
             if d["failures"]:
                 cell += f" [{d['failures']} run(s) with errors]"
             cells.append(cell)
@@ -315,12 +320,16 @@ def write_results(path, data, hold, rounds, seconds, started, elapsed):
                   f"mpecho-bench errors: {hold['errors']}."]
     lines += ["", "## Servers", ""]
     vers = versions()
-    cmds = {n: " ".join(make(0, "/tmp")) for n, make in SERVERS}
-    for n, _ in SERVERS:
-        key = n.split()[0]
-        lines.append(f"- **{n}** ({vers.get(key, '?')}): `{cmds[n].replace('127.0.0.1:0', '127.0.0.1:PORT')}`")
-    lines += ["", "The Node.js server is `s => s.pipe(s)` with an `'error'` handler added: without "
-              "one, the first reset by a client kills the process.",
+    for n, make in SERVERS:
+        cmd = shlex.join(make("PORT", "TMP")).replace(ROOT + "/", "")
+        lines.append(f"- **{n}** ({vers.get(n.split()[0], '?')}): `{cmd}`")
+    lines += ["", "xinetd's configuration (TMP/xinetd.conf) serves its internal `echo-stream` on "
+              "127.0.0.1:PORT with `instances`, `per_source` and `cps` unlimited. The Node.js server is "
+              "`s => s.pipe(s)` with an `'error'` handler added: without one, the first reset by a "
+              "client kills the process. ncat's stream runs stall: it blocks writing into cat's full "
+              "input pipe while cat blocks writing into ncat's, a deadlock once more than the pipes "
+              "hold is in flight.",
+              "", "Reproduce: `make bench` (`BENCH_ROUNDS=5 BENCH_SECONDS=5 make bench` for a longer run).",
               "", "![ratios against Node.js](results.svg)", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -400,6 +409,9 @@ def main():
             log(f"hold: {hold['held']:,} held, {hold['pss_per_conn_kib']:.1f} KiB PSS per connection, "
                 f"errors {hold['errors']}")
     elapsed = time.monotonic() - t0
+    with open(os.path.join(opts.out, "results.json"), "w") as f:
+        json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
+                   "runs": data, "hold": hold}, f, indent=1)
     md = os.path.join(opts.out, "results.md")
     med, ref = write_results(md, data, hold, opts.rounds, opts.seconds, started, elapsed)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
