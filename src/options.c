@@ -233,6 +233,21 @@ parse_positional(struct config *cfg, int n, char **args, char *err, size_t errle
 	return add_listen(cfg, host, port, err, errlen);
 }
 
+/* The position of text among the NULL-ended keywords, or -1. */
+static int
+pick(const char *text, ...)
+{
+	const char *word;
+	va_list ap;
+	int i = 0;
+
+	va_start(ap, text);
+	while ((word = va_arg(ap, const char *)) != NULL && strcmp(word, text) != 0)
+		i++;
+	va_end(ap);
+	return word != NULL ? i : -1;
+}
+
 static int
 add_rule(struct config *cfg, const char *text, bool allow, char *err, size_t errlen)
 {
@@ -369,27 +384,20 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			cfg->daemonize = true;
 			break;
 		case OPT_SPLICE:
-			if (strcmp(optarg, "auto") == 0) {
-				cfg->splice = SPLICE_AUTO;
-			} else if (strcmp(optarg, "always") == 0) {
-				cfg->splice = SPLICE_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				cfg->splice = SPLICE_NEVER;
-			} else {
+			/* in the order of enum splice_mode */
+			if ((cfg->splice = pick(optarg, "auto", "always", "never", NULL)) < 0) {
 				set_error(err, errlen, "invalid value '%s' for --splice: expected auto, always or never",
 				    optarg);
 				return OPTIONS_ERROR;
 			}
 			break;
 		case OPT_MODEL:
-			if (strcmp(optarg, "fork") == 0) {
-				cfg->model = MODEL_FORK;
-			} else if (strcmp(optarg, "prefork") == 0) {
-				cfg->model = MODEL_PREFORK;
-			} else {
+			/* in the order of enum model */
+			if ((c = pick(optarg, "fork", "prefork", NULL)) < 0) {
 				set_error(err, errlen, "unknown model '%s': expected fork or prefork", optarg);
 				return OPTIONS_ERROR;
 			}
+			cfg->model = (enum model)c;
 			break;
 		case 'p':
 			if (set_path(&cfg->pidfile, "--pidfile", optarg, err, errlen) < 0)

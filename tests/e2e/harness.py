@@ -227,6 +227,15 @@ def echo_roundtrip(s, data):
     return back
 
 
+def half_close_echo(s, data):
+    """Send data then shut down the sending side (from a thread), and read until the peer closes."""
+    sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+    sender.start()
+    back = recv_all(s)
+    sender.join()
+    return back
+
+
 def run_client(*args, data=b"", timeout=60.0, env=None):
     proc = subprocess.Popen([binary("mpecho"), *args], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

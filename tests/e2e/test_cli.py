@@ -3,7 +3,6 @@ import os
 import pty
 import re
 import select
-import signal
 import socket
 import struct
 import subprocess
@@ -11,7 +10,7 @@ import threading
 import time
 
 from harness import (Server, binary, check, connect, echo_roundtrip, run_client,
-                     run_server_once, track, wait_until)
+                     run_server_once, track)
 
 
 def test_bad_arguments_give_one_line_and_status_2():

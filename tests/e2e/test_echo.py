@@ -6,8 +6,8 @@ import struct
 import threading
 import time
 
-from harness import (Server, check, connect, echo_roundtrip, recv_all, recv_exactly,
-                     run_client, socket_fds, steal_fd)
+from harness import (Server, check, connect, echo_roundtrip, half_close_echo, recv_all,
+                     recv_exactly, run_client, socket_fds, steal_fd)
 
 
 def test_binary_and_multi_megabyte_echo():
@@ -97,10 +97,7 @@ def test_half_close_gets_everything_back():
         srv = Server("-l", "127.0.0.1:0", "--model", model)
         data = os.urandom(3 * 1024 * 1024)
         with connect(srv.port) as s:
-            sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
-            sender.start()
-            back = recv_all(s)
-            sender.join()
+            back = half_close_echo(s, data)
         check(back == data, f"{model}: all {len(data)} bytes back after SHUT_WR (got {len(back)})")
         srv.wait_for(r"event=end .*reason=eof in=3145728 out=3145728")
         check(srv.stop() == 0, "server exits 0")
@@ -172,10 +169,7 @@ def test_zero_copy_and_copy_paths_are_byte_exact():
         srv = Server("-l", "127.0.0.1:0", "--splice", mode)
         data = os.urandom(8 * 1024 * 1024 + 12345)
         with connect(srv.port) as s:
-            sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
-            sender.start()
-            back = recv_all(s)
-            sender.join()
+            back = half_close_echo(s, data)
         check(back == data, f"--splice {mode}: every byte back ({len(back)} of {len(data)})")
         srv.wait_for(rf"event=end .*reason=eof in={len(data)} out={len(data)} ")
         with connect(srv.port) as s:

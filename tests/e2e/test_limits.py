@@ -4,7 +4,7 @@ import signal
 import socket
 import time
 
-from harness import Server, check, connect, echo_roundtrip, run_server_once, wait_until
+from harness import Server, check, echo_roundtrip, run_server_once, wait_until
 
 
 def connect_from(port, source, host=None):

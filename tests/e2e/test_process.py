@@ -7,8 +7,8 @@ import socket
 import threading
 import time
 
-from harness import (Server, check, connect, echo_roundtrip, recv_all, recv_exactly,
-                     wait_until)
+from harness import (Server, check, connect, echo_roundtrip, half_close_echo, recv_all,
+                     recv_exactly, wait_until)
 
 
 def test_one_process_per_held_client():
@@ -81,10 +81,7 @@ def test_sigterm_lets_a_transfer_in_flight_finish():
         except ConnectionRefusedError:
             pass
         rest = os.urandom(3 * 1024 * 1024)
-        sender = threading.Thread(target=lambda: (s.sendall(rest), s.shutdown(socket.SHUT_WR)))
-        sender.start()
-        back = recv_all(s)
-        sender.join()
+        back = half_close_echo(s, rest)
         s.close()
         check(back == rest, f"{model}: the whole transfer came back during the drain ({len(back)} bytes)")
         rc = srv.wait_exit()
@@ -195,24 +192,26 @@ def test_sessions_leave_through_exit_not_signals():
 
 
 def test_max_conns_holds_extra_clients_in_the_backlog():
-    for host in ("127.0.0.1", "::1"):
-        srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "-c", "2")
+    pool = ("--model", "prefork", "--start", "1", "--min-spare", "1", "--max-spare", "2")
+    for host, extra in (("127.0.0.1", ()), ("::1", ()), ("127.0.0.1", pool)):
+        srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "-c", "2", *extra)
+        what = f"{host} {' '.join(extra[:2]) or 'fork'}"
         a, b = connect(srv.port, host), connect(srv.port, host)
         for s in (a, b):
             check(echo_roundtrip(s, b"in") == b"in", "the first two are served")
-        c = connect(srv.port, host)  # the kernel completes the handshake; the supervisor waits
+        c = connect(srv.port, host)  # the kernel completes the handshake; the server waits
         c.sendall(b"waiting")
         c.settimeout(0.5)
         try:
             early = c.recv(10)
         except TimeoutError:
             early = None
-        check(early is None, f"the third client is not served while 2 sessions live ({early!r})")
-        check(len(srv.sessions()) == 2, "no third session process")
-        check(srv.matching(r"event=limit sessions=2 max_conns=2 action=backlog"), "limit logged")
+        check(early is None, f"{what}: the third client is not served while 2 sessions live ({early!r})")
+        check(len(srv.sessions()) == 2, f"{what}: no third session process")
+        srv.wait_for(r"event=limit sessions=2 max_conns=2 action=backlog")
         a.close()
         c.settimeout(10)
-        check(recv_exactly(c, 7) == b"waiting", "served, nothing lost, once a session ends")
+        check(recv_exactly(c, 7) == b"waiting", f"{what}: served, nothing lost, once a session ends")
         check(max(int(re.search(r"sessions=(\d+)", l).group(1))
                   for l in srv.matching(r"event=connect")) == 2, "never more than 2 live sessions")
         check(not srv.matching(r"event=refused"), "back-pressure, not refusal")
