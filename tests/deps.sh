@@ -32,6 +32,8 @@ need make make
 need python3 python3
 need setpriv util-linux
 need prlimit util-linux
+need unshare util-linux
+need mount mount
 need clang clang
 if [ "${1:-}" = "--bench" ]; then
 	need socat socat
