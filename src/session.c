@@ -49,16 +49,29 @@ session_failure(int err)
 	}
 }
 
-ssize_t
-session_read(struct session *s, void *buf, size_t len)
+/* Publish the byte counts to the supervisor: a plain store, no lock in the data path. */
+static ssize_t
+count_in(struct session *s, ssize_t n)
 {
-	ssize_t n = io_read(s->fd, buf, len);
-
 	if (n > 0) {
 		s->bytes_in += (uint64_t)n;
 		__atomic_store_n(&s->ctr->bytes_in, s->bytes_in, __ATOMIC_RELAXED);
 	}
 	return n;
+}
+
+static int
+count_out(struct session *s, int rc, size_t done)
+{
+	s->bytes_out += done;
+	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
+	return rc;
+}
+
+ssize_t
+session_read(struct session *s, void *buf, size_t len)
+{
+	return count_in(s, io_read(s->fd, buf, len));
 }
 
 int
@@ -67,21 +80,13 @@ session_write(struct session *s, const void *buf, size_t len)
 	size_t done;
 	int rc = io_send_all(s->fd, buf, len, &done);
 
-	s->bytes_out += done;
-	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
-	return rc;
+	return count_out(s, rc, done);
 }
 
 ssize_t
 session_splice_in(struct session *s, int pipe_w, size_t len)
 {
-	ssize_t n = io_splice_in(s->fd, pipe_w, len);
-
-	if (n > 0) {
-		s->bytes_in += (uint64_t)n;
-		__atomic_store_n(&s->ctr->bytes_in, s->bytes_in, __ATOMIC_RELAXED);
-	}
-	return n;
+	return count_in(s, io_splice_in(s->fd, pipe_w, len));
 }
 
 int
@@ -90,9 +95,7 @@ session_splice_out(struct session *s, int pipe_r, size_t len)
 	size_t done;
 	int rc = io_splice_out(pipe_r, s->fd, len, &done);
 
-	s->bytes_out += done;
-	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
-	return rc;
+	return count_out(s, rc, done);
 }
 
 /*
