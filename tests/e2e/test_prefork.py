@@ -156,7 +156,15 @@ def test_prefork_operations():
         os.rename(log, log + ".1")
         srv.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: os.path.exists(log), 5, "reopened")
-        time.sleep(0.2)  # the workers reopen at their next wake-up, the signal itself
+
+        def workers_on_new_file():
+            targets = []
+            for pid in workers(srv):
+                fds = f"/proc/{pid}/fd"
+                targets += [os.readlink(f"{fds}/{f}") for f in os.listdir(fds)
+                            if os.readlink(f"{fds}/{f}").startswith(d)]
+            return targets and all(t == log for t in targets)
+        wait_until(workers_on_new_file, 5, "every worker to reopen the log file")
         with connect(port) as s:
             check(echo_roundtrip(s, b"rotated") == b"rotated", "echo")
         wait_until(lambda: "event=end " in open(log).read(), 5, "a worker's end line in the new file")
