@@ -565,11 +565,12 @@ stop_advance(struct server *s, int sig)
 {
 	switch (s->stage) {
 	case RUNNING:
-		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
-		    signal_name(sig), s->board != NULL ? s->totals->busy : s->live, s->cfg->grace);
+		/* Stop listening first: once the line is logged, new clients are refused. */
 		close_listeners(s, true);
 		if (s->board != NULL)
 			signal_sessions(s, SIGUSR1);	/* workers: leave after the current session */
+		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
+		    signal_name(sig), s->board != NULL ? s->totals->busy : s->live, s->cfg->grace);
 		s->stage = DRAINING;
 		s->stage_deadline_ms = now_ms() + (int64_t)s->cfg->grace * 1000;
 		break;
