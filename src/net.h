@@ -56,7 +56,10 @@ int net_connect(const struct sockaddr *sa, socklen_t len);
 /* An accept(2) error that concerns one pending connection only: take the next one. */
 int net_accept_transient(int err);
 
-/* Low-latency options for a connected socket: TCP_NODELAY. 0 or -1 with errno. */
+/* Low-latency options for a socket: TCP_NODELAY. 0 or -1 with errno. */
 int net_tune(int fd);
+
+/* Receive and send timeouts (SO_RCVTIMEO, SO_SNDTIMEO) of secs; 0 means none. 0 or -1 with errno. */
+int net_set_timeouts(int fd, int secs);
 
 #endif

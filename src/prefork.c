@@ -146,9 +146,7 @@ worker_serve(const struct config *cfg, int fd, const struct sockaddr_storage *ss
 	}
 	memcpy(me->peer, peer, sizeof(me->peer));
 	me->session_start_ms = start;
-	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->cur.bytes_in, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->cur.bytes_out, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */
 	busy = __atomic_add_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
 	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d", peer, (long)getpid(), busy);
 	end = session_run(fd, cfg, &me->cur);
@@ -159,6 +157,7 @@ worker_serve(const struct config *cfg, int fd, const struct sockaddr_storage *ss
 	    me->cur.bytes_in, me->cur.bytes_out, now_ms() - start, busy);
 	__atomic_store_n(&me->bytes_in, me->bytes_in + me->cur.bytes_in, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->bytes_out, me->bytes_out + me->cur.bytes_out, __ATOMIC_RELAXED);
+	/* Zero the session's counters for the next one: the supervisor adds them to the totals. */
 	__atomic_store_n(&me->cur.bytes_in, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->cur.bytes_out, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->sessions, me->sessions + 1, __ATOMIC_RELAXED);

@@ -734,6 +734,23 @@ prefork_init(struct server *s)
 	return 0;
 }
 
+/*
+ * Options every session socket needs, set once: Linux copies TCP_NODELAY and
+ * the send and receive timeouts (the idle timeout) of a listener into each
+ * socket accept() returns, which keeps three system calls off every
+ * connection. The tests read them back from live sessions.
+ */
+static int
+listeners_tune(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nls; i++)
+		if (net_tune(s->ls[i].fd) < 0 || net_set_timeouts(s->ls[i].fd, s->cfg->idle_timeout) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 server_init(struct server *s, const struct config *cfg)
 {
@@ -760,6 +777,8 @@ server_init(struct server *s, const struct config *cfg)
 	/* Room for every live session's address plus as many recently seen ones. */
 	if ((cfg->max_per_source > 0 || cfg->rate > 0) &&
 	    (s->limits = limits_new(2 * cfg->max_conns + 1024, cfg->max_per_source, cfg->rate)) == NULL)
+		return -1;
+	if (listeners_tune(s) < 0)
 		return -1;
 	s->sigfd = signals_open();
 	return s->sigfd < 0 ? -1 : 0;

@@ -12,7 +12,6 @@
 
 #include "io.h"
 #include "log.h"
-#include "net.h"
 #include "options.h"
 #include "service.h"
 
@@ -142,18 +141,14 @@ max_time_reached(int sig)
 /*
  * Deadlines without a poll per I/O call: the idle timeout is the socket's own
  * receive and send timeout (a blocked call that makes no progress for that
- * long fails with EAGAIN), and the time limit is an alarm.
+ * long fails with EAGAIN), set on the listeners and inherited (server.c);
+ * the time limit is an alarm.
  */
 static void
 set_deadlines(int fd, const struct config *cfg)
 {
-	struct timeval tv = { .tv_sec = cfg->idle_timeout };
 	struct sigaction sa;
 
-	if (cfg->idle_timeout > 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
 	if (cfg->max_time > 0) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = max_time_reached;
@@ -171,9 +166,6 @@ session_run(int fd, const struct config *cfg, struct session_counters *ctr)
 	struct session s = { .fd = fd, .splice = cfg->splice, .ctr = ctr };
 	enum session_end end;
 
-	if (net_tune(fd) < 0)
-		log_msg(LOG_LVL_DEBUG, "event=tune-failed pid=%ld error=\"%s\"",
-		    (long)getpid(), strerror(errno));
 	set_deadlines(fd, cfg);
 	end = cfg->service->run(&s);
 	if (cfg->max_time > 0) {
