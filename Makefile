@@ -16,39 +16,41 @@ SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
 RUNARGS ?=
 
-SERVER_OBJ = mpechod options server prefork session service acl limits privs daemon number net io log
-CLIENT_OBJ = mpecho net io log
-BENCH_OBJ  = mpecho-bench stats number net log
-UNIT_OBJ   = unit stats options service session acl limits privs number net io log
-
-SERVER_OBJS = $(SERVER_OBJ:%=$(BUILD)/%.o)
-CLIENT_OBJS = $(CLIENT_OBJ:%=$(BUILD)/%.o)
-BENCH_OBJS  = $(BENCH_OBJ:%=$(BUILD)/%.o)
-UNIT_OBJS   = $(UNIT_OBJ:%=$(BUILD)/%.o)
+# A folder per program under src/, and src/lib/ for what the three share. A new .c file
+# in a folder is part of that program: no list to update here.
+objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+LIB_OBJS    = $(call objs,src/lib)
+SERVER_OBJS = $(call objs,src/mpechod)
+CLIENT_OBJS = $(call objs,src/mpecho)
+BENCH_OBJS  = $(call objs,src/mpecho-bench)
+# The unit tests link the pure code of every program (not their main()).
+UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
+              $(BUILD)/src/mpecho-bench/stats.o
+INCLUDES    = -Isrc/lib -Isrc/mpechod
 
 .PHONY: all run test unit bench install uninstall clean
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
-$(BUILD)/mpechod: $(SERVER_OBJS)
+$(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mpecho: $(CLIENT_OBJS)
+$(BUILD)/mpecho: $(CLIENT_OBJS) $(LIB_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mpecho-bench: $(BENCH_OBJS)
+$(BUILD)/mpecho-bench: $(BENCH_OBJS) $(LIB_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -pthread
 
 $(BUILD)/unit: $(UNIT_OBJS)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
-	$(CC) $(CPPFLAGS) $(ALLFLAGS) -c -o $@ $<
+# A file includes its own folder's headers by name ("session.h"), and src/lib's.
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(INCLUDES) $(ALLFLAGS) -c -o $@ $<
 
-$(BUILD)/unit.o: tests/unit/unit.c | $(BUILD)
-	$(CC) $(CPPFLAGS) -Isrc $(ALLFLAGS) -c -o $@ $<
-
-$(BUILD):
-	mkdir -p $@
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(INCLUDES) -Isrc/mpecho-bench $(ALLFLAGS) -c -o $@ $<
 
 # Start the server in the foreground on its defaults (all addresses, port 8000).
 run: $(BUILD)/mpechod
@@ -88,4 +90,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*/*.d)
