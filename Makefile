@@ -26,7 +26,6 @@ BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BUILD)/src/mpecho-bench/stats.o
-INCLUDES    = -Isrc/lib -Isrc/mpechod
 
 .PHONY: all run test unit bench install uninstall clean
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
@@ -46,11 +45,11 @@ $(BUILD)/unit: $(UNIT_OBJS)
 # A file includes its own folder's headers by name ("session.h"), and src/lib's.
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(INCLUDES) $(ALLFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Isrc/lib $(ALLFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(INCLUDES) -Isrc/mpecho-bench $(ALLFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Isrc/lib -Isrc/mpechod -Isrc/mpecho-bench $(ALLFLAGS) -c -o $@ $<
 
 # Start the server in the foreground on its defaults (all addresses, port 8000).
 run: $(BUILD)/mpechod

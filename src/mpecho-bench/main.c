@@ -28,7 +28,7 @@
 #include "log.h"
 #include "net.h"
 #include "number.h"
-#include "options.h"
+#include "mpecho.h"
 #include "stats.h"
 
 #define PATTERN_SIZE (1u << 20)

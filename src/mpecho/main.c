@@ -14,7 +14,7 @@
 #include "io.h"
 #include "log.h"
 #include "net.h"
-#include "options.h"
+#include "mpecho.h"
 
 #define STREAM_BUF (64 * 1024)
 

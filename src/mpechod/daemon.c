@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "options.h"
+#include "mpecho.h"
 
 int
 pidfile_open(const char *path, struct pidfile *pf, pid_t *holder)

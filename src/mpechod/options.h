@@ -7,17 +7,8 @@
 
 #include "acl.h"
 #include "log.h"
+#include "mpecho.h"
 #include "privs.h"
-
-#define MPECHO_VERSION "0.1.0"
-#define MPECHO_DEFAULT_PORT "8000"
-
-/* Exit statuses shared by the programs (documented in the man pages and README). */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,		/* run-time failure: cannot listen, connect, resolve, ... */
-	EXIT_USAGE = 2		/* bad command line */
-};
 
 struct service;
 
