@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,12 +128,13 @@ worker_epoll(const struct listener *ls, size_t nls)
 
 /* One connection, start to end, with the same log lines as the fork model. */
 static void
-worker_serve(const struct config *cfg, int fd, const struct sockaddr_storage *ss,
+worker_serve(const struct config *cfg, const struct session_params *params, int fd,
+    const struct sockaddr_storage *ss,
     struct worker_board *me, struct prefork_totals *tot, struct log_throttle *refusals)
 {
 	char peer[NET_ADDRSTRLEN], how[64];
 	struct net_addr addr;
-	enum session_end end;
+	enum end end;
 	int64_t start = now_ms();
 	int busy;
 
@@ -149,11 +151,11 @@ worker_serve(const struct config *cfg, int fd, const struct sockaddr_storage *ss
 	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */
 	busy = __atomic_add_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
 	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d", peer, (long)getpid(), busy);
-	end = session_run(fd, cfg, &me->cur);
+	end = session_run(fd, params, &me->cur);
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
-	session_log_end(peer, (long)getpid(), session_describe(end, how, sizeof(how)),
+	session_log_end(peer, (long)getpid(), end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    me->cur.bytes_in, me->cur.bytes_out, now_ms() - start, busy);
 	__atomic_store_n(&me->bytes_in, me->bytes_in + me->cur.bytes_in, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->bytes_out, me->bytes_out + me->cur.bytes_out, __ATOMIC_RELAXED);
@@ -164,7 +166,8 @@ worker_serve(const struct config *cfg, int fd, const struct sockaddr_storage *ss
 }
 
 void
-prefork_worker(const struct config *cfg, const struct listener *ls, size_t nls,
+prefork_worker(const struct config *cfg, const struct session_params *params,
+    const struct listener *ls, size_t nls,
     struct worker_board *me, struct prefork_totals *tot)
 {
 	struct log_throttle refusals = { .max = 10 };
@@ -192,7 +195,7 @@ prefork_worker(const struct config *cfg, const struct listener *ls, size_t nls,
 		fd = worker_accept(ls, nls, ep, &ss);
 		if (fd >= 0) {
 			emfile_logged = false;
-			worker_serve(cfg, fd, &ss, me, tot, &refusals);
+			worker_serve(cfg, params, fd, &ss, me, tot, &refusals);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || net_accept_transient(errno))

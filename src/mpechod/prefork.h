@@ -20,7 +20,7 @@ struct worker_board {
 	char peer[NET_ADDRSTRLEN];	/* of that session, for the supervisor if the worker dies */
 	uint64_t sessions;		/* sessions it served */
 	uint64_t bytes_in, bytes_out;	/* of its ended sessions */
-	struct session_counters cur;	/* the session it is serving */
+	struct stream_counters cur;	/* the session it is serving */
 };
 
 /* Counters every worker adds to. */
@@ -40,7 +40,8 @@ int prefork_plan(int idle, int total, const struct config *cfg);
  * until SIGUSR1 (leave after the current session) or --max-requests sessions.
  * SIGHUP reopens the log file. Never returns: _exit(0), or 1 if it cannot work.
  */
-void prefork_worker(const struct config *cfg, const struct listener *ls, size_t nls,
+void prefork_worker(const struct config *cfg, const struct session_params *params,
+    const struct listener *ls, size_t nls,
     struct worker_board *me, struct prefork_totals *tot) __attribute__((noreturn));
 
 #endif

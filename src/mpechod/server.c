@@ -24,6 +24,7 @@
 #include "privs.h"
 #include "service.h"
 #include "session.h"
+#include "transport.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define PAUSE_MS 200		/* accepting rests this long after EMFILE, ENFILE, ENOMEM */
@@ -64,6 +65,7 @@ static const char *const refusal_names[NREFUSALS] = {
 
 struct server {
 	const struct config *cfg;
+	struct session_params params;	/* what every session is given */
 	struct server_env *env;
 	struct listener *ls;
 	size_t nls;
@@ -73,7 +75,7 @@ struct server {
 	struct log_throttle refusal_log;
 	bool at_limit_logged;
 	struct slot *slots;
-	struct session_counters *ctrs;	/* fork model: shared with the children */
+	struct stream_counters *ctrs;	/* fork model: shared with the children */
 	struct worker_board *board;	/* prefork: the scoreboard, shared with the workers */
 	struct prefork_totals *totals;	/* prefork: shared with the workers */
 	int64_t maintain_ms;		/* prefork: next pool check */
@@ -213,9 +215,9 @@ child_run(struct server *s, int fd, int slot)
 	if (s->cfg->privs.set && privs_drop(&s->cfg->privs) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"cannot become %s: %s\"",
 		    (long)getpid(), s->cfg->privs.name, strerror(errno));
-		_exit(SESSION_ERROR);
+		_exit(END_ERROR);
 	}
-	session_serve(fd, s->cfg, &s->ctrs[slot]);
+	_exit(session_run(fd, &s->params, &s->ctrs[slot]));
 }
 
 static void
@@ -346,7 +348,7 @@ worker_spawn(struct server *s)
 		close(s->sigfd);
 		if (s->env->pidfile != NULL)
 			pidfile_close_fd(s->env->pidfile);
-		prefork_worker(s->cfg, s->ls, s->nls, b, s->totals);
+		prefork_worker(s->cfg, &s->params, s->ls, s->nls, b, s->totals);
 	}
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=\"%s\" action=retry", strerror(errno));
@@ -477,12 +479,7 @@ session_ended(struct server *s, pid_t pid, int status)
 	in = __atomic_load_n(&s->ctrs[idx].bytes_in, __ATOMIC_RELAXED);
 	out = __atomic_load_n(&s->ctrs[idx].bytes_out, __ATOMIC_RELAXED);
 	ms = now_ms() - sl->start_ms;
-	if (WIFEXITED(status)) {
-		session_describe(WEXITSTATUS(status), how, sizeof(how));
-	} else {
-		snprintf(how, sizeof(how), "signal=%s reason=killed",
-		    signal_name(WTERMSIG(status)));
-	}
+	end_describe(status, how, sizeof(how));
 	if (s->limits != NULL)
 		limits_release(s->limits, &sl->addr);
 	s->live--;
@@ -758,6 +755,8 @@ server_init(struct server *s, const struct config *cfg)
 	int i;
 
 	s->start_ms = now_ms();
+	s->params = (struct session_params){ .service = cfg->service, .transport = &transport_plain,
+	    .splice = cfg->splice, .max_time = cfg->max_time };
 	while (cells < (size_t)cfg->max_conns * 2)
 		cells <<= 1;
 	s->map_mask = cells - 1;

@@ -1,45 +1,29 @@
-/* service: what a session does with the bytes, as a table {name, function}. */
+/*
+ * service: what a session does with the bytes. Each service is a file of its
+ * own (service_echo.c, service_upper.c) that reads and writes a stream and
+ * says how the session ended; this table names them.
+ */
 #ifndef MPECHO_SERVICE_H
 #define MPECHO_SERVICE_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include "end.h"
 
-#include "session.h"
+struct stream;
 
 struct service {
 	const char *name;
-	enum session_end (*run)(struct session *s);
+	enum end (*run)(struct stream *st);
 };
+
+extern const struct service service_echo, service_upper;
+
+/* 64 KiB: large reads keep bulk I/O cheap; on the stack, only the pages used are touched. */
+#define SERVICE_BUF (64 * 1024)
 
 /* The service called name, or NULL. */
 const struct service *service_find(const char *name);
 
 /* "echo, upper": the names, for messages. */
 const char *service_names(void);
-
-/*
- * The upper-casing line machine, pure and incremental. It holds back at most
- * UPPER_HOLD bytes of a line that could still turn out to be "quit" (LF or CRLF).
- */
-#define UPPER_HOLD 5
-
-struct upper_state {
-	char held[UPPER_HOLD];	/* the start of the current line while it matches "quit\r" */
-	size_t nheld;
-	bool at_line_start;	/* true while the current line can still be "quit" */
-};
-
-void upper_init(struct upper_state *st);
-
-/*
- * Feed n input bytes; writes at most n + UPPER_HOLD bytes to out and returns
- * how many. If a "quit" line is found, *quit becomes true, and what follows it
- * in the input is not transformed: nothing after it must be sent.
- */
-size_t upper_feed(struct upper_state *st, const char *in, size_t n, char *out, bool *quit);
-
-/* At end of input: the held bytes, upper-cased (a last line without newline is not "quit"). */
-size_t upper_flush(struct upper_state *st, char *out);
 
 #endif

@@ -1,136 +1,51 @@
-/* session: one connection in a child process: serve, account, close, exit. */
+/* session: one connection, start to end: transport, deadlines, service, close. */
 #include "session.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "clock.h"
 #include "log.h"
-#include "options.h"
 #include "service.h"
+#include "transport.h"
 
 /* After a service ends a session, how long its unread input is drained before close. */
-#define LINGER_SECS 2
-
-static const char *const end_names[SESSION_NEND] = {
-	[SESSION_EOF] = "eof",
-	[SESSION_ERROR] = "error",
-	[SESSION_RESET] = "reset",
-	[SESSION_QUIT] = "quit",
-	[SESSION_IDLE] = "idle",
-	[SESSION_MAX_TIME] = "max-time",
-};
-
-const char *
-session_end_name(int status)
-{
-	return status >= 0 && status < SESSION_NEND ? end_names[status] : NULL;
-}
-
-enum session_end
-session_failure(int err)
-{
-	switch (err) {
-	case ECONNRESET:
-	case EPIPE:
-	case ENOTCONN:
-		return SESSION_RESET;
-	case ETIMEDOUT:
-		return SESSION_IDLE;
-	default:
-		return SESSION_ERROR;
-	}
-}
-
-/* Publish the byte counts to the supervisor: a plain store, no lock in the data path. */
-static ssize_t
-count_in(struct session *s, ssize_t n)
-{
-	if (n > 0) {
-		s->bytes_in += (uint64_t)n;
-		__atomic_store_n(&s->ctr->bytes_in, s->bytes_in, __ATOMIC_RELAXED);
-	}
-	return n;
-}
-
-static int
-count_out(struct session *s, int rc, size_t done)
-{
-	s->bytes_out += done;
-	__atomic_store_n(&s->ctr->bytes_out, s->bytes_out, __ATOMIC_RELAXED);
-	return rc;
-}
-
-ssize_t
-session_read(struct session *s, void *buf, size_t len)
-{
-	return count_in(s, io_read(s->fd, buf, len));
-}
-
-int
-session_write(struct session *s, const void *buf, size_t len)
-{
-	size_t done;
-	int rc = io_send_all(s->fd, buf, len, &done);
-
-	return count_out(s, rc, done);
-}
-
-ssize_t
-session_splice_in(struct session *s, int pipe_w, size_t len)
-{
-	return count_in(s, io_splice_in(s->fd, pipe_w, len));
-}
-
-int
-session_splice_out(struct session *s, int pipe_r, size_t len)
-{
-	size_t done;
-	int rc = io_splice_out(pipe_r, s->fd, len, &done);
-
-	return count_out(s, rc, done);
-}
+#define LINGER_MS 2000
 
 /*
  * A service ended the session while the client may still be sending: closing
  * with unread input would reset the connection and could destroy replies still
  * in flight. Send our FIN, then read and drop input until the client closes
- * or LINGER_SECS pass (a lingering close).
+ * or LINGER_MS pass (a lingering close).
  */
 static void
-linger_close(int fd)
+session_linger(struct transport *t)
 {
 	struct timeval tv = { .tv_sec = 1 };
-	struct timespec start, now;
+	int64_t until = clock_ms() + LINGER_MS;
 	char sink[4096];
 
-	if (shutdown(fd, SHUT_WR) < 0)
+	if (transport_shutdown(t) < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (io_read(fd, sink, sizeof(sink)) > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= LINGER_SECS)
-			break;
-	}
+	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (transport_read(t, sink, sizeof(sink)) > 0 && clock_ms() < until)
+		;
 }
 
 /*
  * --max-time: the alarm shuts the connection down where it stands, which ends
- * any blocked read or write; session_run() then reports SESSION_MAX_TIME.
+ * any blocked read or write; session_run() then reports END_MAX_TIME.
  * Only a flag and shutdown(2), both safe in a signal handler.
  */
 static volatile sig_atomic_t max_time_hit;
 static volatile sig_atomic_t max_time_fd = -1;
 
 static void
-max_time_reached(int sig)
+session_max_time_reached(int sig)
 {
 	(void)sig;
 	max_time_hit = 1;
@@ -141,63 +56,59 @@ max_time_reached(int sig)
 /*
  * Deadlines without a poll per I/O call: the idle timeout is the socket's own
  * receive and send timeout (a blocked call that makes no progress for that
- * long fails with EAGAIN), set on the listeners and inherited (server.c);
+ * long fails with EAGAIN), set on the listeners and inherited (listener.c);
  * the time limit is an alarm.
  */
 static void
-set_deadlines(int fd, const struct config *cfg)
+session_arm_max_time(int fd, int secs)
 {
 	struct sigaction sa;
 
-	if (cfg->max_time > 0) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = max_time_reached;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);
-		max_time_hit = 0;
-		max_time_fd = fd;
-		alarm((unsigned)cfg->max_time);
-	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = session_max_time_reached;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	max_time_hit = 0;
+	max_time_fd = fd;
+	alarm((unsigned)secs);
 }
 
-enum session_end
-session_run(int fd, const struct config *cfg, struct session_counters *ctr)
+static bool
+session_disarm_max_time(void)
 {
-	struct session s = { .fd = fd, .splice = cfg->splice, .ctr = ctr };
-	enum session_end end;
+	alarm(0);
+	max_time_fd = -1;
+	return max_time_hit;
+}
 
-	set_deadlines(fd, cfg);
-	end = cfg->service->run(&s);
-	if (cfg->max_time > 0) {
-		alarm(0);
-		max_time_fd = -1;
-		if (max_time_hit)
-			end = SESSION_MAX_TIME;
-	}
-	if (end == SESSION_ERROR)
+enum end
+session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
+{
+	struct transport t;
+	struct stream st;
+	enum end end;
+
+	if (p->transport->open(&t, fd) < 0) {
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
 		    (long)getpid(), strerror(errno));
-	if (end == SESSION_QUIT)
-		linger_close(fd);
-	else if (end == SESSION_EOF)
-		shutdown(fd, SHUT_WR);
-	close(fd);
+		close(fd);
+		return END_ERROR;
+	}
+	stream_init(&st, &t, ctr, p->splice);
+	if (p->max_time > 0)
+		session_arm_max_time(fd, p->max_time);
+	end = p->service->run(&st);
+	if (p->max_time > 0 && session_disarm_max_time())
+		end = END_MAX_TIME;
+	if (end == END_ERROR)
+		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
+		    (long)getpid(), strerror(errno));
+	if (end == END_QUIT)
+		session_linger(&t);
+	else if (end == END_EOF)
+		transport_shutdown(&t);
+	transport_close(&t);
 	return end;
-}
-
-void
-session_serve(int fd, const struct config *cfg, struct session_counters *ctr)
-{
-	_exit(session_run(fd, cfg, ctr));
-}
-
-const char *
-session_describe(int status, char *buf, size_t len)
-{
-	const char *reason = session_end_name(status);
-
-	snprintf(buf, len, "exit=%d reason=%s", status, reason != NULL ? reason : "unknown");
-	return buf;
 }
 
 void

@@ -15,6 +15,7 @@
 #include "number.h"
 #include "options.h"
 #include "service.h"
+#include "service_upper.h"
 #include "stats.h"
 
 static int passed, failed;

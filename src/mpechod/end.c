@@ -1,0 +1,60 @@
+/* end: why a session ended, and how the supervisor names it. */
+#include "end.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *const end_names[END_COUNT] = {
+	[END_EOF] = "eof",
+	[END_ERROR] = "error",
+	[END_RESET] = "reset",
+	[END_QUIT] = "quit",
+	[END_IDLE] = "idle",
+	[END_MAX_TIME] = "max-time",
+};
+
+const char *
+end_name(int status)
+{
+	return status >= 0 && status < END_COUNT ? end_names[status] : NULL;
+}
+
+enum end
+end_of_errno(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+	case EPIPE:
+	case ENOTCONN:
+		return END_RESET;
+	case ETIMEDOUT:
+		return END_IDLE;
+	default:
+		return END_ERROR;
+	}
+}
+
+const char *
+end_signal_name(int sig)
+{
+	const char *name = sigabbrev_np(sig);
+
+	return name != NULL ? name : "?";
+}
+
+const char *
+end_describe(int wstatus, char *buf, size_t len)
+{
+	const char *reason;
+
+	if (WIFEXITED(wstatus)) {
+		reason = end_name(WEXITSTATUS(wstatus));
+		snprintf(buf, len, "exit=%d reason=%s", WEXITSTATUS(wstatus),
+		    reason != NULL ? reason : "unknown");
+	} else {
+		snprintf(buf, len, "signal=%s reason=killed", end_signal_name(WTERMSIG(wstatus)));
+	}
+	return buf;
+}

@@ -1,0 +1,33 @@
+/* end: why a session ended: the exit status of its process, and the reason= in its end line. */
+#ifndef MPECHO_END_H
+#define MPECHO_END_H
+
+#include <stddef.h>
+
+/* A forked session exits with one of these; the supervisor decodes it into the end line. */
+enum end {
+	END_EOF = 0,		/* the client closed its side; everything was sent back */
+	END_ERROR = 1,		/* an unexpected I/O error */
+	END_RESET = 2,		/* the peer reset the connection or went away */
+	END_QUIT = 3,		/* the service ended it (upper: a "quit" line) */
+	END_IDLE = 4,		/* no progress for --idle-timeout */
+	END_MAX_TIME = 5,	/* the session lasted --max-time */
+	END_COUNT
+};
+
+/* "eof", "error", "reset", "quit", "idle", "max-time"; NULL for a status no session uses. */
+const char *end_name(int status);
+
+/* The end that an I/O error (an errno value) means. */
+enum end end_of_errno(int err);
+
+/*
+ * How a child process ended, from its wait(2) status: "exit=N reason=R", or
+ * "signal=NAME reason=killed". Returns buf.
+ */
+const char *end_describe(int wstatus, char *buf, size_t len);
+
+/* "TERM", "KILL", ...: a signal's name for log lines; "?" if it has none. */
+const char *end_signal_name(int sig);
+
+#endif

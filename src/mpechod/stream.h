@@ -1,0 +1,51 @@
+/*
+ * stream: a session's bytes as the service sees them: reads, writes and
+ * zero-copy splices over the session's transport, each one counted.
+ */
+#ifndef MPECHO_STREAM_H
+#define MPECHO_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct transport;
+
+/*
+ * Byte counters of one live session, in memory shared with the supervisor:
+ * the session stores, the supervisor loads, no lock in the data path.
+ */
+struct stream_counters {
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+enum splice_mode { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER };
+
+struct stream {
+	struct transport *tr;
+	struct stream_counters *ctr;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	enum splice_mode splice;	/* SPLICE_NEVER when the transport cannot splice */
+};
+
+void stream_init(struct stream *st, struct transport *tr, struct stream_counters *ctr,
+    enum splice_mode splice);
+
+/* Bytes read, 0 at the end of the peer's stream, -1 with errno. */
+ssize_t stream_read(struct stream *st, void *buf, size_t len);
+
+/* Send all of buf: 0 or -1 with errno. */
+int stream_write(struct stream *st, const void *buf, size_t len);
+
+/*
+ * Zero-copy: from the peer into a pipe. Bytes moved, 0 at the end of the
+ * stream, -1 with errno (EINVAL: this stream cannot splice; nothing moved).
+ */
+ssize_t stream_splice_in(struct stream *st, int pipe_w, size_t len);
+
+/* Zero-copy: len bytes from the pipe to the peer. 0 or -1 with errno. */
+int stream_splice_out(struct stream *st, int pipe_r, size_t len);
+
+#endif
