@@ -53,9 +53,6 @@ int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only
 /* Connect to one address (blocking). Returns fd or -1 with errno. */
 int net_connect(const struct sockaddr *sa, socklen_t len);
 
-/* An accept(2) error that concerns one pending connection only: take the next one. */
-int net_accept_transient(int err);
-
 /* Low-latency options for a socket: TCP_NODELAY. 0 or -1 with errno. */
 int net_tune(int fd);
 

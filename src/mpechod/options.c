@@ -173,64 +173,45 @@ number_option(struct config *cfg, int c, const char *text, char *err, size_t err
 	return 0;
 }
 
+/* Keep a parsed listener in the configuration (which then owns it). 0 or -1. */
 static int
-add_listen(struct config *cfg, char *host, char *port, char *err, size_t errlen)
+add_listen(struct config *cfg, struct listen_spec *spec, char *err, size_t errlen)
 {
-	struct listen_spec *l;
+	struct listen_spec *l = realloc(cfg->listens, (cfg->nlistens + 1) * sizeof(*l));
 
-	if (net_check_port(port) < 0) {
-		set_error(err, errlen, "invalid port '%s': expected a number from 0 to 65535", port);
-		goto fail;
-	}
-	l = realloc(cfg->listens, (cfg->nlistens + 1) * sizeof(*l));
 	if (l == NULL) {
+		listener_spec_free(spec);
 		set_error(err, errlen, "out of memory");
-		goto fail;
+		return -1;
 	}
 	cfg->listens = l;
-	l[cfg->nlistens].host = host;
-	l[cfg->nlistens].port = port;
-	cfg->nlistens++;
+	l[cfg->nlistens++] = *spec;
 	return 0;
-fail:
-	free(host);
-	free(port);
-	return -1;
 }
 
 static int
 parse_listen(struct config *cfg, const char *text, char *err, size_t errlen)
 {
-	char *host, *port;
+	struct listen_spec spec;
 
-	if (net_split_hostport(text, &host, &port) < 0) {
-		set_error(err, errlen, "invalid listen address '%s': expected HOST:PORT, [IPv6]:PORT or :PORT",
-		    text);
+	if (listener_parse(text, &spec, err, errlen) < 0)
 		return -1;
-	}
-	return add_listen(cfg, host, port, err, errlen);
+	return add_listen(cfg, &spec, err, errlen);
 }
 
 /* The classic forms: "mpechod PORT" and "mpechod ADDRESS PORT". */
 static int
 parse_positional(struct config *cfg, int n, char **args, char *err, size_t errlen)
 {
-	char *host = NULL, *port;
+	struct listen_spec spec;
 
 	if (n > 2) {
 		set_error(err, errlen, "unexpected argument '%s'", args[2]);
 		return -1;
 	}
-	if (n == 2 && (host = strdup(args[0])) == NULL) {
-		set_error(err, errlen, "out of memory");
+	if (listener_parse_pair(n == 2 ? args[0] : NULL, args[n - 1], &spec, err, errlen) < 0)
 		return -1;
-	}
-	if ((port = strdup(args[n - 1])) == NULL) {
-		free(host);
-		set_error(err, errlen, "out of memory");
-		return -1;
-	}
-	return add_listen(cfg, host, port, err, errlen);
+	return add_listen(cfg, &spec, err, errlen);
 }
 
 /* The position of text among the NULL-ended keywords, or -1. */
@@ -477,10 +458,8 @@ options_free(struct config *cfg)
 	free(cfg->user);
 	cfg->pidfile = cfg->log_path = cfg->user = NULL;
 
-	for (i = 0; i < cfg->nlistens; i++) {
-		free(cfg->listens[i].host);
-		free(cfg->listens[i].port);
-	}
+	for (i = 0; i < cfg->nlistens; i++)
+		listener_spec_free(&cfg->listens[i]);
 	free(cfg->listens);
 	cfg->listens = NULL;
 	cfg->nlistens = 0;

@@ -6,17 +6,12 @@
 #include <stddef.h>
 
 #include "acl.h"
+#include "listener.h"
 #include "log.h"
 #include "mpecho.h"
 #include "privs.h"
 
 struct service;
-
-/* One -l/--listen or positional address: host NULL means every address. */
-struct listen_spec {
-	char *host;
-	char *port;
-};
 
 enum model { MODEL_FORK, MODEL_PREFORK };
 

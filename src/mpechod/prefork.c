@@ -18,10 +18,10 @@
 
 #include "acl.h"
 #include "log.h"
+#include "listener.h"
 #include "net.h"
 #include "options.h"
 #include "privs.h"
-#include "server.h"
 
 #define SPAWN_MAX 32		/* workers started in one step at most */
 #define EMFILE_REST_MS 200
@@ -167,7 +167,7 @@ worker_serve(const struct config *cfg, const struct session_params *params, int 
 
 void
 prefork_worker(const struct config *cfg, const struct session_params *params,
-    const struct listener *ls, size_t nls,
+    const struct listeners *lv,
     struct worker_board *me, struct prefork_totals *tot)
 {
 	struct log_throttle refusals = { .max = 10 };
@@ -181,7 +181,7 @@ prefork_worker(const struct config *cfg, const struct session_params *params,
 		    (long)getpid(), cfg->privs.name, strerror(errno));
 		_exit(1);
 	}
-	if ((ep = worker_epoll(ls, nls)) == -2) {
+	if ((ep = worker_epoll(lv->v, lv->n)) == -2) {
 		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=\"epoll: %s\"",
 		    (long)getpid(), strerror(errno));
 		_exit(1);
@@ -192,13 +192,13 @@ prefork_worker(const struct config *cfg, const struct session_params *params,
 			log_reopen();
 		}
 		__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
-		fd = worker_accept(ls, nls, ep, &ss);
+		fd = worker_accept(lv->v, lv->n, ep, &ss);
 		if (fd >= 0) {
 			emfile_logged = false;
 			worker_serve(cfg, params, fd, &ss, me, tot, &refusals);
 			continue;
 		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK || net_accept_transient(errno))
+		if (errno == EAGAIN || errno == EWOULDBLOCK || listener_transient(errno))
 			continue;
 		if (errno == EINVAL)
 			break;		/* the supervisor shut the listener down: the server is stopping */

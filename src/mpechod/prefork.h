@@ -9,7 +9,8 @@
 #include "session.h"
 
 struct config;
-struct listener;
+struct listeners;
+struct session_params;
 
 enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY };
 
@@ -41,7 +42,7 @@ int prefork_plan(int idle, int total, const struct config *cfg);
  * SIGHUP reopens the log file. Never returns: _exit(0), or 1 if it cannot work.
  */
 void prefork_worker(const struct config *cfg, const struct session_params *params,
-    const struct listener *ls, size_t nls,
+    const struct listeners *ls,
     struct worker_board *me, struct prefork_totals *tot) __attribute__((noreturn));
 
 #endif

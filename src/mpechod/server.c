@@ -67,8 +67,7 @@ struct server {
 	const struct config *cfg;
 	struct session_params params;	/* what every session is given */
 	struct server_env *env;
-	struct listener *ls;
-	size_t nls;
+	struct listeners *ls;
 	int sigfd;
 	struct limits *limits;		/* NULL when no per-source limit is set */
 	uint64_t refused[NREFUSALS];
@@ -176,25 +175,6 @@ signals_open(void)
 }
 
 /*
- * Stop listening. shutdown(2) acts on the socket itself, which prefork workers
- * share: their accept() fails at once and new clients are refused.
- */
-static void
-close_listeners(struct server *s, bool stop_listening)
-{
-	size_t i;
-
-	for (i = 0; i < s->nls; i++) {
-		if (s->ls[i].fd < 0)
-			continue;
-		if (stop_listening)
-			shutdown(s->ls[i].fd, SHUT_RD);
-		close(s->ls[i].fd);
-		s->ls[i].fd = -1;
-	}
-}
-
-/*
  * In a new child: drop what belongs to the supervisor, restore the signal
  * mask, serve. It only closes descriptors and writes nothing to the
  * supervisor's memory, so no page of it is copied just for that.
@@ -205,8 +185,8 @@ child_run(struct server *s, int fd, int slot)
 	sigset_t none;
 	size_t i;
 
-	for (i = 0; i < s->nls; i++)
-		close(s->ls[i].fd);
+	for (i = 0; i < s->ls->n; i++)
+		close(s->ls->v[i].fd);
 	close(s->sigfd);
 	if (s->env->pidfile != NULL)
 		close(s->env->pidfile->fd);	/* the lock stays with the supervisor alone */
@@ -319,7 +299,7 @@ accept_batch(struct server *s, struct listener *l)
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
-		if (net_accept_transient(errno))
+		if (listener_transient(errno))
 			continue;
 		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
 		if (!s->accept_error_logged)
@@ -348,7 +328,7 @@ worker_spawn(struct server *s)
 		close(s->sigfd);
 		if (s->env->pidfile != NULL)
 			pidfile_close_fd(s->env->pidfile);
-		prefork_worker(s->cfg, &s->params, s->ls, s->nls, b, s->totals);
+		prefork_worker(s->cfg, &s->params, s->ls, b, s->totals);
 	}
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=\"%s\" action=retry", strerror(errno));
@@ -563,7 +543,7 @@ stop_advance(struct server *s, int sig)
 	switch (s->stage) {
 	case RUNNING:
 		/* Stop listening first: once the line is logged, new clients are refused. */
-		close_listeners(s, true);
+		listeners_shutdown(s->ls);
 		if (s->board != NULL)
 			signal_sessions(s, SIGUSR1);	/* workers: leave after the current session */
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
@@ -668,8 +648,8 @@ server_turn(struct server *s, struct pollfd *pfd)
 	if (s->board == NULL && s->stage == RUNNING && s->resume_ms == 0 &&
 	    s->live < s->cfg->max_conns) {
 		s->at_limit_logged = false;
-		for (i = 0; i < s->nls; i++, n++) {
-			pfd[n].fd = s->ls[i].fd;
+		for (i = 0; i < s->ls->n; i++, n++) {
+			pfd[n].fd = s->ls->v[i].fd;
 			pfd[n].events = POLLIN;
 		}
 	}
@@ -680,7 +660,7 @@ server_turn(struct server *s, struct pollfd *pfd)
 		handle_signals(s);
 	for (i = 1; i < n && s->stage == RUNNING; i++)
 		if (pfd[i].revents & POLLIN)
-			accept_batch(s, &s->ls[i - 1]);
+			accept_batch(s, &s->ls->v[i - 1]);
 	return 0;
 }
 
@@ -725,26 +705,9 @@ prefork_init(struct server *s)
 	s->totals = shared_alloc(sizeof(*s->totals));
 	if (s->board == NULL || s->totals == NULL)
 		return -1;
-	if (s->nls == 1 && ((flags = fcntl(s->ls[0].fd, F_GETFL)) < 0 ||
-	    fcntl(s->ls[0].fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+	if (s->ls->n == 1 && ((flags = fcntl(s->ls->v[0].fd, F_GETFL)) < 0 ||
+	    fcntl(s->ls->v[0].fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
 		return -1;
-	return 0;
-}
-
-/*
- * Options every session socket needs, set once: Linux copies TCP_NODELAY and
- * the send and receive timeouts (the idle timeout) of a listener into each
- * socket accept() returns, which keeps three system calls off every
- * connection. The tests read them back from live sessions.
- */
-static int
-listeners_tune(struct server *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nls; i++)
-		if (net_tune(s->ls[i].fd) < 0 || net_set_timeouts(s->ls[i].fd, s->cfg->idle_timeout) < 0)
-			return -1;
 	return 0;
 }
 
@@ -777,7 +740,7 @@ server_init(struct server *s, const struct config *cfg)
 	if ((cfg->max_per_source > 0 || cfg->rate > 0) &&
 	    (s->limits = limits_new(2 * cfg->max_conns + 1024, cfg->max_per_source, cfg->rate)) == NULL)
 		return -1;
-	if (listeners_tune(s) < 0)
+	if (listeners_tune(s->ls, cfg->idle_timeout) < 0)
 		return -1;
 	s->sigfd = signals_open();
 	return s->sigfd < 0 ? -1 : 0;
@@ -786,7 +749,7 @@ server_init(struct server *s, const struct config *cfg)
 static void
 server_free(struct server *s)
 {
-	close_listeners(s, false);
+	listeners_close(s->ls);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->ctrs != NULL)
@@ -813,9 +776,9 @@ log_ready(const struct server *s)
 	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d",
 	    MPECHO_VERSION, (long)getpid(), s->cfg->service->name,
 	    s->board != NULL ? "prefork" : "fork", s->cfg->max_conns);
-	for (i = 0; i < s->nls; i++)
-		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", s->ls[i].name);
-	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", s->nls);
+	for (i = 0; i < s->ls->n; i++)
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", s->ls->v[i].name);
+	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", s->ls->n);
 }
 
 int
@@ -832,8 +795,7 @@ server_run(const struct config *cfg, struct server_env *env)
 	s.cfg = cfg;
 	s.env = env;
 	s.ls = env->ls;
-	s.nls = env->nls;
-	pfd = calloc(s.nls + 1, sizeof(*pfd));
+	pfd = calloc(s.ls->n + 1, sizeof(*pfd));
 	if (pfd == NULL || server_init(&s, cfg) < 0) {
 		snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
 		goto failed;

@@ -4,20 +4,14 @@
 
 #include <stddef.h>
 
-#include "net.h"
+#include "listener.h"
 #include "options.h"
-
-struct listener {
-	int fd;
-	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
-};
 
 struct pidfile;
 
 /* What start-up prepared for the supervisor. */
 struct server_env {
-	struct listener *ls;
-	size_t nls;
+	struct listeners *ls;
 	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
 	int ready_fd;			/* -1, or the daemon's line to the foreground process */
 };

@@ -1,0 +1,190 @@
+/* listener: parse, open, tune, stop and accept on the listening sockets. */
+#include "listener.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener_tcp.h"
+#include "mpecho.h"
+
+/* The port must be a number or a known service name; the spec is released if not. */
+static int
+listener_check_port(struct listen_spec *out, char *err, size_t errlen)
+{
+	if (net_check_port(out->port) == 0)
+		return 0;
+	snprintf(err, errlen, "invalid port '%s': expected a number from 0 to 65535", out->port);
+	listener_spec_free(out);
+	return -1;
+}
+
+int
+listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen)
+{
+	const char *comma = strchr(text, ',');
+
+	memset(out, 0, sizeof(*out));
+	if (comma != NULL) {
+		snprintf(err, errlen, "unknown option '%s' for listener '%s'", comma + 1, text);
+		return -1;
+	}
+	if (net_split_hostport(text, &out->host, &out->port) < 0) {
+		if (errno == ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		else
+			snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT, "
+			    "[IPv6]:PORT or :PORT", text);
+		return -1;
+	}
+	return listener_check_port(out, err, errlen);
+}
+
+int
+listener_parse_pair(const char *host, const char *port, struct listen_spec *out,
+    char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if ((host != NULL && (out->host = strdup(host)) == NULL) ||
+	    (out->port = strdup(port)) == NULL) {
+		listener_spec_free(out);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return listener_check_port(out, err, errlen);
+}
+
+void
+listener_spec_free(struct listen_spec *spec)
+{
+	free(spec->host);
+	free(spec->port);
+	spec->host = spec->port = NULL;
+}
+
+int
+listeners_append(struct listeners *ls, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct listener *v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
+
+	if (v == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	ls->v = v;
+	v[ls->n].fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
+	else
+		snprintf(v[ls->n].name, sizeof(v[ls->n].name), "?");
+	ls->n++;
+	return 0;
+}
+
+int
+listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, int backlog,
+    char *err, size_t errlen)
+{
+	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT };
+	size_t i;
+
+	if (n == 0) {
+		specs = &dflt;
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (listener_tcp_open(ls, &specs[i], backlog, err, errlen) < 0) {
+			listeners_close(ls);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+listeners_tune(const struct listeners *ls, int idle_timeout)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (net_tune(ls->v[i].fd) < 0 || net_set_timeouts(ls->v[i].fd, idle_timeout) < 0)
+			return -1;
+	return 0;
+}
+
+void
+listeners_shutdown(struct listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i].fd >= 0)
+			shutdown(ls->v[i].fd, SHUT_RD);
+	listeners_close(ls);
+}
+
+void
+listeners_close(struct listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		if (ls->v[i].fd >= 0)
+			close(ls->v[i].fd);
+		ls->v[i].fd = -1;
+	}
+}
+
+void
+listeners_free(struct listeners *ls)
+{
+	listeners_close(ls);
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
+int
+listener_accept(const struct listener *l, struct peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (net_addr_of((struct sockaddr *)&ss, &p->addr) < 0) {
+		close(fd);	/* not an IP client: nothing to serve */
+		errno = ECONNABORTED;
+		return -1;
+	}
+	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
+	return fd;
+}
+
+bool
+listener_transient(int err)
+{
+	switch (err) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+		return true;
+	default:
+		return false;
+	}
+}

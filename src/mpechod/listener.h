@@ -1,0 +1,95 @@
+/*
+ * listener: where connections come from. A listen spec ("ADDR:PORT[,OPTION...]")
+ * is parsed, opened, tuned, described and accepted on here; each kind of
+ * listener opens its sockets in a file of its own (listener_tcp.c), so a new
+ * kind or option never touches the supervisor.
+ */
+#ifndef MPECHO_LISTENER_H
+#define MPECHO_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "net.h"
+
+/* Accepting rests this long after EMFILE, ENFILE or ENOMEM instead of spinning on a ready listener. */
+#define LISTENER_PAUSE_MS 200
+
+/* One -l/--listen (or positional) address, as parsed. */
+struct listen_spec {
+	char *host;		/* NULL: every address */
+	char *port;
+};
+
+/* One open listening socket. */
+struct listener {
+	int fd;
+	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
+};
+
+struct listeners {
+	struct listener *v;
+	size_t n;
+};
+
+/* A connected client, as the server sees it. */
+struct peer {
+	struct net_addr addr;		/* the key of access rules and per-source limits */
+	char name[NET_ADDRSTRLEN];	/* "1.2.3.4:5678" or "[::1]:5678", for log lines */
+};
+
+/*
+ * Parse a -l value: "HOST:PORT", "[IPv6]:PORT" or ":PORT" (every address),
+ * then options after commas (none yet). 0, or -1 with a one-line message in err.
+ */
+int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);
+
+/* The classic forms "mpechod PORT" (host NULL) and "mpechod ADDRESS PORT". 0 or -1, as above. */
+int listener_parse_pair(const char *host, const char *port, struct listen_spec *out,
+    char *err, size_t errlen);
+void listener_spec_free(struct listen_spec *spec);
+
+/*
+ * Open every spec (specs NULL: all addresses, the default port). On failure
+ * nothing stays open and err says which address and why ("cannot listen on
+ * 127.0.0.1:80: Permission denied"). 0 or -1.
+ */
+int listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, int backlog,
+    char *err, size_t errlen);
+
+/* For listener kinds: record an open socket under its real name. 0, or -1 (ENOMEM; fd is closed). */
+int listeners_append(struct listeners *ls, int fd);
+
+/*
+ * Options every session socket needs, set once on the listeners: Linux copies
+ * TCP_NODELAY and the receive and send timeouts (the idle timeout) into each
+ * socket accept() returns. 0 or -1 with errno.
+ */
+int listeners_tune(const struct listeners *ls, int idle_timeout);
+
+/*
+ * Stop listening: shutdown(2) acts on the socket itself, which prefork
+ * workers share: their accept() fails at once and new clients are refused.
+ * Then close.
+ */
+void listeners_shutdown(struct listeners *ls);
+
+/* Close every listener (in a child that serves one connection; at exit). */
+void listeners_close(struct listeners *ls);
+
+/* Release the array as well. */
+void listeners_free(struct listeners *ls);
+
+/*
+ * Take one pending connection (close-on-exec, blocking). Returns its fd and
+ * fills *p, or -1 with errno: EAGAIN when none is pending; see
+ * listener_transient() for the rest. A client that is not IP is closed and
+ * reported as ECONNABORTED.
+ */
+int listener_accept(const struct listener *l, struct peer *p);
+
+/* An accept error that concerns one pending connection only: take the next one. */
+bool listener_transient(int err);
+
+#endif

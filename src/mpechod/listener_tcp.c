@@ -1,0 +1,114 @@
+/* listener_tcp: binding TCP listeners: every address of a name, one port for port 0. */
+#include "listener_tcp.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "net.h"
+
+/* Bind one address and record it under its real name (the port the kernel chose for port 0). */
+static int
+tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len, int backlog,
+    int v6only, char *err, size_t errlen)
+{
+	char name[NET_ADDRSTRLEN];
+	int fd = net_listen(sa, len, backlog, v6only);
+
+	if (fd < 0 || listeners_append(ls, fd) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", net_format(sa, name, sizeof(name)),
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* All addresses: one dual-stack IPv6 socket where the system has IPv6, else IPv4. */
+static int
+tcp_wildcard(struct listeners *ls, const char *port, int backlog, char *err, size_t errlen)
+{
+	struct addrinfo *ai;
+	int rc, gai, fd;
+
+	if (net_resolve("::", port, 1, AF_INET6, &ai) == 0) {
+		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
+			close(fd);
+			rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 0, err, errlen);
+			freeaddrinfo(ai);
+			return rc;
+		}
+		freeaddrinfo(ai);
+	}
+	if ((gai = net_resolve("0.0.0.0", port, 1, AF_INET, &ai)) != 0) {
+		snprintf(err, errlen, "cannot listen on port %s: %s", port, gai_strerror(gai));
+		return -1;
+	}
+	rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 0, err, errlen);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static void
+tcp_set_port(struct sockaddr *sa, int port)
+{
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+	else if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+}
+
+/* Whether the resolver listed ai's address earlier in res. */
+static bool
+tcp_listed_before(const struct addrinfo *res, const struct addrinfo *ai)
+{
+	for (; res != ai; res = res->ai_next)
+		if (res->ai_addrlen == ai->ai_addrlen &&
+		    memcmp(res->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every address a host name resolves to. With port 0, the first address picks
+ * the port and the others take the same one, so one name gives one port.
+ */
+static int
+tcp_host(struct listeners *ls, const struct listen_spec *spec, int backlog, char *err, size_t errlen)
+{
+	struct addrinfo *res, *ai;
+	size_t first = ls->n;
+	int gai, rc = 0;
+
+	if ((gai = net_resolve(spec->host, spec->port, 1, AF_UNSPEC, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", spec->host,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+		if (tcp_listed_before(res, ai))
+			continue;
+		if (ls->n > first && net_port(ai->ai_addr) == 0) {
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+
+			if (getsockname(ls->v[first].fd, (struct sockaddr *)&ss, &len) == 0)
+				tcp_set_port(ai->ai_addr, net_port((struct sockaddr *)&ss));
+		}
+		rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 1, err, errlen);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+int
+listener_tcp_open(struct listeners *ls, const struct listen_spec *spec, int backlog,
+    char *err, size_t errlen)
+{
+	if (spec->host == NULL)
+		return tcp_wildcard(ls, spec->port, backlog, err, errlen);
+	return tcp_host(ls, spec, backlog, err, errlen);
+}

@@ -1,0 +1,18 @@
+/* listener_tcp: the TCP kind of listener: host names, IPv4, IPv6, the dual-stack wildcard. */
+#ifndef MPECHO_LISTENER_TCP_H
+#define MPECHO_LISTENER_TCP_H
+
+#include <stddef.h>
+
+struct listeners;
+struct listen_spec;
+
+/*
+ * Bind and listen on every address of spec (its host name may give several;
+ * no host: one dual-stack socket where the system has IPv6, else IPv4) and
+ * append them to ls. 0, or -1 with a one-line message in err.
+ */
+int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec, int backlog,
+    char *err, size_t errlen);
+
+#endif
