@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pidfile.h"
 #include "listener.h"
 #include "log.h"
 #include "net.h"

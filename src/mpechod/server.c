@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pidfile.h"
 #include "limits.h"
 #include "log.h"
 #include "prefork.h"
@@ -327,7 +328,7 @@ worker_spawn(struct server *s)
 	if (pid == 0) {
 		close(s->sigfd);
 		if (s->env->pidfile != NULL)
-			pidfile_close_fd(s->env->pidfile);
+			close(s->env->pidfile->fd);
 		prefork_worker(s->cfg, &s->params, s->ls, b, s->totals);
 	}
 	if (pid < 0) {

@@ -1,0 +1,67 @@
+/* pidfile: a locked file with the supervisor's pid. */
+#include "pidfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int
+pidfile_open(const char *path, struct pidfile *pf, pid_t *holder)
+{
+	char buf[32];
+	ssize_t n;
+	int saved;
+
+	pf->fd = -1;
+	pf->path = NULL;
+	*holder = 0;
+	pf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (pf->fd < 0)
+		return -1;
+	if (flock(pf->fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		n = pread(pf->fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			*holder = (pid_t)strtol(buf, NULL, 10);
+		}
+		close(pf->fd);
+		pf->fd = -1;
+		errno = saved;
+		return -1;
+	}
+	if ((pf->path = strdup(path)) == NULL) {
+		close(pf->fd);
+		pf->fd = -1;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+pidfile_write(struct pidfile *pf, pid_t pid)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
+
+	if (ftruncate(pf->fd, 0) < 0 || pwrite(pf->fd, buf, (size_t)len, 0) != len)
+		return -1;
+	return 0;
+}
+
+void
+pidfile_remove(struct pidfile *pf)
+{
+	if (pf->fd >= 0 && pf->path != NULL)
+		unlink(pf->path);
+	if (pf->fd >= 0)
+		close(pf->fd);
+	pf->fd = -1;
+	free(pf->path);
+	pf->path = NULL;
+}
