@@ -15,7 +15,7 @@
 #include "net.h"
 #include "options.h"
 #include "privs.h"
-#include "server.h"
+#include "supervisor.h"
 #include "service.h"
 
 /* The pidfile is taken before anything else can fail late: a second instance stops here. */
@@ -40,7 +40,7 @@ main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
-	struct server_env env = { NULL, NULL, -1 };
+	struct supervisor_env env = { NULL, NULL, -1 };
 	struct config cfg;
 	char err[512];
 	int rc = EXIT_FAIL;
@@ -96,7 +96,7 @@ main(int argc, char **argv)
 	}
 
 	/* 6. Serve until told to stop; the supervisor logs readiness once it is set up. */
-	rc = server_run(&cfg, &env);
+	rc = supervisor_run(&cfg, &env);
 out:
 	pidfile_remove(&pidfile);	/* a failed start leaves no pidfile; after a run it is gone already */
 	listeners_free(&ls);

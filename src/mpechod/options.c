@@ -373,12 +373,12 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			}
 			break;
 		case OPT_MODEL:
-			/* in the order of enum model */
+			/* in the order of enum model_kind */
 			if ((c = pick(optarg, "fork", "prefork", NULL)) < 0) {
 				set_error(err, errlen, "unknown model '%s': expected fork or prefork", optarg);
 				return OPTIONS_ERROR;
 			}
-			cfg->model = (enum model)c;
+			cfg->model = (enum model_kind)c;
 			break;
 		case 'p':
 			if (set_path(&cfg->pidfile, "--pidfile", optarg, err, errlen) < 0)

@@ -13,7 +13,7 @@
 
 struct service;
 
-enum model { MODEL_FORK, MODEL_PREFORK };
+enum model_kind { MODEL_FORK, MODEL_PREFORK };
 
 struct config {
 	struct listen_spec *listens;
@@ -26,7 +26,7 @@ struct config {
 	int rate;		/* new connections a second from one address; 0: no limit */
 	int idle_timeout;	/* seconds without progress before a session is closed; 0: none */
 	int max_time;		/* seconds a session may last; 0: no limit */
-	enum model model;
+	enum model_kind model;
 	int splice;		/* enum splice_mode: zero-copy echo */
 	int start_workers;	/* prefork: workers at start */
 	int min_spare;		/* prefork: fewer idle workers than this: start more */

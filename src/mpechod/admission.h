@@ -1,0 +1,53 @@
+/*
+ * admission: whether a connection may have a session: the access rules, then
+ * the per-source limits. Refusals are counted by reason and logged at most
+ * ADMISSION_LINES times a second, so a flood cannot fill the disk.
+ */
+#ifndef MPECHO_ADMISSION_H
+#define MPECHO_ADMISSION_H
+
+#include <stdint.h>
+
+#include "log.h"
+
+struct acl;
+struct limits;
+struct peer;
+
+#define ADMISSION_LINES 10	/* refusal lines logged a second at most; the rest are counted */
+
+enum refusal { ADMITTED, REFUSED_ACL, REFUSED_PER_SOURCE, REFUSED_RATE, REFUSAL_COUNT };
+
+struct admission {
+	const struct acl *acl;
+	struct limits *limits;		/* NULL when no per-source limit and no rate is set */
+	uint64_t refused[REFUSAL_COUNT];
+	struct log_throttle log;
+};
+
+/*
+ * Rules from acl; per-source limits (max_per_source, rate; 0: none) for up to
+ * `live` sessions at once. 0, or -1 with errno.
+ */
+int admission_init(struct admission *a, const struct acl *acl, int max_per_source, int rate,
+    int live);
+void admission_free(struct admission *a);
+
+/*
+ * ADMITTED (the peer then counts as live in the per-source limits until
+ * admission_release()), or why not: counted, and logged as
+ * "event=refused peer=... reason=...".
+ */
+enum refusal admission_check(struct admission *a, const struct peer *p, int64_t now_ms);
+
+/* A session of an admitted peer ended. */
+void admission_release(struct admission *a, const struct peer *p);
+
+/*
+ * Close the throttle's second when it is over (logging "event=refused-held
+ * count=N" for lines it held back). Returns when it must be called next
+ * (INT64_MAX: nothing held).
+ */
+int64_t admission_tick(struct admission *a, int64_t now_ms);
+
+#endif

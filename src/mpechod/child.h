@@ -1,0 +1,30 @@
+/* child: the first steps of every process the supervisor forks (a session or a worker). */
+#ifndef MPECHO_CHILD_H
+#define MPECHO_CHILD_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+struct listeners;
+struct privs;
+
+/* What a child must drop of the supervisor's, set once by the supervisor. */
+struct child_env {
+	int sigfd;			/* the supervisor's signalfd */
+	int pidfile_fd;			/* -1: none; the lock stays with the supervisor alone */
+	const struct listeners *ls;
+	const struct privs *privs;	/* NULL: keep the user */
+};
+
+/*
+ * In a new child: close the supervisor's descriptors (the listeners too,
+ * unless keep_listeners), set the signal mask to *mask, and become the
+ * session user. It only closes descriptors and writes nothing to the
+ * supervisor's memory, so no page of it is copied just for that. A failed
+ * privilege drop is the child's start failing: it is logged as
+ * "event=<event> pid=N error=..." and the child exits with fail_status.
+ */
+void child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *mask,
+    const char *event, int fail_status);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * model: how connections become processes. model_fork.c forks a session
+ * per connection the supervisor accepts; model_prefork.c keeps a pool of
+ * workers that accept on their own. The supervisor's loop knows a model
+ * only through these operations: a new model is a new file, not an `if`.
+ */
+#ifndef MPECHO_MODEL_H
+#define MPECHO_MODEL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct peer;
+struct supervisor;
+struct tally;
+
+enum model_event {
+	MODEL_REOPEN,		/* SIGHUP: the log file was reopened; children reopen theirs */
+	MODEL_DRAIN		/* the listeners are shut: children finish what they serve */
+};
+
+struct model {
+	const char *name;
+	/* Before ready: set up (shared memory, the first workers). 0, or -1 with errno. */
+	int (*start)(struct supervisor *sv);
+	/*
+	 * A connection the supervisor accepted and admitted: serve it; fd is the
+	 * model's. NULL for a model whose workers accept on their own: the
+	 * supervisor then never polls the listeners.
+	 */
+	void (*serve)(struct supervisor *sv, int fd, const struct peer *peer);
+	/* A child of the model was reaped; slot is its table slot (now free, still readable). */
+	void (*reaped)(struct supervisor *sv, int slot, pid_t pid, int wstatus);
+	/* Work on a timer: returns when to be called next (INT64_MAX: no timer). */
+	int64_t (*tick)(struct supervisor *sv, int64_t now_ms);
+	/* Add what the live children hold (sessions, bytes) to a status tally. */
+	void (*tally)(const struct supervisor *sv, struct tally *t);
+	/* Tell the children about an event. */
+	void (*notify)(struct supervisor *sv, enum model_event ev);
+	/* Release what start() set up. */
+	void (*stop)(struct supervisor *sv);
+};
+
+extern const struct model model_fork, model_prefork;
+
+struct config;
+
+/*
+ * The prefork pool's next step, pure (Apache prefork rules, at most
+ * cfg->max_conns workers): > 0 start that many workers; -1 retire one idle
+ * worker; 0 nothing.
+ */
+int prefork_plan(int idle, int total, const struct config *cfg);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * model_fork: the classic model. The supervisor accepts; each admitted
+ * connection gets a process of its own, which serves it and exits with the
+ * session's end reason; the supervisor reaps it and logs its end line.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mem.h"
+#include "options.h"
+#include "supervisor.h"
+
+struct fork_state {
+	struct stream_counters *ctrs;	/* a session's byte counts, by slot: shared with the sessions */
+	bool at_limit_logged;		/* the limit line is logged once per stretch at -c */
+};
+
+static int
+fork_start(struct supervisor *sv)
+{
+	struct fork_state *fs = calloc(1, sizeof(*fs));
+
+	if (fs == NULL)
+		return -1;
+	sv->model_data = fs;
+	fs->ctrs = mem_shared((size_t)sv->cfg->max_conns * sizeof(*fs->ctrs));
+	return fs->ctrs == NULL ? -1 : 0;
+}
+
+static void
+fork_stop(struct supervisor *sv)
+{
+	struct fork_state *fs = sv->model_data;
+
+	mem_free(fs->ctrs, (size_t)sv->cfg->max_conns * sizeof(*fs->ctrs));
+	free(fs);
+	sv->model_data = NULL;
+}
+
+/* In the new child: drop the supervisor's part, serve, leave with the end reason as the status. */
+static void __attribute__((noreturn))
+fork_child(struct supervisor *sv, int fd, struct stream_counters *ctr)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	child_begin(&sv->child, false, &none, "session-error", END_ERROR);
+	_exit(session_run(fd, &sv->session, ctr));
+}
+
+static void
+fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
+{
+	struct fork_state *fs = sv->model_data;
+	int slot = proctab_claim(&sv->tab);	/* the supervisor accepts only while there is room */
+	struct proc_slot *sl = &sv->tab.slots[slot];
+	pid_t pid;
+
+	sl->peer = *peer;
+	sl->start_ms = clock_ms();
+	fs->ctrs[slot].bytes_in = fs->ctrs[slot].bytes_out = 0;
+	if ((pid = fork()) == 0)
+		fork_child(sv, fd, &fs->ctrs[slot]);
+	close(fd);
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed peer=%s error=\"%s\" action=closed",
+		    peer->name, strerror(errno));
+		admission_release(&sv->adm, peer);
+		proctab_unclaim(&sv->tab, slot);
+		return;
+	}
+	proctab_bind(&sv->tab, slot, pid);
+	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d",
+	    peer->name, (long)pid, sv->tab.live);
+	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
+		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+		    sv->tab.live, sv->cfg->max_conns);
+		fs->at_limit_logged = true;
+	}
+}
+
+static void
+fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
+{
+	struct fork_state *fs = sv->model_data;
+	const struct proc_slot *sl = &sv->tab.slots[slot];
+	uint64_t in = __atomic_load_n(&fs->ctrs[slot].bytes_in, __ATOMIC_RELAXED);
+	uint64_t out = __atomic_load_n(&fs->ctrs[slot].bytes_out, __ATOMIC_RELAXED);
+	char how[64];
+
+	admission_release(&sv->adm, &sl->peer);
+	sv->ended.served++;
+	sv->ended.bytes_in += in;
+	sv->ended.bytes_out += out;
+	session_log_end(sl->peer.name, (long)pid, end_describe(wstatus, how, sizeof(how)), in, out,
+	    clock_ms() - sl->start_ms, sv->tab.live);
+	fs->at_limit_logged = false;	/* below the limit again: a new stretch */
+}
+
+static int64_t
+fork_tick(struct supervisor *sv, int64_t now_ms)
+{
+	(void)sv;
+	(void)now_ms;
+	return INT64_MAX;
+}
+
+static void
+fork_tally(const struct supervisor *sv, struct tally *t)
+{
+	const struct fork_state *fs = sv->model_data;
+	int i;
+
+	t->sessions = sv->tab.live;
+	for (i = 0; i < sv->tab.size; i++) {
+		if (sv->tab.slots[i].pid <= 0)
+			continue;
+		t->bytes_in += __atomic_load_n(&fs->ctrs[i].bytes_in, __ATOMIC_RELAXED);
+		t->bytes_out += __atomic_load_n(&fs->ctrs[i].bytes_out, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * Nothing to tell: a session forked after a reopen inherits the new log
+ * file, and in a drain sessions finish on their own.
+ */
+static void
+fork_notify(struct supervisor *sv, enum model_event ev)
+{
+	(void)sv;
+	(void)ev;
+}
+
+const struct model model_fork = {
+	.name = "fork",
+	.start = fork_start,
+	.serve = fork_serve,
+	.reaped = fork_reaped,
+	.tick = fork_tick,
+	.tally = fork_tally,
+	.notify = fork_notify,
+	.stop = fork_stop,
+};

@@ -1,0 +1,282 @@
+/*
+ * model_prefork: a pool of workers that each accept on the shared listeners
+ * and serve one connection at a time (worker.c). The supervisor only sizes
+ * the pool from the scoreboard, replaces dead workers, and holds respawns
+ * when workers die young in a loop.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mem.h"
+#include "options.h"
+#include "supervisor.h"
+#include "worker.h"
+
+#define SPAWN_MAX 32		/* workers started in one step at most */
+#define MAINTAIN_MS 100		/* the pool is sized this often */
+#define FAST_FAIL_MS 1000	/* a worker that dies this young failed fast... */
+#define FAST_FAILS 5		/* ...and this many fast failures in FAIL_WINDOW_MS... */
+#define FAIL_WINDOW_MS 10000
+#define BACKOFF_MAX_MS 60000	/* ...hold respawns for 1 s, 2 s, 4 s ... up to this */
+
+struct pool {
+	struct worker_board *board;	/* a line per slot, shared with the workers */
+	struct worker_totals *totals;	/* shared with the workers */
+	bool *retiring;			/* by slot: told to leave (SIGUSR1) */
+	struct worker_job job;
+	int64_t maintain_ms;		/* next pool check */
+	int64_t spawn_hold_ms;		/* no new worker before then (crash loop) */
+	int64_t backoff_ms;
+	int64_t fail_window_ms;
+	int fast_fails;
+	bool at_limit_logged;
+};
+
+int
+prefork_plan(int idle, int total, const struct config *cfg)
+{
+	int want;
+
+	if (idle < cfg->min_spare && total < cfg->max_conns) {
+		want = cfg->min_spare - idle;
+		if (want > cfg->max_conns - total)
+			want = cfg->max_conns - total;
+		return want > SPAWN_MAX ? SPAWN_MAX : want;
+	}
+	if (idle > cfg->max_spare)
+		return -1;
+	return 0;
+}
+
+static void
+pool_spawn(struct supervisor *sv, struct pool *p)
+{
+	int slot = proctab_claim(&sv->tab);
+	sigset_t wait_set;
+	pid_t pid;
+
+	memset(&p->board[slot], 0, sizeof(p->board[slot]));
+	sv->tab.slots[slot].start_ms = clock_ms();
+	p->retiring[slot] = false;
+	if ((pid = fork()) == 0) {
+		/* The worker reads SIGUSR1 and SIGHUP from a signalfd: they stay blocked. */
+		sigemptyset(&wait_set);
+		sigaddset(&wait_set, SIGUSR1);
+		sigaddset(&wait_set, SIGHUP);
+		child_begin(&sv->child, true, &wait_set, "worker-error", 1);
+		worker_run(&p->job, &p->board[slot]);
+	}
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=\"%s\" action=retry", strerror(errno));
+		proctab_unclaim(&sv->tab, slot);
+		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
+		return;
+	}
+	proctab_bind(&sv->tab, slot, pid);
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
+}
+
+static int
+pool_start(struct supervisor *sv)
+{
+	size_t n = (size_t)sv->cfg->max_conns;
+	struct pool *p = calloc(1, sizeof(*p));
+	int i;
+
+	if (p == NULL)
+		return -1;
+	sv->model_data = p;
+	p->board = mem_shared(n * sizeof(*p->board));
+	p->totals = mem_shared(sizeof(*p->totals));
+	p->retiring = mem_private(n * sizeof(*p->retiring));
+	if (p->board == NULL || p->totals == NULL || p->retiring == NULL)
+		return -1;
+	p->job = (struct worker_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
+	    .max_requests = sv->cfg->max_requests, .totals = p->totals };
+	for (i = 0; i < sv->cfg->start_workers; i++)
+		pool_spawn(sv, p);
+	return 0;
+}
+
+static void
+pool_stop(struct supervisor *sv)
+{
+	struct pool *p = sv->model_data;
+	size_t n = (size_t)sv->cfg->max_conns;
+
+	mem_free(p->board, n * sizeof(*p->board));
+	mem_free(p->totals, sizeof(*p->totals));
+	mem_free(p->retiring, n * sizeof(*p->retiring));
+	free(p);
+	sv->model_data = NULL;
+}
+
+/*
+ * Workers that die young again and again (a crash at start) must not make the
+ * supervisor fork in a loop: after FAST_FAILS in FAIL_WINDOW_MS, respawning
+ * waits 1 s, then 2 s, 4 s ... up to BACKOFF_MAX_MS.
+ */
+static void
+pool_note_fast_failure(struct pool *p, int64_t now)
+{
+	if (now - p->fail_window_ms > FAIL_WINDOW_MS) {
+		p->fail_window_ms = now;
+		p->fast_fails = 0;
+	}
+	if (++p->fast_fails < FAST_FAILS)
+		return;
+	p->backoff_ms = p->backoff_ms == 0 ? 1000 :
+	    p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+	p->spawn_hold_ms = now + p->backoff_ms;
+	log_msg(LOG_LVL_ERROR, "event=respawn-throttled failures=%d window_ms=%d delay_ms=%lld",
+	    p->fast_fails, FAIL_WINDOW_MS, (long long)p->backoff_ms);
+	p->fast_fails = 0;
+	p->fail_window_ms = now;
+}
+
+/* A worker that died while serving: that session's end line is the supervisor's to write. */
+static void
+pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid, int wstatus,
+    int64_t now)
+{
+	const struct worker_board *b = &p->board[slot];
+	char how[64];
+
+	__atomic_sub_fetch(&p->totals->busy, 1, __ATOMIC_RELAXED);
+	session_log_end(b->peer, (long)pid, end_describe(wstatus, how, sizeof(how)), b->cur.bytes_in,
+	    b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
+	sv->ended.served++;
+}
+
+static void
+pool_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
+{
+	struct pool *p = sv->model_data;
+	const struct worker_board *b = &p->board[slot];
+	int64_t now = clock_ms(), age = now - sv->tab.slots[slot].start_ms;
+	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
+	char how[64];
+
+	if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY)
+		pool_log_lost_session(sv, p, slot, pid, wstatus, now);
+	sv->ended.served += b->sessions;
+	sv->ended.bytes_in += b->bytes_in + b->cur.bytes_in;
+	sv->ended.bytes_out += b->bytes_out + b->cur.bytes_out;
+	if (WIFEXITED(wstatus))
+		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(wstatus));
+	else
+		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(wstatus)));
+	log_msg(failed ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s sessions=%llu age=%lld.%03lld workers=%d",
+	    (long)pid, how, (unsigned long long)b->sessions, (long long)(age / 1000),
+	    (long long)(age % 1000), sv->tab.live);
+	if (failed && age < FAST_FAIL_MS && sv->stage == RUNNING)
+		pool_note_fast_failure(p, now);
+	p->maintain_ms = now;	/* replace it at once (unless respawning is held) */
+}
+
+/* Idle workers not yet told to leave; *victim becomes one of them that may retire, or stays -1. */
+static int
+pool_idle(const struct supervisor *sv, const struct pool *p, int *victim)
+{
+	int i, idle = 0, state;
+
+	*victim = -1;
+	for (i = 0; i < sv->tab.size; i++) {
+		if (sv->tab.slots[i].pid <= 0 || p->retiring[i])
+			continue;
+		state = __atomic_load_n(&p->board[i].state, __ATOMIC_RELAXED);
+		if (state != WORKER_BUSY) {
+			idle++;
+			if (state == WORKER_IDLE)
+				*victim = i;
+		}
+	}
+	return idle;
+}
+
+/* Size the pool: start workers while too few are idle, retire one while too many are. */
+static void
+pool_maintain(struct supervisor *sv, struct pool *p, int64_t now)
+{
+	int idle, plan, victim;
+
+	p->maintain_ms = now + MAINTAIN_MS;
+	idle = pool_idle(sv, p, &victim);
+	if (idle == 0 && sv->tab.live == sv->cfg->max_conns && !p->at_limit_logged) {
+		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+		    sv->tab.live, sv->cfg->max_conns);
+		p->at_limit_logged = true;
+	} else if (idle > 0) {
+		p->at_limit_logged = false;
+	}
+	plan = prefork_plan(idle, sv->tab.live, sv->cfg);
+	if (plan > 0 && now >= p->spawn_hold_ms) {
+		while (plan-- > 0)
+			pool_spawn(sv, p);
+	} else if (plan < 0 && victim >= 0) {
+		p->retiring[victim] = true;
+		kill(sv->tab.slots[victim].pid, SIGUSR1);	/* it leaves now, or after a connection it just took */
+	}
+}
+
+static int64_t
+pool_tick(struct supervisor *sv, int64_t now_ms)
+{
+	struct pool *p = sv->model_data;
+
+	if (sv->stage != RUNNING)
+		return INT64_MAX;
+	if (now_ms >= p->maintain_ms)
+		pool_maintain(sv, p, now_ms);
+	return p->maintain_ms;
+}
+
+static void
+pool_tally(const struct supervisor *sv, struct tally *t)
+{
+	const struct pool *p = sv->model_data;
+	const struct worker_board *b;
+	int i;
+
+	for (i = 0; i < sv->tab.size; i++) {
+		if (sv->tab.slots[i].pid <= 0)
+			continue;
+		b = &p->board[i];
+		t->bytes_in += __atomic_load_n(&b->bytes_in, __ATOMIC_RELAXED) +
+		    __atomic_load_n(&b->cur.bytes_in, __ATOMIC_RELAXED);
+		t->bytes_out += __atomic_load_n(&b->bytes_out, __ATOMIC_RELAXED) +
+		    __atomic_load_n(&b->cur.bytes_out, __ATOMIC_RELAXED);
+		t->served += __atomic_load_n(&b->sessions, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY)
+			t->sessions++;
+	}
+	t->workers = sv->tab.live;
+	t->refused_acl += __atomic_load_n(&p->totals->refused_acl, __ATOMIC_RELAXED);
+}
+
+/* Workers reopen the log file too; in a drain they leave after the session they serve. */
+static void
+pool_notify(struct supervisor *sv, enum model_event ev)
+{
+	proctab_signal(&sv->tab, ev == MODEL_REOPEN ? SIGHUP : SIGUSR1);
+}
+
+const struct model model_prefork = {
+	.name = "prefork",
+	.start = pool_start,
+	.serve = NULL,
+	.reaped = pool_reaped,
+	.tick = pool_tick,
+	.tally = pool_tally,
+	.notify = pool_notify,
+	.stop = pool_stop,
+};

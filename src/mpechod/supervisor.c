@@ -1,0 +1,365 @@
+/* supervisor: signals, listeners, admission, reaping and the drain, in one poll loop. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "model.h"
+#include "mpecho.h"
+#include "options.h"
+#include "pidfile.h"
+#include "service.h"
+#include "transport.h"
+
+#define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
+#define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
+
+static const int supervisor_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+
+/* Block the signals the loop reads from its signalfd; dispositions to default first (an ignored signal is never queued). */
+static int
+supervisor_signals_open(void)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(supervisor_signals) / sizeof(supervisor_signals[0]); i++) {
+		signal(supervisor_signals[i], SIG_DFL);
+		sigaddset(&set, supervisor_signals[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Take up to ACCEPT_BATCH connections from a ready listener; admit each, and hand it to the model. */
+static void
+supervisor_accept(struct supervisor *sv, const struct listener *l)
+{
+	struct peer peer;
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH && sv->tab.live < sv->cfg->max_conns; i++) {
+		if ((fd = listener_accept(l, &peer)) >= 0) {
+			sv->accept_error_logged = false;
+			if (admission_check(&sv->adm, &peer, clock_ms()) == ADMITTED)
+				sv->model->serve(sv, fd, &peer);
+			else
+				close(fd);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (listener_transient(errno))
+			continue;
+		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
+		if (!sv->accept_error_logged)
+			log_msg(LOG_LVL_ERROR, "event=accept-failed listener=%s error=\"%s\" action=pause pause_ms=%d",
+			    l->name, strerror(errno), LISTENER_PAUSE_MS);
+		sv->accept_error_logged = true;
+		sv->resume_ms = clock_ms() + LISTENER_PAUSE_MS;
+		return;
+	}
+}
+
+/* Signals coalesce: one SIGCHLD may stand for many children, so reap until none is left. */
+static void
+supervisor_reap(struct supervisor *sv)
+{
+	pid_t pid;
+	int status, slot, n = 0;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		n++;
+		if ((slot = proctab_reap(&sv->tab, pid)) < 0)
+			log_msg(LOG_LVL_DEBUG, "event=reap pid=%ld note=unknown-child", (long)pid);
+		else
+			sv->model->reaped(sv, slot, pid, status);
+	}
+	if (n > 0)
+		log_msg(LOG_LVL_DEBUG, "event=reap children=%d sessions=%d", n, sv->tab.live);
+}
+
+/* The status figures: those of ended sessions, plus what the model's live children hold. */
+static struct tally
+supervisor_tally(const struct supervisor *sv)
+{
+	struct tally t = sv->ended;
+
+	t.workers = -1;
+	t.refused_acl = 0;
+	sv->model->tally(sv, &t);
+	return t;
+}
+
+/* SIGUSR1: one line with the counters of both models, live sessions' bytes included. */
+static void
+supervisor_status(const struct supervisor *sv)
+{
+	struct tally t = supervisor_tally(sv);
+	char pool[32] = "";
+
+	if (t.workers >= 0)
+		snprintf(pool, sizeof(pool), " workers=%d", t.workers);
+	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu refused_acl=%llu "
+	    "refused_per_source=%llu refused_rate=%llu in=%llu out=%llu uptime=%lld%s",
+	    t.sessions, (unsigned long long)t.served,
+	    (unsigned long long)(t.refused_acl + sv->adm.refused[REFUSED_ACL]),
+	    (unsigned long long)sv->adm.refused[REFUSED_PER_SOURCE],
+	    (unsigned long long)sv->adm.refused[REFUSED_RATE], (unsigned long long)t.bytes_in,
+	    (unsigned long long)t.bytes_out, (long long)((clock_ms() - sv->start_ms) / 1000), pool);
+}
+
+/* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the children. */
+static void
+supervisor_stop_advance(struct supervisor *sv, int sig)
+{
+	switch (sv->stage) {
+	case RUNNING:
+		/* Stop listening first: once the line is logged, new clients are refused. */
+		listeners_shutdown(sv->ls);
+		sv->model->notify(sv, MODEL_DRAIN);
+		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
+		    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->grace);
+		sv->stage = DRAINING;
+		sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
+		break;
+	case DRAINING:
+		log_msg(LOG_LVL_NOTICE, "event=terminate sessions=%d signal=TERM", sv->tab.live);
+		proctab_signal(&sv->tab, SIGTERM);
+		sv->stage = TERMINATING;
+		sv->stage_deadline_ms = clock_ms() + KILL_AFTER_MS;
+		break;
+	case TERMINATING:
+	case KILLING:
+		log_msg(LOG_LVL_WARN, "event=terminate sessions=%d signal=KILL", sv->tab.live);
+		proctab_signal(&sv->tab, SIGKILL);
+		sv->stage = KILLING;
+		sv->stage_deadline_ms = -1;
+		break;
+	}
+}
+
+static void
+supervisor_reopen(struct supervisor *sv)
+{
+	if (log_reopen() < 0)
+		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=\"%s\"", strerror(errno));
+	else
+		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
+	sv->model->notify(sv, MODEL_REOPEN);
+}
+
+static void
+supervisor_read_signals(struct supervisor *sv)
+{
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(sv->sigfd, si, sizeof(si))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			switch (si[i].ssi_signo) {
+			case SIGTERM:
+			case SIGINT:
+				/* The first starts the drain; a second ends the sessions at once. */
+				supervisor_stop_advance(sv, (int)si[i].ssi_signo);
+				break;
+			case SIGUSR1:
+				supervisor_status(sv);
+				break;
+			case SIGHUP:
+				supervisor_reopen(sv);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	supervisor_reap(sv);
+}
+
+/* Timers due now run; returns the poll timeout until the next one (-1: none). */
+static int
+supervisor_timers(struct supervisor *sv, int64_t now)
+{
+	int64_t next, t;
+
+	if (sv->resume_ms > 0 && now >= sv->resume_ms)
+		sv->resume_ms = 0;
+	next = admission_tick(&sv->adm, now);
+	if ((t = sv->model->tick(sv, now)) < next)
+		next = t;
+	if (sv->stage != RUNNING && sv->stage_deadline_ms >= 0 && now >= sv->stage_deadline_ms)
+		supervisor_stop_advance(sv, 0);
+	if (sv->resume_ms > 0 && sv->resume_ms < next)
+		next = sv->resume_ms;
+	if (sv->stage != RUNNING && sv->stage_deadline_ms >= 0 && sv->stage_deadline_ms < next)
+		next = sv->stage_deadline_ms;
+	if (next == INT64_MAX)
+		return -1;
+	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+/*
+ * One turn of the loop: wait for signals and, when admitting, for connections.
+ * Back-pressure: at the limit, or resting, the listeners are not polled and the
+ * kernel's backlog holds new clients. A model whose workers accept has none to poll.
+ */
+static int
+supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
+{
+	int timeout = supervisor_timers(sv, clock_ms());
+	size_t i, n = 1;
+
+	pfd[0].fd = sv->sigfd;
+	pfd[0].events = POLLIN;
+	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 &&
+	    sv->tab.live < sv->cfg->max_conns) {
+		for (i = 0; i < sv->ls->n; i++, n++) {
+			pfd[n].fd = sv->ls->v[i].fd;
+			pfd[n].events = POLLIN;
+		}
+	}
+	if (poll(pfd, n, timeout) < 0)
+		return errno == EINTR ? 0 : -1;
+	if (pfd[0].revents & POLLIN)
+		supervisor_read_signals(sv);
+	for (i = 1; i < n && sv->stage == RUNNING; i++)
+		if (pfd[i].revents & POLLIN)
+			supervisor_accept(sv, &sv->ls->v[i - 1]);
+	return 0;
+}
+
+static int
+supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervisor_env *env)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->sigfd = -1;
+	sv->cfg = cfg;
+	sv->ls = env->ls;
+	sv->start_ms = clock_ms();
+	sv->stage_deadline_ms = -1;
+	sv->model = cfg->model == MODEL_PREFORK ? &model_prefork : &model_fork;
+	sv->session = (struct session_params){ .service = cfg->service,
+	    .transport = &transport_plain, .splice = cfg->splice, .max_time = cfg->max_time };
+	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
+	    admission_init(&sv->adm, &cfg->acl, cfg->max_per_source, cfg->rate, cfg->max_conns) < 0 ||
+	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
+	    (sv->sigfd = supervisor_signals_open()) < 0)
+		return -1;
+	sv->child = (struct child_env){ .sigfd = sv->sigfd, .ls = sv->ls,
+	    .pidfile_fd = env->pidfile != NULL ? env->pidfile->fd : -1,
+	    .privs = cfg->privs.set ? &cfg->privs : NULL };
+	return 0;
+}
+
+static void
+supervisor_free(struct supervisor *sv)
+{
+	if (sv->model_data != NULL)
+		sv->model->stop(sv);
+	listeners_close(sv->ls);
+	if (sv->sigfd >= 0)
+		close(sv->sigfd);
+	proctab_free(&sv->tab);
+	admission_free(&sv->adm);
+}
+
+/* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
+static void
+supervisor_log_ready(const struct supervisor *sv)
+{
+	size_t i;
+
+	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d",
+	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
+	    sv->cfg->max_conns);
+	for (i = 0; i < sv->ls->n; i++)
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", sv->ls->v[i].name);
+	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n);
+}
+
+/* A start that failed: the message goes to the person who started the server, and to the log. */
+static void
+supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, const char *msg)
+{
+	if (cfg->log_target != LOG_TO_STDERR)
+		log_msg(LOG_LVL_ERROR, "event=error during=start error=\"%s\"", msg);
+	if (env->ready_fd >= 0)
+		daemon_ready(env->ready_fd, msg);
+	else
+		log_plain("%s", msg);
+	env->ready_fd = -1;
+}
+
+/* Serve until the drain is over; 0, or -1 if poll itself failed. */
+static int
+supervisor_loop(struct supervisor *sv)
+{
+	struct pollfd *pfd = calloc(sv->ls->n + 1, sizeof(*pfd));
+	int rc = 0;
+
+	if (pfd == NULL)
+		return -1;
+	while (sv->stage == RUNNING || sv->tab.live > 0) {
+		if ((rc = supervisor_turn(sv, pfd)) < 0) {
+			log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=poll", strerror(errno));
+			proctab_signal(&sv->tab, SIGKILL);
+			break;
+		}
+	}
+	free(pfd);
+	return rc;
+}
+
+int
+supervisor_run(const struct config *cfg, struct supervisor_env *env)
+{
+	struct supervisor sv;
+	char msg[256];
+	int rc = EXIT_FAIL;
+
+	if (supervisor_init(&sv, cfg, env) < 0) {
+		snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
+		goto failed;
+	}
+	if (env->pidfile != NULL && pidfile_write(env->pidfile, getpid()) < 0) {
+		snprintf(msg, sizeof(msg), "cannot write the pidfile %s: %s", env->pidfile->path,
+		    strerror(errno));
+		goto failed;
+	}
+	if (sv.model->start(&sv) < 0) {
+		snprintf(msg, sizeof(msg), "cannot start the %s model: %s", sv.model->name, strerror(errno));
+		goto failed;
+	}
+	supervisor_log_ready(&sv);
+	daemon_ready(env->ready_fd, NULL);
+	env->ready_fd = -1;
+	if (supervisor_loop(&sv) == 0) {
+		log_msg(LOG_LVL_NOTICE, "event=stop served=%llu in=%llu out=%llu",
+		    (unsigned long long)sv.ended.served, (unsigned long long)sv.ended.bytes_in,
+		    (unsigned long long)sv.ended.bytes_out);
+		rc = EXIT_OK;
+	}
+	goto out;
+failed:
+	supervisor_start_failed(cfg, env, msg);
+out:
+	if (env->pidfile != NULL)
+		pidfile_remove(env->pidfile);
+	supervisor_free(&sv);
+	return rc;
+}

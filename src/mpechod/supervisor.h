@@ -1,0 +1,65 @@
+/*
+ * supervisor: the server's main loop. It never touches payload: it waits on
+ * its signals and the listeners in one poll set, admits connections, hands
+ * them to the process model, reaps children, and drains at the end.
+ */
+#ifndef MPECHO_SUPERVISOR_H
+#define MPECHO_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "admission.h"
+#include "child.h"
+#include "proctab.h"
+#include "session.h"
+
+struct config;
+struct listeners;
+struct model;
+struct pidfile;
+
+/* What start-up prepared for the supervisor. */
+struct supervisor_env {
+	struct listeners *ls;
+	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
+	int ready_fd;			/* -1, or the daemon's line to the foreground process */
+};
+
+enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
+
+/* Figures of the status line. */
+struct tally {
+	int sessions;			/* live now */
+	int workers;			/* prefork: workers now; -1 when the model has none */
+	uint64_t served;		/* sessions that ended */
+	uint64_t bytes_in, bytes_out;
+	uint64_t refused_acl;		/* by workers that check the rules themselves */
+};
+
+/* The supervisor's state. The process model reads it and keeps its own part of it. */
+struct supervisor {
+	const struct config *cfg;
+	struct listeners *ls;
+	struct session_params session;	/* what every session is given */
+	struct child_env child;		/* what every child drops */
+	struct proctab tab;		/* the children */
+	struct admission adm;
+	const struct model *model;
+	void *model_data;		/* the model's own state */
+	struct tally ended;		/* what ended children served and moved */
+	enum stop_stage stage;
+	int64_t stage_deadline_ms;	/* the next stop stage; -1: none */
+	int64_t start_ms;
+	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
+	bool accept_error_logged;
+	int sigfd;
+};
+
+/*
+ * Run on the open listeners until SIGTERM/SIGINT and the drain that follows.
+ * Closes the listeners; removes the pidfile. Returns the process exit status.
+ */
+int supervisor_run(const struct config *cfg, struct supervisor_env *env);
+
+#endif

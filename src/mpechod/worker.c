@@ -1,0 +1,184 @@
+/*
+ * worker: the worker side of the pool. It waits in one epoll set on the
+ * listeners (EPOLLEXCLUSIVE: the kernel wakes one waiter per connection, not
+ * the whole pool) and on its own signalfd, serves one connection at a time,
+ * and keeps its scoreboard line current.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "admission.h"
+#include "clock.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+
+#define WORKER_SIGNALS UINT32_MAX	/* the epoll key of the signalfd; listeners are keyed by index */
+
+struct worker {
+	const struct worker_job *job;
+	struct worker_board *me;
+	struct admission adm;		/* the access rules (per-source limits are the fork model's) */
+	int ep, sigfd;
+	bool leave;
+	bool accept_error_logged;
+};
+
+/* The signalfd for SIGUSR1 and SIGHUP (blocked since the fork), and the epoll set. 0 or -1. */
+static int
+worker_setup(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = WORKER_SIGNALS };
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0)
+		return -1;
+	for (i = 0; i < w->job->ls->n; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->job->ls->v[i].fd, &ev) < 0)
+			return -1;
+	}
+	return admission_init(&w->adm, w->job->acl, 0, 0, 0);
+}
+
+/* SIGUSR1: leave after the current session; SIGHUP: reopen the log file. */
+static void
+worker_read_signals(struct worker *w)
+{
+	struct signalfd_siginfo si[8];
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(w->sigfd, si, sizeof(si))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			if (si[i].ssi_signo == SIGUSR1)
+				w->leave = true;
+			else if (si[i].ssi_signo == SIGHUP)
+				log_reopen();
+		}
+	}
+}
+
+/* One connection, start to end, with the same log lines as the fork model. */
+static void
+worker_serve(struct worker *w, int fd, const struct peer *p)
+{
+	struct worker_board *me = w->me;
+	struct worker_totals *tot = w->job->totals;
+	int64_t start = clock_ms();
+	enum end end;
+	char how[64];
+	int busy;
+
+	if (admission_check(&w->adm, p, start) != ADMITTED) {
+		__atomic_add_fetch(&tot->refused_acl, 1, __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	memcpy(me->peer, p->name, sizeof(me->peer));
+	me->session_start_ms = start;
+	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */
+	busy = __atomic_add_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
+	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d", p->name, (long)getpid(), busy);
+	end = session_run(fd, w->job->session, &me->cur);
+	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
+	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
+	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
+	session_log_end(p->name, (long)getpid(), end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
+	    me->cur.bytes_in, me->cur.bytes_out, clock_ms() - start, busy);
+	__atomic_store_n(&me->bytes_in, me->bytes_in + me->cur.bytes_in, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->bytes_out, me->bytes_out + me->cur.bytes_out, __ATOMIC_RELAXED);
+	/* Zero the session's counters for the next one: the supervisor adds them to the totals. */
+	__atomic_store_n(&me->cur.bytes_in, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->cur.bytes_out, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->sessions, me->sessions + 1, __ATOMIC_RELAXED);
+}
+
+/* Out of descriptors or memory: rest a moment, still answering signals, instead of spinning. */
+static void
+worker_rest(struct worker *w)
+{
+	struct pollfd pfd = { .fd = w->sigfd, .events = POLLIN };
+
+	if (!w->accept_error_logged)
+		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=\"%s\" action=pause pause_ms=%d",
+		    (long)getpid(), strerror(errno), LISTENER_PAUSE_MS);
+	w->accept_error_logged = true;
+	if (poll(&pfd, 1, LISTENER_PAUSE_MS) > 0)
+		worker_read_signals(w);
+}
+
+/* A listener is ready: take its connection, unless another worker was faster. */
+static void
+worker_take(struct worker *w, const struct listener *l)
+{
+	struct peer p;
+	int fd = listener_accept(l, &p);
+
+	if (fd >= 0) {
+		w->accept_error_logged = false;
+		worker_serve(w, fd, &p);
+	} else if (errno == EINVAL) {
+		w->leave = true;	/* the supervisor shut the listener down: the server is stopping */
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && !listener_transient(errno)) {
+		worker_rest(w);
+	}
+}
+
+/* Wait for a signal or a connection; signals first, then at most one connection. 0 or -1. */
+static int
+worker_wait(struct worker *w)
+{
+	struct epoll_event ev[8];
+	int i, n = epoll_wait(w->ep, ev, 8, -1);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (i = 0; i < n; i++)
+		if (ev[i].data.u32 == WORKER_SIGNALS)
+			worker_read_signals(w);
+	for (i = 0; i < n && !w->leave; i++) {
+		if (ev[i].data.u32 != WORKER_SIGNALS) {
+			worker_take(w, &w->job->ls->v[ev[i].data.u32]);
+			break;
+		}
+	}
+	return 0;
+}
+
+void
+worker_run(const struct worker_job *job, struct worker_board *me)
+{
+	struct worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1 };
+
+	if (worker_setup(&w) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=\"cannot wait for connections: %s\"",
+		    (long)getpid(), strerror(errno));
+		_exit(1);
+	}
+	while (!w.leave && (job->max_requests == 0 || me->sessions < (uint64_t)job->max_requests)) {
+		__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
+		if (worker_wait(&w) < 0) {
+			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=\"epoll: %s\"",
+			    (long)getpid(), strerror(errno));
+			_exit(1);
+		}
+	}
+	_exit(0);
+}

@@ -1,0 +1,56 @@
+/*
+ * worker: a prefork worker, the pool's child. It accepts on the shared
+ * listeners and serves one connection at a time, and publishes what it does
+ * on its line of the scoreboard, which the supervisor reads to size the pool.
+ */
+#ifndef MPECHO_WORKER_H
+#define MPECHO_WORKER_H
+
+#include <stdint.h>
+
+#include "net.h"
+#include "stream.h"
+
+struct acl;
+struct listeners;
+struct session_params;
+
+enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY };
+
+/* One worker's line of the scoreboard, in memory shared with the supervisor. */
+struct worker_board {
+	int state;			/* enum worker_state, stored by the worker */
+	int64_t session_start_ms;	/* of the session it is serving (monotonic) */
+	char peer[NET_ADDRSTRLEN];	/* of that session, for the supervisor if the worker dies */
+	uint64_t sessions;		/* sessions it served */
+	uint64_t bytes_in, bytes_out;	/* of its ended sessions */
+	struct stream_counters cur;	/* the session it is serving */
+};
+
+/* Counters every worker adds to, shared. */
+struct worker_totals {
+	int busy;			/* workers serving a connection now, for log lines */
+	uint64_t refused_acl;
+};
+
+/* What a worker is given. */
+struct worker_job {
+	const struct listeners *ls;
+	const struct session_params *session;
+	const struct acl *acl;
+	int max_requests;		/* sessions before it leaves; 0: no limit */
+	struct worker_totals *totals;
+};
+
+/*
+ * A worker's life, in the child the pool forked (after child_begin(), with
+ * SIGUSR1 and SIGHUP blocked): accept and serve one connection at a time
+ * until SIGUSR1 (leave after the current session), --max-requests sessions,
+ * or the listeners shut down. SIGHUP reopens the log file. The signals are
+ * read from a signalfd in the same epoll set as the listeners, so none is
+ * missed between a check and a wait. Never returns: _exit(0), or 1 if it
+ * cannot work.
+ */
+void worker_run(const struct worker_job *job, struct worker_board *me) __attribute__((noreturn));
+
+#endif
