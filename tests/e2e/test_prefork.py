@@ -178,3 +178,32 @@ def test_prefork_usage_errors():
                         (["--max-requests", "-1"], "'-1'"), (["--start", "0"], "'0'")):
         rc, err = run_server_once("-l", "127.0.0.1:0", *args)
         check(rc == 2 and named in err, f"{args}: {rc} {err!r}")
+
+
+def signal_masks(pid):
+    st = {k: int(v, 16) for k, v in (l.split(":\t") for l in open(f"/proc/{pid}/status")
+                                      if l.startswith(("SigBlk", "SigCgt")))}
+    return st["SigBlk"], st["SigCgt"]
+
+
+def test_workers_read_their_signals_from_a_signalfd():
+    """A worker never tests a flag and then blocks in accept(): SIGUSR1 and SIGHUP stay
+    blocked and arrive through a signalfd it waits on with the listeners, so one that comes
+    at any moment is seen at once (the old handlers were missed if they landed in between)."""
+    srv = prefork("-v", "-l", "127.0.0.1:0", "--start", "2", "--min-spare", "1", "--max-spare", "3")
+    wait_until(lambda: len(workers(srv)) == 2, 5, "2 workers")
+    usr1, hup = 1 << (signal.SIGUSR1 - 1), 1 << (signal.SIGHUP - 1)
+    for pid in workers(srv):
+        blocked, caught = signal_masks(pid)
+        check(blocked & usr1 and blocked & hup, f"worker {pid} blocks USR1 and HUP: {blocked:x}")
+        check(not caught & (usr1 | hup), f"worker {pid} has no handler for them: {caught:x}")
+        fds = [os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")]
+        check("anon_inode:[signalfd]" in fds, f"worker {pid} waits on a signalfd: {fds}")
+    victim = workers(srv)[0]
+    for _ in range(20):
+        os.kill(victim, signal.SIGHUP)  # a burst of reopens, then the retire
+    os.kill(victim, signal.SIGUSR1)
+    srv.wait_for(rf"event=worker-exit pid={victim} exit=0 ", timeout=3)
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"still") == b"still", "the pool still serves")
+    check(srv.stop() == 0, "server exits 0")
