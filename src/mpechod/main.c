@@ -1,7 +1,5 @@
-/* mpechod: the multi-process TCP echo server. */
+/* main: mpechod's life in six steps: options, signals, user and log, listeners, detach, serve. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +7,58 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "pidfile.h"
 #include "listener.h"
 #include "log.h"
-#include "net.h"
 #include "options.h"
+#include "pidfile.h"
 #include "privs.h"
 #include "supervisor.h"
-#include "service.h"
+
+/* Step 1: the command line. --help, --version and usage errors end the program here. */
+static void
+main_options(struct config *cfg, int argc, char **argv)
+{
+	char err[512];
+
+	log_init("mpechod", LOG_LVL_INFO);
+	switch (options_parse(cfg, argc, argv, err, sizeof(err))) {
+	case OPTIONS_RUN:
+		log_init("mpechod", cfg->log_level);
+		return;
+	case OPTIONS_HELP:
+		fputs(options_usage(), stdout);
+		break;
+	case OPTIONS_VERSION:
+		printf("mpechod %s\n", MPECHO_VERSION);
+		break;
+	case OPTIONS_ERROR:
+		options_free(cfg);
+		log_die(EXIT_USAGE, "%s (see mpechod --help)", err);
+	}
+	options_free(cfg);
+	exit(EXIT_OK);
+}
+
+/* Step 3: the user sessions run as, and the log target. 0, or -1 once the reason is printed. */
+static int
+main_user_and_log(struct config *cfg)
+{
+	char err[512];
+
+	if (cfg->user != NULL && privs_lookup(cfg->user, &cfg->privs, err, sizeof(err)) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
+	if (cfg->log_target != LOG_TO_STDERR && log_open(cfg->log_target, cfg->log_path) < 0) {
+		log_plain("cannot open the log file %s: %s", cfg->log_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 /* The pidfile is taken before anything else can fail late: a second instance stops here. */
 static int
-take_pidfile(const struct config *cfg, struct pidfile *pf)
+main_pidfile(const struct config *cfg, struct pidfile *pf)
 {
 	pid_t holder;
 
@@ -35,59 +73,45 @@ take_pidfile(const struct config *cfg, struct pidfile *pf)
 	return -1;
 }
 
+/* Step 4: the pidfile, then every listener. 0, or -1 once the reason is printed. */
+static int
+main_bind(const struct config *cfg, struct supervisor_env *env)
+{
+	char err[512];
+
+	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
+		return -1;
+	if (listeners_open(env->ls, cfg->listens, cfg->nlistens, cfg->backlog, err, sizeof(err)) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
-	struct supervisor_env env = { NULL, NULL, -1 };
+	struct supervisor_env env = { &ls, NULL, -1 };
 	struct config cfg;
-	char err[512];
 	int rc = EXIT_FAIL;
 
 	/* 1. Read the command line. */
-	log_init("mpechod", LOG_LVL_INFO);
-	switch (options_parse(&cfg, argc, argv, err, sizeof(err))) {
-	case OPTIONS_HELP:
-		fputs(options_usage(), stdout);
-		options_free(&cfg);
-		return EXIT_OK;
-	case OPTIONS_VERSION:
-		printf("mpechod %s\n", MPECHO_VERSION);
-		options_free(&cfg);
-		return EXIT_OK;
-	case OPTIONS_ERROR:
-		options_free(&cfg);
-		log_die(EXIT_USAGE, "%s (see mpechod --help)", err);
-	case OPTIONS_RUN:
-		break;
-	}
-	log_init("mpechod", cfg.log_level);
+	main_options(&cfg, argc, argv);
+	if (cfg.pidfile != NULL)
+		env.pidfile = &pidfile;
 
 	/* 2. A peer that goes away must never kill a process: writes report EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 
 	/* 3. Resolve the user sessions run as, and open the log. */
-	if (cfg.user != NULL && privs_lookup(cfg.user, &cfg.privs, err, sizeof(err)) < 0) {
-		log_plain("%s", err);
+	if (main_user_and_log(&cfg) < 0)
 		goto out;
-	}
-	if (cfg.log_target != LOG_TO_STDERR && log_open(cfg.log_target, cfg.log_path) < 0) {
-		log_plain("cannot open the log file %s: %s", cfg.log_path, strerror(errno));
-		goto out;
-	}
 
 	/* 4. Take the pidfile, then open every listener; any failure ends the start here. */
-	if (cfg.pidfile != NULL) {
-		if (take_pidfile(&cfg, &pidfile) < 0)
-			goto out;
-		env.pidfile = &pidfile;
-	}
-	if (listeners_open(&ls, cfg.listens, cfg.nlistens, cfg.backlog, err, sizeof(err)) < 0) {
-		log_plain("%s", err);
+	if (main_bind(&cfg, &env) < 0)
 		goto out;
-	}
-	env.ls = &ls;
 
 	/* 5. Detach: the foreground process stays until the daemon reports ready or failed. */
 	if (cfg.daemonize && (env.ready_fd = daemon_start("mpechod")) < 0) {

@@ -81,7 +81,7 @@ static const char usage_text[] =
 "Exit status: 0 stopped cleanly, 1 run-time failure (cannot listen, ...), 2 usage error.\n";
 
 /* The options that take a whole number: name, bounds, and where the value goes. */
-static const struct number_option {
+static const struct options_numeric {
 	int id;
 	const char *name;
 	long min, max;
@@ -136,11 +136,11 @@ options_usage(void)
 }
 
 static void
-set_error(char *err, size_t errlen, const char *fmt, ...)
+options_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-set_error(char *err, size_t errlen, const char *fmt, ...)
+options_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -149,39 +149,37 @@ set_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * If c is a numeric option, store its range-checked value: 1 done, 0 not a
- * numeric option, -1 bad value (err names the option and its bounds).
- */
+/* Store the range-checked value of numeric option c: 0, or -1 (err names the option and its bounds). */
 static int
-number_option(struct config *cfg, int c, const char *text, char *err, size_t errlen)
+options_number(struct config *cfg, int c, const char *text, char *err, size_t errlen)
 {
-	const struct number_option *o;
+	const struct options_numeric *o;
 	long v;
 
 	for (o = number_options; o < number_options + sizeof(number_options) / sizeof(*o); o++) {
 		if (o->id != c)
 			continue;
 		if (number_parse(text, o->min, o->max, &v) < 0) {
-			set_error(err, errlen, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
+			options_error(err, errlen, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
 			    text, o->name, o->min, o->max);
 			return -1;
 		}
 		*(int *)((char *)cfg + o->offset) = (int)v;
-		return 1;
+		return 0;
 	}
-	return 0;
+	options_error(err, errlen, "option %d is not handled", c);	/* getopt knows no other */
+	return -1;
 }
 
 /* Keep a parsed listener in the configuration (which then owns it). 0 or -1. */
 static int
-add_listen(struct config *cfg, struct listen_spec *spec, char *err, size_t errlen)
+options_add_listen(struct config *cfg, struct listen_spec *spec, char *err, size_t errlen)
 {
 	struct listen_spec *l = realloc(cfg->listens, (cfg->nlistens + 1) * sizeof(*l));
 
 	if (l == NULL) {
 		listener_spec_free(spec);
-		set_error(err, errlen, "out of memory");
+		options_error(err, errlen, "out of memory");
 		return -1;
 	}
 	cfg->listens = l;
@@ -190,33 +188,33 @@ add_listen(struct config *cfg, struct listen_spec *spec, char *err, size_t errle
 }
 
 static int
-parse_listen(struct config *cfg, const char *text, char *err, size_t errlen)
+options_listen(struct config *cfg, const char *text, char *err, size_t errlen)
 {
 	struct listen_spec spec;
 
 	if (listener_parse(text, &spec, err, errlen) < 0)
 		return -1;
-	return add_listen(cfg, &spec, err, errlen);
+	return options_add_listen(cfg, &spec, err, errlen);
 }
 
 /* The classic forms: "mpechod PORT" and "mpechod ADDRESS PORT". */
 static int
-parse_positional(struct config *cfg, int n, char **args, char *err, size_t errlen)
+options_positional(struct config *cfg, int n, char **args, char *err, size_t errlen)
 {
 	struct listen_spec spec;
 
 	if (n > 2) {
-		set_error(err, errlen, "unexpected argument '%s'", args[2]);
+		options_error(err, errlen, "unexpected argument '%s'", args[2]);
 		return -1;
 	}
 	if (listener_parse_pair(n == 2 ? args[0] : NULL, args[n - 1], &spec, err, errlen) < 0)
 		return -1;
-	return add_listen(cfg, &spec, err, errlen);
+	return options_add_listen(cfg, &spec, err, errlen);
 }
 
 /* The position of text among the NULL-ended keywords, or -1. */
 static int
-pick(const char *text, ...)
+options_pick(const char *text, ...)
 {
 	const char *word;
 	va_list ap;
@@ -230,17 +228,17 @@ pick(const char *text, ...)
 }
 
 static int
-add_rule(struct config *cfg, const char *text, bool allow, char *err, size_t errlen)
+options_rule(struct config *cfg, const char *text, bool allow, char *err, size_t errlen)
 {
 	struct acl_rule rule;
 
 	if (acl_parse(text, allow, &rule) < 0) {
-		set_error(err, errlen, "invalid %s rule '%s': expected an address or ADDRESS/PREFIX",
+		options_error(err, errlen, "invalid %s rule '%s': expected an address or ADDRESS/PREFIX",
 		    allow ? "--allow" : "--deny", text);
 		return -1;
 	}
 	if (acl_add(&cfg->acl, &rule) < 0) {
-		set_error(err, errlen, "out of memory");
+		options_error(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -251,25 +249,25 @@ add_rule(struct config *cfg, const char *text, bool allow, char *err, size_t err
  * reopened on SIGHUP long after start.
  */
 static int
-set_path(char **dst, const char *name, const char *text, char *err, size_t errlen)
+options_path(char **dst, const char *name, const char *text, char *err, size_t errlen)
 {
 	char *cwd = NULL, *abs;
 
 	if (*text == '\0') {
-		set_error(err, errlen, "empty path for %s", name);
+		options_error(err, errlen, "empty path for %s", name);
 		return -1;
 	}
 	if (text[0] == '/') {
 		abs = strdup(text);
 	} else if ((cwd = getcwd(NULL, 0)) == NULL) {
-		set_error(err, errlen, "cannot make '%s' absolute: %s", text, strerror(errno));
+		options_error(err, errlen, "cannot make '%s' absolute: %s", text, strerror(errno));
 		return -1;
 	} else if ((abs = malloc(strlen(cwd) + strlen(text) + 2)) != NULL) {
 		sprintf(abs, "%s/%s", cwd, text);
 	}
 	free(cwd);
 	if (abs == NULL) {
-		set_error(err, errlen, "out of memory");
+		options_error(err, errlen, "out of memory");
 		return -1;
 	}
 	free(*dst);
@@ -278,7 +276,7 @@ set_path(char **dst, const char *name, const char *text, char *err, size_t errle
 }
 
 static int
-parse_log(struct config *cfg, const char *text, char *err, size_t errlen)
+options_log(struct config *cfg, const char *text, char *err, size_t errlen)
 {
 	if (strcmp(text, "stderr") == 0) {
 		cfg->log_target = LOG_TO_STDERR;
@@ -286,24 +284,24 @@ parse_log(struct config *cfg, const char *text, char *err, size_t errlen)
 		cfg->log_target = LOG_TO_SYSLOG;
 	} else {
 		cfg->log_target = LOG_TO_FILE;
-		return set_path(&cfg->log_path, "--log", text, err, errlen);
+		return options_path(&cfg->log_path, "--log", text, err, errlen);
 	}
 	return 0;
 }
 
 /* Prefork pool sizes must make sense together; per-source limits are the fork model's. */
 static int
-check_model(struct config *cfg, char *err, size_t errlen)
+options_check_model(struct config *cfg, char *err, size_t errlen)
 {
 	if (cfg->model != MODEL_PREFORK)
 		return 0;
 	if (cfg->max_per_source > 0 || cfg->rate > 0) {
-		set_error(err, errlen, "--max-per-source and --rate need --model fork: "
+		options_error(err, errlen, "--max-per-source and --rate need --model fork: "
 		    "prefork workers accept on their own");
 		return -1;
 	}
 	if (cfg->min_spare >= cfg->max_spare) {
-		set_error(err, errlen, "--min-spare %d must be less than --max-spare %d",
+		options_error(err, errlen, "--min-spare %d must be less than --max-spare %d",
 		    cfg->min_spare, cfg->max_spare);
 		return -1;
 	}
@@ -314,7 +312,7 @@ check_model(struct config *cfg, char *err, size_t errlen)
 
 /* How getopt's last complaint names the option: "--name" as typed, or "-c". */
 static const char *
-option_name(const char *arg, int opt)
+options_name(const char *arg, int opt)
 {
 	static char buf[64];
 
@@ -326,12 +324,101 @@ option_name(const char *arg, int opt)
 	return buf;
 }
 
-enum options_result
-options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+static int
+options_service(struct config *cfg, const char *text, char *err, size_t errlen)
 {
-	int c, verbose = 0, quiet = 0;
-	bool log_given = false;
+	if ((cfg->service = service_find(text)) != NULL)
+		return 0;
+	options_error(err, errlen, "unknown service '%s': expected %s", text, service_names());
+	return -1;
+}
 
+/* --splice and --model: a keyword, its position the enum's value. */
+static int
+options_keywords(struct config *cfg, int c, const char *text, char *err, size_t errlen)
+{
+	int v;
+
+	if (c == OPT_SPLICE) {
+		/* in the order of enum splice_mode */
+		if ((v = options_pick(text, "auto", "always", "never", NULL)) < 0) {
+			options_error(err, errlen, "invalid value '%s' for --splice: expected auto, always or never",
+			    text);
+			return -1;
+		}
+		cfg->splice = v;
+		return 0;
+	}
+	/* in the order of enum model_kind */
+	if ((v = options_pick(text, "fork", "prefork", NULL)) < 0) {
+		options_error(err, errlen, "unknown model '%s': expected fork or prefork", text);
+		return -1;
+	}
+	cfg->model = (enum model_kind)v;
+	return 0;
+}
+
+/* -u USER[:GROUP], kept as given: it is resolved at start, once the log is open. */
+static int
+options_user(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	if (text[0] == '\0' || text[0] == ':' || text[strlen(text) - 1] == ':') {
+		options_error(err, errlen, "invalid user '%s': expected USER[:GROUP]", text);
+		return -1;
+	}
+	free(cfg->user);
+	if ((cfg->user = strdup(text)) == NULL) {
+		options_error(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* What only counts once every option is read. */
+struct options_seen {
+	bool verbose, quiet, log;
+};
+
+/* Apply one option that getopt returned with its value: 0, or -1 with err set. */
+static int
+options_apply(struct config *cfg, int c, const char *arg, struct options_seen *seen,
+    char *err, size_t errlen)
+{
+	switch (c) {
+	case 'l':
+		return options_listen(cfg, arg, err, errlen);
+	case 's':
+		return options_service(cfg, arg, err, errlen);
+	case OPT_ALLOW:
+	case OPT_DENY:
+		return options_rule(cfg, arg, c == OPT_ALLOW, err, errlen);
+	case OPT_SPLICE:
+	case OPT_MODEL:
+		return options_keywords(cfg, c, arg, err, errlen);
+	case 'p':
+		return options_path(&cfg->pidfile, "--pidfile", arg, err, errlen);
+	case OPT_LOG:
+		seen->log = true;
+		return options_log(cfg, arg, err, errlen);
+	case 'u':
+		return options_user(cfg, arg, err, errlen);
+	case 'd':
+		cfg->daemonize = true;
+		return 0;
+	case 'v':
+		seen->verbose = true;
+		return 0;
+	case 'q':
+		seen->quiet = true;
+		return 0;
+	default:
+		return options_number(cfg, c, arg, err, errlen);
+	}
+}
+
+static void
+options_defaults(struct config *cfg)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->service = service_find("echo");
 	cfg->backlog = 511;
@@ -341,109 +428,53 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	cfg->start_workers = 5;
 	cfg->min_spare = 5;
 	cfg->max_spare = 10;
+}
+
+/* The checks that take several options together. 0, or -1 with err set. */
+static int
+options_finish(struct config *cfg, const struct options_seen *seen, char *err, size_t errlen)
+{
+	if (seen->verbose && seen->quiet) {
+		options_error(err, errlen, "options -v and -q exclude each other");
+		return -1;
+	}
+	if (options_check_model(cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->daemonize && !seen->log)
+		cfg->log_target = LOG_TO_SYSLOG;
+	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {
+		options_error(err, errlen, "--log stderr cannot go with --daemon: a daemon's stderr is /dev/null");
+		return -1;
+	}
+	cfg->log_level = seen->verbose ? LOG_LVL_DEBUG : seen->quiet ? LOG_LVL_NOTICE : LOG_LVL_INFO;
+	return 0;
+}
+
+enum options_result
+options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	struct options_seen seen = { false, false, false };
+	int c;
+
+	options_defaults(cfg);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:s:c:dp:u:vqhV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (parse_listen(cfg, optarg, err, errlen) < 0)
-				return OPTIONS_ERROR;
-			break;
-		case 's':
-			if ((cfg->service = service_find(optarg)) == NULL) {
-				set_error(err, errlen, "unknown service '%s': expected %s",
-				    optarg, service_names());
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_ALLOW:
-		case OPT_DENY:
-			if (add_rule(cfg, optarg, c == OPT_ALLOW, err, errlen) < 0)
-				return OPTIONS_ERROR;
-			break;
-		case 'd':
-			cfg->daemonize = true;
-			break;
-		case OPT_SPLICE:
-			/* in the order of enum splice_mode */
-			if ((cfg->splice = pick(optarg, "auto", "always", "never", NULL)) < 0) {
-				set_error(err, errlen, "invalid value '%s' for --splice: expected auto, always or never",
-				    optarg);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_MODEL:
-			/* in the order of enum model_kind */
-			if ((c = pick(optarg, "fork", "prefork", NULL)) < 0) {
-				set_error(err, errlen, "unknown model '%s': expected fork or prefork", optarg);
-				return OPTIONS_ERROR;
-			}
-			cfg->model = (enum model_kind)c;
-			break;
-		case 'p':
-			if (set_path(&cfg->pidfile, "--pidfile", optarg, err, errlen) < 0)
-				return OPTIONS_ERROR;
-			break;
-		case OPT_LOG:
-			if (parse_log(cfg, optarg, err, errlen) < 0)
-				return OPTIONS_ERROR;
-			log_given = true;
-			break;
-		case 'u':
-			if (optarg[0] == '\0' || optarg[0] == ':' || optarg[strlen(optarg) - 1] == ':') {
-				set_error(err, errlen, "invalid user '%s': expected USER[:GROUP]", optarg);
-				return OPTIONS_ERROR;
-			}
-			free(cfg->user);
-			if ((cfg->user = strdup(optarg)) == NULL) {
-				set_error(err, errlen, "out of memory");
-				return OPTIONS_ERROR;
-			}
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
+		if (c == 'h')
 			return OPTIONS_HELP;
-		case 'V':
+		if (c == 'V')
 			return OPTIONS_VERSION;
-		case ':':
-			set_error(err, errlen, "option '%s' needs a value",
-			    option_name(argv[optind - 1], optopt));
+		if (c == ':' || c == '?') {
+			options_error(err, errlen, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+			    options_name(argv[optind - 1], optopt));
 			return OPTIONS_ERROR;
-		default:
-			switch (number_option(cfg, c, optarg, err, errlen)) {
-			case 1:
-				break;
-			case 0:
-				set_error(err, errlen, "unknown option '%s'",
-				    option_name(argv[optind - 1], optopt));
-				/* FALLTHROUGH */
-			default:
-				return OPTIONS_ERROR;
-			}
-			break;
 		}
+		if (options_apply(cfg, c, optarg, &seen, err, errlen) < 0)
+			return OPTIONS_ERROR;
 	}
-	if (optind < argc && parse_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
+	if (optind < argc && options_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
 		return OPTIONS_ERROR;
-	if (verbose && quiet) {
-		set_error(err, errlen, "options -v and -q exclude each other");
-		return OPTIONS_ERROR;
-	}
-	if (check_model(cfg, err, errlen) < 0)
-		return OPTIONS_ERROR;
-	if (cfg->daemonize && !log_given)
-		cfg->log_target = LOG_TO_SYSLOG;
-	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {
-		set_error(err, errlen, "--log stderr cannot go with --daemon: a daemon's stderr is /dev/null");
-		return OPTIONS_ERROR;
-	}
-	cfg->log_level = verbose ? LOG_LVL_DEBUG : quiet ? LOG_LVL_NOTICE : LOG_LVL_INFO;
-	return OPTIONS_RUN;
+	return options_finish(cfg, &seen, err, errlen) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
 }
 
 void

@@ -13,7 +13,7 @@
 #include "number.h"
 
 static int
-lookup_group(const char *name, gid_t *gid)
+privs_group(const char *name, gid_t *gid)
 {
 	struct group *gr = getgrnam(name);
 	long v;
@@ -29,22 +29,51 @@ lookup_group(const char *name, gid_t *gid)
 	return -1;
 }
 
+/* The supplementary groups: those of a known user's group entries, or just its group. 0 or -1. */
+static int
+privs_groups(struct privs *p, const char *user, bool known, char *err, size_t errlen)
+{
+	int n = 0;
+
+	if (!known) {
+		if ((p->groups = calloc(1, sizeof(gid_t))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		p->groups[0] = p->gid;
+		p->ngroups = 1;
+		return 0;
+	}
+	/* getgrouplist() reports how many groups there are when the first guess is short. */
+	getgrouplist(user, p->gid, NULL, &n);
+	if (n < 1)
+		n = 1;
+	p->groups = calloc((size_t)n, sizeof(gid_t));
+	if (p->groups == NULL || getgrouplist(user, p->gid, p->groups, &n) < 0) {
+		snprintf(err, errlen, "cannot read the groups of '%s'", user);
+		free(p->groups);
+		p->groups = NULL;
+		return -1;
+	}
+	p->ngroups = n;
+	return 0;
+}
+
 int
 privs_lookup(const char *spec, struct privs *p, char *err, size_t errlen)
 {
 	const char *colon = strchr(spec, ':');
+	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
 	char user[256];
 	struct passwd *pw;
 	long v;
-	int n = 0;
 
 	memset(p, 0, sizeof(*p));
-	if ((colon ? (size_t)(colon - spec) : strlen(spec)) >= sizeof(user) ||
-	    (colon ? colon == spec : *spec == '\0')) {
+	if (ulen >= sizeof(user) || ulen == 0) {
 		snprintf(err, errlen, "invalid user '%s': expected USER[:GROUP]", spec);
 		return -1;
 	}
-	snprintf(user, sizeof(user), "%.*s", (int)(colon ? (size_t)(colon - spec) : strlen(spec)), spec);
+	snprintf(user, sizeof(user), "%.*s", (int)ulen, spec);
 	if ((pw = getpwnam(user)) != NULL) {
 		p->uid = pw->pw_uid;
 		p->gid = pw->pw_gid;
@@ -55,32 +84,12 @@ privs_lookup(const char *spec, struct privs *p, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown user '%s'", user);
 		return -1;
 	}
-	if (colon != NULL && lookup_group(colon + 1, &p->gid) < 0) {
+	if (colon != NULL && privs_group(colon + 1, &p->gid) < 0) {
 		snprintf(err, errlen, "unknown group '%s'", colon + 1);
 		return -1;
 	}
-	if (pw != NULL) {
-		/* getgrouplist() reports how many groups there are when the first guess is short. */
-		getgrouplist(user, p->gid, NULL, &n);
-		if (n < 1)
-			n = 1;
-		p->groups = calloc((size_t)n, sizeof(gid_t));
-		if (p->groups == NULL || getgrouplist(user, p->gid, p->groups, &n) < 0) {
-			snprintf(err, errlen, "cannot read the groups of '%s'", user);
-			free(p->groups);
-			p->groups = NULL;
-			return -1;
-		}
-		p->ngroups = n;
-	} else {
-		p->groups = calloc(1, sizeof(gid_t));
-		if (p->groups == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		p->groups[0] = p->gid;
-		p->ngroups = 1;
-	}
+	if (privs_groups(p, user, pw != NULL, err, errlen) < 0)
+		return -1;
 	p->name = strdup(spec);
 	p->set = p->name != NULL;
 	return p->set ? 0 : -1;
@@ -88,7 +97,7 @@ privs_lookup(const char *spec, struct privs *p, char *err, size_t errlen)
 
 /* Every supplementary group this process has is one that p asked for. */
 static bool
-groups_are(const struct privs *p)
+privs_groups_are(const struct privs *p)
 {
 	gid_t have[256];
 	int i, j, n = getgroups(256, have);
@@ -113,7 +122,7 @@ privs_drop(const struct privs *p)
 		return -1;
 	/* Verify: exactly these ids and groups, and no way back to root. */
 	if (getuid() != p->uid || geteuid() != p->uid || getgid() != p->gid ||
-	    getegid() != p->gid || !groups_are(p) ||
+	    getegid() != p->gid || !privs_groups_are(p) ||
 	    (p->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))) {
 		errno = EPERM;
 		return -1;
