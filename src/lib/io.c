@@ -1,39 +1,57 @@
-/* io: EINTR-safe reading and write-all on sockets. */
+/* io: EINTR-safe reads, write-all loops and splices, for sockets, pipes and files. */
 #include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-ssize_t
-io_read(int fd, void *buf, size_t len)
+/* A socket's own timeout (SO_RCVTIMEO, SO_SNDTIMEO) ends a call with EAGAIN: report it as ETIMEDOUT. */
+static ssize_t
+io_timed(ssize_t n)
 {
-	ssize_t n;
-
-	do
-		n = read(fd, buf, len);
-	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		errno = ETIMEDOUT;
 	return n;
 }
 
-int
-io_send_all(int fd, const void *buf, size_t len, size_t *done)
+/* The steps of the write-all loop: from buf to dst, or from the pipe src to dst (buf unused). */
+static ssize_t
+io_send_step(int src, int dst, const char *buf, size_t len)
 {
-	const char *p = buf;
+	(void)src;
+	return send(dst, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+io_write_step(int src, int dst, const char *buf, size_t len)
+{
+	(void)src;
+	return write(dst, buf, len);
+}
+
+static ssize_t
+io_splice_step(int src, int dst, const char *buf, size_t len)
+{
+	(void)buf;
+	return splice(src, NULL, dst, NULL, len, SPLICE_F_MOVE);
+}
+
+/* Repeat step until len bytes went: short transfers continue, EINTR is retried. 0 or -1. */
+static int
+io_all(ssize_t (*step)(int, int, const char *, size_t), int src, int dst, const char *buf,
+    size_t len, size_t *done)
+{
 	size_t off = 0;
 	ssize_t n;
 	int rc = 0;
 
 	while (off < len) {
-		n = send(fd, p + off, len - off, MSG_NOSIGNAL);
+		n = step(src, dst, buf != NULL ? buf + off : NULL, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				errno = ETIMEDOUT;
 			rc = -1;
 			break;
 		}
@@ -44,23 +62,27 @@ io_send_all(int fd, const void *buf, size_t len, size_t *done)
 	return rc;
 }
 
+ssize_t
+io_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return io_timed(n);
+}
+
+int
+io_send_all(int fd, const void *buf, size_t len, size_t *done)
+{
+	return (int)io_timed(io_all(io_send_step, -1, fd, buf, len, done));
+}
+
 int
 io_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return io_all(io_write_step, -1, fd, buf, len, NULL);
 }
 
 ssize_t
@@ -71,30 +93,11 @@ io_splice_in(int sock, int pipe_w, size_t len)
 	do
 		n = splice(sock, NULL, pipe_w, NULL, len, SPLICE_F_MOVE);
 	while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		errno = ETIMEDOUT;
-	return n;
+	return io_timed(n);
 }
 
 int
 io_splice_out(int pipe_r, int sock, size_t len, size_t *done)
 {
-	size_t off = 0;
-	ssize_t n;
-	int rc = 0;
-
-	while (off < len) {
-		n = splice(pipe_r, NULL, sock, NULL, len - off, SPLICE_F_MOVE);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				errno = ETIMEDOUT;
-			rc = -1;
-			break;
-		}
-		off += (size_t)n;
-	}
-	*done = off;
-	return rc;
+	return (int)io_timed(io_all(io_splice_step, pipe_r, sock, NULL, len, done));
 }

@@ -1,4 +1,4 @@
-/* io: EINTR-safe reading and write-all on sockets. */
+/* io: EINTR-safe reads, write-all loops and splices, for sockets, pipes and files. */
 #ifndef MPECHO_IO_H
 #define MPECHO_IO_H
 

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #define LOG_LINE_MAX 1024
 
 static const char *log_prog = "mpecho";
@@ -35,7 +37,7 @@ log_init(const char *prog, enum log_level threshold)
 }
 
 static int
-open_file(const char *path)
+log_open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 }
@@ -46,7 +48,7 @@ log_open(enum log_target target, const char *path)
 	int fd;
 
 	if (target == LOG_TO_FILE) {
-		if ((fd = open_file(path)) < 0)
+		if ((fd = log_open_file(path)) < 0)
 			return -1;
 		free(log_path);
 		if ((log_path = strdup(path)) == NULL) {
@@ -71,7 +73,7 @@ log_reopen(void)
 
 	if (log_target != LOG_TO_FILE)
 		return 0;
-	if ((fd = open_file(log_path)) < 0)
+	if ((fd = log_open_file(log_path)) < 0)
 		return -1;
 	if (dup2(fd, log_fd) < 0)
 		rc = -1;
@@ -98,29 +100,13 @@ log_enabled(enum log_level level)
 	return level <= log_threshold;
 }
 
-/* Write the whole line in one call where the kernel allows: lines of several processes never interleave. */
-static void
-log_write(int fd, const char *line, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, line, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		line += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Append to a line buffer, truncating (with a marker) rather than overflowing. */
 static size_t
-line_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
+log_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 
 static size_t
-line_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
+log_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
 {
 	int n;
 
@@ -137,16 +123,16 @@ line_vappend(char *buf, size_t pos, size_t cap, const char *fmt, va_list ap)
 }
 
 static size_t
-line_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
+log_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static size_t
-line_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
+log_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	pos = line_vappend(buf, pos, cap, fmt, ap);
+	pos = log_vappend(buf, pos, cap, fmt, ap);
 	va_end(ap);
 	return pos;
 }
@@ -173,7 +159,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 		};
 
 		va_start(ap, fmt);
-		pos = line_vappend(line, 0, sizeof(line) - 1, fmt, ap);
+		pos = log_vappend(line, 0, sizeof(line) - 1, fmt, ap);
 		va_end(ap);
 		line[pos] = '\0';
 		syslog(priorities[level], "level=%s %s", level_names[level], line);
@@ -183,13 +169,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pos = strftime(line, sizeof(line), "time=%Y-%m-%dT%H:%M:%S", &tm);
-	pos = line_append(line, pos, sizeof(line) - 1, ".%03ldZ level=%s ",
+	pos = log_append(line, pos, sizeof(line) - 1, ".%03ldZ level=%s ",
 	    ts.tv_nsec / 1000000, level_names[level]);
 	va_start(ap, fmt);
-	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
+	pos = log_vappend(line, pos, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	line[pos++] = '\n';
-	log_write(log_fd, line, pos);
+	io_write_all(log_fd, line, pos);	/* one write(2): lines of several processes never interleave */
 	errno = saved;
 }
 
@@ -202,10 +188,10 @@ log_vplain(const char *fmt, va_list ap)
 	char line[LOG_LINE_MAX];
 	size_t pos;
 
-	pos = line_append(line, 0, sizeof(line) - 1, "%s: ", log_prog);
-	pos = line_vappend(line, pos, sizeof(line) - 1, fmt, ap);
+	pos = log_append(line, 0, sizeof(line) - 1, "%s: ", log_prog);
+	pos = log_vappend(line, pos, sizeof(line) - 1, fmt, ap);
 	line[pos++] = '\n';
-	log_write(STDERR_FILENO, line, pos);
+	io_write_all(STDERR_FILENO, line, pos);
 }
 
 void
