@@ -1,0 +1,77 @@
+/* bench: what the parts of mpecho-bench share: the run's settings, its threads, its totals. */
+#ifndef MPECHO_BENCH_H
+#define MPECHO_BENCH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "stats.h"
+
+#define CHUNK (64 * 1024)		/* largest read or write */
+#define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
+
+enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD };
+extern const char *const mode_names[];
+
+struct bench {
+	enum mode mode;
+	const char *host, *port;
+	int conns, size, threads, sources, timeout_ms;
+	double duration, warmup;
+	uint64_t count;			/* stop after this many measured operations; 0: no bound */
+	bool json, quiet;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+struct errors {
+	uint64_t connect, reset, closed, timeout, lost, extra, corrupt;
+};
+
+struct conn;
+
+/* One event-loop thread and the connections it drives. */
+struct thread {
+	pthread_t tid;
+	const struct bench *b;
+	int epfd;
+	struct conn *conns;
+	int nconns;
+	unsigned first_id;
+	struct stats lat;
+	uint64_t ops;			/* measured operations */
+	uint64_t bytes;			/* measured bytes echoed back */
+	uint64_t held;			/* hold mode: connections that echoed and are held */
+	struct errors err;
+	uint64_t progress_ops;		/* all operations, read by the progress line */
+	uint64_t progress_bytes;
+};
+
+struct totals {
+	double seconds;
+	uint64_t ops, bytes, held;
+	struct errors err;
+	struct stats *lat;
+};
+
+
+/* options.c: the command line, the target, the descriptors; usage errors end the program. */
+void options_parse(struct bench *b, int argc, char **argv);
+
+/* load.c: the load itself. */
+void load_init(void);			/* the shared pattern every connection sends slices of */
+/* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */
+int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);
+void load_thread_free(struct thread *t);
+void *load_thread_run(void *arg);	/* a thread's event loop, until the stop phase */
+int load_phase(void);			/* 0: warm-up, 1: measuring, 2: stop */
+void load_set_phase(int phase);
+
+/* report.c: the figures, summed over the threads, and the exit status they mean. */
+void report_sum(const struct thread *th, int n, struct totals *tot);
+void report_print(const struct bench *b, const struct totals *t);
+int report_status(const struct bench *b, const struct totals *t);
+
+#endif
