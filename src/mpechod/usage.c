@@ -1,0 +1,56 @@
+/* usage: mpechod --help, the text a person reads first; the man page says the same at length. */
+#include "options.h"
+
+static const char usage_text[] =
+"Usage: mpechod [OPTIONS] [[ADDRESS] PORT]\n"
+"A multi-process TCP echo server: a supervisor accepts, one process serves each connection.\n"
+"\n"
+"  -l, --listen ADDR:PORT   listen there; repeatable. ADDR is a host name, an IPv4\n"
+"                           address, an [IPv6] address, or empty for all addresses.\n"
+"                           Port 0 picks a free port (logged at start).\n"
+"  -s, --service NAME       echo: every byte back unchanged (RFC 862, the default)\n"
+"                           upper: ASCII letters upper-cased; a line \"quit\" ends the session\n"
+"  -c, --max-conns N        live sessions at most; more clients wait in the backlog\n"
+"                           (1-100000, default 1000)\n"
+"      --max-per-source N   live sessions from one address; more are refused\n"
+"                           (0-100000, default 0: no limit)\n"
+"      --rate N             new connections a second from one address, bursts up to N;\n"
+"                           more are refused (0-1000000, default 0: no limit)\n"
+"      --allow CIDR         accept only clients in these networks; repeatable\n"
+"      --deny CIDR          refuse clients in this network; repeatable, wins over --allow\n"
+"                           (10.0.0.0/8, 2001:db8::/32, or one address)\n"
+"      --idle-timeout SECS  close a session that makes no progress for SECS\n"
+"                           (0-86400, default 300; 0: never)\n"
+"      --max-time SECS      close a session after SECS (0-604800, default 0: no limit)\n"
+"      --backlog N          listen backlog (1-65535, default 511)\n"
+"      --grace SECS         on SIGTERM/SIGINT, time live sessions get to finish\n"
+"                           (0-86400, default 10)\n"
+"  -d, --daemon             detach; the command returns once the daemon is ready\n"
+"  -p, --pidfile FILE       write the pid there once ready, lock it, remove it at exit\n"
+"      --log TARGET         stderr, syslog or a FILE (default: stderr; syslog with -d);\n"
+"                           SIGHUP reopens the file\n"
+"  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
+"      --model MODEL        fork: a process forked per connection (the default)\n"
+"                           prefork: a pool of workers, each serving one connection at\n"
+"                           a time; at most -c workers\n"
+"      --start N            prefork: workers at start (default 5)\n"
+"      --min-spare N        prefork: start workers while fewer are idle (default 5)\n"
+"      --max-spare N        prefork: retire workers while more are idle (default 10)\n"
+"      --max-requests N     prefork: a worker is replaced after N sessions (default 0: never)\n"
+"      --splice WHEN        echo's zero-copy path: auto (once a flow is bulk, the\n"
+"                           default), always, or never (read and write)\n"
+"  -v, --verbose            log debug lines too\n"
+"  -q, --quiet              do not log a line per connection\n"
+"  -h, --help               show this help and exit\n"
+"  -V, --version            show the version and exit\n"
+"\n"
+"With no address: all IPv4 and IPv6 addresses, port " MPECHO_DEFAULT_PORT ".\n"
+"Signals: TERM/INT stop accepting and drain (a second one ends sessions at once),\n"
+"HUP reopens the log file, USR1 logs a status line.\n"
+"Exit status: 0 stopped cleanly, 1 run-time failure (cannot listen, ...), 2 usage error.\n";
+
+const char *
+options_usage(void)
+{
+	return usage_text;
+}
