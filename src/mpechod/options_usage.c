@@ -1,4 +1,4 @@
-/* usage: mpechod --help, the text a person reads first; the man page says the same at length. */
+/* options_usage: mpechod --help, the text a person reads first; the man page says the same at length. */
 #include "options.h"
 
 static const char usage_text[] =
