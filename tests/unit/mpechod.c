@@ -1,4 +1,4 @@
-/* Unit tests of the pure code: number and address parsing, formatting, the upper machine. */
+/* mpechod: unit tests of the server's pure code: options, listeners, rules, limits, upper, the pool. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,142 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #include "acl.h"
 #include "limits.h"
-#include "log.h"
-#include "net.h"
-#include "number.h"
 #include "options.h"
 #include "service.h"
 #include "service_upper.h"
-#include "stats.h"
-
-static int passed, failed;
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-
-static void
-check(bool ok, const char *what, const char *file, int line)
-{
-	if (ok) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAIL %s:%d: %s\n", file, line, what);
-	}
-}
-
-static void
-test_number_parse(void)
-{
-	long v = -7;
-
-	CHECK(number_parse("0", 0, 10, &v) == 0 && v == 0);
-	CHECK(number_parse("10", 0, 10, &v) == 0 && v == 10);
-	CHECK(number_parse("-3", -5, 5, &v) == 0 && v == -3);
-	CHECK(number_parse("11", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(number_parse("-1", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(number_parse("99999999999999999999999", 0, 10, &v) < 0 && errno == ERANGE);
-	CHECK(number_parse("", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(number_parse("12abc", 0, 100, &v) < 0 && errno == EINVAL);
-	CHECK(number_parse(" 5", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(number_parse("+5", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(number_parse("0x10", 0, 100, &v) < 0 && errno == EINVAL);
-	CHECK(number_parse("5 ", 0, 10, &v) < 0 && errno == EINVAL);
-	CHECK(v == -3);	/* failures leave the output alone */
-}
-
-static bool
-split_is(const char *text, const char *host, const char *port)
-{
-	char *h, *p;
-	bool ok;
-
-	if (net_split_hostport(text, &h, &p) < 0)
-		return false;
-	ok = ((host == NULL && h == NULL) || (host && h && strcmp(host, h) == 0)) &&
-	    strcmp(port, p) == 0;
-	free(h);
-	free(p);
-	return ok;
-}
-
-static bool
-split_fails(const char *text)
-{
-	char *h = (char *)1, *p = (char *)1;
-
-	return net_split_hostport(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
-}
-
-static void
-test_split_hostport(void)
-{
-	CHECK(split_is("127.0.0.1:8000", "127.0.0.1", "8000"));
-	CHECK(split_is("[::1]:8000", "::1", "8000"));
-	CHECK(split_is("[fe80::1%lo]:7", "fe80::1%lo", "7"));
-	CHECK(split_is(":8000", NULL, "8000"));
-	CHECK(split_is("localhost:0", "localhost", "0"));
-	CHECK(split_is("host:echo", "host", "echo"));
-	CHECK(split_fails("8000"));
-	CHECK(split_fails("127.0.0.1"));
-	CHECK(split_fails("127.0.0.1:"));
-	CHECK(split_fails("::1:8000"));
-	CHECK(split_fails("[::1]"));
-	CHECK(split_fails("[::1]8000"));
-	CHECK(split_fails("[]:8000"));
-	CHECK(split_fails("[::1:8000"));
-	CHECK(split_fails(""));
-}
-
-static void
-test_check_port(void)
-{
-	CHECK(net_check_port("0") == 0);
-	CHECK(net_check_port("65535") == 0);
-	CHECK(net_check_port("8000") == 0);
-	CHECK(net_check_port("65536") < 0);
-	CHECK(net_check_port("-1") < 0);
-	CHECK(net_check_port("") < 0);
-	CHECK(net_check_port("80x") < 0);
-	CHECK(net_check_port("99999999999999999999") < 0);
-	CHECK(net_check_port("no-such-service-name") < 0);
-}
-
-static bool
-format_is(int family, const char *ip, int port, const char *want)
-{
-	struct sockaddr_storage ss;
-	char buf[NET_ADDRSTRLEN];
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		inet_pton(AF_INET, ip, &sin->sin_addr);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		inet_pton(AF_INET6, ip, &sin6->sin6_addr);
-	}
-	net_format((struct sockaddr *)&ss, buf, sizeof(buf));
-	if (strcmp(buf, want) != 0)
-		printf("  net_format gave '%s', want '%s'\n", buf, want);
-	return strcmp(buf, want) == 0 && net_port((struct sockaddr *)&ss) == port;
-}
-
-static void
-test_format(void)
-{
-	CHECK(format_is(AF_INET, "127.0.0.1", 8000, "127.0.0.1:8000"));
-	CHECK(format_is(AF_INET6, "::1", 7, "[::1]:7"));
-	CHECK(format_is(AF_INET6, "::ffff:10.1.2.3", 65535, "10.1.2.3:65535"));
-	CHECK(format_is(AF_INET6, "2001:db8::5", 0, "[2001:db8::5]:0"));
-}
 
 /* Run the upper machine over input cut into pieces of `chunk` bytes. */
 static size_t
@@ -216,20 +87,6 @@ test_upper_binary(void)
 	upper_init(&st);
 	n = upper_feed(&st, in, sizeof(in), out, &quit);
 	CHECK(n == 3 && out[0] == 'Q' && out[1] == '\0' && out[2] == 'A' && !quit);
-}
-
-static void
-test_quote(void)
-{
-	char buf[64];
-
-	CHECK(strcmp(log_quote("127.0.0.1:80", buf, sizeof(buf)), "127.0.0.1:80") == 0);
-	CHECK(strcmp(log_quote("two words", buf, sizeof(buf)), "\"two words\"") == 0);
-	CHECK(strcmp(log_quote("a\nevent=x", buf, sizeof(buf)), "\"a\\x0aevent=x\"") == 0);
-	CHECK(strcmp(log_quote("q\"b\\", buf, sizeof(buf)), "\"q\\\"b\\\\\"") == 0);
-	CHECK(strcmp(log_quote("", buf, sizeof(buf)), "\"\"") == 0);
-	CHECK(strlen(log_quote("0123456789012345678901234567890123456789 0123456789012345678901234567890",
-	    buf, sizeof(buf))) < sizeof(buf));
 }
 
 static enum options_result
@@ -369,22 +226,6 @@ test_acl(void)
 }
 
 static void
-test_net_addr_of(void)
-{
-	struct sockaddr_in6 sin6;
-	struct net_addr a;
-
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
-	CHECK(net_addr_of((struct sockaddr *)&sin6, &a) == 0 && a.family == AF_INET &&
-	    a.bytes[0] == 192 && a.bytes[3] == 9 && a.bytes[4] == 0);
-	inet_pton(AF_INET6, "2001:db8::9", &sin6.sin6_addr);
-	CHECK(net_addr_of((struct sockaddr *)&sin6, &a) == 0 && a.family == AF_INET6 &&
-	    a.bytes[0] == 0x20 && a.bytes[15] == 9);
-}
-
-static void
 test_limits_per_source(void)
 {
 	struct limits *l = limits_new(8, 2, 0);
@@ -435,54 +276,13 @@ test_limits_rate(void)
 	limits_free(l);
 }
 
-static void
-test_stats(void)
+void
+unit_mpechod(void)
 {
-	static struct stats st, other;
-	uint64_t v, q;
-	int i;
-
-	stats_init(&st);
-	CHECK(stats_quantile(&st, 0.5) == 0);
-	for (v = 1; v <= 1000; v++)
-		stats_add(&st, v);
-	CHECK(st.count == 1000 && st.min == 1 && st.max == 1000 && st.sum == 500500);
-	q = stats_quantile(&st, 0.5);
-	CHECK(q >= 500 && q <= 500 * 1.02);
-	q = stats_quantile(&st, 0.99);
-	CHECK(q >= 990 && q <= 990 * 1.02);
-	CHECK(stats_quantile(&st, 1.0) == 1000);
-	CHECK(stats_quantile(&st, 0.0) == 1);
-	/* Precision across the range: every quantile is an upper bound within 1/64. */
-	stats_init(&other);
-	for (i = 0; i < 40; i++)
-		stats_add(&other, (uint64_t)1 << i);
-	for (i = 0; i < 40; i++) {
-		q = stats_quantile(&other, (i + 0.5) / 40.0);
-		CHECK(q >= ((uint64_t)1 << i) && q <= ((uint64_t)1 << i) + ((uint64_t)1 << i) / 64);
-	}
-	stats_add(&other, (uint64_t)1 << 50);	/* beyond the range: counted, max exact */
-	CHECK(stats_quantile(&other, 1.0) == (uint64_t)1 << 50);
-	stats_merge(&st, &other);
-	CHECK(st.count == 1041 && st.max == (uint64_t)1 << 50 && st.min == 1);
-}
-
-int
-main(void)
-{
-	test_number_parse();
-	test_split_hostport();
-	test_check_port();
-	test_format();
 	test_upper();
 	test_upper_binary();
-	test_quote();
 	test_options_parse();
 	test_acl();
-	test_net_addr_of();
 	test_limits_per_source();
 	test_limits_rate();
-	test_stats();
-	printf("unit: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
 }

@@ -1,0 +1,16 @@
+/* unit: the unit tests' one check macro, and the groups main.c runs. */
+#ifndef MPECHO_UNIT_H
+#define MPECHO_UNIT_H
+
+#include <stdbool.h>
+
+#define CHECK(cond) unit_check((cond), #cond, __FILE__, __LINE__)
+
+/* Count one check; a failed one is printed with its place. */
+void unit_check(bool ok, const char *what, const char *file, int line);
+
+void unit_lib(void);		/* lib.c */
+void unit_mpechod(void);	/* mpechod.c */
+void unit_bench(void);		/* bench.c */
+
+#endif
