@@ -10,9 +10,17 @@
 
 #include "unit.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "acl.h"
+#include "admission.h"
+#include "end.h"
 #include "limits.h"
+#include "listener.h"
+#include "model.h"
 #include "options.h"
+#include "proctab.h"
 #include "service.h"
 #include "service_upper.h"
 
@@ -276,6 +284,173 @@ test_limits_rate(void)
 	limits_free(l);
 }
 
+static bool
+spec_is(const char *text, const char *host, const char *port)
+{
+	struct listen_spec spec;
+	char err[128];
+	bool ok;
+
+	if (listener_parse(text, &spec, err, sizeof(err)) < 0)
+		return false;
+	ok = ((host == NULL && spec.host == NULL) || (host && spec.host && strcmp(host, spec.host) == 0)) &&
+	    strcmp(port, spec.port) == 0;
+	listener_spec_free(&spec);
+	return ok;
+}
+
+/* Parsing fails, and the message names what was wrong. */
+static bool
+spec_fails(const char *text, const char *named)
+{
+	struct listen_spec spec;
+	char err[256] = "";
+
+	return listener_parse(text, &spec, err, sizeof(err)) < 0 && strstr(err, named) != NULL &&
+	    spec.host == NULL && spec.port == NULL;
+}
+
+static void
+test_listener_parse(void)
+{
+	struct listen_spec spec;
+	char err[256];
+
+	CHECK(spec_is("127.0.0.1:8000", "127.0.0.1", "8000"));
+	CHECK(spec_is("[::1]:0", "::1", "0"));
+	CHECK(spec_is(":7", NULL, "7"));
+	CHECK(spec_is("localhost:echo", "localhost", "echo"));
+	CHECK(spec_fails("127.0.0.1:8000,bogus", "'bogus'"));
+	CHECK(spec_fails("127.0.0.1", "'127.0.0.1'"));
+	CHECK(spec_fails("127.0.0.1:70000", "'70000'"));
+	CHECK(spec_fails("::1:80", "'::1:80'"));
+	CHECK(listener_parse_pair(NULL, "9190", &spec, err, sizeof(err)) == 0 && spec.host == NULL &&
+	    strcmp(spec.port, "9190") == 0);
+	listener_spec_free(&spec);
+	CHECK(listener_parse_pair("10.0.0.1", "x-no-such-port", &spec, err, sizeof(err)) < 0 &&
+	    strstr(err, "'x-no-such-port'") != NULL && spec.host == NULL);
+}
+
+static bool
+described(int wstatus, const char *want)
+{
+	char buf[64];
+
+	return strcmp(end_describe(wstatus, buf, sizeof(buf)), want) == 0;
+}
+
+static void
+test_end(void)
+{
+	CHECK(strcmp(end_name(END_EOF), "eof") == 0 && strcmp(end_name(END_MAX_TIME), "max-time") == 0);
+	CHECK(end_name(END_COUNT) == NULL && end_name(-1) == NULL);
+	CHECK(end_of_errno(ECONNRESET) == END_RESET && end_of_errno(EPIPE) == END_RESET);
+	CHECK(end_of_errno(ETIMEDOUT) == END_IDLE && end_of_errno(EIO) == END_ERROR);
+	CHECK(described(W_EXITCODE(END_QUIT, 0), "exit=3 reason=quit"));
+	CHECK(described(W_EXITCODE(0, 0), "exit=0 reason=eof"));
+	CHECK(described(W_EXITCODE(42, 0), "exit=42 reason=unknown"));
+	CHECK(described(W_EXITCODE(0, SIGKILL), "signal=KILL reason=killed"));
+	CHECK(described(W_EXITCODE(0, SIGTERM), "signal=TERM reason=killed"));
+}
+
+static void
+test_proctab(void)
+{
+	static bool seen[32769];
+	struct proctab t;
+	pid_t pids[1000];
+	int slots[1000], i, ok = 1;
+	unsigned x = 1;
+
+	CHECK(proctab_init(&t, 3) == 0);
+	slots[0] = proctab_claim(&t);
+	slots[1] = proctab_claim(&t);
+	slots[2] = proctab_claim(&t);
+	CHECK(proctab_claim(&t) == -1);			/* full */
+	CHECK(slots[0] != slots[1] && slots[1] != slots[2] && slots[0] != slots[2]);
+	proctab_unclaim(&t, slots[2]);			/* a fork that failed */
+	proctab_bind(&t, slots[0], 100);
+	proctab_bind(&t, slots[1], 200);
+	CHECK(t.live == 2 && proctab_reap(&t, 300) == -1);
+	CHECK(proctab_reap(&t, 200) == slots[1] && t.live == 1 && proctab_reap(&t, 200) == -1);
+	CHECK(proctab_reap(&t, 100) == slots[0] && t.live == 0);
+	proctab_free(&t);
+	/* A half-full map of random pids forms clusters: every pid is found, removed in any order. */
+	CHECK(proctab_init(&t, 1000) == 0);
+	for (i = 0; i < 1000; i++) {
+		do {
+			x = x * 1103515245u + 12345u;
+			pids[i] = (pid_t)((x >> 16) % 32768 + 1);
+		} while (seen[pids[i]]);
+		seen[pids[i]] = true;
+		slots[i] = proctab_claim(&t);
+		proctab_bind(&t, slots[i], pids[i]);
+	}
+	for (i = 0; i < 1000; i += 3)
+		ok &= proctab_reap(&t, pids[i]) == slots[i];
+	for (i = 999; i >= 0; i--)
+		if (i % 3 != 0)
+			ok &= proctab_reap(&t, pids[i]) == slots[i];
+	CHECK(ok && t.live == 0 && t.nfree == 1000);
+	proctab_free(&t);
+}
+
+static void
+test_prefork_plan(void)
+{
+	struct config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.min_spare = 5;
+	cfg.max_spare = 10;
+	cfg.max_conns = 20;
+	CHECK(prefork_plan(0, 0, &cfg) == 5);		/* fill up to --min-spare */
+	CHECK(prefork_plan(3, 10, &cfg) == 2);
+	CHECK(prefork_plan(3, 19, &cfg) == 1);		/* never above -c */
+	CHECK(prefork_plan(0, 20, &cfg) == 0);
+	CHECK(prefork_plan(7, 12, &cfg) == 0);		/* between the spares: nothing */
+	CHECK(prefork_plan(11, 15, &cfg) == -1);	/* retire one at a time */
+	cfg.min_spare = 100;
+	cfg.max_spare = 200;
+	cfg.max_conns = 1000;
+	CHECK(prefork_plan(0, 0, &cfg) == 32);		/* at most 32 a step */
+}
+
+static struct peer
+peer_of(const char *ip)
+{
+	struct peer p;
+
+	memset(&p, 0, sizeof(p));
+	p.addr = addr(ip);
+	snprintf(p.name, sizeof(p.name), "%s:1", ip);
+	return p;
+}
+
+static void
+test_admission(void)
+{
+	struct acl acl = { NULL, 0, false };
+	struct admission a;
+	struct acl_rule rule;
+	struct peer one = peer_of("192.0.2.1"), other = peer_of("192.0.2.2"), bad = peer_of("198.51.100.7");
+
+	CHECK(acl_parse("198.51.100.0/24", false, &rule) == 0 && acl_add(&acl, &rule) == 0);
+	CHECK(admission_init(&a, &acl, 1, 0, 10) == 0);
+	CHECK(admission_check(&a, &one, 0) == ADMITTED);
+	CHECK(admission_check(&a, &one, 0) == REFUSED_PER_SOURCE);
+	CHECK(admission_check(&a, &other, 0) == ADMITTED);
+	CHECK(admission_check(&a, &bad, 0) == REFUSED_ACL);	/* the rules come first */
+	admission_release(&a, &one);
+	CHECK(admission_check(&a, &one, 0) == ADMITTED);
+	CHECK(a.refused[REFUSED_PER_SOURCE] == 1 && a.refused[REFUSED_ACL] == 1 && a.refused[REFUSED_RATE] == 0);
+	admission_free(&a);
+	CHECK(admission_init(&a, &acl, 0, 0, 10) == 0 && a.limits == NULL);	/* rules only */
+	CHECK(admission_check(&a, &one, 0) == ADMITTED && admission_check(&a, &one, 0) == ADMITTED);
+	admission_free(&a);
+	acl_free(&acl);
+}
+
 void
 unit_mpechod(void)
 {
@@ -285,4 +460,9 @@ unit_mpechod(void)
 	test_acl();
 	test_limits_per_source();
 	test_limits_rate();
+	test_listener_parse();
+	test_end();
+	test_proctab();
+	test_prefork_plan();
+	test_admission();
 }
