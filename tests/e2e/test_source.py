@@ -76,3 +76,20 @@ def test_no_function_takes_another_modules_prefix():
                     if name.startswith(other + "_") and not own.startswith(other):
                         bad.append(f"{os.path.relpath(p, ROOT)}: {name} (the prefix of {other}.c)")
     check(not bad, "functions named after another module:\n  " + "\n  ".join(bad))
+
+
+def test_readme_map_names_every_file_and_only_real_ones():
+    import fnmatch
+    text = open(os.path.join(ROOT, "README.md")).read()
+    block = text[text.index("## How it is built"):]
+    block = block[block.index("```") + 3:]
+    block = block[:block.index("```")]
+    named = set(re.findall(r"[\w*-]+\.[ch]\b", block))
+    real = {os.path.basename(p) for p in sources()}
+    missing = [n for n in named if not fnmatch.filter(real, n)]
+    check(not missing, f"README names files that do not exist: {missing}")
+    words = set(re.findall(r"[\w-]+", block))
+    unmapped = [os.path.relpath(p, ROOT) for p in sources() if p.endswith(".c")
+                and not any(fnmatch.fnmatch(os.path.basename(p), n) for n in named)
+                and os.path.basename(p)[:-2] not in words]
+    check(not unmapped, f"source files the README's map does not show: {unmapped}")
