@@ -46,8 +46,10 @@ def test_max_per_source_refuses_the_extra_connection():
         if other:
             with connect_from(srv.port, other, host) as d:
                 check(served(d), f"{other} has its own count")
+        a_port = a.getsockname()[1]
         a.close()
-        srv.wait_for(r"event=end ")  # reaped and released: the per-source count is down
+        # a's own end line: reaped and released, its source's count is down (d's may come first)
+        srv.wait_for(rf"event=end peer=\[?{re.escape(src)}\]?:{a_port} ")
         with connect_from(srv.port, src, host) as e:
             check(served(e), "a slot from that source frees when one of its sessions ends")
         for s in (b, c):
