@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,12 +17,23 @@
 #include "io.h"
 
 #define LOG_LINE_MAX 1024
+#define LOG_SYSLOG_PATH "/dev/log"
 
 static const char *log_prog = "mpecho";
 static enum log_level log_threshold = LOG_LVL_INFO;
 static enum log_target log_target = LOG_TO_STDERR;
 static int log_fd = STDERR_FILENO;
 static char *log_path;
+static bool log_journal;	/* stderr is the systemd journal: lines start with "<priority>" */
+
+/* syslog's priority of each level: syslog(3)'s, and the journal's "<N>" line prefix. */
+static const int log_priorities[] = {
+	[LOG_LVL_ERROR] = LOG_ERR,
+	[LOG_LVL_WARN] = LOG_WARNING,
+	[LOG_LVL_NOTICE] = LOG_NOTICE,
+	[LOG_LVL_INFO] = LOG_INFO,
+	[LOG_LVL_DEBUG] = LOG_DEBUG,
+};
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -29,17 +43,59 @@ static const char *const level_names[] = {
 	[LOG_LVL_DEBUG] = "debug",
 };
 
+/*
+ * systemd names the journal stream it gave a service as JOURNAL_STREAM=DEV:INODE;
+ * only if that is still what stderr is (not a pipe or file put there since) do
+ * lines carry their priority for the journal to keep.
+ */
+static bool
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *prog, enum log_level threshold)
 {
 	log_prog = prog;
 	log_threshold = threshold;
+	log_journal = log_stderr_is_journal();
 }
 
 static int
 log_open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+/*
+ * syslog(3) drops every line in silence when nothing listens on /dev/log (most
+ * containers): try it as syslog would, a datagram socket, then a stream one.
+ */
+static int
+log_syslog_reachable(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = LOG_SYSLOG_PATH };
+	int types[] = { SOCK_DGRAM, SOCK_STREAM }, fd, i, rc = -1, saved = ENOENT;
+
+	for (i = 0; i < 2 && rc < 0; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		if (rc < 0)
+			saved = errno;
+		close(fd);
+	}
+	errno = saved;
+	return rc;
 }
 
 int
@@ -60,6 +116,8 @@ log_open(enum log_target target, const char *path)
 			close(log_fd);
 		log_fd = fd;
 	} else if (target == LOG_TO_SYSLOG) {
+		if (log_syslog_reachable() < 0)
+			return -1;
 		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
 	log_target = target;
@@ -150,25 +208,19 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	if (log_target == LOG_TO_SYSLOG) {
-		static const int priorities[] = {
-			[LOG_LVL_ERROR] = LOG_ERR,
-			[LOG_LVL_WARN] = LOG_WARNING,
-			[LOG_LVL_NOTICE] = LOG_NOTICE,
-			[LOG_LVL_INFO] = LOG_INFO,
-			[LOG_LVL_DEBUG] = LOG_DEBUG,
-		};
-
 		va_start(ap, fmt);
 		pos = log_vappend(line, 0, sizeof(line) - 1, fmt, ap);
 		va_end(ap);
 		line[pos] = '\0';
-		syslog(priorities[level], "level=%s %s", level_names[level], line);
+		syslog(log_priorities[level], "level=%s %s", level_names[level], line);
 		errno = saved;
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	pos = strftime(line, sizeof(line), "time=%Y-%m-%dT%H:%M:%S", &tm);
+	pos = log_journal && log_target == LOG_TO_STDERR ?
+	    (size_t)snprintf(line, sizeof(line), "<%d>", log_priorities[level]) : 0;
+	pos += strftime(line + pos, sizeof(line) - pos, "time=%Y-%m-%dT%H:%M:%S", &tm);
 	pos = log_append(line, pos, sizeof(line) - 1, ".%03ldZ level=%s ",
 	    ts.tv_nsec / 1000000, level_names[level]);
 	va_start(ap, fmt);
@@ -188,7 +240,7 @@ log_vplain(const char *fmt, va_list ap)
 	char line[LOG_LINE_MAX];
 	size_t pos;
 
-	pos = log_append(line, 0, sizeof(line) - 1, "%s: ", log_prog);
+	pos = log_append(line, 0, sizeof(line) - 1, log_journal ? "<3>%s: " : "%s: ", log_prog);
 	pos = log_vappend(line, pos, sizeof(line) - 1, fmt, ap);
 	line[pos++] = '\n';
 	io_write_all(STDERR_FILENO, line, pos);
