@@ -35,6 +35,13 @@ need prlimit util-linux
 need unshare util-linux
 need mount mount
 need clang clang
+need xinetd xinetd
+need systemd-socket-activate systemd
+need systemd-analyze systemd
+need dpkg-buildpackage dpkg-dev
+need dh debhelper
+need lintian lintian
+need fakeroot fakeroot
 if [ "${1:-}" = "--bench" ]; then
 	need socat socat
 	need ncat ncat
@@ -42,12 +49,24 @@ if [ "${1:-}" = "--bench" ]; then
 	need xinetd xinetd
 	need node nodejs
 fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ -n "$missing" ]; then
 	echo "tests/deps.sh: installing:$missing"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
 fi
 sanitizer_cc >/dev/null
+
+# openbsd-inetd conflicts with xinetd as a package: the tests run it unpacked instead.
+inetd_dir="$(dirname "$0")/../build/deps/openbsd-inetd"
+if [ ! -x "$inetd_dir/usr/sbin/inetd" ]; then
+	mkdir -p "$inetd_dir"
+	cd "$inetd_dir/.."
+	apt-get download openbsd-inetd >/dev/null 2>&1 || {
+		$sudo apt-get update -qq && apt-get download openbsd-inetd >/dev/null
+	}
+	dpkg -x openbsd-inetd_*.deb openbsd-inetd
+	cd - >/dev/null
+fi

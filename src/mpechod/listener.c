@@ -79,6 +79,7 @@ listeners_append(struct listeners *ls, int fd)
 	}
 	ls->v = v;
 	v[ls->n].fd = fd;
+	v[ls->n].label[0] = '\0';
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else

@@ -22,10 +22,13 @@ struct listen_spec {
 	char *port;
 };
 
+#define LISTENER_LABEL_MAX 96
+
 /* One open listening socket. */
 struct listener {
 	int fd;
 	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
+	char label[LISTENER_LABEL_MAX];	/* "": bound here; else where it came from ("fd=3 name=web") */
 };
 
 struct listeners {

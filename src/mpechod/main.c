@@ -1,13 +1,17 @@
 /* main: mpechod's life in six steps: options, signals, user and log, listeners, detach, serve. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "inetd.h"
 #include "listener.h"
+#include "listener_inherited.h"
 #include "log.h"
 #include "options.h"
 #include "pidfile.h"
@@ -39,6 +43,35 @@ main_options(struct config *cfg, int argc, char **argv)
 	exit(EXIT_OK);
 }
 
+/*
+ * -u needs the power to change user. Without it every session would fail to
+ * become USER: refuse at start instead, unless USER is who runs already.
+ */
+static int
+main_check_user(struct config *cfg)
+{
+	if (!cfg->privs.set || geteuid() == 0)
+		return 0;
+	if (cfg->privs.uid == geteuid() && cfg->privs.gid == getegid()) {
+		privs_free(&cfg->privs);	/* already that user: nothing to drop */
+		return 0;
+	}
+	log_plain("cannot run sessions as '%s': only root can change user (mpechod runs as uid %ld)",
+	    cfg->privs.name, (long)geteuid());
+	return -1;
+}
+
+/* Under inetd the client's socket is often stderr too: log lines must never reach the client. */
+static void
+main_inetd_log(struct config *cfg)
+{
+	struct stat err;
+
+	if (cfg->inetd && cfg->log_target == LOG_TO_STDERR && fstat(STDERR_FILENO, &err) == 0 &&
+	    S_ISSOCK(err.st_mode))
+		cfg->log_target = LOG_TO_SYSLOG;
+}
+
 /* Step 3: the user sessions run as, and the log target. 0, or -1 once the reason is printed. */
 static int
 main_user_and_log(struct config *cfg)
@@ -49,8 +82,14 @@ main_user_and_log(struct config *cfg)
 		log_plain("%s", err);
 		return -1;
 	}
+	if (main_check_user(cfg) < 0)
+		return -1;
+	main_inetd_log(cfg);
 	if (cfg->log_target != LOG_TO_STDERR && log_open(cfg->log_target, cfg->log_path) < 0) {
-		log_plain("cannot open the log file %s: %s", cfg->log_path, strerror(errno));
+		if (cfg->log_target == LOG_TO_SYSLOG)
+			log_plain("cannot log to syslog: /dev/log: %s (give --log FILE)", strerror(errno));
+		else
+			log_plain("cannot open the log file %s: %s", cfg->log_path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -73,6 +112,31 @@ main_pidfile(const struct config *cfg, struct pidfile *pf)
 	return -1;
 }
 
+/*
+ * The listeners: handed over by a service manager (systemd's LISTEN_FDS, or
+ * inetd's listening standard input), else bound here. 0, or -1 with err.
+ */
+static int
+main_listeners(const struct config *cfg, struct listeners *ls, char *err, size_t errlen)
+{
+	char *names;
+	int n = listener_inherited_count(&names, err, errlen), rc;
+
+	if (n < 0)
+		return -1;
+	if (cfg->inetd)
+		rc = listener_inherited_take(ls, STDIN_FILENO, "fd=0 inetd=wait", err, errlen);
+	else if (n > 0)
+		rc = listener_inherited_open(ls, n, names, err, errlen);
+	else
+		rc = listeners_open(ls, cfg->listens, cfg->nlistens, cfg->backlog, err, errlen);
+	if (rc == 0 && n > 0 && cfg->nlistens > 0)
+		log_msg(LOG_LVL_NOTICE, "event=listen-skipped count=%zu reason=socket-activated",
+		    cfg->nlistens);
+	free(names);
+	return rc;
+}
+
 /* Step 4: the pidfile, then every listener. 0, or -1 once the reason is printed. */
 static int
 main_bind(const struct config *cfg, struct supervisor_env *env)
@@ -81,11 +145,33 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 
 	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
 		return -1;
-	if (listeners_open(env->ls, cfg->listens, cfg->nlistens, cfg->backlog, err, sizeof(err)) < 0) {
+	if (main_listeners(cfg, env->ls, err, sizeof(err)) < 0) {
 		log_plain("%s", err);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * inetd "nowait": the connection is standard input. Serve it here and leave
+ * with its end status; standard output and error, the same socket, go to
+ * /dev/null first so that nothing but echo reaches the client.
+ */
+static int __attribute__((noreturn))
+main_inetd(struct config *cfg)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
+
+	if (null >= 0) {
+		dup2(null, STDOUT_FILENO);
+		if (cfg->log_target != LOG_TO_STDERR)
+			dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	rc = inetd_serve(cfg, STDIN_FILENO);
+	log_close();
+	options_free(cfg);
+	exit(rc);
 }
 
 int
@@ -93,7 +179,7 @@ main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
-	struct supervisor_env env = { &ls, NULL, -1 };
+	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1 };
 	struct config cfg;
 	int rc = EXIT_FAIL;
 
@@ -109,7 +195,15 @@ main(int argc, char **argv)
 	if (main_user_and_log(&cfg) < 0)
 		goto out;
 
-	/* 4. Take the pidfile, then open every listener; any failure ends the start here. */
+	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
+	 * then open or take over every listener; any failure ends the start here. */
+	if (cfg.inetd && inetd_classify(STDIN_FILENO) != INETD_LISTENING) {
+		if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
+			log_plain("-i: standard input is not a stream socket");
+			goto out;
+		}
+		main_inetd(&cfg);
+	}
 	if (main_bind(&cfg, &env) < 0)
 		goto out;
 

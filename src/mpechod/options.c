@@ -13,6 +13,7 @@
 #include "net.h"
 #include "number.h"
 #include "service.h"
+#include "transport.h"
 
 enum {
 	OPT_BACKLOG = 256,
@@ -65,6 +66,7 @@ static const struct option long_options[] = {
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },
+	{ "inetd", no_argument, NULL, 'i' },
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, 'u' },
@@ -351,6 +353,9 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 	case 'd':
 		cfg->daemonize = true;
 		return 0;
+	case 'i':
+		cfg->inetd = true;
+		return 0;
 	case 'v':
 		seen->verbose = true;
 		return 0;
@@ -386,6 +391,11 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 	}
 	if (options_check_model(cfg, err, errlen) < 0)
 		return -1;
+	if (cfg->inetd && (cfg->daemonize || cfg->nlistens > 0)) {
+		options_error(err, errlen, "-i serves the socket on standard input: it cannot go with %s",
+		    cfg->daemonize ? "-d" : "a listen address");
+		return -1;
+	}
 	if (cfg->daemonize && !seen->log)
 		cfg->log_target = LOG_TO_SYSLOG;
 	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {
@@ -405,7 +415,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	options_defaults(cfg);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:s:c:dp:u:vqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:s:c:dip:u:vqhV", long_options, NULL)) != -1) {
 		if (c == 'h')
 			return OPTIONS_HELP;
 		if (c == 'V')
@@ -421,6 +431,13 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	if (optind < argc && options_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
 		return OPTIONS_ERROR;
 	return options_finish(cfg, &seen, err, errlen) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
+}
+
+struct session_params
+options_session_params(const struct config *cfg)
+{
+	return (struct session_params){ .service = cfg->service, .transport = &transport_plain,
+	    .splice = cfg->splice, .max_time = cfg->max_time };
 }
 
 void

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mpecho.h"
 #include "privs.h"
+#include "session.h"
 
 struct service;
 
@@ -34,6 +35,7 @@ struct config {
 	int max_requests;	/* prefork: a worker exits after this many sessions; 0: never */
 	struct acl acl;
 	bool daemonize;
+	bool inetd;		/* -i: the socket is standard input (inetd, xinetd, systemd Accept=yes) */
 	char *pidfile;		/* absolute path, or NULL */
 	enum log_target log_target;
 	char *log_path;		/* absolute path for LOG_TO_FILE */
@@ -51,6 +53,9 @@ enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR 
 enum options_result options_parse(struct config *cfg, int argc, char **argv,
     char *err, size_t errlen);
 void options_free(struct config *cfg);
+
+/* What every session is given, from the configuration. */
+struct session_params options_session_params(const struct config *cfg);
 const char *options_usage(void);
 
 #endif

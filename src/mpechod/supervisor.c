@@ -20,7 +20,6 @@
 #include "options.h"
 #include "pidfile.h"
 #include "service.h"
-#include "transport.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
@@ -122,6 +121,22 @@ supervisor_status(const struct supervisor *sv)
 	    (unsigned long long)t.bytes_out, (long long)((clock_ms() - sv->start_ms) / 1000), pool);
 }
 
+/* STATUS= for the service manager: what systemctl status shows. */
+static void
+supervisor_notify_status(struct supervisor *sv, int64_t now)
+{
+	struct tally t = supervisor_tally(sv);
+	char text[160], pool[32] = "";
+
+	if (t.workers >= 0)
+		snprintf(pool, sizeof(pool), ", %d workers", t.workers);
+	snprintf(text, sizeof(text), "%d sessions (at most %d), %llu served, %llu refused%s",
+	    t.sessions, sv->cfg->max_conns, (unsigned long long)t.served,
+	    (unsigned long long)(t.refused_acl + sv->adm.refused[REFUSED_ACL] +
+	    sv->adm.refused[REFUSED_PER_SOURCE] + sv->adm.refused[REFUSED_RATE]), pool);
+	notify_status(&sv->notify, text, now);
+}
+
 /* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the children. */
 static void
 supervisor_stop_advance(struct supervisor *sv, int sig)
@@ -130,6 +145,7 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 	case RUNNING:
 		/* Stop listening first: once the line is logged, new clients are refused. */
 		listeners_shutdown(sv->ls);
+		notify_send(&sv->notify, "STOPPING=1\nSTATUS=draining");
 		sv->model->notify(sv, MODEL_DRAIN);
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
 		    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->grace);
@@ -202,6 +218,10 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 	next = admission_tick(&sv->adm, now);
 	if ((t = sv->model->tick(sv, now)) < next)
 		next = t;
+	if (notify_status_due(&sv->notify, now))
+		supervisor_notify_status(sv, now);
+	if ((t = notify_tick(&sv->notify, now)) < next)
+		next = t;
 	if (sv->stage != RUNNING && sv->stage_deadline_ms >= 0 && now >= sv->stage_deadline_ms)
 		supervisor_stop_advance(sv, 0);
 	if (sv->resume_ms > 0 && sv->resume_ms < next)
@@ -248,13 +268,15 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 {
 	memset(sv, 0, sizeof(*sv));
 	sv->sigfd = -1;
+	sv->notify.fd = -1;
 	sv->cfg = cfg;
 	sv->ls = env->ls;
 	sv->start_ms = clock_ms();
 	sv->stage_deadline_ms = -1;
 	sv->model = cfg->model == MODEL_PREFORK ? &model_prefork : &model_fork;
-	sv->session = (struct session_params){ .service = cfg->service,
-	    .transport = &transport_plain, .splice = cfg->splice, .max_time = cfg->max_time };
+	sv->session = options_session_params(cfg);
+	if (notify_open(&sv->notify, env->error, sizeof(env->error)) < 0)
+		return -1;
 	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
 	    admission_init(&sv->adm, &cfg->acl, cfg->max_per_source, cfg->rate, cfg->max_conns) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
@@ -276,6 +298,7 @@ supervisor_free(struct supervisor *sv)
 		close(sv->sigfd);
 	proctab_free(&sv->tab);
 	admission_free(&sv->adm);
+	notify_close(&sv->notify);
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
@@ -288,7 +311,8 @@ supervisor_log_ready(const struct supervisor *sv)
 	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
 	    sv->cfg->max_conns);
 	for (i = 0; i < sv->ls->n; i++)
-		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s", sv->ls->v[i].name);
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s", sv->ls->v[i].name,
+		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label);
 	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n);
 }
 
@@ -332,8 +356,12 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 	char msg[256];
 	int rc = EXIT_FAIL;
 
+	env->error[0] = '\0';
 	if (supervisor_init(&sv, cfg, env) < 0) {
-		snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
+		if (env->error[0] != '\0')
+			snprintf(msg, sizeof(msg), "%s", env->error);
+		else
+			snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
 		goto failed;
 	}
 	if (env->pidfile != NULL && pidfile_write(env->pidfile, getpid()) < 0) {
@@ -346,6 +374,11 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		goto failed;
 	}
 	supervisor_log_ready(&sv);
+	/* A daemon is not the process the manager started: it names itself the main one. */
+	if (cfg->daemonize)
+		notify_send(&sv.notify, "READY=1\nMAINPID=%ld", (long)getpid());
+	else
+		notify_send(&sv.notify, "READY=1");
 	daemon_ready(env->ready_fd, NULL);
 	env->ready_fd = -1;
 	if (supervisor_loop(&sv) == 0) {

@@ -11,6 +11,7 @@
 
 #include "admission.h"
 #include "child.h"
+#include "notify.h"
 #include "proctab.h"
 #include "session.h"
 
@@ -24,6 +25,7 @@ struct supervisor_env {
 	struct listeners *ls;
 	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
 	int ready_fd;			/* -1, or the daemon's line to the foreground process */
+	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
 enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
@@ -54,6 +56,7 @@ struct supervisor {
 	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
 	bool accept_error_logged;
 	int sigfd;
+	struct notify notify;		/* readiness and status for a service manager */
 };
 
 /*

@@ -14,6 +14,7 @@ import threading
 import time
 
 BUILD = os.environ.get("MPECHO_BUILD", "build")
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
 
@@ -310,3 +311,28 @@ def cleanup():
     hits = list(_sanitizer_hits)
     _sanitizer_hits.clear()
     return leftovers, hits
+
+
+def free_port(host="127.0.0.1"):
+    """A port nobody listens on now, for tools that cannot take port 0 (they bind it themselves)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_file(path, pattern, timeout=10.0):
+    """Wait until a file's text matches pattern; returns the text."""
+    def found():
+        try:
+            text = open(path).read()
+        except OSError:
+            return None
+        return text if re.search(pattern, text) else None
+    return wait_until(found, timeout, f"/{pattern}/ in {path}")
+
+
+def environ(pid):
+    """A process's environment variables."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)

@@ -1,0 +1,97 @@
+/* inetd: one session on standard input, for super-servers that accept for us. */
+#include "inetd.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "admission.h"
+#include "clock.h"
+#include "listener.h"
+#include "log.h"
+#include "net.h"
+#include "options.h"
+#include "privs.h"
+#include "session.h"
+
+enum inetd_input
+inetd_classify(int fd)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+		return INETD_OTHER;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+		return INETD_OTHER;
+	return listening ? INETD_LISTENING : INETD_CONNECTED;
+}
+
+/* The peer of fd, as the supervisor would have it from accept(). 0 or -1 with errno. */
+static int
+inetd_peer(int fd, struct peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    net_addr_of((struct sockaddr *)&ss, &p->addr) < 0)
+		return -1;
+	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
+	return 0;
+}
+
+/* What the supervisor's listeners and child set up: the socket options, the rules, the user. */
+static int
+inetd_admit(const struct config *cfg, int fd, const struct peer *p)
+{
+	struct admission adm;
+	enum refusal why;
+
+	if (net_tune(fd) < 0 || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"%s\"", (long)getpid(),
+		    strerror(errno));
+		return -1;
+	}
+	if (admission_init(&adm, &cfg->acl, 0, 0, 1) < 0)
+		return -1;
+	why = admission_check(&adm, p, clock_ms());
+	admission_free(&adm);
+	if (why != ADMITTED)
+		return -1;
+	if (cfg->privs.set && privs_drop(&cfg->privs) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"cannot become %s: %s\"",
+		    (long)getpid(), cfg->privs.name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+inetd_serve(const struct config *cfg, int fd)
+{
+	struct session_params params = options_session_params(cfg);
+	struct stream_counters ctr = { 0, 0 };
+	int64_t start = clock_ms();
+	struct peer p;
+	enum end end;
+	char how[64];
+
+	if (inetd_peer(fd, &p) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"standard input: %s\"",
+		    (long)getpid(), strerror(errno));
+		return END_ERROR;
+	}
+	if (inetd_admit(cfg, fd, &p) < 0) {
+		close(fd);
+		return END_ERROR;
+	}
+	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=1", p.name, (long)getpid());
+	end = session_run(fd, &params, &ctr);
+	session_log_end(p.name, (long)getpid(), end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
+	    ctr.bytes_in, ctr.bytes_out, clock_ms() - start, 0);
+	return end;
+}

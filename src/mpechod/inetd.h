@@ -1,0 +1,28 @@
+/*
+ * inetd: mpechod -i with a connected socket on standard input (inetd and
+ * xinetd "nowait", systemd Accept=yes, tcpserver): one session served in
+ * this process, with the same limits and log lines as under the supervisor.
+ */
+#ifndef MPECHO_INETD_H
+#define MPECHO_INETD_H
+
+struct config;
+
+enum inetd_input {
+	INETD_CONNECTED,	/* a connected stream socket: serve it (inetd_serve) */
+	INETD_LISTENING,	/* a listening socket (inetd "wait"): be the supervisor on it */
+	INETD_OTHER		/* not a socket, or not a stream one */
+};
+
+/* What descriptor fd is. */
+enum inetd_input inetd_classify(int fd);
+
+/*
+ * Serve the connection on fd with cfg's service, idle timeout, time limit,
+ * access rules and user; log its connect and end lines. Returns the exit
+ * status: the session's end reason (0 eof, 2 reset, 3 quit, ...), or 1 if
+ * it could not be served.
+ */
+int inetd_serve(const struct config *cfg, int fd);
+
+#endif
