@@ -1,4 +1,4 @@
-# mpecho: the whole build. Targets: all run test bench install clean (see README.md).
+# mpecho: the whole build. Targets: all run test bench install uninstall deb clean (see README.md).
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -14,7 +14,11 @@ PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
 SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 RUNARGS ?=
+# The version has one home, the top of debian/changelog; the programs get it from here.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+CPPFLAGS += -DMPECHO_VERSION='"$(VERSION)"'
 
 # A folder per program under src/, and src/lib/ for what the three share. A new .c file
 # in a folder is part of that program: no list to update here.
@@ -27,7 +31,7 @@ BENCH_OBJS  = $(call objs,src/mpecho-bench)
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BUILD)/src/mpecho-bench/stats.o
 
-.PHONY: all run test unit bench install uninstall clean
+.PHONY: all run test unit bench install uninstall deb clean
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
@@ -80,13 +84,29 @@ install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -m 644 man/mpechod.8 $(DESTDIR)$(MANDIR)/man8/mpechod.8
 	install -m 644 man/mpecho.1 $(DESTDIR)$(MANDIR)/man1/mpecho.1
 	install -m 644 man/mpecho-bench.1 $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 644 dist/systemd/mpechod.service dist/systemd/mpechod.socket \
+	    dist/systemd/mpechod-inetd.socket dist/systemd/mpechod-inetd@.service $(DESTDIR)$(UNITDIR)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho $(DESTDIR)$(BINDIR)/mpecho-bench \
 	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1 \
-	    $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1
+	    $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1 $(DESTDIR)$(UNITDIR)/mpechod.service \
+	    $(DESTDIR)$(UNITDIR)/mpechod.socket $(DESTDIR)$(UNITDIR)/mpechod-inetd.socket \
+	    $(DESTDIR)$(UNITDIR)/mpechod-inetd@.service
+
+# The Debian package, built from a copy of the tree in $(BUILD)/deb (dpkg-buildpackage
+# writes beside its source tree): $(BUILD)/deb/mpecho_$(VERSION)_*.deb. It runs in a fresh
+# make environment: variables given to this make (BUILD=...) must not reach the package's.
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/mpecho-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(BUILD)/deb/mpecho-$(VERSION) -xf -
+	cd $(BUILD)/deb/mpecho-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)
 
 -include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*/*.d)

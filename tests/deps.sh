@@ -42,6 +42,7 @@ need dpkg-buildpackage dpkg-dev
 need dh debhelper
 need lintian lintian
 need fakeroot fakeroot
+need man man-db
 if [ "${1:-}" = "--bench" ]; then
 	need socat socat
 	need ncat ncat

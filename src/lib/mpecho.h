@@ -2,7 +2,10 @@
 #ifndef MPECHO_H
 #define MPECHO_H
 
-#define MPECHO_VERSION "0.1.0"
+/* The version comes from the top of debian/changelog, through the Makefile. */
+#ifndef MPECHO_VERSION
+#error "MPECHO_VERSION is not defined: build with the Makefile"
+#endif
 #define MPECHO_DEFAULT_PORT "8000"
 
 /* Exit statuses shared by the programs (documented in the man pages and README). */

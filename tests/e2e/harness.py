@@ -81,8 +81,8 @@ def wait_until(cond, timeout=10.0, what="condition"):
 class Server:
     """mpechod in its own session, its stderr collected line by line."""
 
-    def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None):
-        self.args = [binary("mpechod"), *args]
+    def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None):
+        self.args = [program or binary("mpechod"), *args]
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.DEVNULL,

@@ -19,7 +19,11 @@ def test_install_honours_prefix_and_destdir():
         check(out.returncode == 0, f"make install failed: {out.stderr}")
         for path, mode in (("sbin/mpechod", 0o755), ("bin/mpecho", 0o755), ("bin/mpecho-bench", 0o755),
                            ("share/man/man1/mpecho-bench.1", 0o644),
-                           ("share/man/man8/mpechod.8", 0o644), ("share/man/man1/mpecho.1", 0o644)):
+                           ("share/man/man8/mpechod.8", 0o644), ("share/man/man1/mpecho.1", 0o644),
+                           ("lib/systemd/system/mpechod.service", 0o644),
+                           ("lib/systemd/system/mpechod.socket", 0o644),
+                           ("lib/systemd/system/mpechod-inetd.socket", 0o644),
+                           ("lib/systemd/system/mpechod-inetd@.service", 0o644)):
             full = os.path.join(stage, "opt/mpecho", path)
             check(os.path.isfile(full), f"{path} installed under DESTDIR/PREFIX")
             check(os.stat(full).st_mode & 0o777 == mode, f"{path} mode {oct(mode)}")
