@@ -31,7 +31,7 @@ BENCH_OBJS  = $(call objs,src/mpecho-bench)
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BUILD)/src/mpecho-bench/stats.o
 
-.PHONY: all run test unit bench install uninstall deb clean
+.PHONY: all run test unit bench install uninstall deb fuzz clean
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
@@ -67,7 +67,34 @@ test:
 	$(MAKE) WERROR=-Werror BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	python3 tests/run.py build build/sanitize
+
+# libFuzzer targets (clang): tests/fuzz/NAME.c against the sources FUZZ_NAME lists, each
+# run for FUZZ_SECONDS (default 60; make test runs 5) from its committed seed corpus,
+# with new findings kept in $(BUILD)/fuzz/NAME.corpus. A crash fails the target.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_proxy = src/mpechod/proxy.c
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -Isrc/mpechod -fsanitize=fuzzer,address,undefined \
+             -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/$$t.corpus && \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t. \
+	        $(BUILD)/fuzz/$$t.corpus tests/fuzz/corpus/$$t 2>$(BUILD)/fuzz/$$t.log | true; \
+	    grep -E "^(stat::number_of_executed_units|Done)" $(BUILD)/fuzz/$$t.log | head -1; \
+	    if grep -qE "ERROR: |==ERROR|SUMMARY: |deadly signal" $(BUILD)/fuzz/$$t.log; then \
+	        tail -30 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
+	done
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*)
 
 # mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js;
 # writes bench/results.md and bench/results.svg. BENCH_ROUNDS and BENCH_SECONDS scale it.

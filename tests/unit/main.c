@@ -22,6 +22,7 @@ main(void)
 	unit_lib();
 	unit_mpechod();
 	unit_bench();
+	unit_proxy();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

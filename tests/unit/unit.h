@@ -12,5 +12,6 @@ void unit_check(bool ok, const char *what, const char *file, int line);
 void unit_lib(void);		/* lib.c */
 void unit_mpechod(void);	/* mpechod.c */
 void unit_bench(void);		/* bench.c */
+void unit_proxy(void);		/* proxy.c */
 
 #endif

@@ -1,0 +1,203 @@
+/* proxy: unit tests of the PROXY protocol parser: every field, every split, versions 1 and 2. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy.h"
+#include "unit.h"
+
+/*
+ * Every prefix shorter than `decide` bytes asks for more (0); from `decide` on, and for
+ * the whole header, the answer is the header's length `want`.
+ */
+static bool
+proxy_splits(const unsigned char *buf, size_t len, long want, size_t decide, struct proxy_header *h)
+{
+	const char *why;
+	size_t cut;
+	long n;
+
+	for (cut = 0; cut < len; cut++) {
+		n = proxy_parse(buf, cut, h, &why);
+		if (n != (cut < decide ? 0 : want)) {
+			printf("  prefix %zu of %zu gave %ld (%s)\n", cut, len, n, why ? why : "");
+			return false;
+		}
+	}
+	return proxy_parse(buf, len, h, &why) == want;
+}
+
+/* Headers whose every byte is needed before their length is known. */
+static bool
+proxy_every_split(const unsigned char *buf, size_t len, long want, struct proxy_header *h)
+{
+	return proxy_splits(buf, len, want, len, h);
+}
+
+static bool
+proxy_v1_ok(const char *line, const char *src, int sport, const char *dst, int dport)
+{
+	struct proxy_header h;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	const void *sa, *da;
+	int fam, sp, dp;
+
+	if (!proxy_every_split((const unsigned char *)line, strlen(line), (long)strlen(line), &h))
+		return false;
+	if (h.version != 1 || h.local != (src == NULL))
+		return false;
+	if (src == NULL)
+		return true;
+	fam = h.src.ss_family;
+	sa = fam == AF_INET ? (const void *)&((struct sockaddr_in *)&h.src)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)&h.src)->sin6_addr;
+	da = fam == AF_INET ? (const void *)&((struct sockaddr_in *)&h.dst)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)&h.dst)->sin6_addr;
+	sp = ntohs(fam == AF_INET ? ((struct sockaddr_in *)&h.src)->sin_port :
+	    ((struct sockaddr_in6 *)&h.src)->sin6_port);
+	dp = ntohs(fam == AF_INET ? ((struct sockaddr_in *)&h.dst)->sin_port :
+	    ((struct sockaddr_in6 *)&h.dst)->sin6_port);
+	inet_ntop(fam, sa, a, sizeof(a));
+	inet_ntop(fam, da, b, sizeof(b));
+	return strcmp(a, src) == 0 && strcmp(b, dst) == 0 && sp == sport && dp == dport;
+}
+
+/* A header that is refused, naming why (a fragment of the reason). */
+static bool
+proxy_bad(const void *buf, size_t len, const char *reason)
+{
+	struct proxy_header h;
+	const char *why = NULL;
+
+	return proxy_parse(buf, len, &h, &why) == -1 && why != NULL && strstr(why, reason) != NULL;
+}
+
+static bool
+proxy_bad1(const char *line, const char *reason)
+{
+	return proxy_bad(line, strlen(line), reason);
+}
+
+static void
+test_proxy_v1(void)
+{
+	char long_line[200];
+
+	CHECK(proxy_v1_ok("PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n", "192.168.0.1", 56324,
+	    "192.168.0.11", 443));
+	CHECK(proxy_v1_ok("PROXY TCP4 255.255.255.255 0.0.0.0 65535 0\r\n", "255.255.255.255", 65535,
+	    "0.0.0.0", 0));
+	CHECK(proxy_v1_ok("PROXY TCP6 2001:db8::1 ::1 1 2\r\n", "2001:db8::1", 1, "::1", 2));
+	CHECK(proxy_v1_ok("PROXY TCP6 FFFF:ffff:ffff:ffff:ffff:ffff:ffff:ffff ::ffff 65535 65535\r\n",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, "::ffff", 65535));
+	CHECK(proxy_v1_ok("PROXY UNKNOWN\r\n", NULL, 0, NULL, 0));
+	CHECK(proxy_v1_ok("PROXY UNKNOWN whatever is here 1 2\r\n", NULL, 0, NULL, 0));
+	CHECK(proxy_bad1("PROXY TCP4 192.168.0.01 1.2.3.4 1 2\r\n", "source address"));	/* leading zero */
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3 1 2\r\n", "destination address"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.256 1 2\r\n", "destination address"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 01 2\r\n", "source port"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 65536\r\n", "destination port"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 -2\r\n", "destination port"));
+	CHECK(proxy_bad1("PROXY TCP4 ::1 ::1 1 2\r\n", "source address"));		/* family mismatch */
+	CHECK(proxy_bad1("PROXY TCP6 1.2.3.4 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n", "source address"));	/* no dotted part */
+	CHECK(proxy_bad1("PROXY TCP6 1::2::3 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP4  1.2.3.4 1.2.3.4 1 2\r\n", "fields"));		/* two spaces */
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 2 3\r\n", "fields"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1\r\n", "fields"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 2 \r\n", "fields"));
+	CHECK(proxy_bad1("PROXY UDP4 1.2.3.4 1.2.3.4 1 2\r\n", "protocol"));
+	CHECK(proxy_bad1("PROXY tcp4 1.2.3.4 1.2.3.4 1 2\r\n", "protocol"));
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 2\n", "line end"));		/* a lone LF */
+	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 2\rX", "line end"));		/* a lone CR */
+	CHECK(proxy_bad1("GET / HTTP/1.1\r\n", "signature"));
+	CHECK(proxy_bad1("PROXYTCP4", "signature"));
+	memset(long_line, 'a', sizeof(long_line));
+	memcpy(long_line, "PROXY UNKNOWN ", 14);
+	CHECK(proxy_bad(long_line, 107, "107"));					/* no CRLF in 107 bytes */
+	memcpy(long_line + 105, "\r\n", 2);
+	CHECK(proxy_v1_ok("PROXY UNKNOWN aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaa\r\n", NULL, 0, NULL, 0));			/* exactly 107: fine */
+	long_line[105] = 'a';
+	memcpy(long_line + 106, "\r\n", 2);
+	CHECK(proxy_bad(long_line, 108, "107"));					/* 108 is one too many */
+}
+
+/* A v2 header: signature, ver_cmd, fam, then addr (alen bytes) and tlv_len bytes of TLVs. */
+static size_t
+proxy_v2_make(unsigned char *out, unsigned ver_cmd, unsigned fam, const void *addr, size_t alen,
+    size_t tlv_len)
+{
+	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55,
+	    0x49, 0x54, 0x0a };
+
+	memcpy(out, sig, 12);
+	out[12] = (unsigned char)ver_cmd;
+	out[13] = (unsigned char)fam;
+	out[14] = (unsigned char)((alen + tlv_len) >> 8);
+	out[15] = (unsigned char)(alen + tlv_len);
+	memcpy(out + 16, addr, alen);
+	memset(out + 16 + alen, 0xee, tlv_len);
+	return 16 + alen + tlv_len;
+}
+
+static void
+test_proxy_v2(void)
+{
+	static unsigned char buf[16 + 65535];
+	unsigned char v4[12] = { 10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x90, 0x00, 0x50 }, v6[36];
+	struct proxy_header h;
+	size_t n;
+
+	n = proxy_v2_make(buf, 0x21, 0x11, v4, 12, 0);
+	CHECK(proxy_every_split(buf, n, (long)n, &h) && h.version == 2 && !h.local &&
+	    h.src.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&h.src)->sin_port) == 8080 &&
+	    ((struct sockaddr_in *)&h.src)->sin_addr.s_addr == htonl(0x0a000001) &&
+	    ntohs(((struct sockaddr_in *)&h.dst)->sin_port) == 80);
+	memset(v6, 0, sizeof(v6));
+	v6[15] = 1;
+	v6[31] = 2;
+	v6[33] = 7;
+	n = proxy_v2_make(buf, 0x21, 0x21, v6, 36, 0);
+	CHECK(proxy_every_split(buf, n, (long)n, &h) && !h.local && h.src.ss_family == AF_INET6 &&
+	    ntohs(((struct sockaddr_in6 *)&h.src)->sin6_port) == 7 &&
+	    ((struct sockaddr_in6 *)&h.dst)->sin6_addr.s6_addr[15] == 2);
+	/* TLVs: the length counts them, and they are skipped, however long. */
+	n = proxy_v2_make(buf, 0x21, 0x11, v4, 12, 65535 - 12);
+	CHECK(proxy_parse(buf, 28, &h, &(const char *){ NULL }) == 16 + 65535 && !h.local);
+	/* LOCAL (health checks), UNSPEC, UDP and UNIX: the connection's own addresses. */
+	n = proxy_v2_make(buf, 0x20, 0x00, v4, 0, 0);
+	CHECK(proxy_every_split(buf, n, 16, &h) && h.local);
+	n = proxy_v2_make(buf, 0x20, 0x11, v4, 12, 0);			/* LOCAL with addresses: skipped */
+	CHECK(proxy_splits(buf, n, 28, 16, &h) && h.local);
+	n = proxy_v2_make(buf, 0x21, 0x00, v4, 0, 0);
+	CHECK(proxy_every_split(buf, n, 16, &h) && h.local);
+	n = proxy_v2_make(buf, 0x21, 0x12, v4, 12, 0);			/* UDP over IPv4 */
+	CHECK(proxy_splits(buf, n, 28, 16, &h) && h.local);
+	n = proxy_v2_make(buf, 0x21, 0x31, buf + 1000, 216, 0);		/* UNIX stream */
+	CHECK(proxy_splits(buf, n, 232, 16, &h) && h.local);
+	/* Faults, each by its field. */
+	n = proxy_v2_make(buf, 0x11, 0x11, v4, 12, 0);
+	CHECK(proxy_bad(buf, n, "v2 version"));
+	n = proxy_v2_make(buf, 0x22, 0x11, v4, 12, 0);
+	CHECK(proxy_bad(buf, n, "v2 command"));
+	n = proxy_v2_make(buf, 0x21, 0x41, v4, 12, 0);
+	CHECK(proxy_bad(buf, n, "v2 address family"));
+	n = proxy_v2_make(buf, 0x21, 0x13, v4, 12, 0);
+	CHECK(proxy_bad(buf, n, "v2 transport protocol"));
+	n = proxy_v2_make(buf, 0x21, 0x11, v4, 11, 0);
+	CHECK(proxy_bad(buf, n, "v2 address length"));
+	n = proxy_v2_make(buf, 0x21, 0x21, v6, 12, 0);			/* IPv6 needs 36 */
+	CHECK(proxy_bad(buf, n, "v2 address length"));
+	n = proxy_v2_make(buf, 0x21, 0x11, v4, 12, 0);
+	buf[11] = 0x0b;							/* one signature byte off */
+	CHECK(proxy_bad(buf, n, "signature"));
+}
+
+void
+unit_proxy(void)
+{
+	test_proxy_v1();
+	test_proxy_v2();
+}
