@@ -43,6 +43,7 @@ need dh debhelper
 need lintian lintian
 need fakeroot fakeroot
 need man man-db
+need haproxy haproxy
 if [ "${1:-}" = "--bench" ]; then
 	need socat socat
 	need ncat ncat

@@ -12,6 +12,7 @@ static const char *const admission_reasons[REFUSAL_COUNT] = {
 	[REFUSED_ACL] = "acl",
 	[REFUSED_PER_SOURCE] = "per-source",
 	[REFUSED_RATE] = "rate",
+	[REFUSED_PROXY] = "proxy",
 };
 
 int
@@ -50,6 +51,22 @@ admission_decide(struct admission *a, const struct peer *p, int64_t now_ms)
 	}
 }
 
+void
+admission_log(struct admission *a, const struct peer *p, const char *reason, const char *detail,
+    int64_t now_ms)
+{
+	char who[LISTENER_PEER_TEXT], quoted[128];
+
+	if (!log_throttle_allow(&a->log, now_ms, "refused-held"))
+		return;
+	if (detail != NULL)
+		log_msg(LOG_LVL_WARN, "event=refused %s reason=%s detail=%s",
+		    listener_peer_text(p, who, sizeof(who)), reason, log_quote(detail, quoted, sizeof(quoted)));
+	else
+		log_msg(LOG_LVL_WARN, "event=refused %s reason=%s", listener_peer_text(p, who, sizeof(who)),
+		    reason);
+}
+
 enum refusal
 admission_check(struct admission *a, const struct peer *p, int64_t now_ms)
 {
@@ -58,10 +75,33 @@ admission_check(struct admission *a, const struct peer *p, int64_t now_ms)
 	if (why == ADMITTED)
 		return why;
 	a->refused[why]++;
-	if (log_throttle_allow(&a->log, now_ms, "refused-held"))
-		log_msg(LOG_LVL_WARN, "event=refused peer=%s reason=%s", p->name,
-		    admission_reasons[why]);
+	admission_log(a, p, admission_reasons[why], NULL, now_ms);
 	return why;
+}
+
+bool
+admission_proxy_from(struct admission *a, const struct peer *balancer, int64_t now_ms)
+{
+	if (a->proxy_from == NULL || a->proxy_from->n == 0 || acl_permits(a->proxy_from, &balancer->addr))
+		return true;
+	a->refused[REFUSED_PROXY]++;
+	admission_log(a, balancer, "proxy", "not a --proxy-from peer", now_ms);
+	return false;
+}
+
+void
+admission_proxy_failed(struct admission *a, const struct peer *balancer, const char *why,
+    int64_t now_ms)
+{
+	a->refused[REFUSED_PROXY]++;
+	admission_log(a, balancer, "proxy", why, now_ms);
+}
+
+void
+admission_health_check(struct admission *a, const struct peer *balancer)
+{
+	a->checks++;
+	log_msg(LOG_LVL_DEBUG, "event=health-check peer=%s", balancer->name);
 }
 
 void

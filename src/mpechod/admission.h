@@ -6,6 +6,7 @@
 #ifndef MPECHO_ADMISSION_H
 #define MPECHO_ADMISSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "log.h"
@@ -16,12 +17,18 @@ struct peer;
 
 #define ADMISSION_LINES 10	/* refusal lines logged a second at most; the rest are counted */
 
-enum refusal { ADMITTED, REFUSED_ACL, REFUSED_PER_SOURCE, REFUSED_RATE, REFUSAL_COUNT };
+enum refusal {
+	ADMITTED, REFUSED_ACL, REFUSED_PER_SOURCE, REFUSED_RATE,
+	REFUSED_PROXY,		/* a PROXY header that is malformed, late, or from a peer not allowed to send one */
+	REFUSAL_COUNT
+};
 
 struct admission {
 	const struct acl *acl;
+	const struct acl *proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	struct limits *limits;		/* NULL when no per-source limit and no rate is set */
 	uint64_t refused[REFUSAL_COUNT];
+	uint64_t checks;		/* balancer health checks: connections closed before a session */
 	struct log_throttle log;
 };
 
@@ -39,6 +46,26 @@ void admission_free(struct admission *a);
  * "event=refused peer=... reason=...".
  */
 enum refusal admission_check(struct admission *a, const struct peer *p, int64_t now_ms);
+
+/*
+ * Log a refusal "event=refused peer=... [via=...] reason=R [detail=...]" within
+ * the throttle (the caller counts it).
+ */
+void admission_log(struct admission *a, const struct peer *p, const char *reason, const char *detail,
+    int64_t now_ms);
+
+/*
+ * A connection on a PROXY listener: may this peer (the balancer) send a
+ * header? If not, the refusal is counted and logged (reason=proxy).
+ */
+bool admission_proxy_from(struct admission *a, const struct peer *balancer, int64_t now_ms);
+
+/* A PROXY header that failed (malformed, timeout, broken): counted and logged with why. */
+void admission_proxy_failed(struct admission *a, const struct peer *balancer, const char *why,
+    int64_t now_ms);
+
+/* A balancer's health check (closed before a session): counted, logged at debug level only. */
+void admission_health_check(struct admission *a, const struct peer *balancer);
 
 /* A session of an admitted peer ended. */
 void admission_release(struct admission *a, const struct peer *p);

@@ -78,7 +78,7 @@ inetd_serve(const struct config *cfg, int fd)
 	int64_t start = clock_ms();
 	struct peer p;
 	enum end end;
-	char how[64];
+	char how[64], who[LISTENER_PEER_TEXT];
 
 	if (inetd_peer(fd, &p) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"standard input: %s\"",
@@ -89,9 +89,11 @@ inetd_serve(const struct config *cfg, int fd)
 		close(fd);
 		return END_ERROR;
 	}
-	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=1", p.name, (long)getpid());
+	log_msg(LOG_LVL_INFO, "event=connect %s pid=%ld sessions=1",
+	    listener_peer_text(&p, who, sizeof(who)), (long)getpid());
 	end = session_run(fd, &params, &ctr);
-	session_log_end(p.name, (long)getpid(), end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
+	session_log_end(who, false, (long)getpid(),
+	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    ctr.bytes_in, ctr.bytes_out, clock_ms() - start, 0);
 	return end;
 }

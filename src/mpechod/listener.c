@@ -22,17 +22,43 @@ listener_check_port(struct listen_spec *out, char *err, size_t errlen)
 	return -1;
 }
 
+/* The options after a listener's address: ",proxy". 0, or -1 with err. */
+static int
+listener_options(const char *opts, const char *text, struct listen_spec *out, char *err,
+    size_t errlen)
+{
+	size_t n;
+
+	while (*opts != '\0') {
+		n = strcspn(opts, ",");
+		if (n == 5 && strncmp(opts, "proxy", 5) == 0) {
+			out->proxy = true;
+		} else {
+			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy",
+			    (int)n, opts, text);
+			return -1;
+		}
+		opts += n + (opts[n] == ',');
+	}
+	return 0;
+}
+
 int
 listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen)
 {
-	const char *comma = strchr(text, ',');
+	size_t alen = strcspn(text, ",");
+	char addr[512];
 
 	memset(out, 0, sizeof(*out));
-	if (comma != NULL) {
-		snprintf(err, errlen, "unknown option '%s' for listener '%s'", comma + 1, text);
+	if (alen >= sizeof(addr) || (text[alen] == ',' && text[alen + 1] == '\0')) {
+		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy]", text);
 		return -1;
 	}
-	if (net_split_hostport(text, &out->host, &out->port) < 0) {
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (text[alen] == ',' && listener_options(text + alen + 1, text, out, err, errlen) < 0)
+		return -1;
+	if (net_split_hostport(addr, &out->host, &out->port) < 0) {
 		if (errno == ENOMEM)
 			snprintf(err, errlen, "out of memory");
 		else
@@ -80,6 +106,7 @@ listeners_append(struct listeners *ls, int fd)
 	ls->v = v;
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
+	v[ls->n].proxy = false;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
@@ -92,7 +119,7 @@ int
 listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, int backlog,
     char *err, size_t errlen)
 {
-	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT };
+	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT, false };
 	size_t i;
 
 	if (n == 0) {
@@ -100,10 +127,14 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, 
 		n = 1;
 	}
 	for (i = 0; i < n; i++) {
+		size_t first = ls->n, j;
+
 		if (listener_tcp_open(ls, &specs[i], backlog, err, errlen) < 0) {
 			listeners_close(ls);
 			return -1;
 		}
+		for (j = first; j < ls->n; j++)
+			ls->v[j].proxy = specs[i].proxy;
 	}
 	return 0;
 }
@@ -166,7 +197,19 @@ listener_accept(const struct listener *l, struct peer *p)
 		return -1;
 	}
 	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
+	p->via[0] = '\0';
+	p->check = false;
 	return fd;
+}
+
+const char *
+listener_peer_text(const struct peer *p, char *buf, size_t len)
+{
+	if (p->via[0] != '\0')
+		snprintf(buf, len, "peer=%s via=%s", p->name, p->via);
+	else
+		snprintf(buf, len, "peer=%s", p->name);
+	return buf;
 }
 
 bool

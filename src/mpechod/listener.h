@@ -20,6 +20,7 @@
 struct listen_spec {
 	char *host;		/* NULL: every address */
 	char *port;
+	bool proxy;		/* ",proxy": clients come through a balancer that sends a PROXY header */
 };
 
 #define LISTENER_LABEL_MAX 96
@@ -29,6 +30,7 @@ struct listener {
 	int fd;
 	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
 	char label[LISTENER_LABEL_MAX];	/* "": bound here; else where it came from ("fd=3 name=web") */
+	bool proxy;			/* a PROXY header comes first on every connection */
 };
 
 struct listeners {
@@ -40,11 +42,19 @@ struct listeners {
 struct peer {
 	struct net_addr addr;		/* the key of access rules and per-source limits */
 	char name[NET_ADDRSTRLEN];	/* "1.2.3.4:5678" or "[::1]:5678", for log lines */
+	char via[NET_ADDRSTRLEN];	/* the balancer it came through (PROXY header), or "" */
+	bool check;			/* the balancer speaking for itself: a health check */
 };
+
+/* Room for listener_peer_text(). */
+#define LISTENER_PEER_TEXT (2 * NET_ADDRSTRLEN + 16)
+
+/* "peer=1.2.3.4:5678", or "peer=1.2.3.4:5678 via=10.0.0.1:4000" for a proxied client. */
+const char *listener_peer_text(const struct peer *p, char *buf, size_t len);
 
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT" or ":PORT" (every address),
- * then options after commas (none yet). 0, or -1 with a one-line message in err.
+ * then options after commas: "proxy". 0, or -1 with a one-line message in err.
  */
 int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);
 

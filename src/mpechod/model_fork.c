@@ -61,6 +61,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	struct fork_state *fs = sv->model_data;
 	int slot = proctab_claim(&sv->tab);	/* the supervisor accepts only while there is room */
 	struct proc_slot *sl = &sv->tab.slots[slot];
+	char who[LISTENER_PEER_TEXT];
 	pid_t pid;
 
 	sl->peer = *peer;
@@ -70,15 +71,15 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 		fork_child(sv, fd, &fs->ctrs[slot]);
 	close(fd);
 	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed peer=%s error=\"%s\" action=closed",
-		    peer->name, strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=\"%s\" action=closed",
+		    listener_peer_text(peer, who, sizeof(who)), strerror(errno));
 		admission_release(&sv->adm, peer);
 		proctab_unclaim(&sv->tab, slot);
 		return;
 	}
 	proctab_bind(&sv->tab, slot, pid);
-	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d",
-	    peer->name, (long)pid, sv->tab.live);
+	log_msg(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
+	    listener_peer_text(peer, who, sizeof(who)), (long)pid, sv->tab.live);
 	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
 		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
 		    sv->tab.live, sv->cfg->max_conns);
@@ -93,13 +94,14 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	const struct proc_slot *sl = &sv->tab.slots[slot];
 	uint64_t in = __atomic_load_n(&fs->ctrs[slot].bytes_in, __ATOMIC_RELAXED);
 	uint64_t out = __atomic_load_n(&fs->ctrs[slot].bytes_out, __ATOMIC_RELAXED);
-	char how[64];
+	char how[64], who[LISTENER_PEER_TEXT];
 
 	admission_release(&sv->adm, &sl->peer);
 	sv->ended.served++;
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;
-	session_log_end(sl->peer.name, (long)pid, end_describe(wstatus, how, sizeof(how)), in, out,
+	session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), sl->peer.check, (long)pid,
+	    end_describe(wstatus, how, sizeof(how)), in, out,
 	    clock_ms() - sl->start_ms, sv->tab.live);
 	fs->at_limit_logged = false;	/* below the limit again: a new stretch */
 }

@@ -101,6 +101,7 @@ pool_start(struct supervisor *sv)
 	if (p->board == NULL || p->totals == NULL || p->retiring == NULL)
 		return -1;
 	p->job = (struct worker_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
+	    .proxy_from = &sv->cfg->proxy_from, .proxy_timeout_ms = sv->cfg->proxy_timeout * 1000,
 	    .max_requests = sv->cfg->max_requests, .totals = p->totals };
 	for (i = 0; i < sv->cfg->start_workers; i++)
 		pool_spawn(sv, p);
@@ -152,7 +153,8 @@ pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid
 	char how[64];
 
 	__atomic_sub_fetch(&p->totals->busy, 1, __ATOMIC_RELAXED);
-	session_log_end(b->peer, (long)pid, end_describe(wstatus, how, sizeof(how)), b->cur.bytes_in,
+	session_log_end(b->peer, b->check, (long)pid, end_describe(wstatus, how, sizeof(how)),
+	    b->cur.bytes_in,
 	    b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
 	sv->ended.served++;
 }
@@ -260,7 +262,9 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 			t->sessions++;
 	}
 	t->workers = sv->tab.live;
-	t->refused_acl += __atomic_load_n(&p->totals->refused_acl, __ATOMIC_RELAXED);
+	for (i = 0; i < REFUSAL_COUNT; i++)
+		t->refused[i] += __atomic_load_n(&p->totals->refused[i], __ATOMIC_RELAXED);
+	t->checks += __atomic_load_n(&p->totals->checks, __ATOMIC_RELAXED);
 }
 
 /* Workers reopen the log file too; in a drain they leave after the session they serve. */

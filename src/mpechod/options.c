@@ -30,7 +30,9 @@ enum {
 	OPT_MIN_SPARE,
 	OPT_MAX_SPARE,
 	OPT_MAX_REQUESTS,
-	OPT_SPLICE
+	OPT_SPLICE,
+	OPT_PROXY_FROM,
+	OPT_PROXY_TIMEOUT
 };
 
 /* The options that take a whole number: name, bounds, and where the value goes. */
@@ -51,6 +53,7 @@ static const struct options_numeric {
 	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
 	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
 	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
+	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
 };
 
 static const struct option long_options[] = {
@@ -61,6 +64,8 @@ static const struct option long_options[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
@@ -175,17 +180,19 @@ options_pick(const char *text, ...)
 	return word != NULL ? i : -1;
 }
 
+/* --allow, --deny and --proxy-from: an address or a network into its rule list. */
 static int
-options_rule(struct config *cfg, const char *text, bool allow, char *err, size_t errlen)
+options_rule(struct config *cfg, const char *text, int c, char *err, size_t errlen)
 {
+	const char *name = c == OPT_ALLOW ? "--allow" : c == OPT_DENY ? "--deny" : "--proxy-from";
 	struct acl_rule rule;
 
-	if (acl_parse(text, allow, &rule) < 0) {
+	if (acl_parse(text, c != OPT_DENY, &rule) < 0) {
 		options_error(err, errlen, "invalid %s rule '%s': expected an address or ADDRESS/PREFIX",
-		    allow ? "--allow" : "--deny", text);
+		    name, text);
 		return -1;
 	}
-	if (acl_add(&cfg->acl, &rule) < 0) {
+	if (acl_add(c == OPT_PROXY_FROM ? &cfg->proxy_from : &cfg->acl, &rule) < 0) {
 		options_error(err, errlen, "out of memory");
 		return -1;
 	}
@@ -339,7 +346,8 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 		return options_service(cfg, arg, err, errlen);
 	case OPT_ALLOW:
 	case OPT_DENY:
-		return options_rule(cfg, arg, c == OPT_ALLOW, err, errlen);
+	case OPT_PROXY_FROM:
+		return options_rule(cfg, arg, c, err, errlen);
 	case OPT_SPLICE:
 	case OPT_MODEL:
 		return options_keywords(cfg, c, arg, err, errlen);
@@ -379,6 +387,7 @@ options_defaults(struct config *cfg)
 	cfg->start_workers = 5;
 	cfg->min_spare = 5;
 	cfg->max_spare = 10;
+	cfg->proxy_timeout = 5;
 }
 
 /* The checks that take several options together. 0, or -1 with err set. */
@@ -446,6 +455,7 @@ options_free(struct config *cfg)
 	size_t i;
 
 	acl_free(&cfg->acl);
+	acl_free(&cfg->proxy_from);
 	privs_free(&cfg->privs);
 	free(cfg->pidfile);
 	free(cfg->log_path);

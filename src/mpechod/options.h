@@ -34,6 +34,8 @@ struct config {
 	int max_spare;		/* prefork: more idle workers than this: retire one */
 	int max_requests;	/* prefork: a worker exits after this many sessions; 0: never */
 	struct acl acl;
+	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
+	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	bool daemonize;
 	bool inetd;		/* -i: the socket is standard input (inetd, xinetd, systemd Accept=yes) */
 	char *pidfile;		/* absolute path, or NULL */

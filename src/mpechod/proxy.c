@@ -206,6 +206,7 @@ proxy_v2(const unsigned char *buf, size_t len, struct proxy_header *h, const cha
 		return -1;
 	}
 	/* LOCAL (health checks), UNSPEC and what is not TCP over IP: the connection's own addresses. */
+	h->command_local = cmd == 0;
 	h->local = cmd == 0 || proto != 1 || (fam != 1 && fam != 2);
 	need = h->local ? 0 : fam == 1 ? 12 : 36;
 	if (alen < need) {

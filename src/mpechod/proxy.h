@@ -18,6 +18,7 @@
 struct proxy_header {
 	int version;				/* 1 or 2 */
 	bool local;				/* use the connection's own addresses (LOCAL, UNKNOWN, UNSPEC) */
+	bool command_local;			/* v2 LOCAL: the balancer's own connection, a health check */
 	struct sockaddr_storage src, dst;	/* the client and the address it reached, if !local */
 };
 

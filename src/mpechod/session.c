@@ -112,10 +112,10 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 }
 
 void
-session_log_end(const char *peer, long pid, const char *how, uint64_t in, uint64_t out,
-    int64_t ms, int sessions)
+session_log_end(const char *who, bool check, long pid, const char *how, uint64_t in,
+    uint64_t out, int64_t ms, int sessions)
 {
-	log_msg(LOG_LVL_INFO, "event=end peer=%s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
-	    peer, pid, how, (unsigned long long)in, (unsigned long long)out,
+	log_msg(check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=end %s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
+	    who, pid, how, (unsigned long long)in, (unsigned long long)out,
 	    (long long)(ms / 1000), (long long)(ms % 1000), sessions);
 }

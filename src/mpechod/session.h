@@ -7,6 +7,7 @@
 #ifndef MPECHO_SESSION_H
 #define MPECHO_SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "end.h"
@@ -31,10 +32,12 @@ struct session_params {
 enum end session_run(int fd, const struct session_params *p, struct stream_counters *ctr);
 
 /*
- * The end line of a session, the same in both models: how is "exit=N reason=R"
- * or "signal=NAME reason=killed" (end_describe()).
+ * The end line of a session, the same in both models: who is "peer=A" or
+ * "peer=A via=B" (listener_peer_text()), how is "exit=N reason=R" or
+ * "signal=NAME reason=killed" (end_describe()). A balancer's health check
+ * (check) is logged at debug level, so checks never flood the log.
  */
-void session_log_end(const char *peer, long pid, const char *how, uint64_t in, uint64_t out,
-    int64_t ms, int sessions);
+void session_log_end(const char *who, bool check, long pid, const char *how, uint64_t in,
+    uint64_t out, int64_t ms, int sessions);
 
 #endif

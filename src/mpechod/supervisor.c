@@ -43,6 +43,13 @@ supervisor_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Room for one more connection: sessions and connections awaiting a header stay under -c. */
+static bool
+supervisor_room(const struct supervisor *sv)
+{
+	return sv->tab.live + sv->pending.n < sv->cfg->max_conns;
+}
+
 /* Take up to ACCEPT_BATCH connections from a ready listener; admit each, and hand it to the model. */
 static void
 supervisor_accept(struct supervisor *sv, const struct listener *l)
@@ -50,10 +57,12 @@ supervisor_accept(struct supervisor *sv, const struct listener *l)
 	struct peer peer;
 	int i, fd;
 
-	for (i = 0; i < ACCEPT_BATCH && sv->tab.live < sv->cfg->max_conns; i++) {
+	for (i = 0; i < ACCEPT_BATCH && supervisor_room(sv); i++) {
 		if ((fd = listener_accept(l, &peer)) >= 0) {
 			sv->accept_error_logged = false;
-			if (admission_check(&sv->adm, &peer, clock_ms()) == ADMITTED)
+			if (l->proxy)
+				supervisor_proxy_accept(sv, fd, &peer);
+			else if (admission_check(&sv->adm, &peer, clock_ms()) == ADMITTED)
 				sv->model->serve(sv, fd, &peer);
 			else
 				close(fd);
@@ -98,7 +107,8 @@ supervisor_tally(const struct supervisor *sv)
 	struct tally t = sv->ended;
 
 	t.workers = -1;
-	t.refused_acl = 0;
+	memcpy(t.refused, sv->adm.refused, sizeof(t.refused));
+	t.checks = sv->adm.checks;
 	sv->model->tally(sv, &t);
 	return t;
 }
@@ -113,11 +123,11 @@ supervisor_status(const struct supervisor *sv)
 	if (t.workers >= 0)
 		snprintf(pool, sizeof(pool), " workers=%d", t.workers);
 	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu refused_acl=%llu "
-	    "refused_per_source=%llu refused_rate=%llu in=%llu out=%llu uptime=%lld%s",
-	    t.sessions, (unsigned long long)t.served,
-	    (unsigned long long)(t.refused_acl + sv->adm.refused[REFUSED_ACL]),
-	    (unsigned long long)sv->adm.refused[REFUSED_PER_SOURCE],
-	    (unsigned long long)sv->adm.refused[REFUSED_RATE], (unsigned long long)t.bytes_in,
+	    "refused_per_source=%llu refused_rate=%llu refused_proxy=%llu checks=%llu in=%llu "
+	    "out=%llu uptime=%lld%s", t.sessions, (unsigned long long)t.served,
+	    (unsigned long long)t.refused[REFUSED_ACL], (unsigned long long)t.refused[REFUSED_PER_SOURCE],
+	    (unsigned long long)t.refused[REFUSED_RATE], (unsigned long long)t.refused[REFUSED_PROXY],
+	    (unsigned long long)t.checks, (unsigned long long)t.bytes_in,
 	    (unsigned long long)t.bytes_out, (long long)((clock_ms() - sv->start_ms) / 1000), pool);
 }
 
@@ -132,8 +142,8 @@ supervisor_notify_status(struct supervisor *sv, int64_t now)
 		snprintf(pool, sizeof(pool), ", %d workers", t.workers);
 	snprintf(text, sizeof(text), "%d sessions (at most %d), %llu served, %llu refused%s",
 	    t.sessions, sv->cfg->max_conns, (unsigned long long)t.served,
-	    (unsigned long long)(t.refused_acl + sv->adm.refused[REFUSED_ACL] +
-	    sv->adm.refused[REFUSED_PER_SOURCE] + sv->adm.refused[REFUSED_RATE]), pool);
+	    (unsigned long long)(t.refused[REFUSED_ACL] + t.refused[REFUSED_PER_SOURCE] +
+	    t.refused[REFUSED_RATE] + t.refused[REFUSED_PROXY]), pool);
 	notify_status(&sv->notify, text, now);
 }
 
@@ -145,6 +155,8 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 	case RUNNING:
 		/* Stop listening first: once the line is logged, new clients are refused. */
 		listeners_shutdown(sv->ls);
+		while (sv->pending.n > 0)	/* no session yet: nothing to drain */
+			pending_remove(&sv->pending, sv->pending.n - 1, false);
 		notify_send(&sv->notify, "STOPPING=1\nSTATUS=draining");
 		sv->model->notify(sv, MODEL_DRAIN);
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
@@ -218,6 +230,8 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 	next = admission_tick(&sv->adm, now);
 	if ((t = sv->model->tick(sv, now)) < next)
 		next = t;
+	if ((t = supervisor_proxy_expire(sv, now)) < next)
+		next = t;
 	if (notify_status_due(&sv->notify, now))
 		supervisor_notify_status(sv, now);
 	if ((t = notify_tick(&sv->notify, now)) < next)
@@ -234,22 +248,27 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 }
 
 /*
- * One turn of the loop: wait for signals and, when admitting, for connections.
- * Back-pressure: at the limit, or resting, the listeners are not polled and the
- * kernel's backlog holds new clients. A model whose workers accept has none to poll.
+ * One turn of the loop: wait for signals, connections owing a PROXY header
+ * and, when admitting, new connections. Back-pressure: at the limit, or
+ * resting, the listeners are not polled and the kernel's backlog holds new
+ * clients. A model whose workers accept has none to poll.
  */
 static int
 supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 {
-	int timeout = supervisor_timers(sv, clock_ms());
-	size_t i, n = 1;
+	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n;
+	size_t nls = 0, n;
 
 	pfd[0].fd = sv->sigfd;
 	pfd[0].events = POLLIN;
-	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 &&
-	    sv->tab.live < sv->cfg->max_conns) {
-		for (i = 0; i < sv->ls->n; i++, n++) {
-			pfd[n].fd = sv->ls->v[i].fd;
+	for (i = 0; i < npending; i++) {
+		pfd[1 + i].fd = sv->pending.v[i].fd;
+		pfd[1 + i].events = POLLIN;
+	}
+	n = 1 + (size_t)npending;
+	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 && supervisor_room(sv)) {
+		for (nls = 0; nls < sv->ls->n; nls++, n++) {
+			pfd[n].fd = sv->ls->v[nls].fd;
 			pfd[n].events = POLLIN;
 		}
 	}
@@ -257,10 +276,23 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 		return errno == EINTR ? 0 : -1;
 	if (pfd[0].revents & POLLIN)
 		supervisor_read_signals(sv);
-	for (i = 1; i < n && sv->stage == RUNNING; i++)
-		if (pfd[i].revents & POLLIN)
-			supervisor_accept(sv, &sv->ls->v[i - 1]);
+	if (sv->stage == RUNNING)
+		supervisor_proxy_ready(sv, pfd + 1, npending);
+	for (i = 0; (size_t)i < nls && sv->stage == RUNNING; i++)
+		if (pfd[1 + npending + i].revents & POLLIN)
+			supervisor_accept(sv, &sv->ls->v[i]);
 	return 0;
+}
+
+static bool
+supervisor_proxied(const struct listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i].proxy)
+			return true;
+	return false;
 }
 
 static int
@@ -280,8 +312,10 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
 	    admission_init(&sv->adm, &cfg->acl, cfg->max_per_source, cfg->rate, cfg->max_conns) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
+	    (supervisor_proxied(sv->ls) && pending_init(&sv->pending, cfg->max_conns) < 0) ||
 	    (sv->sigfd = supervisor_signals_open()) < 0)
 		return -1;
+	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->child = (struct child_env){ .sigfd = sv->sigfd, .ls = sv->ls,
 	    .pidfile_fd = env->pidfile != NULL ? env->pidfile->fd : -1,
 	    .privs = cfg->privs.set ? &cfg->privs : NULL };
@@ -298,6 +332,8 @@ supervisor_free(struct supervisor *sv)
 		close(sv->sigfd);
 	proctab_free(&sv->tab);
 	admission_free(&sv->adm);
+	if (sv->pending.v != NULL)
+		pending_free(&sv->pending);
 	notify_close(&sv->notify);
 }
 
@@ -333,7 +369,7 @@ supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, co
 static int
 supervisor_loop(struct supervisor *sv)
 {
-	struct pollfd *pfd = calloc(sv->ls->n + 1, sizeof(*pfd));
+	struct pollfd *pfd = calloc(sv->ls->n + 1 + (size_t)sv->pending.cap, sizeof(*pfd));
 	int rc = 0;
 
 	if (pfd == NULL)

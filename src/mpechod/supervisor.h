@@ -6,12 +6,14 @@
 #ifndef MPECHO_SUPERVISOR_H
 #define MPECHO_SUPERVISOR_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "admission.h"
 #include "child.h"
 #include "notify.h"
+#include "pending.h"
 #include "proctab.h"
 #include "session.h"
 
@@ -36,7 +38,8 @@ struct tally {
 	int workers;			/* prefork: workers now; -1 when the model has none */
 	uint64_t served;		/* sessions that ended */
 	uint64_t bytes_in, bytes_out;
-	uint64_t refused_acl;		/* by workers that check the rules themselves */
+	uint64_t refused[REFUSAL_COUNT];	/* connections refused, by reason */
+	uint64_t checks;		/* balancer health checks */
 };
 
 /* The supervisor's state. The process model reads it and keeps its own part of it. */
@@ -57,6 +60,7 @@ struct supervisor {
 	bool accept_error_logged;
 	int sigfd;
 	struct notify notify;		/* readiness and status for a service manager */
+	struct pending pending;		/* connections still owing their PROXY header */
 };
 
 /*
@@ -64,5 +68,10 @@ struct supervisor {
  * Closes the listeners; removes the pidfile. Returns the process exit status.
  */
 int supervisor_run(const struct config *cfg, struct supervisor_env *env);
+
+/* supervisor_proxy.c: connections on PROXY listeners, until their header is in. */
+void supervisor_proxy_accept(struct supervisor *sv, int fd, const struct peer *balancer);
+void supervisor_proxy_ready(struct supervisor *sv, const struct pollfd *pfd, int n);
+int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
 
 #endif

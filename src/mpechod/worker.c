@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy_wait.h"
 #include "session.h"
 
 #define WORKER_SIGNALS UINT32_MAX	/* the epoll key of the signalfd; listeners are keyed by index */
@@ -28,6 +29,7 @@ struct worker {
 	const struct worker_job *job;
 	struct worker_board *me;
 	struct admission adm;		/* the access rules (per-source limits are the fork model's) */
+	uint64_t published[REFUSAL_COUNT], published_checks;	/* of adm's counts, in the totals */
 	int ep, sigfd;
 	bool leave;
 	bool accept_error_logged;
@@ -54,7 +56,10 @@ worker_setup(struct worker *w)
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->job->ls->v[i].fd, &ev) < 0)
 			return -1;
 	}
-	return admission_init(&w->adm, w->job->acl, 0, 0, 0);
+	if (admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0)
+		return -1;
+	w->adm.proxy_from = w->job->proxy_from;
+	return 0;
 }
 
 /* SIGUSR1: leave after the current session; SIGHUP: reopen the log file. */
@@ -87,20 +92,24 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	int busy;
 
 	if (admission_check(&w->adm, p, start) != ADMITTED) {
-		__atomic_add_fetch(&tot->refused_acl, 1, __ATOMIC_RELAXED);
 		close(fd);
 		return;
 	}
-	memcpy(me->peer, p->name, sizeof(me->peer));
+	listener_peer_text(p, me->peer, sizeof(me->peer));
 	me->session_start_ms = start;
 	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */
 	busy = __atomic_add_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
-	log_msg(LOG_LVL_INFO, "event=connect peer=%s pid=%ld sessions=%d", p->name, (long)getpid(), busy);
+	me->check = p->check;
+	if (p->check)
+		w->adm.checks++;
+	log_msg(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d", me->peer,
+	    (long)getpid(), busy);
 	end = session_run(fd, w->job->session, &me->cur);
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
-	session_log_end(p->name, (long)getpid(), end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
+	session_log_end(me->peer, p->check, (long)getpid(),
+	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    me->cur.bytes_in, me->cur.bytes_out, clock_ms() - start, busy);
 	__atomic_store_n(&me->bytes_in, me->bytes_in + me->cur.bytes_in, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->bytes_out, me->bytes_out + me->cur.bytes_out, __ATOMIC_RELAXED);
@@ -108,6 +117,57 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	__atomic_store_n(&me->cur.bytes_in, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->cur.bytes_out, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->sessions, me->sessions + 1, __ATOMIC_RELAXED);
+}
+
+/* What this worker refused or took for a health check goes into the pool's shared totals. */
+static void
+worker_publish(struct worker *w)
+{
+	struct worker_totals *tot = w->job->totals;
+	int r;
+
+	for (r = 0; r < REFUSAL_COUNT; r++) {
+		if (w->adm.refused[r] != w->published[r])
+			__atomic_add_fetch(&tot->refused[r], w->adm.refused[r] - w->published[r],
+			    __ATOMIC_RELAXED);
+		w->published[r] = w->adm.refused[r];
+	}
+	if (w->adm.checks != w->published_checks)
+		__atomic_add_fetch(&tot->checks, w->adm.checks - w->published_checks, __ATOMIC_RELAXED);
+	w->published_checks = w->adm.checks;
+}
+
+/*
+ * A connection on a PROXY listener: its header first, read here (the worker has
+ * nothing else to do meanwhile), then the client it names is served.
+ */
+static void
+worker_proxied(struct worker *w, int fd, const struct peer *balancer)
+{
+	struct proxy_wait pw;
+	struct peer client;
+
+	proxy_wait_init(&pw);
+	if (!admission_proxy_from(&w->adm, balancer, clock_ms())) {
+		close(fd);
+		return;
+	}
+	switch (proxy_wait_blocking(&pw, fd, w->job->proxy_timeout_ms)) {
+	case PROXY_WAIT_DONE:
+		if (proxy_wait_peer(&pw, balancer, &client) == 0) {
+			worker_serve(w, fd, &client);
+			return;
+		}
+		admission_proxy_failed(&w->adm, balancer, "client address", clock_ms());
+		break;
+	case PROXY_WAIT_CHECK:
+		admission_health_check(&w->adm, balancer);
+		break;
+	default:
+		admission_proxy_failed(&w->adm, balancer, pw.why, clock_ms());
+		break;
+	}
+	close(fd);
 }
 
 /* Out of descriptors or memory: rest a moment, still answering signals, instead of spinning. */
@@ -133,7 +193,11 @@ worker_take(struct worker *w, const struct listener *l)
 
 	if (fd >= 0) {
 		w->accept_error_logged = false;
-		worker_serve(w, fd, &p);
+		if (l->proxy)
+			worker_proxied(w, fd, &p);
+		else
+			worker_serve(w, fd, &p);
+		worker_publish(w);
 	} else if (errno == EINVAL) {
 		w->leave = true;	/* the supervisor shut the listener down: the server is stopping */
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && !listener_transient(errno)) {

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "admission.h"
+#include "listener.h"
 #include "net.h"
 #include "stream.h"
 
@@ -21,7 +23,8 @@ enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY };
 struct worker_board {
 	int state;			/* enum worker_state, stored by the worker */
 	int64_t session_start_ms;	/* of the session it is serving (monotonic) */
-	char peer[NET_ADDRSTRLEN];	/* of that session, for the supervisor if the worker dies */
+	char peer[LISTENER_PEER_TEXT];	/* "peer=... [via=...]" of that session, for the supervisor if the worker dies */
+	bool check;			/* that session is a balancer's health check */
 	uint64_t sessions;		/* sessions it served */
 	uint64_t bytes_in, bytes_out;	/* of its ended sessions */
 	struct stream_counters cur;	/* the session it is serving */
@@ -30,7 +33,8 @@ struct worker_board {
 /* Counters every worker adds to, shared. */
 struct worker_totals {
 	int busy;			/* workers serving a connection now, for log lines */
-	uint64_t refused_acl;
+	uint64_t refused[REFUSAL_COUNT];	/* connections workers refused, by reason */
+	uint64_t checks;		/* balancer health checks */
 };
 
 /* What a worker is given. */
@@ -38,6 +42,8 @@ struct worker_job {
 	const struct listeners *ls;
 	const struct session_params *session;
 	const struct acl *acl;
+	const struct acl *proxy_from;	/* who may send a PROXY header */
+	int proxy_timeout_ms;		/* how long a PROXY header may take */
 	int max_requests;		/* sessions before it leaves; 0: no limit */
 	struct worker_totals *totals;
 };

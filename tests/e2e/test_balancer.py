@@ -1,0 +1,159 @@
+"""Behind the real HAProxy: PROXY v1 and v2, the client's own address in logs and rules,
+health checks kept out of the logs, and one backend drained while clients stream through."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import Server, check, free_port, recv_all, recv_exactly, track, wait_until
+
+HAPROXY_CFG = """global
+    log stdout format raw local0 info
+defaults
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch
+frontend front
+    bind 127.0.0.1:{front}
+    default_backend echo
+backend echo
+    balance roundrobin
+    default-server inter 200ms fall 2 rise 2 {send}
+{servers}
+"""
+
+
+class Balanced:
+    """Three mpechod backends with ,proxy listeners behind one HAProxy."""
+
+    def __init__(self, send, *extra):
+        self.backends = [Server("-v", "-l", "127.0.0.1:0,proxy", "--proxy-from", "127.0.0.1",
+                                "--deny", "127.0.0.66", *extra) for _ in range(3)]
+        self.front = free_port()
+        servers = "\n".join(f"    server s{i + 1} 127.0.0.1:{b.port} check"
+                            for i, b in enumerate(self.backends))
+        self.dir = tempfile.TemporaryDirectory()
+        path = os.path.join(self.dir.name, "haproxy.cfg")
+        with open(path, "w") as f:
+            f.write(HAPROXY_CFG.format(front=self.front, send=send, servers=servers))
+        self.out = open(os.path.join(self.dir.name, "haproxy.log"), "w+")
+        self.proc = track(subprocess.Popen(["haproxy", "-db", "-f", path], stdin=subprocess.DEVNULL,
+                                           stdout=self.out, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
+        wait_until(self.listening, 10, "HAProxy to listen")
+
+    def listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.front), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def log(self):
+        self.out.flush()
+        return open(self.out.name).read()
+
+    def client(self, source):
+        s = socket.socket()
+        s.settimeout(20)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", self.front))
+        return s
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(10)
+        for b in self.backends:
+            if b.proc.poll() is None:
+                check(b.stop() == 0, "backend exits 0")
+        self.out.close()
+        self.dir.cleanup()
+
+
+def echo_through(bal, source, data):
+    with bal.client(source) as s:
+        sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+        sender.start()
+        back = recv_all(s)
+        sender.join()
+        return back, s.getsockname()[1]
+
+
+def test_haproxy_send_proxy_v1_and_v2_real_client_rules_and_checks():
+    for send in ("send-proxy", "send-proxy-v2"):
+        bal = Balanced(send)
+        for i in range(9):
+            data = os.urandom(64 * 1024 + i)
+            back, port = echo_through(bal, f"127.0.0.{10 + i}", data)
+            check(back == data, f"{send}: every byte back through HAProxy for 127.0.0.{10 + i}")
+            line = wait_until(lambda: [l for b in bal.backends
+                                       for l in b.matching(rf"event=end peer=127\.0\.0\.{10 + i}:{port} ")],
+                              5, "the backend's end line")[0]
+            check(re.search(r" via=127\.0\.0\.1:\d+ ", line), f"{send}: the balancer in via=: {line}")
+        counts = [len(b.matching(r"event=end peer=127\.0\.0\.1\d:")) for b in bal.backends]
+        check(sum(counts) == 9 and min(counts) >= 1, f"{send}: spread over three backends: {counts}")
+        back, port = echo_through(bal, "127.0.0.66", b"denied")
+        check(back == b"", f"{send}: the denied client gets nothing back")
+        wait_until(lambda: any(b.matching(rf"event=refused peer=127\.0\.0\.66:{port} via=127\.0\.0\.1:\d+ "
+                                          r"reason=acl") for b in bal.backends), 5, "the refusal")
+        back, _ = echo_through(bal, "127.0.0.67", b"next door")
+        check(back == b"next door", f"{send}: only that client is refused")
+        for b in bal.backends:  # checks every 200 ms: counted, at debug level only
+            b.wait_for(r"level=debug event=(end|health-check) ", count=3)
+            infos = b.matching(r"level=info event=(connect|end) ")
+            check(infos and all(re.search(r"peer=127\.0\.0\.(1\d|6\d|1):", l) and " via=" in l
+                                and not re.search(r"peer=(\S+) via=\1 ", l) for l in infos),
+                  f"{send}: no health check among the info lines: {infos[:3]}")
+            b.proc.send_signal(signal.SIGUSR1)
+            st = b.wait_for(r"event=status")[0]
+            check(int(re.search(r"checks=(\d+)", st).group(1)) >= 3, f"checks are counted: {st}")
+        bal.stop()
+
+
+def test_haproxy_one_backend_drains_while_clients_stream_through():
+    bal = Balanced("send-proxy-v2", "--grace", "10")
+    results = {}
+
+    def stream(i):
+        data = os.urandom(300_000)
+        try:
+            with bal.client(f"127.0.0.{20 + i}") as s:
+                back = b""
+                for off in range(0, len(data), 30_000):
+                    s.sendall(data[off:off + 30_000])
+                    back += recv_exactly(s, 30_000)
+                    time.sleep(0.1)  # about a second of streaming
+                s.shutdown(socket.SHUT_WR)
+                results[i] = (back + recv_all(s)) == data
+        except OSError as e:
+            results[i] = repr(e)
+
+    streams = [threading.Thread(target=stream, args=(i,)) for i in range(6)]
+    for t in streams:
+        t.start()
+    victim = bal.backends[0]
+    wait_until(lambda: len(victim.matching(r"event=connect peer=127\.0\.0\.2\d:")) >= 1, 10,
+               "a stream on the first backend")
+    victim.proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: "Server echo/s1 is DOWN" in bal.log(), 10, "HAProxy to mark s1 down")
+    for j in range(6):  # new sessions: on the other two, every byte back
+        data = os.urandom(20_000)
+        back, port = echo_through(bal, f"127.0.0.{40 + j}", data)
+        check(back == data, f"a new client after the restart began ({back[:20]!r})")
+    check(not victim.matching(r"event=connect peer=127\.0\.0\.4\d:"), "no new session on the drained one")
+    for t in streams:
+        t.join(30)
+    check(results == {i: True for i in range(6)}, f"every stream intact: {results}")
+    check(victim.wait_exit() == 0, "the drained backend exits 0 once its sessions are done")
+    ended = victim.matching(r"event=end peer=127\.0\.0\.2\d:")
+    check(ended and all("reason=eof in=300000 out=300000" in l for l in ended),
+          f"its sessions finished with every byte: {ended}")
+    bal.stop()
