@@ -157,14 +157,15 @@ net_port(const struct sockaddr *sa)
 }
 
 int
-net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only)
+net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport)
 {
 	int fd, on = 1, saved;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0))
 		goto fail;
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)

@@ -46,9 +46,11 @@ int net_port(const struct sockaddr *sa);
 
 /*
  * A listening, non-blocking, close-on-exec TCP socket bound to sa.
- * v6only: for an IPv6 socket, 1 = IPv6 only, 0 = dual-stack. Returns fd or -1 with errno.
+ * v6only: for an IPv6 socket, 1 = IPv6 only, 0 = dual-stack. reuseport: share the
+ * address and port with other sockets that ask the same (SO_REUSEPORT).
+ * Returns fd or -1 with errno.
  */
-int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only);
+int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport);
 
 /* Connect to one address (blocking). Returns fd or -1 with errno. */
 int net_connect(const struct sockaddr *sa, socklen_t len);

@@ -116,8 +116,8 @@ listeners_append(struct listeners *ls, int fd)
 }
 
 int
-listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, int backlog,
-    char *err, size_t errlen)
+listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
+    const struct listen_params *lp, char *err, size_t errlen)
 {
 	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT, false };
 	size_t i;
@@ -129,7 +129,7 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, 
 	for (i = 0; i < n; i++) {
 		size_t first = ls->n, j;
 
-		if (listener_tcp_open(ls, &specs[i], backlog, err, errlen) < 0) {
+		if (listener_tcp_open(ls, &specs[i], lp, err, errlen) < 0) {
 			listeners_close(ls);
 			return -1;
 		}

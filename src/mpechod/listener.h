@@ -25,6 +25,12 @@ struct listen_spec {
 
 #define LISTENER_LABEL_MAX 96
 
+/* How every listener is opened. */
+struct listen_params {
+	int backlog;
+	bool reuseport;		/* share the address and port with other instances (SO_REUSEPORT) */
+};
+
 /* One open listening socket. */
 struct listener {
 	int fd;
@@ -68,8 +74,8 @@ void listener_spec_free(struct listen_spec *spec);
  * nothing stays open and err says which address and why ("cannot listen on
  * 127.0.0.1:80: Permission denied"). 0 or -1.
  */
-int listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n, int backlog,
-    char *err, size_t errlen);
+int listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
+    const struct listen_params *lp, char *err, size_t errlen);
 
 /* For listener kinds: record an open socket under its real name. 0, or -1 (ENOMEM; fd is closed). */
 int listeners_append(struct listeners *ls, int fd);

@@ -13,11 +13,11 @@
 
 /* Bind one address and record it under its real name (the port the kernel chose for port 0). */
 static int
-tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len, int backlog,
-    int v6only, char *err, size_t errlen)
+tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
+    const struct listen_params *lp, int v6only, char *err, size_t errlen)
 {
 	char name[NET_ADDRSTRLEN];
-	int fd = net_listen(sa, len, backlog, v6only);
+	int fd = net_listen(sa, len, lp->backlog, v6only, lp->reuseport);
 
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", net_format(sa, name, sizeof(name)),
@@ -29,7 +29,8 @@ tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len, int bac
 
 /* All addresses: one dual-stack IPv6 socket where the system has IPv6, else IPv4. */
 static int
-tcp_wildcard(struct listeners *ls, const char *port, int backlog, char *err, size_t errlen)
+tcp_wildcard(struct listeners *ls, const char *port, const struct listen_params *lp, char *err,
+    size_t errlen)
 {
 	struct addrinfo *ai;
 	int rc, gai, fd;
@@ -37,7 +38,7 @@ tcp_wildcard(struct listeners *ls, const char *port, int backlog, char *err, siz
 	if (net_resolve("::", port, 1, AF_INET6, &ai) == 0) {
 		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
 			close(fd);
-			rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 0, err, errlen);
+			rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 0, err, errlen);
 			freeaddrinfo(ai);
 			return rc;
 		}
@@ -47,7 +48,7 @@ tcp_wildcard(struct listeners *ls, const char *port, int backlog, char *err, siz
 		snprintf(err, errlen, "cannot listen on port %s: %s", port, gai_strerror(gai));
 		return -1;
 	}
-	rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 0, err, errlen);
+	rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 0, err, errlen);
 	freeaddrinfo(ai);
 	return rc;
 }
@@ -77,7 +78,8 @@ tcp_listed_before(const struct addrinfo *res, const struct addrinfo *ai)
  * the port and the others take the same one, so one name gives one port.
  */
 static int
-tcp_host(struct listeners *ls, const struct listen_spec *spec, int backlog, char *err, size_t errlen)
+tcp_host(struct listeners *ls, const struct listen_spec *spec, const struct listen_params *lp,
+    char *err, size_t errlen)
 {
 	struct addrinfo *res, *ai;
 	size_t first = ls->n;
@@ -98,17 +100,17 @@ tcp_host(struct listeners *ls, const struct listen_spec *spec, int backlog, char
 			if (getsockname(ls->v[first].fd, (struct sockaddr *)&ss, &len) == 0)
 				tcp_set_port(ai->ai_addr, net_port((struct sockaddr *)&ss));
 		}
-		rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, backlog, 1, err, errlen);
+		rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 1, err, errlen);
 	}
 	freeaddrinfo(res);
 	return rc;
 }
 
 int
-listener_tcp_open(struct listeners *ls, const struct listen_spec *spec, int backlog,
-    char *err, size_t errlen)
+listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
+    const struct listen_params *lp, char *err, size_t errlen)
 {
 	if (spec->host == NULL)
-		return tcp_wildcard(ls, spec->port, backlog, err, errlen);
-	return tcp_host(ls, spec, backlog, err, errlen);
+		return tcp_wildcard(ls, spec->port, lp, err, errlen);
+	return tcp_host(ls, spec, lp, err, errlen);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct listeners;
+struct listen_params;
 struct listen_spec;
 
 /*
@@ -12,7 +13,7 @@ struct listen_spec;
  * no host: one dual-stack socket where the system has IPv6, else IPv4) and
  * append them to ls. 0, or -1 with a one-line message in err.
  */
-int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec, int backlog,
-    char *err, size_t errlen);
+int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
+    const struct listen_params *lp, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 #include "pidfile.h"
 #include "privs.h"
 #include "supervisor.h"
+#include "upgrade.h"
 
 /* Step 1: the command line. --help, --version and usage errors end the program here. */
 static void
@@ -129,7 +130,8 @@ main_listeners(const struct config *cfg, struct listeners *ls, char *err, size_t
 	else if (n > 0)
 		rc = listener_inherited_open(ls, n, names, err, errlen);
 	else
-		rc = listeners_open(ls, cfg->listens, cfg->nlistens, cfg->backlog, err, errlen);
+		rc = listeners_open(ls, cfg->listens, cfg->nlistens,
+		    &(struct listen_params){ cfg->backlog, cfg->reuseport }, err, errlen);
 	if (rc == 0 && n > 0 && cfg->nlistens > 0)
 		log_msg(LOG_LVL_NOTICE, "event=listen-skipped count=%zu reason=socket-activated",
 		    cfg->nlistens);
@@ -143,9 +145,17 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 {
 	char err[512];
 
+	int taken = 0;
+
+	/* A successor takes the running server's listeners first: that frees the pidfile's name. */
+	if (cfg->upgrade_socket != NULL && (taken = upgrade_take(cfg->upgrade_socket, env->ls,
+	    &env->upgrade_conn, &env->upgrade_from, err, sizeof(err))) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
 	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
 		return -1;
-	if (main_listeners(cfg, env->ls, err, sizeof(err)) < 0) {
+	if (!taken && main_listeners(cfg, env->ls, err, sizeof(err)) < 0) {
 		log_plain("%s", err);
 		return -1;
 	}
@@ -179,7 +189,7 @@ main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
-	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1 };
+	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1, .upgrade_conn = -1 };
 	struct config cfg;
 	int rc = EXIT_FAIL;
 

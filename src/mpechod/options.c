@@ -32,7 +32,9 @@ enum {
 	OPT_MAX_REQUESTS,
 	OPT_SPLICE,
 	OPT_PROXY_FROM,
-	OPT_PROXY_TIMEOUT
+	OPT_PROXY_TIMEOUT,
+	OPT_REUSEPORT,
+	OPT_UPGRADE_SOCKET
 };
 
 /* The options that take a whole number: name, bounds, and where the value goes. */
@@ -72,6 +74,8 @@ static const struct option long_options[] = {
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "inetd", no_argument, NULL, 'i' },
+	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+	{ "upgrade-socket", required_argument, NULL, OPT_UPGRADE_SOCKET },
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, 'u' },
@@ -364,6 +368,11 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 	case 'i':
 		cfg->inetd = true;
 		return 0;
+	case OPT_REUSEPORT:
+		cfg->reuseport = true;
+		return 0;
+	case OPT_UPGRADE_SOCKET:
+		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
 	case 'v':
 		seen->verbose = true;
 		return 0;
@@ -460,7 +469,8 @@ options_free(struct config *cfg)
 	free(cfg->pidfile);
 	free(cfg->log_path);
 	free(cfg->user);
-	cfg->pidfile = cfg->log_path = cfg->user = NULL;
+	free(cfg->upgrade_socket);
+	cfg->pidfile = cfg->log_path = cfg->user = cfg->upgrade_socket = NULL;
 
 	for (i = 0; i < cfg->nlistens; i++)
 		listener_spec_free(&cfg->listens[i]);

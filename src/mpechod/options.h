@@ -37,6 +37,8 @@ struct config {
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	bool daemonize;
+	char *upgrade_socket;	/* --upgrade-socket: absolute path, or NULL */
+	bool reuseport;		/* --reuseport: instances share the address and port */
 	bool inetd;		/* -i: the socket is standard input (inetd, xinetd, systemd Accept=yes) */
 	char *pidfile;		/* absolute path, or NULL */
 	enum log_target log_target;

@@ -65,3 +65,17 @@ pidfile_remove(struct pidfile *pf)
 	free(pf->path);
 	pf->path = NULL;
 }
+
+int
+pidfile_rename(struct pidfile *pf, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL || rename(pf->path, path) < 0) {
+		free(copy);
+		return -1;
+	}
+	free(pf->path);
+	pf->path = copy;
+	return 0;
+}

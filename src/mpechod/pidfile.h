@@ -24,6 +24,9 @@ int pidfile_open(const char *path, struct pidfile *pf, pid_t *holder);
 /* Write pid, replacing what the file held. 0 or -1 with errno. */
 int pidfile_write(struct pidfile *pf, pid_t pid);
 
+/* Give the file another name, the lock kept (a successor takes the old name). 0 or -1 with errno. */
+int pidfile_rename(struct pidfile *pf, const char *path);
+
 /* Remove the file (while still holding the lock), then close it. */
 void pidfile_remove(struct pidfile *pf);
 

@@ -257,29 +257,27 @@ static int
 supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 {
 	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n;
-	size_t nls = 0, n;
+	size_t nls = 0, n = 3;
 
-	pfd[0].fd = sv->sigfd;
-	pfd[0].events = POLLIN;
-	for (i = 0; i < npending; i++) {
-		pfd[1 + i].fd = sv->pending.v[i].fd;
-		pfd[1 + i].events = POLLIN;
-	}
-	n = 1 + (size_t)npending;
-	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 && supervisor_room(sv)) {
-		for (nls = 0; nls < sv->ls->n; nls++, n++) {
-			pfd[n].fd = sv->ls->v[nls].fd;
-			pfd[n].events = POLLIN;
-		}
-	}
+	pfd[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sv->upgrade_fd, .events = POLLIN };	/* -1: ignored */
+	pfd[2] = (struct pollfd){ .fd = sv->successor_fd, .events = POLLIN };
+	for (i = 0; i < npending; i++, n++)
+		pfd[n] = (struct pollfd){ .fd = sv->pending.v[i].fd, .events = POLLIN };
+	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 && supervisor_room(sv))
+		for (nls = 0; nls < sv->ls->n; nls++, n++)
+			pfd[n] = (struct pollfd){ .fd = sv->ls->v[nls].fd, .events = POLLIN };
 	if (poll(pfd, n, timeout) < 0)
 		return errno == EINTR ? 0 : -1;
 	if (pfd[0].revents & POLLIN)
 		supervisor_read_signals(sv);
-	if (sv->stage == RUNNING)
-		supervisor_proxy_ready(sv, pfd + 1, npending);
+	if (pfd[1].revents & POLLIN)
+		supervisor_upgrade_accept(sv);
+	if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+		supervisor_upgrade_reply(sv);
+	supervisor_proxy_ready(sv, pfd + 3, npending);
 	for (i = 0; (size_t)i < nls && sv->stage == RUNNING; i++)
-		if (pfd[1 + npending + i].revents & POLLIN)
+		if (pfd[3 + npending + i].revents & POLLIN)
 			supervisor_accept(sv, &sv->ls->v[i]);
 	return 0;
 }
@@ -301,6 +299,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	memset(sv, 0, sizeof(*sv));
 	sv->sigfd = -1;
 	sv->notify.fd = -1;
+	sv->upgrade_fd = sv->successor_fd = -1;
+	sv->pidfile = env->pidfile;
 	sv->cfg = cfg;
 	sv->ls = env->ls;
 	sv->start_ms = clock_ms();
@@ -335,6 +335,10 @@ supervisor_free(struct supervisor *sv)
 	if (sv->pending.v != NULL)
 		pending_free(&sv->pending);
 	notify_close(&sv->notify);
+	if (sv->upgrade_fd >= 0)
+		close(sv->upgrade_fd);
+	if (sv->successor_fd >= 0)
+		close(sv->successor_fd);
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
@@ -369,12 +373,12 @@ supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, co
 static int
 supervisor_loop(struct supervisor *sv)
 {
-	struct pollfd *pfd = calloc(sv->ls->n + 1 + (size_t)sv->pending.cap, sizeof(*pfd));
+	struct pollfd *pfd = calloc(sv->ls->n + 3 + (size_t)sv->pending.cap, sizeof(*pfd));
 	int rc = 0;
 
 	if (pfd == NULL)
 		return -1;
-	while (sv->stage == RUNNING || sv->tab.live > 0) {
+	while (sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0) {
 		if ((rc = supervisor_turn(sv, pfd)) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=poll", strerror(errno));
 			proctab_signal(&sv->tab, SIGKILL);
@@ -417,6 +421,7 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		notify_send(&sv.notify, "READY=1");
 	daemon_ready(env->ready_fd, NULL);
 	env->ready_fd = -1;
+	supervisor_upgrade_start(&sv, env);
 	if (supervisor_loop(&sv) == 0) {
 		log_msg(LOG_LVL_NOTICE, "event=stop served=%llu in=%llu out=%llu",
 		    (unsigned long long)sv.ended.served, (unsigned long long)sv.ended.bytes_in,

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "admission.h"
 #include "child.h"
@@ -27,6 +28,8 @@ struct supervisor_env {
 	struct listeners *ls;
 	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
 	int ready_fd;			/* -1, or the daemon's line to the foreground process */
+	int upgrade_conn;		/* -1, or the line to the server whose listeners were taken */
+	pid_t upgrade_from;		/* that server's pid */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
@@ -61,6 +64,10 @@ struct supervisor {
 	int sigfd;
 	struct notify notify;		/* readiness and status for a service manager */
 	struct pending pending;		/* connections still owing their PROXY header */
+	struct pidfile *pidfile;	/* NULL, or the locked pidfile */
+	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
+	int successor_fd;		/* -1, or the successor being handed the listeners */
+	pid_t successor_pid;
 };
 
 /*
@@ -73,5 +80,10 @@ int supervisor_run(const struct config *cfg, struct supervisor_env *env);
 void supervisor_proxy_accept(struct supervisor *sv, int fd, const struct peer *balancer);
 void supervisor_proxy_ready(struct supervisor *sv, const struct pollfd *pfd, int n);
 int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
+
+/* supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket). */
+void supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env);
+void supervisor_upgrade_accept(struct supervisor *sv);
+void supervisor_upgrade_reply(struct supervisor *sv);
 
 #endif
