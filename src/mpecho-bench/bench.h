@@ -22,6 +22,7 @@ struct bench {
 	double duration, warmup;
 	uint64_t count;			/* stop after this many measured operations; 0: no bound */
 	bool json, quiet;
+	bool banner;			/* the server sends a line first (mpechod --banner) */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };

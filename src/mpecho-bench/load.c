@@ -23,7 +23,9 @@
 #define RETRY_MS 10			/* wait before reconnecting after a failure */
 #define EVENT_READS 64			/* reads for one event at most, then back to the loop */
 
-enum conn_state { C_IDLE, C_CONNECTING, C_ACTIVE, C_HELD };
+enum conn_state { C_IDLE, C_CONNECTING, C_BANNER, C_ACTIVE, C_HELD };
+
+#define BANNER_MAX 1024			/* --banner: the server's first line is at most this long */
 
 struct conn {
 	int fd;
@@ -37,6 +39,7 @@ struct conn {
 	int64_t retry_at;		/* ns: when an idle connection may reconnect */
 	bool was_held;			/* hold mode: a held connection that closed stays closed */
 	unsigned source;
+	size_t banner_len;		/* --banner: bytes of the server's line so far */
 };
 
 /* 0: warm-up, 1: measuring, 2: stop. Written by the main thread, read by the workers. */
@@ -284,6 +287,38 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 	}
 }
 
+static void conn_start(struct thread *t, struct conn *c);
+
+/*
+ * --banner: read the server's first line. Anything after its newline came
+ * before any byte was sent, so it cannot be echo: it counts as extra.
+ */
+static void
+conn_banner(struct thread *t, struct conn *c, unsigned char *buf)
+{
+	ssize_t n = recv(c->fd, buf, BANNER_MAX, 0);
+	unsigned char *nl;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_fail(t, c, n == 0 ? &t->err.closed : &t->err.reset);
+		return;
+	}
+	c->t_progress = clock_ns();
+	if ((nl = memchr(buf, '\n', (size_t)n)) == NULL) {
+		if ((c->banner_len += (size_t)n) > BANNER_MAX)
+			conn_fail(t, c, &t->err.closed);
+		return;
+	}
+	if (nl + 1 < buf + n) {
+		t->err.extra += (uint64_t)(buf + n - (nl + 1));
+		conn_fail(t, c, &t->err.closed);
+		return;
+	}
+	conn_start(t, c);
+}
+
 static void
 conn_connected(struct thread *t, struct conn *c)
 {
@@ -296,8 +331,21 @@ conn_connected(struct thread *t, struct conn *c)
 		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
 		return;
 	}
-	c->state = C_ACTIVE;
 	c->t_progress = clock_ns();
+	if (t->b->banner) {
+		c->state = C_BANNER;	/* the echo starts once the server's line is in */
+		c->banner_len = 0;
+		set_events(t, c, EPOLLIN);
+		return;
+	}
+	conn_start(t, c);
+}
+
+/* The echo begins: the first message (or the stream) goes out. */
+static void
+conn_start(struct thread *t, struct conn *c)
+{
+	c->state = C_ACTIVE;
 	if (t->b->mode != MODE_STREAM)
 		c->msg_end = (uint64_t)t->b->size;	/* connrate: t_start stays the connect time */
 	if (t->b->mode == MODE_PINGPONG)
@@ -317,7 +365,8 @@ sweep(struct thread *t, int64_t now)
 
 		if (c->state == C_IDLE && now >= c->retry_at && !c->was_held)
 			conn_open(t, c);
-		else if ((c->state == C_CONNECTING || c->state == C_ACTIVE) && now - c->t_progress > limit)
+		else if ((c->state == C_CONNECTING || c->state == C_BANNER || c->state == C_ACTIVE) &&
+		    now - c->t_progress > limit)
 			conn_fail(t, c, &t->err.timeout);
 	}
 }
@@ -342,6 +391,10 @@ load_thread_run(void *arg)
 
 			if (c->fd < 0)
 				continue;
+			if (c->state == C_BANNER) {
+				conn_banner(t, c, buf);
+				continue;
+			}
 			if (c->state == C_CONNECTING) {
 				conn_connected(t, c);
 				continue;

@@ -45,6 +45,8 @@ static const char usage_text[] =
 "  -T, --timeout SECS   a connection waiting longer than this without progress is an\n"
 "                       error (default 10)\n"
 "      --json           print the result as one JSON object\n"
+"      --banner         the server sends a line first (mpechod --banner): each\n"
+"                       connection reads it before its echo is checked\n"
 "  -q, --quiet          no progress line\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -69,6 +71,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "banner", no_argument, NULL, 'b' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -114,6 +117,7 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'T': b->timeout_ms = (int)(options_real("--timeout", arg, 0.01, 3600) * 1000); break;
 	case 'j': b->json = true; break;
 	case 'q': b->quiet = true; break;
+	case 'b': b->banner = true; break;
 	case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 	case 'V': printf("mpecho-bench %s\n", MPECHO_VERSION); exit(EXIT_OK);
 	case ':':

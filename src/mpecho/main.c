@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "mpecho.h"
@@ -25,6 +27,8 @@ static const char usage_text[] =
 "\n"
 "  -4                 IPv4 only\n"
 "  -6                 IPv6 only\n"
+"      --banner       the server sends a line first (mpechod --banner): print it\n"
+"                     on standard error, apart from the echo\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
@@ -32,6 +36,7 @@ static const char usage_text[] =
 "reset, closed by the server in line mode), 2 usage error.\n";
 
 static const struct option long_options[] = {
+	{ "banner", no_argument, NULL, 'b' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -76,48 +81,87 @@ client_connection_error(int err)
 	return EXIT_FAIL;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * --banner: the server's first line, read a byte at a time so that nothing of
+ * the echo after it is taken, and shown on stderr. 0, or an exit status.
+ */
+static int
+client_banner(int sock)
 {
-	const char *host = "127.0.0.1", *port = MPECHO_DEFAULT_PORT;
-	int c, family = AF_UNSPEC, sock, rc;
-	char peer[NET_ADDRSTRLEN + 32];
+	char line[1024];
+	size_t n = 0;
+	ssize_t r;
 
-	log_init("mpecho", LOG_LVL_INFO);
+	while (n < sizeof(line)) {
+		if ((r = io_read(sock, line + n, 1)) <= 0)
+			return r == 0 ? (log_plain("connection closed before the banner"), EXIT_FAIL) :
+			    client_connection_error(errno);
+		if (line[n++] == '\n')
+			return io_write_all(STDERR_FILENO, line, n) < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	log_plain("no banner line in the first %zu bytes", sizeof(line));
+	return EXIT_FAIL;
+}
+
+/* What the command line asks for; --help, --version and usage errors end the program here. */
+struct client_args {
+	const char *host, *port;
+	int family;
+	bool banner;
+};
+
+static void
+client_options(struct client_args *a, int argc, char **argv)
+{
+	int c;
+
+	*a = (struct client_args){ "127.0.0.1", MPECHO_DEFAULT_PORT, AF_UNSPEC, false };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "46hV", long_options, NULL)) != -1) {
-		switch (c) {
-		case '4':
-			family = AF_INET;
-			break;
-		case '6':
-			family = AF_INET6;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("mpecho %s\n", MPECHO_VERSION);
-			return EXIT_OK;
-		default:
-			if (optopt != 0)
-				log_die(EXIT_USAGE, "unknown option '-%c' (see mpecho --help)", optopt);
+		if (c == '4' || c == '6')
+			a->family = c == '4' ? AF_INET : AF_INET6;
+		else if (c == 'b')
+			a->banner = true;
+		else if (c == 'h' || c == 'V')
+			exit(c == 'h' ? (fputs(usage_text, stdout), EXIT_OK) :
+			    (printf("mpecho %s\n", MPECHO_VERSION), EXIT_OK));
+		else if (optopt != 0)
+			log_die(EXIT_USAGE, "unknown option '-%c' (see mpecho --help)", optopt);
+		else
 			log_die(EXIT_USAGE, "unknown option '%s' (see mpecho --help)", argv[optind - 1]);
-		}
 	}
 	if (argc - optind > 2)
 		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", argv[optind + 2]);
 	if (argc - optind >= 1)
-		host = argv[optind];
+		a->host = argv[optind];
 	if (argc - optind == 2)
-		port = argv[optind + 1];
-	if (net_check_port(port) < 0)
-		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535", port);
+		a->port = argv[optind + 1];
+	if (net_check_port(a->port) < 0)
+		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535", a->port);
+}
 
+int
+main(int argc, char **argv)
+{
+	struct client_args a;
+	char peer[NET_ADDRSTRLEN + 32];
+	int sock, rc;
+
+	/* 1. The command line. */
+	log_init("mpecho", LOG_LVL_INFO);
+	client_options(&a, argc, argv);
+
+	/* 2. The connection: a server going away is an error on it, never a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((sock = connect_host(host, port, family)) < 0)
+	if ((sock = connect_host(a.host, a.port, a.family)) < 0)
 		return EXIT_FAIL;
-	snprintf(peer, sizeof(peer), "%s port %s", host, port);
+	snprintf(peer, sizeof(peer), "%s port %s", a.host, a.port);
+
+	/* 3. The banner if one is expected, then the terminal or the pipe mode. */
+	if (a.banner && (rc = client_banner(sock)) != EXIT_OK) {
+		close(sock);
+		return rc;
+	}
 	rc = isatty(STDIN_FILENO) ? terminal_run(sock, peer) : pipe_run(sock);
 	close(sock);
 	return rc;

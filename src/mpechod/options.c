@@ -10,87 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "banner.h"
 #include "net.h"
 #include "number.h"
 #include "service.h"
 #include "transport.h"
 
-enum {
-	OPT_BACKLOG = 256,
-	OPT_GRACE,
-	OPT_LOG,
-	OPT_MAX_PER_SOURCE,
-	OPT_RATE,
-	OPT_ALLOW,
-	OPT_DENY,
-	OPT_IDLE_TIMEOUT,
-	OPT_MAX_TIME,
-	OPT_MODEL,
-	OPT_START,
-	OPT_MIN_SPARE,
-	OPT_MAX_SPARE,
-	OPT_MAX_REQUESTS,
-	OPT_SPLICE,
-	OPT_PROXY_FROM,
-	OPT_PROXY_TIMEOUT,
-	OPT_REUSEPORT,
-	OPT_UPGRADE_SOCKET
-};
-
-/* The options that take a whole number: name, bounds, and where the value goes. */
-static const struct options_numeric {
-	int id;
-	const char *name;
-	long min, max;
-	size_t offset;		/* of an int in struct config */
-} number_options[] = {
-	{ 'c', "--max-conns", 1, 100000, offsetof(struct config, max_conns) },
-	{ OPT_MAX_PER_SOURCE, "--max-per-source", 0, 100000, offsetof(struct config, max_per_source) },
-	{ OPT_RATE, "--rate", 0, 1000000, offsetof(struct config, rate) },
-	{ OPT_IDLE_TIMEOUT, "--idle-timeout", 0, 86400, offsetof(struct config, idle_timeout) },
-	{ OPT_MAX_TIME, "--max-time", 0, 604800, offsetof(struct config, max_time) },
-	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
-	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
-	{ OPT_START, "--start", 1, 100000, offsetof(struct config, start_workers) },
-	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
-	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
-	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
-	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
-};
-
-static const struct option long_options[] = {
-	{ "listen", required_argument, NULL, 'l' },
-	{ "service", required_argument, NULL, 's' },
-	{ "max-conns", required_argument, NULL, 'c' },
-	{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "allow", required_argument, NULL, OPT_ALLOW },
-	{ "deny", required_argument, NULL, OPT_DENY },
-	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
-	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
-	{ "backlog", required_argument, NULL, OPT_BACKLOG },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "daemon", no_argument, NULL, 'd' },
-	{ "inetd", no_argument, NULL, 'i' },
-	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
-	{ "upgrade-socket", required_argument, NULL, OPT_UPGRADE_SOCKET },
-	{ "pidfile", required_argument, NULL, 'p' },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "user", required_argument, NULL, 'u' },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "start", required_argument, NULL, OPT_START },
-	{ "min-spare", required_argument, NULL, OPT_MIN_SPARE },
-	{ "max-spare", required_argument, NULL, OPT_MAX_SPARE },
-	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
-	{ "splice", required_argument, NULL, OPT_SPLICE },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
 
 static void
 options_error(char *err, size_t errlen, const char *fmt, ...)
@@ -113,7 +38,7 @@ options_number(struct config *cfg, int c, const char *text, char *err, size_t er
 	const struct options_numeric *o;
 	long v;
 
-	for (o = number_options; o < number_options + sizeof(number_options) / sizeof(*o); o++) {
+	for (o = options_numbers; o->id != 0; o++) {
 		if (o->id != c)
 			continue;
 		if (number_parse(text, o->min, o->max, &v) < 0) {
@@ -333,6 +258,22 @@ options_user(struct config *cfg, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/* --banner TEXT: checked now, expanded in each session. */
+static int
+options_banner(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	if (banner_check(text, err, errlen) < 0)
+		return -1;
+	free(cfg->banner);
+	if ((cfg->banner = strdup(text)) == NULL) {
+		options_error(err, errlen, "out of memory");
+		return -1;
+	}
+	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0)
+		snprintf(cfg->hostname, sizeof(cfg->hostname), "?");
+	return 0;
+}
+
 /* What only counts once every option is read. */
 struct options_seen {
 	bool verbose, quiet, log;
@@ -373,6 +314,8 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 		return 0;
 	case OPT_UPGRADE_SOCKET:
 		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
+	case OPT_BANNER:
+		return options_banner(cfg, arg, err, errlen);
 	case 'v':
 		seen->verbose = true;
 		return 0;
@@ -433,7 +376,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	options_defaults(cfg);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:s:c:dip:u:vqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:s:c:dip:u:vqhV", options_long, NULL)) != -1) {
 		if (c == 'h')
 			return OPTIONS_HELP;
 		if (c == 'V')
@@ -455,7 +398,8 @@ struct session_params
 options_session_params(const struct config *cfg)
 {
 	return (struct session_params){ .service = cfg->service, .transport = &transport_plain,
-	    .splice = cfg->splice, .max_time = cfg->max_time };
+	    .splice = cfg->splice, .max_time = cfg->max_time, .banner = cfg->banner,
+	    .hostname = cfg->hostname, .server_pid = (long)getpid() };
 }
 
 void
@@ -470,6 +414,8 @@ options_free(struct config *cfg)
 	free(cfg->log_path);
 	free(cfg->user);
 	free(cfg->upgrade_socket);
+	free(cfg->banner);
+	cfg->banner = NULL;
 	cfg->pidfile = cfg->log_path = cfg->user = cfg->upgrade_socket = NULL;
 
 	for (i = 0; i < cfg->nlistens; i++)

@@ -2,6 +2,7 @@
 #ifndef MPECHO_OPTIONS_H
 #define MPECHO_OPTIONS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +38,8 @@ struct config {
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	bool daemonize;
+	char *banner;		/* --banner TEXT, or NULL */
+	char hostname[256];	/* for the banner */
 	char *upgrade_socket;	/* --upgrade-socket: absolute path, or NULL */
 	bool reuseport;		/* --reuseport: instances share the address and port */
 	bool inetd;		/* -i: the socket is standard input (inetd, xinetd, systemd Accept=yes) */
@@ -47,6 +50,42 @@ struct config {
 	struct privs privs;	/* resolved from user by the caller */
 	enum log_level log_level;
 };
+
+/* The long options without a short letter (options_usage.c lists them all). */
+enum {
+	OPT_BACKLOG = 256,
+	OPT_GRACE,
+	OPT_LOG,
+	OPT_MAX_PER_SOURCE,
+	OPT_RATE,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_TIME,
+	OPT_MODEL,
+	OPT_START,
+	OPT_MIN_SPARE,
+	OPT_MAX_SPARE,
+	OPT_MAX_REQUESTS,
+	OPT_SPLICE,
+	OPT_PROXY_FROM,
+	OPT_PROXY_TIMEOUT,
+	OPT_REUSEPORT,
+	OPT_UPGRADE_SOCKET,
+	OPT_BANNER
+};
+
+/* A numeric option: its bounds and where its value goes (an int in struct config). */
+struct options_numeric {
+	int id;
+	const char *name;
+	long min, max;
+	size_t offset;
+};
+
+/* options_usage.c: the tables (the numeric one ends with id 0) and the usage text. */
+extern const struct options_numeric options_numbers[];
+extern const struct option options_long[];
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };
 

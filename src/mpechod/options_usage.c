@@ -1,5 +1,12 @@
-/* options_usage: mpechod --help, the text a person reads first; the man page says the same at length. */
+/*
+ * options_usage: what mpechod's command line offers: the --help text a person
+ * reads first (the man page says the same at length), the long option names,
+ * and the bounds of the numeric options.
+ */
 #include "options.h"
+
+#include <getopt.h>
+#include <stddef.h>
 
 static const char usage_text[] =
 "Usage: mpechod [OPTIONS] [[ADDRESS] PORT]\n"
@@ -51,6 +58,8 @@ static const char usage_text[] =
 "      --min-spare N        prefork: start workers while fewer are idle (default 5)\n"
 "      --max-spare N        prefork: retire workers while more are idle (default 10)\n"
 "      --max-requests N     prefork: a worker is replaced after N sessions (default 0: never)\n"
+"      --banner TEXT        a line each session sends first, before any echo: %h host\n"
+"                           name, %p the server's pid, %a the local address, %% a %\n"
 "      --splice WHEN        echo's zero-copy path: auto (once a flow is bulk, the\n"
 "                           default), always, or never (read and write)\n"
 "  -v, --verbose            log debug lines too\n"
@@ -68,3 +77,55 @@ options_usage(void)
 {
 	return usage_text;
 }
+
+/* The options that take a whole number: name, bounds, and where the value goes. */
+const struct options_numeric options_numbers[] = {
+	{ 'c', "--max-conns", 1, 100000, offsetof(struct config, max_conns) },
+	{ OPT_MAX_PER_SOURCE, "--max-per-source", 0, 100000, offsetof(struct config, max_per_source) },
+	{ OPT_RATE, "--rate", 0, 1000000, offsetof(struct config, rate) },
+	{ OPT_IDLE_TIMEOUT, "--idle-timeout", 0, 86400, offsetof(struct config, idle_timeout) },
+	{ OPT_MAX_TIME, "--max-time", 0, 604800, offsetof(struct config, max_time) },
+	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
+	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
+	{ OPT_START, "--start", 1, 100000, offsetof(struct config, start_workers) },
+	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
+	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
+	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
+	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
+	{ 0, NULL, 0, 0, 0 }
+};
+
+const struct option options_long[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "service", required_argument, NULL, 's' },
+	{ "max-conns", required_argument, NULL, 'c' },
+	{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "inetd", no_argument, NULL, 'i' },
+	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+	{ "upgrade-socket", required_argument, NULL, OPT_UPGRADE_SOCKET },
+	{ "banner", required_argument, NULL, OPT_BANNER },
+	{ "pidfile", required_argument, NULL, 'p' },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "user", required_argument, NULL, 'u' },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "start", required_argument, NULL, OPT_START },
+	{ "min-spare", required_argument, NULL, OPT_MIN_SPARE },
+	{ "max-spare", required_argument, NULL, OPT_MAX_SPARE },
+	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "splice", required_argument, NULL, OPT_SPLICE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};

@@ -8,8 +8,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "banner.h"
 #include "clock.h"
 #include "log.h"
+#include "net.h"
 #include "service.h"
 #include "transport.h"
 
@@ -81,6 +83,20 @@ session_disarm_max_time(void)
 	return max_time_hit;
 }
 
+/* --banner: one line before the service, with the local address this client reached. */
+static int
+session_banner(struct stream *st, const struct session_params *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[NET_ADDRSTRLEN] = "?", line[BANNER_MAX];
+
+	if (getsockname(st->tr->fd, (struct sockaddr *)&ss, &len) == 0)
+		net_format((struct sockaddr *)&ss, addr, sizeof(addr));
+	return stream_write(st, line, banner_expand(p->banner, p->hostname, p->server_pid, addr, line,
+	    sizeof(line)));
+}
+
 enum end
 session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 {
@@ -97,7 +113,10 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 	stream_init(&st, &t, ctr, p->splice);
 	if (p->max_time > 0)
 		session_arm_max_time(fd, p->max_time);
-	end = p->service->run(&st);
+	if (p->banner != NULL && session_banner(&st, p) < 0)
+		end = end_of_errno(errno);
+	else
+		end = p->service->run(&st);
 	if (p->max_time > 0 && session_disarm_max_time())
 		end = END_MAX_TIME;
 	if (end == END_ERROR)

@@ -22,6 +22,9 @@ struct session_params {
 	const struct transport_ops *transport;
 	enum splice_mode splice;	/* echo's zero-copy path */
 	int max_time;			/* seconds a session may last; 0: no limit */
+	const char *banner;		/* NULL, or --banner, sent first (see banner.h) */
+	const char *hostname;		/* for the banner's %h */
+	long server_pid;		/* for the banner's %p */
 };
 
 /*

@@ -1,5 +1,6 @@
 """Behind the real HAProxy: PROXY v1 and v2, the client's own address in logs and rules,
 health checks kept out of the logs, and one backend drained while clients stream through."""
+import json
 import os
 import re
 import signal
@@ -9,7 +10,7 @@ import tempfile
 import threading
 import time
 
-from harness import Server, check, free_port, recv_all, recv_exactly, track, wait_until
+from harness import Server, binary, check, free_port, recv_all, recv_exactly, track, wait_until
 
 HAPROXY_CFG = """global
     log stdout format raw local0 info
@@ -156,4 +157,24 @@ def test_haproxy_one_backend_drains_while_clients_stream_through():
     ended = victim.matching(r"event=end peer=127\.0\.0\.2\d:")
     check(ended and all("reason=eof in=300000 out=300000" in l for l in ended),
           f"its sessions finished with every byte: {ended}")
+    bal.stop()
+
+
+def test_banner_tells_the_backends_apart_and_the_bench_still_checks_every_byte():
+    bal = Balanced("send-proxy", "--banner", "backend %p on %a")
+    seen = set()
+    for i in range(6):
+        out = subprocess.run([binary("mpecho"), "--banner", "127.0.0.1", str(bal.front)],
+                             input=b"payload\n", capture_output=True, timeout=20)
+        check(out.returncode == 0 and out.stdout == b"payload\n", f"echo after the banner: {out}")
+        m = re.fullmatch(rb"backend (\d+) on 127\.0\.0\.1:(\d+)\r\n", out.stderr)
+        check(m, f"the banner names the backend: {out.stderr!r}")
+        seen.add(int(m.group(1)))
+    check(seen == {b.pid for b in bal.backends}, f"three backends answered: {seen}")
+    bench = subprocess.run([binary("mpecho-bench"), "--banner", "--json", "-q", "-c", "8", "-d", "1",
+                            "-w", "0", "pingpong", "127.0.0.1", str(bal.front)],
+                           capture_output=True, text=True, timeout=60)
+    result = json.loads(bench.stdout)
+    check(bench.returncode == 0 and result["ops"] > 100 and
+          all(v == 0 for v in result["errors"].values()), f"every byte checked: {result}")
     bal.stop()

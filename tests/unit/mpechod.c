@@ -15,6 +15,7 @@
 
 #include "acl.h"
 #include "admission.h"
+#include "banner.h"
 #include "end.h"
 #include "limits.h"
 #include "listener.h"
@@ -451,6 +452,25 @@ test_admission(void)
 	acl_free(&acl);
 }
 
+static void
+test_banner(void)
+{
+	char out[BANNER_MAX], err[128];
+	size_t n;
+
+	n = banner_expand("backend %h/%p at %a 100%%", "web1", 4242, "10.0.0.5:7", out, sizeof(out));
+	CHECK(n == strlen("backend web1/4242 at 10.0.0.5:7 100%\r\n") &&
+	    memcmp(out, "backend web1/4242 at 10.0.0.5:7 100%\r\n", n) == 0);
+	n = banner_expand("", "h", 1, "a", out, sizeof(out));
+	CHECK(n == 2 && memcmp(out, "\r\n", 2) == 0);
+	n = banner_expand("%h%h%h%h", "0123456789", 1, "a", out, 16);	/* cut to fit, CRLF kept */
+	CHECK(n <= 16 && memcmp(out + n - 2, "\r\n", 2) == 0);
+	CHECK(banner_check("backend %h %p %a %%", err, sizeof(err)) == 0);
+	CHECK(banner_check("bad %x", err, sizeof(err)) < 0 && strstr(err, "'%x'") != NULL);
+	CHECK(banner_check("ends in %", err, sizeof(err)) < 0);
+	CHECK(banner_check("two\nlines", err, sizeof(err)) < 0 && strstr(err, "control") != NULL);
+}
+
 void
 unit_mpechod(void)
 {
@@ -465,4 +485,5 @@ unit_mpechod(void)
 	test_proctab();
 	test_prefork_plan();
 	test_admission();
+	test_banner();
 }
