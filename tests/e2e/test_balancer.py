@@ -10,26 +10,19 @@ import tempfile
 import threading
 import time
 
-from harness import Server, binary, check, free_port, recv_all, recv_exactly, track, wait_until
+from harness import ROOT_DIR, Server, binary, check, free_port, recv_all, recv_exactly, track, wait_until
 
-HAPROXY_CFG = """global
-    log stdout format raw local0 info
-defaults
-    mode tcp
-    log global
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    retries 3
-    option redispatch
-frontend front
-    bind 127.0.0.1:{front}
-    default_backend echo
-backend echo
-    balance roundrobin
-    default-server inter 200ms fall 2 rise 2 {send}
-{servers}
-"""
+HAPROXY_CFG = os.path.join(ROOT_DIR, "dist", "haproxy", "haproxy.cfg")
+
+
+def haproxy_config(front, send, ports):
+    """dist/haproxy/haproxy.cfg, the one the docs show, with this test's ports and PROXY version."""
+    text = open(HAPROXY_CFG).read()
+    text = text.replace("bind 127.0.0.1:7000", f"bind 127.0.0.1:{front}")
+    text = text.replace(" send-proxy\n", f" {send}\n")
+    for i, port in enumerate(ports):
+        text = text.replace(f"127.0.0.1:{7001 + i} check", f"127.0.0.1:{port} check")
+    return text
 
 
 class Balanced:
@@ -39,12 +32,13 @@ class Balanced:
         self.backends = [Server("-v", "-l", "127.0.0.1:0,proxy", "--proxy-from", "127.0.0.1",
                                 "--deny", "127.0.0.66", *extra) for _ in range(3)]
         self.front = free_port()
-        servers = "\n".join(f"    server s{i + 1} 127.0.0.1:{b.port} check"
-                            for i, b in enumerate(self.backends))
         self.dir = tempfile.TemporaryDirectory()
         path = os.path.join(self.dir.name, "haproxy.cfg")
+        config = haproxy_config(self.front, send, [b.port for b in self.backends])
+        check(f"127.0.0.1:{self.backends[2].port} check" in config and f" {send}\n" in config,
+              "the example configuration took this test's ports")
         with open(path, "w") as f:
-            f.write(HAPROXY_CFG.format(front=self.front, send=send, servers=servers))
+            f.write(config)
         self.out = open(os.path.join(self.dir.name, "haproxy.log"), "w+")
         self.proc = track(subprocess.Popen(["haproxy", "-db", "-f", path], stdin=subprocess.DEVNULL,
                                            stdout=self.out, stderr=subprocess.STDOUT,
