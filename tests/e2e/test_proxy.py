@@ -1,0 +1,102 @@
+"""PROXY listeners driven by a raw socket: v1 and v2, the header never echoed, a silent or slow
+balancer never stalls anyone, malformed headers and strangers refused, limits on the client."""
+import os
+import socket
+import struct
+import time
+
+from harness import Server, check, connect, recv_all, recv_exactly
+
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def v1(src, sport=5555):
+    return f"PROXY TCP4 {src} 127.0.0.1 {sport} 7\r\n".encode()
+
+
+def v2(src, sport=5555):
+    return SIG + b"\x21\x11" + struct.pack("!H", 12) + socket.inet_aton(src) + \
+        socket.inet_aton("127.0.0.1") + struct.pack("!HH", sport, 7)
+
+
+def through(port, header, payload, source="127.0.0.1"):
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(header + payload)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        return recv_all(s)
+    except ConnectionResetError:
+        return b"<reset>"
+    finally:
+        s.close()
+
+
+def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0,proxy", "--model", model)
+        payload = os.urandom(200_000)
+        check(through(srv.port, v1("192.0.2.10"), payload) == payload, f"{model}: v1, every byte")
+        check(through(srv.port, v2("192.0.2.11"), payload) == payload, f"{model}: v2, every byte")
+        check(through(srv.port, v1("192.0.2.12"), b"PROXY TCP4 looks like a header\r\n") ==
+              b"PROXY TCP4 looks like a header\r\n", f"{model}: only the first header is one")
+        with connect(srv.port) as s:  # a header cut over three sends
+            for piece in (b"PROXY TCP4 192.0.2", b".13 127.0.0.1 ", b"4444 7\r\nsplit"):
+                s.sendall(piece)
+                time.sleep(0.05)
+            check(recv_exactly(s, 5) == b"split", f"{model}: a split header")
+        for ip in ("192.0.2.10", "192.0.2.11", "192.0.2.13"):
+            srv.wait_for(rf"event=end peer={ip}:\d+ via=127\.0\.0\.1:\d+ ")
+        check(srv.stop() == 0, "exit 0")
+
+
+def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1", "--model", model,
+                     "--start", "8", "--min-spare", "4", "--max-spare", "10")
+        silent = [connect(srv.port) for _ in range(4)]
+        slow = connect(srv.port)
+        slow.sendall(b"PROXY TCP4 192.0.2")  # and no more
+        t0 = time.monotonic()
+        check(through(srv.port, v1("192.0.2.20"), b"on time") == b"on time", f"{model}: served")
+        check(time.monotonic() - t0 < 0.5, f"{model}: not held up by the silent ones")
+        for s in silent + [slow]:
+            s.settimeout(5)
+            check(recv_all(s) == b"", f"{model}: a late header is closed")
+            s.close()
+        lines = srv.wait_for(r"event=refused .*reason=proxy detail=timeout", count=5)
+        check(len(lines) == 5, f"{model}: each logged: {lines}")
+        check(srv.stop() == 0, "exit 0")
+
+
+def test_malformed_headers_and_strangers_are_refused_with_a_reason():
+    srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-from", "127.0.0.1")
+    cases = ((b"GET / HTTP/1.0\r\n\r\n", "no PROXY signature"),
+             (b"PROXY TCP4 192.0.2.01 127.0.0.1 1 7\r\n", "v1 source address"),
+             (b"PROXY TCP4 192.0.2.1 127.0.0.1 1 7\n", "v1 line end"),
+             (SIG + b"\x31\x11\x00\x0c" + bytes(12), "v2 version"),
+             (SIG + b"\x21\x11\x00\x04" + bytes(4), "v2 address length"))
+    for header, why in cases:
+        check(through(srv.port, header, b"x") in (b"", b"<reset>"), f"refused: {why}")
+        srv.wait_for(rf'event=refused peer=127\.0\.0\.1:\d+ reason=proxy detail="{why}"')
+    check(through(srv.port, v1("192.0.2.30"), b"y", source="127.0.0.2") in (b"", b"<reset>"),
+          "a peer not in --proxy-from")
+    srv.wait_for(r'event=refused peer=127\.0\.0\.2:\d+ reason=proxy detail="not a --proxy-from peer"')
+    check(srv.stop() == 0, "exit 0")
+
+
+def test_limits_and_rules_judge_the_client_not_the_balancer():
+    srv = Server("-l", "127.0.0.1:0,proxy", "--max-per-source", "1", "--deny", "192.0.2.66")
+    held = connect(srv.port)
+    held.sendall(v1("192.0.2.40") + b"held")
+    check(recv_exactly(held, 4) == b"held", "the first session from 192.0.2.40")
+    check(through(srv.port, v1("192.0.2.40", 6000), b"z") in (b"", b"<reset>"),
+          "a second from the same client is over --max-per-source")
+    srv.wait_for(r"event=refused peer=192\.0\.2\.40:6000 via=127\.0\.0\.1:\d+ reason=per-source")
+    check(through(srv.port, v1("192.0.2.41"), b"other") == b"other", "another client, same balancer")
+    check(through(srv.port, v1("192.0.2.66"), b"no") in (b"", b"<reset>"), "a denied client")
+    srv.wait_for(r"event=refused peer=192\.0\.2\.66:\d+ via=127\.0\.0\.1:\d+ reason=acl")
+    held.close()
+    check(srv.stop() == 0, "exit 0")
