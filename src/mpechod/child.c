@@ -21,6 +21,8 @@ child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *ma
 	close(env->sigfd);
 	if (env->pidfile_fd >= 0)
 		close(env->pidfile_fd);
+	if (env->close_private != NULL)
+		env->close_private(env->ctx);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (env->privs != NULL && privs_drop(env->privs) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=\"cannot become %s: %s\"",

@@ -14,6 +14,9 @@ struct child_env {
 	int pidfile_fd;			/* -1: none; the lock stays with the supervisor alone */
 	const struct listeners *ls;
 	const struct privs *privs;	/* NULL: keep the user */
+	/* Closes the other descriptors that are the supervisor's alone (other clients' too). */
+	void (*close_private)(const void *ctx);
+	const void *ctx;
 };
 
 /*

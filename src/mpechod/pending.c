@@ -1,16 +1,16 @@
 /* pending: the supervisor's table of connections still owing their PROXY header. */
 #include "pending.h"
 
+#include <stdlib.h>
 #include <unistd.h>
-
-#include "mem.h"
 
 int
 pending_init(struct pending *p, int cap)
 {
 	p->n = 0;
 	p->cap = cap;
-	p->v = mem_private((size_t)cap * sizeof(*p->v));
+	/* Ordinary memory, not mem_private(): a forked child reads it to close these descriptors. */
+	p->v = calloc((size_t)cap, sizeof(*p->v));
 	return p->v == NULL ? -1 : 0;
 }
 
@@ -19,7 +19,7 @@ pending_free(struct pending *p)
 {
 	while (p->n > 0)
 		pending_remove(p, p->n - 1, false);
-	mem_free(p->v, (size_t)p->cap * sizeof(*p->v));
+	free(p->v);
 	p->v = NULL;
 }
 

@@ -24,7 +24,7 @@ struct pending {
 	int n, cap;
 };
 
-/* Room for cap connections at once, in memory no child inherits. 0, or -1 with errno. */
+/* Room for cap connections at once. 0, or -1 with errno. */
 int pending_init(struct pending *p, int cap);
 
 /* Close every connection still waiting, and release the table. */

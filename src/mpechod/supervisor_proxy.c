@@ -31,6 +31,7 @@ supervisor_proxy_step(struct supervisor *sv, int i)
 	struct pending_conn *c = &sv->pending.v[i];
 	int64_t now = clock_ms();
 	struct peer client;
+	int fd;
 
 	switch (proxy_wait_step(&c->w, c->fd)) {
 	case PROXY_WAIT_AGAIN:
@@ -49,8 +50,9 @@ supervisor_proxy_step(struct supervisor *sv, int i)
 		if (client.check)
 			sv->adm.checks++;
 		if (admission_check(&sv->adm, &client, now) == ADMITTED) {
-			sv->model->serve(sv, c->fd, &client);
+			fd = c->fd;	/* out of the table first: the session forked next must not close it */
 			pending_remove(&sv->pending, i, true);
+			sv->model->serve(sv, fd, &client);
 			return;
 		}
 		break;

@@ -24,11 +24,11 @@ def through(port, header, payload, source="127.0.0.1"):
     s.settimeout(10)
     s.bind((source, 0))
     s.connect(("127.0.0.1", port))
-    s.sendall(header + payload)
-    s.shutdown(socket.SHUT_WR)
     try:
+        s.sendall(header + payload)
+        s.shutdown(socket.SHUT_WR)  # a refused connection may be gone already (ENOTCONN)
         return recv_all(s)
-    except ConnectionResetError:
+    except OSError:
         return b"<reset>"
     finally:
         s.close()
@@ -98,5 +98,26 @@ def test_limits_and_rules_judge_the_client_not_the_balancer():
     check(through(srv.port, v1("192.0.2.41"), b"other") == b"other", "another client, same balancer")
     check(through(srv.port, v1("192.0.2.66"), b"no") in (b"", b"<reset>"), "a denied client")
     srv.wait_for(r"event=refused peer=192\.0\.2\.66:\d+ via=127\.0\.0\.1:\d+ reason=acl")
+    held.close()
+    check(srv.stop() == 0, "exit 0")
+
+
+def test_a_session_process_holds_no_other_clients_connection():
+    """A session forked while another connection waits for its header must not keep that
+    connection open: when the supervisor closes it, its client sees the close at once."""
+    srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1")
+    waiting = connect(srv.port)  # owes its header
+    held = connect(srv.port)
+    held.sendall(v1("192.0.2.50") + b"held")
+    check(recv_exactly(held, 4) == b"held", "a session forked while the other one waits")
+    pid = int(srv.wait_for(r"event=connect ")[0].split("pid=")[1].split()[0])
+    socks = [f for f in os.listdir(f"/proc/{pid}/fd")
+             if os.readlink(f"/proc/{pid}/fd/{f}").startswith("socket:")]
+    check(len(socks) == 1, f"the session holds its own socket only: {socks}")
+    waiting.settimeout(5)
+    t0 = time.monotonic()
+    check(recv_all(waiting) == b"" and time.monotonic() - t0 < 3,
+          "the waiting client sees its close at the deadline")
+    waiting.close()
     held.close()
     check(srv.stop() == 0, "exit 0")
