@@ -76,6 +76,8 @@ test:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
+FUZZ_http = src/mpechod/http.c
+FUZZ_logjson = src/lib/log.c src/lib/io.c
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -Isrc/mpechod -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
@@ -92,7 +94,8 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	        tail -30 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
 	done
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*)
 

@@ -24,7 +24,8 @@ static enum log_level log_threshold = LOG_LVL_INFO;
 static enum log_target log_target = LOG_TO_STDERR;
 static int log_fd = STDERR_FILENO;
 static char *log_path;
-static bool log_journal;	/* stderr is the systemd journal: lines start with "<priority>" */
+static bool log_journal;
+static bool log_json;	/* stderr is the systemd journal: lines start with "<priority>" */
 
 /* syslog's priority of each level: syslog(3)'s, and the journal's "<N>" line prefix. */
 static const int log_priorities[] = {
@@ -60,6 +61,127 @@ log_stderr_is_journal(void)
 	    fstat(STDERR_FILENO, &st) < 0)
 		return false;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_set_json(bool json)
+{
+	log_json = json;
+}
+
+/* Append c to a JSON string being built, escaped as RFC 8259 asks. false if out of room. */
+static bool
+log_json_char(char *out, size_t cap, size_t *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (*o + 7 >= cap)
+		return false;
+	if (c == '"' || c == '\\') {
+		out[(*o)++] = '\\';
+		out[(*o)++] = (char)c;
+	} else if (c < 0x20 || c >= 0x7f) {	/* bytes past ASCII need not be UTF-8: escaped */
+		memcpy(out + *o, "\\u00", 4);
+		out[*o + 4] = hex[c >> 4];
+		out[*o + 5] = hex[c & 15];
+		*o += 6;
+	} else {
+		out[(*o)++] = (char)c;
+	}
+	return true;
+}
+
+/* A bare value that JSON can take as a number: -?digits(.digits)?, no leading zeros. */
+static bool
+log_json_number(const char *v, size_t n)
+{
+	size_t i = v[0] == '-', digits = 0;
+
+	if (i >= n || (v[i] == '0' && i + 1 < n && v[i + 1] != '.'))
+		return false;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		digits++;
+	if (i < n && v[i] == '.')
+		for (i++; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+			;
+	return digits > 0 && i == n && v[n - 1] != '.';
+}
+
+/* One value (quoted or bare) at *p into out as JSON; *p moves past it. false if malformed. */
+static bool
+log_json_value(const char **p, char *out, size_t cap, size_t *o)
+{
+	const char *v = *p;
+	size_t n;
+	unsigned x;
+
+	if (*v != '"') {
+		n = strcspn(v, " ");
+		*p = v + n;
+		if (log_json_number(v, n) && *o + n < cap) {
+			memcpy(out + *o, v, n);
+			*o += n;
+			return true;
+		}
+		out[(*o)++] = '"';
+		while (v < *p)
+			if (!log_json_char(out, cap, o, (unsigned char)*v++))
+				return false;
+		out[(*o)++] = '"';
+		return true;
+	}
+	out[(*o)++] = '"';
+	for (v++; *v != '"'; v++) {
+		if (*v == '\0')
+			return false;
+		if (*v == '\\' && v[1] == 'x' && sscanf(v + 2, "%2x", &x) == 1) {
+			v += 3;
+		} else if (*v == '\\' && (v[1] == '"' || v[1] == '\\')) {
+			x = (unsigned char)*++v;
+		} else {
+			x = (unsigned char)*v;
+		}
+		if (!log_json_char(out, cap, o, (unsigned char)x))
+			return false;
+	}
+	*p = v + 1;
+	out[(*o)++] = '"';
+	return true;
+}
+
+size_t
+log_kv_json(const char *kv, char *out, size_t cap)
+{
+	const char *p = kv, *key;
+	size_t o = 0, mark;
+
+	out[o++] = '{';
+	while (*p != '\0') {
+		key = p;
+		p += strcspn(p, "= ");
+		if (*p != '=' || p == key)
+			return 0;
+		mark = o;
+		if (o + 2 >= cap)
+			break;
+		if (o > 1)
+			out[o++] = ',';
+		out[o++] = '"';
+		while (key < p && log_json_char(out, cap - 4, &o, (unsigned char)*key))
+			key++;
+		out[o++] = '"';
+		out[o++] = ':';
+		p++;
+		if (key < p - 1 || !log_json_value(&p, out, cap - 2, &o)) {
+			o = mark;	/* cut at the last whole field */
+			break;
+		}
+		while (*p == ' ')
+			p++;
+	}
+	out[o++] = '}';
+	out[o] = '\0';
+	return o;
 }
 
 void
@@ -195,10 +317,29 @@ log_append(char *buf, size_t pos, size_t cap, const char *fmt, ...)
 	return pos;
 }
 
+/*
+ * The line in place, as the target wants it: key=value (as built), or JSON,
+ * after the journal's priority prefix if there is one; ends it with a newline.
+ */
+static size_t
+log_finish(char *line, size_t pos)
+{
+	char json[LOG_LINE_MAX * 2];
+	size_t prefix = line[0] == '<' ? strcspn(line, ">") + 1 : 0, n;
+
+	if (log_json && (n = log_kv_json(line + prefix, json, sizeof(json) - prefix - 1)) > 0 &&
+	    prefix + n < LOG_LINE_MAX * 2) {
+		memmove(line + prefix, json, n);	/* line is LOG_LINE_MAX * 2 long: see log_msg() */
+		pos = prefix + n;
+	}
+	line[pos++] = '\n';
+	return pos;
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX * 2];	/* a line is LOG_LINE_MAX at most; its JSON twice that */
 	struct timespec ts;
 	struct tm tm;
 	size_t pos;
@@ -209,10 +350,18 @@ log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	if (log_target == LOG_TO_SYSLOG) {
 		va_start(ap, fmt);
-		pos = log_vappend(line, 0, sizeof(line) - 1, fmt, ap);
+		pos = log_vappend(line, 0, LOG_LINE_MAX - 1, fmt, ap);
 		va_end(ap);
 		line[pos] = '\0';
-		syslog(log_priorities[level], "level=%s %s", level_names[level], line);
+		if (log_json) {
+			char kv[sizeof(line) + 16], json[LOG_LINE_MAX * 2];
+
+			snprintf(kv, sizeof(kv), "level=%s %s", level_names[level], line);
+			log_kv_json(kv, json, sizeof(json));
+			syslog(log_priorities[level], "%s", json);
+		} else {
+			syslog(log_priorities[level], "level=%s %s", level_names[level], line);
+		}
 		errno = saved;
 		return;
 	}
@@ -221,12 +370,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 	pos = log_journal && log_target == LOG_TO_STDERR ?
 	    (size_t)snprintf(line, sizeof(line), "<%d>", log_priorities[level]) : 0;
 	pos += strftime(line + pos, sizeof(line) - pos, "time=%Y-%m-%dT%H:%M:%S", &tm);
-	pos = log_append(line, pos, sizeof(line) - 1, ".%03ldZ level=%s ",
+	pos = log_append(line, pos, LOG_LINE_MAX - 1, ".%03ldZ level=%s ",
 	    ts.tv_nsec / 1000000, level_names[level]);
 	va_start(ap, fmt);
-	pos = log_vappend(line, pos, sizeof(line) - 1, fmt, ap);
+	pos = log_vappend(line, pos, LOG_LINE_MAX - 1, fmt, ap);
 	va_end(ap);
-	line[pos++] = '\n';
+	line[pos] = '\0';
+	pos = log_finish(line, pos);
 	io_write_all(log_fd, line, pos);	/* one write(2): lines of several processes never interleave */
 	errno = saved;
 }
@@ -323,4 +473,19 @@ log_quote(const char *s, char *buf, size_t len)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+const char *
+log_qf(const char *fmt, ...)
+{
+	static char raw[512], quoted[4][LOG_LINE_MAX / 2];
+	static int next;
+	va_list ap;
+	char *out = quoted[next];
+
+	next = (next + 1) % 4;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	return log_quote(raw, out, sizeof(quoted[0]));
 }

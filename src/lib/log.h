@@ -23,6 +23,17 @@ enum log_target {
 
 void log_init(const char *prog, enum log_level threshold);
 
+/* Event lines as JSON objects (true) or key=value text (false, the default). */
+void log_set_json(bool json);
+
+/*
+ * One key=value line as one JSON object: quoted values are unescaped (\" \\
+ * \xNN, as log_quote() writes them) and written as JSON strings (RFC 8259),
+ * bare values that are numbers as numbers. Returns the length written to out
+ * (cap >= 3; a line too long is cut at a field), or 0 if kv is not key=value.
+ */
+size_t log_kv_json(const char *kv, char *out, size_t cap);
+
 /* Send event lines to target (path for LOG_TO_FILE). 0, or -1 with errno. */
 int log_open(enum log_target target, const char *path);
 
@@ -67,5 +78,11 @@ bool log_throttle_allow(struct log_throttle *t, int64_t now_ms, const char *held
  * escapes, so a value that came from a peer cannot forge a line or a key.
  */
 const char *log_quote(const char *s, char *buf, size_t len);
+
+/*
+ * log_quote() of a formatted value, for the line being built: it lives in one
+ * of a few rotating buffers (these programs log from one thread).
+ */
+const char *log_qf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -25,8 +25,8 @@ child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *ma
 		env->close_private(env->ctx);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (env->privs != NULL && privs_drop(env->privs) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=\"cannot become %s: %s\"",
-		    event, (long)getpid(), env->privs->name, strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=%s",
+		    event, (long)getpid(), log_qf("cannot become %s: %s", env->privs->name, strerror(errno)));
 		_exit(fail_status);
 	}
 }

@@ -15,6 +15,24 @@ static const char *const end_names[END_COUNT] = {
 	[END_MAX_TIME] = "max-time",
 };
 
+const int64_t end_bucket_ms[END_BUCKETS - 1] = { 1, 10, 100, 1000, 10000, 60000, 300000, 3600000 };
+
+int
+end_bucket(int64_t ms)
+{
+	int b = 0;
+
+	while (b < END_BUCKETS - 1 && ms > end_bucket_ms[b])
+		b++;
+	return b;
+}
+
+const char *
+end_reason_name(int reason)
+{
+	return reason == END_KILLED ? "killed" : end_name(reason);
+}
+
 const char *
 end_name(int status)
 {

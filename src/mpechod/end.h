@@ -3,6 +3,7 @@
 #define MPECHO_END_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A forked session exits with one of these; the supervisor decodes it into the end line. */
 enum end {
@@ -14,6 +15,20 @@ enum end {
 	END_MAX_TIME = 5,	/* the session lasted --max-time */
 	END_COUNT
 };
+
+/* Where sessions are counted by how they ended: the END_* values, then one for killed ones. */
+#define END_KILLED END_COUNT
+#define END_REASONS (END_COUNT + 1)
+
+/* Session durations are counted in these buckets (upper bounds in ms; the last is +Inf). */
+#define END_BUCKETS 9
+extern const int64_t end_bucket_ms[END_BUCKETS - 1];
+
+/* The bucket of a duration. */
+int end_bucket(int64_t ms);
+
+/* "eof", ..., "max-time", and "killed" for END_KILLED; NULL for a status no session uses. */
+const char *end_reason_name(int reason);
 
 /* "eof", "error", "reset", "quit", "idle", "max-time"; NULL for a status no session uses. */
 const char *end_name(int status);

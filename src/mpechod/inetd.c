@@ -52,8 +52,8 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p)
 	enum refusal why;
 
 	if (net_tune(fd) < 0 || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"%s\"", (long)getpid(),
-		    strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("%s", strerror(errno)));
 		return -1;
 	}
 	if (admission_init(&adm, &cfg->acl, 0, 0, 1) < 0)
@@ -63,8 +63,8 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p)
 	if (why != ADMITTED)
 		return -1;
 	if (cfg->privs.set && privs_drop(&cfg->privs) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"cannot become %s: %s\"",
-		    (long)getpid(), cfg->privs.name, strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("cannot become %s: %s", cfg->privs.name, strerror(errno)));
 		return -1;
 	}
 	return 0;
@@ -81,8 +81,8 @@ inetd_serve(const struct config *cfg, int fd)
 	char how[64], who[LISTENER_PEER_TEXT];
 
 	if (inetd_peer(fd, &p) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=\"standard input: %s\"",
-		    (long)getpid(), strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("standard input: %s", strerror(errno)));
 		return END_ERROR;
 	}
 	if (inetd_admit(cfg, fd, &p) < 0) {

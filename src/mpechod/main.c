@@ -29,6 +29,7 @@ main_options(struct config *cfg, int argc, char **argv)
 	switch (options_parse(cfg, argc, argv, err, sizeof(err))) {
 	case OPTIONS_RUN:
 		log_init("mpechod", cfg->log_level);
+		log_set_json(cfg->log_json);
 		return;
 	case OPTIONS_HELP:
 		fputs(options_usage(), stdout);
@@ -159,6 +160,11 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		log_plain("%s", err);
 		return -1;
 	}
+	if (cfg->metrics != NULL && (env->metrics_fd = metrics_listen(cfg->metrics, 1024, err,
+	    sizeof(err))) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -189,7 +195,8 @@ main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
-	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1, .upgrade_conn = -1 };
+	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1, .upgrade_conn = -1,
+	    .metrics_fd = -1 };
 	struct config cfg;
 	int rc = EXIT_FAIL;
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -71,10 +72,11 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 		fork_child(sv, fd, &fs->ctrs[slot]);
 	close(fd);
 	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=\"%s\" action=closed",
-		    listener_peer_text(peer, who, sizeof(who)), strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=%s action=closed",
+		    listener_peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
 		admission_release(&sv->adm, peer);
 		proctab_unclaim(&sv->tab, slot);
+		sv->ended.fork_failures++;
 		return;
 	}
 	proctab_bind(&sv->tab, slot, pid);
@@ -97,6 +99,8 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	char how[64], who[LISTENER_PEER_TEXT];
 
 	admission_release(&sv->adm, &sl->peer);
+	supervisor_count_end(&sv->ended, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
+	    clock_ms() - sl->start_ms);
 	sv->ended.served++;
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;

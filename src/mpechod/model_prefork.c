@@ -76,12 +76,15 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 		worker_run(&p->job, &p->board[slot]);
 	}
 	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed error=\"%s\" action=retry", strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
+		    log_qf("%s", strerror(errno)));
+		sv->ended.fork_failures++;
 		proctab_unclaim(&sv->tab, slot);
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 		return;
 	}
 	proctab_bind(&sv->tab, slot, pid);
+	sv->ended.workers_started++;
 	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
 }
 
@@ -156,6 +159,7 @@ pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid
 	session_log_end(b->peer, b->check, (long)pid, end_describe(wstatus, how, sizeof(how)),
 	    b->cur.bytes_in,
 	    b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
+	supervisor_count_end(&sv->ended, END_KILLED, now - b->session_start_ms);
 	sv->ended.served++;
 }
 
@@ -265,6 +269,12 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 	for (i = 0; i < REFUSAL_COUNT; i++)
 		t->refused[i] += __atomic_load_n(&p->totals->refused[i], __ATOMIC_RELAXED);
 	t->checks += __atomic_load_n(&p->totals->checks, __ATOMIC_RELAXED);
+	for (i = 0; i < END_REASONS; i++)
+		t->ended[i] += __atomic_load_n(&p->totals->ended[i], __ATOMIC_RELAXED);
+	for (i = 0; i < END_BUCKETS; i++)
+		t->duration[i] += __atomic_load_n(&p->totals->duration[i], __ATOMIC_RELAXED);
+	t->duration_ms += __atomic_load_n(&p->totals->duration_ms, __ATOMIC_RELAXED);
+	t->accept_pauses += __atomic_load_n(&p->totals->accept_pauses, __ATOMIC_RELAXED);
 }
 
 /* Workers reopen the log file too; in a drain they leave after the session they serve. */

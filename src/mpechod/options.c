@@ -113,7 +113,10 @@ options_pick(const char *text, ...)
 static int
 options_rule(struct config *cfg, const char *text, int c, char *err, size_t errlen)
 {
-	const char *name = c == OPT_ALLOW ? "--allow" : c == OPT_DENY ? "--deny" : "--proxy-from";
+	const char *name = c == OPT_ALLOW ? "--allow" : c == OPT_DENY ? "--deny" :
+	    c == OPT_PROXY_FROM ? "--proxy-from" : "--metrics-allow";
+	struct acl *list = c == OPT_PROXY_FROM ? &cfg->proxy_from :
+	    c == OPT_METRICS_ALLOW ? &cfg->metrics_allow : &cfg->acl;
 	struct acl_rule rule;
 
 	if (acl_parse(text, c != OPT_DENY, &rule) < 0) {
@@ -121,7 +124,7 @@ options_rule(struct config *cfg, const char *text, int c, char *err, size_t errl
 		    name, text);
 		return -1;
 	}
-	if (acl_add(c == OPT_PROXY_FROM ? &cfg->proxy_from : &cfg->acl, &rule) < 0) {
+	if (acl_add(list, &rule) < 0) {
 		options_error(err, errlen, "out of memory");
 		return -1;
 	}
@@ -258,6 +261,28 @@ options_user(struct config *cfg, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/* A value kept as given; an ADDR:PORT (--metrics) must at least look like one. */
+static int
+options_string(char **dst, const char *name, const char *text, char *err, size_t errlen)
+{
+	char *host, *port;
+
+	if (net_split_hostport(text, &host, &port) < 0 || host == NULL) {
+		free(host);	/* NULL after a failure; ":PORT" leaves a port to free */
+		free(port);
+		options_error(err, errlen, "invalid value '%s' for %s: expected ADDR:PORT", text, name);
+		return -1;
+	}
+	free(host);
+	free(port);
+	free(*dst);
+	if ((*dst = strdup(text)) == NULL) {
+		options_error(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* --banner TEXT: checked now, expanded in each session. */
 static int
 options_banner(struct config *cfg, const char *text, char *err, size_t errlen)
@@ -272,6 +297,31 @@ options_banner(struct config *cfg, const char *text, char *err, size_t errlen)
 	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0)
 		snprintf(cfg->hostname, sizeof(cfg->hostname), "?");
 	return 0;
+}
+
+static int
+options_log_format(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	int v = options_pick(text, "text", "json", NULL);
+
+	if (v < 0) {
+		options_error(err, errlen, "invalid value '%s' for --log-format: expected text or json", text);
+		return -1;
+	}
+	cfg->log_json = v == 1;
+	return 0;
+}
+
+/* --metrics: loopback may scrape unless --metrics-allow says who. */
+static int
+options_metrics_default(struct config *cfg)
+{
+	struct acl_rule rule;
+
+	if (cfg->metrics == NULL || cfg->metrics_allow.n > 0)
+		return 0;
+	return acl_parse("127.0.0.0/8", true, &rule) < 0 || acl_add(&cfg->metrics_allow, &rule) < 0 ||
+	    acl_parse("::1", true, &rule) < 0 || acl_add(&cfg->metrics_allow, &rule) < 0 ? -1 : 0;
 }
 
 /* What only counts once every option is read. */
@@ -292,7 +342,12 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 	case OPT_ALLOW:
 	case OPT_DENY:
 	case OPT_PROXY_FROM:
+	case OPT_METRICS_ALLOW:
 		return options_rule(cfg, arg, c, err, errlen);
+	case OPT_METRICS:
+		return options_string(&cfg->metrics, "--metrics", arg, err, errlen);
+	case OPT_LOG_FORMAT:
+		return options_log_format(cfg, arg, err, errlen);
 	case OPT_SPLICE:
 	case OPT_MODEL:
 		return options_keywords(cfg, c, arg, err, errlen);
@@ -352,6 +407,10 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 	}
 	if (options_check_model(cfg, err, errlen) < 0)
 		return -1;
+	if (options_metrics_default(cfg) < 0) {
+		options_error(err, errlen, "out of memory");
+		return -1;
+	}
 	if (cfg->inetd && (cfg->daemonize || cfg->nlistens > 0)) {
 		options_error(err, errlen, "-i serves the socket on standard input: it cannot go with %s",
 		    cfg->daemonize ? "-d" : "a listen address");
@@ -409,6 +468,9 @@ options_free(struct config *cfg)
 
 	acl_free(&cfg->acl);
 	acl_free(&cfg->proxy_from);
+	acl_free(&cfg->metrics_allow);
+	free(cfg->metrics);
+	cfg->metrics = NULL;
 	privs_free(&cfg->privs);
 	free(cfg->pidfile);
 	free(cfg->log_path);

@@ -38,6 +38,9 @@ struct config {
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	bool daemonize;
+	char *metrics;		/* --metrics ADDR:PORT, or NULL */
+	struct acl metrics_allow;	/* who may scrape; loopback unless given */
+	bool log_json;		/* --log-format json */
 	char *banner;		/* --banner TEXT, or NULL */
 	char hostname[256];	/* for the banner */
 	char *upgrade_socket;	/* --upgrade-socket: absolute path, or NULL */
@@ -72,7 +75,10 @@ enum {
 	OPT_PROXY_TIMEOUT,
 	OPT_REUSEPORT,
 	OPT_UPGRADE_SOCKET,
-	OPT_BANNER
+	OPT_BANNER,
+	OPT_METRICS,
+	OPT_METRICS_ALLOW,
+	OPT_LOG_FORMAT
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

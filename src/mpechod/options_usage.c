@@ -50,6 +50,9 @@ static const char usage_text[] =
 "  -p, --pidfile FILE       write the pid there once ready, lock it, remove it at exit\n"
 "      --log TARGET         stderr, syslog or a FILE (default: stderr; syslog with -d);\n"
 "                           SIGHUP reopens the file\n"
+"      --log-format FORMAT  text (key=value, the default) or json (one object a line)\n"
+"      --metrics ADDR:PORT  answer GET /metrics (Prometheus) and / (a summary) there\n"
+"      --metrics-allow CIDR who may scrape; repeatable (default: loopback only)\n"
 "  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
 "      --model MODEL        fork: a process forked per connection (the default)\n"
 "                           prefork: a pool of workers, each serving one connection at\n"
@@ -114,6 +117,9 @@ const struct option options_long[] = {
 	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 	{ "upgrade-socket", required_argument, NULL, OPT_UPGRADE_SOCKET },
 	{ "banner", required_argument, NULL, OPT_BANNER },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, 'u' },

@@ -105,8 +105,8 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 	enum end end;
 
 	if (p->transport->open(&t, fd) < 0) {
-		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
-		    (long)getpid(), strerror(errno));
+		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("%s", strerror(errno)));
 		close(fd);
 		return END_ERROR;
 	}
@@ -120,8 +120,8 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 	if (p->max_time > 0 && session_disarm_max_time())
 		end = END_MAX_TIME;
 	if (end == END_ERROR)
-		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=\"%s\"",
-		    (long)getpid(), strerror(errno));
+		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("%s", strerror(errno)));
 	if (end == END_QUIT)
 		session_linger(&t);
 	else if (end == END_EOF)

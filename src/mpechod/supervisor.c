@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -43,6 +44,14 @@ supervisor_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+void
+supervisor_count_end(struct tally *t, int reason, int64_t ms)
+{
+	t->ended[reason >= 0 && reason < END_REASONS ? reason : END_ERROR]++;
+	t->duration[end_bucket(ms)]++;
+	t->duration_ms += (uint64_t)(ms > 0 ? ms : 0);
+}
+
 /* Room for one more connection: sessions and connections awaiting a header stay under -c. */
 static bool
 supervisor_room(const struct supervisor *sv)
@@ -74,9 +83,10 @@ supervisor_accept(struct supervisor *sv, const struct listener *l)
 			continue;
 		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
 		if (!sv->accept_error_logged)
-			log_msg(LOG_LVL_ERROR, "event=accept-failed listener=%s error=\"%s\" action=pause pause_ms=%d",
-			    l->name, strerror(errno), LISTENER_PAUSE_MS);
+			log_msg(LOG_LVL_ERROR, "event=accept-failed listener=%s error=%s action=pause pause_ms=%d",
+			    l->name, log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
 		sv->accept_error_logged = true;
+		sv->ended.accept_pauses++;
 		sv->resume_ms = clock_ms() + LISTENER_PAUSE_MS;
 		return;
 	}
@@ -101,7 +111,7 @@ supervisor_reap(struct supervisor *sv)
 }
 
 /* The status figures: those of ended sessions, plus what the model's live children hold. */
-static struct tally
+struct tally
 supervisor_tally(const struct supervisor *sv)
 {
 	struct tally t = sv->ended;
@@ -184,7 +194,8 @@ static void
 supervisor_reopen(struct supervisor *sv)
 {
 	if (log_reopen() < 0)
-		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=\"%s\"", strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=%s",
+		    log_qf("%s", strerror(errno)));
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 	sv->model->notify(sv, MODEL_REOPEN);
@@ -232,6 +243,12 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 		next = t;
 	if ((t = supervisor_proxy_expire(sv, now)) < next)
 		next = t;
+	if ((t = metrics_expire(&sv->metrics, now)) < next)
+		next = t;
+	if (sv->metrics.fd >= 0 && now >= sv->sample_ms)
+		supervisor_metrics_sample(sv, now);
+	if (sv->metrics.fd >= 0 && sv->sample_ms < next)
+		next = sv->sample_ms;
 	if (notify_status_due(&sv->notify, now))
 		supervisor_notify_status(sv, now);
 	if ((t = notify_tick(&sv->notify, now)) < next)
@@ -256,7 +273,7 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 static int
 supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 {
-	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n;
+	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n, nmetrics;
 	size_t nls = 0, n = 3;
 
 	pfd[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
@@ -267,7 +284,8 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 	if (sv->model->serve != NULL && sv->stage == RUNNING && sv->resume_ms == 0 && supervisor_room(sv))
 		for (nls = 0; nls < sv->ls->n; nls++, n++)
 			pfd[n] = (struct pollfd){ .fd = sv->ls->v[nls].fd, .events = POLLIN };
-	if (poll(pfd, n, timeout) < 0)
+	nmetrics = metrics_poll_fill(&sv->metrics, pfd + n);
+	if (poll(pfd, n + (size_t)nmetrics, timeout) < 0)
 		return errno == EINTR ? 0 : -1;
 	if (pfd[0].revents & POLLIN)
 		supervisor_read_signals(sv);
@@ -276,6 +294,7 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 	if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 		supervisor_upgrade_reply(sv);
 	supervisor_proxy_ready(sv, pfd + 3, npending);
+	metrics_poll_done(&sv->metrics, pfd + n, nmetrics, clock_ms());
 	for (i = 0; (size_t)i < nls && sv->stage == RUNNING; i++)
 		if (pfd[3 + npending + i].revents & POLLIN)
 			supervisor_accept(sv, &sv->ls->v[i]);
@@ -301,6 +320,7 @@ supervisor_child_close(const void *ctx)
 		close(sv->successor_fd);
 	if (sv->notify.fd >= 0)
 		close(sv->notify.fd);
+	metrics_close_fds(&sv->metrics);
 }
 
 static bool
@@ -322,6 +342,10 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->notify.fd = -1;
 	sv->upgrade_fd = sv->successor_fd = -1;
 	sv->pidfile = env->pidfile;
+	sv->start_unix = (int64_t)time(NULL);
+	sv->metrics = (struct metrics){ .fd = env->metrics_fd, .allow = &cfg->metrics_allow,
+	    .render = supervisor_metrics_render, .ctx = sv };
+	env->metrics_fd = -1;	/* the supervisor's now */
 	sv->cfg = cfg;
 	sv->ls = env->ls;
 	sv->start_ms = clock_ms();
@@ -361,6 +385,7 @@ supervisor_free(struct supervisor *sv)
 		close(sv->upgrade_fd);
 	if (sv->successor_fd >= 0)
 		close(sv->successor_fd);
+	metrics_close(&sv->metrics);
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
@@ -383,7 +408,7 @@ static void
 supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, const char *msg)
 {
 	if (cfg->log_target != LOG_TO_STDERR)
-		log_msg(LOG_LVL_ERROR, "event=error during=start error=\"%s\"", msg);
+		log_msg(LOG_LVL_ERROR, "event=error during=start error=%s", log_qf("%s", msg));
 	if (env->ready_fd >= 0)
 		daemon_ready(env->ready_fd, msg);
 	else
@@ -395,14 +420,16 @@ supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, co
 static int
 supervisor_loop(struct supervisor *sv)
 {
-	struct pollfd *pfd = calloc(sv->ls->n + 3 + (size_t)sv->pending.cap, sizeof(*pfd));
+	struct pollfd *pfd = calloc(sv->ls->n + 3 + (size_t)sv->pending.cap + 1 + METRICS_CLIENTS,
+	    sizeof(*pfd));
 	int rc = 0;
 
 	if (pfd == NULL)
 		return -1;
 	while (sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0) {
 		if ((rc = supervisor_turn(sv, pfd)) < 0) {
-			log_msg(LOG_LVL_ERROR, "event=error error=\"%s\" during=poll", strerror(errno));
+			log_msg(LOG_LVL_ERROR, "event=error error=%s during=poll",
+			    log_qf("%s", strerror(errno)));
 			proctab_signal(&sv->tab, SIGKILL);
 			break;
 		}

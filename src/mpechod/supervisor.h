@@ -13,6 +13,7 @@
 
 #include "admission.h"
 #include "child.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pending.h"
 #include "proctab.h"
@@ -29,13 +30,14 @@ struct supervisor_env {
 	struct pidfile *pidfile;	/* NULL, or locked: written once ready, removed at exit */
 	int ready_fd;			/* -1, or the daemon's line to the foreground process */
 	int upgrade_conn;		/* -1, or the line to the server whose listeners were taken */
+	int metrics_fd;			/* -1, or the --metrics listener */
 	pid_t upgrade_from;		/* that server's pid */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
 enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
 
-/* Figures of the status line. */
+/* Figures of the status line and the metrics. */
 struct tally {
 	int sessions;			/* live now */
 	int workers;			/* prefork: workers now; -1 when the model has none */
@@ -43,6 +45,20 @@ struct tally {
 	uint64_t bytes_in, bytes_out;
 	uint64_t refused[REFUSAL_COUNT];	/* connections refused, by reason */
 	uint64_t checks;		/* balancer health checks */
+	uint64_t ended[END_REASONS];	/* sessions that ended, by reason (end.h) */
+	uint64_t duration[END_BUCKETS];	/* and by duration bucket */
+	uint64_t duration_ms;		/* their durations summed */
+	uint64_t fork_failures, accept_pauses, workers_started;
+};
+
+/* Count one ended session (reason END_*, or END_KILLED) in a tally. */
+void supervisor_count_end(struct tally *t, int reason, int64_t ms);
+
+/* Counts kept each second for the summary's rates over the last minute. */
+#define SUPERVISOR_SAMPLES 60
+struct supervisor_sample {
+	int64_t ms;
+	uint64_t served, bytes_in, bytes_out, refused;
 };
 
 /* The supervisor's state. The process model reads it and keeps its own part of it. */
@@ -68,7 +84,15 @@ struct supervisor {
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;
+	struct metrics metrics;		/* the --metrics endpoint */
+	struct supervisor_sample samples[SUPERVISOR_SAMPLES];
+	int next_sample, nsamples;
+	int64_t sample_ms;		/* the next sample (metrics on) */
+	int64_t start_unix;		/* wall clock at start, for mpechod_start_time_seconds */
 };
+
+/* The figures of both models: ended sessions' plus what the live children hold. */
+struct tally supervisor_tally(const struct supervisor *sv);
 
 /*
  * Run on the open listeners until SIGTERM/SIGINT and the drain that follows.
@@ -80,6 +104,10 @@ int supervisor_run(const struct config *cfg, struct supervisor_env *env);
 void supervisor_proxy_accept(struct supervisor *sv, int fd, const struct peer *balancer);
 void supervisor_proxy_ready(struct supervisor *sv, const struct pollfd *pfd, int n);
 int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
+
+/* supervisor_metrics.c: /metrics and the summary, and the samples behind its rates. */
+void supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
+void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
 
 /* supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket). */
 void supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env);

@@ -49,8 +49,8 @@ supervisor_upgrade_accept(struct supervisor *sv)
 	}
 	sv->successor_pid = upgrade_peer_pid(conn);
 	if (supervisor_upgrade_pidfile(sv, true) < 0 || upgrade_offer(conn, sv->ls) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=upgrade-failed successor=%ld error=\"%s\"",
-		    (long)sv->successor_pid, strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=upgrade-failed successor=%ld error=%s",
+		    (long)sv->successor_pid, log_qf("%s", strerror(errno)));
 		close(conn);
 		return;
 	}
@@ -90,8 +90,8 @@ supervisor_upgrade_reply(struct supervisor *sv)
 		return;
 	}
 	supervisor_upgrade_pidfile(sv, false);
-	log_msg(LOG_LVL_ERROR, "event=upgrade-failed successor=%ld error=\"it left before it was ready\"",
-	    (long)sv->successor_pid);
+	log_msg(LOG_LVL_ERROR, "event=upgrade-failed successor=%ld error=%s",
+	    (long)sv->successor_pid, log_qf("it left before it was ready"));
 }
 
 void
@@ -100,8 +100,8 @@ supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env)
 	if (sv->cfg->upgrade_socket == NULL)
 		return;
 	if ((sv->upgrade_fd = upgrade_listen(sv->cfg->upgrade_socket)) < 0)
-		log_msg(LOG_LVL_ERROR, "event=error during=upgrade-socket error=\"%s: %s\"",
-		    sv->cfg->upgrade_socket, strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=error during=upgrade-socket error=%s",
+		    log_qf("%s: %s", sv->cfg->upgrade_socket, strerror(errno)));
 	if (env->upgrade_conn >= 0) {
 		upgrade_ready(env->upgrade_conn);
 		env->upgrade_conn = -1;

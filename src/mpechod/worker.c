@@ -108,6 +108,9 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&tot->ended[end], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&tot->duration[end_bucket(clock_ms() - start)], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&tot->duration_ms, (uint64_t)(clock_ms() - start), __ATOMIC_RELAXED);
 	session_log_end(me->peer, p->check, (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    me->cur.bytes_in, me->cur.bytes_out, clock_ms() - start, busy);
@@ -177,9 +180,10 @@ worker_rest(struct worker *w)
 	struct pollfd pfd = { .fd = w->sigfd, .events = POLLIN };
 
 	if (!w->accept_error_logged)
-		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=\"%s\" action=pause pause_ms=%d",
-		    (long)getpid(), strerror(errno), LISTENER_PAUSE_MS);
+		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=%s action=pause pause_ms=%d",
+		    (long)getpid(), log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
 	w->accept_error_logged = true;
+	__atomic_add_fetch(&w->job->totals->accept_pauses, 1, __ATOMIC_RELAXED);
 	if (poll(&pfd, 1, LISTENER_PAUSE_MS) > 0)
 		worker_read_signals(w);
 }
@@ -232,15 +236,15 @@ worker_run(const struct worker_job *job, struct worker_board *me)
 	struct worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1 };
 
 	if (worker_setup(&w) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=\"cannot wait for connections: %s\"",
-		    (long)getpid(), strerror(errno));
+		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("cannot wait for connections: %s", strerror(errno)));
 		_exit(1);
 	}
 	while (!w.leave && (job->max_requests == 0 || me->sessions < (uint64_t)job->max_requests)) {
 		__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 		if (worker_wait(&w) < 0) {
-			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=\"epoll: %s\"",
-			    (long)getpid(), strerror(errno));
+			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
+			    (long)getpid(), log_qf("epoll: %s", strerror(errno)));
 			_exit(1);
 		}
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "admission.h"
+#include "end.h"
 #include "listener.h"
 #include "net.h"
 #include "stream.h"
@@ -35,6 +36,10 @@ struct worker_totals {
 	int busy;			/* workers serving a connection now, for log lines */
 	uint64_t refused[REFUSAL_COUNT];	/* connections workers refused, by reason */
 	uint64_t checks;		/* balancer health checks */
+	uint64_t ended[END_REASONS];	/* sessions workers served, by how they ended */
+	uint64_t duration[END_BUCKETS];	/* and by duration bucket (end.h) */
+	uint64_t duration_ms;
+	uint64_t accept_pauses;
 };
 
 /* What a worker is given. */

@@ -93,11 +93,11 @@ class Server:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.addrs = []
-        if ready:
-            self.wait_for(r"event=ready")
-            self.addrs = [parse_addr(m.group(1))
-                          for m in (re.search(r"event=listen addr=(\S+)", l) for l in self.lines)
-                          if m]
+        if ready:  # key=value lines, or JSON ones (--log-format json)
+            self.wait_for(r'event=ready|"event":"ready"')
+            self.addrs = [parse_addr(m.group(1) or m.group(2)) for m in
+                          (re.search(r'event=listen addr=(\S+)|"event":"listen","addr":"([^"]+)"', l)
+                           for l in self.lines) if m]
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -196,6 +196,19 @@ def connect(port, host="127.0.0.1", timeout=10.0):
     s.settimeout(timeout)
     s.connect((host, port))
     return s
+
+
+def closed_from(port, source):
+    """Connect from a source address that the server refuses; returns once it closes."""
+    d = socket.socket()
+    d.bind((source, 0))
+    d.connect(("127.0.0.1", port))
+    d.settimeout(5)
+    try:
+        recv_all(d)
+    except ConnectionResetError:
+        pass
+    d.close()
 
 
 def recv_exactly(s, n):

@@ -8,8 +8,8 @@ import socket
 import tempfile
 import time
 
-from harness import (Server, check, children, connect, echo_roundtrip, recv_all, recv_exactly,
-                     run_server_once, wait_until)
+from harness import (Server, check, children, closed_from, connect, echo_roundtrip, recv_all,
+                     recv_exactly, run_server_once, wait_until)
 
 
 def closed_by_server(s, timeout):
@@ -181,12 +181,7 @@ def test_sigusr1_status_matches_what_happened():
         s.sendall(b"b" * 234)
         s.shutdown(socket.SHUT_WR)
         check(recv_all(s) == b"b" * 234, "echo")
-    d = socket.socket()
-    d.bind(("127.0.0.9", 0))
-    d.connect(("127.0.0.1", srv.port))
-    d.settimeout(5)
-    recv_all(d)
-    d.close()
+    closed_from(srv.port, "127.0.0.9")  # refused by --deny
     srv.wait_for(r"event=end ", count=2)
     held = connect(srv.port)
     wait_until(lambda: len(srv.sessions()) == 1 and len(srv.matching(r"event=end ")) == 2, 5,

@@ -23,6 +23,7 @@ main(void)
 	unit_mpechod();
 	unit_bench();
 	unit_proxy();
+	unit_observe();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

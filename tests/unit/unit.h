@@ -13,5 +13,6 @@ void unit_lib(void);		/* lib.c */
 void unit_mpechod(void);	/* mpechod.c */
 void unit_bench(void);		/* bench.c */
 void unit_proxy(void);		/* proxy.c */
+void unit_observe(void);	/* observe.c */
 
 #endif

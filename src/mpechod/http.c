@@ -1,0 +1,98 @@
+/* http: parsing a request line and skipping its headers, strictly. */
+#include "http.h"
+
+#include <string.h>
+
+/* The end of the header block ("\r\n\r\n"): its offset past the end, or 0. */
+static size_t
+http_end(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 3; i < len; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+			return i + 1;
+	return 0;
+}
+
+/* Every header line is "name: value" with a token name. */
+static bool
+http_headers_ok(const char *p, const char *end)
+{
+	const char *eol, *colon;
+
+	while (p < end && !(p[0] == '\r' && p[1] == '\n')) {
+		if ((eol = memchr(p, '\r', (size_t)(end - p))) == NULL || eol[1] != '\n')
+			return false;
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon == NULL || colon == p || memchr(p, ' ', (size_t)(colon - p)) != NULL)
+			return false;
+		p = eol + 2;
+	}
+	return true;
+}
+
+/* METHOD SP TARGET SP HTTP/1.x: the status it alone decides, or 200. */
+static int
+http_request_line(const char *p, size_t n, struct http_request *r)
+{
+	const char *sp1 = memchr(p, ' ', n), *sp2, *target, *q;
+	size_t tlen;
+
+	if (sp1 == NULL || (sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - p))) == NULL)
+		return 400;
+	if (n - (size_t)(sp2 + 1 - p) != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return 400;
+	if (sp2[8] != '0' && sp2[8] != '1')
+		return 505;
+	target = sp1 + 1;
+	tlen = (size_t)(sp2 - target);
+	if (tlen == 0 || target[0] != '/' || memchr(target, ' ', tlen) != NULL)
+		return 400;
+	if ((q = memchr(target, '?', tlen)) != NULL)
+		tlen = (size_t)(q - target);	/* a query string is allowed and ignored */
+	if (!((sp1 - p == 3 && memcmp(p, "GET", 3) == 0) || (sp1 - p == 4 && memcmp(p, "HEAD", 4) == 0)))
+		return 405;
+	r->head = p[0] == 'H';
+	if (tlen == 1)
+		r->page = HTTP_PAGE_SUMMARY;
+	else if (tlen == 8 && memcmp(target, "/metrics", 8) == 0)
+		r->page = HTTP_PAGE_METRICS;
+	else
+		return 404;
+	return 200;
+}
+
+int
+http_parse(const char *buf, size_t len, struct http_request *r)
+{
+	size_t end = http_end(buf, len < HTTP_MAX ? len : HTTP_MAX);
+	const char *eol;
+
+	memset(r, 0, sizeof(*r));
+	if (end == 0)
+		return len >= HTTP_MAX ? 431 : 0;
+	eol = memchr(buf, '\r', end);
+	if (eol == NULL || eol[1] != '\n' || memchr(buf, '\n', (size_t)(eol - buf)) != NULL)
+		return 400;
+	if (!http_headers_ok(eol + 2, buf + end))
+		return 400;
+	return http_request_line(buf, (size_t)(eol - buf), r);
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}

@@ -1,0 +1,243 @@
+/* metrics: accepting scrapes, reading requests, writing answers, never blocking. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "net.h"
+
+void
+metrics_printf(struct metrics_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *p;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0 || t->failed)
+			return;
+		if (t->p != NULL && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		if ((p = realloc(t->p, t->cap * 2 + (size_t)n + 1024)) == NULL) {
+			t->failed = 1;
+			return;
+		}
+		t->p = p;
+		t->cap = t->cap * 2 + (size_t)n + 1024;
+	}
+}
+
+int
+metrics_listen(const char *addr, int backlog, char *err, size_t errlen)
+{
+	char *host = NULL, *port = NULL, name[NET_ADDRSTRLEN];
+	struct addrinfo *ai = NULL;
+	int fd = -1, gai;
+
+	if (net_split_hostport(addr, &host, &port) < 0 || host == NULL || net_check_port(port) < 0) {
+		snprintf(err, errlen, "invalid --metrics address '%s': expected ADDR:PORT", addr);
+		goto out;
+	}
+	if ((gai = net_resolve(host, port, 1, AF_UNSPEC, &ai)) != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
+		goto out;
+	}
+	if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, 1, 0)) < 0)
+		snprintf(err, errlen, "cannot listen on %s for --metrics: %s",
+		    net_format(ai->ai_addr, name, sizeof(name)), strerror(errno));
+out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	free(host);
+	free(port);
+	return fd;
+}
+
+int
+metrics_poll_fill(const struct metrics *m, struct pollfd *pfd)
+{
+	int i, n = 0;
+
+	if (m->fd < 0)
+		return 0;
+	pfd[n++] = (struct pollfd){ .fd = m->n < METRICS_CLIENTS ? m->fd : -1, .events = POLLIN };
+	for (i = 0; i < m->n; i++)
+		pfd[n++] = (struct pollfd){ .fd = m->clients[i].fd,
+		    .events = m->clients[i].out != NULL ? POLLOUT : POLLIN };
+	return n;
+}
+
+static void
+metrics_drop(struct metrics *m, int i)
+{
+	close(m->clients[i].fd);
+	free(m->clients[i].out);
+	m->clients[i] = m->clients[--m->n];
+}
+
+/* Send what is left of the answer; done (or failed) closes the client. */
+static void
+metrics_write(struct metrics *m, int i)
+{
+	struct metrics_client *c = &m->clients[i];
+	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && (c->out_off += (size_t)n) < c->out_len)
+		return;
+	m->answered++;
+	/*
+	 * A lingering close: closing with unread input would reset the connection
+	 * and could destroy the answer in flight (an oversized request's 431).
+	 */
+	if (n < 0 || shutdown(c->fd, SHUT_WR) < 0) {
+		metrics_drop(m, i);
+		return;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->closing = 1;
+}
+
+/* Build the answer: status line, headers, and the body unless HEAD. */
+static void
+metrics_answer(struct metrics *m, struct metrics_client *c, int status, const struct http_request *r)
+{
+	struct metrics_text body = { NULL, 0, 0, 0 }, all = { NULL, 0, 0, 0 };
+
+	if (status == 200)
+		m->render(m->ctx, r->page, &body);
+	if (body.failed)
+		status = 503;
+	if (status != 200)
+		metrics_printf(&body, "%d %s\n", status, http_reason(status));
+	metrics_printf(&all, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; %scharset=utf-8\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, http_reason(status),
+	    status == 200 && r->page == HTTP_PAGE_METRICS ? "version=0.0.4; " : "", body.len,
+	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (!(status == 200 && r->head) && body.len > 0)
+		metrics_printf(&all, "%.*s", (int)body.len, body.p);
+	free(body.p);
+	c->out = all.p;
+	c->out_len = all.failed ? 0 : all.len;
+	c->out_off = 0;
+}
+
+static void
+metrics_read(struct metrics *m, int i)
+{
+	struct metrics_client *c = &m->clients[i];
+	struct http_request r;
+	char sink[512];
+	ssize_t n;
+	int status;
+
+	if (c->closing) {	/* answered: drain what it still sends, until it closes */
+		n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			metrics_drop(m, i);
+		return;
+	}
+	n = recv(c->fd, c->req + c->have, sizeof(c->req) - c->have, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		metrics_drop(m, i);
+		return;
+	}
+	c->have += (size_t)n;	/* a full buffer is decided: http_parse() answers 431 */
+	if ((status = http_parse(c->req, c->have, &r)) == 0)
+		return;
+	metrics_answer(m, c, status, &r);
+	metrics_write(m, i);
+}
+
+static void
+metrics_accept(struct metrics *m, int64_t now_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct net_addr addr;
+	int fd = accept4(m->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	m->clients[m->n] = (struct metrics_client){ .fd = fd, .deadline_ms = now_ms + METRICS_DEADLINE_MS };
+	if (net_addr_of((struct sockaddr *)&ss, &addr) < 0 || !acl_permits(m->allow, &addr)) {
+		m->refused++;	/* not allowed to scrape: 403, closed with a lingering close */
+		metrics_answer(m, &m->clients[m->n++], 403, &(struct http_request){ false, 0 });
+		metrics_write(m, m->n - 1);
+		return;
+	}
+	m->n++;
+}
+
+void
+metrics_poll_done(struct metrics *m, const struct pollfd *pfd, int n, int64_t now_ms)
+{
+	int i, k = m->n;
+
+	if (n == 0)
+		return;
+	/* From the last client: dropping client i moves the last one, already seen, into its place. */
+	for (i = k - 1; i >= 0; i--) {
+		if (!(pfd[1 + i].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
+			continue;
+		if (m->clients[i].out != NULL)
+			metrics_write(m, i);
+		else
+			metrics_read(m, i);
+	}
+	if (pfd[0].revents & POLLIN)
+		metrics_accept(m, now_ms);
+}
+
+int64_t
+metrics_expire(struct metrics *m, int64_t now_ms)
+{
+	int64_t next = INT64_MAX;
+	int i;
+
+	for (i = m->n - 1; i >= 0; i--) {
+		if (m->clients[i].deadline_ms <= now_ms)
+			metrics_drop(m, i);	/* a slow or silent scraper: closed, nothing else waits */
+		else if (m->clients[i].deadline_ms < next)
+			next = m->clients[i].deadline_ms;
+	}
+	return next;
+}
+
+void
+metrics_close_fds(const struct metrics *m)
+{
+	int i;
+
+	if (m->fd >= 0)
+		close(m->fd);
+	for (i = 0; i < m->n; i++)
+		close(m->clients[i].fd);
+}
+
+void
+metrics_close(struct metrics *m)
+{
+	int i;
+
+	metrics_close_fds(m);
+	for (i = 0; i < m->n; i++)
+		free(m->clients[i].out);
+	m->fd = -1;
+	m->n = 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * supervisor_metrics: what the --metrics endpoint answers. /metrics is the
+ * Prometheus text format (0.0.4): counters never go backwards (nothing resets
+ * them, SIGHUP included); / is a summary a person reads with curl. The byte
+ * counters are the ones sessions already publish: nothing is added to the
+ * data path for them.
+ */
+#include "supervisor.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "model.h"
+#include "mpecho.h"
+#include "options.h"
+#include "service.h"
+
+static const char *const metrics_refusals[REFUSAL_COUNT] = {
+	[REFUSED_ACL] = "acl", [REFUSED_PER_SOURCE] = "per-source", [REFUSED_RATE] = "rate",
+	[REFUSED_PROXY] = "proxy",
+};
+
+/* One metric's HELP and TYPE lines. */
+static void
+supervisor_metric(struct metrics_text *t, const char *name, const char *type, const char *help)
+{
+	metrics_printf(t, "# HELP mpechod_%s %s\n# TYPE mpechod_%s %s\n", name, help, name, type);
+}
+
+static void
+supervisor_metrics_sessions(struct metrics_text *t, const struct tally *tl, int limit)
+{
+	uint64_t cum = 0, count = 0;
+	int i;
+
+	supervisor_metric(t, "sessions", "gauge", "Sessions being served now.");
+	metrics_printf(t, "mpechod_sessions %d\n", tl->sessions);
+	supervisor_metric(t, "sessions_limit", "gauge", "The most sessions served at once (-c).");
+	metrics_printf(t, "mpechod_sessions_limit %d\n", limit);
+	supervisor_metric(t, "sessions_ended_total", "counter", "Sessions that ended, by how.");
+	for (i = 0; i < END_REASONS; i++) {
+		metrics_printf(t, "mpechod_sessions_ended_total{reason=\"%s\"} %llu\n", end_reason_name(i),
+		    (unsigned long long)tl->ended[i]);
+		count += tl->ended[i];
+	}
+	supervisor_metric(t, "session_duration_seconds", "histogram", "How long sessions lasted.");
+	for (i = 0; i < END_BUCKETS - 1; i++) {
+		cum += tl->duration[i];
+		metrics_printf(t, "mpechod_session_duration_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)end_bucket_ms[i] / 1000, (unsigned long long)cum);
+	}
+	metrics_printf(t, "mpechod_session_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "mpechod_session_duration_seconds_sum %.3f\nmpechod_session_duration_seconds_count %llu\n",
+	    (unsigned long long)(cum + tl->duration[END_BUCKETS - 1]), (double)tl->duration_ms / 1000,
+	    (unsigned long long)count);
+}
+
+static void
+supervisor_metrics_traffic(struct metrics_text *t, const struct tally *tl)
+{
+	int i;
+
+	supervisor_metric(t, "connections_refused_total", "counter",
+	    "Connections closed without a session, by why.");
+	for (i = ADMITTED + 1; i < REFUSAL_COUNT; i++)
+		metrics_printf(t, "mpechod_connections_refused_total{reason=\"%s\"} %llu\n",
+		    metrics_refusals[i], (unsigned long long)tl->refused[i]);
+	supervisor_metric(t, "health_checks_total", "counter", "Load balancer health checks.");
+	metrics_printf(t, "mpechod_health_checks_total %llu\n", (unsigned long long)tl->checks);
+	supervisor_metric(t, "received_bytes_total", "counter", "Bytes received from clients.");
+	metrics_printf(t, "mpechod_received_bytes_total %llu\n", (unsigned long long)tl->bytes_in);
+	supervisor_metric(t, "sent_bytes_total", "counter", "Bytes sent to clients.");
+	metrics_printf(t, "mpechod_sent_bytes_total %llu\n", (unsigned long long)tl->bytes_out);
+	supervisor_metric(t, "fork_failures_total", "counter", "fork() calls that failed.");
+	metrics_printf(t, "mpechod_fork_failures_total %llu\n", (unsigned long long)tl->fork_failures);
+	supervisor_metric(t, "accept_pauses_total", "counter",
+	    "Times accepting rested: out of descriptors or memory.");
+	metrics_printf(t, "mpechod_accept_pauses_total %llu\n", (unsigned long long)tl->accept_pauses);
+}
+
+static void
+supervisor_metrics_process(struct metrics_text *t, const struct supervisor *sv, const struct tally *tl)
+{
+	if (tl->workers >= 0) {
+		supervisor_metric(t, "workers", "gauge", "Prefork workers, by state.");
+		metrics_printf(t, "mpechod_workers{state=\"busy\"} %d\nmpechod_workers{state=\"idle\"} %d\n",
+		    tl->sessions, tl->workers - tl->sessions);
+		supervisor_metric(t, "workers_started_total", "counter", "Prefork workers started.");
+		metrics_printf(t, "mpechod_workers_started_total %llu\n", (unsigned long long)tl->workers_started);
+	}
+	supervisor_metric(t, "start_time_seconds", "gauge", "When the server started, in Unix time.");
+	metrics_printf(t, "mpechod_start_time_seconds %lld\n", (long long)sv->start_unix);
+	supervisor_metric(t, "build_info", "gauge", "The version, service and process model; always 1.");
+	metrics_printf(t, "mpechod_build_info{version=\"%s\",service=\"%s\",model=\"%s\"} 1\n",
+	    MPECHO_VERSION, sv->cfg->service->name, sv->model->name);
+}
+
+/* A minute ago's counts (or the oldest kept), and how many seconds back that is. */
+static const struct supervisor_sample *
+supervisor_minute_ago(const struct supervisor *sv, double *secs)
+{
+	int oldest = sv->nsamples < SUPERVISOR_SAMPLES ? 0 : sv->next_sample;
+	const struct supervisor_sample *s = &sv->samples[oldest];
+
+	*secs = (double)(clock_ms() - s->ms) / 1000;
+	return s;
+}
+
+static void
+supervisor_summary(struct metrics_text *t, const struct supervisor *sv, const struct tally *tl)
+{
+	int64_t up = (clock_ms() - sv->start_ms) / 1000;
+	uint64_t refused = tl->refused[REFUSED_ACL] + tl->refused[REFUSED_PER_SOURCE] +
+	    tl->refused[REFUSED_RATE] + tl->refused[REFUSED_PROXY];
+	const struct supervisor_sample *s;
+	double secs;
+
+	metrics_printf(t, "mpechod %s: %s service, %s model, pid %ld, up %lldd %02lld:%02lld:%02lld\n",
+	    MPECHO_VERSION, sv->cfg->service->name, sv->model->name, (long)getpid(),
+	    (long long)(up / 86400), (long long)(up / 3600 % 24), (long long)(up / 60 % 60),
+	    (long long)(up % 60));
+	metrics_printf(t, "sessions: %d now, limit %d\n", tl->sessions, sv->cfg->max_conns);
+	metrics_printf(t, "served: %llu sessions, %llu bytes in, %llu bytes out\n",
+	    (unsigned long long)tl->served, (unsigned long long)tl->bytes_in,
+	    (unsigned long long)tl->bytes_out);
+	if (sv->nsamples > 0 && (s = supervisor_minute_ago(sv, &secs)) != NULL && secs > 0)
+		metrics_printf(t, "last %.1f s: %.1f sessions/s, %.0f bytes/s in, %.0f bytes/s out, "
+		    "%.1f refused/s\n", secs, (double)(tl->served - s->served) / secs,
+		    (double)(tl->bytes_in - s->bytes_in) / secs, (double)(tl->bytes_out - s->bytes_out) / secs,
+		    (double)(refused - s->refused) / secs);
+	metrics_printf(t, "refused: acl %llu, per-source %llu, rate %llu, proxy %llu; health checks %llu\n",
+	    (unsigned long long)tl->refused[REFUSED_ACL], (unsigned long long)tl->refused[REFUSED_PER_SOURCE],
+	    (unsigned long long)tl->refused[REFUSED_RATE], (unsigned long long)tl->refused[REFUSED_PROXY],
+	    (unsigned long long)tl->checks);
+}
+
+void
+supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t)
+{
+	const struct supervisor *sv = ctx;
+	struct tally tl = supervisor_tally(sv);
+
+	if (page == HTTP_PAGE_SUMMARY) {
+		supervisor_summary(t, sv, &tl);
+		return;
+	}
+	supervisor_metrics_sessions(t, &tl, sv->cfg->max_conns);
+	supervisor_metrics_traffic(t, &tl);
+	supervisor_metrics_process(t, sv, &tl);
+}
+
+void
+supervisor_metrics_sample(struct supervisor *sv, int64_t now)
+{
+	struct tally tl = supervisor_tally(sv);
+	struct supervisor_sample *s = &sv->samples[sv->next_sample];
+
+	s->ms = now;
+	s->served = tl.served;
+	s->bytes_in = tl.bytes_in;
+	s->bytes_out = tl.bytes_out;
+	s->refused = tl.refused[REFUSED_ACL] + tl.refused[REFUSED_PER_SOURCE] +
+	    tl.refused[REFUSED_RATE] + tl.refused[REFUSED_PROXY];
+	sv->next_sample = (sv->next_sample + 1) % SUPERVISOR_SAMPLES;
+	if (sv->nsamples < SUPERVISOR_SAMPLES)
+		sv->nsamples++;
+	sv->sample_ms = now + 1000;
+}
