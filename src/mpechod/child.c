@@ -3,15 +3,47 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "listener.h"
 #include "log.h"
 #include "privs.h"
 
+static volatile pid_t child_supervisor;
+
+/* SIGTERM from the supervisor (its drain is over): die of it; from anyone else: not ours to act on. */
+static void
+child_on_term(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (si->si_pid != child_supervisor)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);	/* delivered once this handler returns */
+}
+
+static void
+child_signals(const struct child_env *env, int orphan_signal)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sa.sa_sigaction = child_on_term;
+	child_supervisor = env->supervisor;
+	sigaction(SIGTERM, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, orphan_signal);
+	if (getppid() != env->supervisor)
+		raise(orphan_signal);	/* it died before the line above */
+}
+
 void
 child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *mask,
-    const char *event, int fail_status)
+    int orphan_signal, const char *event, int fail_status)
 {
 	size_t i;
 
@@ -23,6 +55,7 @@ child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *ma
 		close(env->pidfile_fd);
 	if (env->close_private != NULL)
 		env->close_private(env->ctx);
+	child_signals(env, orphan_signal);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (env->privs != NULL && privs_drop(env->privs) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=%s",

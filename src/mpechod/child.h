@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct listeners;
 struct privs;
@@ -14,6 +15,7 @@ struct child_env {
 	int pidfile_fd;			/* -1: none; the lock stays with the supervisor alone */
 	const struct listeners *ls;
 	const struct privs *privs;	/* NULL: keep the user */
+	pid_t supervisor;		/* its pid: the one sender a child takes SIGTERM from */
 	/* Closes the other descriptors that are the supervisor's alone (other clients' too). */
 	void (*close_private)(const void *ctx);
 	const void *ctx;
@@ -26,8 +28,15 @@ struct child_env {
  * supervisor's memory, so no page of it is copied just for that. A failed
  * privilege drop is the child's start failing: it is logged as
  * "event=<event> pid=N error=..." and the child exits with fail_status.
+ *
+ * Signals: SIGINT is ignored (Ctrl-C reaches the terminal's whole process
+ * group; the supervisor's drain is the answer to it), SIGTERM ends the child
+ * only when the supervisor sends it (a SIGTERM to the whole group or cgroup,
+ * as systemd sends by default, is the supervisor's to act on), and the
+ * supervisor's death sends orphan_signal (at once if it died already): the
+ * caller has decided what that does before calling.
  */
 void child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *mask,
-    const char *event, int fail_status);
+    int orphan_signal, const char *event, int fail_status);
 
 #endif

@@ -52,7 +52,8 @@ fork_child(struct supervisor *sv, int fd, struct stream_counters *ctr)
 	sigset_t none;
 
 	sigemptyset(&none);
-	child_begin(&sv->child, false, &none, "session-error", END_ERROR);
+	session_watch_orphan(sv->cfg->grace);	/* an orphan finishes within --grace, as in a drain */
+	child_begin(&sv->child, false, &none, SESSION_ORPHAN_SIGNAL, "session-error", END_ERROR);
 	_exit(session_run(fd, &sv->session, ctr));
 }
 

@@ -72,7 +72,8 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 		sigemptyset(&wait_set);
 		sigaddset(&wait_set, SIGUSR1);
 		sigaddset(&wait_set, SIGHUP);
-		child_begin(&sv->child, true, &wait_set, "worker-error", 1);
+		/* An orphaned worker leaves after its session in hand, and frees the listeners. */
+		child_begin(&sv->child, true, &wait_set, SIGUSR1, "worker-error", 1);
 		worker_run(&p->job, &p->board[slot]);
 	}
 	if (pid < 0) {

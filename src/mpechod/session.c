@@ -75,6 +75,40 @@ session_arm_max_time(int fd, int secs)
 	alarm((unsigned)secs);
 }
 
+static volatile sig_atomic_t session_grace;
+
+/* The supervisor died: the --max-time alarm's way out, due within the grace period. */
+static void
+session_orphaned(int sig)
+{
+	struct sigaction sa;
+	unsigned left = alarm(0);
+
+	(void)sig;
+	if (session_grace == 0) {
+		session_max_time_reached(SIGALRM);
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = session_max_time_reached;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(left > 0 && left < (unsigned)session_grace ? left : (unsigned)session_grace);
+}
+
+void
+session_watch_orphan(int grace)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = session_orphaned;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	session_grace = grace;
+	sigaction(SESSION_ORPHAN_SIGNAL, &sa, NULL);
+}
+
 static bool
 session_disarm_max_time(void)
 {
@@ -111,6 +145,7 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 		return END_ERROR;
 	}
 	stream_init(&st, &t, ctr, p->splice);
+	max_time_fd = fd;	/* for the alarm: --max-time, or an orphan's grace */
 	if (p->max_time > 0)
 		session_arm_max_time(fd, p->max_time);
 	if (p->banner != NULL && session_banner(&st, p) < 0)
@@ -119,6 +154,7 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 		end = p->service->run(&st);
 	if (p->max_time > 0 && session_disarm_max_time())
 		end = END_MAX_TIME;
+	max_time_fd = -1;
 	if (end == END_ERROR)
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
 		    (long)getpid(), log_qf("%s", strerror(errno)));

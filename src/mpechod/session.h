@@ -7,6 +7,7 @@
 #ifndef MPECHO_SESSION_H
 #define MPECHO_SESSION_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,6 +34,16 @@ struct session_params {
  * Returns how the session ended.
  */
 enum end session_run(int fd, const struct session_params *p, struct stream_counters *ctr);
+
+/* The signal a forked session gets when its supervisor dies. */
+#define SESSION_ORPHAN_SIGNAL SIGUSR2
+
+/*
+ * In a forked session, before its supervisor can die: if it does, the
+ * session goes on for grace seconds at most (as a drain allows), then its
+ * socket is shut down and it ends; grace 0 ends it at once.
+ */
+void session_watch_orphan(int grace);
 
 /*
  * The end line of a session, the same in both models: who is "peer=A" or

@@ -363,7 +363,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->child = (struct child_env){ .sigfd = sv->sigfd, .ls = sv->ls,
 	    .pidfile_fd = env->pidfile != NULL ? env->pidfile->fd : -1,
-	    .privs = cfg->privs.set ? &cfg->privs : NULL, .close_private = supervisor_child_close,
+	    .privs = cfg->privs.set ? &cfg->privs : NULL, .supervisor = getpid(),
+	    .close_private = supervisor_child_close,
 	    .ctx = sv };
 	return 0;
 }

@@ -1,0 +1,64 @@
+"""How the supervisor dies or is stopped: a signal to the whole process group (Ctrl-C, or
+SIGTERM as systemd sends it to a unit's every process) gives the drain, not a massacre; a
+supervisor killed outright leaves no worker holding the port and no session beyond --grace."""
+import os
+import re
+import signal
+import socket
+import time
+
+from harness import (Server, check, connect, echo_roundtrip, free_port, group_members,
+                     half_close_echo, recv_all, run_server_once, wait_until)
+
+
+def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        for model in ("fork", "prefork"):
+            srv = Server("-l", "127.0.0.1:0", "--grace", "20", "--model", model)
+            s = connect(srv.port)
+            part = os.urandom(500_000)
+            check(echo_roundtrip(s, part) == part, "echo before the signal")
+            os.killpg(srv.pid, sig)  # Ctrl-C, or systemd's KillMode=control-group
+            srv.wait_for(rf"event=shutdown signal={sig.name[3:]} sessions=1 grace=20")
+            rest = os.urandom(1_000_000)
+            check(half_close_echo(s, rest) == rest, f"{sig.name} {model}: the session goes on")
+            s.close()
+            check(srv.wait_exit() == 0, "exit 0 after the drain")
+            line = srv.wait_for(r"event=end ")[0]
+            check("reason=eof in=1500000 out=1500000" in line, f"{sig.name} {model}: {line}")
+
+
+def test_orphaned_prefork_workers_leave_and_free_the_port():
+    port = free_port()
+    srv = Server("-l", f"127.0.0.1:{port}", "--model", "prefork", "--start", "4")
+    busy = connect(port)
+    check(echo_roundtrip(busy, b"mid-session") == b"mid-session", "a worker is busy")
+    os.kill(srv.pid, signal.SIGKILL)
+    srv.proc.wait(10)  # not wait_exit(): the orphans still hold the log pipe
+    check(echo_roundtrip(busy, b"still") == b"still", "the session in hand is finished")
+    busy.close()
+    wait_until(lambda: not group_members(srv.pid), 10, "every worker to leave")
+    again = Server("-l", f"127.0.0.1:{port}")  # the port is free again
+    with connect(port) as s:
+        check(echo_roundtrip(s, b"new") == b"new", "a new server on the same port")
+    check(again.stop() == 0, "exit 0")
+
+
+def test_orphaned_sessions_end_within_the_grace_period():
+    srv = Server("-l", "127.0.0.1:0", "--grace", "1", "--idle-timeout", "0")
+    held = [connect(srv.port) for _ in range(3)]
+    for s in held:
+        check(echo_roundtrip(s, b"x") == b"x", "echo")
+    os.kill(srv.pid, signal.SIGKILL)
+    srv.proc.wait(10)
+    t0 = time.monotonic()
+    check(echo_roundtrip(held[0], b"orphan") == b"orphan", "an orphan still serves for a while")
+    for s in held:
+        s.settimeout(10)
+        try:
+            check(recv_all(s) == b"", "then closes")
+        except ConnectionResetError:
+            pass
+        s.close()
+    check(time.monotonic() - t0 < 3, f"within --grace 1 (and a second): {time.monotonic() - t0:.1f}s")
+    wait_until(lambda: not group_members(srv.pid), 5, "no session left")
