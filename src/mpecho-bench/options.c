@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "mpecho.h"
 #include "net.h"
@@ -106,6 +107,8 @@ options_whole(const char *name, const char *text, long min, long max)
 static void
 options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_given)
 {
+	char msg[128];
+
 	switch (c) {
 	case 'c': b->conns = (int)options_whole("--conns", arg, 1, 1000000); break;
 	case 's': b->size = (int)options_whole("--size", arg, 1, 16777216); *size_given = true; break;
@@ -120,12 +123,9 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'b': b->banner = true; break;
 	case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 	case 'V': printf("mpecho-bench %s\n", MPECHO_VERSION); exit(EXIT_OK);
-	case ':':
-		log_die(EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
 	default:
-		if (optopt != 0)
-			log_die(EXIT_USAGE, "unknown option '-%c' (see mpecho-bench --help)", optopt);
-		log_die(EXIT_USAGE, "unknown option '%s' (see mpecho-bench --help)", argv[optind - 1]);
+		log_die(EXIT_USAGE, "%s (see mpecho-bench --help)",
+		    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
 	}
 }
 
@@ -200,7 +200,7 @@ options_parse(struct bench *b, int argc, char **argv)
 	    .size = 64, .threads = ncpu > 0 ? (int)ncpu : 1, .timeout_ms = 10000,
 	    .duration = 5, .warmup = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:s:d:n:w:t:S:T:qhV", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:qhV", long_options, NULL)) != -1)
 		options_apply(b, c, optarg, argv, &size_given);
 	options_operands(b, argc - optind, argv + optind, size_given);
 	options_resolve(b);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "client.h"
 #include "io.h"
 #include "log.h"
@@ -113,11 +114,12 @@ struct client_args {
 static void
 client_options(struct client_args *a, int argc, char **argv)
 {
+	char msg[128];
 	int c;
 
 	*a = (struct client_args){ "127.0.0.1", MPECHO_DEFAULT_PORT, AF_UNSPEC, false };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "46hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46hV", long_options, NULL)) != -1) {
 		if (c == '4' || c == '6')
 			a->family = c == '4' ? AF_INET : AF_INET6;
 		else if (c == 'b')
@@ -125,10 +127,9 @@ client_options(struct client_args *a, int argc, char **argv)
 		else if (c == 'h' || c == 'V')
 			exit(c == 'h' ? (fputs(usage_text, stdout), EXIT_OK) :
 			    (printf("mpecho %s\n", MPECHO_VERSION), EXIT_OK));
-		else if (optopt != 0)
-			log_die(EXIT_USAGE, "unknown option '-%c' (see mpecho --help)", optopt);
 		else
-			log_die(EXIT_USAGE, "unknown option '%s' (see mpecho --help)", argv[optind - 1]);
+			log_die(EXIT_USAGE, "%s (see mpecho --help)",
+			    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
 	}
 	if (argc - optind > 2)
 		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", argv[optind + 2]);

@@ -40,6 +40,7 @@ acl_parse(const char *text, bool allow, struct acl_rule *out)
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char addr[INET6_ADDRSTRLEN];
+	unsigned char given[sizeof(out->net.bytes)];
 	const char *slash = strchr(text, '/');
 	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
 	long prefix;
@@ -72,8 +73,9 @@ acl_parse(const char *text, bool allow, struct acl_rule *out)
 		out->prefix -= 96;
 		max = 32;
 	}
+	memcpy(given, out->net.bytes, sizeof(given));
 	mask_host_bits(out->net.bytes, out->prefix, max / 8);
-	return 0;
+	return memcmp(given, out->net.bytes, sizeof(given)) == 0 ? 0 : ACL_HOST_BITS;
 invalid:
 	errno = EINVAL;
 	return -1;

@@ -22,8 +22,11 @@ struct acl {
 /*
  * Parse "10.0.0.0/8", "2001:db8::/32", or a bare address (a single host).
  * An IPv4-mapped IPv6 rule (::ffff:a.b.c.d/n, n >= 96) becomes the IPv4 rule.
- * Returns 0, or -1 with errno EINVAL.
+ * Returns 0; -1 with errno EINVAL if malformed; ACL_HOST_BITS if the address
+ * has bits set past the prefix (a typo like 192.168.1.5/1 would allow half the
+ * Internet): *out then holds the network it would be, for a suggestion.
  */
+#define ACL_HOST_BITS (-2)
 int acl_parse(const char *text, bool allow, struct acl_rule *out);
 
 /* Append a parsed rule: 0, or -1 (ENOMEM). */

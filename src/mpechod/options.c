@@ -1,6 +1,7 @@
 /* options: parsing the mpechod command line into struct config. */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "banner.h"
+#include "cli.h"
 #include "net.h"
 #include "number.h"
 #include "service.h"
@@ -117,9 +119,17 @@ options_rule(struct config *cfg, const char *text, int c, char *err, size_t errl
 	    c == OPT_PROXY_FROM ? "--proxy-from" : "--metrics-allow";
 	struct acl *list = c == OPT_PROXY_FROM ? &cfg->proxy_from :
 	    c == OPT_METRICS_ALLOW ? &cfg->metrics_allow : &cfg->acl;
+	char net[INET6_ADDRSTRLEN] = "?";
 	struct acl_rule rule;
+	int rc = acl_parse(text, c != OPT_DENY, &rule);
 
-	if (acl_parse(text, c != OPT_DENY, &rule) < 0) {
+	if (rc == ACL_HOST_BITS) {
+		inet_ntop(rule.net.family, rule.net.bytes, net, sizeof(net));
+		options_error(err, errlen, "invalid %s rule '%s': the address has bits set past /%d "
+		    "(did you mean %s/%d?)", name, text, rule.prefix, net, rule.prefix);
+		return -1;
+	}
+	if (rc < 0) {
 		options_error(err, errlen, "invalid %s rule '%s': expected an address or ADDRESS/PREFIX",
 		    name, text);
 		return -1;
@@ -197,19 +207,6 @@ options_check_model(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* How getopt's last complaint names the option: "--name" as typed, or "-c". */
-static const char *
-options_name(const char *arg, int opt)
-{
-	static char buf[64];
-
-	if (strncmp(arg, "--", 2) == 0) {
-		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(arg, "="), arg);
-		return buf;
-	}
-	snprintf(buf, sizeof(buf), "-%c", opt);
-	return buf;
-}
 
 static int
 options_service(struct config *cfg, const char *text, char *err, size_t errlen)
@@ -441,8 +438,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 		if (c == 'V')
 			return OPTIONS_VERSION;
 		if (c == ':' || c == '?') {
-			options_error(err, errlen, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-			    options_name(argv[optind - 1], optopt));
+			cli_complaint(c, argv, options_long, err, errlen);
 			return OPTIONS_ERROR;
 		}
 		if (options_apply(cfg, c, optarg, &seen, err, errlen) < 0)

@@ -211,3 +211,21 @@ def test_client_terminal_mode_quit_and_eof():
             term.close()
         srv.wait_for(r"event=end ", count=n)
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_option_errors_say_what_was_wrong():
+    """Each message names the option as typed and the fault: a value given to an option that
+    takes none, a value missing, host bits in a rule (with the network it would be)."""
+    cases = [("mpechod", ["--quiet=1"], "option '--quiet' takes no value"),
+             ("mpechod", ["-c"], "option '-c' needs a value"),
+             ("mpechod", ["--allow", "10.0.0.1/8"], "the address has bits set past /8 (did you mean 10.0.0.0/8?)"),
+             ("mpechod", ["--allow", "192.168.1.5/1"], "did you mean 128.0.0.0/1?"),
+             ("mpecho", ["--help=1"], "option '--help' takes no value"),
+             ("mpecho-bench", ["-c"], "option '-c' needs a value"),
+             ("mpecho-bench", ["--json=1", "connrate"], "option '--json' takes no value")]
+    for prog, args, want in cases:
+        out = subprocess.run([binary(prog), *args], capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL)
+        lines = out.stderr.strip().splitlines()
+        check(out.returncode == 2 and len(lines) == 1 and want in lines[0],
+              f"{prog} {args}: {out.returncode} {out.stderr!r}")

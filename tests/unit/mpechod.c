@@ -201,7 +201,10 @@ test_acl(void)
 	struct acl_rule r;
 
 	CHECK(acl_parse("10.0.0.0/8", true, &r) == 0 && r.prefix == 8 && r.net.family == AF_INET);
-	CHECK(acl_parse("10.1.2.3/8", true, &r) == 0 && r.net.bytes[1] == 0);	/* host bits cleared */
+	CHECK(acl_parse("10.1.2.3/8", true, &r) == ACL_HOST_BITS && r.net.bytes[1] == 0);	/* host bits */
+	CHECK(acl_parse("192.168.1.5/1", true, &r) == ACL_HOST_BITS && r.prefix == 1 && r.net.bytes[0] == 128);
+	CHECK(acl_parse("2001:db8::1/32", true, &r) == ACL_HOST_BITS);
+	CHECK(acl_parse("10.0.0.0/8", true, &r) == 0 && acl_parse("0.0.0.0/0", true, &r) == 0);
 	CHECK(acl_parse("192.0.2.7", false, &r) == 0 && r.prefix == 32 && !r.allow);
 	CHECK(acl_parse("::1", true, &r) == 0 && r.prefix == 128 && r.net.family == AF_INET6);
 	CHECK(acl_parse("2001:db8::/32", true, &r) == 0 && r.prefix == 32);
