@@ -77,7 +77,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
 FUZZ_http = src/mpechod/http.c
-FUZZ_logjson = src/lib/log.c src/lib/io.c
+FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/io.c
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -Isrc/mpechod -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'

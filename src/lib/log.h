@@ -37,6 +37,12 @@ size_t log_kv_json(const char *kv, char *out, size_t cap);
 /* Send event lines to target (path for LOG_TO_FILE). 0, or -1 with errno. */
 int log_open(enum log_target target, const char *path);
 
+/*
+ * Why opening or reopening the log file failed: strerror(), or the two faults
+ * log_open() checks itself (a symbolic link; not a regular file).
+ */
+const char *log_strerror(int err);
+
 /* Reopen the log file (after rotation); the descriptor number stays the same. 0 or -1. */
 int log_reopen(void);
 

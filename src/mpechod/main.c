@@ -91,7 +91,7 @@ main_user_and_log(struct config *cfg)
 		if (cfg->log_target == LOG_TO_SYSLOG)
 			log_plain("cannot log to syslog: /dev/log: %s (give --log FILE)", strerror(errno));
 		else
-			log_plain("cannot open the log file %s: %s", cfg->log_path, strerror(errno));
+			log_plain("cannot open the log file %s: %s", cfg->log_path, log_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -109,6 +109,9 @@ main_pidfile(const struct config *cfg, struct pidfile *pf)
 		log_plain("already running as pid %ld (pidfile %s is locked)", (long)holder, cfg->pidfile);
 	else if (errno == EWOULDBLOCK)
 		log_plain("pidfile %s is locked by another process", cfg->pidfile);
+	else if (errno == EPERM)
+		log_plain("cannot use the pidfile %s: it must be a regular file owned by uid %ld",
+		    cfg->pidfile, (long)geteuid());
 	else
 		log_plain("cannot open the pidfile %s: %s", cfg->pidfile, strerror(errno));
 	return -1;

@@ -6,8 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * A file someone else made (say in /tmp, sticky: they keep it) could be
+ * rewritten by them to name any process, init included, for whoever runs
+ * kill $(cat pidfile). Only a regular file of our own user is taken.
+ */
+static bool
+pidfile_not_ours(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid();
+}
 
 int
 pidfile_open(const char *path, struct pidfile *pf, pid_t *holder)
@@ -19,9 +34,15 @@ pidfile_open(const char *path, struct pidfile *pf, pid_t *holder)
 	pf->fd = -1;
 	pf->path = NULL;
 	*holder = 0;
-	pf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	pf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (pf->fd < 0)
 		return -1;
+	if (pidfile_not_ours(pf->fd)) {
+		close(pf->fd);
+		pf->fd = -1;
+		errno = EPERM;
+		return -1;
+	}
 	if (flock(pf->fd, LOCK_EX | LOCK_NB) < 0) {
 		saved = errno;
 		n = pread(pf->fd, buf, sizeof(buf) - 1, 0);

@@ -14,7 +14,8 @@ struct pidfile {
 };
 
 /*
- * Open and lock path (created 0644 if missing). If a live process holds the
+ * Open and lock path (created 0644 if missing; a file that is not a regular
+ * file of this user is refused with EPERM). If a live process holds the
  * lock, returns -1 with errno EWOULDBLOCK and *holder = its pid (0 if the file
  * does not say). A stale file, whose owner is gone, holds no lock: it is taken
  * over. Nothing is written yet.

@@ -99,18 +99,17 @@ privs_lookup(const char *spec, struct privs *p, char *err, size_t errlen)
 static bool
 privs_groups_are(const struct privs *p)
 {
-	gid_t have[256];
-	int i, j, n = getgroups(256, have);
+	int i, j, n = getgroups(0, NULL);
+	gid_t *have = n > 0 ? calloc((size_t)n, sizeof(gid_t)) : NULL;
+	bool ok = n == 0 || (have != NULL && (n = getgroups(n, have)) >= 0);
 
-	if (n < 0)
-		return false;
-	for (i = 0; i < n; i++) {
+	for (i = 0; ok && i < n; i++) {
 		for (j = 0; j < p->ngroups && p->groups[j] != have[i]; j++)
 			;
-		if (j == p->ngroups)
-			return false;
+		ok = j < p->ngroups;
 	}
-	return true;
+	free(have);
+	return ok;
 }
 
 int

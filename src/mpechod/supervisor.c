@@ -195,7 +195,7 @@ supervisor_reopen(struct supervisor *sv)
 {
 	if (log_reopen() < 0)
 		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=%s",
-		    log_qf("%s", strerror(errno)));
+		    log_qf("%s", log_strerror(errno)));
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 	sv->model->notify(sv, MODEL_REOPEN);

@@ -201,3 +201,61 @@ def test_sigusr1_status_matches_what_happened():
     check(int(got["uptime"]) >= 0, "uptime")
     held.close()
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_log_target_must_be_a_regular_file_never_a_link_or_fifo():
+    with tempfile.TemporaryDirectory() as d:
+        target, link, fifo = (os.path.join(d, n) for n in ("target", "link", "fifo"))
+        with open(target, "w") as f:
+            f.write("untouched\n")
+        os.symlink(target, link)
+        os.mkfifo(fifo)
+        rc, err = run_server_once("--log", link, "-l", "127.0.0.1:0")
+        check(rc == 1 and "is a symbolic link (not followed)" in err, f"a link: {rc} {err!r}")
+        check(open(target).read() == "untouched\n", "nothing appended to what the link names")
+        rc, err = run_server_once("--log", fifo, "-l", "127.0.0.1:0")  # must not hang in open()
+        check(rc == 1 and "not a regular file" in err, f"a FIFO: {rc} {err!r}")
+        log = os.path.join(d, "mpechod.log")
+        srv = Server("--log", log, "-l", "127.0.0.1:0", ready=False)
+        wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10, "ready")
+        port = int(re.search(r"addr=127.0.0.1:(\d+)", open(log).read()).group(1))
+        os.rename(log, log + ".1")
+        os.mkfifo(log)  # a FIFO where the log file was: SIGHUP must not hang the supervisor
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "event=reopen signal=HUP error=\"not a regular file\"" in open(log + ".1").read(),
+                   5, "the failed reopen logged in the old file")
+        with connect(port) as s:
+            check(echo_roundtrip(s, b"still") == b"still", "still serving")
+        check(srv.stop() == 0, "SIGTERM still works")
+
+
+def test_pidfile_made_by_another_user_is_refused():
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o1777)  # a sticky directory, as /tmp
+        pidfile = os.path.join(d, "evil.pid")
+        with open(pidfile, "w") as f:
+            f.write("1\n")
+        os.chown(pidfile, 65534, 65534)
+        rc, err = run_server_once("-p", pidfile, "-l", "127.0.0.1:0")
+        check(rc == 1 and "must be a regular file owned by uid 0" in err, f"{rc} {err!r}")
+        check(open(pidfile).read() == "1\n" and os.stat(pidfile).st_uid == 65534, "left as it was")
+
+
+def test_a_user_with_more_than_256_groups():
+    """In a private mount namespace, /etc/passwd and /etc/group gain a user in 300 groups."""
+    with tempfile.TemporaryDirectory() as d:
+        passwd, group = os.path.join(d, "passwd"), os.path.join(d, "group")
+        with open("/etc/passwd") as f, open(passwd, "w") as out:
+            out.write(f.read() + "manygroups:x:54400:54400::/nonexistent:/usr/sbin/nologin\n")
+        with open("/etc/group") as f, open(group, "w") as out:
+            out.write(f.read() + "manygroups:x:54400:\n" +
+                      "".join(f"g{i}:x:{55000 + i}:manygroups\n" for i in range(300)))
+        script = f'mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && exec "$@"'
+        srv = Server("-u", "manygroups", "-l", "127.0.0.1:0",
+                     prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"))
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"groups") == b"groups", "a session as that user")
+            pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+            groups = proc_status(pid)["Groups"].split()
+            check(len(groups) == 301, f"all its groups: {len(groups)}")
+        check(srv.stop() == 0, "exit 0")
