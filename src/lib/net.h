@@ -55,7 +55,11 @@ int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only
 /* Connect to one address (blocking). Returns fd or -1 with errno. */
 int net_connect(const struct sockaddr *sa, socklen_t len);
 
-/* Low-latency options for a socket: TCP_NODELAY. 0 or -1 with errno. */
+/*
+ * What every echo socket needs: TCP_NODELAY (small replies never wait for a
+ * delayed ACK) and SO_OOBINLINE (an urgent byte is data like any other: echoed
+ * in its place, never dropped or taken for the end of a stream). 0 or -1.
+ */
 int net_tune(int fd);
 
 /* Receive and send timeouts (SO_RCVTIMEO, SO_SNDTIMEO) of secs; 0 means none. 0 or -1 with errno. */

@@ -2,6 +2,7 @@
 #include "admission.h"
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 
 #include "acl.h"
@@ -19,7 +20,7 @@ int
 admission_init(struct admission *a, const struct acl *acl, int max_per_source, int rate,
     int live)
 {
-	*a = (struct admission){ .acl = acl, .log = { .max = ADMISSION_LINES } };
+	*a = (struct admission){ .acl = acl, .prefix6 = ADMISSION_PREFIX6, .log = { .max = ADMISSION_LINES } };
 	/* Room for every live session's address plus as many recently seen ones. */
 	if ((max_per_source > 0 || rate > 0) &&
 	    (a->limits = limits_new(2 * live + 1024, max_per_source, rate)) == NULL)
@@ -34,14 +35,35 @@ admission_free(struct admission *a)
 	a->limits = NULL;
 }
 
+/* The key a source is counted under: an IPv4 address, or an IPv6 prefix (one host has a /64). */
+static struct net_addr
+admission_source(const struct admission *a, const struct net_addr *addr)
+{
+	struct net_addr key = *addr;
+	int i;
+
+	if (key.family != AF_INET6)
+		return key;
+	for (i = 0; i < 16; i++) {
+		if (a->prefix6 <= i * 8)
+			key.bytes[i] = 0;
+		else if (a->prefix6 < i * 8 + 8)
+			key.bytes[i] &= (unsigned char)(0xff << (8 - (a->prefix6 - i * 8)));
+	}
+	return key;
+}
+
 static enum refusal
 admission_decide(struct admission *a, const struct peer *p, int64_t now_ms)
 {
+	struct net_addr key;
+
 	if (!acl_permits(a->acl, &p->addr))
 		return REFUSED_ACL;
 	if (a->limits == NULL)
 		return ADMITTED;
-	switch (limits_admit(a->limits, &p->addr, now_ms)) {
+	key = admission_source(a, &p->addr);
+	switch (limits_admit(a->limits, &key, now_ms)) {
 	case LIMITS_OK:
 		return ADMITTED;
 	case LIMITS_PER_SOURCE:
@@ -107,8 +129,10 @@ admission_health_check(struct admission *a, const struct peer *balancer)
 void
 admission_release(struct admission *a, const struct peer *p)
 {
+	struct net_addr key = admission_source(a, &p->addr);
+
 	if (a->limits != NULL)
-		limits_release(a->limits, &p->addr);
+		limits_release(a->limits, &key);
 }
 
 int64_t

@@ -27,6 +27,7 @@ struct admission {
 	const struct acl *acl;
 	const struct acl *proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	struct limits *limits;		/* NULL when no per-source limit and no rate is set */
+	int prefix6;			/* IPv6 sources are counted by this prefix (a /64: one host) */
 	uint64_t refused[REFUSAL_COUNT];
 	uint64_t checks;		/* balancer health checks: connections closed before a session */
 	struct log_throttle log;
@@ -34,8 +35,10 @@ struct admission {
 
 /*
  * Rules from acl; per-source limits (max_per_source, rate; 0: none) for up to
- * `live` sessions at once. 0, or -1 with errno.
+ * `live` sessions at once, IPv4 sources by address, IPv6 ones by their first
+ * ADMISSION_PREFIX6 bits (change prefix6 after init). 0, or -1 with errno.
  */
+#define ADMISSION_PREFIX6 64
 int admission_init(struct admission *a, const struct acl *acl, int max_per_source, int rate,
     int live);
 void admission_free(struct admission *a);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "banner.h"
 #include "cli.h"
 #include "net.h"
@@ -392,6 +393,7 @@ options_defaults(struct config *cfg)
 	cfg->min_spare = 5;
 	cfg->max_spare = 10;
 	cfg->proxy_timeout = 5;
+	cfg->source_prefix6 = ADMISSION_PREFIX6;
 }
 
 /* The checks that take several options together. 0, or -1 with err set. */

@@ -37,6 +37,7 @@ struct config {
 	struct acl acl;
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
+	int source_prefix6;	/* IPv6 sources counted by this prefix (default 64) */	/* seconds a PROXY header may take to arrive */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
@@ -78,7 +79,8 @@ enum {
 	OPT_BANNER,
 	OPT_METRICS,
 	OPT_METRICS_ALLOW,
-	OPT_LOG_FORMAT
+	OPT_LOG_FORMAT,
+	OPT_SOURCE_PREFIX6
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

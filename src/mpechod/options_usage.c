@@ -25,6 +25,8 @@ static const char usage_text[] =
 "                           (0-100000, default 0: no limit)\n"
 "      --rate N             new connections a second from one address, bursts up to N;\n"
 "                           more are refused (0-1000000, default 0: no limit)\n"
+"      --source-prefix6 BITS  IPv6 clients count as one source per this prefix for\n"
+"                           --max-per-source and --rate (1-128, default 64: a host)\n"
 "      --allow CIDR         accept only clients in these networks; repeatable\n"
 "      --deny CIDR          refuse clients in this network; repeatable, wins over --allow\n"
 "                           (10.0.0.0/8, 2001:db8::/32, or one address)\n"
@@ -95,6 +97,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
 	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
 	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
+	{ OPT_SOURCE_PREFIX6, "--source-prefix6", 1, 128, offsetof(struct config, source_prefix6) },
 	{ 0, NULL, 0, 0, 0 }
 };
 
@@ -120,6 +123,7 @@ const struct option options_long[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "source-prefix6", required_argument, NULL, OPT_SOURCE_PREFIX6 },
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, 'u' },

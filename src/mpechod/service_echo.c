@@ -16,8 +16,9 @@
 static int
 echo_splice(struct stream *st, enum end *end)
 {
+	char buf[64];
 	ssize_t n;
-	int p[2];
+	int p[2], at_end;
 	bool moved = false;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -30,9 +31,16 @@ echo_splice(struct stream *st, enum end *end)
 			return -1;	/* no splice for this socket: copy instead */
 		}
 		moved = true;
-		if (n == 0) {
-			*end = END_EOF;
+		if (n == 0 && (at_end = stream_at_end(st)) != 0) {
+			*end = at_end > 0 ? END_EOF : end_of_errno(errno);
 			break;
+		}
+		if (n == 0) {	/* an urgent byte stopped splice: one copy takes it, in its place */
+			if ((n = stream_read(st, buf, sizeof(buf))) <= 0 || stream_write(st, buf, (size_t)n) < 0) {
+				*end = n == 0 ? END_EOF : end_of_errno(errno);
+				break;
+			}
+			continue;
 		}
 		if (n < 0 || stream_splice_out(st, p[0], (size_t)n) < 0) {
 			*end = end_of_errno(errno);

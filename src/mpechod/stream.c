@@ -2,6 +2,7 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 
 #include "io.h"
 #include "transport.h"
@@ -58,6 +59,20 @@ stream_splice_in(struct stream *st, int pipe_w, size_t len)
 		return -1;
 	}
 	return stream_count_in(st, io_splice_in(st->tr->fd, pipe_w, len));
+}
+
+int
+stream_at_end(struct stream *st)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(st->tr->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;	/* nothing yet, and no end either: go on */
+	return n == 0 ? 1 : n > 0 ? 0 : -1;
 }
 
 int

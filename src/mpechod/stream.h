@@ -45,6 +45,13 @@ int stream_write(struct stream *st, const void *buf, size_t len);
  */
 ssize_t stream_splice_in(struct stream *st, int pipe_w, size_t len);
 
+/*
+ * After splicing in returned 0: the peer's true end (1), or data waiting that
+ * splice stopped short of (0: TCP splice stops at an urgent byte, even in
+ * line), or -1 with errno.
+ */
+int stream_at_end(struct stream *st);
+
 /* Zero-copy: len bytes from the pipe to the peer. 0 or -1 with errno. */
 int stream_splice_out(struct stream *st, int pipe_r, size_t len);
 

@@ -361,6 +361,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    (sv->sigfd = supervisor_signals_open()) < 0)
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;
+	sv->adm.prefix6 = cfg->source_prefix6;
 	sv->child = (struct child_env){ .sigfd = sv->sigfd, .ls = sv->ls,
 	    .pidfile_fd = env->pidfile != NULL ? env->pidfile->fd : -1,
 	    .privs = cfg->privs.set ? &cfg->privs : NULL, .supervisor = getpid(),

@@ -57,10 +57,10 @@ def test_help_and_man_page_list_the_same_options():
                        ("mpecho-bench", "man/mpecho-bench.1")):
         text = subprocess.run([binary(prog), "--help"], capture_output=True, text=True,
                               timeout=10).stdout
-        helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z0-9])\b", text))
+        helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z0-9])\b", text))
         with open(os.path.join(root, page)) as f:
             man = f.read()
-        documented = {"--" + m for m in re.findall(r"Fl Fl ([a-z][a-z-]*)", man)}
+        documented = {"--" + m for m in re.findall(r"Fl Fl ([a-z][a-z0-9-]*)", man)}
         documented |= {"-" + m for m in re.findall(r"\.It Fl ([a-zA-Z0-9])\b", man)}
         check(helped == documented, f"{prog}: only in --help {sorted(helped - documented)}, "
               f"only in {page} {sorted(documented - helped)}")

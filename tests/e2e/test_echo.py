@@ -199,3 +199,26 @@ def test_splice_path_keeps_the_idle_timeout():
         check(recv_all(s) == b"", "a silent client is cut on the splice path too")
     check("reason=idle" in srv.wait_for(r"event=end ")[0], "reason idle")
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_an_urgent_byte_is_echoed_in_its_place_on_every_path():
+    """MSG_OOB: on the copy path the byte used to vanish, and after a session had moved to
+    splice it ended the session as if the client had closed (issue 10, item 6)."""
+    for args in (("--splice", "never"), ("--splice", "always"), ("--model", "prefork")):
+        srv = Server("-l", "127.0.0.1:0", *args)
+        for bulk in (b"", os.urandom(1 << 20)):  # 1 MiB first: auto mode moves to splice
+            with connect(srv.port) as s:
+                got = bytearray()
+                reader = threading.Thread(target=lambda: got.extend(recv_all(s)))
+                reader.start()
+                s.sendall(bulk + b"before")
+                time.sleep(0.2)
+                s.send(b"!", socket.MSG_OOB)
+                time.sleep(0.2)
+                s.sendall(b"after")
+                s.shutdown(socket.SHUT_WR)
+                reader.join(20)
+                check(bytes(got) == bulk + b"before!after",
+                      f"{args} {len(bulk)}: every byte in order ({bytes(got[-16:])!r})")
+        srv.wait_for(r"event=end .*reason=eof", count=2)
+        check(srv.stop() == 0, "exit 0")

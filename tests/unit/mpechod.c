@@ -448,6 +448,17 @@ test_admission(void)
 	admission_release(&a, &one);
 	CHECK(admission_check(&a, &one, 0) == ADMITTED);
 	CHECK(a.refused[REFUSED_PER_SOURCE] == 1 && a.refused[REFUSED_ACL] == 1 && a.refused[REFUSED_RATE] == 0);
+	/* IPv6: one host is a /64; a client hopping addresses inside it counts once (item 5). */
+	one = peer_of("2001:db8:0:1::1");
+	other = peer_of("2001:db8:0:1:ffff::2");
+	bad = peer_of("2001:db8:0:2::1");
+	CHECK(admission_check(&a, &one, 0) == ADMITTED && admission_check(&a, &other, 0) == REFUSED_PER_SOURCE);
+	CHECK(admission_check(&a, &bad, 0) == ADMITTED);			/* another /64 */
+	admission_release(&a, &one);
+	CHECK(admission_check(&a, &other, 0) == ADMITTED);
+	a.prefix6 = 128;							/* per address */
+	other = peer_of("2001:db8:0:2::2");
+	CHECK(admission_check(&a, &other, 0) == ADMITTED);
 	admission_free(&a);
 	CHECK(admission_init(&a, &acl, 0, 0, 10) == 0 && a.limits == NULL);	/* rules only */
 	CHECK(admission_check(&a, &one, 0) == ADMITTED && admission_check(&a, &one, 0) == ADMITTED);
