@@ -67,7 +67,7 @@ test:
 	$(MAKE) WERROR=-Werror BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
-	$(MAKE) fuzz FUZZ_SECONDS=5
+	$(MAKE) fuzz FUZZ_SECONDS=3
 	python3 tests/run.py build build/sanitize
 
 # libFuzzer targets (clang): tests/fuzz/NAME.c against the sources FUZZ_NAME lists, each
@@ -78,6 +78,13 @@ FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
 FUZZ_http = src/mpechod/http.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/io.c
+FUZZ_number = src/lib/number.c
+FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
+FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_inherited.c \
+               $(LIB_SRCS)
+FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
+FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
+LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -Isrc/mpechod -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'

@@ -1,6 +1,7 @@
 /* log_json: a key=value event line as one JSON object (RFC 8259), for --log-format json. */
 #include "log.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,12 @@ log_json_number(const char *v, size_t n)
 	return digits > 0 && i == n && v[n - 1] != '.';
 }
 
+static int
+log_json_hex(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
 /* One value (quoted or bare) at *p into out as JSON; *p moves past it. false if malformed. */
 static bool
 log_json_value(const char **p, char *out, size_t cap, size_t *o)
@@ -70,7 +77,9 @@ log_json_value(const char **p, char *out, size_t cap, size_t *o)
 	for (v++; *v != '"'; v++) {
 		if (*v == '\0')
 			return false;
-		if (*v == '\\' && v[1] == 'x' && sscanf(v + 2, "%2x", &x) == 1) {
+		if (*v == '\\' && v[1] == 'x' && isxdigit((unsigned char)v[2]) &&
+		    isxdigit((unsigned char)v[3])) {
+			x = (unsigned)(log_json_hex(v[2]) << 4 | log_json_hex(v[3]));
 			v += 3;
 		} else if (*v == '\\' && (v[1] == '"' || v[1] == '\\')) {
 			x = (unsigned char)*++v;
@@ -98,12 +107,12 @@ log_kv_json(const char *kv, char *out, size_t cap)
 		if (*p != '=' || p == key)
 			return 0;
 		mark = o;
-		if (o + 2 >= cap)
+		if (o + 8 >= cap)	/* room for ,"": and what closes the object */
 			break;
 		if (o > 1)
 			out[o++] = ',';
 		out[o++] = '"';
-		while (key < p && log_json_char(out, cap - 4, &o, (unsigned char)*key))
+		while (key < p && log_json_char(out, cap - 8, &o, (unsigned char)*key))
 			key++;
 		out[o++] = '"';
 		out[o++] = ':';

@@ -425,6 +425,18 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 	return 0;
 }
 
+/* The message echoes what was typed: a control character in it must not break the one line. */
+static enum options_result
+options_failed(char *err)
+{
+	char *p;
+
+	for (p = err; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return OPTIONS_ERROR;
+}
+
 enum options_result
 options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
@@ -441,14 +453,14 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			return OPTIONS_VERSION;
 		if (c == ':' || c == '?') {
 			cli_complaint(c, argv, options_long, err, errlen);
-			return OPTIONS_ERROR;
+			return options_failed(err);
 		}
 		if (options_apply(cfg, c, optarg, &seen, err, errlen) < 0)
-			return OPTIONS_ERROR;
+			return options_failed(err);
 	}
 	if (optind < argc && options_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
-		return OPTIONS_ERROR;
-	return options_finish(cfg, &seen, err, errlen) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
+		return options_failed(err);
+	return options_finish(cfg, &seen, err, errlen) < 0 ? options_failed(err) : OPTIONS_RUN;
 }
 
 struct session_params

@@ -1,0 +1,34 @@
+/*
+ * address: a libFuzzer target for listen addresses ("HOST:PORT[,proxy]",
+ * "[IPv6]:PORT") and the split under them: a spec is either refused with a
+ * message or holds a port that passes the port check.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "listener.h"
+#include "net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char text[512], err[256] = "";
+	struct listen_spec spec;
+
+	if (size >= sizeof(text) || memchr(data, '\0', size) != NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (listener_parse(text, &spec, err, sizeof(err)) < 0) {
+		if (err[0] == '\0' || spec.host != NULL || spec.port != NULL)
+			abort();
+		return 0;
+	}
+	if (spec.port == NULL || net_check_port(spec.port) < 0)
+		abort();
+	listener_spec_free(&spec);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * options: a libFuzzer target for mpechod's command line. The input is split
+ * at NUL bytes into arguments; whatever they are, options_parse() must answer
+ * with one of its results and, on error, a one-line message, and free all.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char buf[1024], *argv[34], err[512];
+	struct config cfg;
+	enum options_result r;
+	int argc = 0;
+	size_t i, start = 0;
+
+	if (size >= sizeof(buf))
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	argv[argc++] = "mpechod";
+	for (i = 0; i <= size && argc < 33; i++) {
+		if (i == size || buf[i] == '\0') {
+			buf[i] = '\0';
+			argv[argc++] = buf + start;
+			start = i + 1;
+		}
+	}
+	argv[argc] = NULL;
+	err[0] = '\0';
+	r = options_parse(&cfg, argc, argv, err, sizeof(err));
+	if (r != OPTIONS_RUN && r != OPTIONS_HELP && r != OPTIONS_VERSION && r != OPTIONS_ERROR)
+		abort();
+	if (r == OPTIONS_ERROR && (err[0] == '\0' || strchr(err, '\n') != NULL))
+		abort();
+	options_free(&cfg);
+	return 0;
+}
