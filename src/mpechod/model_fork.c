@@ -20,8 +20,12 @@
 
 struct fork_state {
 	struct stream_counters *ctrs;	/* a session's byte counts, by slot: shared with the sessions */
-	bool at_limit_logged;		/* the limit line is logged once per stretch at -c */
+	bool at_limit_logged;		/* the limit line is logged once per stretch at -c... */
+	struct log_throttle limit_log;	/* ...and at most once a second, however often it dips below */
+	struct log_throttle fork_log;	/* fork-failed lines: FORK_FAILED_LINES a second at most */
 };
+
+#define FORK_FAILED_LINES 10
 
 static int
 fork_start(struct supervisor *sv)
@@ -31,6 +35,8 @@ fork_start(struct supervisor *sv)
 	if (fs == NULL)
 		return -1;
 	sv->model_data = fs;
+	fs->limit_log.max = 1;
+	fs->fork_log.max = FORK_FAILED_LINES;
 	fs->ctrs = mem_shared((size_t)sv->cfg->max_conns * sizeof(*fs->ctrs));
 	return fs->ctrs == NULL ? -1 : 0;
 }
@@ -73,8 +79,9 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 		fork_child(sv, fd, &fs->ctrs[slot]);
 	close(fd);
 	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=%s action=closed",
-		    listener_peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
+		if (log_throttle_allow(&fs->fork_log, clock_ms(), "fork-failed-held"))
+			log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=%s action=closed",
+			    listener_peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
 		admission_release(&sv->adm, peer);
 		proctab_unclaim(&sv->tab, slot);
 		sv->ended.fork_failures++;
@@ -84,9 +91,10 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	log_msg(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
 	    listener_peer_text(peer, who, sizeof(who)), (long)pid, sv->tab.live);
 	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
-		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-		    sv->tab.live, sv->cfg->max_conns);
 		fs->at_limit_logged = true;
+		if (log_throttle_allow(&fs->limit_log, clock_ms(), "limit-held"))
+			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+			    sv->tab.live, sv->cfg->max_conns);
 	}
 }
 
@@ -111,12 +119,22 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	fs->at_limit_logged = false;	/* below the limit again: a new stretch */
 }
 
+/* Lines a throttle held back are summed up once their second is over. */
 static int64_t
 fork_tick(struct supervisor *sv, int64_t now_ms)
 {
-	(void)sv;
-	(void)now_ms;
-	return INT64_MAX;
+	struct fork_state *fs = sv->model_data;
+	int64_t next = INT64_MAX;
+
+	if (fs->limit_log.held > 0)
+		log_throttle_roll(&fs->limit_log, now_ms, "limit-held");
+	if (fs->fork_log.held > 0)
+		log_throttle_roll(&fs->fork_log, now_ms, "fork-failed-held");
+	if (fs->limit_log.held > 0)
+		next = fs->limit_log.window_ms + 1000;
+	if (fs->fork_log.held > 0 && fs->fork_log.window_ms + 1000 < next)
+		next = fs->fork_log.window_ms + 1000;
+	return next;
 }
 
 static void

@@ -4,10 +4,11 @@ import re
 import resource
 import signal
 import socket
+import subprocess
 import threading
 import time
 
-from harness import (Server, check, connect, echo_roundtrip, half_close_echo, recv_all,
+from harness import (Server, binary, check, connect, echo_roundtrip, half_close_echo, recv_all,
                      recv_exactly, wait_until)
 
 
@@ -218,3 +219,18 @@ def test_max_conns_holds_extra_clients_in_the_backlog():
         b.close()
         c.close()
         check(srv.stop() == 0, "server exits 0")
+
+
+def test_repeating_lines_are_throttled_not_flooding():
+    """At -c 1 under a connection loop the limit is reached thousands of times a second: its
+    line comes at most once a second, and the rest are counted in limit-held lines."""
+    srv = Server("-q", "-c", "1", "-l", "127.0.0.1:0")
+    out = subprocess.run([binary("mpecho-bench"), "-q", "-c", "4", "-d", "2", "-w", "0", "connrate",
+                          "127.0.0.1", str(srv.port)], capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0, f"the load ran clean: {out.stdout}")
+    held = srv.wait_for(r"event=limit-held count=\d+", timeout=5)
+    limits = srv.matching(r"event=limit sessions=")
+    total = len(limits) + sum(int(re.search(r"count=(\d+)", l).group(1)) for l in held)
+    check(1 <= len(limits) <= 4, f"at most one limit line a second: {len(limits)}")
+    check(total > 100, f"the held ones are counted: {total} times at the limit")
+    check(srv.stop() == 0, "exit 0")
