@@ -39,6 +39,7 @@ struct pool {
 	int64_t fail_window_ms;
 	int fast_fails;
 	bool at_limit_logged;
+	struct log_throttle limit_log;	/* the limit line: at most once a second */
 };
 
 int
@@ -99,6 +100,7 @@ pool_start(struct supervisor *sv)
 	if (p == NULL)
 		return -1;
 	sv->model_data = p;
+	p->limit_log.max = 1;
 	p->board = mem_shared(n * sizeof(*p->board));
 	p->totals = mem_shared(sizeof(*p->totals));
 	p->retiring = mem_private(n * sizeof(*p->retiring));
@@ -218,9 +220,12 @@ pool_maintain(struct supervisor *sv, struct pool *p, int64_t now)
 
 	p->maintain_ms = now + MAINTAIN_MS;
 	idle = pool_idle(sv, p, &victim);
+	if (p->limit_log.held > 0)
+		log_throttle_roll(&p->limit_log, now, "limit-held");
 	if (idle == 0 && sv->tab.live == sv->cfg->max_conns && !p->at_limit_logged) {
-		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-		    sv->tab.live, sv->cfg->max_conns);
+		if (log_throttle_allow(&p->limit_log, now, "limit-held"))
+			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+			    sv->tab.live, sv->cfg->max_conns);
 		p->at_limit_logged = true;
 	} else if (idle > 0) {
 		p->at_limit_logged = false;
