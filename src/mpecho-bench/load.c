@@ -104,14 +104,19 @@ conn_close(struct thread *t, struct conn *c, int64_t retry_ns)
 	c->retry_at = clock_ns() + retry_ns;
 }
 
-/* The connection broke while bytes were in flight: they are lost. */
+/* The connection broke: count why, and what was lost. */
 static void
 conn_fail(struct thread *t, struct conn *c, uint64_t *counter)
 {
 	(*counter)++;
 	if (c->state == C_HELD)
 		t->held--;
-	if (c->tx > c->rx)
+	/*
+	 * Lost bytes are data an echo server took and never returned: it closed
+	 * after echoing some. A connection refused (nothing echoed) or reset is a
+	 * connection error, counted as such, not lost data.
+	 */
+	if (counter == &t->err.closed && c->rx > 0 && c->tx > c->rx)
 		t->err.lost += c->tx - c->rx;
 	conn_close(t, c, (int64_t)RETRY_MS * 1000000);
 }

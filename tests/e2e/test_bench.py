@@ -131,8 +131,18 @@ def test_connect_failures_and_usage():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    rc, r = bench_json("-c", "2", "-d", "0.3", "-w", "0", "connrate", "127.0.0.1", str(port))
-    check(rc == 3 and r["errors"]["connect"] > 0 and r["ops"] == 0, f"refused: status 3: {r}")
+    # Nothing listens: the first connection fails, before any load, with status 3 and one line.
+    rc, out, err = bench("-c", "2", "-d", "5", "-w", "0", "connrate", "127.0.0.1", str(port))
+    check(rc == 3 and out == "" and f"cannot connect to 127.0.0.1 port {port}" in err
+          and len(err.strip().splitlines()) == 1, f"refused: status 3, one line: {rc} {err!r}")
+    # A server that accepts and closes at once (its access rules refuse us): connection errors,
+    # status 3, and no byte counted as lost since none was ever echoed.
+    srv = Server("-q", "-l", "127.0.0.1:0", "--deny", "127.0.0.1")
+    for mode in ("pingpong", "stream"):
+        rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", mode, "127.0.0.1", str(srv.port))
+        check(rc == 3 and r["errors"]["lost"] == 0 and r["errors"]["closed"] + r["errors"]["reset"] > 0,
+              f"{mode} against a refusing server: status 3, nothing lost: {r}")
+    srv.stop()
     for args, named in ((["-c", "0", "connrate"], "'0'"), (["bogus"], "'bogus'"), ([], "mode"),
                         (["-d", "x", "stream"], "'x'"), (["--nope", "hold"], "'--nope'"),
                         (["-S", "2", "connrate", "::1"], "--sources")):
