@@ -222,3 +222,32 @@ def test_an_urgent_byte_is_echoed_in_its_place_on_every_path():
                       f"{args} {len(bulk)}: every byte in order ({bytes(got[-16:])!r})")
         srv.wait_for(r"event=end .*reason=eof", count=2)
         check(srv.stop() == 0, "exit 0")
+
+
+def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout():
+    """A partial send restarted the socket's send timeout, so a client that stopped reading was
+    cut after up to twice --idle-timeout (issue 10, item 7). The copy path only: on the splice
+    path the kernel's one splice call keeps waiting after a partial send (still open)."""
+    for splice in ("never",):
+        srv = Server("-l", "127.0.0.1:0", "--splice", splice, "--idle-timeout", "2")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", srv.port))
+        s.setblocking(False)
+        chunk, last, deadline = os.urandom(1 << 16), time.monotonic(), time.monotonic() + 15
+        cut = None
+        while cut is None and time.monotonic() < deadline:  # send, never read: the echo backs up
+            try:
+                if s.send(chunk) > 0:
+                    last = time.monotonic()
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:  # the server closed on its unread data: a reset
+                cut = time.monotonic()
+        s.close()
+        line = srv.wait_for(r"event=end ")[0]
+        check(cut is not None, f"{splice}: the server cut the connection within 15 s")
+        took = cut - last
+        check("reason=idle" in line, f"{splice}: reason idle: {line}")
+        check(took < 3.0, f"{splice}: cut {took:.2f} s after the last byte it took (timeout 2 s)")
+        check(srv.stop() == 0, "server exits 0")
