@@ -45,6 +45,9 @@ def test_metrics_after_a_mixed_load_equal_what_happened():
             data = os.urandom(10_000 * (i + 1))
             with connect(srv.port) as s:
                 check(half_close_echo(s, data) == data, "echo")
+            # The session's process may outlive its socket (an ASan build checks for leaks at
+            # exit): wait for its end, or --max-per-source 2 refuses the next connection.
+            srv.wait_for(r"event=end ", count=i + 1)
             sent += len(data)
         closed_from(srv.port, "127.0.0.9")  # refused by --deny
         idle = connect(srv.port)
