@@ -11,6 +11,7 @@
 
 #define CHUNK (64 * 1024)		/* largest read or write */
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
+#define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
 
 enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD };
 extern const char *const mode_names[];
@@ -62,6 +63,7 @@ struct totals {
 void options_parse(struct bench *b, int argc, char **argv);
 
 /* load.c: the load itself. */
+void load_probe(const struct bench *b);	/* one connection first: exits 3 if refused */
 void load_init(void);			/* the shared pattern every connection sends slices of */
 /* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */
 int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);

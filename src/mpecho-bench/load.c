@@ -14,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 
 #define PATTERN_SIZE (1u << 20)
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
@@ -60,6 +63,28 @@ load_set_phase(int p)
 }
 
 /* xorshift64*: the same pattern on every run. The tail repeats the head so any slice is contiguous. */
+/*
+ * One connection before the load, from the first source address and bounded
+ * by --timeout: a target that refuses it fails the run at once, with status 3,
+ * instead of being retried all along.
+ */
+void
+load_probe(const struct bench *b)
+{
+	struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(SOURCE_FIRST) };
+	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		log_die(EXIT_CONN_ERRORS, "cannot make a socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((b->sources > 0 && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
+	    connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0)
+		log_die(EXIT_CONN_ERRORS, "cannot connect to %s port %s: %s", b->host, b->port,
+		    errno == EINPROGRESS ? "timed out" : strerror(errno));
+	close(fd);
+}
+
 void
 load_init(void)
 {
@@ -140,7 +165,7 @@ conn_open(struct thread *t, struct conn *c)
 
 		/* The port is chosen at connect(), per destination: many sources, many ports. */
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
-		src.sin_addr.s_addr = htonl(0x7f010001u + c->source % (unsigned)b->sources);
+		src.sin_addr.s_addr = htonl(SOURCE_FIRST + c->source % (unsigned)b->sources);
 		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
 		c->source++;
 	}

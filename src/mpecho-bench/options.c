@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -192,28 +190,6 @@ options_fd_limit(const struct bench *b)
 		    b->conns, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
 
-/*
- * One connection before the load, from the first source address and bounded
- * by --timeout: a target that refuses it fails the run at once, with status 3,
- * instead of being retried all along.
- */
-static void
-options_probe(const struct bench *b)
-{
-	struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
-	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f010001u) };
-	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		log_die(EXIT_CONN_ERRORS, "cannot make a socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if ((b->sources > 0 && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
-	    connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0)
-		log_die(EXIT_CONN_ERRORS, "cannot connect to %s port %s: %s", b->host, b->port,
-		    errno == EINPROGRESS ? "timed out" : strerror(errno));
-	close(fd);
-}
-
 void
 options_parse(struct bench *b, int argc, char **argv)
 {
@@ -230,5 +206,4 @@ options_parse(struct bench *b, int argc, char **argv)
 	options_operands(b, argc - optind, argv + optind, size_given);
 	options_resolve(b);
 	options_fd_limit(b);
-	options_probe(b);
 }
