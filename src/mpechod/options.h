@@ -37,7 +37,7 @@ struct config {
 	struct acl acl;
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
-	int source_prefix6;	/* IPv6 sources counted by this prefix (default 64) */	/* seconds a PROXY header may take to arrive */
+	int source_prefix6;	/* IPv6 sources counted by this prefix (default 64) */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
@@ -104,6 +104,20 @@ enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR 
 enum options_result options_parse(struct config *cfg, int argc, char **argv,
     char *err, size_t errlen);
 void options_free(struct config *cfg);
+
+/* Shared by options.c and options_check.c. */
+
+/* What only counts once every option is read. */
+struct options_seen {
+	bool verbose, quiet, log;
+};
+
+/* Write a one-line message into err. */
+void options_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The checks that take several options together. 0, or -1 with err set. */
+int options_finish(struct config *cfg, const struct options_seen *seen, char *err, size_t errlen);
 
 /* What every session is given, from the configuration. */
 struct session_params options_session_params(const struct config *cfg);

@@ -1,0 +1,66 @@
+/* options_check: the checks that take several options together, once all are read. */
+#include "options.h"
+
+#include <stdbool.h>
+
+/* Prefork pool sizes must make sense together; per-source limits are the fork model's. */
+static int
+options_check_model(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->model != MODEL_PREFORK)
+		return 0;
+	if (cfg->max_per_source > 0 || cfg->rate > 0) {
+		options_error(err, errlen, "--max-per-source and --rate need --model fork: "
+		    "prefork workers accept on their own");
+		return -1;
+	}
+	if (cfg->min_spare >= cfg->max_spare) {
+		options_error(err, errlen, "--min-spare %d must be less than --max-spare %d",
+		    cfg->min_spare, cfg->max_spare);
+		return -1;
+	}
+	if (cfg->start_workers > cfg->max_conns)
+		cfg->start_workers = cfg->max_conns;
+	return 0;
+}
+
+/* --metrics: loopback may scrape unless --metrics-allow says who. */
+static int
+options_metrics_default(struct config *cfg)
+{
+	struct acl_rule rule;
+
+	if (cfg->metrics == NULL || cfg->metrics_allow.n > 0)
+		return 0;
+	return acl_parse("127.0.0.0/8", true, &rule) < 0 || acl_add(&cfg->metrics_allow, &rule) < 0 ||
+	    acl_parse("::1", true, &rule) < 0 || acl_add(&cfg->metrics_allow, &rule) < 0 ? -1 : 0;
+}
+
+/* The checks that take several options together. 0, or -1 with err set. */
+int
+options_finish(struct config *cfg, const struct options_seen *seen, char *err, size_t errlen)
+{
+	if (seen->verbose && seen->quiet) {
+		options_error(err, errlen, "options -v and -q exclude each other");
+		return -1;
+	}
+	if (options_check_model(cfg, err, errlen) < 0)
+		return -1;
+	if (options_metrics_default(cfg) < 0) {
+		options_error(err, errlen, "out of memory");
+		return -1;
+	}
+	if (cfg->inetd && (cfg->daemonize || cfg->nlistens > 0)) {
+		options_error(err, errlen, "-i serves the socket on standard input: it cannot go with %s",
+		    cfg->daemonize ? "-d" : "a listen address");
+		return -1;
+	}
+	if (cfg->daemonize && !seen->log)
+		cfg->log_target = LOG_TO_SYSLOG;
+	if (cfg->daemonize && cfg->log_target == LOG_TO_STDERR) {
+		options_error(err, errlen, "--log stderr cannot go with --daemon: a daemon's stderr is /dev/null");
+		return -1;
+	}
+	cfg->log_level = seen->verbose ? LOG_LVL_DEBUG : seen->quiet ? LOG_LVL_NOTICE : LOG_LVL_INFO;
+	return 0;
+}
