@@ -13,6 +13,7 @@ enum end {
 	END_QUIT = 3,		/* the service ended it (upper: a "quit" line) */
 	END_IDLE = 4,		/* no progress for --idle-timeout */
 	END_MAX_TIME = 5,	/* the session lasted --max-time */
+	END_SLOW = 6,		/* it moved less than --min-rate over an idle-timeout window */
 	END_COUNT
 };
 
@@ -30,10 +31,10 @@ int end_bucket(int64_t ms);
 /* "eof", ..., "max-time", and "killed" for END_KILLED; NULL for a status no session uses. */
 const char *end_reason_name(int reason);
 
-/* "eof", "error", "reset", "quit", "idle", "max-time"; NULL for a status no session uses. */
+/* "eof", "error", "reset", "quit", "idle", "max-time", "slow"; NULL for a status no session uses. */
 const char *end_name(int status);
 
-/* The end that an I/O error (an errno value) means. */
+/* The end that an I/O error (an errno value) means; ETIME is the stream's "too slow". */
 enum end end_of_errno(int err);
 
 /*

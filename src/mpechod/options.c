@@ -347,6 +347,7 @@ options_defaults(struct config *cfg)
 	cfg->grace = 10;
 	cfg->max_conns = 1000;
 	cfg->idle_timeout = 300;
+	cfg->min_rate = 1;
 	cfg->start_workers = 5;
 	cfg->min_spare = 5;
 	cfg->max_spare = 10;
@@ -396,7 +397,8 @@ struct session_params
 options_session_params(const struct config *cfg)
 {
 	return (struct session_params){ .service = cfg->service, .transport = &transport_plain,
-	    .splice = cfg->splice, .max_time = cfg->max_time, .banner = cfg->banner,
+	    .splice = cfg->splice, .max_time = cfg->max_time, .idle_timeout = cfg->idle_timeout,
+	    .min_rate = cfg->min_rate, .banner = cfg->banner,
 	    .hostname = cfg->hostname, .server_pid = (long)getpid() };
 }
 

@@ -28,6 +28,7 @@ struct config {
 	int rate;		/* new connections a second from one address; 0: no limit */
 	int idle_timeout;	/* seconds without progress before a session is closed; 0: none */
 	int max_time;		/* seconds a session may last; 0: no limit */
+	int min_rate;		/* bytes a second a session must move, per idle-timeout window; 0: any */
 	enum model_kind model;
 	int splice;		/* enum splice_mode: zero-copy echo */
 	int start_workers;	/* prefork: workers at start */
@@ -80,7 +81,8 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_ALLOW,
 	OPT_LOG_FORMAT,
-	OPT_SOURCE_PREFIX6
+	OPT_SOURCE_PREFIX6,
+	OPT_MIN_RATE
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

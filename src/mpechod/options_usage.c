@@ -35,6 +35,9 @@ static const char usage_text[] =
 "      --proxy-timeout SECS how long a PROXY header may take to arrive (1-3600, default 5)\n"
 "      --idle-timeout SECS  close a session that makes no progress for SECS\n"
 "                           (0-86400, default 300; 0: never)\n"
+"      --min-rate BYTES     close a session that moves fewer than BYTES a second, each\n"
+"                           way, over an idle-timeout window: a trickling client\n"
+"                           cannot hold a slot (0-1000000000, default 1; 0: no minimum)\n"
 "      --max-time SECS      close a session after SECS (0-604800, default 0: no limit)\n"
 "      --backlog N          listen backlog (1-65535, default 511)\n"
 "      --reuseport          share the address and port with other mpechod instances\n"
@@ -90,6 +93,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_RATE, "--rate", 0, 1000000, offsetof(struct config, rate) },
 	{ OPT_IDLE_TIMEOUT, "--idle-timeout", 0, 86400, offsetof(struct config, idle_timeout) },
 	{ OPT_MAX_TIME, "--max-time", 0, 604800, offsetof(struct config, max_time) },
+	{ OPT_MIN_RATE, "--min-rate", 0, 1000000000, offsetof(struct config, min_rate) },
 	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
 	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
 	{ OPT_START, "--start", 1, 100000, offsetof(struct config, start_workers) },
@@ -113,6 +117,7 @@ const struct option options_long[] = {
 	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
+	{ "min-rate", required_argument, NULL, OPT_MIN_RATE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },

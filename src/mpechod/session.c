@@ -145,6 +145,7 @@ session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
 		return END_ERROR;
 	}
 	stream_init(&st, &t, ctr, p->splice);
+	stream_pace(&st, p->min_rate, p->idle_timeout);
 	max_time_fd = fd;	/* for the alarm: --max-time, or an orphan's grace */
 	if (p->max_time > 0)
 		session_arm_max_time(fd, p->max_time);

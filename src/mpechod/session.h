@@ -23,6 +23,8 @@ struct session_params {
 	const struct transport_ops *transport;
 	enum splice_mode splice;	/* echo's zero-copy path */
 	int max_time;			/* seconds a session may last; 0: no limit */
+	int idle_timeout;		/* seconds: the socket's own timeouts, and --min-rate's window */
+	int min_rate;			/* bytes a second, at least, over each window; 0: no minimum */
 	const char *banner;		/* NULL, or --banner, sent first (see banner.h) */
 	const char *hostname;		/* for the banner's %h */
 	long server_pid;		/* for the banner's %p */

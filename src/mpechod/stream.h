@@ -28,10 +28,26 @@ struct stream {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	enum splice_mode splice;	/* SPLICE_NEVER when the transport cannot splice */
+	/* --min-rate (stream_pace()) */
+	int64_t window_ms;		/* 0: no minimum rate */
+	uint64_t min_rate;		/* bytes a second */
+	int64_t window_start;		/* on the monotonic clock */
+	uint64_t window_in, window_out;	/* the counts when the window began */
 };
 
 void stream_init(struct stream *st, struct transport *tr, struct stream_counters *ctr,
     enum splice_mode splice);
+
+/*
+ * A minimum data rate (--min-rate), against a slow-loris that trickles a byte
+ * just often enough to dodge the idle timeout: in every window of window_s
+ * seconds the session must move at least rate bytes a second in one
+ * direction or the other, or its next read, write or splice fails with
+ * ETIME. A window is judged when an I/O call returns after it closed, over
+ * the time since it began; a call that blocks is the idle timeout's.
+ * rate 0 or window_s 0: no minimum.
+ */
+void stream_pace(struct stream *st, int rate, int window_s);
 
 /* Bytes read, 0 at the end of the peer's stream, -1 with errno. */
 ssize_t stream_read(struct stream *st, void *buf, size_t len);

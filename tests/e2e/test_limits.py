@@ -144,3 +144,63 @@ def test_refusal_lines_are_rate_limited():
     total = logged + sum(int(re.search(r"count=(\d+)", l).group(1)) for l in held)
     check(total == 60, f"lines logged plus lines held back = 60, got {total}")
     check(srv.stop() == 0, "server exits 0")
+
+
+def trickle(socks, seconds, every=2.0):
+    """One byte every `every` s on each socket, its echo read back, for at most `seconds`."""
+    import threading
+    cut = {}
+
+    def run(i, s):
+        s.settimeout(every + 3)
+        until = time.monotonic() + seconds
+        try:
+            while time.monotonic() < until:
+                s.sendall(b"x")
+                if s.recv(1) != b"x":
+                    cut[i] = time.monotonic()
+                    return
+                time.sleep(every)
+        except OSError:
+            cut[i] = time.monotonic()
+
+    threads = [threading.Thread(target=run, args=(i, s), daemon=True) for i, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    return threads, cut
+
+
+def test_a_trickling_slow_loris_cannot_hold_every_slot():
+    """Issue 10.4: five clients sending a byte every 2 s against -c 5 --idle-timeout 3."""
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0", "--model", model, "-c", "5", "--idle-timeout", "3")
+        loris = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(5)]
+        threads, cut = trickle(loris, 12)
+        srv.wait_for(r"event=connect ", count=5)
+        start = time.monotonic()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=12) as sixth:
+            check(served(sixth), f"{model}: a sixth client is served while five trickle")
+        waited = time.monotonic() - start
+        for t in threads:
+            t.join(15)
+        check(len(cut) == 5, f"{model}: every trickling session was closed ({len(cut)} of 5)")
+        ends = srv.wait_for(r"event=end .*reason=slow", count=5)
+        check(all("exit=6 " in e for e in ends), f"{model}: status 6 in the end lines {ends}")
+        check(waited < 8, f"{model}: the sixth waited {waited:.1f} s (the window is 3 s)")
+        for s in loris:
+            s.close()
+        check(srv.stop() == 0, f"{model}: server exits 0")
+
+
+def test_min_rate_0_lifts_the_minimum_for_a_trickling_load_test():
+    srv = Server("-l", "127.0.0.1:0", "-c", "2", "--idle-timeout", "3", "--min-rate", "0")
+    loris = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(2)]
+    threads, cut = trickle(loris, 8)
+    for t in threads:
+        t.join(15)
+    check(not cut, f"with --min-rate 0 the trickling sessions stay (cut: {cut})")
+    check(not srv.matching(r"reason=slow"), "no session ended as slow")
+    for s in loris:
+        s.close()
+    srv.wait_for(r"event=end .*reason=eof", count=2)
+    check(srv.stop() == 0, "server exits 0")

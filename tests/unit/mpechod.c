@@ -11,7 +11,9 @@
 #include "unit.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "admission.h"
@@ -24,6 +26,8 @@
 #include "proctab.h"
 #include "service.h"
 #include "service_upper.h"
+#include "stream.h"
+#include "transport.h"
 
 /* Run the upper machine over input cut into pieces of `chunk` bytes. */
 static size_t
@@ -350,6 +354,8 @@ test_end(void)
 	CHECK(end_name(END_COUNT) == NULL && end_name(-1) == NULL);
 	CHECK(end_of_errno(ECONNRESET) == END_RESET && end_of_errno(EPIPE) == END_RESET);
 	CHECK(end_of_errno(ETIMEDOUT) == END_IDLE && end_of_errno(EIO) == END_ERROR);
+	CHECK(end_of_errno(ETIME) == END_SLOW && strcmp(end_name(END_SLOW), "slow") == 0);
+	CHECK(described(W_EXITCODE(END_SLOW, 0), "exit=6 reason=slow"));
 	CHECK(described(W_EXITCODE(END_QUIT, 0), "exit=3 reason=quit"));
 	CHECK(described(W_EXITCODE(0, 0), "exit=0 reason=eof"));
 	CHECK(described(W_EXITCODE(42, 0), "exit=42 reason=unknown"));
@@ -485,6 +491,44 @@ test_banner(void)
 	CHECK(banner_check("two\nlines", err, sizeof(err)) < 0 && strstr(err, "control") != NULL);
 }
 
+/* Read what the peer wrote within ms, through a stream paced at rate bytes a second over 1 s windows. */
+static ssize_t
+paced_read(int rate, const char *first, int ms, const char *then, int *err)
+{
+	struct stream_counters ctr = { 0, 0 };
+	struct transport t;
+	struct stream st;
+	char buf[64];
+	ssize_t n;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || transport_plain.open(&t, sv[0]) < 0)
+		return -2;
+	stream_init(&st, &t, &ctr, SPLICE_NEVER);
+	stream_pace(&st, rate, 1);
+	n = write(sv[1], first, strlen(first)) > 0 ? stream_read(&st, buf, sizeof(buf)) : -2;
+	if (n > 0) {
+		usleep((useconds_t)ms * 1000);
+		n = write(sv[1], then, strlen(then)) > 0 ? stream_read(&st, buf, sizeof(buf)) : -2;
+	}
+	*err = errno;
+	transport_close(&t);
+	close(sv[1]);
+	return n;
+}
+
+/* --min-rate: judged when a window has closed, over the time since it began. */
+static void
+test_stream_pace(void)
+{
+	int err;
+
+	CHECK(paced_read(5, "abc", 200, "d", &err) == 1);		/* inside the window: not judged */
+	CHECK(paced_read(5, "abc", 1100, "d", &err) == -1 && err == ETIME);	/* 4 in 1.1 s < 5 */
+	CHECK(paced_read(5, "abcd", 1100, "efgh", &err) == 4);	/* 8 in 1.1 s */
+	CHECK(paced_read(0, "a", 1100, "b", &err) == 1);		/* rate 0: no minimum */
+}
+
 void
 unit_mpechod(void)
 {
@@ -496,6 +540,7 @@ unit_mpechod(void)
 	test_limits_rate();
 	test_listener_parse();
 	test_end();
+	test_stream_pace();
 	test_proctab();
 	test_prefork_plan();
 	test_admission();
