@@ -30,6 +30,7 @@ static int log_fd = STDERR_FILENO;
 static char *log_path;
 static bool log_journal;
 static bool log_json;	/* stderr is the systemd journal: lines start with "<priority>" */
+static unsigned long log_dropped;	/* lines this process could not write since the last one it could */
 
 /* syslog's priority of each level: syslog(3)'s, and the journal's "<N>" line prefix. */
 static const int log_priorities[] = {
@@ -242,6 +243,47 @@ log_finish(char *line, size_t pos)
 	return pos;
 }
 
+/*
+ * Write one line whole or not at all. A full disk (or a file size limit) can
+ * take the head of a line and refuse the rest; the next line would then be
+ * glued to that head. A short write to a regular file is cut back off (from
+ * where this write ended: a line another process appended in the same instant
+ * is the one case this cannot tell apart). Elsewhere (a pipe, a terminal) the
+ * rest is sent after it. false: the line is lost.
+ */
+static bool
+log_write_whole(const char *line, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	off_t end;
+
+	do
+		n = write(log_fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)len)
+		return true;
+	if (n <= 0)
+		return false;
+	if (fstat(log_fd, &st) == 0 && !S_ISREG(st.st_mode))
+		return io_write_all(log_fd, line + n, len - (size_t)n) == 0;
+	if ((end = lseek(log_fd, 0, SEEK_CUR)) >= n)
+		(void)ftruncate(log_fd, end - n);
+	return false;
+}
+
+/* The first line that can be written after some could not says how many were lost. */
+static void
+log_report_dropped(void)
+{
+	unsigned long lost = log_dropped;
+
+	log_dropped = 0;
+	log_msg(LOG_LVL_WARN, "event=log-dropped count=%lu pid=%ld", lost, (long)getpid());
+	if (log_dropped > 0)
+		log_dropped += lost;	/* still failing: the report itself is one more */
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
@@ -283,7 +325,11 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	line[pos] = '\0';
 	pos = log_finish(line, pos);
-	io_write_all(log_fd, line, pos);	/* one write(2): lines of several processes never interleave */
+	if (log_dropped > 0 && log_enabled(LOG_LVL_WARN))
+		log_report_dropped();
+	/* one write(2): lines of several processes never interleave */
+	if (!log_write_whole(line, pos))
+		log_dropped++;
 	errno = saved;
 }
 

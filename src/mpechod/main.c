@@ -208,8 +208,12 @@ main(int argc, char **argv)
 	if (cfg.pidfile != NULL)
 		env.pidfile = &pidfile;
 
-	/* 2. A peer that goes away must never kill a process: writes report EPIPE instead. */
+	/*
+	 * 2. A peer that goes away must never kill a process: writes report EPIPE
+	 * instead; nor must a log file over the file size limit (EFBIG).
+	 */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 
 	/* 3. Resolve the user sessions run as, and open the log. */
 	if (main_user_and_log(&cfg) < 0)

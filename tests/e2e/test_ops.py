@@ -8,7 +8,7 @@ import socket
 import tempfile
 import time
 
-from harness import (Server, check, children, closed_from, connect, echo_roundtrip, recv_all,
+from harness import (Server, check, children, closed_from, connect, echo_roundtrip, free_port, recv_all,
                      recv_exactly, run_server_once, wait_until)
 
 
@@ -259,3 +259,41 @@ def test_a_user_with_more_than_256_groups():
             groups = proc_status(pid)["Groups"].split()
             check(len(groups) == 301, f"all its groups: {len(groups)}")
         check(srv.stop() == 0, "exit 0")
+
+
+def test_a_full_log_disk_loses_whole_lines_and_says_how_many():
+    """Issue 10.11: a log on a 64 KiB tmpfs that fills up; then space comes back."""
+    with tempfile.TemporaryDirectory() as d:
+        port = free_port()
+        # 15 of the tmpfs's 16 pages taken: the log file gets the last 4 KiB.
+        script = ('mount -t tmpfs -o size=64k tmpfs "$0" && head -c 61440 /dev/zero > "$0/filler"'
+                  ' && exec "$@"')
+        srv = Server("--log", os.path.join(d, "log"), "-l", f"127.0.0.1:{port}", ready=False,
+                     prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, d))
+        inside = f"/proc/{srv.pid}/root{d}"   # the tmpfs, seen through the server's namespace
+        log = os.path.join(inside, "log")
+        wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10,
+                   "the ready line in the log file")
+
+        def sessions(n):
+            for i in range(n):
+                with connect(port) as s:
+                    check(echo_roundtrip(s, b"x" * i) == b"x" * i, "echo, log full or not")
+
+        sessions(60)   # ~60 connect and 60 end lines: far more than 4 KiB
+        wait_until(lambda: len(srv.sessions()) == 0, 10, "every session reaped")
+        full = open(log, "rb").read()
+        check(4096 - 200 < len(full) <= 4096, f"the log filled its page: {len(full)} bytes")
+        os.unlink(os.path.join(inside, "filler"))
+        sessions(3)
+        wait_until(lambda: open(log).read().count("event=end ") > full.count(b"event=end ") + 2, 10,
+                   "lines again once there is space")
+        text = open(log).read()
+        line = re.compile(r'time=\S+ level=\w+ event=[\w-]+( [\w-]+=("[^"]*"|\S*))*')
+        bad = [l for l in text.split("\n")[:-1] if not line.fullmatch(l) or l.count("time=") != 1]
+        check(not bad and text.endswith("\n"), f"only whole lines: {bad[:3]}")
+        # every session line is there or counted (a failed report counts itself too)
+        lost = sum(int(n) for n in re.findall(r"event=log-dropped count=(\d+)", text))
+        kept = len(re.findall(r"event=(connect|end) ", text))
+        check(lost > 50 and kept + lost >= 2 * 63, f"the lost lines are counted: {lost} lost, {kept} kept")
+        check(srv.stop() == 0, "server exits 0")
