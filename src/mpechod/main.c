@@ -208,10 +208,7 @@ main(int argc, char **argv)
 	if (cfg.pidfile != NULL)
 		env.pidfile = &pidfile;
 
-	/*
-	 * 2. A peer that goes away must never kill a process: writes report EPIPE
-	 * instead; nor must a log file over the file size limit (EFBIG).
-	 */
+	/* 2. Neither a peer that goes away nor a log over the size limit kills: EPIPE, EFBIG. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 
