@@ -1,4 +1,4 @@
-/* pipe: mpecho on pipes, a transparent two-way byte stream that never deadlocks. */
+/* relay: mpecho on pipes, a transparent two-way byte stream that never deadlocks. */
 #include "client.h"
 
 #include <errno.h>
