@@ -52,6 +52,34 @@ malformed:
 }
 
 int
+net_parse_target(const char *text, char **host, char **port)
+{
+	const char *close, *colon = strchr(text, ':');
+
+	*host = *port = NULL;
+	if (text[0] == '[') {
+		close = strchr(text, ']');
+		if (close == NULL || close == text + 1 || (close[1] != '\0' && close[1] != ':'))
+			goto malformed;
+		if (close[1] == ':')
+			return net_split_hostport(text, host, port);
+		*host = strndup(text + 1, (size_t)(close - text - 1));
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		if (colon == text)
+			goto malformed;	/* ":7": the client needs a host */
+		return net_split_hostport(text, host, port);
+	} else if (text[0] != '\0') {
+		*host = strdup(text);	/* a name, or a bare IPv6 address (no port) */
+	} else {
+		goto malformed;
+	}
+	return *host != NULL ? 0 : -1;
+malformed:
+	errno = EINVAL;
+	return -1;
+}
+
+int
 net_check_port(const char *port)
 {
 	const char *p;
@@ -180,17 +208,25 @@ fail:
 	return -1;
 }
 
-/* An interrupted connect() goes on in the kernel: wait for it and fetch its result. */
+/*
+ * A connect() under way (interrupted, or non-blocking) goes on in the kernel:
+ * wait for it, up to timeout_ms (-1: as long as it takes; then ETIMEDOUT),
+ * and fetch its result.
+ */
 static int
-connect_finish(int fd)
+connect_finish(int fd, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
-	int err = 0;
+	int err = 0, n;
 
-	while (poll(&pfd, 1, -1) < 0)
+	while ((n = poll(&pfd, 1, timeout_ms)) < 0)
 		if (errno != EINTR)
 			return -1;
+	if (n == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		return -1;
 	if (err != 0) {
@@ -201,14 +237,17 @@ connect_finish(int fd)
 }
 
 int
-net_connect(const struct sockaddr *sa, socklen_t len)
+net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms)
 {
 	int fd, saved;
 
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | (timeout_ms >= 0 ? SOCK_NONBLOCK : 0),
+	    IPPROTO_TCP);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, sa, len) < 0 && (errno != EINTR || connect_finish(fd) < 0)) {
+	if ((connect(fd, sa, len) < 0 && ((errno != EINTR && errno != EINPROGRESS) ||
+	    connect_finish(fd, timeout_ms) < 0)) ||
+	    (timeout_ms >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -16,6 +16,14 @@
  */
 int net_split_hostport(const char *text, char **host, char **port);
 
+/*
+ * A client's server argument: "HOST", "HOST:PORT", "[IPv6]", "[IPv6]:PORT",
+ * or a bare IPv6 address (several colons: no port). *host is malloc'd,
+ * *port too, or NULL when the text has none. 0, or -1 with errno EINVAL
+ * (malformed: empty, an empty host or port, a bracket not closed) or ENOMEM.
+ */
+int net_parse_target(const char *text, char **host, char **port);
+
 /* A port is a number 0..65535 or a service name known to the system; 0 or -1 (EINVAL). */
 int net_check_port(const char *port);
 
@@ -52,8 +60,11 @@ int net_port(const struct sockaddr *sa);
  */
 int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport);
 
-/* Connect to one address (blocking). Returns fd or -1 with errno. */
-int net_connect(const struct sockaddr *sa, socklen_t len);
+/*
+ * Connect to one address, waiting up to timeout_ms (-1: the kernel's own
+ * limit; ETIMEDOUT past it). Returns a blocking fd, or -1 with errno.
+ */
+int net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms);
 
 /*
  * What every echo socket needs: TCP_NODELAY (small replies never wait for a

@@ -1,5 +1,6 @@
 /* main: mpecho, the client: options, the connection, then the terminal or the pipe mode. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
@@ -15,26 +16,33 @@
 #include "io.h"
 #include "log.h"
 #include "net.h"
+#include "number.h"
 #include "mpecho.h"
 
 static const char usage_text[] =
 "Usage: mpecho [OPTIONS] [HOST [PORT]]\n"
+"       mpecho [OPTIONS] HOST:PORT | [IPv6]:PORT\n"
 "Talk to an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT ").\n"
 "\n"
-"On a terminal: type a line, see the reply; 'quit' or end-of-file ends it.\n"
+"On a terminal: type a line, see the reply; 'quit' (sent to the server) or\n"
+"Ctrl-D ends it, once the server has sent the rest back and closed.\n"
 "On pipes: standard input is sent as it is and what comes back is written to\n"
 "standard output; at end of input the sending side is shut down, and mpecho\n"
 "exits once the server has sent everything back and closed.\n"
 "\n"
 "  -4                 IPv4 only\n"
 "  -6                 IPv6 only\n"
+"  -w SECS            give up when connecting takes longer, or when nothing is\n"
+"                     read or sent for SECS (1-86400; default: wait for ever)\n"
 "      --banner       the server sends a line first (mpechod --banner): print it\n"
 "                     on standard error, apart from the echo\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
-"Exit status: 0 done, 1 connection failed or broken (refused, unknown host,\n"
-"reset, closed by the server in line mode), 2 usage error.\n";
+"Exit status: 0 done (on pipes: every byte sent came back), 1 connection failed\n"
+"or broken (refused, unknown host, reset, timed out, closed by the server before\n"
+"the end of the input or with bytes missing, a standard descriptor closed),\n"
+"2 usage error.\n";
 
 static const struct option long_options[] = {
 	{ "banner", no_argument, NULL, 'b' },
@@ -45,7 +53,7 @@ static const struct option long_options[] = {
 
 /* Connect to the first address of host that accepts; on failure the message is printed. */
 static int
-connect_host(const char *host, const char *port, int family)
+connect_host(const char *host, const char *port, int family, int timeout_ms)
 {
 	struct addrinfo *res, *ai;
 	char name[NET_ADDRSTRLEN] = "?";
@@ -58,7 +66,7 @@ connect_host(const char *host, const char *port, int family)
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = net_connect(ai->ai_addr, ai->ai_addrlen);
+		fd = net_connect(ai->ai_addr, ai->ai_addrlen, timeout_ms);
 		if (fd < 0) {
 			err = errno;
 			net_format(ai->ai_addr, name, sizeof(name));
@@ -77,6 +85,8 @@ client_connection_error(int err)
 {
 	if (err == ECONNRESET || err == EPIPE)
 		log_plain("connection reset by the server");
+	else if (err == ETIMEDOUT || err == EAGAIN)
+		log_plain("timed out waiting for the server (-w)");
 	else
 		log_plain("connection failed: %s", strerror(err));
 	return EXIT_FAIL;
@@ -106,24 +116,56 @@ client_banner(int sock)
 
 /* What the command line asks for; --help, --version and usage errors end the program here. */
 struct client_args {
-	const char *host, *port;
+	char *host, *port;	/* malloc'd */
 	int family;
+	int timeout_ms;		/* -w; -1: none */
 	bool banner;
 };
+
+/* The server: HOST [PORT], or HOST:PORT and [IPv6]:PORT in one argument. */
+static void
+client_target(struct client_args *a, int n, char **args)
+{
+	if (n > 2)
+		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", args[2]);
+	if (n >= 1 && net_parse_target(args[0], &a->host, &a->port) < 0)
+		log_die(errno == EINVAL ? EXIT_USAGE : EXIT_FAIL, "invalid server '%s': %s", args[0],
+		    errno == EINVAL ? "expected HOST, HOST:PORT or [IPv6]:PORT" : strerror(errno));
+	if (n == 2 && a->port != NULL)
+		log_die(EXIT_USAGE, "two ports: '%s' has one, and '%s' follows", args[0], args[1]);
+	if (n == 2)
+		a->port = strdup(args[1]);
+	if (a->host == NULL)
+		a->host = strdup("127.0.0.1");
+	if (a->port == NULL)
+		a->port = strdup(MPECHO_DEFAULT_PORT);
+	if (a->host == NULL || a->port == NULL)
+		log_die(EXIT_FAIL, "out of memory");
+	/* a client cannot reach port 0: the number must be 1-65535 */
+	if (net_check_port(a->port) < 0 || strspn(a->port, "0") == strlen(a->port))
+		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535 or a service name",
+		    a->port);
+}
 
 static void
 client_options(struct client_args *a, int argc, char **argv)
 {
 	char msg[128];
+	long secs;
 	int c;
 
-	*a = (struct client_args){ "127.0.0.1", MPECHO_DEFAULT_PORT, AF_UNSPEC, false };
+	*a = (struct client_args){ NULL, NULL, AF_UNSPEC, -1, false };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46w:hV", long_options, NULL)) != -1) {
 		if (c == '4' || c == '6')
 			a->family = c == '4' ? AF_INET : AF_INET6;
 		else if (c == 'b')
 			a->banner = true;
+		else if (c == 'w' && number_parse(optarg, 1, 86400, &secs) == 0)
+			a->timeout_ms = (int)secs * 1000;
+		else if (c == 'w')
+			log_die(EXIT_USAGE, "invalid value '%s' for -w: expected seconds from 1 to 86400",
+			    optarg);
 		else if (c == 'h' || c == 'V')
 			exit(c == 'h' ? (fputs(usage_text, stdout), EXIT_OK) :
 			    (printf("mpecho %s\n", MPECHO_VERSION), EXIT_OK));
@@ -131,39 +173,64 @@ client_options(struct client_args *a, int argc, char **argv)
 			log_die(EXIT_USAGE, "%s (see mpecho --help)",
 			    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
 	}
-	if (argc - optind > 2)
-		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", argv[optind + 2]);
-	if (argc - optind >= 1)
-		a->host = argv[optind];
-	if (argc - optind == 2)
-		a->port = argv[optind + 1];
-	if (net_check_port(a->port) < 0)
-		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535", a->port);
+	client_target(a, argc - optind, argv + optind);
+}
+
+/*
+ * Descriptors 0, 1 and 2 must be open before the socket is made, or it would
+ * take one of their numbers and the echo would be fed back to the server (or
+ * the input read from it). A closed standard error is quietly filled with
+ * /dev/null; a closed input or output is an error.
+ */
+static void
+client_guard_stdio(void)
+{
+	static const char *const names[] = { "input", "output" };
+	bool closed[3];
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if ((closed[fd] = fcntl(fd, F_GETFD) < 0 && errno == EBADF) &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			exit(EXIT_FAIL);
+	for (fd = 0; fd < 2; fd++)
+		if (closed[fd])
+			log_die(EXIT_FAIL, "standard %s is closed", names[fd]);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct client_args a;
+	struct client_mode mode;
 	char peer[NET_ADDRSTRLEN + 32];
 	int sock, rc;
 
-	/* 1. The command line. */
+	/* 1. The standard descriptors, then the command line. */
+	client_guard_stdio();
 	log_init("mpecho", LOG_LVL_INFO);
 	client_options(&a, argc, argv);
 
 	/* 2. The connection: a server going away is an error on it, never a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((sock = connect_host(a.host, a.port, a.family)) < 0)
-		return EXIT_FAIL;
+	sock = connect_host(a.host, a.port, a.family, a.timeout_ms);
 	snprintf(peer, sizeof(peer), "%s port %s", a.host, a.port);
+	free(a.host);
+	free(a.port);
+	if (sock < 0)
+		return EXIT_FAIL;
 
-	/* 3. The banner if one is expected, then the terminal or the pipe mode. */
+	/* 3. The banner if one is expected, then the relay, on a terminal or on pipes. */
+	mode = (struct client_mode){ .terminal = isatty(STDIN_FILENO), .timeout_ms = a.timeout_ms };
+	if (a.banner && a.timeout_ms > 0)
+		net_set_timeouts(sock, a.timeout_ms / 1000);	/* the banner's blocking read */
 	if (a.banner && (rc = client_banner(sock)) != EXIT_OK) {
 		close(sock);
 		return rc;
 	}
-	rc = isatty(STDIN_FILENO) ? terminal_run(sock, peer) : pipe_run(sock);
+	if (mode.terminal)
+		terminal_greet(peer);
+	rc = relay_run(sock, &mode);
 	close(sock);
 	return rc;
 }

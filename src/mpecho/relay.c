@@ -1,9 +1,11 @@
-/* relay: mpecho on pipes, a transparent two-way byte stream that never deadlocks. */
+/* relay: mpecho's one loop: standard input to the server and the server to standard output, at once. */
 #include "client.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,62 +14,104 @@
 #include "log.h"
 #include "mpecho.h"
 
-#define PIPE_BUF_SIZE (64 * 1024)
+#define RELAY_BUF_SIZE (64 * 1024)
 
-/* Bytes read from standard input and not yet sent. */
-struct pipe_up {
-	char buf[PIPE_BUF_SIZE];
+struct relay {
+	int sock;
+	const struct client_mode *mode;
+	char up[RELAY_BUF_SIZE];	/* read from standard input, not yet sent */
 	size_t off, len;
-	bool eof;		/* nothing more to send: end of input, or the server stopped reading */
+	bool in_done;		/* nothing more to send: end of input, quit, or the server stopped reading */
+	bool shut;		/* our sending side is shut down: the server has our whole input */
+	bool cut;		/* the server stopped reading before the end of our input */
+	bool prompted;		/* terminal: a prompt waits for the next line */
+	bool line_start;	/* terminal: the last byte shown ended a line */
+	uint64_t sent, received;
+	uint64_t owed;		/* terminal: bytes sent and not answered yet (extra bytes owe nothing) */
 };
 
-/* Read standard input once: 0, or -1 once the error is printed. At its end, shut our side down. */
+/* Read standard input once: 0, or -1 once the error is printed. */
 static int
-pipe_read_input(struct pipe_up *up, int sock)
+relay_input(struct relay *r)
 {
-	ssize_t n = read(STDIN_FILENO, up->buf, sizeof(up->buf));
+	ssize_t n = read(STDIN_FILENO, r->up, sizeof(r->up));
 
 	if (n < 0 && errno != EINTR && errno != EAGAIN) {
 		log_plain("standard input: %s", strerror(errno));
 		return -1;
 	}
 	if (n == 0) {
-		up->eof = true;
-		shutdown(sock, SHUT_WR);
+		r->in_done = true;
+		if (r->mode->terminal)
+			io_write_all(STDOUT_FILENO, "\n", 1);	/* Ctrl-D left the cursor after the prompt */
 	} else if (n > 0) {
-		up->off = 0;
-		up->len = (size_t)n;
+		r->off = 0;
+		r->len = (size_t)n;
+		r->prompted = false;
+		/* "quit" is sent like any line (the server may act on it); then our side ends */
+		if (r->mode->terminal && terminal_is_quit(r->up, (size_t)n))
+			r->in_done = true;
 	}
 	return 0;
 }
 
 /* Send what is held, without blocking. */
 static void
-pipe_send(struct pipe_up *up, int sock)
+relay_send(struct relay *r)
 {
-	ssize_t n = send(sock, up->buf + up->off, up->len - up->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n = send(r->sock, r->up + r->off, r->len - r->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		/* The server stopped reading (it ended the session): stop sending, keep reading. */
-		up->eof = true;
-		up->len = 0;
-	} else if (n > 0 && (up->off += (size_t)n) == up->len) {
-		up->len = 0;
+		r->in_done = r->cut = true;
+		r->len = 0;
+	} else if (n > 0) {
+		r->sent += (uint64_t)n;
+		r->owed += (uint64_t)n;
+		if ((r->off += (size_t)n) == r->len)
+			r->len = 0;
 	}
 }
 
-/* What came back goes to standard output. -1 to go on, or the exit status (0: the server closed). */
+/* The server closed: was everything it owed us back? The exit status. */
 static int
-pipe_receive(int sock)
+relay_closed(const struct relay *r)
 {
-	static char down[PIPE_BUF_SIZE];
-	ssize_t n = recv(sock, down, sizeof(down), MSG_DONTWAIT);
+	if (r->mode->terminal && r->shut)
+		return EXIT_OK;	/* we ended it (quit, Ctrl-D): what came back was shown */
+	if (r->mode->terminal) {
+		log_plain("connection closed by the server");
+		return EXIT_FAIL;
+	}
+	if (!r->shut || r->cut) {
+		log_plain("the server closed the connection before the end of the input: "
+		    "%" PRIu64 " bytes sent, %" PRIu64 " came back", r->sent, r->received);
+		return EXIT_FAIL;
+	}
+	if (r->received < r->sent) {
+		log_plain("the server closed the connection after returning %" PRIu64 " of %" PRIu64
+		    " bytes", r->received, r->sent);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* What came back goes to standard output. -1 to go on, or the exit status (the server closed). */
+static int
+relay_receive(struct relay *r)
+{
+	static char down[RELAY_BUF_SIZE];
+	ssize_t n = recv(r->sock, down, sizeof(down), MSG_DONTWAIT);
 
 	if (n == 0)
-		return EXIT_OK;
+		return relay_closed(r);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 :
 		    client_connection_error(errno);
+	r->received += (uint64_t)n;
+	r->owed -= r->owed < (uint64_t)n ? r->owed : (uint64_t)n;
+	r->line_start = down[n - 1] == '\n';
+	r->prompted = false;	/* shown after a prompt: a fresh one follows it */
 	if (io_write_all(STDOUT_FILENO, down, (size_t)n) < 0) {
 		log_plain("standard output: %s", strerror(errno));
 		return EXIT_FAIL;
@@ -75,29 +119,56 @@ pipe_receive(int sock)
 	return -1;
 }
 
-int
-pipe_run(int sock)
+/* Terminal: a prompt once the replies to every line sent so far are shown. */
+static void
+relay_prompt(struct relay *r)
 {
-	static struct pipe_up up;
+	if (!r->mode->terminal || r->prompted || r->in_done || r->len > 0 || !r->line_start ||
+	    r->owed > 0)
+		return;
+	terminal_prompt();
+	r->prompted = true;
+}
+
+/* One round: wait, then read, send and receive what is ready. -1 to go on, or the exit status. */
+static int
+relay_round(struct relay *r)
+{
 	struct pollfd pfd[2];
+	int n, rc;
+
+	relay_prompt(r);
+	pfd[0].fd = (!r->in_done && r->len == 0) ? STDIN_FILENO : -1;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = r->sock;
+	pfd[1].events = POLLIN | (r->len > 0 ? POLLOUT : 0);
+	if ((n = poll(pfd, 2, r->mode->timeout_ms)) < 0)
+		return errno == EINTR ? -1 : (log_plain("poll: %s", strerror(errno)), EXIT_FAIL);
+	if (n == 0) {
+		log_plain("timed out: nothing came or went for %d s (-w)", r->mode->timeout_ms / 1000);
+		return EXIT_FAIL;
+	}
+	if (pfd[0].revents && relay_input(r) < 0)
+		return EXIT_FAIL;
+	if ((pfd[1].revents & (POLLOUT | POLLERR)) && r->len > 0)
+		relay_send(r);
+	if (r->in_done && r->len == 0 && !r->shut) {
+		shutdown(r->sock, SHUT_WR);	/* the server sees our end, sends the rest back, closes */
+		r->shut = true;
+	}
+	if ((pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && (rc = relay_receive(r)) >= 0)
+		return rc;
+	return -1;
+}
+
+int
+relay_run(int sock, const struct client_mode *mode)
+{
+	static struct relay r;
 	int rc;
 
-	for (;;) {
-		pfd[0].fd = (!up.eof && up.len == 0) ? STDIN_FILENO : -1;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = sock;
-		pfd[1].events = POLLIN | (up.len > 0 ? POLLOUT : 0);
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_plain("poll: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-		if (pfd[0].revents && pipe_read_input(&up, sock) < 0)
-			return EXIT_FAIL;
-		if ((pfd[1].revents & (POLLOUT | POLLERR)) && up.len > 0)
-			pipe_send(&up, sock);
-		if ((pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && (rc = pipe_receive(sock)) >= 0)
-			return rc;
-	}
+	r = (struct relay){ .sock = sock, .mode = mode, .line_start = true };
+	while ((rc = relay_round(&r)) < 0)
+		;
+	return rc;
 }

@@ -185,6 +185,7 @@ class Terminal:
                     chunk = b""
                 check(chunk != b"", f"terminal closed before {text!r}; it showed {self.buf!r}")
                 self.buf += chunk
+        self.seen = self.buf[:self.buf.index(text)]
         self.buf = self.buf[self.buf.index(text) + len(text):]
 
     def type(self, data):
@@ -229,3 +230,174 @@ def test_option_errors_say_what_was_wrong():
         lines = out.stderr.strip().splitlines()
         check(out.returncode == 2 and len(lines) == 1 and want in lines[0],
               f"{prog} {args}: {out.returncode} {out.stderr!r}")
+
+
+def test_client_takes_host_port_in_one_argument_and_refuses_port_0():
+    """Issue 10.13: HOST:PORT and [V6]:PORT like the server's -l; port 0 is no port to reach."""
+    srv = Server("-l", "127.0.0.1:0", "-l", "[::1]:0")
+    port4, port6 = srv.addrs[0][1], srv.addrs[1][1]
+    for args, what in (([f"127.0.0.1:{port4}"], "HOST:PORT"), ([f"[::1]:{port6}"], "[V6]:PORT"),
+                       (["::1", str(port6)], "a bare IPv6 address, then the port"),
+                       ([f"localhost:{port4}", "-4"], "a name:PORT")):
+        rc, out, err = run_client(*args, data=b"form\n")
+        check(rc == 0 and out == b"form\n", f"{what}: {args} -> {rc} {out!r} {err}")
+    for args, msg in ((["127.0.0.1", "0"], "invalid port '0'"), (["127.0.0.1:00"], "invalid port '00'"),
+                      ([f"127.0.0.1:{port4}", str(port4)], "two ports"),
+                      (["[::1"], "invalid server '[::1'"), (["127.0.0.1:"], "invalid server"),
+                      ([":7"], "invalid server ':7'")):
+        rc, out, err = run_client(*args, data=b"x")
+        check(rc == 2 and msg in err and err.count("\n") == 1, f"{args}: {rc} {err!r}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def early_closing_server(keep):
+    """A server that echoes the first `keep` bytes, then closes its side and drops the rest."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        c, _ = ls.accept()
+        left = keep
+        while left > 0:
+            chunk = c.recv(min(left, 65536))
+            if not chunk:
+                break
+            c.sendall(chunk)
+            left -= len(chunk)
+        c.shutdown(socket.SHUT_WR)
+        c.settimeout(20)
+        try:
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return ls, t
+
+
+def test_client_on_pipes_fails_when_the_server_closes_early():
+    """Issue 10.13: 1 MB of 20 MB came back, and the status said success."""
+    ls, t = early_closing_server(1 << 20)
+    data = os.urandom(20 << 20)
+    rc, out, err = run_client("127.0.0.1", str(ls.getsockname()[1]), data=data)
+    t.join(30)
+    ls.close()
+    check(rc == 1 and out == data[:len(out)] and len(out) == 1 << 20,
+          f"status {rc}, {len(out)} bytes back")
+    check("closed the connection before the end of the input" in err and "1048576 came back" in err,
+          f"says so: {err!r}")
+    # the upper service's quit is the server ending the session early: said, status 1
+    srv = Server("-l", "127.0.0.1:0", "-s", "upper")
+    rc, out, err = run_client("127.0.0.1", str(srv.port), data=b"hello\nquit\n")
+    check(rc == 1 and out == b"HELLO\n" and "after returning 6 of 11 bytes" in err, f"{rc} {out} {err}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_client_w_gives_up_on_a_silent_server_and_a_full_backlog():
+    """Issue 10.13: nc -w: a connect or a silence longer than -w ends it, status 1."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)   # accepted by the kernel, never answered
+    t0 = time.monotonic()
+    rc, out, err = run_client("-w", "1", "127.0.0.1", str(silent.getsockname()[1]), data=b"hello?",
+                              timeout=20)
+    took = time.monotonic() - t0
+    check(rc == 1 and "timed out: nothing came or went for 1 s" in err and took < 5,
+          f"silent server: {rc} {err!r} after {took:.1f}s")
+    silent.close()
+    # a listener that never accepts, its queue full: SYNs are dropped, connect() waits
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    port = full.getsockname()[1]
+    queued = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        queued.append(s)
+    t0 = time.monotonic()
+    rc, out, err = run_client("-w", "1", "127.0.0.1", str(port), data=b"x", timeout=20)
+    took = time.monotonic() - t0
+    check(rc == 1 and f"cannot connect to 127.0.0.1:{port}: Connection timed out" in err and took < 5,
+          f"full backlog: {rc} {err!r} after {took:.1f}s")
+    for s in queued + [full]:
+        s.close()
+    rc, out, err = run_client("-w", "0", "127.0.0.1", data=b"x")
+    check(rc == 2 and "invalid value '0' for -w" in err, err)
+
+
+def test_client_refuses_to_run_with_stdout_or_stdin_closed():
+    """Issue 10.13: with stdout closed the socket took descriptor 1 and the echo went back in."""
+    srv = Server("-l", "127.0.0.1:0")
+    for redirect, which in ((">&-", "output"), ("<&-", "input")):
+        proc = subprocess.run(["sh", "-c", f'echo hello | "$0" 127.0.0.1 {srv.port} {redirect}',
+                               binary("mpecho")], capture_output=True, text=True, timeout=20)
+        check(proc.returncode == 1 and proc.stderr == f"mpecho: standard {which} is closed\n",
+              f"{which}: {proc.returncode} {proc.stderr!r}")
+    check(not srv.matching(r"event=connect"), "it never connected")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_client_terminal_shows_what_the_server_sends_as_it_comes():
+    """Issue 10.13: extra data from the server, a partial line before Ctrl-D, quit sent."""
+    srv = Server("-l", "127.0.0.1:0", "-s", "upper", "--banner", "welcome %h")
+    term = Terminal(srv.port)
+    try:
+        term.expect(b"welcome ")       # the unasked line is shown when it comes...
+        term.expect(b"mpecho> ")
+        term.type(b"one\n")
+        term.expect(b"mpecho> ")
+        check(b"ONE\r\n" in term.seen, f"...and each reply follows its own line: {term.seen!r}")
+        term.type(b"two")              # no newline: Ctrl-D sends it as it is
+        term.type(b"\x04")
+        term.expect(b"TWO")
+        term.type(b"\x04")             # the end: the server sends the rest back and closes
+        check(term.proc.wait(10) == 0, "Ctrl-D after a partial line: status 0, its reply shown")
+    finally:
+        term.close()
+    term = Terminal(srv.port)
+    try:
+        term.expect(b"mpecho> ")
+        term.type(b"quit\n")
+        check(term.proc.wait(10) == 0, "quit: status 0")
+    finally:
+        term.close()
+    ends = srv.wait_for(r"event=end ", count=2)
+    check("reason=eof" in ends[0] and " in=7 " in ends[0], f"Ctrl-D: both lines reached the server: {ends[0]}")
+    check("reason=quit" in ends[1], f"the server saw the quit line and ended the session: {ends[1]}")
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_client_terminal_a_40_mb_line_does_not_deadlock():
+    """Issue 10.13: a raw terminal (no line limit) pastes 40 MB; replies are read while sending."""
+    import tty
+    srv = Server("-l", "127.0.0.1:0")
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    proc = track(subprocess.Popen([binary("mpecho"), "127.0.0.1", str(srv.port)], stdin=slave,
+                                  stdout=slave, stderr=slave, start_new_session=True))
+    os.close(slave)
+    size = 40 << 20
+    line = b"z" * (size - 1) + b"\n"
+
+    def paste():
+        view = memoryview(line)
+        while view:
+            view = view[os.write(master, view[:65536]):]
+    writer = threading.Thread(target=paste, daemon=True)
+    writer.start()
+    zs, deadline = 0, time.monotonic() + 30
+    while zs < size - 1 and time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            zs += os.read(master, 1 << 20).count(b"z")
+    writer.join(5)
+    check(zs == size - 1, f"the 40 MB line came back through the terminal ({zs} bytes)")
+    os.write(master, b"quit\n")   # raw: no Ctrl-D; a quit line, read in one piece
+    check(proc.wait(10) == 0, "quit ends it")
+    os.close(master)
+    srv.wait_for(rf"event=end .*in={size + 5} out={size + 5}")
+    check(srv.stop() == 0, "server exits 0")

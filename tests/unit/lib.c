@@ -57,6 +57,49 @@ split_fails(const char *text)
 	return net_split_hostport(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
 }
 
+static bool
+target_is(const char *text, const char *host, const char *port)
+{
+	char *h, *p;
+	bool ok;
+
+	if (net_parse_target(text, &h, &p) < 0)
+		return false;
+	ok = h != NULL && strcmp(host, h) == 0 &&
+	    ((port == NULL && p == NULL) || (port && p && strcmp(port, p) == 0));
+	free(h);
+	free(p);
+	return ok;
+}
+
+static bool
+target_fails(const char *text)
+{
+	char *h = (char *)1, *p = (char *)1;
+
+	return net_parse_target(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
+}
+
+/* mpecho's server argument. */
+static void
+test_parse_target(void)
+{
+	CHECK(target_is("example.org", "example.org", NULL));
+	CHECK(target_is("127.0.0.1:7", "127.0.0.1", "7"));
+	CHECK(target_is("[::1]:7", "::1", "7"));
+	CHECK(target_is("[::1]", "::1", NULL));
+	CHECK(target_is("::1", "::1", NULL));
+	CHECK(target_is("fe80::1%lo", "fe80::1%lo", NULL));
+	CHECK(target_is("host:echo", "host", "echo"));
+	CHECK(target_fails(""));
+	CHECK(target_fails(":7"));
+	CHECK(target_fails("host:"));
+	CHECK(target_fails("[::1"));
+	CHECK(target_fails("[]"));
+	CHECK(target_fails("[::1]x"));
+	CHECK(target_fails("[::1]:"));
+}
+
 static void
 test_split_hostport(void)
 {
@@ -161,6 +204,7 @@ unit_lib(void)
 {
 	test_number_parse();
 	test_split_hostport();
+	test_parse_target();
 	test_check_port();
 	test_format();
 	test_quote();
