@@ -42,33 +42,39 @@ io_splice_step(int src, int dst, const char *buf, size_t len)
 	return splice(src, NULL, dst, NULL, len, SPLICE_F_MOVE);
 }
 
-/*
- * A short transfer to a blocking socket means a signal or its send timeout
- * (SO_SNDTIMEO) ran out after part went. Tell them apart by the time the call
- * took (less a jiffy's rounding): going on after a timeout would start the
- * clock again, and a peer that stopped reading would be kept twice as long.
- */
-static bool
-io_waited_out(int fd, int64_t started)
+/* A socket's send timeout (SO_SNDTIMEO) in ns; 0 for none, or for a descriptor that is not a socket. */
+static int64_t
+io_send_timeout(int fd)
 {
 	struct timeval tv;
 	socklen_t len = sizeof(tv);
-	int64_t timeout;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
-		return false;	/* not a socket: a file or a pipe */
-	timeout = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
-	return timeout > 0 && clock_ns() - started >= timeout - 20000000;
+		return 0;
+	return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 }
 
-/* Repeat step until len bytes went: short transfers continue, EINTR is retried. 0 or -1. */
+/* A jiffy's rounding: a wait the kernel ends this much early still ran out. */
+#define IO_JIFFY_NS 20000000
+
+/*
+ * Repeat step until len bytes went: short transfers continue, EINTR is retried.
+ *
+ * To a socket with a send timeout w, the peer counts as stalled once no byte
+ * has gone for 2w (net_set_timeouts() sets w to half the idle timeout). One
+ * call can wait more than w: the kernel's splice into a socket sends in
+ * several steps, each with its own wait, so a partial step then a failed one
+ * take 2w. Each call that ran out its wait (took w or more) extends the stall,
+ * from the start of the call that last moved bytes; a call that came back
+ * sooner was a signal. 0, or -1 with errno (EAGAIN for a stalled peer).
+ */
 static int
 io_all(ssize_t (*step)(int, int, const char *, size_t), int src, int dst, const char *buf,
     size_t len, size_t *done)
 {
+	int64_t started, now, w = -1, stalled = -1;
 	size_t off = 0;
 	ssize_t n;
-	int64_t started;
 	int rc = 0;
 
 	while (off < len) {
@@ -76,13 +82,20 @@ io_all(ssize_t (*step)(int, int, const char *, size_t), int src, int dst, const 
 		n = step(src, dst, buf != NULL ? buf + off : NULL, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (n >= 0 && (off += (size_t)n) == len)
+			break;
+		if (w < 0)
+			w = io_send_timeout(dst);
+		if (n < 0 && (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))) {
 			rc = -1;
 			break;
 		}
-		off += (size_t)n;
-		if (off < len && io_waited_out(dst, started)) {
-			errno = EAGAIN;	/* as the timed-out call would have said */
+		if (w == 0 || (now = clock_ns()) - started < w - IO_JIFFY_NS)
+			continue;	/* a short transfer without a timeout: go on */
+		if (n > 0 || stalled < 0)
+			stalled = started;
+		if (now - stalled >= 2 * w - IO_JIFFY_NS) {
+			errno = EAGAIN;	/* as the timed-out call said, or would have */
 			rc = -1;
 			break;
 		}

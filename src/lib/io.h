@@ -13,8 +13,9 @@ ssize_t io_read(int fd, void *buf, size_t len);
 
 /*
  * Write all len bytes to a socket: short writes continue, EINTR is retried,
- * SIGPIPE is never raised (MSG_NOSIGNAL). Returns 0, or -1 with errno (a send
- * timeout, SO_SNDTIMEO, as ETIMEDOUT); *done tells how much went out.
+ * SIGPIPE is never raised (MSG_NOSIGNAL). Returns 0, or -1 with errno (a peer
+ * that took nothing for twice the send timeout, SO_SNDTIMEO, as ETIMEDOUT);
+ * *done tells how much went out.
  */
 int io_send_all(int fd, const void *buf, size_t len, size_t *done);
 
@@ -27,7 +28,11 @@ int io_write_all(int fd, const void *buf, size_t len);
  */
 ssize_t io_splice_in(int sock, int pipe_w, size_t len);
 
-/* Move exactly len bytes from a pipe to a socket. 0, or -1 with errno; *done says how many went. */
+/*
+ * Move exactly len bytes from a pipe to a socket. 0, or -1 with errno (a peer
+ * that took nothing for twice the send timeout as ETIMEDOUT); *done says how
+ * many went.
+ */
 int io_splice_out(int pipe_r, int sock, size_t len, size_t *done);
 
 #endif

@@ -271,8 +271,9 @@ int
 net_set_timeouts(int fd, int secs)
 {
 	struct timeval tv = { .tv_sec = secs };
+	struct timeval half = { .tv_sec = secs / 2, .tv_usec = secs % 2 * 500000 };
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &half, sizeof(half));
 }

@@ -73,7 +73,12 @@ int net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms);
  */
 int net_tune(int fd);
 
-/* Receive and send timeouts (SO_RCVTIMEO, SO_SNDTIMEO) of secs; 0 means none. 0 or -1 with errno. */
+/*
+ * An idle timeout of secs (0: none) on a socket: the receive timeout
+ * (SO_RCVTIMEO) is secs, the send timeout (SO_SNDTIMEO) half of it, since a
+ * send is judged stalled over two of its waits (io.c: one splice call can
+ * wait twice). 0 or -1 with errno.
+ */
 int net_set_timeouts(int fd, int secs);
 
 #endif
