@@ -44,6 +44,9 @@ need lintian lintian
 need fakeroot fakeroot
 need man man-db
 need haproxy haproxy
+need iptables iptables
+need nsenter util-linux
+need ip iproute2
 if [ "${1:-}" = "--bench" ]; then
 	need socat socat
 	need ncat ncat
