@@ -31,7 +31,7 @@ BENCH_OBJS  = $(call objs,src/mpecho-bench)
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BUILD)/src/mpecho-bench/stats.o
 
-.PHONY: all run test unit bench install uninstall deb fuzz clean
+.PHONY: all run test unit bench soak install uninstall deb fuzz clean
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
@@ -77,7 +77,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
 FUZZ_http = src/mpechod/http.c
-FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/io.c
+FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
 FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_inherited.c \
@@ -112,6 +112,13 @@ bench:
 	./tests/deps.sh --bench
 	$(MAKE) all
 	python3 bench/run.py
+
+# Mixed load while faults are injected (tests/soak.py says which and what is asserted);
+# minutes, bounded: SOAK_SECONDS per model (default 60). Not part of make test.
+soak:
+	./tests/deps.sh
+	$(MAKE) all
+	python3 tests/soak.py
 
 install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8

@@ -32,6 +32,20 @@ static bool log_journal;
 static bool log_json;	/* stderr is the systemd journal: lines start with "<priority>" */
 static unsigned long log_dropped;	/* lines this process could not write since the last one it could */
 
+/* Space held past the end of a log file for the lines to come (fallocate, size kept). */
+#define LOG_RESERVE (256 * 1024)
+static off_t log_reserved_to;	/* this process holds the file's blocks up to here */
+static off_t log_seen_size;
+static int log_fd_regular = -1;	/* log_fd is a regular file (1) or not (0); -1: not looked at yet */
+
+/* The log descriptor changed: what was known of it is not. */
+static void
+log_forget_file(void)
+{
+	log_reserved_to = log_seen_size = 0;
+	log_fd_regular = -1;
+}
+
 /* syslog's priority of each level: syslog(3)'s, and the journal's "<N>" line prefix. */
 static const int log_priorities[] = {
 	[LOG_LVL_ERROR] = LOG_ERR,
@@ -144,6 +158,7 @@ log_open(enum log_target target, const char *path)
 		if (log_fd != STDERR_FILENO)
 			close(log_fd);
 		log_fd = fd;
+		log_forget_file();
 	} else if (target == LOG_TO_SYSLOG) {
 		if (log_syslog_reachable() < 0)
 			return -1;
@@ -165,6 +180,7 @@ log_reopen(void)
 	if (dup2(fd, log_fd) < 0)
 		rc = -1;
 	close(fd);
+	log_forget_file();
 	return rc;
 }
 
@@ -177,6 +193,7 @@ log_close(void)
 		close(log_fd);
 	log_fd = STDERR_FILENO;
 	log_target = LOG_TO_STDERR;
+	log_forget_file();
 	free(log_path);
 	log_path = NULL;
 }
@@ -244,20 +261,53 @@ log_finish(char *line, size_t pos)
 }
 
 /*
- * Write one line whole or not at all. A full disk (or a file size limit) can
- * take the head of a line and refuse the rest; the next line would then be
- * glued to that head. A short write to a regular file is cut back off (from
- * where this write ended: a line another process appended in the same instant
- * is the one case this cannot tell apart). Elsewhere (a pipe, a terminal) the
- * rest is sent after it. false: the line is lost.
+ * A full disk can take the head of a line and refuse the rest, and the next
+ * line would be glued to that head. So a line goes only into space already
+ * held: blocks are reserved ahead of the end of the file (allocated, the size
+ * unchanged), LOG_RESERVE at a time, or, when the disk is nearly full, just
+ * enough for this line. 1: write it; 0: no space, drop it whole; -1: cannot
+ * tell (not a regular file, or no fallocate on this file system).
+ */
+static int
+log_room(size_t len)
+{
+	struct stat st;
+
+	if (log_fd_regular == 0 || fstat(log_fd, &st) < 0)
+		return -1;
+	if ((log_fd_regular = S_ISREG(st.st_mode)) == 0)
+		return -1;	/* a pipe, a terminal, the journal: looked at once */
+	if (st.st_size < log_seen_size)
+		log_reserved_to = 0;	/* truncated (a copytruncate rotation): nothing is held */
+	log_seen_size = st.st_size;
+	if (st.st_size + LOG_LINE_MAX * 4 <= log_reserved_to)
+		return 1;
+	if (fallocate(log_fd, FALLOC_FL_KEEP_SIZE, st.st_size, LOG_RESERVE) == 0) {
+		log_reserved_to = st.st_size + LOG_RESERVE;
+		return 1;
+	}
+	if (errno == ENOSPC && fallocate(log_fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)len) == 0)
+		return 1;
+	return errno == ENOSPC || errno == EFBIG ? 0 : -1;
+}
+
+/*
+ * Write one line whole or not at all. Should a write still come back short (a
+ * file system without fallocate, or another process taking the last space
+ * between the reservation and the write), the head is cut back off from where
+ * this write ended (a file given to --log, or standard error sent to one);
+ * elsewhere (a pipe, a terminal) the rest is sent after it.
+ * false: the line is lost.
  */
 static bool
 log_write_whole(const char *line, size_t len)
 {
-	struct stat st;
+	int room = log_room(len);
 	ssize_t n;
 	off_t end;
 
+	if (room == 0)
+		return false;
 	do
 		n = write(log_fd, line, len);
 	while (n < 0 && errno == EINTR);
@@ -265,7 +315,7 @@ log_write_whole(const char *line, size_t len)
 		return true;
 	if (n <= 0)
 		return false;
-	if (fstat(log_fd, &st) == 0 && !S_ISREG(st.st_mode))
+	if (log_fd_regular != 1)
 		return io_write_all(log_fd, line + n, len - (size_t)n) == 0;
 	if ((end = lseek(log_fd, 0, SEEK_CUR)) >= n)
 		(void)ftruncate(log_fd, end - n);
@@ -391,55 +441,6 @@ log_throttle_allow(struct log_throttle *t, int64_t now_ms, const char *held_even
 	}
 	t->held++;
 	return false;
-}
-
-const char *
-log_quote(const char *s, char *buf, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
-	size_t o = 0;
-	int plain = *s != '\0';
-
-	for (p = (const unsigned char *)s; *p && plain; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '=')
-			plain = 0;
-	if (plain && strlen(s) < len)
-		return memcpy(buf, s, strlen(s) + 1);
-	if (len < 3)
-		return "\"\"";
-	buf[o++] = '"';
-	for (p = (const unsigned char *)s; *p && o + 5 < len; p++) {
-		if (*p == '"' || *p == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)*p;
-		} else if (*p < ' ' || *p >= 0x7f) {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[*p >> 4];
-			buf[o++] = hex[*p & 15];
-		} else {
-			buf[o++] = (char)*p;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-const char *
-log_qf(const char *fmt, ...)
-{
-	static char raw[512], quoted[4][LOG_LINE_MAX / 2];
-	static int next;
-	va_list ap;
-	char *out = quoted[next];
-
-	next = (next + 1) % 4;
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	return log_quote(raw, out, sizeof(quoted[0]));
 }
 
 const char *

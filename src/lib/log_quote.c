@@ -1,0 +1,58 @@
+/* log_quote: values made safe for one key=value line: quoted and escaped when they must be. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The longest value log_qf() returns, quotes included: half of a line (log.c's 1024). */
+#define LOG_VALUE_MAX 512
+
+const char *
+log_quote(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t o = 0;
+	int plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p && plain; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '=')
+			plain = 0;
+	if (plain && strlen(s) < len)
+		return memcpy(buf, s, strlen(s) + 1);
+	if (len < 3)
+		return "\"\"";
+	buf[o++] = '"';
+	for (p = (const unsigned char *)s; *p && o + 5 < len; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*p;
+		} else if (*p < ' ' || *p >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *
+log_qf(const char *fmt, ...)
+{
+	static char raw[512], quoted[4][LOG_VALUE_MAX];
+	static int next;
+	va_list ap;
+	char *out = quoted[next];
+
+	next = (next + 1) % 4;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	return log_quote(raw, out, sizeof(quoted[0]));
+}
