@@ -1,4 +1,5 @@
 """Admission: per-source limits, rate, access rules (IPv4, IPv6, mapped), refusal log throttling."""
+import os
 import re
 import signal
 import socket
@@ -203,4 +204,36 @@ def test_min_rate_0_lifts_the_minimum_for_a_trickling_load_test():
     for s in loris:
         s.close()
     srv.wait_for(r"event=end .*reason=eof", count=2)
+    check(srv.stop() == 0, "server exits 0")
+
+
+def accept_queue(port):
+    """Connections waiting to be accepted on a listener (ss's Recv-Q), and its limit (Send-Q)."""
+    import subprocess
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[1]), int(out[2])
+
+
+def test_a_burst_of_3000_clients_waits_in_the_backlog_by_default():
+    """Issue 10, scale: with the old default backlog of 511 a burst dropped SYNs (retried a
+    second later). Stop the supervisor, connect 3,000 clients: the kernel queues them all."""
+    with open("/proc/sys/net/core/somaxconn") as f:
+        cap = int(f.read())
+    srv = Server("-l", "127.0.0.1:0")
+    check(accept_queue(srv.port)[1] == min(4096, cap), f"backlog {accept_queue(srv.port)}")
+    os.kill(srv.pid, signal.SIGSTOP)
+    clients = []
+    try:
+        for _ in range(3000):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", srv.port))
+            clients.append(s)
+        wait_until(lambda: accept_queue(srv.port)[0] == 3000, 5, "all 3,000 queued")
+    finally:
+        os.kill(srv.pid, signal.SIGCONT)
+    for s in clients:
+        s.close()
+    srv.wait_for(r"event=end ", count=3000, timeout=60)
     check(srv.stop() == 0, "server exits 0")
