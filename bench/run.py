@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scale  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 MPECHOD = os.path.join(BUILD, "mpechod")
@@ -71,6 +74,7 @@ SERVERS = [
     ("node", lambda p, tmp: ["node", "-e", NODE_JS, str(p)]),
 ]
 REFERENCE = "node"
+BURST_SERVERS = ("mpechod fork", "mpechod prefork", "node")
 
 # key, title, mpecho-bench arguments, JSON field, unit
 MEASURES = [
@@ -82,8 +86,6 @@ MEASURES = [
 
 # measure -> (fork target, prefork target), as ratios against Node.js
 TARGETS = {"connrate": (0.45, 1.0), "pingpong": (0.7, 0.7), "stream1": (2.0, 2.0)}
-HOLD_CONNS = 10000
-HOLD_PSS_KIB = 64
 
 
 def xinetd_conf(tmp, port):
@@ -162,64 +164,6 @@ def run_bench(args, port, seconds, warmup=1.0):
     return result
 
 
-def pss_kib(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
-def children(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
-def hold_test(tmp, seconds):
-    """10,000 held connections on the fork model: all must echo; PSS per connection."""
-    srv = Running("mpechod fork", lambda p, t: [MPECHOD, "-q", "-l", f"127.0.0.1:{p}", "-c",
-                                                str(HOLD_CONNS + 100), "--idle-timeout", "0",
-                                                "--backlog", "4096"], tmp)
-    try:
-        base = pss_kib([srv.proc.pid])
-        hold_for = max(seconds, 20)
-        bench = subprocess.Popen([BENCH, "--json", "-q", "-c", str(HOLD_CONNS), "-d", str(hold_for),
-                                  "-w", "0", "-T", "30", "hold", "127.0.0.1", str(srv.port)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + hold_for
-        peak = 0
-        while time.monotonic() < deadline and bench.poll() is None:
-            kids = children(srv.proc.pid)
-            peak = max(peak, len(kids))
-            if len(kids) >= HOLD_CONNS:
-                break
-            time.sleep(0.5)
-        time.sleep(1)
-        kids = children(srv.proc.pid)
-        total = pss_kib([srv.proc.pid] + kids)
-        out, err = bench.communicate(timeout=hold_for + 120)
-        result = json.loads(out) if out.strip() else {}
-        return {"held": result.get("held", 0), "errors": result.get("errors", {}),
-                "status": bench.returncode, "sessions": len(kids), "pss_total_kib": total,
-                "pss_supervisor_kib": base,
-                "pss_per_conn_kib": (total - base) / max(len(kids), 1)}
-    finally:
-        srv.stop()
-
-
 def versions():
     def first_line(cmd):
         try:
@@ -255,7 +199,7 @@ def fmt(v):
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
-def write_results(path, data, hold, rounds, seconds, started, elapsed):
+def write_results(path, data, hold, burst, rounds, seconds, started, elapsed):
     names = [n for n, _ in SERVERS]
     med = {(n, m[0]): statistics.median(data[n][m[0]]["values"]) if data[n][m[0]]["values"] else 0.0
            for n in names for m in MEASURES}
@@ -306,18 +250,7 @@ def write_results(path, data, hold, rounds, seconds, started, elapsed):
         rp = med[("mpechod prefork", key)] / ref[key] if ref[key] else 0
         lines.append(f"| {key} | >= {tf} | {rf:.2f} {'met' if rf >= tf else 'NOT met'} | "
                      f">= {tp} | {rp:.2f} {'met' if rp >= tp else 'NOT met'} |")
-    if hold:
-        ok = hold["held"] == HOLD_CONNS and not any(hold["errors"].values())
-        lines.append(f"| hold {HOLD_CONNS:,} | all echo; <= {HOLD_PSS_KIB} KiB PSS per connection | "
-                     f"{hold['held']:,} held, {hold['sessions']:,} sessions, "
-                     f"{hold['pss_per_conn_kib']:.1f} KiB/conn "
-                     f"{'met' if ok and hold['pss_per_conn_kib'] <= HOLD_PSS_KIB else 'NOT met'} | - | - |")
-        lines += ["", f"Hold: {HOLD_CONNS:,} connections to the fork model, each checked to echo, then "
-                  f"held; PSS summed over the supervisor and its {hold['sessions']:,} session processes "
-                  f"from /proc/PID/smaps_rollup: {hold['pss_total_kib'] / 1024:.1f} MiB in all, "
-                  f"{hold['pss_supervisor_kib']:,} KiB of it the supervisor's before the load, "
-                  f"{hold['pss_per_conn_kib']:.1f} KiB per connection. "
-                  f"mpecho-bench errors: {hold['errors']}."]
+    lines += scale.report(hold, burst)
     lines += ["", "## Servers", ""]
     vers = versions()
     for n, make in SERVERS:
@@ -372,7 +305,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "3")))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
-    ap.add_argument("--no-hold", action="store_true", help="skip the 10,000-connection hold test")
+    ap.add_argument("--no-scale", action="store_true", help="skip the hold and burst runs")
+    ap.add_argument("--scale-only", action="store_true", help="only the hold and burst runs")
     opts = ap.parse_args()
     for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, BENCH):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
@@ -383,7 +317,7 @@ def main():
     total = opts.rounds * len(SERVERS) * len(MEASURES)
     done = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for rnd in range(opts.rounds):
+        for rnd in range(0 if opts.scale_only else opts.rounds):
             order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
             for name, make in order:
                 srv = Running(name, make, tmp)
@@ -402,18 +336,24 @@ def main():
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
                 finally:
                     srv.stop()
-        hold = None
-        if not opts.no_hold:
-            log(f"hold: {HOLD_CONNS:,} connections to mpechod fork ...")
-            hold = hold_test(tmp, opts.seconds)
-            log(f"hold: {hold['held']:,} held, {hold['pss_per_conn_kib']:.1f} KiB PSS per connection, "
+        hold = burst = None
+        if not opts.no_scale:
+            log(f"burst: {scale.BURST_CONNS:,} clients at once ...")
+            burst = scale.burst_test(Running, [x for x in SERVERS if x[0] in BURST_SERVERS], BENCH, tmp,
+                                     opts.rounds)
+            for name, b in burst.items():
+                log(f"burst: {name:16} {b['served']} served, the last after {b['max_ms']:,.0f} ms (median)")
+            log(f"hold: {scale.HOLD_CONNS:,} connections to mpechod fork ...")
+            hold = scale.hold_test(Running, MPECHOD, BENCH, tmp, opts.seconds)
+            log(f"hold: {hold['held']:,} held, {hold['pss_per_conn_kib']:.1f} KiB PSS and "
+                f"{hold['mem_per_conn_kib']:.1f} KiB of MemAvailable per connection, "
                 f"errors {hold['errors']}")
     elapsed = time.monotonic() - t0
     with open(os.path.join(opts.out, "results.json"), "w") as f:
         json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
-                   "runs": data, "hold": hold}, f, indent=1)
+                   "runs": data, "hold": hold, "burst": burst}, f, indent=1)
     md = os.path.join(opts.out, "results.md")
-    med, ref = write_results(md, data, hold, opts.rounds, opts.seconds, started, elapsed)
+    med, ref = write_results(md, data, hold, burst, opts.rounds, opts.seconds, started, elapsed)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
     log(f"wrote {md} and results.svg")
     print(open(md).read())
