@@ -44,6 +44,8 @@ need lintian lintian
 need fakeroot fakeroot
 need man man-db
 need haproxy haproxy
+need strace strace
+need ps procps
 need iptables iptables
 need nsenter util-linux
 need ip iproute2
