@@ -6,6 +6,9 @@
 static const struct service *const services[] = {
 	&service_echo,
 	&service_upper,
+	&service_discard,
+	&service_chargen,
+	&service_daytime,
 };
 
 const struct service *
@@ -22,5 +25,5 @@ service_find(const char *name)
 const char *
 service_names(void)
 {
-	return "echo, upper";
+	return "echo, upper, discard, chargen, daytime";
 }

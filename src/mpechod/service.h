@@ -1,6 +1,6 @@
 /*
  * service: what a session does with the bytes. Each service is a file of its
- * own (service_echo.c, service_upper.c) that reads and writes a stream and
+ * own (service_echo.c, service_upper.c, ...) that reads and writes a stream and
  * says how the session ended; this table names them.
  */
 #ifndef MPECHO_SERVICE_H
@@ -15,7 +15,8 @@ struct service {
 	enum end (*run)(struct stream *st);
 };
 
-extern const struct service service_echo, service_upper;
+extern const struct service service_echo, service_upper, service_discard, service_chargen,
+    service_daytime;
 
 /* 64 KiB: large reads keep bulk I/O cheap; on the stack, only the pages used are touched. */
 #define SERVICE_BUF (64 * 1024)
@@ -23,7 +24,7 @@ extern const struct service service_echo, service_upper;
 /* The service called name, or NULL. */
 const struct service *service_find(const char *name);
 
-/* "echo, upper": the names, for messages. */
+/* "echo, upper, ...": the names, for messages. */
 const char *service_names(void);
 
 #endif

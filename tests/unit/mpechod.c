@@ -25,6 +25,7 @@
 #include "options.h"
 #include "proctab.h"
 #include "service.h"
+#include "service_chargen.h"
 #include "service_upper.h"
 #include "stream.h"
 #include "transport.h"
@@ -529,6 +530,26 @@ test_stream_pace(void)
 	CHECK(paced_read(0, "a", 1100, "b", &err) == 1);		/* rate 0: no minimum */
 }
 
+/* RFC 864: 72 characters and CRLF a line, each line one character on; it repeats every 95 lines. */
+static void
+test_chargen(void)
+{
+	char a[CHARGEN_PERIOD * 2 + 10], b[100];
+	size_t i;
+	bool ok = true;
+
+	chargen_fill(a, sizeof(a), 0);
+	CHECK(a[0] == ' ' && a[71] == 'g' && a[72] == '\r' && a[73] == '\n' && a[74] == '!');
+	CHECK(a[94 * 74] == '~' && a[94 * 74 + 1] == ' ');	/* the last line wraps round */
+	for (i = 0; i < CHARGEN_PERIOD + 10; i++)
+		ok = ok && a[i] == a[i + CHARGEN_PERIOD];
+	CHECK(ok);	/* periodic */
+	chargen_fill(b, sizeof(b), 1000);	/* any offset is a slice of the same stream */
+	CHECK(memcmp(b, a + 1000, sizeof(b)) == 0);
+	chargen_fill(b, sizeof(b), CHARGEN_PERIOD + 73);
+	CHECK(memcmp(b, a + 73, sizeof(b)) == 0);
+}
+
 void
 unit_mpechod(void)
 {
@@ -541,6 +562,7 @@ unit_mpechod(void)
 	test_listener_parse();
 	test_end();
 	test_stream_pace();
+	test_chargen();
 	test_proctab();
 	test_prefork_plan();
 	test_admission();
