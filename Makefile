@@ -80,7 +80,8 @@ FUZZ_http = src/mpechod/http.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
-FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_inherited.c \
+FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_unix.c \
+               src/mpechod/listener_inherited.c \
                $(LIB_SRCS)
 FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)

@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,24 @@ malformed:
 }
 
 int
+net_unix_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	const char *path = text + 5;
+
+	if (strncmp(text, "unix:", 5) != 0 || path[0] == '\0' ||
+	    strlen(path) >= sizeof(sun->sun_path)) {
+		errno = strncmp(text, "unix:", 5) != 0 || path[0] == '\0' ? EINVAL : ENAMETOOLONG;
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	*len = (socklen_t)sizeof(*sun);
+	return 0;
+}
+
+int
 net_check_port(const char *port)
 {
 	const char *p;
@@ -143,6 +162,11 @@ net_format(const struct sockaddr *sa, char *buf, size_t len)
 			else
 				snprintf(buf, len, "[%s]:%u", ip, ntohs(sin6->sin6_port));
 		}
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
+
+		snprintf(buf, len, sun->sun_path[0] != '\0' ? "unix:%.*s" : "unix",
+		    (int)sizeof(sun->sun_path), sun->sun_path);
 	} else {
 		snprintf(buf, len, "?");
 	}
@@ -241,8 +265,7 @@ net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms)
 {
 	int fd, saved;
 
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | (timeout_ms >= 0 ? SOCK_NONBLOCK : 0),
-	    IPPROTO_TCP);
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | (timeout_ms >= 0 ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
 		return -1;
 	if ((connect(fd, sa, len) < 0 && ((errno != EINTR && errno != EINPROGRESS) ||

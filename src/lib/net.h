@@ -24,6 +24,12 @@ int net_split_hostport(const char *text, char **host, char **port);
  */
 int net_parse_target(const char *text, char **host, char **port);
 
+/*
+ * "unix:PATH": the address of a Unix-domain socket. 0, or -1 with errno EINVAL
+ * (not unix:, or no path) or ENAMETOOLONG.
+ */
+int net_unix_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len);
+
 /* A port is a number 0..65535 or a service name known to the system; 0 or -1 (EINVAL). */
 int net_check_port(const char *port);
 
@@ -35,7 +41,7 @@ int net_resolve(const char *host, const char *port, int passive, int family,
  * "1.2.3.4:80" or "[::1]:80"; an IPv4-mapped IPv6 address is shown as IPv4.
  * Never fails: an unknown family formats as "?".
  */
-const char *net_format(const struct sockaddr *sa, char *buf, size_t len);
+const char *net_format(const struct sockaddr *sa, char *buf, size_t len);	/* also "unix:PATH" */
 
 /*
  * An address without its port, as a key for access rules and per-source limits:

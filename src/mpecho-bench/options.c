@@ -21,7 +21,8 @@ const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold" };
 
 static const char usage_text[] =
 "Usage: mpecho-bench [OPTIONS] MODE [HOST [PORT]]\n"
-"Load an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT ") and check every byte it sends back.\n"
+"Load an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT "; HOST may be unix:PATH, a\n"
+"Unix-domain socket, without a port) and check every byte it sends back.\n"
 "\n"
 "Modes:\n"
 "  connrate   C concurrent sessions, each: connect, send S bytes, read them back, close.\n"
@@ -150,6 +151,8 @@ options_operands(struct bench *b, int n, char **args, bool size_given)
 		log_die(EXIT_USAGE, "unexpected argument '%s'", args[3]);
 	if (n > 1)
 		b->host = args[1];
+	if (n > 2 && strncmp(b->host, "unix:", 5) == 0)
+		log_die(EXIT_USAGE, "unexpected argument '%s': a unix: socket has no port", args[2]);
 	if (n > 2)
 		b->port = args[2];
 	if (net_check_port(b->port) < 0)
@@ -162,8 +165,16 @@ static void
 options_resolve(struct bench *b)
 {
 	struct addrinfo *ai;
-	int gai = net_resolve(b->host, b->port, 0, AF_UNSPEC, &ai);
+	int gai;
 
+	if (strncmp(b->host, "unix:", 5) == 0) {
+		if (net_unix_addr(b->host, &b->addr, &b->addrlen) < 0)
+			log_die(EXIT_USAGE, "invalid socket '%s': %s", b->host, strerror(errno));
+		if (b->sources > 0)
+			log_die(EXIT_USAGE, "--sources needs an IPv4 loopback target (127.0.0.0/8)");
+		return;
+	}
+	gai = net_resolve(b->host, b->port, 0, AF_UNSPEC, &ai);
 	if (gai != 0)
 		log_die(EXIT_FAIL, "cannot resolve '%s': %s", b->host, gai_strerror(gai));
 	memcpy(&b->addr, ai->ai_addr, ai->ai_addrlen);

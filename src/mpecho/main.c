@@ -21,7 +21,7 @@
 
 static const char usage_text[] =
 "Usage: mpecho [OPTIONS] [HOST [PORT]]\n"
-"       mpecho [OPTIONS] HOST:PORT | [IPv6]:PORT\n"
+"       mpecho [OPTIONS] HOST:PORT | [IPv6]:PORT | unix:PATH\n"
 "Talk to an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT ").\n"
 "\n"
 "On a terminal: type a line, see the reply; 'quit' (sent to the server) or\n"
@@ -51,6 +51,23 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* "unix:PATH": connect to that socket; on failure the message is printed. */
+static int
+connect_unix(const char *target, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (net_unix_addr(target, &ss, &len) < 0) {
+		log_plain("invalid socket '%s': %s", target, strerror(errno));
+		return -1;
+	}
+	if ((fd = net_connect((struct sockaddr *)&ss, len, timeout_ms)) < 0)
+		log_plain("cannot connect to %s: %s", target, strerror(errno));
+	return fd;
+}
+
 /* Connect to the first address of host that accepts; on failure the message is printed. */
 static int
 connect_host(const char *host, const char *port, int family, int timeout_ms)
@@ -59,6 +76,8 @@ connect_host(const char *host, const char *port, int family, int timeout_ms)
 	char name[NET_ADDRSTRLEN] = "?";
 	int fd = -1, gai, err = 0;
 
+	if (strncmp(host, "unix:", 5) == 0)
+		return connect_unix(host, timeout_ms);
 	gai = net_resolve(host, port, 0, family, &res);
 	if (gai != 0) {
 		log_plain("cannot resolve '%s': %s", host,
@@ -128,6 +147,13 @@ client_target(struct client_args *a, int n, char **args)
 {
 	if (n > 2)
 		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", args[2]);
+	if (n >= 1 && strncmp(args[0], "unix:", 5) == 0) {	/* a Unix-domain socket: no port */
+		if (n == 2)
+			log_die(EXIT_USAGE, "unexpected argument '%s': a unix: socket has no port", args[1]);
+		if ((a->host = strdup(args[0])) == NULL)
+			log_die(EXIT_FAIL, "out of memory");
+		return;
+	}
 	if (n >= 1 && net_parse_target(args[0], &a->host, &a->port) < 0)
 		log_die(errno == EINVAL ? EXIT_USAGE : EXIT_FAIL, "invalid server '%s': %s", args[0],
 		    errno == EINVAL ? "expected HOST, HOST:PORT or [IPv6]:PORT" : strerror(errno));
@@ -214,7 +240,10 @@ main(int argc, char **argv)
 	/* 2. The connection: a server going away is an error on it, never a kill. */
 	signal(SIGPIPE, SIG_IGN);
 	sock = connect_host(a.host, a.port, a.family, a.timeout_ms);
-	snprintf(peer, sizeof(peer), "%s port %s", a.host, a.port);
+	if (a.port != NULL)
+		snprintf(peer, sizeof(peer), "%s port %s", a.host, a.port);
+	else
+		snprintf(peer, sizeof(peer), "%s", a.host);
 	free(a.host);
 	free(a.port);
 	if (sock < 0)

@@ -58,6 +58,8 @@ admission_decide(struct admission *a, const struct peer *p, int64_t now_ms)
 {
 	struct net_addr key;
 
+	if (p->local)
+		return ADMITTED;	/* the socket file's permissions say who may connect */
 	if (!acl_permits(a->acl, &p->addr))
 		return REFUSED_ACL;
 	if (a->limits == NULL)
@@ -131,7 +133,7 @@ admission_release(struct admission *a, const struct peer *p)
 {
 	struct net_addr key = admission_source(a, &p->addr);
 
-	if (a->limits != NULL)
+	if (a->limits != NULL && !p->local)
 		limits_release(a->limits, &key);
 }
 

@@ -41,6 +41,7 @@ inetd_peer(int fd, struct peer *p)
 	    net_addr_of((struct sockaddr *)&ss, &p->addr) < 0)
 		return -1;
 	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
+	p->local = false;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "listener_tcp.h"
+#include "listener_unix.h"
 #include "mpecho.h"
 
 /* The port must be a number or a known service name; the spec is released if not. */
@@ -43,6 +44,32 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 	return 0;
 }
 
+/* "unix:PATH": the path, made absolute (a daemon works from /). 0, or -1 with err. */
+static int
+listener_parse_unix(const char *text, struct listen_spec *out, char *err, size_t errlen)
+{
+	const char *path = text + 5;
+	char cwd[4096];
+
+	if (path[0] == '\0' || strchr(path, ',') != NULL) {
+		snprintf(err, errlen, "invalid listen address '%s': expected unix:PATH (no options)", text);
+		return -1;
+	}
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
+		snprintf(err, errlen, "cannot make '%s' absolute: %s", path, strerror(errno));
+		return -1;
+	}
+	if (path[0] == '/')
+		out->path = strdup(path);
+	else if (asprintf(&out->path, "%s/%s", cwd, path) < 0)
+		out->path = NULL;
+	if (out->path == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int
 listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen)
 {
@@ -50,6 +77,8 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	char addr[512];
 
 	memset(out, 0, sizeof(*out));
+	if (strncmp(text, "unix:", 5) == 0)
+		return listener_parse_unix(text, out, err, errlen);
 	if (alen >= sizeof(addr) || (text[alen] == ',' && text[alen + 1] == '\0')) {
 		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy]", text);
 		return -1;
@@ -88,7 +117,8 @@ listener_spec_free(struct listen_spec *spec)
 {
 	free(spec->host);
 	free(spec->port);
-	spec->host = spec->port = NULL;
+	free(spec->path);
+	spec->host = spec->port = spec->path = NULL;
 }
 
 int
@@ -106,11 +136,12 @@ listeners_append(struct listeners *ls, int fd)
 	ls->v = v;
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
-	v[ls->n].proxy = false;
+	v[ls->n].proxy = v[ls->n].bound_path = false;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
 		snprintf(v[ls->n].name, sizeof(v[ls->n].name), "?");
+	v[ls->n].local = ss.ss_family == AF_UNIX;
 	ls->n++;
 	return 0;
 }
@@ -119,7 +150,7 @@ int
 listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
     const struct listen_params *lp, char *err, size_t errlen)
 {
-	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT, false };
+	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT, NULL, false };
 	size_t i;
 
 	if (n == 0) {
@@ -129,8 +160,9 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
 	for (i = 0; i < n; i++) {
 		size_t first = ls->n, j;
 
-		if (listener_tcp_open(ls, &specs[i], lp, err, errlen) < 0) {
-			listeners_close(ls);
+		if ((specs[i].path != NULL ? listener_unix_open(ls, &specs[i], lp, err, errlen) :
+		    listener_tcp_open(ls, &specs[i], lp, err, errlen)) < 0) {
+			listeners_free(ls);
 			return -1;
 		}
 		for (j = first; j < ls->n; j++)
@@ -145,7 +177,8 @@ listeners_tune(const struct listeners *ls, int idle_timeout)
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
-		if (net_tune(ls->v[i].fd) < 0 || net_set_timeouts(ls->v[i].fd, idle_timeout) < 0)
+		if ((!ls->v[i].local && net_tune(ls->v[i].fd) < 0) ||
+		    net_set_timeouts(ls->v[i].fd, idle_timeout) < 0)
 			return -1;
 	return 0;
 }
@@ -156,8 +189,11 @@ listeners_shutdown(struct listeners *ls)
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
-		if (ls->v[i].fd >= 0)
+		if (ls->v[i].fd >= 0) {
 			shutdown(ls->v[i].fd, SHUT_RD);
+			if (ls->v[i].bound_path)
+				unlink(ls->v[i].name + 5);	/* "unix:PATH" */
+		}
 	listeners_close(ls);
 }
 
@@ -176,10 +212,31 @@ listeners_close(struct listeners *ls)
 void
 listeners_free(struct listeners *ls)
 {
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i].fd >= 0 && ls->v[i].bound_path)
+			unlink(ls->v[i].name + 5);	/* never served (a failed start) */
 	listeners_close(ls);
 	free(ls->v);
 	ls->v = NULL;
 	ls->n = 0;
+}
+
+/* A client on a Unix socket has no address: it is known by its credentials. Returns fd. */
+static int
+listener_local_peer(int fd, struct peer *p)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	memset(&p->addr, 0, sizeof(p->addr));
+	p->addr.family = AF_UNIX;
+	snprintf(p->name, sizeof(p->name), "unix");
+	p->uid = (unsigned long)cred.uid;
+	p->pid = (long)cred.pid;
+	return fd;
 }
 
 int
@@ -191,21 +248,25 @@ listener_accept(const struct listener *l, struct peer *p)
 
 	if (fd < 0)
 		return -1;
+	p->via[0] = '\0';
+	p->check = false;
+	if ((p->local = ss.ss_family == AF_UNIX))
+		return listener_local_peer(fd, p);
 	if (net_addr_of((struct sockaddr *)&ss, &p->addr) < 0) {
-		close(fd);	/* not an IP client: nothing to serve */
+		close(fd);	/* neither IP nor local: nothing to serve */
 		errno = ECONNABORTED;
 		return -1;
 	}
 	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
-	p->via[0] = '\0';
-	p->check = false;
 	return fd;
 }
 
 const char *
 listener_peer_text(const struct peer *p, char *buf, size_t len)
 {
-	if (p->via[0] != '\0')
+	if (p->local)
+		snprintf(buf, len, "peer=unix peer_uid=%lu peer_pid=%ld", p->uid, p->pid);
+	else if (p->via[0] != '\0')
 		snprintf(buf, len, "peer=%s via=%s", p->name, p->via);
 	else
 		snprintf(buf, len, "peer=%s", p->name);

@@ -1,8 +1,8 @@
 /*
- * listener: where connections come from. A listen spec ("ADDR:PORT[,OPTION...]")
- * is parsed, opened, tuned, described and accepted on here; each kind of
- * listener opens its sockets in a file of its own (listener_tcp.c), so a new
- * kind or option never touches the supervisor.
+ * listener: where connections come from. A listen spec ("ADDR:PORT[,OPTION...]"
+ * or "unix:PATH") is parsed, opened, tuned, described and accepted on here;
+ * each kind of listener opens its sockets in a file of its own (listener_tcp.c,
+ * listener_unix.c), so a new kind or option never touches the supervisor.
  */
 #ifndef MPECHO_LISTENER_H
 #define MPECHO_LISTENER_H
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "net.h"
 
@@ -19,7 +20,8 @@
 /* One -l/--listen (or positional) address, as parsed. */
 struct listen_spec {
 	char *host;		/* NULL: every address */
-	char *port;
+	char *port;		/* NULL for a Unix-domain socket */
+	char *path;		/* "unix:PATH": a Unix-domain stream socket there; else NULL */
 	bool proxy;		/* ",proxy": clients come through a balancer that sends a PROXY header */
 };
 
@@ -29,14 +31,23 @@ struct listen_spec {
 struct listen_params {
 	int backlog;
 	bool reuseport;		/* share the address and port with other instances (SO_REUSEPORT) */
+	int socket_mode;	/* a Unix socket's permissions (--socket-mode); -1: as bind(2) leaves them */
+	bool owner_set;		/* a Unix socket goes to this user and group (-u, when root) */
+	uid_t owner;
+	gid_t group;
 };
+
+/* Room for "unix:" and the longest Unix socket path. */
+#define LISTENER_NAME_MAX 120
 
 /* One open listening socket. */
 struct listener {
 	int fd;
-	char name[NET_ADDRSTRLEN];	/* the bound address, real port included */
+	char name[LISTENER_NAME_MAX];	/* the bound address, real port included, or "unix:PATH" */
 	char label[LISTENER_LABEL_MAX];	/* "": bound here; else where it came from ("fd=3 name=web") */
 	bool proxy;			/* a PROXY header comes first on every connection */
+	bool local;			/* a Unix-domain socket: TCP options do not apply */
+	bool bound_path;		/* this server made the socket file: it removes it when done */
 };
 
 struct listeners {
@@ -47,20 +58,27 @@ struct listeners {
 /* A connected client, as the server sees it. */
 struct peer {
 	struct net_addr addr;		/* the key of access rules and per-source limits */
-	char name[NET_ADDRSTRLEN];	/* "1.2.3.4:5678" or "[::1]:5678", for log lines */
+	char name[NET_ADDRSTRLEN];	/* "1.2.3.4:5678" or "[::1]:5678", for log lines; "unix" */
 	char via[NET_ADDRSTRLEN];	/* the balancer it came through (PROXY header), or "" */
 	bool check;			/* the balancer speaking for itself: a health check */
+	bool local;			/* on a Unix socket: known by its credentials, not an address */
+	unsigned long uid;		/* a local peer's (SO_PEERCRED) */
+	long pid;
 };
 
 /* Room for listener_peer_text(). */
 #define LISTENER_PEER_TEXT (2 * NET_ADDRSTRLEN + 16)
 
-/* "peer=1.2.3.4:5678", or "peer=1.2.3.4:5678 via=10.0.0.1:4000" for a proxied client. */
+/*
+ * "peer=1.2.3.4:5678", or "peer=1.2.3.4:5678 via=10.0.0.1:4000" for a proxied
+ * client, or "peer=unix peer_uid=1000 peer_pid=4242" on a Unix socket.
+ */
 const char *listener_peer_text(const struct peer *p, char *buf, size_t len);
 
 /*
- * Parse a -l value: "HOST:PORT", "[IPv6]:PORT" or ":PORT" (every address),
- * then options after commas: "proxy". 0, or -1 with a one-line message in err.
+ * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or
+ * "unix:PATH", then options after commas: "proxy" (not for unix:). 0, or -1
+ * with a one-line message in err.
  */
 int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);
 
@@ -90,21 +108,21 @@ int listeners_tune(const struct listeners *ls, int idle_timeout);
 /*
  * Stop listening: shutdown(2) acts on the socket itself, which prefork
  * workers share: their accept() fails at once and new clients are refused.
- * Then close.
+ * The socket files this server made are removed. Then close.
  */
 void listeners_shutdown(struct listeners *ls);
 
-/* Close every listener (in a child that serves one connection; at exit). */
+/* Close every listener (in a child that serves one connection; after a hand-over). */
 void listeners_close(struct listeners *ls);
 
-/* Release the array as well. */
+/* Release the array as well; a socket file this server made and still listens on is removed. */
 void listeners_free(struct listeners *ls);
 
 /*
  * Take one pending connection (close-on-exec, blocking). Returns its fd and
  * fills *p, or -1 with errno: EAGAIN when none is pending; see
  * listener_transient() for the rest. A client that is not IP is closed and
- * reported as ECONNABORTED.
+ * reported as ECONNABORTED; a Unix-domain client is known by its credentials.
  */
 int listener_accept(const struct listener *l, struct peer *p);
 

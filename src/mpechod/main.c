@@ -134,8 +134,10 @@ main_listeners(const struct config *cfg, struct listeners *ls, char *err, size_t
 	else if (n > 0)
 		rc = listener_inherited_open(ls, n, names, err, errlen);
 	else
-		rc = listeners_open(ls, cfg->listens, cfg->nlistens,
-		    &(struct listen_params){ cfg->backlog, cfg->reuseport }, err, errlen);
+		rc = listeners_open(ls, cfg->listens, cfg->nlistens, &(struct listen_params){
+		    .backlog = cfg->backlog, .reuseport = cfg->reuseport, .socket_mode = cfg->socket_mode,
+		    .owner_set = cfg->user != NULL && geteuid() == 0, .owner = cfg->privs.uid,
+		    .group = cfg->privs.gid }, err, errlen);
 	if (rc == 0 && n > 0 && cfg->nlistens > 0)
 		log_msg(LOG_LVL_NOTICE, "event=listen-skipped count=%zu reason=socket-activated",
 		    cfg->nlistens);

@@ -272,6 +272,24 @@ options_banner(struct config *cfg, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/* --socket-mode: octal permissions, as chmod(1) takes them (660, 0600). 0, or -1 with err. */
+static int
+options_socket_mode(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+	int mode = 0;
+
+	while (*p >= '0' && *p <= '7' && mode <= 07777)
+		mode = mode * 8 + (*p++ - '0');
+	if (p == text || *p != '\0' || mode > 0777) {
+		options_error(err, errlen, "invalid value '%s' for --socket-mode: expected octal "
+		    "permissions from 0 to 777, like 660", text);
+		return -1;
+	}
+	cfg->socket_mode = mode;
+	return 0;
+}
+
 static int
 options_log_format(struct config *cfg, const char *text, char *err, size_t errlen)
 {
@@ -327,11 +345,11 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
 	case OPT_BANNER:
 		return options_banner(cfg, arg, err, errlen);
+	case OPT_SOCKET_MODE:
+		return options_socket_mode(cfg, arg, err, errlen);
 	case 'v':
-		seen->verbose = true;
-		return 0;
 	case 'q':
-		seen->quiet = true;
+		*(c == 'v' ? &seen->verbose : &seen->quiet) = true;
 		return 0;
 	default:
 		return options_number(cfg, c, arg, err, errlen);
@@ -353,6 +371,7 @@ options_defaults(struct config *cfg)
 	cfg->max_spare = 10;
 	cfg->proxy_timeout = 5;
 	cfg->source_prefix6 = ADMISSION_PREFIX6;
+	cfg->socket_mode = -1;
 }
 
 /* The message echoes what was typed: a control character in it must not break the one line. */

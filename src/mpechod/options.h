@@ -39,6 +39,7 @@ struct config {
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	int source_prefix6;	/* IPv6 sources counted by this prefix (default 64) */
+	int socket_mode;	/* --socket-mode: Unix listeners' permissions; -1: as bind(2) leaves them */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
@@ -82,7 +83,8 @@ enum {
 	OPT_METRICS_ALLOW,
 	OPT_LOG_FORMAT,
 	OPT_SOURCE_PREFIX6,
-	OPT_MIN_RATE
+	OPT_MIN_RATE,
+	OPT_SOCKET_MODE
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

@@ -17,6 +17,10 @@ static const char usage_text[] =
 "                           ,proxy: clients come through a load balancer that sends a\n"
 "                           PROXY header (versions 1 and 2) first\n"
 "                           Port 0 picks a free port (logged at start).\n"
+"  -l unix:PATH             a Unix-domain stream socket at PATH (a stale one is replaced;\n"
+"                           removed at exit); clients are logged by uid and pid\n"
+"      --socket-mode MODE   octal permissions of unix: sockets (660); under root with -u,\n"
+"                           the socket belongs to that user\n"
 "  -s, --service NAME       echo: every byte back unchanged (RFC 862, the default)\n"
 "                           upper: ASCII letters upper-cased; a line \"quit\" ends the session\n"
 "                           discard: read and drop (RFC 863); chargen: the rotating\n"
@@ -122,6 +126,7 @@ const struct option options_long[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
 	{ "min-rate", required_argument, NULL, OPT_MIN_RATE },
+	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },

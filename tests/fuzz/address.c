@@ -1,7 +1,8 @@
 /*
  * address: a libFuzzer target for listen addresses ("HOST:PORT[,proxy]",
- * "[IPv6]:PORT") and the split under them: a spec is either refused with a
- * message or holds a port that passes the port check; and mpecho's server
+ * "[IPv6]:PORT", "unix:PATH") and the split under them: a spec is either
+ * refused with a message, or holds a port that passes the port check, or an
+ * absolute path; and mpecho's server
  * argument: refused with EINVAL and nothing kept, or a non-empty host (and
  * a non-empty port, if any).
  */
@@ -34,11 +35,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (listener_parse(text, &spec, err, sizeof(err)) < 0) {
-		if (err[0] == '\0' || spec.host != NULL || spec.port != NULL)
+		if (err[0] == '\0' || spec.host != NULL || spec.port != NULL || spec.path != NULL)
 			abort();
 		return 0;
 	}
-	if (spec.port == NULL || net_check_port(spec.port) < 0)
+	if (spec.path != NULL ? spec.path[0] != '/' || spec.port != NULL :
+	    spec.port == NULL || net_check_port(spec.port) < 0)
 		abort();
 	listener_spec_free(&spec);
 	return 0;

@@ -139,6 +139,19 @@ test_options_parse(void)
 	    "--grace", "0", "-c", "5", NULL) == OPTIONS_RUN && cfg.nlistens == 2 &&
 	    strcmp(cfg.service->name, "upper") == 0 && cfg.grace == 0 && cfg.max_conns == 5);
 	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "660", NULL) == OPTIONS_RUN &&
+	    cfg.socket_mode == 0660);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "0600", NULL) == OPTIONS_RUN &&
+	    cfg.socket_mode == 0600);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "8", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "--socket-mode") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "1777", NULL) == OPTIONS_ERROR);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "", NULL) == OPTIONS_ERROR);
+	options_free(&cfg);
 	CHECK(parse(&cfg, err, sizeof(err), "--backlog", "0", NULL) == OPTIONS_ERROR &&
 	    strstr(err, "'0'") != NULL && strstr(err, "--backlog") != NULL);
 	options_free(&cfg);
@@ -338,6 +351,14 @@ test_listener_parse(void)
 	listener_spec_free(&spec);
 	CHECK(listener_parse_pair("10.0.0.1", "x-no-such-port", &spec, err, sizeof(err)) < 0 &&
 	    strstr(err, "'x-no-such-port'") != NULL && spec.host == NULL);
+	CHECK(listener_parse("unix:/run/echo.sock", &spec, err, sizeof(err)) == 0 &&
+	    strcmp(spec.path, "/run/echo.sock") == 0 && spec.host == NULL && spec.port == NULL);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("unix:rel.sock", &spec, err, sizeof(err)) == 0 &&
+	    spec.path[0] == '/' && strstr(spec.path, "/rel.sock") != NULL);	/* made absolute */
+	listener_spec_free(&spec);
+	CHECK(spec_fails("unix:", "unix:PATH"));
+	CHECK(spec_fails("unix:/x.sock,proxy", "no options"));
 }
 
 static bool
