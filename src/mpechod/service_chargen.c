@@ -1,5 +1,5 @@
 /* service_chargen: RFC 864 over TCP: the rotating lines, as fast as the client reads them. */
-#include "service_chargen.h"
+#include "chargen.h"
 
 #include <errno.h>
 

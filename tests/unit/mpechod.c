@@ -25,7 +25,7 @@
 #include "options.h"
 #include "proctab.h"
 #include "service.h"
-#include "service_chargen.h"
+#include "chargen.h"
 #include "service_upper.h"
 #include "stream.h"
 #include "transport.h"

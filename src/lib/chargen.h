@@ -1,10 +1,10 @@
 /*
- * service_chargen: RFC 864's character generator, the pure part: lines of 72
+ * chargen: RFC 864's character generator, the pure part: lines of 72
  * printable ASCII characters (0x20 to 0x7e) and CRLF, each line starting one
  * character further on than the one before, so the stream repeats every 95 lines.
  */
-#ifndef MPECHO_SERVICE_CHARGEN_H
-#define MPECHO_SERVICE_CHARGEN_H
+#ifndef MPECHO_CHARGEN_H
+#define MPECHO_CHARGEN_H
 
 #include <stddef.h>
 
