@@ -63,7 +63,8 @@ struct totals {
 void options_parse(struct bench *b, int argc, char **argv);
 
 /* load.c: the load itself. */
-void load_probe(const struct bench *b);	/* one connection first: exits 3 if refused */
+/* probe.c: one connection before the load: exits 3 if the target refuses it. */
+void probe_target(const struct bench *b);
 void load_init(void);			/* the shared pattern every connection sends slices of */
 /* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */
 int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);

@@ -114,7 +114,7 @@ main(int argc, char **argv)
 	/* 1. Options, target, descriptors, pattern. */
 	log_init("mpecho-bench", LOG_LVL_INFO);
 	options_parse(&b, argc, argv);
-	load_probe(&b);
+	probe_target(&b);
 	signal(SIGPIPE, SIG_IGN);
 	load_init();
 	stats_init(&lat);

@@ -6,20 +6,6 @@
 #include "service.h"
 #include "stream.h"
 
-void
-chargen_fill(char *out, size_t len, size_t at)
-{
-	size_t i, pos, line, col;
-
-	for (i = 0; i < len; i++) {
-		pos = (at + i) % CHARGEN_PERIOD;
-		line = pos / (CHARGEN_LINE + 2);
-		col = pos % (CHARGEN_LINE + 2);
-		out[i] = col == CHARGEN_LINE ? '\r' : col == CHARGEN_LINE + 1 ? '\n' :
-		    (char)(' ' + (line + col) % CHARGEN_CHARS);
-	}
-}
-
 /*
  * The stream is generated once, a period longer than one write, so that every
  * write is one slice of it. What the client sends is not read (RFC 864: it is
@@ -27,7 +13,7 @@ chargen_fill(char *out, size_t len, size_t at)
  * reading (idle), or at --max-time.
  */
 static enum end
-chargen_run(struct stream *st)
+service_chargen_run(struct stream *st)
 {
 	static char text[SERVICE_BUF + CHARGEN_PERIOD];
 	size_t at = 0;
@@ -40,4 +26,4 @@ chargen_run(struct stream *st)
 	}
 }
 
-const struct service service_chargen = { "chargen", chargen_run };
+const struct service service_chargen = { "chargen", service_chargen_run };

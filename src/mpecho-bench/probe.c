@@ -1,0 +1,33 @@
+/* probe: the one connection made before the load: a target that refuses it fails the run at once. */
+#include "bench.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/*
+ * One connection before the load, from the first source address and bounded
+ * by --timeout: a target that refuses it fails the run at once, with status 3,
+ * instead of being retried all along.
+ */
+void
+probe_target(const struct bench *b)
+{
+	struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(SOURCE_FIRST) };
+	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		log_die(EXIT_CONN_ERRORS, "cannot make a socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((b->sources > 0 && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
+	    connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0)
+		log_die(EXIT_CONN_ERRORS, "cannot connect to %s port %s: %s", b->host, b->port,
+		    errno == EINPROGRESS ? "timed out" : strerror(errno));
+	close(fd);
+}
