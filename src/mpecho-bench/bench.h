@@ -13,7 +13,8 @@
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
 #define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
 
-enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD };
+enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD, MODE_SINK, MODE_SOURCE };
+#define MODES 6
 extern const char *const mode_names[];
 
 struct bench {

@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "chargen.h"
 #include "clock.h"
 #include "log.h"
 
@@ -49,6 +50,7 @@ struct conn {
 static int phase;
 static uint64_t measured_ops;		/* summed over threads, for --count */
 static unsigned char pattern[PATTERN_SIZE + CHUNK];
+static char chargen[CHARGEN_PERIOD + CHUNK];	/* source mode: RFC 864's stream, a slice per read */
 
 int
 load_phase(void)
@@ -76,6 +78,7 @@ load_init(void)
 		pattern[i] = (unsigned char)((x * 2685821657736338717ull) >> 56);
 	}
 	memcpy(pattern + PATTERN_SIZE, pattern, CHUNK);
+	chargen_fill(chargen, sizeof(chargen), 0);
 }
 
 static const unsigned char *
@@ -178,11 +181,22 @@ count_op(struct thread *t, int64_t started, int64_t now)
 		load_set_phase(2);
 }
 
-/* Send what the mode allows now. False if the connection failed. */
+/* Bytes that count for stream, sink and source: on the progress line, and while measuring. */
+static void
+count_bytes(struct thread *t, size_t n)
+{
+	__atomic_store_n(&t->progress_bytes, t->progress_bytes + n, __ATOMIC_RELAXED);
+	if (load_phase() == 1)
+		t->bytes += n;
+}
+
+/* Send what the mode allows now (sink: a few chunks a turn, for ever). False if the connection failed. */
 static bool
 conn_send(struct thread *t, struct conn *c)
 {
-	uint64_t limit = t->b->mode == MODE_STREAM ? c->rx + STREAM_WINDOW : c->msg_end;
+	enum mode m = t->b->mode;
+	uint64_t limit = m == MODE_STREAM ? c->rx + STREAM_WINDOW : m == MODE_SINK ?
+	    c->tx + 4 * CHUNK : c->msg_end;
 	ssize_t n;
 
 	while (c->tx < limit) {
@@ -201,8 +215,29 @@ conn_send(struct thread *t, struct conn *c)
 		}
 		c->tx += (uint64_t)n;
 		c->t_progress = clock_ns();
+		if (m == MODE_SINK)
+			count_bytes(t, (size_t)n);
 	}
-	set_events(t, c, EPOLLIN);
+	set_events(t, c, m == MODE_SINK ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	return true;
+}
+
+/* One-way: a sink must send nothing back, a source RFC 864's stream from its first byte. False: done. */
+static bool
+conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t n)
+{
+	size_t i;
+
+	if (t->b->mode == MODE_SINK) {
+		t->err.extra += n;
+		conn_fail(t, c, &t->err.closed);
+		return false;
+	}
+	if (memcmp(buf, chargen + c->rx % CHARGEN_PERIOD, n) != 0)
+		for (i = 0; i < n; i++)
+			t->err.corrupt += buf[i] != (unsigned char)chargen[(c->rx + i) % CHARGEN_PERIOD];
+	c->rx += n;
+	count_bytes(t, n);
 	return true;
 }
 
@@ -241,7 +276,7 @@ message_done(struct thread *t, struct conn *c, int64_t now)
 		t->held++;
 		__atomic_store_n(&t->progress_ops, t->held, __ATOMIC_RELAXED);
 		break;
-	case MODE_STREAM:
+	default:	/* stream, sink, source: no messages */
 		break;
 	}
 }
@@ -271,6 +306,11 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 		}
 		now = clock_ns();
 		c->t_progress = now;
+		if (t->b->mode == MODE_SINK || t->b->mode == MODE_SOURCE) {
+			if (!conn_one_way(t, c, buf, (size_t)n))
+				return;
+			continue;
+		}
 		if (c->rx + (uint64_t)n > c->tx) {
 			t->err.extra += c->rx + (uint64_t)n - c->tx;
 			n = (ssize_t)(c->tx - c->rx);
@@ -282,9 +322,7 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 		verify(t, c, buf, (size_t)n);
 		c->rx += (uint64_t)n;
 		if (t->b->mode == MODE_STREAM) {
-			__atomic_store_n(&t->progress_bytes, t->progress_bytes + (uint64_t)n, __ATOMIC_RELAXED);
-			if (load_phase() == 1)
-				t->bytes += (uint64_t)n;
+			count_bytes(t, (size_t)n);
 			if (!conn_send(t, c))
 				return;
 		} else if (c->rx == c->msg_end) {
@@ -354,6 +392,10 @@ static void
 conn_start(struct thread *t, struct conn *c)
 {
 	c->state = C_ACTIVE;
+	if (t->b->mode == MODE_SOURCE) {
+		set_events(t, c, EPOLLIN);	/* nothing to send: the server talks */
+		return;
+	}
 	if (t->b->mode != MODE_STREAM)
 		c->msg_end = (uint64_t)t->b->size;	/* connrate: t_start stays the connect time */
 	if (t->b->mode == MODE_PINGPONG)

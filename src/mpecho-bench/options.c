@@ -17,7 +17,7 @@
 #include "net.h"
 #include "number.h"
 
-const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold" };
+const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source" };
 
 static const char usage_text[] =
 "Usage: mpecho-bench [OPTIONS] MODE [HOST [PORT]]\n"
@@ -33,6 +33,10 @@ static const char usage_text[] =
 "             Reports echoed MB/s (10^6 bytes).\n"
 "  hold       Opens C connections, checks each echoes S bytes, holds them open.\n"
 "             Reports how many are held; for scale and memory tests.\n"
+"  sink       C connections sending continuously, expecting nothing back (a discard\n"
+"             server, RFC 863). Reports sent MB/s.\n"
+"  source     C connections reading RFC 864's character lines (a chargen server),\n"
+"             every byte checked. Reports received MB/s.\n"
 "\n"
 "Options:\n"
 "  -c, --conns N        concurrent connections (1-1000000, default 16)\n"
@@ -61,7 +65,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 no error; 1 lost, extra or corrupted bytes; 2 usage error;\n"
 "3 connection errors (connect, reset, close, timeout) with every byte intact,\n"
-"or the target refusing the first connection (checked before the load starts).\n";
+"or the target refusing the first connection (checked before the load starts),\n"
+"or a source that sent nothing in the whole run.\n";
 
 static const struct option long_options[] = {
 	{ "conns", required_argument, NULL, 'c' },
@@ -138,14 +143,14 @@ options_operands(struct bench *b, int n, char **args, bool size_given)
 	int i;
 
 	if (n < 1)
-		log_die(EXIT_USAGE, "no mode: expected connrate, pingpong, stream or hold");
-	for (i = 0; i < 4 && strcmp(args[0], mode_names[i]) != 0; i++)
+		log_die(EXIT_USAGE, "no mode: expected connrate, pingpong, stream, hold, sink or source");
+	for (i = 0; i < MODES && strcmp(args[0], mode_names[i]) != 0; i++)
 		;
-	if (i == 4)
-		log_die(EXIT_USAGE, "unknown mode '%s': expected connrate, pingpong, stream or hold",
-		    args[0]);
+	if (i == MODES)
+		log_die(EXIT_USAGE, "unknown mode '%s': expected connrate, pingpong, stream, hold, sink "
+		    "or source", args[0]);
 	b->mode = (enum mode)i;
-	if (b->mode == MODE_STREAM && !size_given)
+	if ((b->mode == MODE_STREAM || b->mode == MODE_SINK) && !size_given)
 		b->size = CHUNK;
 	if (n > 3)
 		log_die(EXIT_USAGE, "unexpected argument '%s'", args[3]);

@@ -49,7 +49,10 @@ report_text(const struct bench *b, const struct totals *t)
 		    report_us(t->lat->count ? t->lat->max : 0));
 		break;
 	case MODE_STREAM:
-		printf("echoed: %llu bytes (%.1f MB/s)\n", (unsigned long long)t->bytes,
+	case MODE_SINK:
+	case MODE_SOURCE:
+		printf("%s: %llu bytes (%.1f MB/s)\n", b->mode == MODE_STREAM ? "echoed" :
+		    b->mode == MODE_SINK ? "sent" : "received", (unsigned long long)t->bytes,
 		    (double)t->bytes / t->seconds / 1e6);
 		break;
 	case MODE_HOLD:
@@ -100,7 +103,8 @@ report_status(const struct bench *b, const struct totals *t)
 	if (e->lost || e->extra || e->corrupt)
 		return EXIT_FAIL;
 	if (e->connect || e->reset || e->closed || e->timeout ||
-	    (b->mode == MODE_HOLD && t->held < (uint64_t)b->conns))
+	    (b->mode == MODE_HOLD && t->held < (uint64_t)b->conns) ||
+	    (b->mode == MODE_SOURCE && t->bytes == 0))	/* a source that never spoke */
 		return EXIT_CONN_ERRORS;
 	return EXIT_OK;
 }

@@ -81,3 +81,30 @@ def test_the_services_are_named_in_the_usage_error():
     from harness import run_server_once
     rc, err = run_server_once("-s", "chargn", "-l", "127.0.0.1:0")
     check(rc == 2 and "expected echo, upper, discard, chargen, daytime" in err, err)
+
+
+def test_mpecho_bench_measures_discard_and_chargen_one_way():
+    import json
+    import subprocess
+    from harness import binary
+
+    def bench(mode, port):
+        run = subprocess.run([binary("mpecho-bench"), "--json", "-q", "-d", "1", "-w", "0", "-c", "2",
+                              mode, "127.0.0.1", str(port)], capture_output=True, text=True, timeout=60)
+        return run.returncode, json.loads(run.stdout)
+
+    discard = Server("-l", "127.0.0.1:0", "-s", "discard")
+    chargen = Server("-l", "127.0.0.1:0", "-s", "chargen")
+    echo = Server("-l", "127.0.0.1:0", "--banner", "hello")
+    rc, r = bench("sink", discard.port)
+    check(rc == 0 and r["bytes"] > 0 and not any(r["errors"].values()), f"sink to discard: {r}")
+    rc, r = bench("source", chargen.port)
+    check(rc == 0 and r["bytes"] > 0 and not any(r["errors"].values()), f"source from chargen: {r}")
+    # the checks can fail: an echo server with a banner sends a line that is not chargen's,
+    # and chargen sends bytes a sink says are extra
+    rc, r = bench("source", echo.port)
+    check(rc == 1 and r["errors"]["corrupt"] > 0, f"source from a banner: corrupt bytes: {r['errors']}")
+    rc, r = bench("sink", chargen.port)
+    check(rc == 1 and r["errors"]["extra"] > 0, f"sink to chargen: extra bytes: {r['errors']}")
+    for srv in (discard, chargen, echo):
+        check(srv.stop() == 0, "server exits 0")
