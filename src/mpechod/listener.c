@@ -124,7 +124,7 @@ listener_spec_free(struct listen_spec *spec)
 int
 listeners_append(struct listeners *ls, int fd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 	socklen_t len = sizeof(ss);
 	struct listener *v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
 

@@ -19,7 +19,7 @@ static int
 unix_clear(const struct sockaddr_un *sun, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd, answered;
+	int fd, rc, err_connect;
 
 	if (lstat(sun->sun_path, &st) < 0)
 		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot listen on unix:%s: %s",
@@ -31,11 +31,16 @@ unix_clear(const struct sockaddr_un *sun, char *err, size_t errlen)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return snprintf(err, errlen, "socket: %s", strerror(errno)), -1;
-	answered = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 || errno != ECONNREFUSED;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	err_connect = errno;
 	close(fd);
-	if (answered) {
+	if (rc == 0) {
 		snprintf(err, errlen, "cannot listen on unix:%s: a server is listening there",
 		    sun->sun_path);
+		return -1;
+	}
+	if (err_connect != ECONNREFUSED && err_connect != ENOENT) {
+		snprintf(err, errlen, "cannot listen on unix:%s: %s", sun->sun_path, strerror(err_connect));
 		return -1;
 	}
 	unlink(sun->sun_path);	/* stale: its server is gone */
