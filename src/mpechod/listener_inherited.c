@@ -44,7 +44,7 @@ out:
 	return rc;
 }
 
-/* 1: a listening stream socket of an IP family; 0: something else. */
+/* 1: a listening stream socket, TCP or Unix-domain; 0: something else. */
 static int
 inherited_is_listener(int fd)
 {
@@ -60,7 +60,7 @@ inherited_is_listener(int fd)
 	    getsockname(fd, (struct sockaddr *)&ss, &slen) < 0)
 		return 0;
 	return type == SOCK_STREAM && listening &&
-	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6 || ss.ss_family == AF_UNIX);
 }
 
 int
@@ -73,7 +73,7 @@ listener_inherited_take(struct listeners *ls, int fd, const char *label, char *e
 		return -1;
 	}
 	if (!inherited_is_listener(fd)) {
-		snprintf(err, errlen, "descriptor %d (%s) is not a listening TCP socket", fd, label);
+		snprintf(err, errlen, "descriptor %d (%s) is not a listening stream socket (TCP or Unix)", fd, label);
 		return -1;
 	}
 	/* The supervisor takes connections in batches until EAGAIN: never block on one. */

@@ -97,7 +97,7 @@ def test_an_inherited_descriptor_that_is_not_a_listener_is_a_start_error():
                 stderr=subprocess.PIPE, pass_fds=fds))
             err = proc.communicate(timeout=10)[1].decode()
             check(proc.returncode == 1, f"{what} at fd 3: status 1, got {proc.returncode}")
-            check(err.strip() == "mpechod: descriptor 3 (fd=3 name=-) is not a listening TCP socket",
+            check(err.strip() == "mpechod: descriptor 3 (fd=3 name=-) is not a listening stream socket (TCP or Unix)",
                   f"{what}: one clear line: {err!r}")
     rc, err = run_server_once(prefix=("env", "LISTEN_PID=1", "LISTEN_FDS=x"))
     check(rc == 1 and "malformed LISTEN_PID '1' or LISTEN_FDS 'x'" in err, err)

@@ -105,3 +105,16 @@ def test_mpecho_and_mpecho_bench_reach_a_unix_socket():
         check(srv.stop() == 0, "server exits 0")
         rc, out, err = run_client(f"unix:{path}", data=b"x")
         check(rc == 1 and f"cannot connect to unix:{path}" in err, f"no server: {rc} {err}")
+
+
+def test_socket_activation_hands_over_a_unix_socket_and_keeps_its_file():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "act.sock")
+        srv = Server(prefix=("systemd-socket-activate", "-l", path), ready=False)
+        wait_until(lambda: os.path.exists(path), 10, "systemd-socket-activate's socket")
+        # the first connection makes it start mpechod, which then accepts it
+        check(unix_echo(path, b"activated") == b"activated", "echo through systemd's socket")
+        srv.wait_for(rf"event=listen addr=unix:{re.escape(path)} fd=3")
+        srv.wait_for(r"event=end peer=unix ")
+        check(srv.stop() == 0, "server exits 0")
+        check(stat.S_ISSOCK(os.stat(path).st_mode), "the socket file is the service manager's: kept")
