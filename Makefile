@@ -107,12 +107,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*)
 
-# mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js;
+# mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js,
+# and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref);
 # writes bench/results.md and bench/results.svg. BENCH_ROUNDS and BENCH_SECONDS scale it.
-bench:
+bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
 	./tests/deps.sh --bench
 	$(MAKE) all
 	python3 bench/run.py
+
+# make bench's yardsticks (bench/ref): the event-loop ceiling and the fork-design floor.
+$(BUILD)/ref/%: bench/ref/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra $(WERROR) -o $@ $< -pthread
 
 # Mixed load while faults are injected (tests/soak.py says which and what is asserted);
 # minutes, bounded: SOAK_SECONDS per model (default 60). Not part of make test.

@@ -72,8 +72,12 @@ SERVERS = [
     ("xinetd", lambda p, tmp: ["xinetd", "-dontfork", "-f", xinetd_conf(tmp, p),
                                "-pidfile", os.path.join(tmp, "xinetd.pid")]),
     ("node", lambda p, tmp: ["node", "-e", NODE_JS, str(p)]),
+    ("epoll ceiling", lambda p, tmp: [os.path.join(BUILD, "ref", "epoll_echo"), str(p)]),
+    ("fork floor", lambda p, tmp: [os.path.join(BUILD, "ref", "fork_echo"), str(p)]),
 ]
 REFERENCE = "node"
+CEILING = "epoll ceiling"   # bench/ref/epoll_echo.c: one epoll loop per CPU, nothing else
+FLOOR = "fork floor"        # bench/ref/fork_echo.c: accept, fork, echo, exit
 BURST_SERVERS = ("mpechod fork", "mpechod prefork", "node")
 
 # key, title, mpecho-bench arguments, JSON field, unit
@@ -181,6 +185,8 @@ def versions():
         "ncat": first_line(["ncat", "--version"]),
         "xinetd": "xinetd " + deb("xinetd"),
         "node": "node " + first_line(["node", "--version"]),
+        "epoll": "bench/ref/epoll_echo.c",
+        "fork": "bench/ref/fork_echo.c",
     }
 
 
@@ -232,14 +238,27 @@ def write_results(path, data, hold, burst, rounds, seconds, started, elapsed):
                 cell += f" [{d['failures']} run(s) with errors]"
             cells.append(cell)
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    lines += ["", "Latency (median of the rounds' p50 / p99, microseconds):", "",
-              "| server | connrate p50 | connrate p99 | pingpong p50 | pingpong p99 |",
-              "|---|---:|---:|---:|---:|"]
+    ceil = {m[0]: med[(CEILING, m[0])] for m in MEASURES}
+    lines += ["", f"The same figures as ratios against the epoll ceiling ({CEILING}: the plainest "
+              "event-loop echo server, one thread per CPU) and, for the fork design, the floor "
+              f"({FLOOR}: accept, fork, echo, exit):", "",
+              "| server | " + " | ".join(m[1] for m in MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(
+            f"{med[(n, m[0])] / ceil[m[0]]:.2f}x" if ceil[m[0]] else "-" for m in MEASURES) + " |")
+    floor = med[(FLOOR, "connrate")]
+    if floor:
+        lines += ["", f"connrate against the fork floor: mpechod fork "
+                  f"{med[('mpechod fork', 'connrate')] / floor:.2f}x, prefork "
+                  f"{med[('mpechod prefork', 'connrate')] / floor:.2f}x."]
+    lines += ["", "Latency (median of the rounds' p50 / p99 / p99.9, microseconds):", "",
+              "| server | connrate p50 | p99 | p99.9 | pingpong p50 | p99 | p99.9 |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         row = []
         for key in ("connrate", "pingpong"):
             lat = data[n][key]["latency"]
-            for q in ("p50", "p99"):
+            for q in ("p50", "p99", "p99.9"):
                 vals = [x[q] for x in lat]
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
@@ -271,7 +290,8 @@ def write_results(path, data, hold, burst, rounds, seconds, started, elapsed):
 
 def write_svg(path, med, ref):
     names = [n for n, _ in SERVERS]
-    colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+              "#bcbd22", "#17becf"]
     bar, gap, left, width = 14, 18, 170, 520
     ratios = {(n, m[0]): (med[(n, m[0])] / ref[m[0]] if ref[m[0]] else 0) for n in names for m in MEASURES}
     top = max(max(ratios.values()), 1.0) * 1.1
@@ -308,7 +328,8 @@ def main():
     ap.add_argument("--no-scale", action="store_true", help="skip the hold and burst runs")
     ap.add_argument("--scale-only", action="store_true", help="only the hold and burst runs")
     opts = ap.parse_args()
-    for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, BENCH):
+    for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, BENCH,
+                 os.path.join(BUILD, "ref", "epoll_echo"), os.path.join(BUILD, "ref", "fork_echo")):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
             sys.exit(f"bench: {tool} is missing (make bench installs it)")
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
