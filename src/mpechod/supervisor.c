@@ -464,6 +464,7 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		snprintf(msg, sizeof(msg), "cannot start the %s model: %s", sv.model->name, strerror(errno));
 		goto failed;
 	}
+	supervisor_upgrade_start(&sv, env);	/* its socket exists once "ready" is said */
 	supervisor_log_ready(&sv);
 	/* A daemon is not the process the manager started: it names itself the main one. */
 	if (cfg->daemonize)
@@ -472,7 +473,6 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		notify_send(&sv.notify, "READY=1");
 	daemon_ready(env->ready_fd, NULL);
 	env->ready_fd = -1;
-	supervisor_upgrade_start(&sv, env);
 	if (supervisor_loop(&sv) == 0) {
 		log_msg(LOG_LVL_NOTICE, "event=stop served=%llu in=%llu out=%llu",
 		    (unsigned long long)sv.ended.served, (unsigned long long)sv.ended.bytes_in,
