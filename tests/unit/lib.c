@@ -34,51 +34,43 @@ test_number_parse(void)
 	CHECK(v == -3);	/* failures leave the output alone */
 }
 
+/* net_split_hostport() and net_parse_target() take the same arguments. */
+typedef int (*split_fn)(const char *text, char **host, char **port);
+
 static bool
-split_is(const char *text, const char *host, const char *port)
+same(const char *want, const char *got)
+{
+	return want == NULL ? got == NULL : got != NULL && strcmp(want, got) == 0;
+}
+
+/* text splits into exactly host and port (NULL: none). */
+static bool
+splits(split_fn split, const char *text, const char *host, const char *port)
 {
 	char *h, *p;
 	bool ok;
 
-	if (net_split_hostport(text, &h, &p) < 0)
+	if (split(text, &h, &p) < 0)
 		return false;
-	ok = ((host == NULL && h == NULL) || (host && h && strcmp(host, h) == 0)) &&
-	    strcmp(port, p) == 0;
+	ok = same(host, h) && same(port, p);
 	free(h);
 	free(p);
 	return ok;
 }
 
+/* text is refused as malformed, and nothing is left allocated. */
 static bool
-split_fails(const char *text)
+refused(split_fn split, const char *text)
 {
 	char *h = (char *)1, *p = (char *)1;
 
-	return net_split_hostport(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
+	return split(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
 }
 
-static bool
-target_is(const char *text, const char *host, const char *port)
-{
-	char *h, *p;
-	bool ok;
-
-	if (net_parse_target(text, &h, &p) < 0)
-		return false;
-	ok = h != NULL && strcmp(host, h) == 0 &&
-	    ((port == NULL && p == NULL) || (port && p && strcmp(port, p) == 0));
-	free(h);
-	free(p);
-	return ok;
-}
-
-static bool
-target_fails(const char *text)
-{
-	char *h = (char *)1, *p = (char *)1;
-
-	return net_parse_target(text, &h, &p) < 0 && errno == EINVAL && h == NULL && p == NULL;
-}
+#define split_is(t, h, p) splits(net_split_hostport, t, h, p)
+#define split_fails(t) refused(net_split_hostport, t)
+#define target_is(t, h, p) splits(net_parse_target, t, h, p)
+#define target_fails(t) refused(net_parse_target, t)
 
 /* mpecho's server argument. */
 static void
