@@ -7,6 +7,8 @@ CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 # Bind every symbol at start (and make the GOT read-only): a forked session then never
 # dirties a page of the supervisor's by resolving a function on first use.
 LDFLAGS += -Wl,-z,relro,-z,now
+# TLS (the ,tls listener, mpecho --tls, mpecho-bench --tls): OpenSSL 3, Debian's libssl-dev.
+LDLIBS  += -lssl -lcrypto
 WERROR  ?=
 ALLFLAGS = -std=c11 $(WARN) $(WERROR) $(CFLAGS)
 BUILD   ?= build
@@ -51,9 +53,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc/lib $(ALLFLAGS) -c -o $@ $<
 
+# Tests see the programs' folders for "name.h" only (-iquote): src/mpechod/limits.h must
+# never hide <limits.h>, which OpenSSL's headers need.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Isrc/lib -Isrc/mpechod -Isrc/mpecho-bench $(ALLFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench $(ALLFLAGS) -c -o $@ $<
 
 # Start the server in the foreground on its defaults (all addresses, port 8000).
 run: $(BUILD)/mpechod
@@ -87,7 +91,7 @@ FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c 
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -Isrc/mpechod -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -105,7 +109,7 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*) -lssl -lcrypto
 
 # mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js,
 # and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref);

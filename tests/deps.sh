@@ -49,8 +49,11 @@ need ps procps
 need iptables iptables
 need nsenter util-linux
 need ip iproute2
+need openssl openssl
+need socat socat
+# OpenSSL's headers and libraries: the one build dependency beyond libc
+[ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 if [ "${1:-}" = "--bench" ]; then
-	need socat socat
 	need ncat ncat
 	need tcpserver ucspi-tcp
 	need xinetd xinetd

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
 
 #include "stats.h"
 
@@ -25,6 +28,9 @@ struct bench {
 	uint64_t count;			/* stop after this many measured operations; 0: no bound */
 	bool json, quiet;
 	bool banner;			/* the server sends a line first (mpechod --banner) */
+	bool tls, insecure;		/* --tls: every connection does a full handshake; --insecure */
+	const char *ca;			/* --ca FILE, or NULL: the system's CAs */
+	SSL_CTX *tls_ctx;		/* made once from those, shared by the threads */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };
@@ -63,10 +69,36 @@ struct totals {
 /* options.c: the command line, the target, the descriptors; usage errors end the program. */
 void options_parse(struct bench *b, int argc, char **argv);
 
-/* load.c: the load itself. */
+/* check.c: what connections send, and how what comes back is checked. */
+void check_init(void);			/* the shared pattern every connection sends slices of */
+const unsigned char *check_pattern(uint64_t pos);	/* CHUNK bytes from pos on, contiguous */
+/* Bytes of buf that differ from the pattern at pos, or from RFC 864's stream at pos. */
+uint64_t check_echo(const unsigned char *buf, uint64_t pos, size_t n);
+uint64_t check_chargen(const unsigned char *buf, uint64_t pos, size_t n);
+
+/* A load connection's socket, and TLS on it (wire.c). */
+struct wire {
+	int fd;
+	SSL *ssl;			/* NULL: plain */
+	uint32_t want;			/* after EAGAIN under TLS: the epoll events it waits for */
+};
+
+/*
+ * wire.c, all non-blocking: bytes, 0 at the server's end (recv), or -1 with
+ * errno (EAGAIN: wait; EPROTO: TLS failed). wire_handshake() takes one step
+ * of the TLS handshake with host's name checked (unless ctx is insecure): 1
+ * done, 0 wait for w->want, -1 failed. wire_close() sends a close-notify if
+ * the socket takes it at once, and closes.
+ */
+ssize_t wire_send(struct wire *w, const void *buf, size_t len);
+ssize_t wire_recv(struct wire *w, void *buf, size_t len);
+int wire_handshake(struct wire *w, SSL_CTX *ctx, const char *host);
+void wire_close(struct wire *w);
+
 /* probe.c: one connection before the load: exits 3 if the target refuses it. */
 void probe_target(const struct bench *b);
-void load_init(void);			/* the shared pattern every connection sends slices of */
+
+/* load.c: the load itself. */
 /* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */
 int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);
 void load_thread_free(struct thread *t);

@@ -1,10 +1,6 @@
 /*
  * load: mpecho-bench's load. One epoll loop per thread, non-blocking
- * connections, every byte received checked against what was sent.
- *
- * Each connection sends a slice of one shared pseudo-random pattern, starting
- * at its own offset, so checking a received chunk is one memcmp against the
- * pattern at the connection's receive position: nothing is stored per byte.
+ * connections, every byte received checked against what was sent (check.c).
  */
 #include "bench.h"
 
@@ -18,21 +14,19 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "chargen.h"
 #include "clock.h"
 #include "log.h"
 
-#define PATTERN_SIZE (1u << 20)
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
 #define RETRY_MS 10			/* wait before reconnecting after a failure */
 #define EVENT_READS 64			/* reads for one event at most, then back to the loop */
 
-enum conn_state { C_IDLE, C_CONNECTING, C_BANNER, C_ACTIVE, C_HELD };
+enum conn_state { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_BANNER, C_ACTIVE, C_HELD };
 
 #define BANNER_MAX 1024			/* --banner: the server's first line is at most this long */
 
 struct conn {
-	int fd;
+	struct wire w;		/* the socket, and TLS on it */
 	enum conn_state state;
 	uint32_t events;		/* epoll interest now registered */
 	uint64_t base;			/* where this connection starts in the pattern */
@@ -49,8 +43,6 @@ struct conn {
 /* 0: warm-up, 1: measuring, 2: stop. Written by the main thread, read by the workers. */
 static int phase;
 static uint64_t measured_ops;		/* summed over threads, for --count */
-static unsigned char pattern[PATTERN_SIZE + CHUNK];
-static char chargen[CHARGEN_PERIOD + CHUNK];	/* source mode: RFC 864's stream, a slice per read */
 
 int
 load_phase(void)
@@ -64,27 +56,10 @@ load_set_phase(int p)
 	__atomic_store_n(&phase, p, __ATOMIC_RELAXED);
 }
 
-/* xorshift64*: the same pattern on every run. The tail repeats the head so any slice is contiguous. */
-void
-load_init(void)
-{
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	size_t i;
-
-	for (i = 0; i < PATTERN_SIZE; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		pattern[i] = (unsigned char)((x * 2685821657736338717ull) >> 56);
-	}
-	memcpy(pattern + PATTERN_SIZE, pattern, CHUNK);
-	chargen_fill(chargen, sizeof(chargen), 0);
-}
-
 static const unsigned char *
 pattern_at(const struct conn *c, uint64_t pos)
 {
-	return pattern + (c->base + pos) % PATTERN_SIZE;
+	return check_pattern(c->base + pos);
 }
 
 static void
@@ -94,7 +69,7 @@ set_events(struct thread *t, struct conn *c, uint32_t events)
 
 	if (c->events == events)
 		return;
-	epoll_ctl(t->epfd, c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(t->epfd, c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->w.fd, &ev);
 	c->events = events;
 }
 
@@ -102,9 +77,7 @@ static void
 conn_close(struct thread *t, struct conn *c, int64_t retry_ns)
 {
 	(void)t;
-	if (c->fd >= 0)
-		close(c->fd);	/* also leaves the epoll set */
-	c->fd = -1;
+	wire_close(&c->w);
 	c->events = 0;
 	c->state = C_IDLE;
 	c->retry_at = clock_ns() + retry_ns;
@@ -134,24 +107,24 @@ conn_open(struct thread *t, struct conn *c)
 	int on = 1;
 
 	c->tx = c->rx = c->msg_end = 0;
-	c->fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
+	c->w.fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->w.fd < 0) {
 		t->err.connect++;
 		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
 		return;
 	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (b->sources > 0) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 
 		/* The port is chosen at connect(), per destination: many sources, many ports. */
-		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+		setsockopt(c->w.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
 		src.sin_addr.s_addr = htonl(SOURCE_FIRST + c->source % (unsigned)b->sources);
-		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+		bind(c->w.fd, (struct sockaddr *)&src, sizeof(src));
 		c->source++;
 	}
 	c->t_start = c->t_progress = clock_ns();
-	if (connect(c->fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 && errno != EINPROGRESS) {
+	if (connect(c->w.fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 && errno != EINPROGRESS) {
 		t->err.connect++;
 		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
 		return;
@@ -202,10 +175,10 @@ conn_send(struct thread *t, struct conn *c)
 	while (c->tx < limit) {
 		size_t len = limit - c->tx > CHUNK ? CHUNK : (size_t)(limit - c->tx);
 
-		n = send(c->fd, pattern_at(c, c->tx), len, MSG_NOSIGNAL);
+		n = wire_send(&c->w, pattern_at(c, c->tx), len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				set_events(t, c, EPOLLIN | EPOLLOUT);
+				set_events(t, c, EPOLLIN | EPOLLOUT);	/* TLS may want either */
 				return true;
 			}
 			if (errno == EINTR)
@@ -226,16 +199,12 @@ conn_send(struct thread *t, struct conn *c)
 static bool
 conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t n)
 {
-	size_t i;
-
 	if (t->b->mode == MODE_SINK) {
 		t->err.extra += n;
 		conn_fail(t, c, &t->err.closed);
 		return false;
 	}
-	if (memcmp(buf, chargen + c->rx % CHARGEN_PERIOD, n) != 0)
-		for (i = 0; i < n; i++)
-			t->err.corrupt += buf[i] != (unsigned char)chargen[(c->rx + i) % CHARGEN_PERIOD];
+	t->err.corrupt += check_chargen(buf, c->rx, n);
 	c->rx += n;
 	count_bytes(t, n);
 	return true;
@@ -245,14 +214,7 @@ conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t 
 static void
 verify(struct thread *t, const struct conn *c, const unsigned char *buf, size_t n)
 {
-	const unsigned char *want = pattern_at(c, c->rx);
-	size_t i;
-
-	if (memcmp(buf, want, n) == 0)
-		return;
-	for (i = 0; i < n; i++)
-		if (buf[i] != want[i])
-			t->err.corrupt++;
+	t->err.corrupt += check_echo(buf, c->base + c->rx, n);
 }
 
 /* A whole message (or session) came back: account for it and go on. */
@@ -290,7 +252,7 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 
 	/* Bounded: a server that always has the next reply ready cannot keep this loop from the stop flag. */
 	for (reads = 0; reads < EVENT_READS; reads++) {
-		n = recv(c->fd, buf, CHUNK, 0);
+		n = wire_recv(&c->w, buf, CHUNK);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
@@ -334,6 +296,8 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 }
 
 static void conn_start(struct thread *t, struct conn *c);
+static void conn_greeted(struct thread *t, struct conn *c);
+static void conn_handshake(struct thread *t, struct conn *c);
 
 /*
  * --banner: read the server's first line. Anything after its newline came
@@ -342,7 +306,7 @@ static void conn_start(struct thread *t, struct conn *c);
 static void
 conn_banner(struct thread *t, struct conn *c, unsigned char *buf)
 {
-	ssize_t n = recv(c->fd, buf, BANNER_MAX, 0);
+	ssize_t n = wire_recv(&c->w, buf, BANNER_MAX);
 	unsigned char *nl;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -371,13 +335,25 @@ conn_connected(struct thread *t, struct conn *c)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	getsockopt(c->w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err != 0) {
 		t->err.connect++;
 		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
 		return;
 	}
 	c->t_progress = clock_ns();
+	if (t->b->tls) {
+		c->state = C_HANDSHAKE;
+		conn_handshake(t, c);
+		return;
+	}
+	conn_greeted(t, c);
+}
+
+/* Connected (and through the handshake): the banner first if one comes, then the echo. */
+static void
+conn_greeted(struct thread *t, struct conn *c)
+{
 	if (t->b->banner) {
 		c->state = C_BANNER;	/* the echo starts once the server's line is in */
 		c->banner_len = 0;
@@ -385,6 +361,23 @@ conn_connected(struct thread *t, struct conn *c)
 		return;
 	}
 	conn_start(t, c);
+}
+
+/* --tls: one step of the handshake; a failed one is a connection error (counted, retried). */
+static void
+conn_handshake(struct thread *t, struct conn *c)
+{
+	int rc = wire_handshake(&c->w, t->b->tls_ctx, t->b->host);
+
+	if (rc < 0) {
+		conn_fail(t, c, errno == EPROTO ? &t->err.connect : &t->err.reset);
+		return;
+	}
+	c->t_progress = clock_ns();
+	if (rc == 0)
+		set_events(t, c, c->w.want);
+	else
+		conn_greeted(t, c);
 }
 
 /* The echo begins: the first message (or the stream) goes out. */
@@ -415,7 +408,7 @@ sweep(struct thread *t, int64_t now)
 
 		if (c->state == C_IDLE && now >= c->retry_at && !c->was_held)
 			conn_open(t, c);
-		else if ((c->state == C_CONNECTING || c->state == C_BANNER || c->state == C_ACTIVE) &&
+		else if (c->state != C_IDLE && c->state != C_HELD &&
 		    now - c->t_progress > limit)
 			conn_fail(t, c, &t->err.timeout);
 	}
@@ -439,7 +432,7 @@ load_thread_run(void *arg)
 		for (i = 0; i < n; i++) {
 			struct conn *c = ev[i].data.ptr;
 
-			if (c->fd < 0)
+			if (c->w.fd < 0)
 				continue;
 			if (c->state == C_BANNER) {
 				conn_banner(t, c, buf);
@@ -449,9 +442,13 @@ load_thread_run(void *arg)
 				conn_connected(t, c);
 				continue;
 			}
+			if (c->state == C_HANDSHAKE) {
+				conn_handshake(t, c);
+				continue;
+			}
 			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_receive(t, c, buf);
-			if (c->fd >= 0 && c->state == C_ACTIVE && (ev[i].events & EPOLLOUT))
+			if (c->w.fd >= 0 && c->state == C_ACTIVE && (ev[i].events & EPOLLOUT))
 				conn_send(t, c);
 		}
 		now = clock_ns();
@@ -461,8 +458,7 @@ load_thread_run(void *arg)
 		}
 	}
 	for (i = 0; i < t->nconns; i++)
-		if (t->conns[i].fd >= 0)
-			close(t->conns[i].fd);
+		wire_close(&t->conns[i].w);
 	free(buf);
 	return NULL;
 }
@@ -483,7 +479,8 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 	for (j = 0; j < nconns; j++) {
 		unsigned id = first_id + (unsigned)j;
 
-		t->conns[j].fd = -1;
+		t->conns[j].w.fd = -1;
+		t->conns[j].w.ssl = NULL;
 		t->conns[j].base = (uint64_t)id * 7919u * 64u;
 		t->conns[j].source = id;
 	}

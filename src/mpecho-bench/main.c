@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	options_parse(&b, argc, argv);
 	probe_target(&b);
 	signal(SIGPIPE, SIG_IGN);
-	load_init();
+	check_init();
 	stats_init(&lat);
 
 	/* 2. Threads, each with its share of the connections. */
@@ -136,5 +136,6 @@ main(int argc, char **argv)
 	for (i = 0; i < b.threads; i++)
 		load_thread_free(&th[i]);
 	free(th);
+	SSL_CTX_free(b.tls_ctx);
 	return rc;
 }

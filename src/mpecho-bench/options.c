@@ -16,6 +16,7 @@
 #include "mpecho.h"
 #include "net.h"
 #include "number.h"
+#include "tls.h"
 
 const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source" };
 
@@ -53,6 +54,9 @@ static const char usage_text[] =
 "      --json           print the result as one JSON object\n"
 "      --banner         the server sends a line first (mpechod --banner): each\n"
 "                       connection reads it before its echo is checked\n"
+"      --tls            speak TLS; each connection does a full handshake (connrate:\n"
+"                       handshakes a second); the certificate is checked for HOST\n"
+"                       against the system's CAs, or --ca FILE; --insecure: no check\n"
 "  -q, --quiet          no progress line\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -64,8 +68,9 @@ static const char usage_text[] =
 "with 1.6% precision. A progress line is printed once a second on a terminal.\n"
 "\n"
 "Exit status: 0 no error; 1 lost, extra or corrupted bytes; 2 usage error;\n"
-"3 connection errors (connect, reset, close, timeout) with every byte intact,\n"
-"or the target refusing the first connection (checked before the load starts),\n"
+"3 connection errors (connect, failed TLS handshakes, reset, close, timeout) with\n"
+"every byte intact, or the target refusing the first connection or its handshake\n"
+"(checked before the load starts),\n"
 "or a source that sent nothing in the whole run.\n";
 
 static const struct option long_options[] = {
@@ -80,6 +85,9 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "banner", no_argument, NULL, 'b' },
+	{ "tls", no_argument, NULL, 'L' },
+	{ "ca", required_argument, NULL, 'C' },
+	{ "insecure", no_argument, NULL, 'k' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -128,6 +136,9 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'j': b->json = true; break;
 	case 'q': b->quiet = true; break;
 	case 'b': b->banner = true; break;
+	case 'L': b->tls = true; break;
+	case 'C': b->ca = arg; break;
+	case 'k': b->insecure = true; break;
 	case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 	case 'V': printf("mpecho-bench %s\n", MPECHO_VERSION); exit(EXIT_OK);
 	default:
@@ -190,6 +201,22 @@ options_resolve(struct bench *b)
 		log_die(EXIT_USAGE, "--sources needs an IPv4 loopback target (127.0.0.0/8)");
 }
 
+/* --tls, --ca, --insecure: the one client context every connection shares. */
+static void
+options_tls(struct bench *b)
+{
+	char err[512];
+
+	if ((b->ca != NULL || b->insecure) && !b->tls)
+		log_die(EXIT_USAGE, "%s is for TLS: add --tls", b->ca != NULL ? "--ca" : "--insecure");
+	if (b->ca != NULL && b->insecure)
+		log_die(EXIT_USAGE, "--ca and --insecure exclude each other");
+	if (b->tls && b->addr.ss_family == AF_UNIX)
+		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
+	if (b->tls && (b->tls_ctx = tls_client_context(b->ca, b->insecure, err, sizeof(err))) == NULL)
+		log_die(EXIT_FAIL, "%s", err);
+}
+
 /* Room for every connection's descriptor: raise the soft limit to the hard one if needed. */
 static void
 options_fd_limit(const struct bench *b)
@@ -221,5 +248,6 @@ options_parse(struct bench *b, int argc, char **argv)
 		options_apply(b, c, optarg, argv, &size_given);
 	options_operands(b, argc - optind, argv + optind, size_given);
 	options_resolve(b);
+	options_tls(b);
 	options_fd_limit(b);
 }

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 
 /*
  * One connection before the load, from the first source address and bounded
- * by --timeout: a target that refuses it fails the run at once, with status 3,
- * instead of being retried all along.
+ * by --timeout: a target that refuses it (or, with --tls, fails its handshake:
+ * a certificate not trusted, a server that does not speak TLS) fails the run
+ * at once, with status 3, instead of being retried all along.
  */
 void
 probe_target(const struct bench *b)
@@ -21,6 +23,8 @@ probe_target(const struct bench *b)
 	struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
 	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(SOURCE_FIRST) };
 	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char why[256];
+	SSL *ssl = NULL;
 
 	if (fd < 0)
 		log_die(EXIT_CONN_ERRORS, "cannot make a socket: %s", strerror(errno));
@@ -29,5 +33,12 @@ probe_target(const struct bench *b)
 	    connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0)
 		log_die(EXIT_CONN_ERRORS, "cannot connect to %s port %s: %s", b->host, b->port,
 		    errno == EINPROGRESS ? "timed out" : strerror(errno));
+	if (b->tls && (ssl = tls_client_connect(b->tls_ctx, fd, b->host, b->timeout_ms, why,
+	    sizeof(why))) == NULL)
+		log_die(EXIT_CONN_ERRORS, "TLS handshake with %s port %s failed: %s", b->host, b->port, why);
+	if (ssl != NULL) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(fd);
 }

@@ -4,12 +4,34 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
 
 /* How the relay runs: on a terminal or on pipes, and -w. */
 struct client_mode {
 	bool terminal;		/* prompts; a "quit" line is sent, then our side ends */
 	int timeout_ms;		/* -w: nothing read or sent for this long ends it; -1: never */
 };
+
+/* The connection to the server: a socket, and TLS on it when ssl is set. */
+struct conn {
+	int fd;
+	SSL *ssl;		/* NULL: plain */
+};
+
+/*
+ * conn.c: without blocking, send or read what the connection takes or has:
+ * bytes, 0 at the server's end (reads), or -1 with errno (EAGAIN: wait for the
+ * socket). conn_pending() says TLS holds read bytes the socket no longer shows.
+ * conn_shutdown() ends our side: a close-notify first under TLS, then the FIN.
+ */
+ssize_t conn_send(struct conn *c, const void *buf, size_t len);
+ssize_t conn_recv(struct conn *c, void *buf, size_t len);
+bool conn_pending(const struct conn *c);
+/* One byte, blocking (under the socket's timeouts): 1, 0 at the end, or -1 with errno. */
+int conn_read_byte(struct conn *c, char *byte);
+void conn_shutdown(struct conn *c);
 
 /*
  * Standard input to the socket and the socket to standard output at the same
@@ -18,7 +40,7 @@ struct client_mode {
  * once the server has closed. On pipes, success means the server closed after
  * our whole input and returned as many bytes as were sent. The exit status.
  */
-int relay_run(int sock, const struct client_mode *mode);
+int relay_run(struct conn *c, const struct client_mode *mode);
 
 /* terminal.c: the greeting, the prompt, and whether a line read is "quit". */
 void terminal_greet(const char *peer);

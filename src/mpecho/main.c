@@ -17,6 +17,7 @@
 #include "log.h"
 #include "net.h"
 #include "number.h"
+#include "tls.h"
 #include "mpecho.h"
 
 static const char usage_text[] =
@@ -36,16 +37,24 @@ static const char usage_text[] =
 "                     read or sent for SECS (1-86400; default: wait for ever)\n"
 "      --banner       the server sends a line first (mpechod --banner): print it\n"
 "                     on standard error, apart from the echo\n"
+"      --tls          speak TLS (1.2 or 1.3): the server's certificate must be valid\n"
+"                     for HOST and signed by a trusted CA (the system's, or --ca)\n"
+"      --ca FILE      trust the CA certificates in FILE (PEM) instead\n"
+"      --insecure     check no certificate (testing only)\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
 "Exit status: 0 done (on pipes: every byte sent came back), 1 connection failed\n"
 "or broken (refused, unknown host, reset, timed out, closed by the server before\n"
-"the end of the input or with bytes missing, a standard descriptor closed),\n"
+"the end of the input or with bytes missing, a TLS handshake or record that\n"
+"failed, a standard descriptor closed),\n"
 "2 usage error.\n";
 
 static const struct option long_options[] = {
 	{ "banner", no_argument, NULL, 'b' },
+	{ "tls", no_argument, NULL, 't' },
+	{ "ca", required_argument, NULL, 'C' },
+	{ "insecure", no_argument, NULL, 'k' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -106,6 +115,8 @@ client_connection_error(int err)
 		log_plain("connection reset by the server");
 	else if (err == ETIMEDOUT || err == EAGAIN)
 		log_plain("timed out waiting for the server (-w)");
+	else if (err == EPROTO)
+		;	/* TLS: the reason is printed already */
 	else
 		log_plain("connection failed: %s", strerror(err));
 	return EXIT_FAIL;
@@ -116,14 +127,14 @@ client_connection_error(int err)
  * the echo after it is taken, and shown on stderr. 0, or an exit status.
  */
 static int
-client_banner(int sock)
+client_banner(struct conn *c)
 {
 	char line[1024];
 	size_t n = 0;
-	ssize_t r;
+	int r;
 
 	while (n < sizeof(line)) {
-		if ((r = io_read(sock, line + n, 1)) <= 0)
+		if ((r = conn_read_byte(c, line + n)) <= 0)
 			return r == 0 ? (log_plain("connection closed before the banner"), EXIT_FAIL) :
 			    client_connection_error(errno);
 		if (line[n++] == '\n')
@@ -139,6 +150,8 @@ struct client_args {
 	int family;
 	int timeout_ms;		/* -w; -1: none */
 	bool banner;
+	bool tls, insecure;	/* --tls, --insecure */
+	const char *ca;		/* --ca FILE, or NULL */
 };
 
 /* The server: HOST [PORT], or HOST:PORT and [IPv6]:PORT in one argument. */
@@ -180,13 +193,15 @@ client_options(struct client_args *a, int argc, char **argv)
 	long secs;
 	int c;
 
-	*a = (struct client_args){ NULL, NULL, AF_UNSPEC, -1, false };
+	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":46w:hV", long_options, NULL)) != -1) {
 		if (c == '4' || c == '6')
 			a->family = c == '4' ? AF_INET : AF_INET6;
-		else if (c == 'b')
-			a->banner = true;
+		else if (c == 'b' || c == 't' || c == 'k')
+			*(c == 'b' ? &a->banner : c == 't' ? &a->tls : &a->insecure) = true;
+		else if (c == 'C')
+			a->ca = optarg;
 		else if (c == 'w' && number_parse(optarg, 1, 86400, &secs) == 0)
 			a->timeout_ms = (int)secs * 1000;
 		else if (c == 'w')
@@ -200,6 +215,41 @@ client_options(struct client_args *a, int argc, char **argv)
 			    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
 	}
 	client_target(a, argc - optind, argv + optind);
+	if ((a->ca != NULL || a->insecure) && !a->tls)
+		log_die(EXIT_USAGE, "%s is for TLS: add --tls", a->ca != NULL ? "--ca" : "--insecure");
+	if (a->ca != NULL && a->insecure)
+		log_die(EXIT_USAGE, "--ca and --insecure exclude each other");
+	if (a->tls && a->port == NULL)
+		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
+}
+
+/* --tls: the CA certificates, loaded before connecting; a usage or file error ends it here. */
+static SSL_CTX *
+client_tls_context(const struct client_args *a)
+{
+	char err[512];
+	SSL_CTX *ctx;
+
+	if (!a->tls)
+		return NULL;
+	if ((ctx = tls_client_context(a->ca, a->insecure, err, sizeof(err))) == NULL)
+		log_die(EXIT_FAIL, "%s", err);
+	return ctx;
+}
+
+/* --tls: the handshake on the connected socket; on failure the message is printed. */
+static int
+client_tls(struct conn *c, SSL_CTX *ctx, const struct client_args *a)
+{
+	char why[256];
+
+	c->ssl = tls_client_connect(ctx, c->fd, a->host, a->timeout_ms, why, sizeof(why));
+	SSL_CTX_free(ctx);	/* the connection holds its own reference */
+	if (c->ssl == NULL) {
+		log_plain("TLS handshake with %s failed: %s", a->host, why);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -224,42 +274,50 @@ client_guard_stdio(void)
 			log_die(EXIT_FAIL, "standard %s is closed", names[fd]);
 }
 
+/* The end: the connection released; returns rc. */
+static int
+client_close(struct conn *c, int rc)
+{
+	SSL_free(c->ssl);
+	if (c->fd >= 0)
+		close(c->fd);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct client_args a;
 	struct client_mode mode;
 	char peer[NET_ADDRSTRLEN + 32];
-	int sock, rc;
+	struct conn c = { -1, NULL };
+	SSL_CTX *ctx;
+	int rc;
 
 	/* 1. The standard descriptors, then the command line. */
 	client_guard_stdio();
 	log_init("mpecho", LOG_LVL_INFO);
 	client_options(&a, argc, argv);
+	ctx = client_tls_context(&a);
 
 	/* 2. The connection: a server going away is an error on it, never a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	sock = connect_host(a.host, a.port, a.family, a.timeout_ms);
-	if (a.port != NULL)
-		snprintf(peer, sizeof(peer), "%s port %s", a.host, a.port);
-	else
-		snprintf(peer, sizeof(peer), "%s", a.host);
+	c.fd = connect_host(a.host, a.port, a.family, a.timeout_ms);
+	snprintf(peer, sizeof(peer), "%s%s%s%s", a.host, a.port != NULL ? " port " : "",
+	    a.port != NULL ? a.port : "", a.tls ? " (TLS)" : "");
+	rc = c.fd >= 0 && ctx != NULL ? client_tls(&c, ctx, &a) : (SSL_CTX_free(ctx), 0);
 	free(a.host);
 	free(a.port);
-	if (sock < 0)
-		return EXIT_FAIL;
+	if (c.fd < 0 || rc < 0)
+		return client_close(&c, EXIT_FAIL);
 
 	/* 3. The banner if one is expected, then the relay, on a terminal or on pipes. */
 	mode = (struct client_mode){ .terminal = isatty(STDIN_FILENO), .timeout_ms = a.timeout_ms };
 	if (a.banner && a.timeout_ms > 0)
-		net_set_timeouts(sock, a.timeout_ms / 1000);	/* the banner's blocking read */
-	if (a.banner && (rc = client_banner(sock)) != EXIT_OK) {
-		close(sock);
-		return rc;
-	}
+		net_set_timeouts(c.fd, a.timeout_ms / 1000);	/* the banner's blocking read */
+	if (a.banner && (rc = client_banner(&c)) != EXIT_OK)
+		return client_close(&c, rc);
 	if (mode.terminal)
 		terminal_greet(peer);
-	rc = relay_run(sock, &mode);
-	close(sock);
-	return rc;
+	return client_close(&c, relay_run(&c, &mode));
 }

@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -17,7 +18,7 @@
 #define RELAY_BUF_SIZE (64 * 1024)
 
 struct relay {
-	int sock;
+	struct conn *c;
 	const struct client_mode *mode;
 	char up[RELAY_BUF_SIZE];	/* read from standard input, not yet sent */
 	size_t off, len;
@@ -59,7 +60,7 @@ relay_input(struct relay *r)
 static void
 relay_send(struct relay *r)
 {
-	ssize_t n = send(r->sock, r->up + r->off, r->len - r->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n = conn_send(r->c, r->up + r->off, r->len - r->off);
 
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		/* The server stopped reading (it ended the session): stop sending, keep reading. */
@@ -101,7 +102,7 @@ static int
 relay_receive(struct relay *r)
 {
 	static char down[RELAY_BUF_SIZE];
-	ssize_t n = recv(r->sock, down, sizeof(down), MSG_DONTWAIT);
+	ssize_t n = conn_recv(r->c, down, sizeof(down));
 
 	if (n == 0)
 		return relay_closed(r);
@@ -140,7 +141,7 @@ relay_round(struct relay *r)
 	relay_prompt(r);
 	pfd[0].fd = (!r->in_done && r->len == 0) ? STDIN_FILENO : -1;
 	pfd[0].events = POLLIN;
-	pfd[1].fd = r->sock;
+	pfd[1].fd = r->c->fd;
 	pfd[1].events = POLLIN | (r->len > 0 ? POLLOUT : 0);
 	if ((n = poll(pfd, 2, r->mode->timeout_ms)) < 0)
 		return errno == EINTR ? -1 : (log_plain("poll: %s", strerror(errno)), EXIT_FAIL);
@@ -153,21 +154,26 @@ relay_round(struct relay *r)
 	if ((pfd[1].revents & (POLLOUT | POLLERR)) && r->len > 0)
 		relay_send(r);
 	if (r->in_done && r->len == 0 && !r->shut) {
-		shutdown(r->sock, SHUT_WR);	/* the server sees our end, sends the rest back, closes */
+		conn_shutdown(r->c);	/* the server sees our end, sends the rest back, closes */
 		r->shut = true;
 	}
-	if ((pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && (rc = relay_receive(r)) >= 0)
-		return rc;
+	if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+		do
+			if ((rc = relay_receive(r)) >= 0)
+				return rc;
+		while (conn_pending(r->c));	/* TLS: a record read whole, not all of it shown yet */
 	return -1;
 }
 
 int
-relay_run(int sock, const struct client_mode *mode)
+relay_run(struct conn *c, const struct client_mode *mode)
 {
 	static struct relay r;
 	int rc;
 
-	r = (struct relay){ .sock = sock, .mode = mode, .line_start = true };
+	r = (struct relay){ .c = c, .mode = mode, .line_start = true };
+	/* TLS reads and writes whole records: never let one block the loop half-way */
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	while ((rc = relay_round(&r)) < 0)
 		;
 	return rc;

@@ -14,6 +14,7 @@ static const char *const end_names[END_COUNT] = {
 	[END_IDLE] = "idle",
 	[END_MAX_TIME] = "max-time",
 	[END_SLOW] = "slow",
+	[END_TLS] = "tls",
 };
 
 const int64_t end_bucket_ms[END_BUCKETS - 1] = { 1, 10, 100, 1000, 10000, 60000, 300000, 3600000 };
@@ -52,6 +53,8 @@ end_of_errno(int err)
 		return END_IDLE;
 	case ETIME:
 		return END_SLOW;
+	case EPROTO:
+		return END_TLS;
 	default:
 		return END_ERROR;
 	}

@@ -14,6 +14,7 @@ enum end {
 	END_IDLE = 4,		/* no progress for --idle-timeout */
 	END_MAX_TIME = 5,	/* the session lasted --max-time */
 	END_SLOW = 6,		/* it moved less than --min-rate over an idle-timeout window */
+	END_TLS = 7,		/* TLS failed: the handshake (or its deadline), or a bad record */
 	END_COUNT
 };
 
@@ -31,10 +32,13 @@ int end_bucket(int64_t ms);
 /* "eof", ..., "max-time", and "killed" for END_KILLED; NULL for a status no session uses. */
 const char *end_reason_name(int reason);
 
-/* "eof", "error", "reset", "quit", "idle", "max-time", "slow"; NULL for a status no session uses. */
+/* "eof", "error", "reset", "quit", "idle", "max-time", "slow", "tls"; NULL for a status no session uses. */
 const char *end_name(int status);
 
-/* The end that an I/O error (an errno value) means; ETIME is the stream's "too slow". */
+/*
+ * The end that an I/O error (an errno value) means; ETIME is the stream's "too
+ * slow", EPROTO the TLS transport's failure.
+ */
 enum end end_of_errno(int err);
 
 /*

@@ -72,7 +72,7 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p)
 }
 
 int
-inetd_serve(const struct config *cfg, int fd)
+inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 {
 	struct session_params params = options_session_params(cfg);
 	struct stream_counters ctr = { 0, 0 };
@@ -90,9 +90,10 @@ inetd_serve(const struct config *cfg, int fd)
 		close(fd);
 		return END_ERROR;
 	}
+	params.tls = tls;
 	log_msg(LOG_LVL_INFO, "event=connect %s pid=%ld sessions=1",
 	    listener_peer_text(&p, who, sizeof(who)), (long)getpid());
-	end = session_run(fd, &params, &ctr);
+	end = session_run(fd, tls != NULL, &params, &ctr);
 	session_log_end(who, false, (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    ctr.bytes_in, ctr.bytes_out, clock_ms() - start, 0);

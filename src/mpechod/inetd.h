@@ -7,6 +7,7 @@
 #define MPECHO_INETD_H
 
 struct config;
+struct tls_server;
 
 enum inetd_input {
 	INETD_CONNECTED,	/* a connected stream socket: serve it (inetd_serve) */
@@ -19,10 +20,10 @@ enum inetd_input inetd_classify(int fd);
 
 /*
  * Serve the connection on fd with cfg's service, idle timeout, time limit,
- * access rules and user; log its connect and end lines. Returns the exit
- * status: the session's end reason (0 eof, 2 reset, 3 quit, ...), or 1 if
- * it could not be served.
+ * access rules and user, in TLS with tls's credentials (NULL: plain); log its
+ * connect and end lines. Returns the exit status: the session's end reason
+ * (0 eof, 2 reset, 3 quit, 7 tls, ...), or 1 if it could not be served.
  */
-int inetd_serve(const struct config *cfg, int fd);
+int inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd);
 
 #endif

@@ -23,7 +23,7 @@ listener_check_port(struct listen_spec *out, char *err, size_t errlen)
 	return -1;
 }
 
-/* The options after a listener's address: ",proxy". 0, or -1 with err. */
+/* The options after a listener's address: ",proxy", ",tls". 0, or -1 with err. */
 static int
 listener_options(const char *opts, const char *text, struct listen_spec *out, char *err,
     size_t errlen)
@@ -32,10 +32,16 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 
 	while (*opts != '\0') {
 		n = strcspn(opts, ",");
+		if (n == 0) {
+			snprintf(err, errlen, "empty option in listener '%s'", text);
+			return -1;
+		}
 		if (n == 5 && strncmp(opts, "proxy", 5) == 0) {
 			out->proxy = true;
+		} else if (n == 3 && strncmp(opts, "tls", 3) == 0) {
+			out->tls = true;
 		} else {
-			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy",
+			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy or tls",
 			    (int)n, opts, text);
 			return -1;
 		}
@@ -79,8 +85,8 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	memset(out, 0, sizeof(*out));
 	if (strncmp(text, "unix:", 5) == 0)
 		return listener_parse_unix(text, out, err, errlen);
-	if (alen >= sizeof(addr) || (text[alen] == ',' && text[alen + 1] == '\0')) {
-		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy]", text);
+	if (alen >= sizeof(addr) || (text[alen] == ',' && text[strlen(text) - 1] == ',')) {
+		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy][,tls]", text);
 		return -1;
 	}
 	memcpy(addr, text, alen);
@@ -136,7 +142,7 @@ listeners_append(struct listeners *ls, int fd)
 	ls->v = v;
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
-	v[ls->n].proxy = v[ls->n].bound_path = false;
+	v[ls->n].proxy = v[ls->n].tls = v[ls->n].bound_path = false;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
@@ -150,7 +156,7 @@ int
 listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
     const struct listen_params *lp, char *err, size_t errlen)
 {
-	const struct listen_spec dflt = { NULL, (char *)MPECHO_DEFAULT_PORT, NULL, false };
+	const struct listen_spec dflt = { .port = (char *)MPECHO_DEFAULT_PORT };
 	size_t i;
 
 	if (n == 0) {
@@ -165,8 +171,10 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
 			listeners_free(ls);
 			return -1;
 		}
-		for (j = first; j < ls->n; j++)
+		for (j = first; j < ls->n; j++) {
 			ls->v[j].proxy = specs[i].proxy;
+			ls->v[j].tls = specs[i].tls;
+		}
 	}
 	return 0;
 }
@@ -250,6 +258,7 @@ listener_accept(const struct listener *l, struct peer *p)
 		return -1;
 	p->via[0] = '\0';
 	p->check = false;
+	p->tls = l->tls;
 	if ((p->local = ss.ss_family == AF_UNIX))
 		return listener_local_peer(fd, p);
 	if (net_addr_of((struct sockaddr *)&ss, &p->addr) < 0) {

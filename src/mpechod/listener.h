@@ -23,6 +23,7 @@ struct listen_spec {
 	char *port;		/* NULL for a Unix-domain socket */
 	char *path;		/* "unix:PATH": a Unix-domain stream socket there; else NULL */
 	bool proxy;		/* ",proxy": clients come through a balancer that sends a PROXY header */
+	bool tls;		/* ",tls": clients speak TLS (after the PROXY header, if any) */
 };
 
 #define LISTENER_LABEL_MAX 96
@@ -46,6 +47,7 @@ struct listener {
 	char name[LISTENER_NAME_MAX];	/* the bound address, real port included, or "unix:PATH" */
 	char label[LISTENER_LABEL_MAX];	/* "": bound here; else where it came from ("fd=3 name=web") */
 	bool proxy;			/* a PROXY header comes first on every connection */
+	bool tls;			/* then a TLS handshake */
 	bool local;			/* a Unix-domain socket: TCP options do not apply */
 	bool bound_path;		/* this server made the socket file: it removes it when done */
 };
@@ -62,6 +64,7 @@ struct peer {
 	char via[NET_ADDRSTRLEN];	/* the balancer it came through (PROXY header), or "" */
 	bool check;			/* the balancer speaking for itself: a health check */
 	bool local;			/* on a Unix socket: known by its credentials, not an address */
+	bool tls;			/* came on a ",tls" listener: the session speaks TLS */
 	unsigned long uid;		/* a local peer's (SO_PEERCRED) */
 	long pid;
 };
@@ -77,7 +80,7 @@ const char *listener_peer_text(const struct peer *p, char *buf, size_t len);
 
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or
- * "unix:PATH", then options after commas: "proxy" (not for unix:). 0, or -1
+ * "unix:PATH", then options after commas: "proxy", "tls" (not for unix:). 0, or -1
  * with a one-line message in err.
  */
 int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);

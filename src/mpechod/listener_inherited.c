@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +112,33 @@ listener_inherited_open(struct listeners *ls, int count, const char *names,
 			name = name[len] == ':' ? name + len + 1 : NULL;
 	}
 	return 0;
+}
+
+/* Whether spec's address (resolved now, as it would be bound) is the listener's. */
+static bool
+inherited_matches(const struct listener *l, const struct listen_spec *spec)
+{
+	char name[NET_ADDRSTRLEN];
+	struct addrinfo *ai, *a;
+	bool found = false;
+
+	if (spec->port == NULL || net_resolve(spec->host, spec->port, 1, AF_UNSPEC, &ai) != 0)
+		return false;
+	for (a = ai; a != NULL && !found; a = a->ai_next)
+		found = strcmp(net_format(a->ai_addr, name, sizeof(name)), l->name) == 0;
+	freeaddrinfo(ai);
+	return found;
+}
+
+void
+listener_inherited_options(struct listeners *ls, const struct listen_spec *specs, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < ls->n; i++)
+		for (j = 0; j < n && ls->v[i].label[0] != '\0'; j++)
+			if ((specs[j].proxy || specs[j].tls) && inherited_matches(&ls->v[i], &specs[j])) {
+				ls->v[i].proxy = specs[j].proxy;
+				ls->v[i].tls = specs[j].tls;
+			}
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct listen_spec;
 struct listeners;
 
 #define LISTENER_FDS_START 3	/* the first descriptor socket activation hands over */
@@ -34,5 +35,12 @@ int listener_inherited_take(struct listeners *ls, int fd, const char *label, cha
  */
 int listener_inherited_open(struct listeners *ls, int count, const char *names,
     char *err, size_t errlen);
+
+/*
+ * Sockets taken over (from systemd or a predecessor) are bound elsewhere, but
+ * their options are this server's: a -l spec with ,proxy or ,tls whose address
+ * is a taken socket's gives it those options. Sockets bound here are left alone.
+ */
+void listener_inherited_options(struct listeners *ls, const struct listen_spec *specs, size_t n);
 
 #endif

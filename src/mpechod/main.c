@@ -17,6 +17,7 @@
 #include "pidfile.h"
 #include "privs.h"
 #include "supervisor.h"
+#include "tls_server.h"
 #include "upgrade.h"
 
 /* Step 1: the command line. --help, --version and usage errors end the program here. */
@@ -97,6 +98,30 @@ main_user_and_log(struct config *cfg)
 	return 0;
 }
 
+/*
+ * The TLS credentials, read now, while the server may still read a key only
+ * root can: sessions inherit them; env->tls points to them once loaded. 0
+ * (also when no listener speaks TLS), or -1 once the reason is printed.
+ */
+static int
+main_tls(const struct config *cfg, struct tls_server *tls, struct supervisor_env *env)
+{
+	char err[600], what[400];
+
+	if (cfg->tls_cert == NULL)
+		return 0;
+	*tls = (struct tls_server){ .cert = cfg->tls_cert, .key = cfg->tls_key,
+	    .timeout_ms = cfg->tls_timeout * 1000 };
+	if (tls_server_load(tls, err, sizeof(err)) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
+	log_msg(LOG_LVL_NOTICE, "event=tls-loaded cert=%s %s", log_qf("%s", cfg->tls_cert),
+	    tls_server_describe(tls, what, sizeof(what)));
+	env->tls = tls;
+	return 0;
+}
+
 /* The pidfile is taken before anything else can fail late: a second instance stops here. */
 static int
 main_pidfile(const struct config *cfg, struct pidfile *pf)
@@ -129,8 +154,9 @@ main_listeners(const struct config *cfg, struct listeners *ls, char *err, size_t
 
 	if (n < 0)
 		return -1;
-	if (cfg->inetd)
-		rc = listener_inherited_take(ls, STDIN_FILENO, "fd=0 inetd=wait", err, errlen);
+	if (cfg->inetd && (rc = listener_inherited_take(ls, STDIN_FILENO, "fd=0 inetd=wait", err,
+	    errlen)) == 0)
+		ls->v[0].tls = cfg->tls_cert != NULL;	/* -i: TLS when the files are given */
 	else if (n > 0)
 		rc = listener_inherited_open(ls, n, names, err, errlen);
 	else
@@ -165,6 +191,7 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		log_plain("%s", err);
 		return -1;
 	}
+	listener_inherited_options(env->ls, cfg->listens, cfg->nlistens);
 	if (cfg->metrics != NULL && (env->metrics_fd = metrics_listen(cfg->metrics, 1024, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);
@@ -179,7 +206,7 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
  * /dev/null first so that nothing but echo reaches the client.
  */
 static int __attribute__((noreturn))
-main_inetd(struct config *cfg)
+main_inetd(struct config *cfg, struct tls_server *tls)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
 
@@ -189,7 +216,8 @@ main_inetd(struct config *cfg)
 			dup2(null, STDERR_FILENO);
 		close(null);
 	}
-	rc = inetd_serve(cfg, STDIN_FILENO);
+	rc = inetd_serve(cfg, tls->ctx != NULL ? tls : NULL, STDIN_FILENO);
+	tls_server_free(tls);
 	log_close();
 	options_free(cfg);
 	exit(rc);
@@ -200,6 +228,7 @@ main(int argc, char **argv)
 {
 	struct listeners ls = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
+	struct tls_server tls = { .ctx = NULL };
 	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1, .upgrade_conn = -1,
 	    .metrics_fd = -1 };
 	struct config cfg;
@@ -207,15 +236,14 @@ main(int argc, char **argv)
 
 	/* 1. Read the command line. */
 	main_options(&cfg, argc, argv);
-	if (cfg.pidfile != NULL)
-		env.pidfile = &pidfile;
+	env.pidfile = cfg.pidfile != NULL ? &pidfile : NULL;
 
 	/* 2. Neither a peer that goes away nor a log over the size limit kills: EPIPE, EFBIG. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 
-	/* 3. Resolve the user sessions run as, and open the log. */
-	if (main_user_and_log(&cfg) < 0)
+	/* 3. Resolve the user sessions run as, open the log, load the TLS credentials. */
+	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0)
 		goto out;
 
 	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
@@ -225,7 +253,7 @@ main(int argc, char **argv)
 			log_plain("-i: standard input is not a stream socket");
 			goto out;
 		}
-		main_inetd(&cfg);
+		main_inetd(&cfg, &tls);
 	}
 	if (main_bind(&cfg, &env) < 0)
 		goto out;
@@ -241,6 +269,7 @@ main(int argc, char **argv)
 out:
 	pidfile_remove(&pidfile);	/* a failed start leaves no pidfile; after a run it is gone already */
 	listeners_free(&ls);
+	tls_server_free(&tls);
 	log_close();
 	options_free(&cfg);
 	return rc;

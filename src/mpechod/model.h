@@ -16,7 +16,8 @@ struct tally;
 
 enum model_event {
 	MODEL_REOPEN,		/* SIGHUP: the log file was reopened; children reopen theirs */
-	MODEL_DRAIN		/* the listeners are shut: children finish what they serve */
+	MODEL_DRAIN,		/* the listeners are shut: children finish what they serve */
+	MODEL_RENEW		/* SIGHUP loaded new TLS credentials: children that hold the old go */
 };
 
 struct model {

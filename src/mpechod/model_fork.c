@@ -53,14 +53,14 @@ fork_stop(struct supervisor *sv)
 
 /* In the new child: drop the supervisor's part, serve, leave with the end reason as the status. */
 static void __attribute__((noreturn))
-fork_child(struct supervisor *sv, int fd, struct stream_counters *ctr)
+fork_child(struct supervisor *sv, int fd, bool tls, struct stream_counters *ctr)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	session_watch_orphan(sv->cfg->grace);	/* an orphan finishes within --grace, as in a drain */
 	child_begin(&sv->child, false, &none, SESSION_ORPHAN_SIGNAL, "session-error", END_ERROR);
-	_exit(session_run(fd, &sv->session, ctr));
+	_exit(session_run(fd, tls, &sv->session, ctr));
 }
 
 static void
@@ -76,7 +76,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	sl->start_ms = clock_ms();
 	fs->ctrs[slot].bytes_in = fs->ctrs[slot].bytes_out = 0;
 	if ((pid = fork()) == 0)
-		fork_child(sv, fd, &fs->ctrs[slot]);
+		fork_child(sv, fd, peer->tls, &fs->ctrs[slot]);
 	close(fd);
 	if (pid < 0) {
 		if (log_throttle_allow(&fs->fork_log, clock_ms(), "fork-failed-held"))
@@ -154,7 +154,8 @@ fork_tally(const struct supervisor *sv, struct tally *t)
 
 /*
  * Nothing to tell: a session forked after a reopen inherits the new log
- * file, and in a drain sessions finish on their own.
+ * file and the new TLS credentials, and in a drain sessions finish on their
+ * own.
  */
 static void
 fork_notify(struct supervisor *sv, enum model_event ev)

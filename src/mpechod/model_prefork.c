@@ -283,10 +283,23 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 	t->accept_pauses += __atomic_load_n(&p->totals->accept_pauses, __ATOMIC_RELAXED);
 }
 
-/* Workers reopen the log file too; in a drain they leave after the session they serve. */
+/*
+ * Workers reopen the log file too; in a drain they leave after the session
+ * they serve. New TLS credentials: every worker is retired the same way (it
+ * leaves once idle) and new ones, forked with the new credentials, take over.
+ */
 static void
 pool_notify(struct supervisor *sv, enum model_event ev)
 {
+	struct pool *p = sv->model_data;
+	int i;
+
+	if (ev == MODEL_RENEW) {
+		for (i = 0; i < sv->tab.size; i++)
+			if (sv->tab.slots[i].pid > 0)
+				p->retiring[i] = true;
+		p->maintain_ms = 0;	/* replacements at the next tick */
+	}
 	proctab_signal(&sv->tab, ev == MODEL_REOPEN ? SIGHUP : SIGUSR1);
 }
 

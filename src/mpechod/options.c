@@ -17,7 +17,6 @@
 #include "net.h"
 #include "number.h"
 #include "service.h"
-#include "transport.h"
 
 
 void
@@ -167,6 +166,22 @@ options_path(char **dst, const char *name, const char *text, char *err, size_t e
 	free(*dst);
 	*dst = abs;
 	return 0;
+}
+
+/* The options that name a file: --pidfile, --upgrade-socket, --tls-cert, --tls-key. */
+static int
+options_file(struct config *cfg, int c, const char *arg, char *err, size_t errlen)
+{
+	switch (c) {
+	case 'p':
+		return options_path(&cfg->pidfile, "--pidfile", arg, err, errlen);
+	case OPT_UPGRADE_SOCKET:
+		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
+	case OPT_TLS_CERT:
+		return options_path(&cfg->tls_cert, "--tls-cert", arg, err, errlen);
+	default:
+		return options_path(&cfg->tls_key, "--tls-key", arg, err, errlen);
+	}
 }
 
 static int
@@ -326,23 +341,20 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 	case OPT_MODEL:
 		return options_keywords(cfg, c, arg, err, errlen);
 	case 'p':
-		return options_path(&cfg->pidfile, "--pidfile", arg, err, errlen);
+	case OPT_UPGRADE_SOCKET:
+	case OPT_TLS_CERT:
+	case OPT_TLS_KEY:
+		return options_file(cfg, c, arg, err, errlen);
 	case OPT_LOG:
 		seen->log = true;
 		return options_log(cfg, arg, err, errlen);
 	case 'u':
 		return options_user(cfg, arg, err, errlen);
 	case 'd':
-		cfg->daemonize = true;
-		return 0;
 	case 'i':
-		cfg->inetd = true;
-		return 0;
 	case OPT_REUSEPORT:
-		cfg->reuseport = true;
+		*(c == 'd' ? &cfg->daemonize : c == 'i' ? &cfg->inetd : &cfg->reuseport) = true;
 		return 0;
-	case OPT_UPGRADE_SOCKET:
-		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
 	case OPT_BANNER:
 		return options_banner(cfg, arg, err, errlen);
 	case OPT_SOCKET_MODE:
@@ -370,6 +382,7 @@ options_defaults(struct config *cfg)
 	cfg->min_spare = 5;
 	cfg->max_spare = 10;
 	cfg->proxy_timeout = 5;
+	cfg->tls_timeout = 10;
 	cfg->source_prefix6 = ADMISSION_PREFIX6;
 	cfg->socket_mode = -1;
 }
@@ -415,7 +428,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 struct session_params
 options_session_params(const struct config *cfg)
 {
-	return (struct session_params){ .service = cfg->service, .transport = &transport_plain,
+	return (struct session_params){ .service = cfg->service, .tls = NULL,
 	    .splice = cfg->splice, .max_time = cfg->max_time, .idle_timeout = cfg->idle_timeout,
 	    .min_rate = cfg->min_rate, .banner = cfg->banner,
 	    .hostname = cfg->hostname, .server_pid = (long)getpid() };
@@ -437,7 +450,9 @@ options_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->upgrade_socket);
 	free(cfg->banner);
-	cfg->banner = NULL;
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	cfg->banner = cfg->tls_cert = cfg->tls_key = NULL;
 	cfg->pidfile = cfg->log_path = cfg->user = cfg->upgrade_socket = NULL;
 
 	for (i = 0; i < cfg->nlistens; i++)

@@ -40,6 +40,9 @@ struct config {
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
 	int source_prefix6;	/* IPv6 sources counted by this prefix (default 64) */
 	int socket_mode;	/* --socket-mode: Unix listeners' permissions; -1: as bind(2) leaves them */
+	char *tls_cert;		/* --tls-cert: absolute path, or NULL */
+	char *tls_key;		/* --tls-key: absolute path, or NULL */
+	int tls_timeout;	/* seconds a TLS handshake may take */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
@@ -84,7 +87,10 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_SOURCE_PREFIX6,
 	OPT_MIN_RATE,
-	OPT_SOCKET_MODE
+	OPT_SOCKET_MODE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_TIMEOUT
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

@@ -24,6 +24,37 @@ options_check_model(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * TLS needs both files and a listener that speaks it: with -i, the one
+ * connection is TLS when the files are given.
+ */
+static int
+options_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	bool any = cfg->inetd;
+	size_t i;
+
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		options_error(err, errlen, "%s needs %s too", cfg->tls_cert != NULL ? "--tls-cert" :
+		    "--tls-key", cfg->tls_cert != NULL ? "--tls-key" : "--tls-cert");
+		return -1;
+	}
+	for (i = 0; i < cfg->nlistens; i++)
+		if (cfg->listens[i].tls) {
+			any = true;
+			if (cfg->tls_cert == NULL) {
+				options_error(err, errlen, "a ,tls listener needs --tls-cert FILE and --tls-key FILE");
+				return -1;
+			}
+		}
+	if (cfg->tls_cert != NULL && !any) {
+		options_error(err, errlen, "--tls-cert and --tls-key are for a listener with ,tls "
+		    "(-l ADDR:PORT,tls), and none has it");
+		return -1;
+	}
+	return 0;
+}
+
 /* --metrics: loopback may scrape unless --metrics-allow says who. */
 static int
 options_metrics_default(struct config *cfg)
@@ -44,7 +75,7 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 		options_error(err, errlen, "options -v and -q exclude each other");
 		return -1;
 	}
-	if (options_check_model(cfg, err, errlen) < 0)
+	if (options_check_model(cfg, err, errlen) < 0 || options_check_tls(cfg, err, errlen) < 0)
 		return -1;
 	if (options_metrics_default(cfg) < 0) {
 		options_error(err, errlen, "out of memory");

@@ -12,11 +12,16 @@ static const char usage_text[] =
 "Usage: mpechod [OPTIONS] [[ADDRESS] PORT]\n"
 "A multi-process TCP echo server: a supervisor accepts, one process serves each connection.\n"
 "\n"
-"  -l, --listen ADDR:PORT[,proxy]  listen there; repeatable. ADDR is a host name, an\n"
-"                           IPv4 address, an [IPv6] address, or empty for all addresses.\n"
+"  -l, --listen ADDR:PORT[,proxy][,tls]  listen there; repeatable. ADDR is a host name,\n"
+"                           an IPv4 address, an [IPv6] address, or empty for all\n"
+"                           addresses. Port 0 picks a free port (logged at start).\n"
 "                           ,proxy: clients come through a load balancer that sends a\n"
 "                           PROXY header (versions 1 and 2) first\n"
-"                           Port 0 picks a free port (logged at start).\n"
+"                           ,tls: clients speak TLS 1.2 or 1.3 (needs --tls-cert, --tls-key)\n"
+"      --tls-cert FILE      the certificate chain (PEM, the server's first); reloaded with\n"
+"                           the key on SIGHUP (a bad new pair is refused, the old one kept)\n"
+"      --tls-key FILE       its private key (PEM); both are read before privileges drop\n"
+"      --tls-timeout SECS   how long a TLS handshake may take (1-3600, default 10)\n"
 "  -l unix:PATH             a Unix-domain stream socket at PATH (a stale one is replaced;\n"
 "                           removed at exit); clients are logged by uid and pid\n"
 "      --socket-mode MODE   octal permissions of unix: sockets (660); under root with -u,\n"
@@ -110,6 +115,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
 	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
 	{ OPT_SOURCE_PREFIX6, "--source-prefix6", 1, 128, offsetof(struct config, source_prefix6) },
+	{ OPT_TLS_TIMEOUT, "--tls-timeout", 1, 3600, offsetof(struct config, tls_timeout) },
 	{ 0, NULL, 0, 0, 0 }
 };
 
@@ -127,6 +133,9 @@ const struct option options_long[] = {
 	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
 	{ "min-rate", required_argument, NULL, OPT_MIN_RATE },
 	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },

@@ -105,6 +105,7 @@ proxy_wait_peer(const struct proxy_wait *w, const struct peer *balancer, struct 
 		return 0;
 	}
 	memset(client, 0, sizeof(*client));
+	client->tls = balancer->tls;
 	if (net_addr_of((const struct sockaddr *)&w->h.src, &client->addr) < 0)
 		return -1;
 	net_format((const struct sockaddr *)&w->h.src, client->name, sizeof(client->name));

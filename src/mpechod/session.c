@@ -132,23 +132,26 @@ session_banner(struct stream *st, const struct session_params *p)
 }
 
 enum end
-session_run(int fd, const struct session_params *p, struct stream_counters *ctr)
+session_run(int fd, bool tls, const struct session_params *p, struct stream_counters *ctr)
 {
+	const struct transport_ops *ops = tls ? &transport_tls : &transport_plain;
 	struct transport t;
 	struct stream st;
 	enum end end;
 
-	if (p->transport->open(&t, fd) < 0) {
-		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("%s", strerror(errno)));
+	max_time_fd = fd;	/* for the alarm: --max-time (the handshake counts), an orphan's grace */
+	if (p->max_time > 0)
+		session_arm_max_time(fd, p->max_time);
+	if (ops->open(&t, fd, p->tls) < 0) {
+		end = errno == EPROTO ? END_TLS : END_ERROR;	/* a failed handshake is logged already */
+		if (end == END_ERROR)
+			log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
+			    (long)getpid(), log_qf("%s", strerror(errno)));
 		close(fd);
-		return END_ERROR;
+		return p->max_time > 0 && session_disarm_max_time() ? END_MAX_TIME : end;
 	}
 	stream_init(&st, &t, ctr, p->splice);
 	stream_pace(&st, p->min_rate, p->idle_timeout);
-	max_time_fd = fd;	/* for the alarm: --max-time, or an orphan's grace */
-	if (p->max_time > 0)
-		session_arm_max_time(fd, p->max_time);
 	if (p->banner != NULL && session_banner(&st, p) < 0)
 		end = end_of_errno(errno);
 	else

@@ -15,12 +15,12 @@
 #include "stream.h"
 
 struct service;
-struct transport_ops;
+struct tls_server;
 
 /* What a session needs to know, and nothing more of the server's configuration. */
 struct session_params {
 	const struct service *service;
-	const struct transport_ops *transport;
+	const struct tls_server *tls;	/* the TLS credentials; NULL: no listener speaks TLS */
 	enum splice_mode splice;	/* echo's zero-copy path */
 	int max_time;			/* seconds a session may last; 0: no limit */
 	int idle_timeout;		/* seconds: the socket's own timeouts, and --min-rate's window */
@@ -32,10 +32,12 @@ struct session_params {
 
 /*
  * Serve the connected socket fd with p->service until it ends, then close
- * it. The idle timeout is the socket's own (inherited from its listener).
+ * it; tls: in TLS (a ",tls" listener's client), with p->tls's credentials.
+ * The idle timeout is the socket's own (inherited from its listener).
  * Returns how the session ended.
  */
-enum end session_run(int fd, const struct session_params *p, struct stream_counters *ctr);
+enum end session_run(int fd, bool tls, const struct session_params *p,
+    struct stream_counters *ctr);
 
 /* The signal a forked session gets when its supervisor dies. */
 #define SESSION_ORPHAN_SIGNAL SIGUSR2

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "pidfile.h"
 #include "service.h"
+#include "tls_server.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
@@ -199,6 +200,8 @@ supervisor_reopen(struct supervisor *sv)
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 	sv->model->notify(sv, MODEL_REOPEN);
+	if (sv->tls != NULL && tls_server_reload(sv->tls) == 0)
+		sv->model->notify(sv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
 }
 
 static void
@@ -352,6 +355,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->stage_deadline_ms = -1;
 	sv->model = cfg->model == MODEL_PREFORK ? &model_prefork : &model_fork;
 	sv->session = options_session_params(cfg);
+	sv->session.tls = sv->tls = env->tls;
 	if (notify_open(&sv->notify, env->error, sizeof(env->error)) < 0)
 		return -1;
 	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
@@ -400,8 +404,9 @@ supervisor_log_ready(const struct supervisor *sv)
 	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
 	    sv->cfg->max_conns);
 	for (i = 0; i < sv->ls->n; i++)
-		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s", sv->ls->v[i].name,
-		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label);
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s", sv->ls->v[i].name,
+		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,
+		    sv->ls->v[i].tls ? " tls=yes" : "");
 	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n);
 }
 

@@ -23,6 +23,7 @@ struct config;
 struct listeners;
 struct model;
 struct pidfile;
+struct tls_server;
 
 /* What start-up prepared for the supervisor. */
 struct supervisor_env {
@@ -32,6 +33,7 @@ struct supervisor_env {
 	int upgrade_conn;		/* -1, or the line to the server whose listeners were taken */
 	int metrics_fd;			/* -1, or the --metrics listener */
 	pid_t upgrade_from;		/* that server's pid */
+	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
@@ -81,6 +83,7 @@ struct supervisor {
 	struct notify notify;		/* readiness and status for a service manager */
 	struct pending pending;		/* connections still owing their PROXY header */
 	struct pidfile *pidfile;	/* NULL, or the locked pidfile */
+	struct tls_server *tls;		/* NULL, or the TLS credentials (sessions get them at fork) */
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;

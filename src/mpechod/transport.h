@@ -1,7 +1,8 @@
 /*
- * transport: what carries a session's bytes under the service. A plain socket
- * now (transport_plain.c); TLS is another implementation of the same
- * operations, so a service never knows what carries its bytes.
+ * transport: what carries a session's bytes under the service: the plain
+ * socket (transport_plain.c) or TLS on it (transport_tls.c), two
+ * implementations of the same operations, so a service never knows what
+ * carries its bytes.
  */
 #ifndef MPECHO_TRANSPORT_H
 #define MPECHO_TRANSPORT_H
@@ -14,8 +15,13 @@ struct transport;
 
 struct transport_ops {
 	const char *name;
-	/* Take over the connected socket fd. 0, or -1 with errno (fd is then still the caller's). */
-	int (*open)(struct transport *t, int fd);
+	/*
+	 * Take over the connected socket fd; arg is the implementation's (TLS: the
+	 * struct tls_server). 0, or -1 with errno (fd is then still the caller's);
+	 * EPROTO: the transport could not be set up with this peer (a failed TLS
+	 * handshake), and the reason is logged already.
+	 */
+	int (*open)(struct transport *t, int fd, const void *arg);
 	/*
 	 * Bytes read, 0 at the end of the peer's stream, or -1 with errno
 	 * (ETIMEDOUT: no progress within the idle timeout).
@@ -36,7 +42,7 @@ struct transport {
 	void *state;		/* the implementation's own */
 };
 
-extern const struct transport_ops transport_plain;
+extern const struct transport_ops transport_plain, transport_tls;
 
 static inline ssize_t
 transport_read(struct transport *t, void *buf, size_t len)

@@ -7,8 +7,9 @@
 #include "io.h"
 
 static int
-plain_open(struct transport *t, int fd)
+plain_open(struct transport *t, int fd, const void *arg)
 {
+	(void)arg;
 	t->ops = &transport_plain;
 	t->fd = fd;
 	t->raw = true;

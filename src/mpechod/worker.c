@@ -104,7 +104,7 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 		w->adm.checks++;
 	log_msg(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d", me->peer,
 	    (long)getpid(), busy);
-	end = session_run(fd, w->job->session, &me->cur);
+	end = session_run(fd, p->tls, w->job->session, &me->cur);
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);

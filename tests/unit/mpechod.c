@@ -174,6 +174,28 @@ test_options_parse(void)
 	options_free(&cfg);
 	CHECK(parse(&cfg, err, sizeof(err), "-h", NULL) == OPTIONS_HELP);
 	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,tls", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+	    NULL) == OPTIONS_RUN && cfg.listens[0].tls && cfg.tls_cert[0] == '/' &&
+	    strstr(cfg.tls_key, "/k.pem") != NULL && cfg.tls_timeout == 10);	/* made absolute */
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-i", "--tls-cert", "/c", "--tls-key", "/k", NULL) ==
+	    OPTIONS_RUN && cfg.inetd);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,tls", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "--tls-cert FILE and --tls-key FILE") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,tls", "--tls-key", "/k", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "--tls-key needs --tls-cert") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--tls-cert", "/c", "--tls-key", "/k", NULL) ==
+	    OPTIONS_ERROR && strstr(err, "none has it") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--tls-cert", "", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "empty path for --tls-cert") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "--tls-timeout", "3601", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "--tls-timeout") != NULL);
+	options_free(&cfg);
 }
 
 static struct net_addr
@@ -359,6 +381,18 @@ test_listener_parse(void)
 	listener_spec_free(&spec);
 	CHECK(spec_fails("unix:", "unix:PATH"));
 	CHECK(spec_fails("unix:/x.sock,proxy", "no options"));
+	CHECK(spec_fails("unix:/x.sock,tls", "no options"));
+	CHECK(listener_parse("127.0.0.1:8443,tls", &spec, err, sizeof(err)) == 0 && spec.tls &&
+	    !spec.proxy && strcmp(spec.port, "8443") == 0);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("[::1]:8443,proxy,tls", &spec, err, sizeof(err)) == 0 && spec.tls &&
+	    spec.proxy && strcmp(spec.host, "::1") == 0);
+	listener_spec_free(&spec);
+	CHECK(listener_parse(":8443,tls,proxy", &spec, err, sizeof(err)) == 0 && spec.tls && spec.proxy);
+	listener_spec_free(&spec);
+	CHECK(spec_fails("127.0.0.1:8443,tlsx", "'tlsx'"));
+	CHECK(spec_fails("127.0.0.1:8443,tls,", "HOST:PORT[,proxy][,tls]"));
+	CHECK(spec_fails("127.0.0.1:8443,,tls", "empty option"));
 }
 
 static bool
@@ -378,6 +412,7 @@ test_end(void)
 	CHECK(end_of_errno(ETIMEDOUT) == END_IDLE && end_of_errno(EIO) == END_ERROR);
 	CHECK(end_of_errno(ETIME) == END_SLOW && strcmp(end_name(END_SLOW), "slow") == 0);
 	CHECK(described(W_EXITCODE(END_SLOW, 0), "exit=6 reason=slow"));
+	CHECK(end_of_errno(EPROTO) == END_TLS && described(W_EXITCODE(END_TLS, 0), "exit=7 reason=tls"));
 	CHECK(described(W_EXITCODE(END_QUIT, 0), "exit=3 reason=quit"));
 	CHECK(described(W_EXITCODE(0, 0), "exit=0 reason=eof"));
 	CHECK(described(W_EXITCODE(42, 0), "exit=42 reason=unknown"));
@@ -524,7 +559,7 @@ paced_read(int rate, const char *first, int ms, const char *then, int *err)
 	ssize_t n;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || transport_plain.open(&t, sv[0]) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || transport_plain.open(&t, sv[0], NULL) < 0)
 		return -2;
 	stream_init(&st, &t, &ctr, SPLICE_NEVER);
 	stream_pace(&st, rate, 1);

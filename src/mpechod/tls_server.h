@@ -1,0 +1,40 @@
+/*
+ * tls_server: the server's TLS credentials. The supervisor loads the
+ * certificate chain and key once, before serving, and again on SIGHUP; it
+ * never speaks TLS itself: sessions (and prefork workers) inherit the loaded
+ * context when they are forked, and transport_tls.c does the handshake.
+ */
+#ifndef MPECHO_TLS_SERVER_H
+#define MPECHO_TLS_SERVER_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct tls_server {
+	SSL_CTX *ctx;		/* NULL until loaded */
+	const char *cert;	/* --tls-cert: a PEM chain, the server's certificate first */
+	const char *key;	/* --tls-key: its PEM private key */
+	int timeout_ms;		/* --tls-timeout: a handshake's deadline */
+};
+
+/*
+ * (Re)load ts->cert and ts->key into a new context (TLS 1.2 and 1.3). On
+ * success the new context replaces the old one, which is freed; on failure
+ * the old one stays and err says which file and why. 0 or -1.
+ */
+int tls_server_load(struct tls_server *ts, char *err, size_t errlen);
+
+/*
+ * SIGHUP: load the files again, and log the outcome: "event=tls-reload ..."
+ * with the new certificate, or "event=tls-reload-failed error=...
+ * action=kept" (the old credentials serve on). 0 when new ones are in place.
+ */
+int tls_server_reload(struct tls_server *ts);
+
+/* For the log: "subject=... not_after=2027-11-22T08:00:00Z" of the loaded certificate. */
+const char *tls_server_describe(const struct tls_server *ts, char *buf, size_t len);
+
+void tls_server_free(struct tls_server *ts);
+
+#endif
