@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale  # noqa: E402
+import tls  # noqa: E402
 import unix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -206,7 +207,7 @@ def fmt(v):
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
-def write_results(path, data, hold, burst, unix_runs, rounds, seconds, started, elapsed):
+def write_results(path, data, hold, burst, unix_runs, tls_runs, rounds, seconds, started, elapsed):
     names = [n for n, _ in SERVERS]
     med = {(n, m[0]): statistics.median(data[n][m[0]]["values"]) if data[n][m[0]]["values"] else 0.0
            for n in names for m in MEASURES}
@@ -272,6 +273,7 @@ def write_results(path, data, hold, burst, unix_runs, rounds, seconds, started, 
                      f">= {tp} | {rp:.2f} {'met' if rp >= tp else 'NOT met'} |")
     lines += scale.report(hold, burst)
     lines += unix.report(*unix_runs) if unix_runs else []
+    lines += tls.report(*tls_runs) if tls_runs else []
     lines += ["", "## Servers", ""]
     vers = versions()
     for n, make in SERVERS:
@@ -359,8 +361,12 @@ def main():
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
                 finally:
                     srv.stop()
-        hold = burst = unix_runs = None
+        hold = burst = unix_runs = tls_runs = None
         if not opts.no_scale:
+            log("tls: mpechod, socat and ncat over TLS ...")
+            tls_runs = tls.tls_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
+            for name, ms in tls_runs[0].items():
+                log(f"tls: {name:16} " + ", ".join(f"{k} {v:,.0f}" for k, v in ms.items()))
             log("unix: mpechod and socat on a Unix-domain socket ...")
             unix_runs = unix.unix_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
             for name, ms in unix_runs[0].items():
@@ -379,10 +385,11 @@ def main():
     with open(os.path.join(opts.out, "results.json"), "w") as f:
         json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
                    "runs": data, "hold": hold, "burst": burst,
-                   "unix": unix_runs[0] if unix_runs else None}, f, indent=1)
+                   "unix": unix_runs[0] if unix_runs else None,
+                   "tls": tls_runs[0] if tls_runs else None}, f, indent=1)
     md = os.path.join(opts.out, "results.md")
-    med, ref = write_results(md, data, hold, burst, unix_runs, opts.rounds, opts.seconds, started,
-                             elapsed)
+    med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, opts.rounds, opts.seconds,
+                             started, elapsed)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
     log(f"wrote {md} and results.svg")
     print(open(md).read())

@@ -20,7 +20,9 @@ tls_error_text(char *buf, size_t len, const char *fallback)
 	unsigned long e = ERR_get_error();
 	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-	if (reason != NULL)
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));	/* errno, as OpenSSL saw it */
+	else if (reason != NULL)
 		snprintf(buf, len, "%s", reason);
 	else if (e != 0)
 		snprintf(buf, len, "OpenSSL error %lx", e);
