@@ -124,40 +124,6 @@ supervisor_tally(const struct supervisor *sv)
 	return t;
 }
 
-/* SIGUSR1: one line with the counters of both models, live sessions' bytes included. */
-static void
-supervisor_status(const struct supervisor *sv)
-{
-	struct tally t = supervisor_tally(sv);
-	char pool[32] = "";
-
-	if (t.workers >= 0)
-		snprintf(pool, sizeof(pool), " workers=%d", t.workers);
-	log_msg(LOG_LVL_NOTICE, "event=status sessions=%d served=%llu refused_acl=%llu "
-	    "refused_per_source=%llu refused_rate=%llu refused_proxy=%llu checks=%llu in=%llu "
-	    "out=%llu uptime=%lld%s", t.sessions, (unsigned long long)t.served,
-	    (unsigned long long)t.refused[REFUSED_ACL], (unsigned long long)t.refused[REFUSED_PER_SOURCE],
-	    (unsigned long long)t.refused[REFUSED_RATE], (unsigned long long)t.refused[REFUSED_PROXY],
-	    (unsigned long long)t.checks, (unsigned long long)t.bytes_in,
-	    (unsigned long long)t.bytes_out, (long long)((clock_ms() - sv->start_ms) / 1000), pool);
-}
-
-/* STATUS= for the service manager: what systemctl status shows. */
-static void
-supervisor_notify_status(struct supervisor *sv, int64_t now)
-{
-	struct tally t = supervisor_tally(sv);
-	char text[160], pool[32] = "";
-
-	if (t.workers >= 0)
-		snprintf(pool, sizeof(pool), ", %d workers", t.workers);
-	snprintf(text, sizeof(text), "%d sessions (at most %d), %llu served, %llu refused%s",
-	    t.sessions, sv->cfg->max_conns, (unsigned long long)t.served,
-	    (unsigned long long)(t.refused[REFUSED_ACL] + t.refused[REFUSED_PER_SOURCE] +
-	    t.refused[REFUSED_RATE] + t.refused[REFUSED_PROXY]), pool);
-	notify_status(&sv->notify, text, now);
-}
-
 /* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the children. */
 static void
 supervisor_stop_advance(struct supervisor *sv, int sig)

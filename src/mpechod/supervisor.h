@@ -108,7 +108,12 @@ void supervisor_proxy_accept(struct supervisor *sv, int fd, const struct peer *b
 void supervisor_proxy_ready(struct supervisor *sv, const struct pollfd *pfd, int n);
 int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
 
-/* supervisor_metrics.c: /metrics and the summary, and the samples behind its rates. */
+/*
+ * supervisor_metrics.c: /metrics and the summary, and the samples behind its
+ * rates; the status line (SIGUSR1) and the service manager's STATUS=.
+ */
+void supervisor_status(const struct supervisor *sv);
+void supervisor_notify_status(struct supervisor *sv, int64_t now);
 void supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
 void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
 
