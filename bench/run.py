@@ -26,6 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale  # noqa: E402
 import tls  # noqa: E402
+import udp  # noqa: E402
 import unix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -207,7 +208,8 @@ def fmt(v):
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
-def write_results(path, data, hold, burst, unix_runs, tls_runs, rounds, seconds, started, elapsed):
+def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds, seconds, started,
+                  elapsed):
     names = [n for n, _ in SERVERS]
     med = {(n, m[0]): statistics.median(data[n][m[0]]["values"]) if data[n][m[0]]["values"] else 0.0
            for n in names for m in MEASURES}
@@ -274,6 +276,7 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, rounds, seconds,
     lines += scale.report(hold, burst)
     lines += unix.report(*unix_runs) if unix_runs else []
     lines += tls.report(*tls_runs) if tls_runs else []
+    lines += udp.report(*udp_runs) if udp_runs else []
     lines += ["", "## Servers", ""]
     vers = versions()
     for n, make in SERVERS:
@@ -361,8 +364,12 @@ def main():
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
                 finally:
                     srv.stop()
-        hold = burst = unix_runs = tls_runs = None
+        hold = burst = unix_runs = tls_runs = udp_runs = None
         if not opts.no_scale:
+            log("udp: mpechod, xinetd and socat over UDP ...")
+            udp_runs = udp.udp_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
+            for name, rate in udp_runs[0].items():
+                log(f"udp: {name:16} {rate:,.0f} datagrams/s")
             log("tls: mpechod, socat and ncat over TLS ...")
             tls_runs = tls.tls_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
             for name, ms in tls_runs[0].items():
@@ -386,10 +393,11 @@ def main():
         json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
                    "runs": data, "hold": hold, "burst": burst,
                    "unix": unix_runs[0] if unix_runs else None,
-                   "tls": tls_runs[0] if tls_runs else None}, f, indent=1)
+                   "tls": tls_runs[0] if tls_runs else None,
+                   "udp": udp_runs[0] if udp_runs else None}, f, indent=1)
     md = os.path.join(opts.out, "results.md")
-    med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, opts.rounds, opts.seconds,
-                             started, elapsed)
+    med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, udp_runs, opts.rounds,
+                             opts.seconds, started, elapsed)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
     log(f"wrote {md} and results.svg")
     print(open(md).read())

@@ -16,8 +16,8 @@
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
 #define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
 
-enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD, MODE_SINK, MODE_SOURCE };
-#define MODES 6
+enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD, MODE_SINK, MODE_SOURCE, MODE_UDP };
+#define MODES 7
 extern const char *const mode_names[];
 
 struct bench {
@@ -37,6 +37,7 @@ struct bench {
 
 struct errors {
 	uint64_t connect, reset, closed, timeout, lost, extra, corrupt;
+	uint64_t dropped, reordered;	/* udp: datagrams never echoed; echoed late or out of order */
 };
 
 struct conn;
@@ -104,6 +105,11 @@ int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id,
 void load_thread_free(struct thread *t);
 void *load_thread_run(void *arg);	/* a thread's event loop, until the stop phase */
 int load_phase(void);			/* 0: warm-up, 1: measuring, 2: stop */
+/* One operation done (a session, a message, a datagram) that started at started (ns). */
+void load_count_op(struct thread *t, int64_t started, int64_t now);
+
+/* udp.c: the udp mode's loop for one thread (load_thread_run() hands it over). */
+void *udp_thread_run(struct thread *t);
 void load_set_phase(int phase);
 
 /* report.c: the figures, summed over the threads, and the exit status they mean. */

@@ -56,12 +56,6 @@ load_set_phase(int p)
 	__atomic_store_n(&phase, p, __ATOMIC_RELAXED);
 }
 
-static const unsigned char *
-pattern_at(const struct conn *c, uint64_t pos)
-{
-	return check_pattern(c->base + pos);
-}
-
 static void
 set_events(struct thread *t, struct conn *c, uint32_t events)
 {
@@ -141,8 +135,8 @@ next_message(struct thread *t, struct conn *c)
 	c->t_start = clock_ns();
 }
 
-static void
-count_op(struct thread *t, int64_t started, int64_t now)
+void
+load_count_op(struct thread *t, int64_t started, int64_t now)
 {
 	__atomic_store_n(&t->progress_ops, t->progress_ops + 1, __ATOMIC_RELAXED);
 	if (load_phase() != 1)
@@ -175,7 +169,7 @@ conn_send(struct thread *t, struct conn *c)
 	while (c->tx < limit) {
 		size_t len = limit - c->tx > CHUNK ? CHUNK : (size_t)(limit - c->tx);
 
-		n = wire_send(&c->w, pattern_at(c, c->tx), len);
+		n = wire_send(&c->w, check_pattern(c->base + c->tx), len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				set_events(t, c, EPOLLIN | EPOLLOUT);	/* TLS may want either */
@@ -210,25 +204,18 @@ conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t 
 	return true;
 }
 
-/* Compare a received chunk with what was sent at that position; count differing bytes. */
-static void
-verify(struct thread *t, const struct conn *c, const unsigned char *buf, size_t n)
-{
-	t->err.corrupt += check_echo(buf, c->base + c->rx, n);
-}
-
 /* A whole message (or session) came back: account for it and go on. */
 static void
 message_done(struct thread *t, struct conn *c, int64_t now)
 {
 	switch (t->b->mode) {
 	case MODE_CONNRATE:
-		count_op(t, c->t_start, now);
+		load_count_op(t, c->t_start, now);
 		conn_close(t, c, 0);
 		conn_open(t, c);
 		break;
 	case MODE_PINGPONG:
-		count_op(t, c->t_start, now);
+		load_count_op(t, c->t_start, now);
 		next_message(t, c);
 		conn_send(t, c);
 		break;
@@ -276,12 +263,12 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 		if (c->rx + (uint64_t)n > c->tx) {
 			t->err.extra += c->rx + (uint64_t)n - c->tx;
 			n = (ssize_t)(c->tx - c->rx);
-			verify(t, c, buf, (size_t)n);
+			t->err.corrupt += check_echo(buf, c->base + c->rx, (size_t)n);
 			c->rx = c->tx;
 			conn_fail(t, c, &t->err.closed);
 			return;
 		}
-		verify(t, c, buf, (size_t)n);
+		t->err.corrupt += check_echo(buf, c->base + c->rx, (size_t)n);
 		c->rx += (uint64_t)n;
 		if (t->b->mode == MODE_STREAM) {
 			count_bytes(t, (size_t)n);
@@ -414,10 +401,10 @@ sweep(struct thread *t, int64_t now)
 	}
 }
 
-void *
-load_thread_run(void *arg)
+/* The stream modes' loop: connections driven by their epoll events, swept for timeouts. */
+static void *
+load_streams(struct thread *t)
 {
-	struct thread *t = arg;
 	struct epoll_event ev[256];
 	unsigned char *buf = malloc(CHUNK);
 	int64_t last_sweep = 0, now;
@@ -461,6 +448,14 @@ load_thread_run(void *arg)
 		wire_close(&t->conns[i].w);
 	free(buf);
 	return NULL;
+}
+
+void *
+load_thread_run(void *arg)
+{
+	struct thread *t = arg;
+
+	return t->b->mode == MODE_UDP ? udp_thread_run(t) : load_streams(t);
 }
 
 

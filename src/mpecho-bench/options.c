@@ -18,7 +18,7 @@
 #include "number.h"
 #include "tls.h"
 
-const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source" };
+const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source", "udp" };
 
 static const char usage_text[] =
 "Usage: mpecho-bench [OPTIONS] MODE [HOST [PORT]]\n"
@@ -38,6 +38,10 @@ static const char usage_text[] =
 "             server, RFC 863). Reports sent MB/s.\n"
 "  source     C connections reading RFC 864's character lines (a chargen server),\n"
 "             every byte checked. Reports received MB/s.\n"
+"  udp        C UDP sockets with one S-byte datagram in flight on each (S >= 8: a\n"
+"             sequence number, then checked bytes). Reports datagrams a second and\n"
+"             round-trip latency; datagrams not back within 1 s (or -T) are counted\n"
+"             as dropped, late or out-of-order ones as reordered.\n"
 "\n"
 "Options:\n"
 "  -c, --conns N        concurrent connections (1-1000000, default 16)\n"
@@ -154,15 +158,17 @@ options_operands(struct bench *b, int n, char **args, bool size_given)
 	int i;
 
 	if (n < 1)
-		log_die(EXIT_USAGE, "no mode: expected connrate, pingpong, stream, hold, sink or source");
+		log_die(EXIT_USAGE, "no mode: expected connrate, pingpong, stream, hold, sink, source or udp");
 	for (i = 0; i < MODES && strcmp(args[0], mode_names[i]) != 0; i++)
 		;
 	if (i == MODES)
-		log_die(EXIT_USAGE, "unknown mode '%s': expected connrate, pingpong, stream, hold, sink "
-		    "or source", args[0]);
+		log_die(EXIT_USAGE, "unknown mode '%s': expected connrate, pingpong, stream, hold, sink, "
+		    "source or udp", args[0]);
 	b->mode = (enum mode)i;
 	if ((b->mode == MODE_STREAM || b->mode == MODE_SINK) && !size_given)
 		b->size = CHUNK;
+	if (b->mode == MODE_UDP && (b->size < 8 || b->size > 65507))
+		log_die(EXIT_USAGE, "udp mode sends datagrams of 8 to 65507 bytes (-s %d)", b->size);
 	if (n > 3)
 		log_die(EXIT_USAGE, "unexpected argument '%s'", args[3]);
 	if (n > 1)
@@ -217,6 +223,17 @@ options_tls(struct bench *b)
 		log_die(EXIT_FAIL, "%s", err);
 }
 
+/* The udp mode's limits: IP only, no TLS, no banner, one source address. */
+static void
+options_udp(const struct bench *b)
+{
+	if (b->mode != MODE_UDP)
+		return;
+	if (b->addr.ss_family == AF_UNIX || b->tls || b->banner || b->sources > 0)
+		log_die(EXIT_USAGE, "udp mode cannot go with %s", b->addr.ss_family == AF_UNIX ?
+		    "a unix: socket" : b->tls ? "--tls" : b->banner ? "--banner" : "--sources");
+}
+
 /* Room for every connection's descriptor: raise the soft limit to the hard one if needed. */
 static void
 options_fd_limit(const struct bench *b)
@@ -249,5 +266,6 @@ options_parse(struct bench *b, int argc, char **argv)
 	options_operands(b, argc - optind, argv + optind, size_given);
 	options_resolve(b);
 	options_tls(b);
+	options_udp(b);
 	options_fd_limit(b);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -17,6 +18,24 @@
  * a certificate not trusted, a server that does not speak TLS) fails the run
  * at once, with status 3, instead of being retried all along.
  */
+/* udp: one datagram must come back within --timeout. */
+static void
+probe_udp(const struct bench *b)
+{
+	static const char hello[] = "mpecho-bench probe";
+	int fd = socket(b->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char back[sizeof(hello)];
+
+	errno = 0;
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 ||
+	    send(fd, hello, sizeof(hello), 0) < 0 || poll(&pfd, 1, b->timeout_ms) != 1 ||
+	    recv(fd, back, sizeof(back), 0) != (ssize_t)sizeof(hello))
+		log_die(EXIT_CONN_ERRORS, "no echo from %s port %s over UDP: %s", b->host, b->port,
+		    errno == 0 || pfd.revents == 0 ? "nothing came back within --timeout" : strerror(errno));
+	close(fd);
+}
+
 void
 probe_target(const struct bench *b)
 {
@@ -26,6 +45,11 @@ probe_target(const struct bench *b)
 	char why[256];
 	SSL *ssl = NULL;
 
+	if (b->mode == MODE_UDP) {
+		close(fd);
+		probe_udp(b);
+		return;
+	}
 	if (fd < 0)
 		log_die(EXIT_CONN_ERRORS, "cannot make a socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -21,6 +21,8 @@ report_sum(const struct thread *th, int n, struct totals *tot)
 		tot->err.lost += th[i].err.lost;
 		tot->err.extra += th[i].err.extra;
 		tot->err.corrupt += th[i].err.corrupt;
+		tot->err.dropped += th[i].err.dropped;
+		tot->err.reordered += th[i].err.reordered;
 		stats_merge(tot->lat, &th[i].lat);
 	}
 }
@@ -41,7 +43,9 @@ report_text(const struct bench *b, const struct totals *t)
 	switch (b->mode) {
 	case MODE_CONNRATE:
 	case MODE_PINGPONG:
-		printf("%s: %llu (%.1f/s)\n", b->mode == MODE_CONNRATE ? "sessions" : "messages",
+	case MODE_UDP:
+		printf("%s: %llu (%.1f/s)\n", b->mode == MODE_CONNRATE ? "sessions" :
+		    b->mode == MODE_UDP ? "datagrams" : "messages",
 		    (unsigned long long)t->ops, (double)t->ops / t->seconds);
 		printf("latency_us: p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f\n",
 		    report_us(stats_quantile(t->lat, 0.5)), report_us(stats_quantile(t->lat, 0.9)),
@@ -63,6 +67,9 @@ report_text(const struct bench *b, const struct totals *t)
 	    (unsigned long long)e->connect, (unsigned long long)e->reset,
 	    (unsigned long long)e->closed, (unsigned long long)e->timeout,
 	    (unsigned long long)e->lost, (unsigned long long)e->extra, (unsigned long long)e->corrupt);
+	if (b->mode == MODE_UDP)
+		printf("datagrams: dropped=%llu reordered=%llu\n", (unsigned long long)e->dropped,
+		    (unsigned long long)e->reordered);
 }
 
 static void
@@ -74,7 +81,7 @@ report_json(const struct bench *b, const struct totals *t)
 	    "\"ops\":%llu,\"ops_per_s\":%.1f,\"bytes\":%llu,\"mb_per_s\":%.2f,\"held\":%llu,"
 	    "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,\"max\":%.1f},"
 	    "\"errors\":{\"connect\":%llu,\"reset\":%llu,\"closed\":%llu,\"timeout\":%llu,"
-	    "\"lost\":%llu,\"extra\":%llu,\"corrupt\":%llu}}\n",
+	    "\"lost\":%llu,\"extra\":%llu,\"corrupt\":%llu,\"dropped\":%llu,\"reordered\":%llu}}\n",
 	    mode_names[b->mode], b->conns, b->size, b->threads, t->seconds,
 	    (unsigned long long)t->ops, (double)t->ops / t->seconds, (unsigned long long)t->bytes,
 	    (double)t->bytes / t->seconds / 1e6, (unsigned long long)t->held,
@@ -83,7 +90,8 @@ report_json(const struct bench *b, const struct totals *t)
 	    report_us(t->lat->count ? t->lat->max : 0),
 	    (unsigned long long)e->connect, (unsigned long long)e->reset,
 	    (unsigned long long)e->closed, (unsigned long long)e->timeout,
-	    (unsigned long long)e->lost, (unsigned long long)e->extra, (unsigned long long)e->corrupt);
+	    (unsigned long long)e->lost, (unsigned long long)e->extra, (unsigned long long)e->corrupt,
+	    (unsigned long long)e->dropped, (unsigned long long)e->reordered);
 }
 
 void
@@ -102,7 +110,7 @@ report_status(const struct bench *b, const struct totals *t)
 
 	if (e->lost || e->extra || e->corrupt)
 		return EXIT_FAIL;
-	if (e->connect || e->reset || e->closed || e->timeout ||
+	if (e->connect || e->reset || e->closed || e->timeout || e->dropped ||
 	    (b->mode == MODE_HOLD && t->held < (uint64_t)b->conns) ||
 	    (b->mode == MODE_SOURCE && t->bytes == 0))	/* a source that never spoke */
 		return EXIT_CONN_ERRORS;

@@ -42,6 +42,16 @@ void conn_shutdown(struct conn *c);
  */
 int relay_run(struct conn *c, const struct client_mode *mode);
 
+/*
+ * datagram.c: -u. A UDP socket connected to host and port (the message is
+ * printed on failure; -1), and the loop: every read of standard input a
+ * datagram, every datagram back to standard output; at the end of input the
+ * missing echoes are waited for (-w, else 2 s). The exit status: 0 when every
+ * byte came back.
+ */
+int datagram_connect(const char *host, const char *port, int family);
+int datagram_run(int sock, const struct client_mode *mode);
+
 /* terminal.c: the greeting, the prompt, and whether a line read is "quit". */
 void terminal_greet(const char *peer);
 void terminal_prompt(void);

@@ -41,6 +41,9 @@ static const char usage_text[] =
 "                     for HOST and signed by a trusted CA (the system's, or --ca)\n"
 "      --ca FILE      trust the CA certificates in FILE (PEM) instead\n"
 "      --insecure     check no certificate (testing only)\n"
+"  -u, --udp          echo over UDP: each read of the input (a line on a terminal)\n"
+"                     is one datagram; at the end, missing echoes are awaited for\n"
+"                     -w SECS (default 2)\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
@@ -55,6 +58,7 @@ static const struct option long_options[] = {
 	{ "tls", no_argument, NULL, 't' },
 	{ "ca", required_argument, NULL, 'C' },
 	{ "insecure", no_argument, NULL, 'k' },
+	{ "udp", no_argument, NULL, 'u' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -151,6 +155,7 @@ struct client_args {
 	int timeout_ms;		/* -w; -1: none */
 	bool banner;
 	bool tls, insecure;	/* --tls, --insecure */
+	bool udp;		/* -u */
 	const char *ca;		/* --ca FILE, or NULL */
 };
 
@@ -195,11 +200,12 @@ client_options(struct client_args *a, int argc, char **argv)
 
 	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46w:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46uw:hV", long_options, NULL)) != -1) {
 		if (c == '4' || c == '6')
 			a->family = c == '4' ? AF_INET : AF_INET6;
-		else if (c == 'b' || c == 't' || c == 'k')
-			*(c == 'b' ? &a->banner : c == 't' ? &a->tls : &a->insecure) = true;
+		else if (c == 'b' || c == 't' || c == 'k' || c == 'u')
+			*(c == 'b' ? &a->banner : c == 't' ? &a->tls : c == 'k' ? &a->insecure :
+			    &a->udp) = true;
 		else if (c == 'C')
 			a->ca = optarg;
 		else if (c == 'w' && number_parse(optarg, 1, 86400, &secs) == 0)
@@ -221,6 +227,9 @@ client_options(struct client_args *a, int argc, char **argv)
 		log_die(EXIT_USAGE, "--ca and --insecure exclude each other");
 	if (a->tls && a->port == NULL)
 		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
+	if (a->udp && (a->port == NULL || a->tls || a->banner))
+		log_die(EXIT_USAGE, "-u cannot go with %s", a->port == NULL ? "a unix: socket" :
+		    a->tls ? "--tls" : "--banner");
 }
 
 /* --tls: the CA certificates, loaded before connecting; a usage or file error ends it here. */
@@ -274,6 +283,24 @@ client_guard_stdio(void)
 			log_die(EXIT_FAIL, "standard %s is closed", names[fd]);
 }
 
+/* -u: the datagram loop instead of the stream relay. The exit status. */
+static int
+client_udp(struct client_args *a)
+{
+	struct client_mode mode = { .terminal = isatty(STDIN_FILENO), .timeout_ms = a->timeout_ms };
+	int sock, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	sock = datagram_connect(a->host, a->port, a->family);
+	free(a->host);
+	free(a->port);
+	if (sock < 0)
+		return EXIT_FAIL;
+	rc = datagram_run(sock, &mode);
+	close(sock);
+	return rc;
+}
+
 /* The end: the connection released; returns rc. */
 static int
 client_close(struct conn *c, int rc)
@@ -298,6 +325,8 @@ main(int argc, char **argv)
 	client_guard_stdio();
 	log_init("mpecho", LOG_LVL_INFO);
 	client_options(&a, argc, argv);
+	if (a.udp)
+		return client_udp(&a);
 	ctx = client_tls_context(&a);
 
 	/* 2. The connection: a server going away is an error on it, never a kill. */

@@ -103,6 +103,19 @@ admission_check(struct admission *a, const struct peer *p, int64_t now_ms)
 	return why;
 }
 
+enum refusal
+admission_datagram(struct admission *a, const struct net_addr *addr, int64_t now_ms)
+{
+	struct peer p = { .addr = *addr };
+	enum refusal why = admission_decide(a, &p, now_ms);
+
+	if (why == ADMITTED)
+		admission_release(a, &p);	/* a datagram is not a session: nothing stays live */
+	else
+		a->refused[why]++;
+	return why;
+}
+
 bool
 admission_proxy_from(struct admission *a, const struct peer *balancer, int64_t now_ms)
 {

@@ -13,6 +13,7 @@
 
 struct acl;
 struct limits;
+struct net_addr;
 struct peer;
 
 #define ADMISSION_LINES 10	/* refusal lines logged a second at most; the rest are counted */
@@ -61,6 +62,12 @@ void admission_log(struct admission *a, const struct peer *p, const char *reason
  * A connection on a PROXY listener: may this peer (the balancer) send a
  * header? If not, the refusal is counted and logged (reason=proxy).
  */
+/*
+ * One datagram from addr (the UDP process): the access rules, then the rate,
+ * counted by reason like connections but never logged one by one.
+ */
+enum refusal admission_datagram(struct admission *a, const struct net_addr *addr, int64_t now_ms);
+
 bool admission_proxy_from(struct admission *a, const struct peer *balancer, int64_t now_ms);
 
 /* A PROXY header that failed (malformed, timeout, broken): counted and logged with why. */

@@ -76,6 +76,20 @@ listener_parse_unix(const char *text, struct listen_spec *out, char *err, size_t
 	return 0;
 }
 
+/* "udp:HOST:PORT", "udp:[IPv6]:PORT" or "udp::PORT", without options. 0, or -1 with err. */
+static int
+listener_parse_udp(const char *text, struct listen_spec *out, char *err, size_t errlen)
+{
+	if (strchr(text, ',') != NULL || net_split_hostport(text + 4, &out->host, &out->port) < 0) {
+		snprintf(err, errlen, "invalid listen address '%s': expected udp:HOST:PORT, "
+		    "udp:[IPv6]:PORT or udp::PORT (no options)", text);
+		listener_spec_free(out);
+		return -1;
+	}
+	out->udp = true;
+	return listener_check_port(out, err, errlen);
+}
+
 int
 listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen)
 {
@@ -85,6 +99,8 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	memset(out, 0, sizeof(*out));
 	if (strncmp(text, "unix:", 5) == 0)
 		return listener_parse_unix(text, out, err, errlen);
+	if (strncmp(text, "udp:", 4) == 0)
+		return listener_parse_udp(text, out, err, errlen);
 	if (alen >= sizeof(addr) || (text[alen] == ',' && text[strlen(text) - 1] == ',')) {
 		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy][,tls]", text);
 		return -1;
@@ -166,6 +182,8 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
 	for (i = 0; i < n; i++) {
 		size_t first = ls->n, j;
 
+		if (specs[i].udp)
+			continue;	/* listener_udp.c's */
 		if ((specs[i].path != NULL ? listener_unix_open(ls, &specs[i], lp, err, errlen) :
 		    listener_tcp_open(ls, &specs[i], lp, err, errlen)) < 0) {
 			listeners_free(ls);

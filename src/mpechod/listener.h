@@ -24,6 +24,7 @@ struct listen_spec {
 	char *path;		/* "unix:PATH": a Unix-domain stream socket there; else NULL */
 	bool proxy;		/* ",proxy": clients come through a balancer that sends a PROXY header */
 	bool tls;		/* ",tls": clients speak TLS (after the PROXY header, if any) */
+	bool udp;		/* "udp:HOST:PORT": datagrams, served by the UDP process (udp.c) */
 };
 
 #define LISTENER_LABEL_MAX 96
@@ -80,7 +81,8 @@ const char *listener_peer_text(const struct peer *p, char *buf, size_t len);
 
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or
- * "unix:PATH", then options after commas: "proxy", "tls" (not for unix:). 0, or -1
+ * "unix:PATH" or "udp:HOST:PORT", then options after commas: "proxy", "tls"
+ * (not for unix: or udp:). 0, or -1
  * with a one-line message in err.
  */
 int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);
@@ -91,7 +93,8 @@ int listener_parse_pair(const char *host, const char *port, struct listen_spec *
 void listener_spec_free(struct listen_spec *spec);
 
 /*
- * Open every spec (specs NULL: all addresses, the default port). On failure
+ * Open every stream spec, the udp: ones left out (none at all: all addresses,
+ * the default port). On failure
  * nothing stays open and err says which address and why ("cannot listen on
  * 127.0.0.1:80: Permission denied"). 0 or -1.
  */

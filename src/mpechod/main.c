@@ -12,6 +12,7 @@
 #include "inetd.h"
 #include "listener.h"
 #include "listener_inherited.h"
+#include "listener_udp.h"
 #include "log.h"
 #include "options.h"
 #include "pidfile.h"
@@ -192,6 +193,11 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		return -1;
 	}
 	listener_inherited_options(env->ls, cfg->listens, cfg->nlistens);
+	if (listener_udp_open(env->udp, cfg->listens, cfg->nlistens,
+	    cfg->reuseport || cfg->upgrade_socket != NULL, err, sizeof(err)) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
 	if (cfg->metrics != NULL && (env->metrics_fd = metrics_listen(cfg->metrics, 1024, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);
@@ -203,13 +209,19 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 /*
  * inetd "nowait": the connection is standard input. Serve it here and leave
  * with its end status; standard output and error, the same socket, go to
- * /dev/null first so that nothing but echo reaches the client.
+ * /dev/null first so that nothing but echo reaches the client. Returns only
+ * when standard input is no stream socket (said on stderr).
  */
-static int __attribute__((noreturn))
+static void
 main_inetd(struct config *cfg, struct tls_server *tls)
 {
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
+	int null, rc;
 
+	if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
+		log_plain("-i: standard input is not a stream socket");
+		return;
+	}
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDOUT_FILENO);
 		if (cfg->log_target != LOG_TO_STDERR)
@@ -226,11 +238,11 @@ main_inetd(struct config *cfg, struct tls_server *tls)
 int
 main(int argc, char **argv)
 {
-	struct listeners ls = { NULL, 0 };
+	struct listeners ls = { NULL, 0 }, udp = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
 	struct tls_server tls = { .ctx = NULL };
-	struct supervisor_env env = { .ls = &ls, .pidfile = NULL, .ready_fd = -1, .upgrade_conn = -1,
-	    .metrics_fd = -1 };
+	struct supervisor_env env = { .ls = &ls, .udp = &udp, .pidfile = NULL, .ready_fd = -1,
+	    .upgrade_conn = -1, .metrics_fd = -1 };
 	struct config cfg;
 	int rc = EXIT_FAIL;
 
@@ -249,11 +261,8 @@ main(int argc, char **argv)
 	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
 	 * then open or take over every listener; any failure ends the start here. */
 	if (cfg.inetd && inetd_classify(STDIN_FILENO) != INETD_LISTENING) {
-		if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
-			log_plain("-i: standard input is not a stream socket");
-			goto out;
-		}
-		main_inetd(&cfg, &tls);
+		main_inetd(&cfg, &tls);		/* returns only if stdin is no stream socket */
+		goto out;
 	}
 	if (main_bind(&cfg, &env) < 0)
 		goto out;
@@ -269,6 +278,7 @@ main(int argc, char **argv)
 out:
 	pidfile_remove(&pidfile);	/* a failed start leaves no pidfile; after a run it is gone already */
 	listeners_free(&ls);
+	listeners_free(&udp);
 	tls_server_free(&tls);
 	log_close();
 	options_free(&cfg);

@@ -43,6 +43,7 @@ struct config {
 	char *tls_cert;		/* --tls-cert: absolute path, or NULL */
 	char *tls_key;		/* --tls-key: absolute path, or NULL */
 	int tls_timeout;	/* seconds a TLS handshake may take */
+	int udp_rate;		/* datagrams a second from one source (udp: listeners); 0: no limit */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
@@ -90,7 +91,8 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
-	OPT_TLS_TIMEOUT
+	OPT_TLS_TIMEOUT,
+	OPT_UDP_RATE
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

@@ -67,6 +67,17 @@ options_metrics_default(struct config *cfg)
 	    acl_parse("::1", true, &rule) < 0 || acl_add(&cfg->metrics_allow, &rule) < 0 ? -1 : 0;
 }
 
+static bool
+options_has_udp(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlistens; i++)
+		if (cfg->listens[i].udp)
+			return true;
+	return false;
+}
+
 /* The checks that take several options together. 0, or -1 with err set. */
 int
 options_finish(struct config *cfg, const struct options_seen *seen, char *err, size_t errlen)
@@ -79,6 +90,10 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 		return -1;
 	if (options_metrics_default(cfg) < 0) {
 		options_error(err, errlen, "out of memory");
+		return -1;
+	}
+	if (cfg->udp_rate > 0 && !options_has_udp(cfg)) {
+		options_error(err, errlen, "--udp-rate is for udp: listeners (-l udp:ADDR:PORT), and none is given");
 		return -1;
 	}
 	if (cfg->inetd && (cfg->daemonize || cfg->nlistens > 0)) {

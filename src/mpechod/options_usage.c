@@ -24,6 +24,11 @@ static const char usage_text[] =
 "      --tls-timeout SECS   how long a TLS handshake may take (1-3600, default 10)\n"
 "  -l unix:PATH             a Unix-domain stream socket at PATH (a stale one is replaced;\n"
 "                           removed at exit); clients are logged by uid and pid\n"
+"  -l udp:ADDR:PORT         echo datagrams there (RFC 862 over UDP), from a process of\n"
+"                           their own; datagrams from service ports (7, 19, 53, 123, ...)\n"
+"                           are dropped, --allow/--deny apply to each\n"
+"      --udp-rate N         datagrams a second from one source, bursts up to N; more are\n"
+"                           dropped (0-10000000, default 0: no limit)\n"
 "      --socket-mode MODE   octal permissions of unix: sockets (660); under root with -u,\n"
 "                           the socket belongs to that user\n"
 "  -s, --service NAME       echo: every byte back unchanged (RFC 862, the default)\n"
@@ -116,6 +121,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
 	{ OPT_SOURCE_PREFIX6, "--source-prefix6", 1, 128, offsetof(struct config, source_prefix6) },
 	{ OPT_TLS_TIMEOUT, "--tls-timeout", 1, 3600, offsetof(struct config, tls_timeout) },
+	{ OPT_UDP_RATE, "--udp-rate", 0, 10000000, offsetof(struct config, udp_rate) },
 	{ 0, NULL, 0, 0, 0 }
 };
 
@@ -136,6 +142,7 @@ const struct option options_long[] = {
 	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT },
+	{ "udp-rate", required_argument, NULL, OPT_UDP_RATE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "daemon", no_argument, NULL, 'd' },

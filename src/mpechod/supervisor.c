@@ -102,6 +102,8 @@ supervisor_reap(struct supervisor *sv)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		n++;
+		if (supervisor_udp_reaped(sv, pid, status))
+			continue;
 		if ((slot = proctab_reap(&sv->tab, pid)) < 0)
 			log_msg(LOG_LVL_DEBUG, "event=reap pid=%ld note=unknown-child", (long)pid);
 		else
@@ -136,6 +138,7 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 			pending_remove(&sv->pending, sv->pending.n - 1, false);
 		notify_send(&sv->notify, "STOPPING=1\nSTATUS=draining");
 		sv->model->notify(sv, MODEL_DRAIN);
+		supervisor_udp_signal(sv, SIGTERM);	/* datagrams have no session to drain */
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
 		    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->grace);
 		sv->stage = DRAINING;
@@ -151,6 +154,7 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 	case KILLING:
 		log_msg(LOG_LVL_WARN, "event=terminate sessions=%d signal=KILL", sv->tab.live);
 		proctab_signal(&sv->tab, SIGKILL);
+		supervisor_udp_signal(sv, SIGKILL);
 		sv->stage = KILLING;
 		sv->stage_deadline_ms = -1;
 		break;
@@ -211,6 +215,8 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 	if ((t = sv->model->tick(sv, now)) < next)
 		next = t;
 	if ((t = supervisor_proxy_expire(sv, now)) < next)
+		next = t;
+	if ((t = supervisor_udp_tick(sv, now)) < next)
 		next = t;
 	if ((t = metrics_expire(&sv->metrics, now)) < next)
 		next = t;
@@ -290,6 +296,8 @@ supervisor_child_close(const void *ctx)
 	if (sv->notify.fd >= 0)
 		close(sv->notify.fd);
 	metrics_close_fds(&sv->metrics);
+	if (!sv->udp.serving && sv->udp.socks != NULL)
+		listeners_close(sv->udp.socks);
 }
 
 static bool
@@ -322,6 +330,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->model = cfg->model == MODEL_PREFORK ? &model_prefork : &model_fork;
 	sv->session = options_session_params(cfg);
 	sv->session.tls = sv->tls = env->tls;
+	sv->udp.socks = env->udp;
 	if (notify_open(&sv->notify, env->error, sizeof(env->error)) < 0)
 		return -1;
 	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
@@ -373,7 +382,10 @@ supervisor_log_ready(const struct supervisor *sv)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s", sv->ls->v[i].name,
 		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,
 		    sv->ls->v[i].tls ? " tls=yes" : "");
-	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n);
+	for (i = 0; sv->udp.socks != NULL && i < sv->udp.socks->n; i++)
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=udp:%s", sv->udp.socks->v[i].name);
+	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n +
+	    (sv->udp.socks != NULL ? sv->udp.socks->n : 0));
 }
 
 /* A start that failed: the message goes to the person who started the server, and to the log. */
@@ -399,7 +411,7 @@ supervisor_loop(struct supervisor *sv)
 
 	if (pfd == NULL)
 		return -1;
-	while (sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0) {
+	while (sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0 || sv->udp.pid > 0) {
 		if ((rc = supervisor_turn(sv, pfd)) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=error error=%s during=poll",
 			    log_qf("%s", strerror(errno)));
@@ -431,8 +443,9 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		    strerror(errno));
 		goto failed;
 	}
-	if (sv.model->start(&sv) < 0) {
-		snprintf(msg, sizeof(msg), "cannot start the %s model: %s", sv.model->name, strerror(errno));
+	if (sv.model->start(&sv) < 0 || supervisor_udp_start(&sv) < 0) {
+		snprintf(msg, sizeof(msg), "cannot start the %s model and the UDP process: %s",
+		    sv.model->name, strerror(errno));
 		goto failed;
 	}
 	supervisor_upgrade_start(&sv, env);	/* its socket exists once "ready" is said */

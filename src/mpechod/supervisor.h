@@ -34,6 +34,7 @@ struct supervisor_env {
 	int metrics_fd;			/* -1, or the --metrics listener */
 	pid_t upgrade_from;		/* that server's pid */
 	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
+	struct listeners *udp;		/* the bound UDP sockets (none: no UDP process) */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
@@ -63,6 +64,15 @@ struct supervisor_sample {
 	uint64_t served, bytes_in, bytes_out, refused;
 };
 
+/* The UDP process (supervisor_udp.c): it alone reads the UDP sockets. */
+struct supervisor_udp {
+	struct listeners *socks;
+	pid_t pid;			/* 0: not running */
+	int64_t started_ms;
+	int64_t respawn_ms;		/* 0, or when to start it again */
+	bool serving;			/* in the UDP process itself: its sockets stay open */
+};
+
 /* The supervisor's state. The process model reads it and keeps its own part of it. */
 struct supervisor {
 	const struct config *cfg;
@@ -84,6 +94,7 @@ struct supervisor {
 	struct pending pending;		/* connections still owing their PROXY header */
 	struct pidfile *pidfile;	/* NULL, or the locked pidfile */
 	struct tls_server *tls;		/* NULL, or the TLS credentials (sessions get them at fork) */
+	struct supervisor_udp udp;
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;
@@ -116,6 +127,16 @@ void supervisor_status(const struct supervisor *sv);
 void supervisor_notify_status(struct supervisor *sv, int64_t now);
 void supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
 void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
+
+/*
+ * supervisor_udp.c: start the UDP process (nothing without UDP sockets; 0 or
+ * -1), notice its end (whether pid was it; while running, it is started again),
+ * its restart timer, and a signal to it (none when it does not run).
+ */
+int supervisor_udp_start(struct supervisor *sv);
+bool supervisor_udp_reaped(struct supervisor *sv, pid_t pid, int status);
+int64_t supervisor_udp_tick(struct supervisor *sv, int64_t now_ms);
+void supervisor_udp_signal(const struct supervisor *sv, int sig);
 
 /* supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket). */
 void supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env);

@@ -8,6 +8,7 @@
  */
 #include "supervisor.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -175,6 +176,7 @@ supervisor_metrics_sample(struct supervisor *sv, int64_t now)
 void
 supervisor_status(const struct supervisor *sv)
 {
+	supervisor_udp_signal(sv, SIGUSR1);	/* the UDP process logs its own summary */
 	struct tally t = supervisor_tally(sv);
 	char pool[32] = "";
 

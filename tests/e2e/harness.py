@@ -186,9 +186,11 @@ def steal_fd(pid, fd):
 
 
 def parse_addr(text):
-    """("host", port) of a listen line's address; ("unix", path) for a Unix socket."""
+    """("host", port) of a listen line's address (a udp: one too); ("unix", path) for a Unix socket."""
     if text.startswith("unix:"):
         return "unix", text[5:]
+    if text.startswith("udp:"):
+        text = text[4:]
     m = re.fullmatch(r"\[(.*)\]:(\d+)", text) or re.fullmatch(r"(.*):(\d+)", text)
     return m.group(1), int(m.group(2))
 

@@ -21,6 +21,7 @@
 #include "end.h"
 #include "limits.h"
 #include "listener.h"
+#include "udp.h"
 #include "model.h"
 #include "options.h"
 #include "proctab.h"
@@ -393,6 +394,20 @@ test_listener_parse(void)
 	CHECK(spec_fails("127.0.0.1:8443,tlsx", "'tlsx'"));
 	CHECK(spec_fails("127.0.0.1:8443,tls,", "HOST:PORT[,proxy][,tls]"));
 	CHECK(spec_fails("127.0.0.1:8443,,tls", "empty option"));
+	CHECK(listener_parse("udp:127.0.0.1:7", &spec, err, sizeof(err)) == 0 && spec.udp &&
+	    strcmp(spec.host, "127.0.0.1") == 0 && strcmp(spec.port, "7") == 0 && !spec.tls);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("udp:[::1]:7007", &spec, err, sizeof(err)) == 0 && spec.udp &&
+	    strcmp(spec.host, "::1") == 0);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("udp::7007", &spec, err, sizeof(err)) == 0 && spec.udp && spec.host == NULL);
+	listener_spec_free(&spec);
+	CHECK(spec_fails("udp:127.0.0.1:7,proxy", "no options"));
+	CHECK(spec_fails("udp:", "udp:HOST:PORT"));
+	CHECK(spec_fails("udp:127.0.0.1:65536", "'65536'"));
+	CHECK(udp_port_reflects(19) && udp_port_reflects(7) && udp_port_reflects(53) &&
+	    udp_port_reflects(0) && udp_port_reflects(123) && udp_port_reflects(11211));
+	CHECK(!udp_port_reflects(8000) && !udp_port_reflects(40000) && !udp_port_reflects(443));
 }
 
 static bool

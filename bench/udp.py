@@ -1,0 +1,127 @@
+"""make bench's UDP runs: mpechod's udp: listener side by side with xinetd's echo-dgram and socat.
+
+The client is mpecho-bench udp: 16 sockets with one 64-byte datagram in flight each, every
+byte checked, datagrams not back within a second counted as dropped. Each server is ready
+once it echoes one datagram. Rounds in rotating order, medians; ratios against xinetd.
+"""
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import time
+
+ARGS = ["-c", "16", "-s", "64", "udp"]
+TARGET = 2.0    # issue 11: at least twice xinetd's
+
+XINETD_UDP = """defaults
+{{
+	instances = UNLIMITED
+	log_type = FILE /dev/null
+}}
+service echo
+{{
+	type = INTERNAL UNLISTED
+	id = echo-dgram
+	socket_type = dgram
+	protocol = udp
+	wait = yes
+	user = root
+	bind = 127.0.0.1
+	port = {port}
+}}
+"""
+
+
+def servers(mpechod, tmp):
+    def xinetd(p):
+        conf = os.path.join(tmp, "xinetd-udp.conf")
+        with open(conf, "w") as f:
+            f.write(XINETD_UDP.format(port=p))
+        return ["xinetd", "-dontfork", "-f", conf, "-pidfile", os.path.join(tmp, "xinetd-udp.pid")]
+    return [("mpechod fork", lambda p: [mpechod, "-q", "-l", f"udp:127.0.0.1:{p}"]),
+            ("mpechod prefork", lambda p: [mpechod, "-q", "--model", "prefork", "-l",
+                                           f"udp:127.0.0.1:{p}"]),
+            ("xinetd", xinetd),
+            ("socat", lambda p: ["socat", f"UDP-RECVFROM:{p},bind=127.0.0.1,fork", "PIPE"])]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def started(cmd, port):
+    """The server, once it echoes a datagram (within 10 s), in a process group of its own."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                s.sendto(b"ready?", ("127.0.0.1", port))
+                if s.recv(100) == b"ready?":
+                    return proc
+            except OSError:
+                time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"{cmd[0]} never echoed on udp port {port}")
+
+
+def stop(proc):
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(wait)
+            return
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            continue
+
+
+def udp_test(mpechod, bench, tmp, rounds, seconds):
+    """({server: median datagrams/s}, {server: median p99 us}, runs with errors)."""
+    table = servers(mpechod, tmp)
+    rates = {name: [] for name, _ in table}
+    p99 = {name: [] for name, _ in table}
+    bad = []
+    for rnd in range(rounds):
+        for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
+            port = free_port()
+            proc = started(make(port), port)
+            try:
+                run = subprocess.run([bench, "--json", "-q", "-d", str(seconds), "-w", "1", *ARGS,
+                                      "127.0.0.1", str(port)], capture_output=True, text=True,
+                                     timeout=seconds + 60)
+                r = json.loads(run.stdout) if run.stdout.strip() else {}
+                rates[name].append(r.get("ops_per_s", 0))
+                p99[name].append(r.get("latency_us", {}).get("p99", 0))
+                if run.returncode != 0:
+                    bad.append(f"{name}: status {run.returncode} {r.get('errors')}")
+            finally:
+                stop(proc)
+    return ({n: statistics.median(v) for n, v in rates.items()},
+            {n: statistics.median(v) for n, v in p99.items()}, bad)
+
+
+def report(rates, p99, bad):
+    if not rates:
+        return []
+    ref = rates["xinetd"]
+    lines = ["", "## Over UDP", "",
+             "The same client (`mpecho-bench udp -c 16 -s 64`: one datagram in flight on each of 16 "
+             "sockets, every byte checked) against each server's UDP echo; medians of the rounds, "
+             "ratios against xinetd's internal `echo-dgram`; socat is `UDP-RECVFROM:PORT,fork PIPE` "
+             "(a process per datagram).", "",
+             "| server | datagrams/s | p99 (us) |", "|---|---:|---:|"]
+    for name in rates:
+        lines.append(f"| {name} | {rates[name]:,.0f} ({rates[name] / ref:.2f}x) | {p99[name]:,.0f} |"
+                     if ref else f"| {name} | {rates[name]:,.0f} | {p99[name]:,.0f} |")
+    for name in ("mpechod fork", "mpechod prefork"):
+        r = rates[name] / ref if ref else 0
+        lines.append(f"- {name}: {r:.2f}x xinetd (target >= {TARGET}: {'met' if r >= TARGET else 'NOT met'})")
+    if bad:
+        lines += ["", "Runs with errors: " + "; ".join(bad)]
+    return lines

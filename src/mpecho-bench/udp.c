@@ -1,0 +1,149 @@
+/*
+ * udp: mpecho-bench's udp mode. Each of C connected UDP sockets keeps one
+ * datagram in flight: its sequence number (8 bytes), then a slice of the
+ * shared pattern (check.c), so every byte that comes back is checked. A
+ * datagram not back within the loss timeout counts as dropped and the next
+ * one goes; one that comes back after that, or out of order, as reordered.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define UDP_LOSS_MS 1000		/* not back by then: dropped (or --timeout, if shorter) */
+
+struct flow {
+	int fd;
+	uint64_t seq;			/* the datagram in flight */
+	uint64_t base;			/* where this flow starts in the pattern */
+	int64_t sent_ns;
+};
+
+/* Datagram seq of a flow: its number, then the pattern at its place. */
+static void
+udp_fill(const struct thread *t, const struct flow *f, uint64_t seq, unsigned char *buf)
+{
+	size_t size = (size_t)t->b->size;
+
+	memcpy(buf, &seq, sizeof(seq));
+	memcpy(buf + sizeof(seq), check_pattern(f->base + seq * size), size - sizeof(seq));
+}
+
+static void
+udp_send(struct thread *t, struct flow *f, unsigned char *buf)
+{
+	udp_fill(t, f, f->seq, buf);
+	f->sent_ns = clock_ns();
+	if (send(f->fd, buf, (size_t)t->b->size, MSG_DONTWAIT) < 0 && errno != EAGAIN)
+		t->err.connect++;	/* ECONNREFUSED: the port said no (ICMP); the loss timer resends */
+}
+
+/* One datagram back: checked, counted, and the next one sent when it was the one awaited. */
+static void
+udp_receive(struct thread *t, struct flow *f, const unsigned char *in, size_t n, unsigned char *buf)
+{
+	size_t size = (size_t)t->b->size, i;
+	uint64_t seq;
+	int64_t now = clock_ns();
+
+	if (n != size) {
+		t->err.corrupt += n > size ? n - size : size - n;	/* a datagram comes back whole */
+		return;
+	}
+	memcpy(&seq, in, sizeof(seq));
+	if (seq > f->seq) {
+		t->err.extra += n;	/* never sent */
+		return;
+	}
+	udp_fill(t, f, seq, buf);
+	for (i = sizeof(seq); i < n; i++)
+		t->err.corrupt += in[i] != buf[i];
+	if (seq < f->seq) {
+		t->err.reordered++;	/* late: counted dropped already */
+		return;
+	}
+	load_count_op(t, f->sent_ns, now);
+	if (load_phase() == 1)
+		t->bytes += n;
+	f->seq++;
+	udp_send(t, f, buf);
+}
+
+/* Datagrams not back within the loss timeout count as dropped; the next one goes. */
+static void
+udp_sweep(struct thread *t, struct flow *fl, unsigned char *buf)
+{
+	int64_t loss = (int64_t)(t->b->timeout_ms < UDP_LOSS_MS ? t->b->timeout_ms : UDP_LOSS_MS) *
+	    1000000, now = clock_ns();
+	int i;
+
+	for (i = 0; i < t->nconns; i++)
+		if (now - fl[i].sent_ns > loss) {
+			if (load_phase() == 1)
+				t->err.dropped++;
+			fl[i].seq++;
+			udp_send(t, &fl[i], buf);
+		}
+}
+
+/* The flows' sockets, connected, in the epoll set. 0 or -1. */
+static int
+udp_open(struct thread *t, struct flow *fl)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int i;
+
+	for (i = 0; i < t->nconns; i++) {
+		fl[i].base = (uint64_t)(t->first_id + (unsigned)i) * 7919u * 64u;
+		fl[i].fd = socket(t->b->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		ev.data.ptr = &fl[i];
+		if (fl[i].fd < 0 || connect(fl[i].fd, (const struct sockaddr *)&t->b->addr,
+		    t->b->addrlen) < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fl[i].fd, &ev) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void *
+udp_thread_run(struct thread *t)
+{
+	struct flow *fl = calloc((size_t)t->nconns, sizeof(*fl));
+	unsigned char *in = malloc(65536), *out = malloc(65536);
+	struct epoll_event ev[256];
+	int64_t last_sweep = clock_ns();
+	ssize_t r;
+	int i, n;
+
+	if (fl == NULL || in == NULL || out == NULL || udp_open(t, fl) < 0)
+		t->err.connect++;
+	else
+		for (i = 0; i < t->nconns; i++)
+			udp_send(t, &fl[i], out);
+	while (fl != NULL && in != NULL && out != NULL && load_phase() != 2) {
+		n = epoll_wait(t->epfd, ev, 256, 20);
+		for (i = 0; i < n; i++) {
+			struct flow *f = ev[i].data.ptr;
+
+			while ((r = recv(f->fd, in, 65536, MSG_DONTWAIT)) >= 0 || errno == ECONNREFUSED)
+				if (r >= 0)
+					udp_receive(t, f, in, (size_t)r, out);
+		}
+		if (clock_ns() - last_sweep > 20000000) {
+			udp_sweep(t, fl, out);
+			last_sweep = clock_ns();
+		}
+	}
+	for (i = 0; fl != NULL && i < t->nconns; i++)
+		if (fl[i].fd > 0)
+			close(fl[i].fd);
+	free(fl);
+	free(in);
+	free(out);
+	return NULL;
+}

@@ -1,0 +1,84 @@
+/* listener_udp: binding the UDP sockets of -l udp:ADDR:PORT. */
+#include "listener_udp.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "net.h"
+
+/* One socket bound to sa, told each datagram's destination. The fd, or -1 with errno. */
+static int
+dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
+{
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, off = 0;
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0) ||
+	    (sa->sa_family == AF_INET6 &&
+	    (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr) ? &off : &on, sizeof(on)) < 0)) ||
+	    bind(fd, sa, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Bind spec's address ("::" then "0.0.0.0" for every address). 0 or -1 with err. */
+static int
+dgram_open_one(struct listeners *ls, const struct listen_spec *spec, bool reuseport, char *err,
+    size_t errlen)
+{
+	const char *hosts[2] = { spec->host != NULL ? spec->host : "::", spec->host != NULL ? NULL :
+	    "0.0.0.0" };
+	char name[NET_ADDRSTRLEN];
+	struct addrinfo *ai = NULL;
+	int gai = EAI_NONAME, fd = -1, i;
+
+	for (i = 0; i < 2 && hosts[i] != NULL && fd < 0; i++) {
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		ai = NULL;
+		if ((gai = net_resolve(hosts[i], spec->port, 1, AF_UNSPEC, &ai)) == 0)
+			fd = dgram_socket(ai->ai_addr, ai->ai_addrlen, reuseport);
+	}
+	if (gai != 0) {
+		snprintf(err, errlen, "cannot listen on udp:%s:%s: %s", spec->host != NULL ?
+		    spec->host : "", spec->port, gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	if (fd < 0 || listeners_append(ls, fd) < 0) {
+		snprintf(err, errlen, "cannot listen on udp:%s: %s", net_format(ai->ai_addr, name,
+		    sizeof(name)), strerror(errno));
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int
+listener_udp_open(struct listeners *ls, const struct listen_spec *specs, size_t n, bool reuseport,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (specs[i].udp && dgram_open_one(ls, &specs[i], reuseport, err, errlen) < 0) {
+			listeners_free(ls);
+			return -1;
+		}
+	return 0;
+}

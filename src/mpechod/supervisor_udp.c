@@ -1,0 +1,94 @@
+/*
+ * supervisor_udp: the supervisor's side of the UDP process (udp.c): it forks
+ * it once the sockets are bound, starts it again if it dies (a second later
+ * if it died young), forwards SIGUSR1, and stops it with the drain.
+ */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "end.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+#include "udp.h"
+
+#define UDP_YOUNG_MS 1000	/* a UDP process that dies younger waits this long to be started again */
+
+int
+supervisor_udp_start(struct supervisor *sv)
+{
+	struct udp_job job = { .socks = sv->udp.socks, .acl = &sv->cfg->acl, .rate = sv->cfg->udp_rate,
+	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
+	sigset_t mask;
+	pid_t pid;
+
+	sv->udp.respawn_ms = 0;
+	if (sv->udp.socks == NULL || sv->udp.socks->n == 0)
+		return 0;
+	if ((pid = fork()) == 0) {
+		sv->udp.serving = true;		/* child_begin() leaves the UDP sockets open */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGUSR2);
+		child_begin(&sv->child, false, &mask, SIGUSR2, "udp-error", 1);
+		udp_run(&job);
+	}
+	if (pid < 0)
+		return -1;
+	sv->udp.pid = pid;
+	sv->udp.started_ms = clock_ms();
+	log_msg(LOG_LVL_DEBUG, "event=udp-start pid=%ld sockets=%zu", (long)pid, sv->udp.socks->n);
+	return 0;
+}
+
+bool
+supervisor_udp_reaped(struct supervisor *sv, pid_t pid, int status)
+{
+	char how[64];
+	int64_t now = clock_ms();
+
+	if (pid != sv->udp.pid || pid <= 0)
+		return false;
+	sv->udp.pid = 0;
+	if (sv->stage != RUNNING)
+		return true;	/* stopped with the drain */
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(status)));
+	log_msg(LOG_LVL_ERROR, "event=udp-exit pid=%ld %s action=restart", (long)pid, how);
+	sv->udp.respawn_ms = now - sv->udp.started_ms < UDP_YOUNG_MS ? now + UDP_YOUNG_MS : now;
+	return true;
+}
+
+int64_t
+supervisor_udp_tick(struct supervisor *sv, int64_t now_ms)
+{
+	if (sv->udp.respawn_ms == 0 || sv->stage != RUNNING)
+		return INT64_MAX;
+	if (now_ms < sv->udp.respawn_ms)
+		return sv->udp.respawn_ms;
+	if (supervisor_udp_start(sv) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
+		    log_qf("%s", strerror(errno)));
+		sv->udp.respawn_ms = now_ms + UDP_YOUNG_MS;
+		return sv->udp.respawn_ms;
+	}
+	return INT64_MAX;
+}
+
+void
+supervisor_udp_signal(const struct supervisor *sv, int sig)
+{
+	if (sv->udp.pid > 0)
+		kill(sv->udp.pid, sig);
+}

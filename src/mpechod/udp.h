@@ -1,0 +1,46 @@
+/*
+ * udp: the UDP echo process (-l udp:ADDR:PORT). The supervisor forks it once
+ * (again if it dies) and never reads a datagram itself. It sends each datagram
+ * back to its sender, unchanged, from the address it came to, in batches
+ * (recvmmsg, sendmmsg); it drops what could make it a reflector: datagrams from
+ * well-known service ports (an echo to chargen's port is CVE-1999-0103's
+ * loop), from clients the access rules refuse, and above --udp-rate per
+ * source. It logs a summary line, never one per datagram.
+ */
+#ifndef MPECHO_UDP_H
+#define MPECHO_UDP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct acl;
+struct listeners;
+
+struct udp_job {
+	const struct listeners *socks;	/* the bound UDP sockets */
+	const struct acl *acl;
+	int rate;			/* datagrams a second from one source; 0: no limit */
+	int prefix6;			/* IPv6 sources are counted by this prefix */
+	pid_t supervisor;		/* the one sender of SIGTERM it obeys */
+};
+
+/* Every how long the summary line is logged, if anything happened since the last one. */
+#define UDP_SUMMARY_MS 60000
+
+/*
+ * Whether a datagram from this source port is dropped: 0 and the ports of
+ * services that answer datagrams (echo, daytime, chargen, time, DNS, NTP, SNMP,
+ * and the rest of the usual reflectors), so that no loop or reflection goes
+ * through this server.
+ */
+bool udp_port_reflects(int port);
+
+/*
+ * Serve until SIGTERM from the supervisor or the supervisor's death: exit 0,
+ * after a last summary line. SIGHUP reopens the log, SIGUSR1 logs the summary.
+ * The caller has blocked SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 (the orphan
+ * signal): they are read from a signalfd.
+ */
+void udp_run(const struct udp_job *job) __attribute__((noreturn));
+
+#endif
