@@ -48,9 +48,12 @@ io_send_timeout(int fd)
 {
 	struct timeval tv;
 	socklen_t len = sizeof(tv);
+	int saved = errno;	/* the caller's error, not ENOTSOCK, is the one to report */
 
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0) {
+		errno = saved;
 		return 0;
+	}
 	return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 }
 

@@ -401,3 +401,16 @@ def test_client_terminal_a_40_mb_line_does_not_deadlock():
     os.close(master)
     srv.wait_for(rf"event=end .*in={size + 5} out={size + 5}")
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_mpecho_names_a_closed_output_as_a_broken_pipe():
+    """A reader that went away is EPIPE: the write loop must not report its own probe's ENOTSOCK."""
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    r, w = os.pipe()
+    os.close(r)     # nobody will read what mpecho writes
+    p = track(subprocess.Popen([binary("mpecho"), "127.0.0.1", str(srv.port)], stdin=subprocess.PIPE,
+                               stdout=w, stderr=subprocess.PIPE))
+    os.close(w)
+    _, err = p.communicate(b"x" * 100000, timeout=30)
+    check(p.returncode == 1 and "standard output: Broken pipe" in err.decode(), f"{p.returncode} {err!r}")
+    srv.stop()
