@@ -14,6 +14,7 @@
 #include "listener_inherited.h"
 #include "listener_udp.h"
 #include "log.h"
+#include "mem.h"
 #include "options.h"
 #include "pidfile.h"
 #include "privs.h"
@@ -109,8 +110,12 @@ main_tls(const struct config *cfg, struct tls_server *tls, struct supervisor_env
 {
 	char err[600], what[400];
 
-	if (cfg->tls_cert == NULL)
+	if (cfg->tls_cert == NULL) {
+		/* no child will speak TLS: fork() need not copy OpenSSL's mappings */
+		mem_dontfork_library("libssl.so");
+		mem_dontfork_library("libcrypto.so");
 		return 0;
+	}
 	*tls = (struct tls_server){ .cert = cfg->tls_cert, .key = cfg->tls_key,
 	    .timeout_ms = cfg->tls_timeout * 1000 };
 	if (tls_server_load(tls, err, sizeof(err)) < 0) {

@@ -1,7 +1,9 @@
-/* mem: anonymous mappings for the supervisor's tables. */
+/* mem: anonymous mappings for the supervisor's tables, and libraries kept from the children. */
 #include "mem.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 void *
@@ -34,4 +36,41 @@ mem_free(void *p, size_t len)
 {
 	if (p != NULL)
 		munmap(p, len);
+}
+
+/* AddressSanitizer reads every loaded module's headers in the children too: keep them there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_SANITIZED 1
+#endif
+#endif
+
+int
+mem_dontfork_library(const char *name)
+{
+#ifdef MEM_SANITIZED
+	(void)name;
+	return 0;
+#else
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[512];
+	unsigned long lo, hi;
+	const char *path, *base;
+	int n = 0;
+
+	if (maps == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		if ((path = strchr(line, '/')) == NULL || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		base = strrchr(path, '/') + 1;
+		if (strncmp(base, name, strlen(name)) == 0 &&
+		    madvise((void *)lo, hi - lo, MADV_DONTFORK) == 0)
+			n++;
+	}
+	fclose(maps);
+	return n;
+#endif
 }

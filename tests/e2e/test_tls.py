@@ -545,3 +545,20 @@ def test_mpecho_bench_tls_runs_every_mode_and_fails_fast_on_a_bad_certificate():
         check(rc == 2 and msg in err, f"{args}: {rc} {err!r}")
     rc, out, err = bench("--tls", "connrate", "unix:/tmp/none.sock")
     check(rc == 2 and "not unix: sockets" in err, err)
+
+
+def test_without_tls_the_children_do_not_map_openssl():
+    """fork() skips OpenSSL's mappings when no child will speak TLS (MADV_DONTFORK); with TLS it cannot."""
+    sanitized = "sanitize" in binary("mpechod")     # ASan's runtime reads every module in children
+    c, k = certs()
+    for args, mapped in ((["-l", "127.0.0.1:0"], sanitized),
+                         (["-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", k], True)):
+        srv = Server(*args)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        wait_until(lambda: srv.sessions(), 10, "the session process")
+        maps = open(f"/proc/{srv.sessions()[0]}/maps").read()
+        check(("libcrypto" in maps) == mapped and ("libssl" in maps) == mapped,
+              f"{args}: OpenSSL mapped in the session: {'libcrypto' in maps}, expected {mapped}")
+        check("libcrypto" in open(f"/proc/{srv.pid}/maps").read(), "the supervisor keeps it")
+        s.close()
+        srv.stop()
