@@ -170,6 +170,7 @@ supervisor_reopen(struct supervisor *sv)
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 	sv->model->notify(sv, MODEL_REOPEN);
+	supervisor_udp_signal(sv, SIGHUP);	/* the UDP process reopens its log too */
 	if (sv->tls != NULL && tls_server_reload(sv->tls) == 0)
 		sv->model->notify(sv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
 }

@@ -176,3 +176,22 @@ def test_mpecho_bench_udp_checks_every_datagram_and_counts_the_dropped():
     for args, msg in ((["-s", "4", "udp"], "8 to 65507 bytes"), (["--tls", "udp"], "cannot go with --tls")):
         rc, r, err = bench(*args, "127.0.0.1", str(port))
         check(rc == 2 and msg in err, f"{args}: {err!r}")
+
+
+def test_sighup_makes_the_udp_process_reopen_the_log_file_too():
+    import tempfile
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "mpechod.log")
+        srv = Server("--log", log, "-l", f"udp:127.0.0.1:{port}", ready=False)
+        wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10, "ready")
+        check(echo(("127.0.0.1", port), b"before")[0] == b"before", "echo")
+        os.rename(log, log + ".1")
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: os.path.exists(log) and "event=reopen" in open(log).read(), 5, "the new file")
+        check(echo(("127.0.0.1", port), b"after")[0] == b"after", "echo after the reopen")
+        srv.proc.send_signal(signal.SIGUSR1)
+        wait_until(lambda: "event=udp-summary" in open(log).read(), 5,
+                   "the UDP process's summary in the new file, not the renamed one")
+        check("event=udp-summary" not in open(log + ".1").read(), "nothing more in the old file")
+        check(srv.stop() == 0, "exit 0")
