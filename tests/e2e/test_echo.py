@@ -249,5 +249,6 @@ def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout():
         check(cut is not None, f"{splice}: the server cut the connection within 15 s")
         took = cut - last
         check("reason=idle" in line, f"{splice}: reason idle: {line}")
-        check(1.2 < took < 3.0, f"{splice}: cut {took:.2f} s after the last byte it took (timeout 2 s)")
+        # the defect was a cut after up to twice the timeout (4 s); a busy machine adds a little
+        check(1.2 < took < 3.5, f"{splice}: cut {took:.2f} s after the last byte it took (timeout 2 s)")
         check(srv.stop() == 0, "server exits 0")
