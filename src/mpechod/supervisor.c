@@ -368,6 +368,7 @@ supervisor_free(struct supervisor *sv)
 	if (sv->successor_fd >= 0)
 		close(sv->successor_fd);
 	metrics_close(&sv->metrics);
+	supervisor_udp_free(sv);
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */

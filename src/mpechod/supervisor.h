@@ -71,6 +71,7 @@ struct supervisor_udp {
 	int64_t started_ms;
 	int64_t respawn_ms;		/* 0, or when to start it again */
 	bool serving;			/* in the UDP process itself: its sockets stay open */
+	uint64_t *counts;		/* the UDP process's counters (udp.h), shared; NULL: no UDP */
 };
 
 /* The supervisor's state. The process model reads it and keeps its own part of it. */
@@ -137,6 +138,9 @@ int supervisor_udp_start(struct supervisor *sv);
 bool supervisor_udp_reaped(struct supervisor *sv, pid_t pid, int status);
 int64_t supervisor_udp_tick(struct supervisor *sv, int64_t now_ms);
 void supervisor_udp_signal(const struct supervisor *sv, int sig);
+void supervisor_udp_free(struct supervisor *sv);
+/* Its counters in /metrics (nothing without UDP sockets). */
+void supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t);
 
 /* supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket). */
 void supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env);

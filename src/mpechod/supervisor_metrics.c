@@ -151,6 +151,7 @@ supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t
 	}
 	supervisor_metrics_sessions(t, &tl, sv->cfg->max_conns);
 	supervisor_metrics_traffic(t, &tl);
+	supervisor_udp_metrics(sv, t);
 	supervisor_metrics_process(t, sv, &tl);
 }
 

@@ -16,6 +16,7 @@
 #include "end.h"
 #include "listener.h"
 #include "log.h"
+#include "mem.h"
 #include "options.h"
 #include "udp.h"
 
@@ -32,6 +33,10 @@ supervisor_udp_start(struct supervisor *sv)
 	sv->udp.respawn_ms = 0;
 	if (sv->udp.socks == NULL || sv->udp.socks->n == 0)
 		return 0;
+	if (sv->udp.counts == NULL &&
+	    (sv->udp.counts = mem_shared(UDP_COUNTS * sizeof(*sv->udp.counts))) == NULL)
+		return -1;
+	job.shared = sv->udp.counts;
 	if ((pid = fork()) == 0) {
 		sv->udp.serving = true;		/* child_begin() leaves the UDP sockets open */
 		sigemptyset(&mask);
@@ -91,4 +96,36 @@ supervisor_udp_signal(const struct supervisor *sv, int sig)
 {
 	if (sv->udp.pid > 0)
 		kill(sv->udp.pid, sig);
+}
+
+void
+supervisor_udp_free(struct supervisor *sv)
+{
+	mem_free(sv->udp.counts, UDP_COUNTS * sizeof(*sv->udp.counts));
+	sv->udp.counts = NULL;
+}
+
+void
+supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t)
+{
+	static const char *const drops[] = { "port", "acl", "rate", "send" };
+	uint64_t c[UDP_COUNTS];
+	int i;
+
+	if (sv->udp.counts == NULL)
+		return;
+	for (i = 0; i < UDP_COUNTS; i++)
+		c[i] = __atomic_load_n(&sv->udp.counts[i], __ATOMIC_RELAXED);
+	metrics_printf(t, "# HELP mpechod_udp_received_total UDP datagrams received.\n"
+	    "# TYPE mpechod_udp_received_total counter\nmpechod_udp_received_total %llu\n"
+	    "# HELP mpechod_udp_echoed_total UDP datagrams sent back.\n"
+	    "# TYPE mpechod_udp_echoed_total counter\nmpechod_udp_echoed_total %llu\n"
+	    "# HELP mpechod_udp_received_bytes_total Bytes of the UDP datagrams received.\n"
+	    "# TYPE mpechod_udp_received_bytes_total counter\nmpechod_udp_received_bytes_total %llu\n"
+	    "# HELP mpechod_udp_dropped_total UDP datagrams not sent back, by why.\n"
+	    "# TYPE mpechod_udp_dropped_total counter\n", (unsigned long long)c[UDP_RECEIVED],
+	    (unsigned long long)c[UDP_ECHOED], (unsigned long long)c[UDP_BYTES]);
+	for (i = 0; i < 4; i++)
+		metrics_printf(t, "mpechod_udp_dropped_total{reason=\"%s\"} %llu\n", drops[i],
+		    (unsigned long long)c[UDP_DROP_PORT + i]);
 }

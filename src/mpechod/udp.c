@@ -22,9 +22,7 @@
 #define UDP_ROUNDS 16			/* batches from one socket before the others get a turn */
 #define UDP_CMSG (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
-enum udp_count { RECEIVED, ECHOED, BYTES, DROP_PORT, DROP_ACL, DROP_RATE, DROP_SEND, UDP_COUNTS };
-
-static const char *const udp_count_names[UDP_COUNTS] = {
+const char *const udp_count_names[UDP_COUNTS] = {
 	"received", "echoed", "bytes", "dropped_port", "dropped_acl", "dropped_rate", "dropped_send"
 };
 
@@ -116,17 +114,17 @@ udp_admit(struct udp_state *st, int i, int64_t now_ms)
 	struct net_addr addr;
 
 	if (udp_port_reflects(net_port(sa)) || net_addr_of(sa, &addr) < 0) {
-		st->count[DROP_PORT]++;
+		st->count[UDP_DROP_PORT]++;
 		return false;
 	}
 	switch (admission_datagram(&st->adm, &addr, now_ms)) {
 	case ADMITTED:
 		return true;
 	case REFUSED_ACL:
-		st->count[DROP_ACL]++;
+		st->count[UDP_DROP_ACL]++;
 		return false;
 	default:
-		st->count[DROP_RATE]++;
+		st->count[UDP_DROP_RATE]++;
 		return false;
 	}
 }
@@ -142,15 +140,15 @@ udp_send(struct udp_state *st, int fd, int k)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			st->count[DROP_SEND] += (uint64_t)(k - off);	/* no room: like a full queue */
+			st->count[UDP_DROP_SEND] += (uint64_t)(k - off);	/* no room: like a full queue */
 			return;
 		}
 		if (n <= 0) {
-			st->count[DROP_SEND]++;
+			st->count[UDP_DROP_SEND]++;
 			off++;
 			continue;
 		}
-		st->count[ECHOED] += (uint64_t)n;
+		st->count[UDP_ECHOED] += (uint64_t)n;
 		off += n;
 	}
 }
@@ -172,8 +170,8 @@ udp_batch(struct udp_state *st, int fd)
 	if ((n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 		return n < 0 && errno == EINTR;
 	for (i = 0; i < n; i++) {
-		st->count[RECEIVED]++;
-		st->count[BYTES] += b->in[i].msg_len;
+		st->count[UDP_RECEIVED]++;
+		st->count[UDP_BYTES] += b->in[i].msg_len;
 		if (!udp_admit(st, i, now))
 			continue;
 		b->oiov[k] = (struct iovec){ b->iov[i].iov_base, b->in[i].msg_len };
@@ -187,6 +185,8 @@ udp_batch(struct udp_state *st, int fd)
 		k++;
 	}
 	udp_send(st, fd, k);
+	for (i = 0; i < UDP_COUNTS; i++)	/* a plain store each: the supervisor only reads */
+		__atomic_store_n(&st->job->shared[i], st->count[i], __ATOMIC_RELAXED);
 	return n == UDP_BATCH;
 }
 
@@ -213,6 +213,7 @@ static int
 udp_setup(struct udp_state *st, const struct udp_job *job)
 {
 	sigset_t set;
+	int i;
 
 	memset(st, 0, sizeof(*st));
 	st->job = job;
@@ -228,6 +229,8 @@ udp_setup(struct udp_state *st, const struct udp_job *job)
 	    (st->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return -1;
 	st->adm.prefix6 = job->prefix6;
+	for (i = 0; i < UDP_COUNTS; i++)	/* a restarted process counts on */
+		st->count[i] = st->logged[i] = __atomic_load_n(&job->shared[i], __ATOMIC_RELAXED);
 	return 0;
 }
 

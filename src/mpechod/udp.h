@@ -11,13 +11,23 @@
 #define MPECHO_UDP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct acl;
 struct listeners;
 
+/* What the UDP process counts; published to the supervisor (its /metrics) after each batch. */
+enum udp_count { UDP_RECEIVED, UDP_ECHOED, UDP_BYTES, UDP_DROP_PORT, UDP_DROP_ACL, UDP_DROP_RATE,
+	UDP_DROP_SEND, UDP_COUNTS };
+
+/* Their names in the summary line: "received", ..., "dropped_send". */
+extern const char *const udp_count_names[UDP_COUNTS];
+
 struct udp_job {
 	const struct listeners *socks;	/* the bound UDP sockets */
+	uint64_t *shared;		/* UDP_COUNTS counters shared with the supervisor; a new
+					 * UDP process goes on from where the last one left them */
 	const struct acl *acl;
 	int rate;			/* datagrams a second from one source; 0: no limit */
 	int prefix6;			/* IPv6 sources are counted by this prefix */

@@ -195,3 +195,25 @@ def test_sighup_makes_the_udp_process_reopen_the_log_file_too():
                    "the UDP process's summary in the new file, not the renamed one")
         check("event=udp-summary" not in open(log + ".1").read(), "nothing more in the old file")
         check(srv.stop() == 0, "exit 0")
+
+
+def test_udp_counters_in_metrics_never_go_back_across_a_restart():
+    from test_metrics import promtool, samples, scrape
+    port, mport = free_port(), free_port()
+    srv = Server("-v", "-l", f"udp:127.0.0.1:{port}", "--metrics", f"127.0.0.1:{mport}")
+    for i in range(5):
+        check(echo(("127.0.0.1", port), b"x" * 100)[0] == b"x" * 100, "echo")
+    echo(("127.0.0.1", port), b"loop?", bind=("127.0.0.1", 19))
+    status, _, text = scrape(mport)
+    promtool(text)
+    m = samples(text)
+    check(m["mpechod_udp_received_total"] == 6 and m["mpechod_udp_echoed_total"] == 5 and
+          m["mpechod_udp_received_bytes_total"] == 505 and
+          m['mpechod_udp_dropped_total{reason="port"}'] == 1, f"the counts: {m}")
+    os.kill(udp_pid(srv), signal.SIGKILL)
+    udp_pid(srv, count=2)
+    check(echo(("127.0.0.1", port), b"again")[0] == b"again", "echo from the new process")
+    m = samples(scrape(mport)[2])
+    check(m["mpechod_udp_received_total"] == 7 and m["mpechod_udp_echoed_total"] == 6,
+          f"the new process counts on from the old one's figures: {m}")
+    srv.stop()
