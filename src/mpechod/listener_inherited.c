@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "listener_udp.h"
 #include "number.h"
 
 int
@@ -89,9 +90,11 @@ listener_inherited_take(struct listeners *ls, int fd, const char *label, char *e
 }
 
 int
-listener_inherited_open(struct listeners *ls, int count, const char *names,
+listener_inherited_open(struct listeners *ls, struct listeners *udp, int count, const char *names,
     char *err, size_t errlen)
 {
+	int type, fd;
+	socklen_t tlen;
 	char label[LISTENER_LABEL_MAX], *c;
 	const char *name = names;
 	size_t len;
@@ -106,7 +109,12 @@ listener_inherited_open(struct listeners *ls, int count, const char *names,
 			if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') &&
 			    !(*c >= '0' && *c <= '9') && strchr("._@-", *c) == NULL)
 				*c = '_';
-		if (listener_inherited_take(ls, LISTENER_FDS_START + i, label, err, errlen) < 0)
+		fd = LISTENER_FDS_START + i;
+		type = 0;
+		tlen = sizeof(type);
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen);
+		if ((type == SOCK_DGRAM ? listener_udp_take(udp, fd, label, err, errlen) :
+		    listener_inherited_take(ls, fd, label, err, errlen)) < 0)
 			return -1;
 		if (name != NULL)
 			name = name[len] == ':' ? name + len + 1 : NULL;

@@ -31,10 +31,11 @@ int listener_inherited_take(struct listeners *ls, int fd, const char *label, cha
 
 /*
  * Every descriptor socket activation handed over (count from
- * listener_inherited_count(), names its LISTEN_FDNAMES or NULL).
+ * listener_inherited_count(), names its LISTEN_FDNAMES or NULL): stream
+ * sockets into ls, UDP ones (ListenDatagram=) into udp.
  */
-int listener_inherited_open(struct listeners *ls, int count, const char *names,
-    char *err, size_t errlen);
+int listener_inherited_open(struct listeners *ls, struct listeners *udp, int count,
+    const char *names, char *err, size_t errlen);
 
 /*
  * Sockets taken over (from systemd or a predecessor) are bound elsewhere, but

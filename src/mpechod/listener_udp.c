@@ -2,6 +2,7 @@
 #include "listener_udp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -12,6 +13,17 @@
 #include "listener.h"
 #include "net.h"
 
+/* Each datagram's destination comes with it (for the reply's source). 0 or -1. */
+static int
+dgram_pktinfo(int fd, int family)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+		return -1;
+	return family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) : 0;
+}
+
 /* One socket bound to sa, told each datagram's destination. The fd, or -1 with errno. */
 static int
 dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
@@ -21,12 +33,11 @@ dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
 
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
+	if (dgram_pktinfo(fd, sa->sa_family) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0) ||
 	    (sa->sa_family == AF_INET6 &&
-	    (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) < 0 ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, IN6_IS_ADDR_UNSPECIFIED(
-	    &((const struct sockaddr_in6 *)sa)->sin6_addr) ? &off : &on, sizeof(on)) < 0)) ||
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr) ? &off : &on, sizeof(on)) < 0) ||
 	    bind(fd, sa, len) < 0) {
 		saved = errno;
 		close(fd);
@@ -80,5 +91,27 @@ listener_udp_open(struct listeners *ls, const struct listen_spec *specs, size_t 
 			listeners_free(ls);
 			return -1;
 		}
+	return 0;
+}
+
+int
+listener_udp_take(struct listeners *ls, int fd, const char *label, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int flags;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "descriptor %d (%s) is not a UDP socket", fd, label);
+		return -1;
+	}
+	if (dgram_pktinfo(fd, ss.ss_family) < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    listeners_append(ls, fd) < 0) {
+		snprintf(err, errlen, "descriptor %d (%s): %s", fd, label, strerror(errno));
+		return -1;
+	}
+	snprintf(ls->v[ls->n - 1].label, sizeof(ls->v[ls->n - 1].label), "%s", label);
 	return 0;
 }

@@ -24,4 +24,11 @@ struct listen_spec;
 int listener_udp_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
     bool reuseport, char *err, size_t errlen);
 
+/*
+ * Take descriptor fd, a bound UDP socket handed over by systemd
+ * (ListenDatagram=), as one of ls; label ("fd=3 name=echo") is shown in its
+ * listen line. 0, or -1 with a message in err.
+ */
+int listener_udp_take(struct listeners *ls, int fd, const char *label, char *err, size_t errlen);
+
 #endif

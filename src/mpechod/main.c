@@ -153,23 +153,26 @@ main_pidfile(const struct config *cfg, struct pidfile *pf)
  * inetd's listening standard input), else bound here. 0, or -1 with err.
  */
 static int
-main_listeners(const struct config *cfg, struct listeners *ls, char *err, size_t errlen)
+main_listeners(const struct config *cfg, struct listeners *ls, struct listeners *udp, char *err,
+    size_t errlen)
 {
 	char *names;
 	int n = listener_inherited_count(&names, err, errlen), rc;
 
 	if (n < 0)
 		return -1;
-	if (cfg->inetd && (rc = listener_inherited_take(ls, STDIN_FILENO, "fd=0 inetd=wait", err,
-	    errlen)) == 0)
-		ls->v[0].tls = cfg->tls_cert != NULL;	/* -i: TLS when the files are given */
-	else if (n > 0)
-		rc = listener_inherited_open(ls, n, names, err, errlen);
-	else
-		rc = listeners_open(ls, cfg->listens, cfg->nlistens, &(struct listen_params){
-		    .backlog = cfg->backlog, .reuseport = cfg->reuseport, .socket_mode = cfg->socket_mode,
-		    .owner_set = cfg->user != NULL && geteuid() == 0, .owner = cfg->privs.uid,
-		    .group = cfg->privs.gid }, err, errlen);
+	if (cfg->inetd) {
+		if ((rc = listener_inherited_take(ls, STDIN_FILENO, "fd=0 inetd=wait", err, errlen)) == 0)
+			ls->v[0].tls = cfg->tls_cert != NULL;	/* -i: TLS when the files are given */
+	} else if (n > 0) {
+		rc = listener_inherited_open(ls, udp, n, names, err, errlen);
+	} else if ((rc = listeners_open(ls, cfg->listens, cfg->nlistens, &(struct listen_params){
+	    .backlog = cfg->backlog, .reuseport = cfg->reuseport, .socket_mode = cfg->socket_mode,
+	    .owner_set = cfg->user != NULL && geteuid() == 0, .owner = cfg->privs.uid,
+	    .group = cfg->privs.gid }, err, errlen)) == 0) {
+		rc = listener_udp_open(udp, cfg->listens, cfg->nlistens,
+		    cfg->reuseport || cfg->upgrade_socket != NULL, err, errlen);
+	}
 	if (rc == 0 && n > 0 && cfg->nlistens > 0)
 		log_msg(LOG_LVL_NOTICE, "event=listen-skipped count=%zu reason=socket-activated",
 		    cfg->nlistens);
@@ -193,16 +196,14 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 	}
 	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
 		return -1;
-	if (!taken && main_listeners(cfg, env->ls, err, sizeof(err)) < 0) {
+	/* a successor binds the UDP ports beside its predecessor: they are not handed over */
+	if ((!taken && main_listeners(cfg, env->ls, env->udp, err, sizeof(err)) < 0) ||
+	    (taken && listener_udp_open(env->udp, cfg->listens, cfg->nlistens, true, err,
+	    sizeof(err)) < 0)) {
 		log_plain("%s", err);
 		return -1;
 	}
 	listener_inherited_options(env->ls, cfg->listens, cfg->nlistens);
-	if (listener_udp_open(env->udp, cfg->listens, cfg->nlistens,
-	    cfg->reuseport || cfg->upgrade_socket != NULL, err, sizeof(err)) < 0) {
-		log_plain("%s", err);
-		return -1;
-	}
 	if (cfg->metrics != NULL && (env->metrics_fd = metrics_listen(cfg->metrics, 1024, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);

@@ -385,7 +385,8 @@ supervisor_log_ready(const struct supervisor *sv)
 		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,
 		    sv->ls->v[i].tls ? " tls=yes" : "");
 	for (i = 0; sv->udp.socks != NULL && i < sv->udp.socks->n; i++)
-		log_msg(LOG_LVL_NOTICE, "event=listen addr=udp:%s", sv->udp.socks->v[i].name);
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=udp:%s%s%s", sv->udp.socks->v[i].name,
+		    sv->udp.socks->v[i].label[0] != '\0' ? " " : "", sv->udp.socks->v[i].label);
 	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n +
 	    (sv->udp.socks != NULL ? sv->udp.socks->n : 0));
 }

@@ -217,3 +217,28 @@ def test_udp_counters_in_metrics_never_go_back_across_a_restart():
     check(m["mpechod_udp_received_total"] == 7 and m["mpechod_udp_echoed_total"] == 6,
           f"the new process counts on from the old one's figures: {m}")
     srv.stop()
+
+
+def test_udp_sockets_from_systemd_and_across_an_upgrade():
+    import tempfile
+    port = free_port()
+    srv = Server("-v", "-l", f"udp:127.0.0.1:{port}", ready=False,
+                 prefix=("systemd-socket-activate", "-d", "-l", f"127.0.0.1:{port}", "--fdname=dgram"))
+    back = None
+    for _ in range(50):   # the manager starts mpechod on the first datagram
+        back, _ = echo(("127.0.0.1", port), b"activated")
+        if back is not None:
+            break
+    check(back == b"activated", "the first datagram is echoed by the activated server")
+    check(srv.matching(rf"event=listen addr=udp:127\.0\.0\.1:{port} fd=3 name=dgram$"),
+          f"the UDP socket systemd bound: {srv.lines[:5]}")
+    check(srv.matching(r"event=listen-skipped count=1 reason=socket-activated"), "its -l is skipped")
+    check(srv.stop() == 0, "exit 0")
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, "upgrade.sock")
+        port = free_port()
+        old = Server("-l", f"udp:127.0.0.1:{port}", "-l", "127.0.0.1:0", "--upgrade-socket", sock)
+        new = Server("-l", f"udp:127.0.0.1:{port}", "--upgrade-socket", sock)
+        check(old.wait_exit() == 0, "the old server hands over and exits")
+        check(echo(("127.0.0.1", port), b"after")[0] == b"after", "the successor echoes on the UDP port")
+        check(new.stop() == 0, "exit 0")
