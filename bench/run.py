@@ -24,6 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
 import tls  # noqa: E402
 import udp  # noqa: E402
@@ -36,28 +37,6 @@ BENCH = os.path.join(BUILD, "mpecho-bench")
 NODE_JS = ("const net = require('net');"
            "net.createServer(s => { s.on('error', () => {}); s.pipe(s); })"
            ".listen(+process.argv[1], '127.0.0.1');")
-XINETD_CONF = """defaults
-{{
-	instances = UNLIMITED
-	per_source = UNLIMITED
-	cps = 1000000 1
-	log_type = FILE /dev/null
-}}
-service echo
-{{
-	type = INTERNAL UNLISTED
-	id = echo-stream
-	socket_type = stream
-	protocol = tcp
-	wait = no
-	user = root
-	bind = 127.0.0.1
-	port = {port}
-	instances = UNLIMITED
-	per_source = UNLIMITED
-	cps = 1000000 1
-}}
-"""
 
 # name, command for a port (tmp: a private directory for config files)
 SERVERS = [
@@ -99,7 +78,7 @@ def xinetd_conf(tmp, port):
     path = os.path.join(tmp, "xinetd.conf")
     if os.path.isdir(tmp):
         with open(path, "w") as f:
-            f.write(XINETD_CONF.format(port=port))
+            f.write(xinetd_config(port))
     return path
 
 

@@ -7,11 +7,10 @@ stream is one connection's echoed MB/s. Rounds in rotating order, medians.
 """
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
-import time
+
+from procs import free_port, started, stop, tcp_answers
 
 MEASURES = (("connrate", ["-c", "16", "-s", "64", "-S", "8", "connrate"], "ops_per_s", "handshakes/s"),
             ("stream1", ["-c", "1", "stream"], "mb_per_s", "MB/s"))
@@ -39,38 +38,6 @@ def servers(mpechod, cert, key):
                                 "2000", "-l", "127.0.0.1", str(p), "--exec", "/bin/cat"])]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def started(cmd, port):
-    """The server, once its port accepts (within 10 s), in a process group of its own."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(0.3)   # let a prefork pool fill
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError(f"{cmd[0]} never listened on port {port}")
-
-
-def stop(proc):
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-            return
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
-
-
 def tls_test(mpechod, bench, tmp, rounds, seconds):
     """{server: {measure: median}} and the runs that had errors."""
     cert, key = credentials(tmp)
@@ -80,7 +47,7 @@ def tls_test(mpechod, bench, tmp, rounds, seconds):
     for rnd in range(rounds):
         for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
             port = free_port()
-            proc = started(make(port), port)
+            proc = started(make(port), lambda: tcp_answers(port), f"port {port}")
             try:
                 for k, args, field, _ in MEASURES:
                     run = subprocess.run([bench, "--json", "-q", "--tls", "--ca", cert, "-T", "5",

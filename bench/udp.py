@@ -7,11 +7,11 @@ once it echoes one datagram. Rounds in rotating order, medians; ratios against x
 """
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
-import time
+
+from procs import free_port, started, stop, xinetd_config
 
 ARGS = ["-c", "16", "-s", "64", "-T", "0.1", "udp"]   # -T: not back in 100 ms: dropped
 TARGET = 2.0    # issue 11: at least twice xinetd's
@@ -22,32 +22,13 @@ WHAT_BOUNDS = ("What bounds these (perf, cpu-clock, on mpechod's UDP process dur
                "the figure before the server does. xinetd's internal echo drops datagrams under this "
                "load (counted as dropped, below).")
 
-XINETD_UDP = """defaults
-{{
-	instances = UNLIMITED
-	per_source = UNLIMITED
-	cps = 1000000 1
-	log_type = FILE /dev/null
-}}
-service echo
-{{
-	type = INTERNAL UNLISTED
-	id = echo-dgram
-	socket_type = dgram
-	protocol = udp
-	wait = yes
-	user = root
-	bind = 127.0.0.1
-	port = {port}
-}}
-"""
 
 
 def servers(mpechod, tmp):
     def xinetd(p):
         conf = os.path.join(tmp, "xinetd-udp.conf")
         with open(conf, "w") as f:
-            f.write(XINETD_UDP.format(port=p))
+            f.write(xinetd_config(p, datagram=True))
         return ["xinetd", "-dontfork", "-f", conf, "-pidfile", os.path.join(tmp, "xinetd-udp.pid")]
     return [("mpechod fork", lambda p: [mpechod, "-q", "-l", f"udp:127.0.0.1:{p}"]),
             ("mpechod prefork", lambda p: [mpechod, "-q", "--model", "prefork", "-l",
@@ -56,38 +37,15 @@ def servers(mpechod, tmp):
             ("socat", lambda p: ["socat", f"UDP-RECVFROM:{p},bind=127.0.0.1,fork", "PIPE"])]
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def started(cmd, port):
-    """The server, once it echoes a datagram (within 10 s), in a process group of its own."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
+def echoes(port):
+    """Whether one datagram to the port comes back within 0.2 s."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.2)
-        while time.monotonic() < deadline:
-            try:
-                s.sendto(b"ready?", ("127.0.0.1", port))
-                if s.recv(100) == b"ready?":
-                    return proc
-            except OSError:
-                time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError(f"{cmd[0]} never echoed on udp port {port}")
-
-
-def stop(proc):
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        s.sendto(b"ready?", ("127.0.0.1", port))
         try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-            return
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
+            return s.recv(100) == b"ready?"
+        except socket.timeout:
+            return False
 
 
 def udp_test(mpechod, bench, tmp, rounds, seconds):
@@ -98,8 +56,8 @@ def udp_test(mpechod, bench, tmp, rounds, seconds):
     bad = []
     for rnd in range(rounds):
         for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
-            port = free_port()
-            proc = started(make(port), port)
+            port = free_port(socket.SOCK_DGRAM)
+            proc = started(make(port), lambda: echoes(port), f"udp port {port}", settle=0)
             try:
                 run = subprocess.run([bench, "--json", "-q", "-d", str(seconds), "-w", "1", *ARGS,
                                       "127.0.0.1", str(port)], capture_output=True, text=True,

@@ -5,11 +5,11 @@ Each server listens on a socket file in a private directory; mpecho-bench runs p
 """
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
-import time
+
+from procs import started, stop
 
 MEASURES = (("pingpong", ["-c", "16", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
             ("stream1", ["-c", "1", "stream"], "mb_per_s", "MB/s"))
@@ -23,31 +23,10 @@ def servers(mpechod):
             ("socat", lambda p: ["socat", f"UNIX-LISTEN:{p},fork,backlog=511", "PIPE"])]
 
 
-def started(cmd, path):
-    """The server, once its socket answers (within 10 s), in a process group of its own."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.connect(path)
-            time.sleep(0.3)   # let a prefork pool fill
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError(f"{cmd[0]} never listened on {path}")
-
-
-def stop(proc):
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-            return
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
+def unix_answers(path):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+    return True
 
 
 def unix_test(mpechod, bench, tmp, rounds, seconds):
@@ -60,7 +39,7 @@ def unix_test(mpechod, bench, tmp, rounds, seconds):
             path = os.path.join(tmp, "bench.sock")
             if os.path.exists(path):
                 os.unlink(path)
-            proc = started(make(path), path)
+            proc = started(make(path), lambda: unix_answers(path), path)
             try:
                 for key, args, field, _ in MEASURES:
                     run = subprocess.run([bench, "--json", "-q", "-d", str(seconds), "-w", "1", *args,
