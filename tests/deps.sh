@@ -51,6 +51,10 @@ need nsenter util-linux
 need ip iproute2
 need openssl openssl
 need socat socat
+need curl curl
+need promtool prometheus
+need ss iproute2
+need nm binutils
 # OpenSSL's headers and libraries: the one build dependency beyond libc
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 if [ "${1:-}" = "--bench" ]; then
