@@ -37,12 +37,9 @@ inetd_peer(int fd, struct peer *p)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    net_addr_of((struct sockaddr *)&ss, &p->addr) < 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
 		return -1;
-	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
-	p->local = false;
-	return 0;
+	return listener_peer_of(fd, (struct sockaddr *)&ss, p);
 }
 
 /* What the supervisor's listeners and child set up: the socket options, the rules, the user. */
@@ -52,7 +49,7 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p)
 	struct admission adm;
 	enum refusal why;
 
-	if (net_tune(fd) < 0 || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
+	if ((!p->local && net_tune(fd) < 0) || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
 		    (long)getpid(), log_qf("%s", strerror(errno)));
 		return -1;

@@ -249,20 +249,34 @@ listeners_free(struct listeners *ls)
 	ls->n = 0;
 }
 
-/* A client on a Unix socket has no address: it is known by its credentials. Returns fd. */
-static int
+/* A client on a Unix socket has no address: it is known by its credentials. */
+static void
 listener_local_peer(int fd, struct peer *p)
 {
 	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
 	socklen_t len = sizeof(cred);
 
 	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-	memset(&p->addr, 0, sizeof(p->addr));
 	p->addr.family = AF_UNIX;
 	snprintf(p->name, sizeof(p->name), "unix");
 	p->uid = (unsigned long)cred.uid;
 	p->pid = (long)cred.pid;
-	return fd;
+}
+
+int
+listener_peer_of(int fd, const struct sockaddr *sa, struct peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if ((p->local = sa->sa_family == AF_UNIX)) {
+		listener_local_peer(fd, p);
+		return 0;
+	}
+	if (net_addr_of(sa, &p->addr) < 0) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	net_format(sa, p->name, sizeof(p->name));
+	return 0;
 }
 
 int
@@ -274,17 +288,12 @@ listener_accept(const struct listener *l, struct peer *p)
 
 	if (fd < 0)
 		return -1;
-	p->via[0] = '\0';
-	p->check = false;
-	p->tls = l->tls;
-	if ((p->local = ss.ss_family == AF_UNIX))
-		return listener_local_peer(fd, p);
-	if (net_addr_of((struct sockaddr *)&ss, &p->addr) < 0) {
+	if (listener_peer_of(fd, (struct sockaddr *)&ss, p) < 0) {
 		close(fd);	/* neither IP nor local: nothing to serve */
 		errno = ECONNABORTED;
 		return -1;
 	}
-	net_format((struct sockaddr *)&ss, p->name, sizeof(p->name));
+	p->tls = l->tls;
 	return fd;
 }
 

@@ -132,6 +132,12 @@ void listeners_free(struct listeners *ls);
  */
 int listener_accept(const struct listener *l, struct peer *p);
 
+/*
+ * The peer of connected socket fd whose address is sa, every field set (a Unix
+ * socket's by its credentials). 0, or -1 with EAFNOSUPPORT for any other family.
+ */
+int listener_peer_of(int fd, const struct sockaddr *sa, struct peer *p);
+
 /* An accept error that concerns one pending connection only: take the next one. */
 bool listener_transient(int err);
 

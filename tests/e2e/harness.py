@@ -343,7 +343,7 @@ def wait_for_file(path, pattern, timeout=10.0):
     """Wait until a file's text matches pattern; returns the text."""
     def found():
         try:
-            text = open(path).read()
+            text = open(path, errors="replace").read()
         except OSError:
             return None
         return text if re.search(pattern, text) else None

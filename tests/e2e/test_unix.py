@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 
 from harness import (Server, binary, check, half_close_echo, run_client, run_server_once,
-                     wait_until)
+                     track, wait_for_file, wait_until)
 
 
 def unix_echo(path, data):
@@ -118,3 +118,27 @@ def test_socket_activation_hands_over_a_unix_socket_and_keeps_its_file():
         srv.wait_for(r"event=end peer=unix ")
         check(srv.stop() == 0, "server exits 0")
         check(stat.S_ISSOCK(os.stat(path).st_mode), "the socket file is the service manager's: kept")
+
+
+def test_inetd_mode_on_a_unix_socket_names_the_peer_by_credentials():
+    """systemd's Accept=yes on a ListenStream=/path: one mpechod -i per connection, on a Unix socket."""
+    with tempfile.TemporaryDirectory() as d:
+        path, log = os.path.join(d, "inetd.sock"), os.path.join(d, "mpechod.log")
+        sa = track(subprocess.Popen(["systemd-socket-activate", "--inetd", "-a", "-l", path,
+                                     binary("mpechod"), "-i", "--log", log],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True))
+        try:
+            wait_until(lambda: os.path.exists(path), 10, "systemd-socket-activate's socket")
+            data = os.urandom(1 << 20)
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(path)
+                check(half_close_echo(s, data) == data, "1 MiB back after a half-close")
+            me = rf"peer=unix peer_uid={os.getuid()} peer_pid={os.getpid()}"
+            text = wait_for_file(log, rf"event=end {me} pid=\d+ exit=0 reason=eof in={len(data)} ")
+            check(re.search(rf"event=connect {me} pid=\d+ sessions=1$", text, re.M), text)
+            check("level=error" not in text, text)
+        finally:
+            os.killpg(sa.pid, signal.SIGTERM)
+            sa.wait(10)

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -621,6 +622,34 @@ test_chargen(void)
 	CHECK(memcmp(b, a + 73, sizeof(b)) == 0);
 }
 
+/* Every field of a peer is set from the socket, whatever the memory held before. */
+static void
+test_peer_of(void)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(4242) };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct peer p;
+	int sv[2];
+	char text[LISTENER_PEER_TEXT];
+
+	in.sin_addr.s_addr = htonl(0x7f000001);
+	memset(&p, 0xa5, sizeof(p));
+	CHECK(listener_peer_of(-1, (struct sockaddr *)&in, &p) == 0);
+	CHECK(strcmp(p.name, "127.0.0.1:4242") == 0 && p.via[0] == '\0');
+	CHECK(!p.check && !p.local && !p.tls);
+	CHECK(strcmp(listener_peer_text(&p, text, sizeof(text)), "peer=127.0.0.1:4242") == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	memset(&p, 0xa5, sizeof(p));
+	CHECK(listener_peer_of(sv[0], (struct sockaddr *)&un, &p) == 0);
+	CHECK(p.local && p.via[0] == '\0' && !p.check && !p.tls);
+	CHECK(p.uid == (unsigned long)getuid() && p.pid == (long)getpid());
+	close(sv[0]);
+	close(sv[1]);
+	un.sun_family = AF_PACKET;
+	errno = 0;
+	CHECK(listener_peer_of(-1, (struct sockaddr *)&un, &p) == -1 && errno == EAFNOSUPPORT);
+}
+
 void
 unit_mpechod(void)
 {
@@ -638,4 +667,5 @@ unit_mpechod(void)
 	test_prefork_plan();
 	test_admission();
 	test_banner();
+	test_peer_of();
 }
