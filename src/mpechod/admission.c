@@ -53,6 +53,15 @@ admission_source(const struct admission *a, const struct net_addr *addr)
 	return key;
 }
 
+/* One refusal counted, where the status and the metrics will see it before its log line. */
+static void
+admission_count(struct admission *a, enum refusal why)
+{
+	a->refused[why]++;
+	if (a->shared_refused != NULL)
+		__atomic_add_fetch(&a->shared_refused[why], 1, __ATOMIC_RELAXED);
+}
+
 static enum refusal
 admission_decide(struct admission *a, const struct peer *p, int64_t now_ms)
 {
@@ -98,7 +107,7 @@ admission_check(struct admission *a, const struct peer *p, int64_t now_ms)
 
 	if (why == ADMITTED)
 		return why;
-	a->refused[why]++;
+	admission_count(a, why);
 	admission_log(a, p, admission_reasons[why], NULL, now_ms);
 	return why;
 }
@@ -112,7 +121,7 @@ admission_datagram(struct admission *a, const struct net_addr *addr, int64_t now
 	if (why == ADMITTED)
 		admission_release(a, &p);	/* a datagram is not a session: nothing stays live */
 	else
-		a->refused[why]++;
+		admission_count(a, why);
 	return why;
 }
 
@@ -121,7 +130,7 @@ admission_proxy_from(struct admission *a, const struct peer *balancer, int64_t n
 {
 	if (a->proxy_from == NULL || a->proxy_from->n == 0 || acl_permits(a->proxy_from, &balancer->addr))
 		return true;
-	a->refused[REFUSED_PROXY]++;
+	admission_count(a, REFUSED_PROXY);
 	admission_log(a, balancer, "proxy", "not a --proxy-from peer", now_ms);
 	return false;
 }
@@ -130,7 +139,7 @@ void
 admission_proxy_failed(struct admission *a, const struct peer *balancer, const char *why,
     int64_t now_ms)
 {
-	a->refused[REFUSED_PROXY]++;
+	admission_count(a, REFUSED_PROXY);
 	admission_log(a, balancer, "proxy", why, now_ms);
 }
 

@@ -29,7 +29,7 @@ struct worker {
 	const struct worker_job *job;
 	struct worker_board *me;
 	struct admission adm;		/* the access rules (per-source limits are the fork model's) */
-	uint64_t published[REFUSAL_COUNT], published_checks;	/* of adm's counts, in the totals */
+	uint64_t published_checks;	/* of adm's count, in the totals */
 	int ep, sigfd;
 	bool leave;
 	bool accept_error_logged;
@@ -59,6 +59,7 @@ worker_setup(struct worker *w)
 	if (admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0)
 		return -1;
 	w->adm.proxy_from = w->job->proxy_from;
+	w->adm.shared_refused = w->job->totals->refused;
 	return 0;
 }
 
@@ -122,19 +123,12 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	__atomic_store_n(&me->sessions, me->sessions + 1, __ATOMIC_RELAXED);
 }
 
-/* What this worker refused or took for a health check goes into the pool's shared totals. */
+/* The health checks this worker took go into the pool's shared totals (refusals go at once). */
 static void
 worker_publish(struct worker *w)
 {
 	struct worker_totals *tot = w->job->totals;
-	int r;
 
-	for (r = 0; r < REFUSAL_COUNT; r++) {
-		if (w->adm.refused[r] != w->published[r])
-			__atomic_add_fetch(&tot->refused[r], w->adm.refused[r] - w->published[r],
-			    __ATOMIC_RELAXED);
-		w->published[r] = w->adm.refused[r];
-	}
 	if (w->adm.checks != w->published_checks)
 		__atomic_add_fetch(&tot->checks, w->adm.checks - w->published_checks, __ATOMIC_RELAXED);
 	w->published_checks = w->adm.checks;

@@ -517,6 +517,7 @@ test_admission(void)
 	struct admission a;
 	struct acl_rule rule;
 	struct peer one = peer_of("192.0.2.1"), other = peer_of("192.0.2.2"), bad = peer_of("198.51.100.7");
+	uint64_t shared[REFUSAL_COUNT] = { 0 };
 
 	CHECK(acl_parse("198.51.100.0/24", false, &rule) == 0 && acl_add(&acl, &rule) == 0);
 	CHECK(admission_init(&a, &acl, 1, 0, 10) == 0);
@@ -541,6 +542,11 @@ test_admission(void)
 	admission_free(&a);
 	CHECK(admission_init(&a, &acl, 0, 0, 10) == 0 && a.limits == NULL);	/* rules only */
 	CHECK(admission_check(&a, &one, 0) == ADMITTED && admission_check(&a, &one, 0) == ADMITTED);
+	a.shared_refused = shared;	/* a prefork worker's: the pool's totals, counted at once */
+	CHECK(admission_check(&a, &bad, 0) == ADMITTED && admission_check(&a, &one, 0) == ADMITTED);
+	bad = peer_of("198.51.100.9");
+	CHECK(admission_check(&a, &bad, 0) == REFUSED_ACL && admission_check(&a, &bad, 0) == REFUSED_ACL);
+	CHECK(shared[REFUSED_ACL] == 2 && shared[ADMITTED] == 0 && a.refused[REFUSED_ACL] == 2);
 	admission_free(&a);
 	acl_free(&acl);
 }
