@@ -23,19 +23,29 @@ child_on_term(int sig, siginfo_t *si, void *uc)
 	raise(sig);	/* delivered once this handler returns */
 }
 
-static void
-child_signals(const struct child_env *env, int orphan_signal)
+void
+child_prepare(const struct child_env *env)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sa.sa_sigaction = child_on_term;
 	child_supervisor = env->supervisor;
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void
+child_mask(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+}
+
+static void
+child_signals(const struct child_env *env, int orphan_signal)
+{
 	prctl(PR_SET_PDEATHSIG, orphan_signal);
 	if (getppid() != env->supervisor)
 		raise(orphan_signal);	/* it died before the line above */

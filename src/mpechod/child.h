@@ -22,15 +22,31 @@ struct child_env {
 };
 
 /*
+ * In the supervisor, once, before it forks: what every child inherits rather
+ * than sets up itself (a page the child writes is a page copied for it), the
+ * SIGTERM handler below and the supervisor's pid it checks. SIGTERM stays
+ * blocked in the supervisor, which reads it from its signalfd: the handler
+ * runs only in children, where child_begin() unblocks it.
+ */
+void child_prepare(const struct child_env *env);
+
+/*
+ * A child's signal mask: SIGINT blocked (so never delivered: see below);
+ * a child adds what it reads from a signalfd of its own.
+ */
+void child_mask(sigset_t *set);
+
+/*
  * In a new child: close the supervisor's descriptors (the listeners too,
- * unless keep_listeners), set the signal mask to *mask, and become the
- * session user. It only closes descriptors and writes nothing to the
+ * unless keep_listeners), set the signal mask to *mask (made by
+ * child_mask()), and become the session user. It only closes descriptors and writes nothing to the
  * supervisor's memory, so no page of it is copied just for that. A failed
  * privilege drop is the child's start failing: it is logged as
  * "event=<event> pid=N error=..." and the child exits with fail_status.
  *
- * Signals: SIGINT is ignored (Ctrl-C reaches the terminal's whole process
- * group; the supervisor's drain is the answer to it), SIGTERM ends the child
+ * Signals: SIGINT stays blocked, which ignores it (Ctrl-C reaches the
+ * terminal's whole process group; the supervisor's drain is the answer to it)
+ * at the cost of no call here, SIGTERM ends the child
  * only when the supervisor sends it (a SIGTERM to the whole group or cgroup,
  * as systemd sends by default, is the supervisor's to act on), and the
  * supervisor's death sends orphan_signal (at once if it died already): the

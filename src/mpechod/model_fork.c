@@ -23,6 +23,7 @@ struct fork_state {
 	bool at_limit_logged;		/* the limit line is logged once per stretch at -c... */
 	struct log_throttle limit_log;	/* ...and at most once a second, however often it dips below */
 	struct log_throttle fork_log;	/* fork-failed lines: FORK_FAILED_LINES a second at most */
+	sigset_t child_mask;		/* a session's (made once: see fork_child) */
 };
 
 #define FORK_FAILED_LINES 10
@@ -37,6 +38,8 @@ fork_start(struct supervisor *sv)
 	sv->model_data = fs;
 	fs->limit_log.max = 1;
 	fs->fork_log.max = FORK_FAILED_LINES;
+	child_mask(&fs->child_mask);
+	session_watch_orphan(sv->cfg->grace);	/* an orphan finishes within --grace, as in a drain */
 	fs->ctrs = mem_shared((size_t)sv->cfg->max_conns * sizeof(*fs->ctrs));
 	return fs->ctrs == NULL ? -1 : 0;
 }
@@ -51,15 +54,19 @@ fork_stop(struct supervisor *sv)
 	sv->model_data = NULL;
 }
 
-/* In the new child: drop the supervisor's part, serve, leave with the end reason as the status. */
+/*
+ * In the new child: drop the supervisor's part, serve, leave with the end
+ * reason as the status. What a child would otherwise set up, the supervisor
+ * made once (the mask here, child_prepare(), session_watch_orphan()): every
+ * page a child writes or code page it runs is one more page fault per
+ * connection, and fork and exit are most of a short session's cost.
+ */
 static void __attribute__((noreturn))
-fork_child(struct supervisor *sv, int fd, bool tls, struct stream_counters *ctr)
+fork_child(struct supervisor *sv, const struct fork_state *fs, int fd, bool tls,
+    struct stream_counters *ctr)
 {
-	sigset_t none;
-
-	sigemptyset(&none);
-	session_watch_orphan(sv->cfg->grace);	/* an orphan finishes within --grace, as in a drain */
-	child_begin(&sv->child, false, &none, SESSION_ORPHAN_SIGNAL, "session-error", END_ERROR);
+	child_begin(&sv->child, false, &fs->child_mask, SESSION_ORPHAN_SIGNAL, "session-error",
+	    END_ERROR);
 	_exit(session_run(fd, tls, &sv->session, ctr));
 }
 
@@ -76,7 +83,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	sl->start_ms = clock_ms();
 	fs->ctrs[slot].bytes_in = fs->ctrs[slot].bytes_out = 0;
 	if ((pid = fork()) == 0)
-		fork_child(sv, fd, peer->tls, &fs->ctrs[slot]);
+		fork_child(sv, fs, fd, peer->tls, &fs->ctrs[slot]);
 	close(fd);
 	if (pid < 0) {
 		if (log_throttle_allow(&fs->fork_log, clock_ms(), "fork-failed-held"))
@@ -88,8 +95,9 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 		return;
 	}
 	proctab_bind(&sv->tab, slot, pid);
-	log_msg(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
-	    listener_peer_text(peer, who, sizeof(who)), (long)pid, sv->tab.live);
+	if (log_enabled(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))	/* -q: no text to build */
+		log_msg(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
+		    listener_peer_text(peer, who, sizeof(who)), (long)pid, sv->tab.live);
 	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
 		fs->at_limit_logged = true;
 		if (log_throttle_allow(&fs->limit_log, clock_ms(), "limit-held"))
@@ -113,9 +121,10 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	sv->ended.served++;
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;
-	session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), sl->peer.check, (long)pid,
-	    end_describe(wstatus, how, sizeof(how)), in, out,
-	    clock_ms() - sl->start_ms, sv->tab.live);
+	if (log_enabled(sl->peer.check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
+		session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), sl->peer.check,
+		    (long)pid, end_describe(wstatus, how, sizeof(how)), in, out,
+		    clock_ms() - sl->start_ms, sv->tab.live);
 	fs->at_limit_logged = false;	/* below the limit again: a new stretch */
 }
 

@@ -70,7 +70,7 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 	p->retiring[slot] = false;
 	if ((pid = fork()) == 0) {
 		/* The worker reads SIGUSR1 and SIGHUP from a signalfd: they stay blocked. */
-		sigemptyset(&wait_set);
+		child_mask(&wait_set);
 		sigaddset(&wait_set, SIGUSR1);
 		sigaddset(&wait_set, SIGHUP);
 		/* An orphaned worker leaves after its session in hand, and frees the listeners. */

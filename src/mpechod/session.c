@@ -76,15 +76,23 @@ session_arm_max_time(int fd, int secs)
 }
 
 static volatile sig_atomic_t session_grace;
+static pid_t session_supervisor;	/* set once, before any session is forked */
 
-/* The supervisor died: the --max-time alarm's way out, due within the grace period. */
+/*
+ * The supervisor died: the --max-time alarm's way out, due within the grace
+ * period. The signal from anyone else (a kill to the whole group) is not
+ * that news while the supervisor is still our parent.
+ */
 static void
 session_orphaned(int sig)
 {
 	struct sigaction sa;
-	unsigned left = alarm(0);
+	unsigned left;
 
 	(void)sig;
+	if (getppid() == session_supervisor)
+		return;
+	left = alarm(0);
 	if (session_grace == 0) {
 		session_max_time_reached(SIGALRM);
 		return;
@@ -106,6 +114,7 @@ session_watch_orphan(int grace)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	session_grace = grace;
+	session_supervisor = getpid();
 	sigaction(SESSION_ORPHAN_SIGNAL, &sa, NULL);
 }
 

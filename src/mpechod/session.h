@@ -43,9 +43,10 @@ enum end session_run(int fd, bool tls, const struct session_params *p,
 #define SESSION_ORPHAN_SIGNAL SIGUSR2
 
 /*
- * In a forked session, before its supervisor can die: if it does, the
- * session goes on for grace seconds at most (as a drain allows), then its
- * socket is shut down and it ends; grace 0 ends it at once.
+ * In the fork model's supervisor, once (its children inherit it; the
+ * supervisor keeps the signal blocked): if the supervisor dies, a session goes
+ * on for grace seconds at most (as a drain allows), then its socket is shut
+ * down and it ends; grace 0 ends it at once.
  */
 void session_watch_orphan(int grace);
 

@@ -26,7 +26,8 @@
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
 
-static const int supervisor_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+/* SIGUSR2 is a forked session's (its supervisor died): one sent to the supervisor is read and dropped. */
+static const int supervisor_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
 
 /* Block the signals the loop reads from its signalfd; dispositions to default first (an ignored signal is never queued). */
 static int
@@ -347,6 +348,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    .privs = cfg->privs.set ? &cfg->privs : NULL, .supervisor = getpid(),
 	    .close_private = supervisor_child_close,
 	    .ctx = sv };
+	child_prepare(&sv->child);
 	return 0;
 }
 

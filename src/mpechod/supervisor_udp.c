@@ -39,7 +39,7 @@ supervisor_udp_start(struct supervisor *sv)
 	job.shared = sv->udp.counts;
 	if ((pid = fork()) == 0) {
 		sv->udp.serving = true;		/* child_begin() leaves the UDP sockets open */
-		sigemptyset(&mask);
+		child_mask(&mask);
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGHUP);
 		sigaddset(&mask, SIGUSR1);

@@ -28,6 +28,24 @@ def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
             check("reason=eof in=1500000 out=1500000" in line, f"{sig.name} {model}: {line}")
 
 
+def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
+    """SIGUSR2 tells a fork-model session its supervisor died; sent to the supervisor (a stray
+    kill, or one to the whole group) it changes nothing: it used to end the server."""
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0", "--model", model, "--grace", "1")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"before") == b"before", "echo")
+            os.kill(srv.pid, signal.SIGUSR2)
+            if model == "fork":
+                os.killpg(srv.pid, signal.SIGUSR2)  # the session too: not orphaned, not cut
+            time.sleep(1.5)  # past --grace
+            check(srv.proc.poll() is None, f"{model}: the supervisor is still running")
+            check(echo_roundtrip(s, b"during") == b"during", f"{model}: the session goes on")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"after") == b"after", f"{model}: new clients are served")
+        check(srv.stop() == 0, f"{model}: exit 0")
+
+
 def test_orphaned_prefork_workers_leave_and_free_the_port():
     port = free_port()
     srv = Server("-l", f"127.0.0.1:{port}", "--model", "prefork", "--start", "4")
