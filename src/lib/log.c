@@ -334,22 +334,22 @@ log_report_dropped(void)
 		log_dropped += lost;	/* still failing: the report itself is one more */
 }
 
-void
-log_msg(enum log_level level, const char *fmt, ...)
+/*
+ * The line itself, in a frame of its own: log_msg() returns for a level that
+ * is off before this stack is touched (a page the supervisor writes after a
+ * fork is a page copied, while a child still shares it).
+ */
+static void __attribute__((noinline, format(printf, 2, 0)))
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX * 2];	/* a line is LOG_LINE_MAX at most; its JSON twice that */
 	struct timespec ts;
 	struct tm tm;
 	size_t pos;
-	va_list ap;
 	int saved = errno;
 
-	if (!log_enabled(level))
-		return;
 	if (log_target == LOG_TO_SYSLOG) {
-		va_start(ap, fmt);
 		pos = log_vappend(line, 0, LOG_LINE_MAX - 1, fmt, ap);
-		va_end(ap);
 		line[pos] = '\0';
 		if (log_json) {
 			char kv[sizeof(line) + 16], json[LOG_LINE_MAX * 2];
@@ -370,9 +370,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	pos += strftime(line + pos, sizeof(line) - pos, "time=%Y-%m-%dT%H:%M:%S", &tm);
 	pos = log_append(line, pos, LOG_LINE_MAX - 1, ".%03ldZ level=%s ",
 	    ts.tv_nsec / 1000000, level_names[level]);
-	va_start(ap, fmt);
 	pos = log_vappend(line, pos, LOG_LINE_MAX - 1, fmt, ap);
-	va_end(ap);
 	line[pos] = '\0';
 	pos = log_finish(line, pos);
 	if (log_dropped > 0 && log_enabled(LOG_LVL_WARN))
@@ -381,6 +379,18 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (!log_write_whole(line, pos))
 		log_dropped++;
 	errno = saved;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
 }
 
 static void
