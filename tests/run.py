@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The test runner: unit tests, then every end-to-end test, for each build directory given.
 
-    python3 tests/run.py [-k PATTERN] BUILD_DIR...
+    python3 tests/run.py [-k PATTERN] BUILD_DIR[=PATTERN]...
 
-Prints one line per test and ends with "N passed, N failed"; exits non-zero on any failure.
+A pattern after a build directory selects that build's end-to-end tests (its unit tests
+run whole). Prints one line per test and ends with "N passed, N failed"; exits non-zero
+on any failure.
 """
 import importlib
 import os
@@ -70,7 +72,8 @@ def main():
     failures = []
     signal.signal(signal.SIGALRM, _alarm)
     started = time.monotonic()
-    for build in builds:
+    for spec in builds:
+        build, _, only = spec.partition("=")
         os.environ["MPECHO_BUILD"] = build
         import harness
         harness.BUILD = build
@@ -79,7 +82,7 @@ def main():
             passed, failed = passed + p, failed + f
             if f:
                 failures.append(f"[{build}] unit")
-        for name, fn in e2e_tests(pattern, build == builds[0]):
+        for name, fn in e2e_tests(pattern or only or None, spec == builds[0]):
             t0 = time.monotonic()
             error = None
             signal.alarm(TEST_TIMEOUT)
