@@ -1,4 +1,4 @@
-# mpecho: the whole build. Targets: all run test bench install uninstall deb clean (see README.md).
+# mpecho: the whole build. Targets: all run test bench install uninstall deb clean static (see README.md).
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -9,6 +9,12 @@ CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 LDFLAGS += -Wl,-z,relro,-z,now
 # TLS (the ,tls listener, mpecho --tls, mpecho-bench --tls): OpenSSL 3, Debian's libssl-dev.
 LDLIBS  += -lssl -lcrypto
+# STATIC=1 (make static): the C library and OpenSSL linked in (src/lib/lookup.h says what changes).
+STATIC  ?= 0
+CPPFLAGS += -DMPECHO_STATIC=$(STATIC)
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+endif
 WERROR  ?=
 ALLFLAGS = -std=c11 $(WARN) $(WERROR) $(CFLAGS)
 BUILD   ?= build
@@ -33,7 +39,7 @@ BENCH_OBJS  = $(call objs,src/mpecho-bench)
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BUILD)/src/mpecho-bench/stats.o
 
-.PHONY: all run test unit bench soak install uninstall deb fuzz clean
+.PHONY: all run test unit bench soak install uninstall deb fuzz clean static
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
@@ -59,20 +65,35 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench $(ALLFLAGS) -c -o $@ $<
 
+# The three programs linked statically, in build/static: one file each to copy into a
+# container or a network namespace, and the fork model's fastest build (a session process
+# has a third of the dynamic build's mappings for fork() to copy and exit() to undo; see
+# bench/results.md). The linker's warnings that glibc's lookups want its shared modules
+# are filtered: lookup_init() keeps a static build from loading them.
+static:
+	@mkdir -p build/static
+	@$(MAKE) --no-print-directory STATIC=1 BUILD=build/static build/static/mpechod \
+	    build/static/mpecho build/static/mpecho-bench build/static/unit 2>build/static/make.log; \
+	    rc=$$?; grep -v -e 'in statically linked applications requires at runtime' \
+	    -e ': in function `' build/static/make.log >&2; exit $$rc
+
 # Start the server in the foreground on its defaults (all addresses, port 8000).
 run: $(BUILD)/mpechod
 	./$(BUILD)/mpechod $(RUNARGS)
 
 # The whole suite: installs what it needs, then unit + end-to-end tests on a normal
-# build and on an ASan/UBSan build; ends with the runner's "N passed, N failed" line.
+# build and on an ASan/UBSan build, and the tests of what linking statically changes
+# (STATIC_TESTS) on the static build; ends with the runner's "N passed, N failed" line.
+STATIC_TESTS = test_(echo|process|orphans|ops|service|tls|cli|prefork|daemon|unix|classic)
 test:
 	./tests/deps.sh
 	$(MAKE) WERROR=-Werror all
+	$(MAKE) WERROR=-Werror static
 	$(MAKE) WERROR=-Werror BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
 	$(MAKE) fuzz FUZZ_SECONDS=3
-	python3 tests/run.py build build/sanitize
+	python3 tests/run.py build build/sanitize 'build/static=$(STATIC_TESTS)'
 
 # libFuzzer targets (clang): tests/fuzz/NAME.c against the sources FUZZ_NAME lists, each
 # run for FUZZ_SECONDS (default 60; make test runs 5) from its committed seed corpus,

@@ -55,6 +55,7 @@ need curl curl
 need promtool prometheus
 need ss iproute2
 need nm binutils
+need file file
 # OpenSSL's headers and libraries: the one build dependency beyond libc
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 if [ "${1:-}" = "--bench" ]; then

@@ -12,6 +12,7 @@
 #include "bench.h"
 #include "clock.h"
 #include "log.h"
+#include "lookup.h"
 #include "mpecho.h"
 
 #define JOIN_GRACE_S 10			/* a thread still running this long after the end is reported */
@@ -112,6 +113,7 @@ main(int argc, char **argv)
 	int i, rc;
 
 	/* 1. Options, target, descriptors, pattern. */
+	lookup_init();
 	log_init("mpecho-bench", LOG_LVL_INFO);
 	options_parse(&b, argc, argv);
 	probe_target(&b);

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "io.h"
 #include "log.h"
+#include "lookup.h"
 #include "net.h"
 #include "number.h"
 #include "tls.h"
@@ -323,6 +324,7 @@ main(int argc, char **argv)
 
 	/* 1. The standard descriptors, then the command line. */
 	client_guard_stdio();
+	lookup_init();
 	log_init("mpecho", LOG_LVL_INFO);
 	client_options(&a, argc, argv);
 	if (a.udp)

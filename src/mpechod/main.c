@@ -14,6 +14,7 @@
 #include "listener_inherited.h"
 #include "listener_udp.h"
 #include "log.h"
+#include "lookup.h"
 #include "mem.h"
 #include "options.h"
 #include "pidfile.h"
@@ -252,7 +253,8 @@ main(int argc, char **argv)
 	struct config cfg;
 	int rc = EXIT_FAIL;
 
-	/* 1. Read the command line. */
+	/* 1. Read the command line (any name in it is looked up as the build allows). */
+	lookup_init();
 	main_options(&cfg, argc, argv);
 	env.pidfile = cfg.pidfile != NULL ? &pidfile : NULL;
 

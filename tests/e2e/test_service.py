@@ -30,8 +30,13 @@ def live_environment(pid):
     /proc/PID/mem (/proc/PID/environ cannot tell: it shows the environment as it was at exec)."""
     maps = [l.split() for l in open(f"/proc/{pid}/maps")]
     libc = [m for m in maps if len(m) > 5 and re.search(r"/libc\.so\.6$", m[5])]
-    base = min(int(m[0].split("-")[0], 16) - int(m[2], 16) for m in libc)
-    nm = subprocess.run(["nm", "-D", "--defined-only", libc[0][5]], capture_output=True,
+    # In a static build (make static) the C library is in the executable itself.
+    path = libc[0][5] if libc else os.readlink(f"/proc/{pid}/exe")
+    mine = libc or [m for m in maps if len(m) > 5 and m[5] == path]
+    with open(path, "rb") as f:
+        position_independent = f.read(18)[16] == 3    # e_type ET_DYN; ET_EXEC: absolute addresses
+    base = min(int(m[0].split("-")[0], 16) - int(m[2], 16) for m in mine) if position_independent else 0
+    nm = subprocess.run(["nm", "-D" if libc else "-a", "--defined-only", path], capture_output=True,
                         text=True, timeout=30).stdout
     where = int(re.search(r"^([0-9a-f]+) [BDV] __environ(@@\S+)?$", nm, re.M).group(1), 16)
     out = []
