@@ -291,6 +291,12 @@ net_tune(int fd)
 }
 
 int
+net_defer_accept(int fd, int secs)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+}
+
+int
 net_set_timeouts(int fd, int secs)
 {
 	struct timeval tv = { .tv_sec = secs };

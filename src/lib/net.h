@@ -80,6 +80,13 @@ int net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms);
 int net_tune(int fd);
 
 /*
+ * A listening TCP socket hands a connection to accept() only once its first
+ * bytes have arrived, or after about secs without any (TCP_DEFER_ACCEPT).
+ * 0 or -1 with errno.
+ */
+int net_defer_accept(int fd, int secs);
+
+/*
  * An idle timeout of secs (0: none) on a socket: the receive timeout
  * (SO_RCVTIMEO) is secs, the send timeout (SO_SNDTIMEO) half of it, since a
  * send is judged stalled over two of its waits (io.c: one splice call can

@@ -23,7 +23,7 @@ listener_check_port(struct listen_spec *out, char *err, size_t errlen)
 	return -1;
 }
 
-/* The options after a listener's address: ",proxy", ",tls". 0, or -1 with err. */
+/* The options after a listener's address: ",proxy", ",tls", ",deferred". 0, or -1 with err. */
 static int
 listener_options(const char *opts, const char *text, struct listen_spec *out, char *err,
     size_t errlen)
@@ -40,8 +40,11 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 			out->proxy = true;
 		} else if (n == 3 && strncmp(opts, "tls", 3) == 0) {
 			out->tls = true;
+		} else if (n == 8 && strncmp(opts, "deferred", 8) == 0) {
+			out->deferred = true;
 		} else {
-			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy or tls",
+			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy, tls "
+			    "or deferred",
 			    (int)n, opts, text);
 			return -1;
 		}
@@ -102,7 +105,7 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	if (strncmp(text, "udp:", 4) == 0)
 		return listener_parse_udp(text, out, err, errlen);
 	if (alen >= sizeof(addr) || (text[alen] == ',' && text[strlen(text) - 1] == ',')) {
-		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy][,tls]", text);
+		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy][,tls][,deferred]", text);
 		return -1;
 	}
 	memcpy(addr, text, alen);
@@ -158,7 +161,7 @@ listeners_append(struct listeners *ls, int fd)
 	ls->v = v;
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
-	v[ls->n].proxy = v[ls->n].tls = v[ls->n].bound_path = false;
+	v[ls->n].proxy = v[ls->n].tls = v[ls->n].deferred = v[ls->n].bound_path = false;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
@@ -192,6 +195,7 @@ listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
 		for (j = first; j < ls->n; j++) {
 			ls->v[j].proxy = specs[i].proxy;
 			ls->v[j].tls = specs[i].tls;
+			ls->v[j].deferred = specs[i].deferred;
 		}
 	}
 	return 0;
@@ -204,7 +208,8 @@ listeners_tune(const struct listeners *ls, int idle_timeout)
 
 	for (i = 0; i < ls->n; i++)
 		if ((!ls->v[i].local && net_tune(ls->v[i].fd) < 0) ||
-		    net_set_timeouts(ls->v[i].fd, idle_timeout) < 0)
+		    net_set_timeouts(ls->v[i].fd, idle_timeout) < 0 ||
+		    (ls->v[i].deferred && net_defer_accept(ls->v[i].fd, LISTENER_DEFER_SECS) < 0))
 			return -1;
 	return 0;
 }

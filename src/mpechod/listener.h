@@ -14,6 +14,12 @@
 
 #include "net.h"
 
+/*
+ * A ",deferred" listener hands over a client that has sent nothing after this
+ * long anyway (the kernel counts it in SYN-ACK retries: 1 s is one retry).
+ */
+#define LISTENER_DEFER_SECS 1
+
 /* Accepting rests this long after EMFILE, ENFILE or ENOMEM instead of spinning on a ready listener. */
 #define LISTENER_PAUSE_MS 200
 
@@ -24,6 +30,7 @@ struct listen_spec {
 	char *path;		/* "unix:PATH": a Unix-domain stream socket there; else NULL */
 	bool proxy;		/* ",proxy": clients come through a balancer that sends a PROXY header */
 	bool tls;		/* ",tls": clients speak TLS (after the PROXY header, if any) */
+	bool deferred;		/* ",deferred": a connection is accepted once its first bytes are in */
 	bool udp;		/* "udp:HOST:PORT": datagrams, served by the UDP process (udp.c) */
 };
 
@@ -49,6 +56,7 @@ struct listener {
 	char label[LISTENER_LABEL_MAX];	/* "": bound here; else where it came from ("fd=3 name=web") */
 	bool proxy;			/* a PROXY header comes first on every connection */
 	bool tls;			/* then a TLS handshake */
+	bool deferred;			/* handed over once the client has sent something (LISTENER_DEFER_SECS) */
 	bool local;			/* a Unix-domain socket: TCP options do not apply */
 	bool bound_path;		/* this server made the socket file: it removes it when done */
 };

@@ -145,8 +145,10 @@ listener_inherited_options(struct listeners *ls, const struct listen_spec *specs
 
 	for (i = 0; i < ls->n; i++)
 		for (j = 0; j < n && ls->v[i].label[0] != '\0'; j++)
-			if ((specs[j].proxy || specs[j].tls) && inherited_matches(&ls->v[i], &specs[j])) {
+			if ((specs[j].proxy || specs[j].tls || specs[j].deferred) &&
+			    inherited_matches(&ls->v[i], &specs[j])) {
 				ls->v[i].proxy = specs[j].proxy;
 				ls->v[i].tls = specs[j].tls;
+				ls->v[i].deferred = specs[j].deferred;
 			}
 }

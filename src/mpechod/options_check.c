@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "service.h"
+
 /* Prefork pool sizes must make sense together; per-source limits are the fork model's. */
 static int
 options_check_model(struct config *cfg, char *err, size_t errlen)
@@ -55,6 +57,25 @@ options_check_tls(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* A ,deferred listener waits for the client's first bytes: nothing of ours may have to come first. */
+static int
+options_check_deferred(const struct config *cfg, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlistens; i++) {
+		if (!cfg->listens[i].deferred)
+			continue;
+		if (cfg->service->server_first || cfg->banner != NULL) {
+			options_error(err, errlen, "a ,deferred listener waits for the client to speak "
+			    "first, and %s%s speaks first", cfg->banner != NULL ? "--banner" : "-s ",
+			    cfg->banner != NULL ? "" : cfg->service->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* --metrics: loopback may scrape unless --metrics-allow says who. */
 static int
 options_metrics_default(struct config *cfg)
@@ -86,7 +107,8 @@ options_finish(struct config *cfg, const struct options_seen *seen, char *err, s
 		options_error(err, errlen, "options -v and -q exclude each other");
 		return -1;
 	}
-	if (options_check_model(cfg, err, errlen) < 0 || options_check_tls(cfg, err, errlen) < 0)
+	if (options_check_model(cfg, err, errlen) < 0 || options_check_tls(cfg, err, errlen) < 0 ||
+	    options_check_deferred(cfg, err, errlen) < 0)
 		return -1;
 	if (options_metrics_default(cfg) < 0) {
 		options_error(err, errlen, "out of memory");

@@ -6,6 +6,8 @@
 #ifndef MPECHO_SERVICE_H
 #define MPECHO_SERVICE_H
 
+#include <stdbool.h>
+
 #include "end.h"
 
 struct stream;
@@ -13,6 +15,7 @@ struct stream;
 struct service {
 	const char *name;
 	enum end (*run)(struct stream *st);
+	bool server_first;	/* it sends before the client has said anything (chargen, daytime) */
 };
 
 extern const struct service service_echo, service_upper, service_discard, service_chargen,

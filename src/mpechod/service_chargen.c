@@ -26,4 +26,4 @@ service_chargen_run(struct stream *st)
 	}
 }
 
-const struct service service_chargen = { "chargen", service_chargen_run };
+const struct service service_chargen = { "chargen", service_chargen_run, true };

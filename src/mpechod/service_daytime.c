@@ -25,4 +25,4 @@ daytime_run(struct stream *st)
 	return stream_write(st, line, n) < 0 ? end_of_errno(errno) : END_EOF;
 }
 
-const struct service service_daytime = { "daytime", daytime_run };
+const struct service service_daytime = { "daytime", daytime_run, true };

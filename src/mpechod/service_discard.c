@@ -16,4 +16,4 @@ discard_run(struct stream *st)
 	return n == 0 ? END_EOF : end_of_errno(errno);
 }
 
-const struct service service_discard = { "discard", discard_run };
+const struct service service_discard = { "discard", discard_run, false };

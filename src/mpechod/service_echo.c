@@ -80,4 +80,4 @@ echo_run(struct stream *st)
 	}
 }
 
-const struct service service_echo = { "echo", echo_run };
+const struct service service_echo = { "echo", echo_run, false };

@@ -85,4 +85,4 @@ upper_run(struct stream *stm)
 	}
 }
 
-const struct service service_upper = { "upper", upper_run };
+const struct service service_upper = { "upper", upper_run, false };

@@ -183,6 +183,15 @@ test_options_parse(void)
 	CHECK(parse(&cfg, err, sizeof(err), "-i", "--tls-cert", "/c", "--tls-key", "/k", NULL) ==
 	    OPTIONS_RUN && cfg.inetd);
 	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,deferred", "-s", "upper", NULL) == OPTIONS_RUN &&
+	    cfg.listens[0].deferred);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,deferred", "-s", "chargen", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "-s chargen speaks first") != NULL);
+	options_free(&cfg);
+	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,deferred", "--banner", "%h", NULL) == OPTIONS_ERROR &&
+	    strstr(err, "--banner speaks first") != NULL);
+	options_free(&cfg);
 	CHECK(parse(&cfg, err, sizeof(err), "-l", ":0,tls", NULL) == OPTIONS_ERROR &&
 	    strstr(err, "--tls-cert FILE and --tls-key FILE") != NULL);
 	options_free(&cfg);
@@ -393,7 +402,17 @@ test_listener_parse(void)
 	CHECK(listener_parse(":8443,tls,proxy", &spec, err, sizeof(err)) == 0 && spec.tls && spec.proxy);
 	listener_spec_free(&spec);
 	CHECK(spec_fails("127.0.0.1:8443,tlsx", "'tlsx'"));
-	CHECK(spec_fails("127.0.0.1:8443,tls,", "HOST:PORT[,proxy][,tls]"));
+	CHECK(spec_fails("127.0.0.1:8443,tls,", "HOST:PORT[,proxy][,tls][,deferred]"));
+	CHECK(listener_parse(":7,deferred", &spec, err, sizeof(err)) == 0 && spec.deferred &&
+	    !spec.tls && !spec.proxy);
+	listener_spec_free(&spec);
+	CHECK(listener_parse(":7,proxy,deferred,tls", &spec, err, sizeof(err)) == 0 && spec.deferred &&
+	    spec.tls && spec.proxy);
+	listener_spec_free(&spec);
+	CHECK(listener_parse(":7,tls", &spec, err, sizeof(err)) == 0 && !spec.deferred);
+	listener_spec_free(&spec);
+	CHECK(spec_fails(":7,defer", "expected proxy, tls or deferred"));
+	CHECK(spec_fails("unix:/x.sock,deferred", "no options"));
 	CHECK(spec_fails("127.0.0.1:8443,,tls", "empty option"));
 	CHECK(listener_parse("udp:127.0.0.1:7", &spec, err, sizeof(err)) == 0 && spec.udp &&
 	    strcmp(spec.host, "127.0.0.1") == 0 && strcmp(spec.port, "7") == 0 && !spec.tls);
