@@ -138,7 +138,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
 # writes bench/results.md and bench/results.svg. BENCH_ROUNDS and BENCH_SECONDS scale it.
 bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
 	./tests/deps.sh --bench
-	$(MAKE) all
+	$(MAKE) all static
 	python3 bench/run.py
 
 # make bench's yardsticks (bench/ref): the event-loop ceiling and the fork-design floor.

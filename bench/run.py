@@ -26,6 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
+import targets  # noqa: E402
 import tls  # noqa: E402
 import udp  # noqa: E402
 import unix  # noqa: E402
@@ -33,6 +34,7 @@ import unix  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 MPECHOD = os.path.join(BUILD, "mpechod")
+MPECHOD_STATIC = os.path.join(BUILD, "static", "mpechod")   # make static
 BENCH = os.path.join(BUILD, "mpecho-bench")
 NODE_JS = ("const net = require('net');"
            "net.createServer(s => { s.on('error', () => {}); s.pipe(s); })"
@@ -42,7 +44,9 @@ NODE_JS = ("const net = require('net');"
 SERVERS = [
     ("mpechod fork", lambda p, tmp: [MPECHOD, "-q", "-l", f"127.0.0.1:{p}", "-c", "2000",
                                      "--idle-timeout", "0"]),
-    ("mpechod prefork", lambda p, tmp: [MPECHOD, "-q", "--model", "prefork", "-l", f"127.0.0.1:{p}",
+    ("mpechod fork, static", lambda p, tmp: [MPECHOD_STATIC, "-q", "-l", f"127.0.0.1:{p}", "-c", "2000",
+                                             "--idle-timeout", "0"]),
+    ("mpechod prefork", lambda p, tmp: [MPECHOD, "-q", "--model", "prefork", "-l", f"127.0.0.1:{p},deferred",
                                         "-c", "2000", "--start", "32", "--min-spare", "24",
                                         "--max-spare", "64", "--idle-timeout", "0"]),
     ("socat", lambda p, tmp: ["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,backlog=511",
@@ -60,18 +64,19 @@ SERVERS = [
 REFERENCE = "node"
 CEILING = "epoll ceiling"   # bench/ref/epoll_echo.c: one epoll loop per CPU, nothing else
 FLOOR = "fork floor"        # bench/ref/fork_echo.c: accept, fork, echo, exit
-BURST_SERVERS = ("mpechod fork", "mpechod prefork", "node")
+BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "node")
+BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",)}
 
 # key, title, mpecho-bench arguments, JSON field, unit
 MEASURES = [
     ("connrate", "connrate 16 x 64 B", ["-c", "16", "-s", "64", "connrate"], "ops_per_s", "sessions/s"),
+    ("connrate256", "connrate 256 x 64 B", ["-c", "256", "-s", "64", "connrate"], "ops_per_s", "sessions/s"),
     ("pingpong", "pingpong 16 x 64 B", ["-c", "16", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
+    ("pingpong256", "pingpong 256 x 64 B", ["-c", "256", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
     ("stream1", "stream 1 connection", ["-c", "1", "stream"], "mb_per_s", "MB/s"),
     ("stream8", "stream 8 connections", ["-c", "8", "stream"], "mb_per_s", "MB/s"),
 ]
 
-# measure -> (fork target, prefork target), as ratios against Node.js
-TARGETS = {"connrate": (0.45, 1.0), "pingpong": (0.7, 0.7), "stream1": (2.0, 2.0)}
 
 
 def xinetd_conf(tmp, port):
@@ -231,9 +236,8 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
             f"{med[(n, m[0])] / ceil[m[0]]:.2f}x" if ceil[m[0]] else "-" for m in MEASURES) + " |")
     floor = med[(FLOOR, "connrate")]
     if floor:
-        lines += ["", f"connrate against the fork floor: mpechod fork "
-                  f"{med[('mpechod fork', 'connrate')] / floor:.2f}x, prefork "
-                  f"{med[('mpechod prefork', 'connrate')] / floor:.2f}x."]
+        lines += ["", "connrate 16 x 64 B against the fork floor: " + ", ".join(
+            f"{n} {med[(n, 'connrate')] / floor:.2f}x" for n in names if n.startswith("mpechod")) + "."]
     lines += ["", "Latency (median of the rounds' p50 / p99 / p99.9, microseconds):", "",
               "| server | connrate p50 | p99 | p99.9 | pingpong p50 | p99 | p99.9 |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -245,13 +249,7 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                 vals = [x[q] for x in lat]
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
-    lines += ["", "## Targets (ratios against Node.js, this run)", "",
-              "| measure | fork target | fork | prefork target | prefork |", "|---|---:|---:|---:|---:|"]
-    for key, (tf, tp) in TARGETS.items():
-        rf = med[("mpechod fork", key)] / ref[key] if ref[key] else 0
-        rp = med[("mpechod prefork", key)] / ref[key] if ref[key] else 0
-        lines.append(f"| {key} | >= {tf} | {rf:.2f} {'met' if rf >= tf else 'NOT met'} | "
-                     f">= {tp} | {rp:.2f} {'met' if rp >= tp else 'NOT met'} |")
+    lines += targets.report(med, data, BUILDS)
     lines += scale.report(hold, burst)
     lines += unix.report(*unix_runs) if unix_runs else []
     lines += tls.report(*tls_runs) if tls_runs else []
@@ -276,8 +274,8 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
 
 def write_svg(path, med, ref):
     names = [n for n, _ in SERVERS]
-    colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-              "#bcbd22", "#17becf"]
+    colors = ["#1f77b4", "#aec7e8", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+              "#7f7f7f", "#bcbd22", "#17becf"]
     bar, gap, left, width = 14, 18, 170, 520
     ratios = {(n, m[0]): (med[(n, m[0])] / ref[m[0]] if ref[m[0]] else 0) for n in names for m in MEASURES}
     top = max(max(ratios.values()), 1.0) * 1.1
@@ -314,7 +312,7 @@ def main():
     ap.add_argument("--no-scale", action="store_true", help="skip the hold and burst runs")
     ap.add_argument("--scale-only", action="store_true", help="only the hold and burst runs")
     opts = ap.parse_args()
-    for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, BENCH,
+    for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, MPECHOD_STATIC, BENCH,
                  os.path.join(BUILD, "ref", "epoll_echo"), os.path.join(BUILD, "ref", "fork_echo")):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
             sys.exit(f"bench: {tool} is missing (make bench installs it)")

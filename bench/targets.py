@@ -1,0 +1,43 @@
+"""make bench's speed targets (issue 14): each mpechod build against Node.js, the epoll ceiling
+and the fork floor measured in the same run, judged on the medians of the rounds."""
+import statistics
+
+# (what, server, measure, compared with, at least this ratio); "p99" compares connrate latency,
+# where mpechod's must be at most the other's.
+TARGETS = [
+    ("connrate 16 x 64 B", "fork", "connrate", "node", 0.8),
+    ("connrate 16 x 64 B", "fork", "connrate", "fork floor", 1.2),
+    ("connrate 256 x 64 B", "fork", "connrate256", "node", 0.8),
+    ("pingpong 16 x 64 B", "fork", "pingpong", "node", 0.9),
+    ("pingpong 256 x 64 B", "fork", "pingpong256", "node", 0.9),
+    ("p99 connrate 16 x 64 B latency", "fork", "p99", "node", None),
+    ("connrate 16 x 64 B", "prefork", "connrate", "epoll ceiling", 0.9),
+    ("connrate 256 x 64 B", "prefork", "connrate256", "epoll ceiling", 0.9),
+    ("pingpong 16 x 64 B", "prefork", "pingpong", "node", 0.9),
+    ("pingpong 256 x 64 B", "prefork", "pingpong256", "node", 0.9),
+    ("p99 connrate 16 x 64 B latency", "prefork", "p99", "node", None),
+]
+
+
+def p99(data, name):
+    vals = [x["p99"] for x in data[name]["connrate"]["latency"]]
+    return statistics.median(vals) if vals else 0.0
+
+
+def report(med, data, builds):
+    """Lines of the targets table; builds maps a model ("fork") to the rows that run it."""
+    lines = ["", "## Targets (issue 14: ratios in this run, medians of the rounds)", "",
+             "| server | measure | against | target | this run |", "|---|---|---|---:|---|"]
+    for what, model, key, other, want in TARGETS:
+        for name in builds[model]:
+            if key == "p99":
+                mine, theirs = p99(data, name), p99(data, other)
+                ok = 0 < mine <= theirs
+                lines.append(f"| {name} | {what} | {other} | <= {theirs:,.0f} us | "
+                             f"{mine:,.0f} us {'met' if ok else 'NOT met'} |")
+                continue
+            base = med[(other, key)]
+            r = med[(name, key)] / base if base else 0.0
+            lines.append(f"| {name} | {what} | {other} | >= {want}x | {r:.2f}x "
+                         f"{'met' if r >= want else 'NOT met'} |")
+    return lines
