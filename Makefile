@@ -84,7 +84,7 @@ run: $(BUILD)/mpechod
 # The whole suite: installs what it needs, then unit + end-to-end tests on a normal
 # build and on an ASan/UBSan build, and the tests of what linking statically changes
 # (STATIC_TESTS) on the static build; ends with the runner's "N passed, N failed" line.
-STATIC_TESTS = test_(echo|process|orphans|ops|service|tls|cli|prefork|daemon|unix|classic)
+STATIC_TESTS = test_(echo|process|orphans|ops|service|tls|cli|prefork|daemon|unix)
 test:
 	./tests/deps.sh
 	$(MAKE) WERROR=-Werror all
