@@ -30,7 +30,7 @@ struct admission {
 	struct limits *limits;		/* NULL when no per-source limit and no rate is set */
 	int prefix6;			/* IPv6 sources are counted by this prefix (a /64: one host) */
 	uint64_t refused[REFUSAL_COUNT];
-	uint64_t *shared_refused;	/* or NULL: also counted there (the prefork pool's totals), before the line */
+	uint64_t *shared_refused;	/* or NULL: also counted there, before the line (prefork's totals) */
 	uint64_t checks;		/* balancer health checks: connections closed before a session */
 	struct log_throttle log;
 };

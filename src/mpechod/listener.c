@@ -105,7 +105,8 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	if (strncmp(text, "udp:", 4) == 0)
 		return listener_parse_udp(text, out, err, errlen);
 	if (alen >= sizeof(addr) || (text[alen] == ',' && text[strlen(text) - 1] == ',')) {
-		snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT[,proxy][,tls][,deferred]", text);
+		snprintf(err, errlen, "invalid listen address '%s': "
+		    "expected HOST:PORT[,proxy][,tls][,deferred]", text);
 		return -1;
 	}
 	memcpy(addr, text, alen);

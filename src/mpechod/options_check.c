@@ -57,7 +57,7 @@ options_check_tls(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* A ,deferred listener waits for the client's first bytes: nothing of ours may have to come first. */
+/* A ,deferred listener waits for the client's first bytes: nothing of ours may come first. */
 static int
 options_check_deferred(const struct config *cfg, char *err, size_t errlen)
 {

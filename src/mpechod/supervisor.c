@@ -26,7 +26,7 @@
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
 
-/* SIGUSR2 is a forked session's (its supervisor died): one sent to the supervisor is read and dropped. */
+/* SIGUSR2 is a forked session's (its supervisor died): one sent here is read and dropped. */
 static const int supervisor_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
 
 /* Block the signals the loop reads from its signalfd; dispositions to default first (an ignored signal is never queued). */
