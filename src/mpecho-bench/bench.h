@@ -24,6 +24,7 @@ struct bench {
 	enum mode mode;
 	const char *host, *port;
 	int conns, size, threads, sources, timeout_ms;
+	int ramp;			/* --ramp: connections opening at once at most; 0: no bound */
 	double duration, warmup;
 	uint64_t count;			/* stop after this many measured operations; 0: no bound */
 	bool json, quiet;
@@ -54,6 +55,8 @@ struct thread {
 	uint64_t ops;			/* measured operations */
 	uint64_t bytes;			/* measured bytes echoed back */
 	uint64_t held;			/* hold mode: connections that echoed and are held */
+	int opening, ramp;		/* connections opening now; this thread's share of --ramp */
+	int next_idle;			/* --ramp: where the search for one to open goes on */
 	struct errors err;
 	uint64_t progress_ops;		/* all operations, read by the progress line */
 	uint64_t progress_bytes;

@@ -2,43 +2,17 @@
  * load: mpecho-bench's load. One epoll loop per thread, non-blocking
  * connections, every byte received checked against what was sent (check.c).
  */
-#include "bench.h"
+#include "conn.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "log.h"
 
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
-#define RETRY_MS 10			/* wait before reconnecting after a failure */
 #define EVENT_READS 64			/* reads for one event at most, then back to the loop */
-
-enum conn_state { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_BANNER, C_ACTIVE, C_HELD };
-
-#define BANNER_MAX 1024			/* --banner: the server's first line is at most this long */
-
-struct conn {
-	struct wire w;		/* the socket, and TLS on it */
-	enum conn_state state;
-	uint32_t events;		/* epoll interest now registered */
-	uint64_t base;			/* where this connection starts in the pattern */
-	uint64_t tx, rx;		/* bytes sent and received on this connection */
-	uint64_t msg_end;		/* tx position where the current message ends */
-	int64_t t_start;		/* ns: session (connrate) or message (pingpong) start */
-	int64_t t_progress;		/* ns: last progress, for --timeout */
-	int64_t retry_at;		/* ns: when an idle connection may reconnect */
-	bool was_held;			/* hold mode: a held connection that closed stays closed */
-	unsigned source;
-	size_t banner_len;		/* --banner: bytes of the server's line so far */
-};
 
 /* 0: warm-up, 1: measuring, 2: stop. Written by the main thread, read by the workers. */
 static int phase;
@@ -56,8 +30,8 @@ load_set_phase(int p)
 	__atomic_store_n(&phase, p, __ATOMIC_RELAXED);
 }
 
-static void
-set_events(struct thread *t, struct conn *c, uint32_t events)
+void
+conn_set_events(struct thread *t, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = c };
 
@@ -67,10 +41,10 @@ set_events(struct thread *t, struct conn *c, uint32_t events)
 	c->events = events;
 }
 
-static void
+void
 conn_close(struct thread *t, struct conn *c, int64_t retry_ns)
 {
-	(void)t;
+	conn_opened(t, c);
 	wire_close(&c->w);
 	c->events = 0;
 	c->state = C_IDLE;
@@ -78,7 +52,7 @@ conn_close(struct thread *t, struct conn *c, int64_t retry_ns)
 }
 
 /* The connection broke: count why, and what was lost. */
-static void
+void
 conn_fail(struct thread *t, struct conn *c, uint64_t *counter)
 {
 	(*counter)++;
@@ -92,39 +66,6 @@ conn_fail(struct thread *t, struct conn *c, uint64_t *counter)
 	if (counter == &t->err.closed && c->rx > 0 && c->tx > c->rx)
 		t->err.lost += c->tx - c->rx;
 	conn_close(t, c, (int64_t)RETRY_MS * 1000000);
-}
-
-static void
-conn_open(struct thread *t, struct conn *c)
-{
-	const struct bench *b = t->b;
-	int on = 1;
-
-	c->tx = c->rx = c->msg_end = 0;
-	c->w.fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->w.fd < 0) {
-		t->err.connect++;
-		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
-		return;
-	}
-	setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (b->sources > 0) {
-		struct sockaddr_in src = { .sin_family = AF_INET };
-
-		/* The port is chosen at connect(), per destination: many sources, many ports. */
-		setsockopt(c->w.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
-		src.sin_addr.s_addr = htonl(SOURCE_FIRST + c->source % (unsigned)b->sources);
-		bind(c->w.fd, (struct sockaddr *)&src, sizeof(src));
-		c->source++;
-	}
-	c->t_start = c->t_progress = clock_ns();
-	if (connect(c->w.fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 && errno != EINPROGRESS) {
-		t->err.connect++;
-		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
-		return;
-	}
-	c->state = C_CONNECTING;
-	set_events(t, c, EPOLLOUT);
 }
 
 /* Queue the next message: connrate and pingpong send `size` bytes, then wait for them. */
@@ -172,7 +113,7 @@ conn_send(struct thread *t, struct conn *c)
 		n = wire_send(&c->w, check_pattern(c->base + c->tx), len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				set_events(t, c, EPOLLIN | EPOLLOUT);	/* TLS may want either */
+				conn_set_events(t, c, EPOLLIN | EPOLLOUT);	/* TLS may want either */
 				return true;
 			}
 			if (errno == EINTR)
@@ -185,7 +126,7 @@ conn_send(struct thread *t, struct conn *c)
 		if (m == MODE_SINK)
 			count_bytes(t, (size_t)n);
 	}
-	set_events(t, c, m == MODE_SINK ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	conn_set_events(t, c, m == MODE_SINK ? EPOLLIN | EPOLLOUT : EPOLLIN);
 	return true;
 }
 
@@ -208,6 +149,11 @@ conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t 
 static void
 message_done(struct thread *t, struct conn *c, int64_t now)
 {
+	if (c->opening) {
+		conn_opened(t, c);
+		if (t->ramp > 0)
+			conn_ramp(t, now);
+	}
 	switch (t->b->mode) {
 	case MODE_CONNRATE:
 		load_count_op(t, c->t_start, now);
@@ -282,98 +228,20 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 	}
 }
 
-static void conn_start(struct thread *t, struct conn *c);
-static void conn_greeted(struct thread *t, struct conn *c);
-static void conn_handshake(struct thread *t, struct conn *c);
-
-/*
- * --banner: read the server's first line. Anything after its newline came
- * before any byte was sent, so it cannot be echo: it counts as extra.
- */
-static void
-conn_banner(struct thread *t, struct conn *c, unsigned char *buf)
-{
-	ssize_t n = wire_recv(&c->w, buf, BANNER_MAX);
-	unsigned char *nl;
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_fail(t, c, n == 0 ? &t->err.closed : &t->err.reset);
-		return;
-	}
-	c->t_progress = clock_ns();
-	if ((nl = memchr(buf, '\n', (size_t)n)) == NULL) {
-		if ((c->banner_len += (size_t)n) > BANNER_MAX)
-			conn_fail(t, c, &t->err.closed);
-		return;
-	}
-	if (nl + 1 < buf + n) {
-		t->err.extra += (uint64_t)(buf + n - (nl + 1));
-		conn_fail(t, c, &t->err.closed);
-		return;
-	}
-	conn_start(t, c);
-}
-
-static void
-conn_connected(struct thread *t, struct conn *c)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	getsockopt(c->w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err != 0) {
-		t->err.connect++;
-		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
-		return;
-	}
-	c->t_progress = clock_ns();
-	if (t->b->tls) {
-		c->state = C_HANDSHAKE;
-		conn_handshake(t, c);
-		return;
-	}
-	conn_greeted(t, c);
-}
-
-/* Connected (and through the handshake): the banner first if one comes, then the echo. */
-static void
-conn_greeted(struct thread *t, struct conn *c)
-{
-	if (t->b->banner) {
-		c->state = C_BANNER;	/* the echo starts once the server's line is in */
-		c->banner_len = 0;
-		set_events(t, c, EPOLLIN);
-		return;
-	}
-	conn_start(t, c);
-}
-
-/* --tls: one step of the handshake; a failed one is a connection error (counted, retried). */
-static void
-conn_handshake(struct thread *t, struct conn *c)
-{
-	int rc = wire_handshake(&c->w, t->b->tls_ctx, t->b->host);
-
-	if (rc < 0) {
-		conn_fail(t, c, errno == EPROTO ? &t->err.connect : &t->err.reset);
-		return;
-	}
-	c->t_progress = clock_ns();
-	if (rc == 0)
-		set_events(t, c, c->w.want);
-	else
-		conn_greeted(t, c);
-}
-
 /* The echo begins: the first message (or the stream) goes out. */
-static void
+void
 conn_start(struct thread *t, struct conn *c)
 {
+	enum mode m = t->b->mode;
+
 	c->state = C_ACTIVE;
+	if (c->opening && (m == MODE_STREAM || m == MODE_SINK || m == MODE_SOURCE)) {
+		conn_opened(t, c);	/* no messages: connected is through */
+		if (t->ramp > 0)
+			conn_ramp(t, clock_ns());
+	}
 	if (t->b->mode == MODE_SOURCE) {
-		set_events(t, c, EPOLLIN);	/* nothing to send: the server talks */
+		conn_set_events(t, c, EPOLLIN);	/* nothing to send: the server talks */
 		return;
 	}
 	if (t->b->mode != MODE_STREAM)
@@ -467,6 +335,10 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 	t->b = b;
 	t->nconns = nconns;
 	t->first_id = first_id;
+	/* this thread's share of --ramp, as of the connections: at least one */
+	t->ramp = b->ramp == 0 ? 0 : (int)(((long)b->ramp * nconns + b->conns - 1) / b->conns);
+	if (b->ramp > 0 && t->ramp < 1)
+		t->ramp = 1;
 	stats_init(&t->lat);
 	if ((t->conns = calloc((size_t)nconns, sizeof(*t->conns))) == NULL ||
 	    (t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)

@@ -55,6 +55,11 @@ static const char usage_text[] =
 "                       runs do not run out of ephemeral ports (default 0: one source)\n"
 "  -T, --timeout SECS   a connection waiting longer than this without progress is an\n"
 "                       error (default 10)\n"
+"  -R, --ramp N         at most N connections opening at once (TCP modes): one opens\n"
+"                       from connect() until its first message is echoed (stream,\n"
+"                       sink, source: until it is connected); the rest wait their turn\n"
+"                       in the client, not in the server's listen queue (default 0:\n"
+"                       all at once)\n"
 "      --json           print the result as one JSON object\n"
 "      --banner         the server sends a line first (mpechod --banner): each\n"
 "                       connection reads it before its echo is checked\n"
@@ -86,6 +91,7 @@ static const struct option long_options[] = {
 	{ "threads", required_argument, NULL, 't' },
 	{ "sources", required_argument, NULL, 'S' },
 	{ "timeout", required_argument, NULL, 'T' },
+	{ "ramp", required_argument, NULL, 'R' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "banner", no_argument, NULL, 'b' },
@@ -136,6 +142,7 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'w': b->warmup = options_real("--warmup", arg, 0, 3600); break;
 	case 't': b->threads = (int)options_whole("--threads", arg, 1, 256); break;
 	case 'S': b->sources = (int)options_whole("--sources", arg, 0, 65534); break;
+	case 'R': b->ramp = (int)options_whole("--ramp", arg, 0, 1000000); break;
 	case 'T': b->timeout_ms = (int)(options_real("--timeout", arg, 0.01, 3600) * 1000); break;
 	case 'j': b->json = true; break;
 	case 'q': b->quiet = true; break;
@@ -223,15 +230,16 @@ options_tls(struct bench *b)
 		log_die(EXIT_FAIL, "%s", err);
 }
 
-/* The udp mode's limits: IP only, no TLS, no banner, one source address. */
+/* The udp mode's limits: IP only, no TLS, no banner, one source address, no ramp. */
 static void
 options_udp(const struct bench *b)
 {
 	if (b->mode != MODE_UDP)
 		return;
-	if (b->addr.ss_family == AF_UNIX || b->tls || b->banner || b->sources > 0)
+	if (b->addr.ss_family == AF_UNIX || b->tls || b->banner || b->sources > 0 || b->ramp > 0)
 		log_die(EXIT_USAGE, "udp mode cannot go with %s", b->addr.ss_family == AF_UNIX ?
-		    "a unix: socket" : b->tls ? "--tls" : b->banner ? "--banner" : "--sources");
+		    "a unix: socket" : b->tls ? "--tls" : b->banner ? "--banner" :
+		    b->sources > 0 ? "--sources" : "--ramp");
 }
 
 /* Room for every connection's descriptor: raise the soft limit to the hard one if needed. */
@@ -261,7 +269,7 @@ options_parse(struct bench *b, int argc, char **argv)
 	    .size = 64, .threads = ncpu > 0 ? (int)ncpu : 1, .timeout_ms = 10000,
 	    .duration = 5, .warmup = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:qhV", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:qhV", long_options, NULL)) != -1)
 		options_apply(b, c, optarg, argv, &size_given);
 	options_operands(b, argc - optind, argv + optind, size_given);
 	options_resolve(b);

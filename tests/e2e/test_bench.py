@@ -59,7 +59,9 @@ def test_sources_spread_the_client_addresses():
 
 
 class FaultyServer:
-    """A loopback echo server that breaks the stream in one chosen way."""
+    """A loopback echo server that breaks the stream in one chosen way ("silent": it never
+    echoes); it counts the connections open at once that have sent something (peak: so
+    mpecho-bench's probe, which connects and closes, does not count)."""
 
     def __init__(self, fault):
         self.fault = fault
@@ -67,6 +69,8 @@ class FaultyServer:
         self.ls.bind(("127.0.0.1", 0))
         self.ls.listen(64)
         self.port = self.ls.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open = self.peak = 0
         self.stop = False
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
@@ -82,12 +86,19 @@ class FaultyServer:
 
     def serve(self, c):
         c.settimeout(5)
-        total = 0
+        total, counted = 0, False
         try:
             while not self.stop:
                 data = c.recv(65536)
                 if not data:
                     break
+                if not counted:
+                    counted = True
+                    with self.lock:
+                        self.open += 1
+                        self.peak = max(self.peak, self.open)
+                if self.fault == "silent":
+                    continue
                 if self.fault == "corrupt" and total <= 1000 < total + len(data):
                     i = 1000 - total
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
@@ -100,6 +111,9 @@ class FaultyServer:
                 c.sendall(data)
         except OSError:
             pass
+        if counted:
+            with self.lock:
+                self.open -= 1
         c.close()
 
     def close(self):
@@ -150,6 +164,32 @@ def test_connect_failures_and_usage():
         check(rc == 2 and named in err and len(err.strip().splitlines()) == 1, f"{args}: {rc} {err!r}")
     rc, out, err = bench("--help")
     check(rc == 0 and "Usage: mpecho-bench" in out and "connrate" in out, "--help")
+
+
+def test_ramp_bounds_the_connections_opening():
+    # A server that never echoes: no connection gets through its first message, so with
+    # --ramp 3 only three are ever open; without it all ten are (the control).
+    for ramp, want in (("3", 3), ("0", 10)):
+        ss = FaultyServer("silent")
+        try:
+            bench_json("-c", "10", "--ramp", ramp, "-t", "1", "-d", "0.8", "-w", "0", "-T", "30",
+                       "hold", "127.0.0.1", str(ss.port))
+            time.sleep(0.2)
+        finally:
+            ss.close()
+        check(ss.peak == want, f"--ramp {ramp}: {want} connections open at most, saw {ss.peak}")
+    # Against mpechod every connection gets its turn: all held, over two threads.
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    rc, r = bench_json("-c", "40", "--ramp", "4", "-t", "2", "-d", "1", "-w", "0", "hold",
+                       "127.0.0.1", str(srv.port))
+    check(rc == 0 and r["held"] == 40 and no_errors(r), f"hold with --ramp 4: {r}")
+    rc, r = bench_json("-c", "8", "--ramp", "2", "-d", "0.5", "-w", "0", "connrate",
+                       "127.0.0.1", str(srv.port))
+    check(rc == 0 and r["ops"] > 0 and no_errors(r), f"connrate with --ramp 2: {r}")
+    check(srv.stop() == 0, "server exits 0")
+    for args, named in ((["--ramp", "-1", "hold"], "'-1'"), (["--ramp", "2", "udp"], "--ramp")):
+        rc, out, err = bench(*args)
+        check(rc == 2 and named in err and len(err.strip().splitlines()) == 1, f"{args}: {rc} {err!r}")
 
 
 def test_progress_line_on_a_terminal():
