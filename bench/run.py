@@ -84,8 +84,6 @@ MEASURES = [
 ]
 
 
-
-
 def burst_servers():
     """The burst's (name, command) pairs: BURST_SERVERS, the fork model's -c raised to
     BURST_MAX_CONNS, and the dynamic fork build as the table runs it (BURST_AT_TABLE_LIMIT)."""
@@ -98,6 +96,7 @@ def burst_servers():
     out = [(name, raised(make) if name.startswith("mpechod fork") else make)
            for name, make in SERVERS if name in BURST_SERVERS]
     return out + [(BURST_AT_TABLE_LIMIT, dict(SERVERS)["mpechod fork"])]
+
 
 def xinetd_conf(tmp, port):
     path = os.path.join(tmp, "xinetd.conf")

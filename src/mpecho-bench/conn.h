@@ -38,8 +38,7 @@ void conn_start(struct thread *t, struct conn *c);	/* the echo begins */
 
 /* open.c */
 void conn_open(struct thread *t, struct conn *c);	/* unless --ramp says wait */
-void conn_opened(struct thread *t, struct conn *c);	/* no longer opening (--ramp) */
-void conn_ramp(struct thread *t, int64_t now);		/* open idle ones while --ramp allows */
+void conn_opened(struct thread *t, struct conn *c);	/* through: --ramp opens the next */
 void conn_connected(struct thread *t, struct conn *c);	/* connect() is through, or failed */
 void conn_handshake(struct thread *t, struct conn *c);	/* --tls: one step */
 void conn_banner(struct thread *t, struct conn *c, unsigned char *buf);	/* --banner: read */

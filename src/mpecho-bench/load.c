@@ -149,11 +149,7 @@ conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t 
 static void
 message_done(struct thread *t, struct conn *c, int64_t now)
 {
-	if (c->opening) {
-		conn_opened(t, c);
-		if (t->ramp > 0)
-			conn_ramp(t, now);
-	}
+	conn_opened(t, c);
 	switch (t->b->mode) {
 	case MODE_CONNRATE:
 		load_count_op(t, c->t_start, now);
@@ -235,12 +231,9 @@ conn_start(struct thread *t, struct conn *c)
 	enum mode m = t->b->mode;
 
 	c->state = C_ACTIVE;
-	if (c->opening && (m == MODE_STREAM || m == MODE_SINK || m == MODE_SOURCE)) {
+	if (m == MODE_STREAM || m == MODE_SINK || m == MODE_SOURCE)
 		conn_opened(t, c);	/* no messages: connected is through */
-		if (t->ramp > 0)
-			conn_ramp(t, clock_ns());
-	}
-	if (t->b->mode == MODE_SOURCE) {
+	if (m == MODE_SOURCE) {
 		conn_set_events(t, c, EPOLLIN);	/* nothing to send: the server talks */
 		return;
 	}
@@ -335,10 +328,8 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 	t->b = b;
 	t->nconns = nconns;
 	t->first_id = first_id;
-	/* this thread's share of --ramp, as of the connections: at least one */
-	t->ramp = b->ramp == 0 ? 0 : (int)(((long)b->ramp * nconns + b->conns - 1) / b->conns);
-	if (b->ramp > 0 && t->ramp < 1)
-		t->ramp = 1;
+	/* this thread's share of --ramp, as of its connections, rounded up (0: no bound) */
+	t->ramp = (int)(((long)b->ramp * nconns + b->conns - 1) / b->conns);
 	stats_init(&t->lat);
 	if ((t->conns = calloc((size_t)nconns, sizeof(*t->conns))) == NULL ||
 	    (t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)

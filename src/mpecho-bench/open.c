@@ -13,6 +13,7 @@
 #define BANNER_MAX 1024			/* --banner: the server's first line is at most this long */
 
 static void conn_greeted(struct thread *t, struct conn *c);
+static void ramp_open(struct thread *t);
 
 /*
  * --ramp: a connection is opening from its connect() until its first message
@@ -23,10 +24,12 @@ static void conn_greeted(struct thread *t, struct conn *c);
 void
 conn_opened(struct thread *t, struct conn *c)
 {
-	if (c->opening) {
-		c->opening = false;
-		t->opening--;
-	}
+	if (!c->opening)
+		return;
+	c->opening = false;
+	t->opening--;
+	if (t->ramp > 0)
+		ramp_open(t);	/* its place goes to the next waiting one */
 }
 
 void
@@ -36,7 +39,7 @@ conn_open(struct thread *t, struct conn *c)
 	int on = 1;
 
 	if (t->ramp > 0 && t->opening >= t->ramp)
-		return;			/* stays idle: conn_ramp() or the sweep opens it later */
+		return;			/* stays idle: ramp_open() or the sweep opens it later */
 	c->tx = c->rx = c->msg_end = 0;
 	c->w.fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->w.fd < 0) {
@@ -66,20 +69,6 @@ conn_open(struct thread *t, struct conn *c)
 	conn_set_events(t, c, EPOLLOUT);
 }
 
-/* --ramp: open idle connections while there is room, from where the last search stopped. */
-void
-conn_ramp(struct thread *t, int64_t now)
-{
-	int tried;
-
-	for (tried = 0; tried < t->nconns && t->opening < t->ramp; tried++) {
-		struct conn *c = &t->conns[t->next_idle];
-
-		t->next_idle = (t->next_idle + 1) % t->nconns;
-		if (c->state == C_IDLE && now >= c->retry_at && !c->was_held)
-			conn_open(t, c);
-	}
-}
 
 /*
  * --banner: read the server's first line. Anything after its newline came
@@ -160,4 +149,20 @@ conn_handshake(struct thread *t, struct conn *c)
 		conn_set_events(t, c, c->w.want);
 	else
 		conn_greeted(t, c);
+}
+
+/* --ramp: open idle connections while there is room, from where the last search stopped. */
+static void
+ramp_open(struct thread *t)
+{
+	int64_t now = clock_ns();
+	int tried;
+
+	for (tried = 0; tried < t->nconns && t->opening < t->ramp; tried++) {
+		struct conn *c = &t->conns[t->next_idle];
+
+		t->next_idle = (t->next_idle + 1) % t->nconns;
+		if (c->state == C_IDLE && now >= c->retry_at && !c->was_held)
+			conn_open(t, c);
+	}
 }
