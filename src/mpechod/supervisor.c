@@ -24,7 +24,6 @@
 #include "tls_server.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
-#define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
 
 /* SIGUSR2 is a forked session's (its supervisor died): one sent here is read and dropped. */
 static const int supervisor_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
@@ -125,41 +124,6 @@ supervisor_tally(const struct supervisor *sv)
 	t.checks = sv->adm.checks;
 	sv->model->tally(sv, &t);
 	return t;
-}
-
-/* Move shutdown one step on: drain (listeners closed), then SIGTERM, then SIGKILL to the children. */
-static void
-supervisor_stop_advance(struct supervisor *sv, int sig)
-{
-	switch (sv->stage) {
-	case RUNNING:
-		/* Stop listening first: once the line is logged, new clients are refused. */
-		listeners_shutdown(sv->ls);
-		while (sv->pending.n > 0)	/* no session yet: nothing to drain */
-			pending_remove(&sv->pending, sv->pending.n - 1, false);
-		notify_send(&sv->notify, "STOPPING=1\nSTATUS=draining");
-		sv->model->notify(sv, MODEL_DRAIN);
-		supervisor_udp_signal(sv, SIGTERM);	/* datagrams have no session to drain */
-		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
-		    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->grace);
-		sv->stage = DRAINING;
-		sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
-		break;
-	case DRAINING:
-		log_msg(LOG_LVL_NOTICE, "event=terminate sessions=%d signal=TERM", sv->tab.live);
-		proctab_signal(&sv->tab, SIGTERM);
-		sv->stage = TERMINATING;
-		sv->stage_deadline_ms = clock_ms() + KILL_AFTER_MS;
-		break;
-	case TERMINATING:
-	case KILLING:
-		log_msg(LOG_LVL_WARN, "event=terminate sessions=%d signal=KILL", sv->tab.live);
-		proctab_signal(&sv->tab, SIGKILL);
-		supervisor_udp_signal(sv, SIGKILL);
-		sv->stage = KILLING;
-		sv->stage_deadline_ms = -1;
-		break;
-	}
 }
 
 static void

@@ -106,6 +106,13 @@ struct supervisor {
 	int64_t start_unix;		/* wall clock at start, for mpechod_start_time_seconds */
 };
 
+/*
+ * supervisor_stop.c: the way out, one step on per call: drain (listeners
+ * closed), then SIGTERM, then SIGKILL to the children. sig is the signal that
+ * asked (SIGTERM, SIGINT), or 0 when a stage's deadline passed.
+ */
+void supervisor_stop_advance(struct supervisor *sv, int sig);
+
 /* The figures of both models: ended sessions' plus what the live children hold. */
 struct tally supervisor_tally(const struct supervisor *sv);
 
