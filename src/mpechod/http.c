@@ -32,6 +32,24 @@ http_headers_ok(const char *p, const char *end)
 	return true;
 }
 
+/* The page a path names (its query string cut off): 0, or -1 for none of ours. */
+static int
+http_page_of(const char *path, size_t len, enum http_page *page)
+{
+	static const char *const paths[] = {
+		[HTTP_PAGE_SUMMARY] = "/", [HTTP_PAGE_METRICS] = "/metrics",
+		[HTTP_PAGE_HEALTHZ] = "/healthz", [HTTP_PAGE_READYZ] = "/readyz",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (strlen(paths[i]) == len && memcmp(path, paths[i], len) == 0) {
+			*page = (enum http_page)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* METHOD SP TARGET SP HTTP/1.x: the status it alone decides, or 200. */
 static int
 http_request_line(const char *p, size_t n, struct http_request *r)
@@ -54,13 +72,7 @@ http_request_line(const char *p, size_t n, struct http_request *r)
 	if (!((sp1 - p == 3 && memcmp(p, "GET", 3) == 0) || (sp1 - p == 4 && memcmp(p, "HEAD", 4) == 0)))
 		return 405;
 	r->head = p[0] == 'H';
-	if (tlen == 1)
-		r->page = HTTP_PAGE_SUMMARY;
-	else if (tlen == 8 && memcmp(target, "/metrics", 8) == 0)
-		r->page = HTTP_PAGE_METRICS;
-	else
-		return 404;
-	return 200;
+	return http_page_of(target, tlen, &r->page) < 0 ? 404 : 200;
 }
 
 int

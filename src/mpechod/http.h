@@ -11,7 +11,8 @@
 
 #define HTTP_MAX 2048		/* a request, headers included, may not be longer */
 
-enum http_page { HTTP_PAGE_SUMMARY, HTTP_PAGE_METRICS };
+/* /, /metrics, /healthz (the supervisor's loop turns), /readyz (it takes new clients) */
+enum http_page { HTTP_PAGE_SUMMARY, HTTP_PAGE_METRICS, HTTP_PAGE_HEALTHZ, HTTP_PAGE_READYZ };
 
 struct http_request {
 	bool head;		/* HEAD: the headers of the answer only */

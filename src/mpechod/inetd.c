@@ -72,7 +72,7 @@ int
 inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 {
 	struct session_params params = options_session_params(cfg);
-	struct stream_counters ctr = { 0, 0 };
+	struct stream_counters ctr = { 0, 0, 0 };
 	int64_t start = clock_ms();
 	struct peer p;
 	enum end end;
@@ -91,7 +91,7 @@ inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 	log_msg(LOG_LVL_INFO, "event=connect %s pid=%ld sessions=1",
 	    listener_peer_text(&p, who, sizeof(who)), (long)getpid());
 	end = session_run(fd, tls != NULL, &params, &ctr);
-	session_log_end(who, false, (long)getpid(),
+	session_log_end(who, session_kind(false, &ctr), (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    ctr.bytes_in, ctr.bytes_out, clock_ms() - start, 0);
 	return end;

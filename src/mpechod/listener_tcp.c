@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,4 +114,32 @@ listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
 	if (spec->host == NULL)
 		return tcp_wildcard(ls, spec->port, lp, err, errlen);
 	return tcp_host(ls, spec, lp, err, errlen);
+}
+
+/* The first address of ADDR:PORT, for an endpoint of the server's own. */
+int
+listener_tcp_one(const char *option, const char *addr, int backlog, char *err, size_t errlen)
+{
+	char *host = NULL, *port = NULL, name[NET_ADDRSTRLEN];
+	struct addrinfo *ai = NULL;
+	int fd = -1, gai;
+
+	if (net_split_hostport(addr, &host, &port) < 0 || host == NULL || net_check_port(port) < 0) {
+		snprintf(err, errlen, "invalid %s address '%s': expected ADDR:PORT", option,
+		    addr);
+		goto out;
+	}
+	if ((gai = net_resolve(host, port, 1, AF_UNSPEC, &ai)) != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
+		goto out;
+	}
+	if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, 1, 0)) < 0)
+		snprintf(err, errlen, "cannot listen on %s for %s: %s",
+		    net_format(ai->ai_addr, name, sizeof(name)), option, strerror(errno));
+out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	free(host);
+	free(port);
+	return fd;
 }

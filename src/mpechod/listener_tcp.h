@@ -16,4 +16,11 @@ struct listen_spec;
 int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
     const struct listen_params *lp, char *err, size_t errlen);
 
+/*
+ * One listening socket on the first address of ADDR:PORT (IPv4 or [IPv6]), for
+ * an endpoint of the server's own (--metrics): its fd, or -1 with a
+ * one-line message naming option in err.
+ */
+int listener_tcp_one(const char *option, const char *addr, int backlog, char *err, size_t errlen);
+
 #endif

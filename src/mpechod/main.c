@@ -12,6 +12,7 @@
 #include "inetd.h"
 #include "listener.h"
 #include "listener_inherited.h"
+#include "listener_tcp.h"
 #include "listener_udp.h"
 #include "log.h"
 #include "lookup.h"
@@ -205,7 +206,7 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		return -1;
 	}
 	listener_inherited_options(env->ls, cfg->listens, cfg->nlistens);
-	if (cfg->metrics != NULL && (env->metrics_fd = metrics_listen(cfg->metrics, 1024, err,
+	if (cfg->metrics != NULL && (env->metrics_fd = listener_tcp_one("--metrics", cfg->metrics, 1024, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);
 		return -1;

@@ -39,32 +39,6 @@ metrics_printf(struct metrics_text *t, const char *fmt, ...)
 }
 
 int
-metrics_listen(const char *addr, int backlog, char *err, size_t errlen)
-{
-	char *host = NULL, *port = NULL, name[NET_ADDRSTRLEN];
-	struct addrinfo *ai = NULL;
-	int fd = -1, gai;
-
-	if (net_split_hostport(addr, &host, &port) < 0 || host == NULL || net_check_port(port) < 0) {
-		snprintf(err, errlen, "invalid --metrics address '%s': expected ADDR:PORT", addr);
-		goto out;
-	}
-	if ((gai = net_resolve(host, port, 1, AF_UNSPEC, &ai)) != 0) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
-		goto out;
-	}
-	if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, 1, 0)) < 0)
-		snprintf(err, errlen, "cannot listen on %s for --metrics: %s",
-		    net_format(ai->ai_addr, name, sizeof(name)), strerror(errno));
-out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	free(host);
-	free(port);
-	return fd;
-}
-
-int
 metrics_poll_fill(const struct metrics *m, struct pollfd *pfd)
 {
 	int i, n = 0;
@@ -118,16 +92,18 @@ metrics_answer(struct metrics *m, struct metrics_client *c, int status, const st
 	struct metrics_text body = { NULL, 0, 0, 0 }, all = { NULL, 0, 0, 0 };
 
 	if (status == 200)
-		m->render(m->ctx, r->page, &body);
-	if (body.failed)
+		status = m->render(m->ctx, r->page, &body);
+	if (body.failed) {
 		status = 503;
-	if (status != 200)
+		body.len = 0;
+	}
+	if (status != 200 && body.len == 0)
 		metrics_printf(&body, "%d %s\n", status, http_reason(status));
 	metrics_printf(&all, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; %scharset=utf-8\r\n"
 	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, http_reason(status),
 	    status == 200 && r->page == HTTP_PAGE_METRICS ? "version=0.0.4; " : "", body.len,
 	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
-	if (!(status == 200 && r->head) && body.len > 0)
+	if (!r->head && body.len > 0)
 		metrics_printf(&all, "%.*s", (int)body.len, body.p);
 	free(body.p);
 	c->out = all.p;

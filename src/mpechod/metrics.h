@@ -42,15 +42,13 @@ struct metrics_client {
 struct metrics {
 	int fd;					/* the listener; -1: no endpoint */
 	const struct acl *allow;		/* who may scrape */
-	void (*render)(void *ctx, enum http_page page, struct metrics_text *t);
+	/* Write the page's body into t; returns its status (200, or 503: not ready). */
+	int (*render)(void *ctx, enum http_page page, struct metrics_text *t);
 	void *ctx;
 	struct metrics_client clients[METRICS_CLIENTS];
 	int n;
 	uint64_t answered, refused;
 };
-
-/* Bind ADDR:PORT for the endpoint (IPv4 or [IPv6]). Its fd, or -1 with a message in err. */
-int metrics_listen(const char *addr, int backlog, char *err, size_t errlen);
 
 /* Fill pfd with what to wait on; returns how many entries. */
 int metrics_poll_fill(const struct metrics *m, struct pollfd *pfd);

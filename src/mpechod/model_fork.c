@@ -81,7 +81,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 
 	sl->peer = *peer;
 	sl->start_ms = clock_ms();
-	fs->ctrs[slot].bytes_in = fs->ctrs[slot].bytes_out = 0;
+	fs->ctrs[slot].bytes_in = fs->ctrs[slot].bytes_out = fs->ctrs[slot].check = 0;
 	if ((pid = fork()) == 0)
 		fork_child(sv, fs, fd, peer->tls, &fs->ctrs[slot]);
 	close(fd);
@@ -113,16 +113,16 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	const struct proc_slot *sl = &sv->tab.slots[slot];
 	uint64_t in = __atomic_load_n(&fs->ctrs[slot].bytes_in, __ATOMIC_RELAXED);
 	uint64_t out = __atomic_load_n(&fs->ctrs[slot].bytes_out, __ATOMIC_RELAXED);
+	enum session_kind kind = session_kind(sl->peer.check, &fs->ctrs[slot]);
 	char how[64], who[LISTENER_PEER_TEXT];
 
 	admission_release(&sv->adm, &sl->peer);
-	supervisor_count_end(&sv->ended, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
+	supervisor_count_end(sv, kind, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
 	    clock_ms() - sl->start_ms);
-	sv->ended.served++;
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;
 	if (log_enabled(sl->peer.check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
-		session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), sl->peer.check,
+		session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), kind,
 		    (long)pid, end_describe(wstatus, how, sizeof(how)), in, out,
 		    clock_ms() - sl->start_ms, sv->tab.live);
 	fs->at_limit_logged = false;	/* below the limit again: a new stretch */

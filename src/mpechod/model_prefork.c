@@ -156,14 +156,13 @@ pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid
     int64_t now)
 {
 	const struct worker_board *b = &p->board[slot];
+	enum session_kind kind = session_kind(b->check, &b->cur);
 	char how[64];
 
 	__atomic_sub_fetch(&p->totals->busy, 1, __ATOMIC_RELAXED);
-	session_log_end(b->peer, b->check, (long)pid, end_describe(wstatus, how, sizeof(how)),
-	    b->cur.bytes_in,
-	    b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
-	supervisor_count_end(&sv->ended, END_KILLED, now - b->session_start_ms);
-	sv->ended.served++;
+	session_log_end(b->peer, kind, (long)pid, end_describe(wstatus, how, sizeof(how)),
+	    b->cur.bytes_in, b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
+	supervisor_count_end(sv, kind, END_KILLED, now - b->session_start_ms);
 }
 
 static void

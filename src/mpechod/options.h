@@ -23,6 +23,7 @@ struct config {
 	const struct service *service;
 	int backlog;
 	int grace;		/* seconds live sessions get after SIGTERM/SIGINT */
+	int shutdown_delay;	/* seconds of accepting, not ready, after SIGTERM/SIGINT before the drain */
 	int max_conns;		/* live sessions; the supervisor stops accepting at this many */
 	int max_per_source;	/* live sessions from one address; 0: no limit */
 	int rate;		/* new connections a second from one address; 0: no limit */
@@ -92,7 +93,8 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_TIMEOUT,
-	OPT_UDP_RATE
+	OPT_UDP_RATE,
+	OPT_SHUTDOWN_DELAY
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

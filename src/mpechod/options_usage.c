@@ -68,6 +68,9 @@ static const char usage_text[] =
 "                           and this one drains; no connection is refused or reset\n"
 "      --grace SECS         on SIGTERM/SIGINT, time live sessions get to finish\n"
 "                           (0-86400, default 10)\n"
+"      --shutdown-delay SECS  on SIGTERM/SIGINT, first turn /readyz to 503 and keep\n"
+"                           accepting for SECS, while balancers and Kubernetes endpoints\n"
+"                           learn the server is leaving; then drain (0-3600, default 0)\n"
 "  -d, --daemon             detach; the command returns once the daemon is ready\n"
 "  -i, --inetd              standard input is the socket (inetd, xinetd, systemd\n"
 "                           Accept=yes, tcpserver): serve that one connection and exit\n"
@@ -77,7 +80,9 @@ static const char usage_text[] =
 "      --log TARGET         stderr, syslog or a FILE (default: stderr; syslog with -d);\n"
 "                           SIGHUP reopens the file\n"
 "      --log-format FORMAT  text (key=value, the default) or json (one object a line)\n"
-"      --metrics ADDR:PORT  answer GET /metrics (Prometheus) and / (a summary) there\n"
+"      --metrics ADDR:PORT  answer GET /metrics (Prometheus), / (a summary), /healthz\n"
+"                           (200 while the server runs) and /readyz (200 while it takes\n"
+"                           new clients, 503 once it is leaving or draining) there\n"
 "      --metrics-allow CIDR who may scrape; repeatable (default: loopback only)\n"
 "  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
 "      --model MODEL        fork: a process forked per connection (the default)\n"
@@ -97,7 +102,8 @@ static const char usage_text[] =
 "  -V, --version            show the version and exit\n"
 "\n"
 "With no address: all IPv4 and IPv6 addresses, port " MPECHO_DEFAULT_PORT ".\n"
-"Signals: TERM/INT stop accepting and drain (a second one ends sessions at once),\n"
+"Signals: TERM/INT stop accepting and drain, after --shutdown-delay (a second one\n"
+"moves on at once: from the delay to the drain, from the drain to ending sessions),\n"
 "HUP reopens the log file, USR1 logs a status line.\n"
 "Exit status: 0 stopped cleanly, 1 run-time failure (cannot listen, ...), 2 usage error.\n";
 
@@ -117,6 +123,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_MIN_RATE, "--min-rate", 0, 1000000000, offsetof(struct config, min_rate) },
 	{ OPT_BACKLOG, "--backlog", 1, 65535, offsetof(struct config, backlog) },
 	{ OPT_GRACE, "--grace", 0, 86400, offsetof(struct config, grace) },
+	{ OPT_SHUTDOWN_DELAY, "--shutdown-delay", 0, 3600, offsetof(struct config, shutdown_delay) },
 	{ OPT_START, "--start", 1, 100000, offsetof(struct config, start_workers) },
 	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
 	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
@@ -148,6 +155,7 @@ const struct option options_long[] = {
 	{ "udp-rate", required_argument, NULL, OPT_UDP_RATE },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "shutdown-delay", required_argument, NULL, OPT_SHUTDOWN_DELAY },
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "inetd", no_argument, NULL, 'i' },
 	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },

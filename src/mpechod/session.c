@@ -126,6 +126,22 @@ session_disarm_max_time(void)
 	return max_time_hit;
 }
 
+/* A health check: the peer left having sent nothing and been sent nothing but the banner. */
+static void
+session_mark_check(struct stream_counters *ctr, enum end end, const struct stream *st)
+{
+	if ((end == END_EOF || end == END_RESET) && st->bytes_in == 0 && st->bytes_out == st->banner)
+		__atomic_store_n(&ctr->check, 1, __ATOMIC_RELAXED);
+}
+
+enum session_kind
+session_kind(bool header_check, const struct stream_counters *ctr)
+{
+	if (header_check)
+		return SESSION_CHECK_QUIET;
+	return __atomic_load_n(&ctr->check, __ATOMIC_RELAXED) ? SESSION_CHECK : SESSION_SERVED;
+}
+
 /* --banner: one line before the service, with the local address this client reached. */
 static int
 session_banner(struct stream *st, const struct session_params *p)
@@ -133,11 +149,14 @@ session_banner(struct stream *st, const struct session_params *p)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char addr[NET_ADDRSTRLEN] = "?", line[BANNER_MAX];
+	int rc;
 
 	if (getsockname(st->tr->fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, addr, sizeof(addr));
-	return stream_write(st, line, banner_expand(p->banner, p->hostname, p->server_pid, addr, line,
+	rc = stream_write(st, line, banner_expand(p->banner, p->hostname, p->server_pid, addr, line,
 	    sizeof(line)));
+	st->banner = st->bytes_out;	/* what went out of it, whole or not */
+	return rc;
 }
 
 enum end
@@ -152,7 +171,10 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 	if (p->max_time > 0)
 		session_arm_max_time(fd, p->max_time);
 	if (ops->open(&t, fd, p->tls) < 0) {
-		end = errno == EPROTO ? END_TLS : END_ERROR;	/* a failed handshake is logged already */
+		if (errno == ENODATA)	/* it closed before its first byte: a check */
+			__atomic_store_n(&ctr->check, 1, __ATOMIC_RELAXED);
+		/* a failed handshake is logged already */
+		end = errno == EPROTO ? END_TLS : errno == ENODATA ? END_EOF : END_ERROR;
 		if (end == END_ERROR)
 			log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
 			    (long)getpid(), log_qf("%s", strerror(errno)));
@@ -165,6 +187,7 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 		end = end_of_errno(errno);
 	else
 		end = p->service->run(&st);
+	session_mark_check(ctr, end, &st);
 	if (p->max_time > 0 && session_disarm_max_time())
 		end = END_MAX_TIME;
 	max_time_fd = -1;
@@ -180,10 +203,11 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 }
 
 void
-session_log_end(const char *who, bool check, long pid, const char *how, uint64_t in,
-    uint64_t out, int64_t ms, int sessions)
+session_log_end(const char *who, enum session_kind kind, long pid, const char *how,
+    uint64_t in, uint64_t out, int64_t ms, int sessions)
 {
-	log_msg(check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=end %s pid=%ld %s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
-	    who, pid, how, (unsigned long long)in, (unsigned long long)out,
-	    (long long)(ms / 1000), (long long)(ms % 1000), sessions);
+	log_msg(kind == SESSION_CHECK_QUIET ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+	    "event=end %s pid=%ld %s%s in=%llu out=%llu duration=%lld.%03lld sessions=%d",
+	    who, pid, how, kind != SESSION_SERVED ? " check=yes" : "", (unsigned long long)in,
+	    (unsigned long long)out, (long long)(ms / 1000), (long long)(ms % 1000), sessions);
 }

@@ -51,12 +51,29 @@ enum end session_run(int fd, bool tls, const struct session_params *p,
 void session_watch_orphan(int grace);
 
 /*
+ * What a connection that ended was. A health check (HAProxy's check, a
+ * Kubernetes tcpSocket probe, any connect-and-close) is counted as a check,
+ * never as a session: one whose PROXY header said so (a LOCAL header, or one
+ * naming its own connection), or one whose peer closed having sent nothing
+ * and been sent nothing but the banner (session_run() marks it in its
+ * counters; a TLS client that closed before its first byte too).
+ */
+enum session_kind {
+	SESSION_SERVED,		/* a session */
+	SESSION_CHECK,		/* a check found at its end: logged as its connect line was, check=yes */
+	SESSION_CHECK_QUIET	/* a check known from its PROXY header: its lines at debug level */
+};
+
+/* Which one a connection was: header_check from its PROXY header, ctr as it ended. */
+enum session_kind session_kind(bool header_check, const struct stream_counters *ctr);
+
+/*
  * The end line of a session, the same in both models: who is "peer=A" or
  * "peer=A via=B" (listener_peer_text()), how is "exit=N reason=R" or
- * "signal=NAME reason=killed" (end_describe()). A balancer's health check
- * (check) is logged at debug level, so checks never flood the log.
+ * "signal=NAME reason=killed" (end_describe()); " check=yes" follows for a
+ * check, so checks never pass for sessions, and never flood the log.
  */
-void session_log_end(const char *who, bool check, long pid, const char *how, uint64_t in,
-    uint64_t out, int64_t ms, int sessions);
+void session_log_end(const char *who, enum session_kind kind, long pid, const char *how,
+    uint64_t in, uint64_t out, int64_t ms, int sessions);
 
 #endif

@@ -14,7 +14,7 @@ stream_init(struct stream *st, struct transport *tr, struct stream_counters *ctr
 {
 	st->tr = tr;
 	st->ctr = ctr;
-	st->bytes_in = st->bytes_out = 0;
+	st->bytes_in = st->bytes_out = st->banner = 0;
 	st->splice = tr->raw ? splice : SPLICE_NEVER;
 	st->window_ms = 0;
 }

@@ -13,11 +13,13 @@ struct transport;
 
 /*
  * Byte counters of one live session, in memory shared with the supervisor:
- * the session stores, the supervisor loads, no lock in the data path.
+ * the session stores, the supervisor loads, no lock in the data path. At its
+ * end the session says whether it was only a health check (session.h).
  */
 struct stream_counters {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t check;		/* 1: a health check, not a session */
 };
 
 enum splice_mode { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER };
@@ -27,6 +29,7 @@ struct stream {
 	struct stream_counters *ctr;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t banner;		/* of bytes_out, the --banner's */
 	enum splice_mode splice;	/* SPLICE_NEVER when the transport cannot splice */
 	/* --min-rate (stream_pace()) */
 	int64_t window_ms;		/* 0: no minimum rate */

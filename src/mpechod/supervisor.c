@@ -46,11 +46,19 @@ supervisor_signals_open(void)
 }
 
 void
-supervisor_count_end(struct tally *t, int reason, int64_t ms)
+supervisor_count_end(struct supervisor *sv, enum session_kind kind, int reason, int64_t ms)
 {
+	struct tally *t = &sv->ended;
+
+	if (kind != SESSION_SERVED) {
+		if (kind == SESSION_CHECK)	/* one its PROXY header named was counted then */
+			sv->adm.checks++;
+		return;
+	}
 	t->ended[reason >= 0 && reason < END_REASONS ? reason : END_ERROR]++;
 	t->duration[end_bucket(ms)]++;
 	t->duration_ms += (uint64_t)(ms > 0 ? ms : 0);
+	t->served++;
 }
 
 /* Room for one more connection: sessions and connections awaiting a header stay under -c. */
@@ -194,15 +202,22 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 		supervisor_notify_status(sv, now);
 	if ((t = notify_tick(&sv->notify, now)) < next)
 		next = t;
-	if (sv->stage != RUNNING && sv->stage_deadline_ms >= 0 && now >= sv->stage_deadline_ms)
+	if (sv->stage_deadline_ms >= 0 && now >= sv->stage_deadline_ms)	/* -1 while running */
 		supervisor_stop_advance(sv, 0);
 	if (sv->resume_ms > 0 && sv->resume_ms < next)
 		next = sv->resume_ms;
-	if (sv->stage != RUNNING && sv->stage_deadline_ms >= 0 && sv->stage_deadline_ms < next)
+	if (sv->stage_deadline_ms >= 0 && sv->stage_deadline_ms < next)
 		next = sv->stage_deadline_ms;
 	if (next == INT64_MAX)
 		return -1;
 	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+/* Something left to serve: accepting, or sessions, headers or the UDP process still to finish. */
+static bool
+supervisor_busy(const struct supervisor *sv)
+{
+	return sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0 || sv->udp.pid > 0;
 }
 
 /*
@@ -217,6 +232,8 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n, nmetrics;
 	size_t nls = 0, n = 3;
 
+	if (!supervisor_busy(sv))	/* a timer just began a drain with nothing to drain */
+		return 0;
 	pfd[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sv->upgrade_fd, .events = POLLIN };	/* -1: ignored */
 	pfd[2] = (struct pollfd){ .fd = sv->successor_fd, .events = POLLIN };
@@ -380,7 +397,7 @@ supervisor_loop(struct supervisor *sv)
 
 	if (pfd == NULL)
 		return -1;
-	while (sv->stage == RUNNING || sv->tab.live > 0 || sv->pending.n > 0 || sv->udp.pid > 0) {
+	while (supervisor_busy(sv)) {
 		if ((rc = supervisor_turn(sv, pfd)) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=error error=%s during=poll",
 			    log_qf("%s", strerror(errno)));

@@ -54,8 +54,12 @@ struct tally {
 	uint64_t fork_failures, accept_pauses, workers_started;
 };
 
-/* Count one ended session (reason END_*, or END_KILLED) in a tally. */
-void supervisor_count_end(struct tally *t, int reason, int64_t ms);
+/*
+ * Count one connection that ended (reason END_*, or END_KILLED): a session in
+ * the tally of ended ones, a health check among the checks only.
+ */
+struct supervisor;
+void supervisor_count_end(struct supervisor *sv, enum session_kind kind, int reason, int64_t ms);
 
 /* Counts kept each second for the summary's rates over the last minute. */
 #define SUPERVISOR_SAMPLES 60
@@ -86,7 +90,9 @@ struct supervisor {
 	void *model_data;		/* the model's own state */
 	struct tally ended;		/* what ended children served and moved */
 	enum stop_stage stage;
-	int64_t stage_deadline_ms;	/* the next stop stage; -1: none */
+	bool leaving;			/* RUNNING, but --shutdown-delay is running out: not ready */
+	int stop_signal;		/* the signal that began the shutdown delay */
+	int64_t stage_deadline_ms;	/* the next stop stage (or the drain, when leaving); -1: none */
 	int64_t start_ms;
 	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
 	bool accept_error_logged;
@@ -107,10 +113,11 @@ struct supervisor {
 };
 
 /*
- * supervisor_stop.c: the way out, one step on per call: drain (listeners
- * closed), then SIGTERM, then SIGKILL to the children. sig is the signal that
- * asked (SIGTERM, SIGINT), or 0 when a stage's deadline passed.
+ * supervisor_stop.c: taking new clients (running, and not leaving: /readyz);
+ * and the way out, one step on per call: sig is the signal that asked
+ * (SIGTERM, SIGINT), or 0 when a stage's deadline passed.
  */
+bool supervisor_ready(const struct supervisor *sv);
 void supervisor_stop_advance(struct supervisor *sv, int sig);
 
 /* The figures of both models: ended sessions' plus what the live children hold. */
@@ -133,7 +140,7 @@ int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
  */
 void supervisor_status(const struct supervisor *sv);
 void supervisor_notify_status(struct supervisor *sv, int64_t now);
-void supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
+int supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
 void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
 
 /*

@@ -139,20 +139,44 @@ supervisor_summary(struct metrics_text *t, const struct supervisor *sv, const st
 	    (unsigned long long)tl->checks);
 }
 
-void
+/*
+ * /healthz: this answer is the loop turning. /readyz: whether new clients are
+ * taken (503 once leaving or draining). Neither looks at the tally: probes
+ * come every few seconds from every balancer and node, and cost nothing.
+ */
+static int
+supervisor_probe(const struct supervisor *sv, enum http_page page, struct metrics_text *t)
+{
+	if (page == HTTP_PAGE_HEALTHZ) {
+		metrics_printf(t, "ok\n");
+		return 200;
+	}
+	if (supervisor_ready(sv)) {
+		metrics_printf(t, "ready\n");
+		return 200;
+	}
+	metrics_printf(t, "%s\n", sv->stage == RUNNING ? "leaving" : "draining");
+	return 503;
+}
+
+int
 supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t)
 {
 	const struct supervisor *sv = ctx;
-	struct tally tl = supervisor_tally(sv);
+	struct tally tl;
 
+	if (page == HTTP_PAGE_HEALTHZ || page == HTTP_PAGE_READYZ)
+		return supervisor_probe(sv, page, t);
+	tl = supervisor_tally(sv);
 	if (page == HTTP_PAGE_SUMMARY) {
 		supervisor_summary(t, sv, &tl);
-		return;
+		return 200;
 	}
 	supervisor_metrics_sessions(t, &tl, sv->cfg->max_conns);
 	supervisor_metrics_traffic(t, &tl);
 	supervisor_udp_metrics(sv, t);
 	supervisor_metrics_process(t, sv, &tl);
+	return 200;
 }
 
 void

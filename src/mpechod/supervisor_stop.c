@@ -1,7 +1,8 @@
 /*
- * supervisor_stop: the way out, one step per signal or deadline: draining
- * (the listeners closed, sessions finishing within --grace), then SIGTERM and
- * SIGKILL to what is left.
+ * supervisor_stop: the way out, one step per signal or deadline: leaving
+ * (--shutdown-delay: not ready, still accepting), draining (the listeners
+ * closed, sessions finishing within --grace), then SIGTERM and SIGKILL to
+ * what is left.
  */
 #include "supervisor.h"
 
@@ -15,11 +16,37 @@
 
 #define KILL_AFTER_MS 2000	/* after SIGTERM to the sessions, SIGKILL for the rest */
 
+bool
+supervisor_ready(const struct supervisor *sv)
+{
+	return sv->stage == RUNNING && !sv->leaving;
+}
+
+/*
+ * --shutdown-delay: not ready any more (/readyz 503), yet still accepting,
+ * while balancers and endpoints learn that this server is leaving; the drain
+ * begins when the delay is over.
+ */
+static void
+supervisor_leave(struct supervisor *sv, int sig)
+{
+	sv->leaving = true;
+	sv->stop_signal = sig;
+	sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->shutdown_delay * 1000;
+	notify_send(&sv->notify, "STOPPING=1\nSTATUS=leaving, still accepting");
+	log_msg(LOG_LVL_NOTICE, "event=leaving signal=%s sessions=%d delay=%d",
+	    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->shutdown_delay);
+}
+
 void
 supervisor_stop_advance(struct supervisor *sv, int sig)
 {
 	switch (sv->stage) {
 	case RUNNING:
+		if (sv->cfg->shutdown_delay > 0 && !sv->leaving) {
+			supervisor_leave(sv, sig);
+			break;
+		}
 		/* Stop listening first: once the line is logged, new clients are refused. */
 		listeners_shutdown(sv->ls);
 		while (sv->pending.n > 0)	/* no session yet: nothing to drain */
@@ -28,7 +55,8 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 		sv->model->notify(sv, MODEL_DRAIN);
 		supervisor_udp_signal(sv, SIGTERM);	/* datagrams have no session to drain */
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
-		    end_signal_name(sig), supervisor_tally(sv).sessions, sv->cfg->grace);
+		    end_signal_name(sig != 0 ? sig : sv->stop_signal), supervisor_tally(sv).sessions,
+		    sv->cfg->grace);
 		sv->stage = DRAINING;
 		sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
 		break;

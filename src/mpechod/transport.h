@@ -19,7 +19,8 @@ struct transport_ops {
 	 * Take over the connected socket fd; arg is the implementation's (TLS: the
 	 * struct tls_server). 0, or -1 with errno (fd is then still the caller's);
 	 * EPROTO: the transport could not be set up with this peer (a failed TLS
-	 * handshake), and the reason is logged already.
+	 * handshake), and the reason is logged already; ENODATA: the peer closed
+	 * before its first byte (a health check), nothing logged.
 	 */
 	int (*open)(struct transport *t, int fd, const void *arg);
 	/*

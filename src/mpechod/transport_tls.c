@@ -51,10 +51,12 @@ secure_open(struct transport *t, int fd, const void *arg)
 	}
 	SSL_set_accept_state(ssl);
 	if (tls_handshake(ssl, fd, ts->timeout_ms, why, sizeof(why)) < 0) {
-		log_msg(LOG_LVL_INFO, "event=tls-failed pid=%ld stage=handshake error=%s",
-		    (long)getpid(), log_qf("%s", why));
+		/* Not one byte came: a health check's connect-and-close, not a failed client. */
+		errno = errno == ECONNRESET && BIO_number_read(SSL_get_rbio(ssl)) == 0 ? ENODATA : EPROTO;
+		if (errno == EPROTO)
+			log_msg(LOG_LVL_INFO, "event=tls-failed pid=%ld stage=handshake error=%s",
+			    (long)getpid(), log_qf("%s", why));
 		SSL_free(ssl);
-		errno = EPROTO;
 		return -1;
 	}
 	log_msg(LOG_LVL_DEBUG, "event=tls pid=%ld version=%s cipher=%s resumed=%s", (long)getpid(),

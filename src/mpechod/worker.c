@@ -88,6 +88,7 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	struct worker_board *me = w->me;
 	struct worker_totals *tot = w->job->totals;
 	int64_t start = clock_ms();
+	enum session_kind kind;
 	enum end end;
 	char how[64];
 	int busy;
@@ -109,17 +110,22 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&tot->ended[end], 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&tot->duration[end_bucket(clock_ms() - start)], 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&tot->duration_ms, (uint64_t)(clock_ms() - start), __ATOMIC_RELAXED);
-	session_log_end(me->peer, p->check, (long)getpid(),
-	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
-	    me->cur.bytes_in, me->cur.bytes_out, clock_ms() - start, busy);
+	kind = session_kind(p->check, &me->cur);
+	session_log_end(me->peer, kind, (long)getpid(), end_describe(W_EXITCODE(end, 0), how,
+	    sizeof(how)), me->cur.bytes_in, me->cur.bytes_out, clock_ms() - start, busy);
 	__atomic_store_n(&me->bytes_in, me->bytes_in + me->cur.bytes_in, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->bytes_out, me->bytes_out + me->cur.bytes_out, __ATOMIC_RELAXED);
 	/* Zero the session's counters for the next one: the supervisor adds them to the totals. */
 	__atomic_store_n(&me->cur.bytes_in, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->cur.bytes_out, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->cur.check, 0, __ATOMIC_RELAXED);
+	if (kind == SESSION_CHECK)	/* one its PROXY header named is counted already */
+		w->adm.checks++;
+	if (kind != SESSION_SERVED)
+		return;		/* a check: no session to count */
+	__atomic_add_fetch(&tot->ended[end], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&tot->duration[end_bucket(clock_ms() - start)], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&tot->duration_ms, (uint64_t)(clock_ms() - start), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->sessions, me->sessions + 1, __ATOMIC_RELAXED);
 }
 

@@ -593,7 +593,7 @@ test_banner(void)
 static ssize_t
 paced_read(int rate, const char *first, int ms, const char *then, int *err)
 {
-	struct stream_counters ctr = { 0, 0 };
+	struct stream_counters ctr = { 0, 0, 0 };
 	struct transport t;
 	struct stream st;
 	char buf[64];

@@ -1,4 +1,4 @@
-/* observe: unit tests of the metrics endpoint's request parser and of the JSON log lines. */
+/* observe: unit tests of the metrics endpoint's request parser and the JSON log lines. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +29,11 @@ test_http_parse(void)
 	CHECK(every);
 	CHECK(http_parse("HEAD / HTTP/1.0\r\n\r\n", 19, &r) == 200 && r.head && r.page == HTTP_PAGE_SUMMARY);
 	CHECK(http_status("GET /metrics?x=1 HTTP/1.1\r\n\r\n") == 200);
+	CHECK(http_parse("GET /healthz HTTP/1.1\r\n\r\n", 27, &r) == 200 && r.page == HTTP_PAGE_HEALTHZ);
+	CHECK(http_parse("GET /readyz?v HTTP/1.0\r\n\r\n", 28, &r) == 200 && r.page == HTTP_PAGE_READYZ);
+	CHECK(http_status("GET /readyz/ HTTP/1.1\r\n\r\n") == 404);
+	CHECK(http_status("GET /healthzz HTTP/1.1\r\n\r\n") == 404);
+	CHECK(http_status("GET /ready HTTP/1.1\r\n\r\n") == 404);
 	CHECK(http_status("GET /other HTTP/1.1\r\n\r\n") == 404);
 	CHECK(http_status("GET /metrics/ HTTP/1.1\r\n\r\n") == 404);
 	CHECK(http_status("POST /metrics HTTP/1.1\r\n\r\n") == 405);
