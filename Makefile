@@ -102,6 +102,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
 FUZZ_http = src/mpechod/http.c
+FUZZ_agent = src/mpechod/agent_line.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c

@@ -18,7 +18,7 @@ int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
 
 /*
  * One listening socket on the first address of ADDR:PORT (IPv4 or [IPv6]), for
- * an endpoint of the server's own (--metrics): its fd, or -1 with a
+ * an endpoint of the server's own (--metrics, --agent): its fd, or -1 with a
  * one-line message naming option in err.
  */
 int listener_tcp_one(const char *option, const char *addr, int backlog, char *err, size_t errlen);

@@ -211,6 +211,11 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		log_plain("%s", err);
 		return -1;
 	}
+	if (cfg->agent != NULL && (env->agent_fd = listener_tcp_one("--agent", cfg->agent, 64, err,
+	    sizeof(err))) < 0) {
+		log_plain("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -250,7 +255,7 @@ main(int argc, char **argv)
 	struct pidfile pidfile = { -1, NULL };
 	struct tls_server tls = { .ctx = NULL };
 	struct supervisor_env env = { .ls = &ls, .udp = &udp, .pidfile = NULL, .ready_fd = -1,
-	    .upgrade_conn = -1, .metrics_fd = -1 };
+	    .upgrade_conn = -1, .metrics_fd = -1, .agent_fd = -1 };
 	struct config cfg;
 	int rc = EXIT_FAIL;
 

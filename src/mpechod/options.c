@@ -335,6 +335,8 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 		return options_rule(cfg, arg, c, err, errlen);
 	case OPT_METRICS:
 		return options_string(&cfg->metrics, "--metrics", arg, err, errlen);
+	case OPT_AGENT:
+		return options_string(&cfg->agent, "--agent", arg, err, errlen);
 	case OPT_LOG_FORMAT:
 		return options_log_format(cfg, arg, err, errlen);
 	case OPT_SPLICE:
@@ -443,7 +445,8 @@ options_free(struct config *cfg)
 	acl_free(&cfg->proxy_from);
 	acl_free(&cfg->metrics_allow);
 	free(cfg->metrics);
-	cfg->metrics = NULL;
+	free(cfg->agent);
+	cfg->metrics = cfg->agent = NULL;
 	privs_free(&cfg->privs);
 	free(cfg->pidfile);
 	free(cfg->log_path);

@@ -47,6 +47,7 @@ struct config {
 	int udp_rate;		/* datagrams a second from one source (udp: listeners); 0: no limit */
 	bool daemonize;
 	char *metrics;		/* --metrics ADDR:PORT, or NULL */
+	char *agent;		/* --agent ADDR:PORT (HAProxy's agent-check), or NULL */
 	struct acl metrics_allow;	/* who may scrape; loopback unless given */
 	bool log_json;		/* --log-format json */
 	char *banner;		/* --banner TEXT, or NULL */
@@ -94,7 +95,8 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_TIMEOUT,
 	OPT_UDP_RATE,
-	OPT_SHUTDOWN_DELAY
+	OPT_SHUTDOWN_DELAY,
+	OPT_AGENT
 };
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */

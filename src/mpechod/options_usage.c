@@ -84,6 +84,8 @@ static const char usage_text[] =
 "                           (200 while the server runs) and /readyz (200 while it takes\n"
 "                           new clients, 503 once it is leaving or draining) there\n"
 "      --metrics-allow CIDR who may scrape; repeatable (default: loopback only)\n"
+"      --agent ADDR:PORT    answer HAProxy's agent-check there: up ready, up drain\n"
+"                           (--shutdown-delay running), drain down (draining)\n"
 "  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
 "      --model MODEL        fork: a process forked per connection (the default)\n"
 "                           prefork: a pool of workers, each serving one connection at\n"
@@ -163,6 +165,7 @@ const struct option options_long[] = {
 	{ "banner", required_argument, NULL, OPT_BANNER },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "agent", required_argument, NULL, OPT_AGENT },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "source-prefix6", required_argument, NULL, OPT_SOURCE_PREFIX6 },
 	{ "pidfile", required_argument, NULL, 'p' },

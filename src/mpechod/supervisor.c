@@ -194,6 +194,8 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 		next = t;
 	if ((t = metrics_expire(&sv->metrics, now)) < next)
 		next = t;
+	if ((t = agent_expire(&sv->agent, now)) < next)
+		next = t;
 	if (sv->metrics.fd >= 0 && now >= sv->sample_ms)
 		supervisor_metrics_sample(sv, now);
 	if (sv->metrics.fd >= 0 && sv->sample_ms < next)
@@ -229,7 +231,7 @@ supervisor_busy(const struct supervisor *sv)
 static int
 supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 {
-	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n, nmetrics;
+	int timeout = supervisor_timers(sv, clock_ms()), i, npending = sv->pending.n, nmetrics, nagent;
 	size_t nls = 0, n = 3;
 
 	if (!supervisor_busy(sv))	/* a timer just began a drain with nothing to drain */
@@ -243,7 +245,8 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 		for (nls = 0; nls < sv->ls->n; nls++, n++)
 			pfd[n] = (struct pollfd){ .fd = sv->ls->v[nls].fd, .events = POLLIN };
 	nmetrics = metrics_poll_fill(&sv->metrics, pfd + n);
-	if (poll(pfd, n + (size_t)nmetrics, timeout) < 0)
+	nagent = agent_poll_fill(&sv->agent, pfd + n + nmetrics);
+	if (poll(pfd, n + (size_t)nmetrics + (size_t)nagent, timeout) < 0)
 		return errno == EINTR ? 0 : -1;
 	if (pfd[0].revents & POLLIN)
 		supervisor_read_signals(sv);
@@ -253,6 +256,7 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 		supervisor_upgrade_reply(sv);
 	supervisor_proxy_ready(sv, pfd + 3, npending);
 	metrics_poll_done(&sv->metrics, pfd + n, nmetrics, clock_ms());
+	agent_poll_done(&sv->agent, pfd + n + nmetrics, nagent, clock_ms());
 	for (i = 0; (size_t)i < nls && sv->stage == RUNNING; i++)
 		if (pfd[3 + npending + i].revents & POLLIN)
 			supervisor_accept(sv, &sv->ls->v[i]);
@@ -279,6 +283,7 @@ supervisor_child_close(const void *ctx)
 	if (sv->notify.fd >= 0)
 		close(sv->notify.fd);
 	metrics_close_fds(&sv->metrics);
+	agent_close_fds(&sv->agent);
 	if (!sv->udp.serving && sv->udp.socks != NULL)
 		listeners_close(sv->udp.socks);
 }
@@ -305,7 +310,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->start_unix = (int64_t)time(NULL);
 	sv->metrics = (struct metrics){ .fd = env->metrics_fd, .allow = &cfg->metrics_allow,
 	    .render = supervisor_metrics_render, .ctx = sv };
-	env->metrics_fd = -1;	/* the supervisor's now */
+	sv->agent = (struct agent){ .fd = env->agent_fd, .state = supervisor_agent_state, .ctx = sv };
+	env->metrics_fd = env->agent_fd = -1;	/* the supervisor's now */
 	sv->cfg = cfg;
 	sv->ls = env->ls;
 	sv->start_ms = clock_ms();
@@ -351,6 +357,7 @@ supervisor_free(struct supervisor *sv)
 	if (sv->successor_fd >= 0)
 		close(sv->successor_fd);
 	metrics_close(&sv->metrics);
+	agent_close(&sv->agent);
 	supervisor_udp_free(sv);
 }
 
@@ -391,8 +398,8 @@ supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, co
 static int
 supervisor_loop(struct supervisor *sv)
 {
-	struct pollfd *pfd = calloc(sv->ls->n + 3 + (size_t)sv->pending.cap + 1 + METRICS_CLIENTS,
-	    sizeof(*pfd));
+	struct pollfd *pfd = calloc(sv->ls->n + 3 + (size_t)sv->pending.cap + 1 + METRICS_CLIENTS +
+	    1 + AGENT_CLIENTS, sizeof(*pfd));
 	int rc = 0;
 
 	if (pfd == NULL)

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "admission.h"
+#include "agent.h"
 #include "child.h"
 #include "metrics.h"
 #include "notify.h"
@@ -32,6 +33,7 @@ struct supervisor_env {
 	int ready_fd;			/* -1, or the daemon's line to the foreground process */
 	int upgrade_conn;		/* -1, or the line to the server whose listeners were taken */
 	int metrics_fd;			/* -1, or the --metrics listener */
+	int agent_fd;			/* -1, or the --agent listener */
 	pid_t upgrade_from;		/* that server's pid */
 	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
 	struct listeners *udp;		/* the bound UDP sockets (none: no UDP process) */
@@ -106,6 +108,7 @@ struct supervisor {
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;
 	struct metrics metrics;		/* the --metrics endpoint */
+	struct agent agent;		/* the --agent responder */
 	struct supervisor_sample samples[SUPERVISOR_SAMPLES];
 	int next_sample, nsamples;
 	int64_t sample_ms;		/* the next sample (metrics on) */
@@ -113,11 +116,12 @@ struct supervisor {
 };
 
 /*
- * supervisor_stop.c: taking new clients (running, and not leaving: /readyz);
- * and the way out, one step on per call: sig is the signal that asked
- * (SIGTERM, SIGINT), or 0 when a stage's deadline passed.
+ * supervisor_stop.c: taking new clients (running, and not leaving: /readyz,
+ * the agent); and the way out, one step on per call: sig is the signal that
+ * asked (SIGTERM, SIGINT), or 0 when a stage's deadline passed.
  */
 bool supervisor_ready(const struct supervisor *sv);
+enum agent_state supervisor_agent_state(void *ctx);
 void supervisor_stop_advance(struct supervisor *sv, int sig);
 
 /* The figures of both models: ended sessions' plus what the live children hold. */

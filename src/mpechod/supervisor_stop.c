@@ -22,10 +22,20 @@ supervisor_ready(const struct supervisor *sv)
 	return sv->stage == RUNNING && !sv->leaving;
 }
 
+/* What the agent tells HAProxy: ready, leaving (still accepting) or draining. */
+enum agent_state
+supervisor_agent_state(void *ctx)
+{
+	const struct supervisor *sv = ctx;
+
+	return supervisor_ready(sv) ? AGENT_READY : sv->stage == RUNNING ? AGENT_LEAVING :
+	    AGENT_DRAINING;
+}
+
 /*
- * --shutdown-delay: not ready any more (/readyz 503), yet still accepting,
- * while balancers and endpoints learn that this server is leaving; the drain
- * begins when the delay is over.
+ * --shutdown-delay: not ready any more (/readyz 503, the agent says drain), yet
+ * still accepting, while balancers and endpoints learn that this server is
+ * leaving; the drain begins when the delay is over.
  */
 static void
 supervisor_leave(struct supervisor *sv, int sig)

@@ -1,5 +1,6 @@
 """Behind the real HAProxy: PROXY v1 and v2, the client's own address in logs and rules,
-health checks kept out of the logs, and one backend drained while clients stream through."""
+health checks kept out of the logs, one backend drained while clients stream through, and
+one that tells HAProxy itself that it leaves (agent-check) before its listener closes."""
 import json
 import os
 import re
@@ -13,29 +14,38 @@ import time
 from harness import ROOT_DIR, Server, binary, check, free_port, recv_all, recv_exactly, track, wait_until
 
 HAPROXY_CFG = os.path.join(ROOT_DIR, "dist", "haproxy", "haproxy.cfg")
+AGENT_CFG = os.path.join(ROOT_DIR, "dist", "haproxy", "haproxy-agent.cfg")
 
 
-def haproxy_config(front, send, ports):
-    """dist/haproxy/haproxy.cfg, the one the docs show, with this test's ports and PROXY version."""
-    text = open(HAPROXY_CFG).read()
+def haproxy_config(path, front, send, ports, agents=()):
+    """An example of dist/haproxy, the one the docs show, with this test's ports and PROXY version."""
+    text = open(path).read()
     text = text.replace("bind 127.0.0.1:7000", f"bind 127.0.0.1:{front}")
     text = text.replace(" send-proxy\n", f" {send}\n")
     for i, port in enumerate(ports):
         text = text.replace(f"127.0.0.1:{7001 + i} check", f"127.0.0.1:{port} check")
+    for i, port in enumerate(agents):
+        text = text.replace(f"agent-port {7101 + i}\n", f"agent-port {port}\n")
     return text
 
 
 class Balanced:
-    """Three mpechod backends with ,proxy listeners behind one HAProxy."""
+    """Three mpechod backends with ,proxy listeners behind one HAProxy; or, with agent=True,
+    plain listeners that answer HAProxy's agent-check (haproxy-agent.cfg)."""
 
-    def __init__(self, send, *extra):
-        self.backends = [Server("-v", "-l", "127.0.0.1:0,proxy", "--proxy-from", "127.0.0.1",
-                                "--deny", "127.0.0.66", *extra) for _ in range(3)]
+    def __init__(self, send, *extra, agent=False):
+        self.agents = [free_port() for _ in range(3)] if agent else []
+        listen = ("-l", "127.0.0.1:0") if agent else ("-l", "127.0.0.1:0,proxy", "--proxy-from",
+                                                       "127.0.0.1", "--deny", "127.0.0.66")
+        self.backends = [Server("-v", *listen, *extra, *(("--agent", f"127.0.0.1:{self.agents[i]}")
+                                                       if agent else ())) for i in range(3)]
         self.front = free_port()
         self.dir = tempfile.TemporaryDirectory()
         path = os.path.join(self.dir.name, "haproxy.cfg")
-        config = haproxy_config(self.front, send, [b.port for b in self.backends])
-        check(f"127.0.0.1:{self.backends[2].port} check" in config and f" {send}\n" in config,
+        config = haproxy_config(AGENT_CFG if agent else HAPROXY_CFG, self.front, send,
+                                [b.port for b in self.backends], self.agents)
+        check(f"127.0.0.1:{self.backends[2].port} check" in config and
+              (f" {send}\n" in config or agent) and all(f"agent-port {a}\n" in config for a in self.agents),
               "the example configuration took this test's ports")
         with open(path, "w") as f:
             f.write(config)
@@ -68,6 +78,9 @@ class Balanced:
         self.proc.wait(10)
         for b in self.backends:
             if b.proc.poll() is None:
+                if self.agents:  # a second SIGTERM skips the --shutdown-delay
+                    b.proc.send_signal(signal.SIGTERM)
+                    b.wait_for(r"event=leaving ")
                 check(b.stop() == 0, "backend exits 0")
         self.out.close()
         self.dir.cleanup()
@@ -113,14 +126,12 @@ def test_haproxy_send_proxy_v1_and_v2_real_client_rules_and_checks():
         bal.stop()
 
 
-def test_haproxy_one_backend_drains_while_clients_stream_through():
-    bal = Balanced("send-proxy-v2", "--grace", "10")
-    results = {}
-
+def streams_through(bal, results, first):
+    """Six clients (sources 127.0.0.first...) streaming about a second each through HAProxy."""
     def stream(i):
         data = os.urandom(300_000)
         try:
-            with bal.client(f"127.0.0.{20 + i}") as s:
+            with bal.client(f"127.0.0.{first + i}") as s:
                 back = b""
                 for off in range(0, len(data), 30_000):
                     s.sendall(data[off:off + 30_000])
@@ -134,6 +145,13 @@ def test_haproxy_one_backend_drains_while_clients_stream_through():
     streams = [threading.Thread(target=stream, args=(i,)) for i in range(6)]
     for t in streams:
         t.start()
+    return streams
+
+
+def test_haproxy_one_backend_drains_while_clients_stream_through():
+    bal = Balanced("send-proxy-v2", "--grace", "10")
+    results = {}
+    streams = streams_through(bal, results, 20)
     victim = bal.backends[0]
     wait_until(lambda: len(victim.matching(r"event=connect peer=127\.0\.0\.2\d:")) >= 1, 10,
                "a stream on the first backend")
@@ -175,4 +193,36 @@ def test_banner_tells_the_backends_apart_and_the_bench_still_checks_every_byte()
     result = json.loads(bench.stdout)
     check(bench.returncode == 0 and result["ops"] > 100 and
           all(v == 0 for v in result["errors"].values()), f"every byte checked: {result}")
+    bal.stop()
+
+
+def test_haproxy_agent_check_drains_a_leaving_backend_before_its_listener_closes():
+    bal = Balanced(None, "--shutdown-delay", "4", "--grace", "10", agent=True)
+    for b in bal.backends:  # HAProxy asks every agent, and each says it is up and ready
+        b.wait_for(r'event=agent peer=127\.0\.0\.1:\d+ answer="up ready" asked="" ')
+    results = {}
+    streams = streams_through(bal, results, 20)
+    victim = bal.backends[0]
+    wait_until(lambda: sum(len(b.matching(r"event=connect peer=127\.0\.0\.1:")) for b in bal.backends)
+               >= 6 and victim.matching(r"event=connect "), 10, "six streams, some on the first backend")
+    victim.proc.send_signal(signal.SIGTERM)
+    victim.wait_for(r"event=leaving signal=TERM sessions=\d+ delay=4")
+    wait_until(lambda: "Server echo/s1 enters drain state" in bal.log(), 5, "HAProxy to drain s1")
+    victim.wait_for(r'event=agent .* answer="up drain" ')
+    before = len(victim.matching(r"event=connect "))
+    for j in range(6):  # new clients: on the other two, every byte back
+        data = os.urandom(20_000)
+        back, _ = echo_through(bal, f"127.0.0.{40 + j}", data)
+        check(back == data, f"a new client while s1 leaves ({back[:20]!r})")
+    check(len(victim.matching(r"event=connect ")) == before, "no new session on the leaving backend")
+    check(not victim.matching(r"event=shutdown") and "is DOWN" not in bal.log(),
+          "all this while the leaving backend still listened: the agent drained it, not a refusal")
+    with socket.create_connection(("127.0.0.1", victim.port), timeout=10) as s:
+        s.sendall(b"still here")
+        check(recv_exactly(s, 10) == b"still here", "its listener still takes a direct client")
+    for t in streams:
+        t.join(30)
+    check(results == {i: True for i in range(6)}, f"every stream intact: {results}")
+    victim.wait_for(r"event=shutdown signal=TERM ")
+    check(victim.wait_exit() == 0, "the leaving backend exits 0 once its sessions are done")
     bal.stop()

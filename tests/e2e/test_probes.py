@@ -1,7 +1,7 @@
 """Probes and a graceful goodbye: /healthz and /readyz on the metrics listener, fast and never
 sessions; --shutdown-delay (not ready at once, still accepting, then the drain; a second
 signal moves on at once); health checks (a connect-and-close, a reset, one on a TLS listener)
-counted as checks only, in both models."""
+counted as checks only, in both models; --agent, HAProxy's agent-check, on its own."""
 import os
 import re
 import signal
@@ -10,7 +10,7 @@ import statistics
 import struct
 import time
 
-from harness import Server, check, connect, echo_roundtrip, free_port, recv_all, wait_until
+from harness import Server, check, connect, echo_roundtrip, free_port, recv_all, run_server_once
 from test_metrics import samples, scrape
 from test_tls import certs
 
@@ -148,3 +148,61 @@ def banner_line(s):
             break
         got += b
     return got[:-2]
+
+
+def agent_says(port, send=b""):
+    """What --agent answers one connection (HAProxy's agent-check), having sent it `send`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        if send:
+            s.sendall(send)
+        return recv_all(s)
+
+
+def test_the_agent_says_up_drain_down_and_guards_itself():
+    aport = free_port()
+    srv = Server("-v", "-l", "127.0.0.1:0", "--agent", f"127.0.0.1:{aport}", "--shutdown-delay", "30",
+                 "--grace", "30")
+    check(agent_says(aport) == b"up ready\n", "ready: up ready")
+    check(agent_says(aport, b"be_echo/s1\n") == b"up ready\n", "with an agent-send line too")
+    srv.wait_for(r'event=agent peer=127\.0\.0\.1:\d+ answer="up ready" asked=be_echo/s1 end=line')
+    bad = socket.create_connection(("127.0.0.1", aport), timeout=10)
+    bad.sendall(b"\x00\x01binary")
+    check(recv_all(bad) == b"up ready\n", "the answer goes first, whatever follows")
+    bad.close()
+    srv.wait_for(r'event=agent .* asked="" end=bad')
+    slow = socket.create_connection(("127.0.0.1", aport), timeout=10)
+    t0 = time.monotonic()
+    check(slow.recv(100) == b"up ready\n", "a silent balancer gets its answer at once")
+    srv.wait_for(r"event=agent .* end=deadline", timeout=5)
+    check(time.monotonic() - t0 < 3, "and is let go at the deadline")
+    slow.close()
+    crowd = [socket.create_connection(("127.0.0.1", aport), timeout=10) for _ in range(40)]
+    with connect(srv.port) as s:  # 40 agent clients at once: echo goes on
+        check(echo_roundtrip(s, b"meanwhile") == b"meanwhile", "echo while the agent is crowded")
+    check(all(recv_all(c) == b"up ready\n" for c in crowd), "every one of 40 answered")
+    for c in crowd:
+        c.close()
+    held = connect(srv.port)
+    check(echo_roundtrip(held, b"x") == b"x", "a session to drain")
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.wait_for(r"event=leaving ")
+    check(agent_says(aport) == b"up drain\n", "leaving: up drain")
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.wait_for(r"event=shutdown ")
+    check(agent_says(aport) == b"drain down#draining\n", "draining: drain down")
+    held.close()
+    check(srv.wait_exit() == 0, "exit 0")
+    check(not srv.matching(r"event=end .* check=yes"), "agent clients are no sessions or checks")
+
+
+def test_agent_and_shutdown_delay_usage_errors():
+    rc, err = run_server_once("-l", "127.0.0.1:0", "--agent", "nope")
+    check(rc == 2 and "invalid value 'nope' for --agent: expected ADDR:PORT" in err, err)
+    rc, err = run_server_once("-l", "127.0.0.1:0", "--shutdown-delay", "3601")
+    check(rc == 2 and "invalid value '3601' for --shutdown-delay: expected a whole number from 0 to 3600"
+          in err, err)
+    busy = Server("-l", "127.0.0.1:0")
+    rc, err = run_server_once("-l", "127.0.0.1:0", "--agent", f"127.0.0.1:{busy.port}")
+    check(rc == 1 and f"cannot listen on 127.0.0.1:{busy.port} for --agent: Address already in use"
+          in err and len(err.strip().splitlines()) == 1, err)
+    check(busy.stop() == 0, "exit 0")

@@ -1,7 +1,8 @@
-/* observe: unit tests of the metrics endpoint's request parser and the JSON log lines. */
+/* observe: unit tests of the metrics endpoint's request parser, the agent's lines and the JSON log lines. */
 #include <stdio.h>
 #include <string.h>
 
+#include "agent.h"
 #include "http.h"
 #include "log.h"
 #include "unit.h"
@@ -85,9 +86,40 @@ test_log_json(void)
 	    strcmp(json, "{\"a\":1}") == 0);				/* cut at a whole field */
 }
 
+/* HAProxy's agent-check: the words for each state, and what a balancer may send. */
+static void
+test_agent_line(void)
+{
+	char big[AGENT_LINE_MAX + 8];
+	const char *ok = "be_echo/s1\r\n";
+	size_t cut;
+	int every = 1;
+
+	CHECK(strcmp(agent_answer(AGENT_READY), "up ready\n") == 0);
+	CHECK(strcmp(agent_answer(AGENT_LEAVING), "up drain\n") == 0);
+	CHECK(strcmp(agent_answer(AGENT_DRAINING), "drain down#draining\n") == 0);
+	CHECK(agent_request(ok, strlen(ok)) == AGENT_LINE);
+	for (cut = 0; cut + 1 < strlen(ok); cut++)	/* every prefix asks for more */
+		every &= agent_request(ok, cut) == AGENT_MORE;
+	CHECK(every);
+	CHECK(agent_request("\n", 1) == AGENT_LINE);
+	CHECK(agent_request("a\tb\n", 4) == AGENT_LINE);
+	CHECK(agent_request("a\rb\n", 4) == AGENT_BAD);
+	CHECK(agent_request("a\0b\n", 4) == AGENT_BAD);
+	CHECK(agent_request("caf\xc3\xa9\n", 6) == AGENT_BAD);
+	CHECK(agent_request("x\x7f\n", 3) == AGENT_BAD);
+	CHECK(agent_request("line\nmore", 9) == AGENT_LINE);	/* decided at its LF */
+	memset(big, 'a', sizeof(big));
+	CHECK(agent_request(big, AGENT_LINE_MAX - 1) == AGENT_MORE);
+	CHECK(agent_request(big, AGENT_LINE_MAX) == AGENT_BAD);
+	big[AGENT_LINE_MAX - 1] = '\n';
+	CHECK(agent_request(big, AGENT_LINE_MAX) == AGENT_LINE);
+}
+
 void
 unit_observe(void)
 {
 	test_http_parse();
+	test_agent_line();
 	test_log_json();
 }
