@@ -23,6 +23,13 @@ BINDIR   = $(PREFIX)/bin
 SBINDIR  = $(PREFIX)/sbin
 MANDIR   = $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/mpecho
+# /etc/default/mpechod (the service's options): under /etc for PREFIX=/usr, else PREFIX/etc.
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
 RUNARGS ?=
 # The version has one home, the top of debian/changelog; the programs get it from here.
 VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
@@ -65,21 +72,22 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench $(ALLFLAGS) -c -o $@ $<
 
-# The three programs linked statically, in build/static: one file each to copy into a
+# The three programs linked statically, in $(BUILD)/static: one file each to copy into a
 # container or a network namespace, and the fork model's fastest build (a session process
 # has a third of the dynamic build's mappings for fork() to copy and exit() to undo; see
 # bench/results.md). The linker's warnings that glibc's lookups want its shared modules
 # are filtered: lookup_init() keeps a static build from loading them.
+STATIC_DIR = $(BUILD)/static
 static:
-	@mkdir -p build/static
-	@$(MAKE) --no-print-directory STATIC=1 BUILD=build/static build/static/mpechod \
-	    build/static/mpecho build/static/mpecho-bench build/static/unit 2>build/static/make.log; \
+	@mkdir -p $(STATIC_DIR) && $(MAKE) --no-print-directory STATIC=1 BUILD=$(STATIC_DIR) $(STATIC_DIR)/mpechod \
+	    $(STATIC_DIR)/mpecho $(STATIC_DIR)/mpecho-bench $(STATIC_DIR)/unit 2>$(STATIC_DIR)/make.log; \
 	    rc=$$?; grep -v -e 'in statically linked applications requires at runtime' \
-	    -e ': in function `' build/static/make.log >&2; exit $$rc
+	    -e ': in function `' $(STATIC_DIR)/make.log >&2; exit $$rc
 
-# Start the server in the foreground on its defaults (all addresses, port 8000).
-run: $(BUILD)/mpechod
-	./$(BUILD)/mpechod $(RUNARGS)
+# Build the three programs, then start the server in the foreground on its defaults (all
+# addresses, port 8000), so that mpecho and mpecho-bench are there to try it.
+run: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
+	$(abspath $(BUILD))/mpechod $(RUNARGS)
 
 # The whole suite: installs what it needs, then unit + end-to-end tests on a normal
 # build and on an ASan/UBSan build, and the tests of what linking statically changes
@@ -89,16 +97,22 @@ test:
 	./tests/deps.sh
 	$(MAKE) WERROR=-Werror all
 	$(MAKE) WERROR=-Werror static
-	$(MAKE) WERROR=-Werror BUILD=build/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
+	$(MAKE) WERROR=-Werror BUILD=$(BUILD)/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
-	$(MAKE) fuzz FUZZ_SECONDS=3
-	python3 tests/run.py build build/sanitize 'build/static=$(STATIC_TESTS)'
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	python3 tests/run.py $(BUILD) $(BUILD)/sanitize '$(STATIC_DIR)=$(STATIC_TESTS)'
+
+# The unit tests alone: build them, run them (the last line says how many checks passed).
+unit: $(BUILD)/unit
+	$(abspath $(BUILD))/unit
 
 # libFuzzer targets (clang): tests/fuzz/NAME.c against the sources FUZZ_NAME lists, each
-# run for FUZZ_SECONDS (default 60; make test runs 5) from its committed seed corpus,
+# run for FUZZ_SECONDS (default 60; make test runs TEST_FUZZ_SECONDS, which README states)
+# from its committed seed corpus,
 # with new findings kept in $(BUILD)/fuzz/NAME.corpus. A crash fails the target.
 FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS = 3
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c
 FUZZ_http = src/mpechod/http.c
@@ -154,6 +168,16 @@ soak:
 	$(MAKE) all
 	python3 tests/soak.py
 
+# The units name the installed program and options file: the paths are put in as installed.
+# The documents keep their links: dist/ is installed as examples/. An options file already
+# there is the administrator's and is left alone.
+INSTALLED_PATHS = -e 's|/usr/sbin/mpechod|$(SBINDIR)/mpechod|g' \
+                  -e 's|/etc/default/mpechod|$(SYSCONFDIR)/default/mpechod|g'
+UNITS = mpechod.service mpechod.socket mpechod-inetd.socket mpechod-inetd@.service
+DOCS = README.md LICENSE docs/guide.md docs/guide.zh-CN.md docs/guide.ko.md docs/balancer.md \
+       bench/results.md bench/results.svg
+EXAMPLES = dist/haproxy/haproxy.cfg dist/inetd/inetd.conf dist/xinetd/mpechod \
+           dist/default/mpechod $(UNITS:%=dist/systemd/%)
 install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/mpechod $(DESTDIR)$(SBINDIR)/mpechod
@@ -162,16 +186,21 @@ install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -m 644 man/mpechod.8 $(DESTDIR)$(MANDIR)/man8/mpechod.8
 	install -m 644 man/mpecho.1 $(DESTDIR)$(MANDIR)/man1/mpecho.1
 	install -m 644 man/mpecho-bench.1 $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1
-	install -d $(DESTDIR)$(UNITDIR)
-	install -m 644 dist/systemd/mpechod.service dist/systemd/mpechod.socket \
-	    dist/systemd/mpechod-inetd.socket dist/systemd/mpechod-inetd@.service $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	for u in $(UNITS); do sed $(INSTALLED_PATHS) dist/systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/mpechod || { sed $(INSTALLED_PATHS) dist/default/mpechod \
+	    >$(DESTDIR)$(SYSCONFDIR)/default/mpechod && chmod 644 $(DESTDIR)$(SYSCONFDIR)/default/mpechod; }
+	for f in $(DOCS) $(EXAMPLES); do d=$$(dirname $$f | sed 's|^dist|examples|;s|^\.$$||'); \
+	    install -d $(DESTDIR)$(DOCDIR)/$$d && sed $(INSTALLED_PATHS) -e 's|](dist/|](examples/|g' \
+	    -e 's|](\.\./dist/|](../examples/|g' $$f >$(DESTDIR)$(DOCDIR)/$$d/$$(basename $$f) && \
+	    chmod 644 $(DESTDIR)$(DOCDIR)/$$d/$$(basename $$f) || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho $(DESTDIR)$(BINDIR)/mpecho-bench \
 	    $(DESTDIR)$(MANDIR)/man8/mpechod.8 $(DESTDIR)$(MANDIR)/man1/mpecho.1 \
-	    $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1 $(DESTDIR)$(UNITDIR)/mpechod.service \
-	    $(DESTDIR)$(UNITDIR)/mpechod.socket $(DESTDIR)$(UNITDIR)/mpechod-inetd.socket \
-	    $(DESTDIR)$(UNITDIR)/mpechod-inetd@.service
+	    $(DESTDIR)$(MANDIR)/man1/mpecho-bench.1 $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 # The Debian package, built from a copy of the tree in $(BUILD)/deb (dpkg-buildpackage
 # writes beside its source tree): $(BUILD)/deb/mpecho_$(VERSION)_*.deb. It runs in a fresh

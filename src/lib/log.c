@@ -296,8 +296,8 @@ log_room(size_t len)
  * file system without fallocate, or another process taking the last space
  * between the reservation and the write), the head is cut back off from where
  * this write ended (a file given to --log, or standard error sent to one);
- * elsewhere (a pipe, a terminal) the rest is sent after it.
- * false: the line is lost.
+ * elsewhere (a pipe, a terminal), or if the file cannot be cut, the rest is
+ * sent after it. false: the line is lost.
  */
 static bool
 log_write_whole(const char *line, size_t len)
@@ -315,11 +315,10 @@ log_write_whole(const char *line, size_t len)
 		return true;
 	if (n <= 0)
 		return false;
-	if (log_fd_regular != 1)
-		return io_write_all(log_fd, line + n, len - (size_t)n) == 0;
-	if ((end = lseek(log_fd, 0, SEEK_CUR)) >= n)
-		(void)ftruncate(log_fd, end - n);
-	return false;
+	if (log_fd_regular == 1 && (end = lseek(log_fd, 0, SEEK_CUR)) >= n &&
+	    ftruncate(log_fd, end - n) == 0)
+		return false;
+	return io_write_all(log_fd, line + n, len - (size_t)n) == 0;
 }
 
 /* The first line that can be written after some could not says how many were lost. */

@@ -1,4 +1,6 @@
-"""The build's own targets that a user runs: install into a staging directory."""
+"""The build's own targets that a user runs: install into a staging directory, make run
+(which builds all three programs), make unit, make static in BUILD, and the fuzzing time
+README states."""
 import os
 import re
 import signal
@@ -49,3 +51,35 @@ def test_make_run_starts_the_server_in_the_foreground():
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C on the terminal
     proc.wait(15)
     wait_until(lambda: not group_members(proc.pid), 5, "make run's processes to end")
+
+
+def dry_run(*args):
+    """The commands make would run (make -n), recursive makes included."""
+    out = subprocess.run(["make", "-n", "-C", ROOT, *args], capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0, f"make -n {args}: {out.stderr}")
+    return out.stdout
+
+
+def test_make_run_builds_all_three_and_static_and_unit_honour_build():
+    with tempfile.TemporaryDirectory() as d:
+        commands = dry_run("run", f"BUILD={d}")
+        for prog in ("mpechod", "mpecho", "mpecho-bench"):
+            check(re.search(rf"-o {re.escape(d)}/{prog} ", commands), f"make run builds {prog}")
+        commands = dry_run("static", f"BUILD={d}")
+        check(f"BUILD={d}/static {d}/static/mpechod" in commands and " build/static" not in commands,
+              f"make static builds in BUILD/static: {commands[:300]}")
+        check(re.search(rf"^{re.escape(d)}/unit$", dry_run("unit", f"BUILD={d}"), re.M),
+              "make unit runs the unit tests it builds")
+    out = subprocess.run(["make", "-s", "-C", ROOT, "unit"], capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0 and re.search(r"^unit: \d+ passed, 0 failed$", out.stdout, re.M),
+          f"make unit: {out.stdout[-300:]}")
+
+
+def test_readme_states_the_fuzzing_time_make_test_uses():
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    seconds = re.search(r"^TEST_FUZZ_SECONDS = (\d+)$", makefile, re.M).group(1)
+    check(re.search(r"^test:(.|\n)*?\$\(MAKE\) fuzz FUZZ_SECONDS=\$\(TEST_FUZZ_SECONDS\)$", makefile, re.M),
+          "make test fuzzes for TEST_FUZZ_SECONDS")
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    stated = re.findall(r"make test runs (\d+) s each", readme)
+    check(stated == [seconds], f"README says make test fuzzes {stated} s, the Makefile {seconds}")
