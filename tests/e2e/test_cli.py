@@ -51,21 +51,6 @@ def test_help_and_version():
     check(out.returncode == 0 and out.stdout.startswith("Usage: mpecho "), "mpecho --help")
 
 
-def test_help_and_man_page_list_the_same_options():
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for prog, page in (("mpechod", "man/mpechod.8"), ("mpecho", "man/mpecho.1"),
-                       ("mpecho-bench", "man/mpecho-bench.1")):
-        text = subprocess.run([binary(prog), "--help"], capture_output=True, text=True,
-                              timeout=10).stdout
-        helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z0-9])\b", text))
-        with open(os.path.join(root, page)) as f:
-            man = f.read()
-        documented = {"--" + m for m in re.findall(r"Fl Fl ([a-z][a-z0-9-]*)", man)}
-        documented |= {"-" + m for m in re.findall(r"\.It Fl ([a-zA-Z0-9])\b", man)}
-        check(helped == documented, f"{prog}: only in --help {sorted(helped - documented)}, "
-              f"only in {page} {sorted(documented - helped)}")
-
-
 def test_busy_port_is_reported_with_address_and_reason():
     srv = Server("-l", "127.0.0.1:0")
     rc, err = run_server_once("127.0.0.1", str(srv.port))
