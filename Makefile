@@ -44,7 +44,7 @@ CLIENT_OBJS = $(call objs,src/mpecho)
 BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
-              $(BUILD)/src/mpecho-bench/stats.o
+              $(BUILD)/src/mpecho-bench/stats.o $(BUILD)/src/mpecho/args.o
 
 .PHONY: all run test unit bench soak install uninstall deb fuzz clean static
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
@@ -70,7 +70,8 @@ $(BUILD)/%.o: %.c
 # never hide <limits.h>, which OpenSSL's headers need.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench $(ALLFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench -iquote src/mpecho \
+	    $(ALLFLAGS) -c -o $@ $<
 
 # The three programs linked statically, in $(BUILD)/static: one file each to copy into a
 # container or a network namespace, and the fork model's fastest build (a session process

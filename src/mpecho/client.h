@@ -6,7 +6,30 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <getopt.h>
 #include <openssl/ssl.h>
+
+/* What the command line asks for (args.c). */
+struct client_args {
+	char *host, *port;	/* malloc'd; port NULL for a unix: socket */
+	int family;		/* AF_UNSPEC, or -4/-6 */
+	int timeout_ms;		/* -w; -1: none */
+	bool banner;
+	bool tls, insecure;	/* --tls, --insecure */
+	bool udp;		/* -u */
+	const char *ca;		/* --ca FILE, or NULL */
+};
+
+enum args_result { ARGS_RUN, ARGS_HELP, ARGS_VERSION, ARGS_USAGE, ARGS_FAIL };
+
+/*
+ * args.c: fill *a from argv; on ARGS_USAGE or ARGS_FAIL (out of memory), err
+ * holds one line. Never prints, never exits. args_free() releases the strings.
+ */
+enum args_result args_parse(struct client_args *a, int argc, char **argv, char *err, size_t errlen);
+void args_free(struct client_args *a);
+const char *args_usage(void);
+extern const struct option args_long[];
 
 /* How the relay runs: on a terminal or on pipes, and -w. */
 struct client_mode {

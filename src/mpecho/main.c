@@ -1,7 +1,6 @@
 /* main: mpecho, the client: options, the connection, then the terminal or the pipe mode. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -11,59 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "client.h"
 #include "io.h"
 #include "log.h"
 #include "lookup.h"
 #include "net.h"
-#include "number.h"
 #include "tls.h"
 #include "mpecho.h"
-
-static const char usage_text[] =
-"Usage: mpecho [OPTIONS] [HOST [PORT]]\n"
-"       mpecho [OPTIONS] HOST:PORT | [IPv6]:PORT | unix:PATH\n"
-"Talk to an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT ").\n"
-"\n"
-"On a terminal: type a line, see the reply; 'quit' (sent to the server) or\n"
-"Ctrl-D ends it, once the server has sent the rest back and closed.\n"
-"On pipes: standard input is sent as it is and what comes back is written to\n"
-"standard output; at end of input the sending side is shut down, and mpecho\n"
-"exits once the server has sent everything back and closed.\n"
-"\n"
-"  -4                 IPv4 only\n"
-"  -6                 IPv6 only\n"
-"  -w SECS            give up when connecting takes longer, or when nothing is\n"
-"                     read or sent for SECS (1-86400; default: wait for ever)\n"
-"      --banner       the server sends a line first (mpechod --banner): print it\n"
-"                     on standard error, apart from the echo\n"
-"      --tls          speak TLS (1.2 or 1.3): the server's certificate must be valid\n"
-"                     for HOST and signed by a trusted CA (the system's, or --ca)\n"
-"      --ca FILE      trust the CA certificates in FILE (PEM) instead\n"
-"      --insecure     check no certificate (testing only)\n"
-"  -u, --udp          echo over UDP: each read of the input (a line on a terminal)\n"
-"                     is one datagram; at the end, missing echoes are awaited for\n"
-"                     -w SECS (default 2)\n"
-"  -h, --help         show this help and exit\n"
-"  -V, --version      show the version and exit\n"
-"\n"
-"Exit status: 0 done (on pipes: every byte sent came back), 1 connection failed\n"
-"or broken (refused, unknown host, reset, timed out, closed by the server before\n"
-"the end of the input or with bytes missing, a TLS handshake or record that\n"
-"failed, a standard descriptor closed),\n"
-"2 usage error.\n";
-
-static const struct option long_options[] = {
-	{ "banner", no_argument, NULL, 'b' },
-	{ "tls", no_argument, NULL, 't' },
-	{ "ca", required_argument, NULL, 'C' },
-	{ "insecure", no_argument, NULL, 'k' },
-	{ "udp", no_argument, NULL, 'u' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
 
 /* "unix:PATH": connect to that socket; on failure the message is printed. */
 static int
@@ -149,88 +102,23 @@ client_banner(struct conn *c)
 	return EXIT_FAIL;
 }
 
-/* What the command line asks for; --help, --version and usage errors end the program here. */
-struct client_args {
-	char *host, *port;	/* malloc'd */
-	int family;
-	int timeout_ms;		/* -w; -1: none */
-	bool banner;
-	bool tls, insecure;	/* --tls, --insecure */
-	bool udp;		/* -u */
-	const char *ca;		/* --ca FILE, or NULL */
-};
-
-/* The server: HOST [PORT], or HOST:PORT and [IPv6]:PORT in one argument. */
-static void
-client_target(struct client_args *a, int n, char **args)
-{
-	if (n > 2)
-		log_die(EXIT_USAGE, "unexpected argument '%s' (see mpecho --help)", args[2]);
-	if (n >= 1 && strncmp(args[0], "unix:", 5) == 0) {	/* a Unix-domain socket: no port */
-		if (n == 2)
-			log_die(EXIT_USAGE, "unexpected argument '%s': a unix: socket has no port", args[1]);
-		if ((a->host = strdup(args[0])) == NULL)
-			log_die(EXIT_FAIL, "out of memory");
-		return;
-	}
-	if (n >= 1 && net_parse_target(args[0], &a->host, &a->port) < 0)
-		log_die(errno == EINVAL ? EXIT_USAGE : EXIT_FAIL, "invalid server '%s': %s", args[0],
-		    errno == EINVAL ? "expected HOST, HOST:PORT or [IPv6]:PORT" : strerror(errno));
-	if (n == 2 && a->port != NULL)
-		log_die(EXIT_USAGE, "two ports: '%s' has one, and '%s' follows", args[0], args[1]);
-	if (n == 2)
-		a->port = strdup(args[1]);
-	if (a->host == NULL)
-		a->host = strdup("127.0.0.1");
-	if (a->port == NULL)
-		a->port = strdup(MPECHO_DEFAULT_PORT);
-	if (a->host == NULL || a->port == NULL)
-		log_die(EXIT_FAIL, "out of memory");
-	/* a client cannot reach port 0: the number must be 1-65535 */
-	if (net_check_port(a->port) < 0 || strspn(a->port, "0") == strlen(a->port))
-		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535 or a service name",
-		    a->port);
-}
-
+/* The command line; --help, --version and usage errors end the program here. */
 static void
 client_options(struct client_args *a, int argc, char **argv)
 {
-	char msg[128];
-	long secs;
-	int c;
+	enum args_result r;
+	char err[512];
 
-	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46uw:hV", long_options, NULL)) != -1) {
-		if (c == '4' || c == '6')
-			a->family = c == '4' ? AF_INET : AF_INET6;
-		else if (c == 'b' || c == 't' || c == 'k' || c == 'u')
-			*(c == 'b' ? &a->banner : c == 't' ? &a->tls : c == 'k' ? &a->insecure :
-			    &a->udp) = true;
-		else if (c == 'C')
-			a->ca = optarg;
-		else if (c == 'w' && number_parse(optarg, 1, 86400, &secs) == 0)
-			a->timeout_ms = (int)secs * 1000;
-		else if (c == 'w')
-			log_die(EXIT_USAGE, "invalid value '%s' for -w: expected seconds from 1 to 86400",
-			    optarg);
-		else if (c == 'h' || c == 'V')
-			exit(c == 'h' ? (fputs(usage_text, stdout), EXIT_OK) :
-			    (printf("mpecho %s\n", MPECHO_VERSION), EXIT_OK));
-		else
-			log_die(EXIT_USAGE, "%s (see mpecho --help)",
-			    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
-	}
-	client_target(a, argc - optind, argv + optind);
-	if ((a->ca != NULL || a->insecure) && !a->tls)
-		log_die(EXIT_USAGE, "%s is for TLS: add --tls", a->ca != NULL ? "--ca" : "--insecure");
-	if (a->ca != NULL && a->insecure)
-		log_die(EXIT_USAGE, "--ca and --insecure exclude each other");
-	if (a->tls && a->port == NULL)
-		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
-	if (a->udp && (a->port == NULL || a->tls || a->banner))
-		log_die(EXIT_USAGE, "-u cannot go with %s", a->port == NULL ? "a unix: socket" :
-		    a->tls ? "--tls" : "--banner");
+	if ((r = args_parse(a, argc, argv, err, sizeof(err))) == ARGS_RUN)
+		return;
+	args_free(a);
+	if (r == ARGS_USAGE || r == ARGS_FAIL)
+		log_die(r == ARGS_FAIL ? EXIT_FAIL : EXIT_USAGE, "%s", err);
+	if (r == ARGS_HELP)
+		fputs(args_usage(), stdout);
+	else
+		printf("mpecho %s\n", MPECHO_VERSION);
+	exit(EXIT_OK);
 }
 
 /* --tls: the CA certificates, loaded before connecting; a usage or file error ends it here. */

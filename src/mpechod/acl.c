@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -111,6 +112,61 @@ acl_permits(const struct acl *acl, const struct net_addr *addr)
 		allowed = true;
 	}
 	return allowed;
+}
+
+/* Whether rule outer holds every address of rule inner. */
+static bool
+acl_covers(const struct acl_rule *outer, const struct acl_rule *inner)
+{
+	return outer->net.family == inner->net.family && outer->prefix <= inner->prefix &&
+	    prefix_matches(inner->net.bytes, outer->net.bytes, outer->prefix);
+}
+
+/* Whether rule i changes nothing: *cause is the rule that makes it so (i itself: no allow near it). */
+static bool
+acl_rule_idle(const struct acl *acl, size_t i, size_t *cause)
+{
+	const struct acl_rule *r = &acl->rules[i], *o;
+	bool near_allow = false;
+	size_t j;
+
+	for (j = 0; j < acl->n; j++) {
+		o = &acl->rules[j];
+		if (j == i)
+			continue;
+		/* a deny covers an allow whatever the order; of two equal rules of a kind, the later is idle */
+		if (acl_covers(o, r) && ((!o->allow && r->allow) ||
+		    (o->allow == r->allow && (o->prefix < r->prefix || j < i)))) {
+			*cause = j;
+			return true;
+		}
+		near_allow |= o->allow && (acl_covers(o, r) || acl_covers(r, o));
+	}
+	*cause = i;
+	return !r->allow && acl->any_allow && !near_allow;
+}
+
+int
+acl_idle(const struct acl *acl, size_t *rule, size_t *cause)
+{
+	size_t i;
+
+	for (i = 0; i < acl->n; i++)
+		if (acl_rule_idle(acl, i, cause)) {
+			*rule = i;
+			return 1;
+		}
+	return 0;
+}
+
+const char *
+acl_rule_text(const struct acl_rule *r, char *buf, size_t len)
+{
+	char net[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(r->net.family, r->net.bytes, net, sizeof(net));
+	snprintf(buf, len, "%s/%d", net, r->prefix);
+	return buf;
 }
 
 void

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <netinet/in.h>
+
 #include "net.h"
 
 struct acl_rule {
@@ -37,6 +39,21 @@ int acl_add(struct acl *acl, const struct acl_rule *rule);
  * refused; with no rules, everyone is permitted.
  */
 bool acl_permits(const struct acl *acl, const struct net_addr *addr);
+
+/*
+ * A rule that cannot change who is let in: one a deny rule covers (deny wins),
+ * one inside another of its kind, or, when allow rules exist, a deny rule that
+ * no allow rule overlaps (nobody outside them gets in anyway). 1 with the
+ * first such rule's index and the index of the rule that covers it (its own
+ * for the last case), or 0.
+ */
+int acl_idle(const struct acl *acl, size_t *rule, size_t *cause);
+
+/* Room for acl_rule_text(). */
+#define ACL_RULE_TEXT (INET6_ADDRSTRLEN + 8)
+
+/* "10.0.0.0/8", "2001:db8::/32". */
+const char *acl_rule_text(const struct acl_rule *r, char *buf, size_t len);
 
 void acl_free(struct acl *acl);
 

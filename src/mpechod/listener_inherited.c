@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "listener.h"
@@ -122,33 +124,153 @@ listener_inherited_open(struct listeners *ls, struct listeners *udp, int count, 
 	return 0;
 }
 
-/* Whether spec's address (resolved now, as it would be bound) is the listener's. */
+/* "HOST:PORT", "udp:HOST:PORT" or "unix:PATH": a -l as the user wrote its address. */
+static const char *
+inherited_spec_text(const struct listen_spec *spec, char *buf, size_t len)
+{
+	if (spec->path != NULL)
+		snprintf(buf, len, "unix:%s", spec->path);
+	else
+		snprintf(buf, len, "%s%s%s%s:%s", spec->udp ? "udp:" : "",
+		    spec->host != NULL && strchr(spec->host, ':') != NULL ? "[" : "",
+		    spec->host != NULL ? spec->host : "",
+		    spec->host != NULL && strchr(spec->host, ':') != NULL ? "]" : "", spec->port);
+	return buf;
+}
+
+/* Whether two IP addresses are one; port 0 in want matches any port. */
+static bool
+inherited_same(const struct sockaddr *want, const struct sockaddr *have)
+{
+	if (want->sa_family != have->sa_family || (net_port(want) != 0 &&
+	    net_port(want) != net_port(have)))
+		return false;
+	if (want->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)want)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)have)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)want)->sin6_addr,
+	    &((const struct sockaddr_in6 *)have)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* Whether spec (resolved now, as it would be bound; port 0: any port) names the listener. */
 static bool
 inherited_matches(const struct listener *l, const struct listen_spec *spec)
 {
-	char name[NET_ADDRSTRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	struct addrinfo *ai, *a;
 	bool found = false;
 
-	if (spec->port == NULL || net_resolve(spec->host, spec->port, 1, AF_UNSPEC, &ai) != 0)
+	if (spec->path != NULL)
+		return l->local && strcmp(l->name + 5, spec->path) == 0;	/* "unix:PATH" */
+	if (l->local || getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    net_resolve(spec->host, spec->port, 1, AF_UNSPEC, &ai) != 0)
 		return false;
 	for (a = ai; a != NULL && !found; a = a->ai_next)
-		found = strcmp(net_format(a->ai_addr, name, sizeof(name)), l->name) == 0;
+		found = inherited_same(a->ai_addr, (struct sockaddr *)&ss);
 	freeaddrinfo(ai);
 	return found;
 }
 
-void
-listener_inherited_options(struct listeners *ls, const struct listen_spec *specs, size_t n)
+/* The -l of this kind (udp: or not) that names no socket, or that names one already named. */
+static int
+inherited_match_specs(const struct listeners *ls, bool udp, const struct listen_spec *specs,
+    size_t n, int *match, char *err, size_t errlen)
 {
+	char text[LISTENER_NAME_MAX + 8], other[LISTENER_NAME_MAX + 8];
 	size_t i, j;
+	bool named;
+
+	for (j = 0; j < n; j++) {
+		if (specs[j].udp != udp)
+			continue;
+		for (i = 0, named = false; i < ls->n; i++) {
+			if (!inherited_matches(&ls->v[i], &specs[j]))
+				continue;
+			if (match[i] >= 0 && match[i] != (int)j) {
+				snprintf(err, errlen, "-l %s and -l %s both name the socket %s (%s): one -l a "
+				    "socket", inherited_spec_text(&specs[match[i]], other, sizeof(other)),
+				    inherited_spec_text(&specs[j], text, sizeof(text)), ls->v[i].name,
+				    ls->v[i].label);
+				return -1;
+			}
+			match[i] = (int)j;
+			named = true;
+		}
+		if (!named) {
+			snprintf(err, errlen, "-l %s cannot take effect: it names none of the sockets "
+			    "handed over (%s %s%s): these are the listeners, and -l says how to serve them",
+			    inherited_spec_text(&specs[j], text, sizeof(text)), ls->n > 0 ? ls->v[0].name :
+			    "none", ls->n > 0 ? ls->v[0].label : "", ls->n > 1 ? ", ..." : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+listener_inherited_match(const struct listeners *ls, bool udp, const struct listen_spec *specs,
+    size_t n, int *match, char *err, size_t errlen)
+{
+	size_t i, given = 0;
 
 	for (i = 0; i < ls->n; i++)
-		for (j = 0; j < n && ls->v[i].label[0] != '\0'; j++)
-			if ((specs[j].proxy || specs[j].tls || specs[j].deferred) &&
-			    inherited_matches(&ls->v[i], &specs[j])) {
-				ls->v[i].proxy = specs[j].proxy;
-				ls->v[i].tls = specs[j].tls;
-				ls->v[i].deferred = specs[j].deferred;
-			}
+		match[i] = -1;
+	for (i = 0; i < n; i++)
+		given += specs[i].udp == udp;
+	if (given == 0)
+		return 0;	/* no -l of this kind: every socket as it is */
+	if (inherited_match_specs(ls, udp, specs, n, match, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < ls->n; i++)
+		if (match[i] < 0) {
+			snprintf(err, errlen, "the socket handed over as %s (%s) is named by no -l: with -l "
+			    "given, each socket handed over needs one that says how to serve it",
+			    ls->v[i].name, ls->v[i].label);
+			return -1;
+		}
+	return 0;
+}
+
+int
+listener_inherited_reuseport(const struct listeners *ls, char *err, size_t errlen)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (getsockopt(ls->v[i].fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) < 0 || !on) {
+			snprintf(err, errlen, "--reuseport cannot take effect: the socket handed over as %s "
+			    "(%s) was bound without SO_REUSEPORT (ReusePort=yes in a socket unit; "
+			    "--reuseport in the server an upgrade replaces)", ls->v[i].name, ls->v[i].label);
+			return -1;
+		}
+	return 0;
+}
+
+int
+listener_inherited_apply(struct listeners *ls, const struct listen_spec *specs, const int *match,
+    const struct listen_params *lp, char *err, size_t errlen)
+{
+	struct listener *l;
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		l = &ls->v[i];
+		if (match[i] >= 0) {
+			l->proxy = specs[match[i]].proxy;
+			l->tls = specs[match[i]].tls;
+			l->deferred = specs[match[i]].deferred;
+		}
+		/* listen() again on a listening socket sets its backlog: --backlog takes effect */
+		if ((lp->backlog > 0 && listen(l->fd, lp->backlog) < 0) ||
+		    (l->local && lp->socket_mode >= 0 && chmod(l->name + 5, (mode_t)lp->socket_mode) < 0)) {
+			snprintf(err, errlen, "cannot give the socket handed over as %s (%s) its %s: %s",
+			    l->name, l->label, lp->backlog > 0 && !l->local ? "--backlog" : "options",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }

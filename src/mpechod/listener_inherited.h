@@ -7,6 +7,7 @@
 #ifndef MPECHO_LISTENER_INHERITED_H
 #define MPECHO_LISTENER_INHERITED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct listen_spec;
@@ -37,11 +38,30 @@ int listener_inherited_take(struct listeners *ls, int fd, const char *label, cha
 int listener_inherited_open(struct listeners *ls, struct listeners *udp, int count,
     const char *names, char *err, size_t errlen);
 
+struct listen_params;
+
 /*
- * Sockets taken over (from systemd or a predecessor) are bound elsewhere, but
- * their options are this server's: a -l spec with ,proxy or ,tls whose address
- * is a taken socket's gives it those options. Sockets bound here are left alone.
+ * Sockets taken over (from systemd, inetd "wait" or a predecessor) are bound
+ * elsewhere, but how to serve them is this server's to say, with -l. For the
+ * sockets in ls (stream ones, or udp: ones when udp is true): match[i] is the
+ * index in specs of the -l that names ls->v[i] (its address resolved as it
+ * would be bound; port 0 names any port), or -1. With no -l of that kind, every
+ * socket is served as it is; with any, each -l must name a socket and each
+ * socket be named by one -l, so that no ,proxy or ,tls is ever silently lost.
+ * 0, or -1 with err naming the odd one (a usage error).
  */
-void listener_inherited_options(struct listeners *ls, const struct listen_spec *specs, size_t n);
+int listener_inherited_match(const struct listeners *ls, bool udp, const struct listen_spec *specs,
+    size_t n, int *match, char *err, size_t errlen);
+
+/* --reuseport with sockets taken over: each must have SO_REUSEPORT already. 0, or -1 with err. */
+int listener_inherited_reuseport(const struct listeners *ls, char *err, size_t errlen);
+
+/*
+ * Give each taken socket the options of its -l (match[i], as found above) and
+ * those of lp: backlog above 0 (listen() again), socket_mode (a unix: socket's
+ * file). 0, or -1 with err.
+ */
+int listener_inherited_apply(struct listeners *ls, const struct listen_spec *specs, const int *match,
+    const struct listen_params *lp, char *err, size_t errlen);
 
 #endif

@@ -150,14 +150,25 @@ main_pidfile(const struct config *cfg, struct pidfile *pf)
 	return -1;
 }
 
+/* How a listener is opened here, from the command line. */
+static struct listen_params
+main_listen_params(const struct config *cfg)
+{
+	return (struct listen_params){ .backlog = cfg->backlog, .reuseport = cfg->reuseport,
+	    .socket_mode = cfg->socket_mode, .owner_set = cfg->user != NULL && geteuid() == 0,
+	    .owner = cfg->privs.uid, .group = cfg->privs.gid };
+}
+
 /*
  * The listeners: handed over by a service manager (systemd's LISTEN_FDS, or
- * inetd's listening standard input), else bound here. 0, or -1 with err.
+ * inetd's listening standard input), else bound here. 1 when they were
+ * handed over, 0 when bound here, or -1 with err.
  */
 static int
 main_listeners(const struct config *cfg, struct listeners *ls, struct listeners *udp, char *err,
     size_t errlen)
 {
+	struct listen_params lp = main_listen_params(cfg);
 	char *names;
 	int n = listener_inherited_count(&names, err, errlen), rc;
 
@@ -168,72 +179,142 @@ main_listeners(const struct config *cfg, struct listeners *ls, struct listeners 
 			ls->v[0].tls = cfg->tls_cert != NULL;	/* -i: TLS when the files are given */
 	} else if (n > 0) {
 		rc = listener_inherited_open(ls, udp, n, names, err, errlen);
-	} else if ((rc = listeners_open(ls, cfg->listens, cfg->nlistens, &(struct listen_params){
-	    .backlog = cfg->backlog, .reuseport = cfg->reuseport, .socket_mode = cfg->socket_mode,
-	    .owner_set = cfg->user != NULL && geteuid() == 0, .owner = cfg->privs.uid,
-	    .group = cfg->privs.gid }, err, errlen)) == 0) {
+	} else if ((rc = listeners_open(ls, cfg->listens, cfg->nlistens, &lp, err, errlen)) == 0) {
 		rc = listener_udp_open(udp, cfg->listens, cfg->nlistens,
 		    cfg->reuseport || cfg->upgrade_socket != NULL, err, errlen);
 	}
-	if (rc == 0 && n > 0 && cfg->nlistens > 0)
-		log_msg(LOG_LVL_NOTICE, "event=listen-skipped count=%zu reason=socket-activated",
-		    cfg->nlistens);
 	free(names);
+	return rc < 0 ? -1 : cfg->inetd || n > 0;
+}
+
+/*
+ * Sockets handed over are served as the -l that names each says (udp: ones
+ * too, under socket activation), with --backlog and --socket-mode when given.
+ * 0, or an exit status once the reason is printed: EXIT_USAGE for an option
+ * that cannot take effect on them.
+ */
+static int
+main_taken(const struct config *cfg, struct supervisor_env *env, bool with_udp)
+{
+	struct listen_params lp = { .backlog = cfg->given[OPT_BACKLOG] ? cfg->backlog : 0,
+	    .socket_mode = cfg->socket_mode };
+	int *match = calloc(env->ls->n + env->udp->n + 1, sizeof(*match)), rc = EXIT_USAGE;
+	char err[768];
+
+	if (match == NULL) {
+		log_plain("out of memory");
+		return EXIT_FAIL;
+	}
+	if (listener_inherited_match(env->ls, false, cfg->listens, cfg->nlistens, match, err,
+	    sizeof(err)) < 0 || (cfg->reuseport && listener_inherited_reuseport(env->ls, err,
+	    sizeof(err)) < 0))
+		goto out;
+	rc = EXIT_FAIL;
+	if (listener_inherited_apply(env->ls, cfg->listens, match, &lp, err, sizeof(err)) < 0)
+		goto out;
+	rc = EXIT_USAGE;
+	if (with_udp && (listener_inherited_match(env->udp, true, cfg->listens, cfg->nlistens, match,
+	    err, sizeof(err)) < 0 || (cfg->reuseport && listener_inherited_reuseport(env->udp, err,
+	    sizeof(err)) < 0)))
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		log_plain("%s", err);
+	free(match);
 	return rc;
 }
 
-/* Step 4: the pidfile, then every listener. 0, or -1 once the reason is printed. */
+/* What the open listeners serve: the options must take effect on them. 0 or EXIT_USAGE. */
+static int
+main_scene(const struct config *cfg, const struct listeners *ls, const struct listeners *udp)
+{
+	struct options_scene sc = { .listening = true, .stream = ls->n > 0, .udp = udp->n > 0 };
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		sc.proxy |= ls->v[i].proxy;
+		sc.tls |= ls->v[i].tls;
+		sc.local |= ls->v[i].local;
+	}
+	if (options_effect_check(cfg, &sc, err, sizeof(err)) == 0)
+		return 0;
+	log_plain("%s (see mpechod --help)", err);
+	return EXIT_USAGE;
+}
+
+/* Step 4: the pidfile, then every listener. 0, or an exit status once the reason is printed. */
 static int
 main_bind(const struct config *cfg, struct supervisor_env *env)
 {
 	char err[512];
-
-	int taken = 0;
+	int taken = 0, rc = 0;
 
 	/* A successor takes the running server's listeners first: that frees the pidfile's name. */
 	if (cfg->upgrade_socket != NULL && (taken = upgrade_take(cfg->upgrade_socket, env->ls,
 	    &env->upgrade_conn, &env->upgrade_from, err, sizeof(err))) < 0) {
 		log_plain("%s", err);
-		return -1;
+		return EXIT_FAIL;
 	}
 	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
-		return -1;
+		return EXIT_FAIL;
 	/* a successor binds the UDP ports beside its predecessor: they are not handed over */
-	if ((!taken && main_listeners(cfg, env->ls, env->udp, err, sizeof(err)) < 0) ||
+	if ((!taken && (rc = main_listeners(cfg, env->ls, env->udp, err, sizeof(err))) < 0) ||
 	    (taken && listener_udp_open(env->udp, cfg->listens, cfg->nlistens, true, err,
 	    sizeof(err)) < 0)) {
 		log_plain("%s", err);
-		return -1;
+		return EXIT_FAIL;
 	}
-	listener_inherited_options(env->ls, cfg->listens, cfg->nlistens);
+	if ((taken || rc == 1) && (rc = main_taken(cfg, env, !taken)) != 0)
+		return rc;
+	if ((rc = main_scene(cfg, env->ls, env->udp)) != 0)
+		return rc;
 	if (cfg->metrics != NULL && (env->metrics_fd = listener_tcp_one("--metrics", cfg->metrics, 1024, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);
-		return -1;
+		return EXIT_FAIL;
 	}
 	if (cfg->agent != NULL && (env->agent_fd = listener_tcp_one("--agent", cfg->agent, 64, err,
 	    sizeof(err))) < 0) {
 		log_plain("%s", err);
-		return -1;
+		return EXIT_FAIL;
 	}
 	return 0;
+}
+
+/* -i with a connection on standard input: one session, no listener. 0 or EXIT_USAGE. */
+static int
+main_inetd_scene(const struct config *cfg)
+{
+	struct options_scene sc = { .listening = false, .stream = true,
+	    .tls = cfg->tls_cert != NULL };
+	char err[512];
+
+	if (options_effect_check(cfg, &sc, err, sizeof(err)) == 0)
+		return 0;
+	log_plain("%s (see mpechod --help)", err);
+	return EXIT_USAGE;
 }
 
 /*
  * inetd "nowait": the connection is standard input. Serve it here and leave
  * with its end status; standard output and error, the same socket, go to
  * /dev/null first so that nothing but echo reaches the client. Returns only
- * when standard input is no stream socket (said on stderr).
+ * when it cannot serve (said on stderr): EXIT_FAIL when standard input is no
+ * stream socket, EXIT_USAGE for an option that cannot take effect on one session.
  */
-static void
+static int
 main_inetd(struct config *cfg, struct tls_server *tls)
 {
 	int null, rc;
 
 	if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
 		log_plain("-i: standard input is not a stream socket");
-		return;
+		return EXIT_FAIL;
 	}
+	if (main_inetd_scene(cfg) != 0)
+		return EXIT_USAGE;
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDOUT_FILENO);
@@ -275,11 +356,12 @@ main(int argc, char **argv)
 	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
 	 * then open or take over every listener; any failure ends the start here. */
 	if (cfg.inetd && inetd_classify(STDIN_FILENO) != INETD_LISTENING) {
-		main_inetd(&cfg, &tls);		/* returns only if stdin is no stream socket */
+		rc = main_inetd(&cfg, &tls);	/* returns only if it cannot serve */
 		goto out;
 	}
-	if (main_bind(&cfg, &env) < 0)
+	if ((rc = main_bind(&cfg, &env)) != 0)
 		goto out;
+	rc = EXIT_FAIL;
 
 	/* 5. Detach: the foreground process stays until the daemon reports ready or failed. */
 	if (cfg.daemonize && (env.ready_fd = daemon_start("mpechod")) < 0) {

@@ -421,6 +421,8 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 		}
 		if (options_apply(cfg, c, optarg, &seen, err, errlen) < 0)
 			return options_failed(err);
+		if (c > 0 && c < OPTIONS_IDS)
+			cfg->given[c] = true;
 	}
 	if (optind < argc && options_positional(cfg, argc - optind, argv + optind, err, errlen) < 0)
 		return options_failed(err);

@@ -17,6 +17,44 @@ struct service;
 
 enum model_kind { MODEL_FORK, MODEL_PREFORK };
 
+/* The long options without a short letter (options_usage.c lists them all; a short
+ * option's id is its letter). */
+enum {
+	OPT_BACKLOG = 256,
+	OPT_GRACE,
+	OPT_LOG,
+	OPT_MAX_PER_SOURCE,
+	OPT_RATE,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_TIME,
+	OPT_MODEL,
+	OPT_START,
+	OPT_MIN_SPARE,
+	OPT_MAX_SPARE,
+	OPT_MAX_REQUESTS,
+	OPT_SPLICE,
+	OPT_PROXY_FROM,
+	OPT_PROXY_TIMEOUT,
+	OPT_REUSEPORT,
+	OPT_UPGRADE_SOCKET,
+	OPT_BANNER,
+	OPT_METRICS,
+	OPT_METRICS_ALLOW,
+	OPT_LOG_FORMAT,
+	OPT_SOURCE_PREFIX6,
+	OPT_MIN_RATE,
+	OPT_SOCKET_MODE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_TIMEOUT,
+	OPT_UDP_RATE,
+	OPT_SHUTDOWN_DELAY,
+	OPT_AGENT,
+	OPTIONS_IDS		/* every option's id (short letters included) is below this */
+};
+
 struct config {
 	struct listen_spec *listens;
 	size_t nlistens;
@@ -61,43 +99,9 @@ struct config {
 	char *user;		/* -u USER[:GROUP] as given, or NULL */
 	struct privs privs;	/* resolved from user by the caller */
 	enum log_level log_level;
+	bool given[OPTIONS_IDS];	/* the options on the command line, by id */
 };
 
-/* The long options without a short letter (options_usage.c lists them all). */
-enum {
-	OPT_BACKLOG = 256,
-	OPT_GRACE,
-	OPT_LOG,
-	OPT_MAX_PER_SOURCE,
-	OPT_RATE,
-	OPT_ALLOW,
-	OPT_DENY,
-	OPT_IDLE_TIMEOUT,
-	OPT_MAX_TIME,
-	OPT_MODEL,
-	OPT_START,
-	OPT_MIN_SPARE,
-	OPT_MAX_SPARE,
-	OPT_MAX_REQUESTS,
-	OPT_SPLICE,
-	OPT_PROXY_FROM,
-	OPT_PROXY_TIMEOUT,
-	OPT_REUSEPORT,
-	OPT_UPGRADE_SOCKET,
-	OPT_BANNER,
-	OPT_METRICS,
-	OPT_METRICS_ALLOW,
-	OPT_LOG_FORMAT,
-	OPT_SOURCE_PREFIX6,
-	OPT_MIN_RATE,
-	OPT_SOCKET_MODE,
-	OPT_TLS_CERT,
-	OPT_TLS_KEY,
-	OPT_TLS_TIMEOUT,
-	OPT_UDP_RATE,
-	OPT_SHUTDOWN_DELAY,
-	OPT_AGENT
-};
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */
 struct options_numeric {
@@ -134,6 +138,31 @@ void options_error(char *err, size_t errlen, const char *fmt, ...)
 
 /* The checks that take several options together. 0, or -1 with err set. */
 int options_finish(struct config *cfg, const struct options_seen *seen, char *err, size_t errlen);
+
+/*
+ * What the server will serve, which decides which options can take effect:
+ * known from the -l specs once the command line is read, and again from the
+ * sockets themselves once they are open or taken over (socket activation, an
+ * upgrade, -i).
+ */
+struct options_scene {
+	bool listening;		/* the supervisor accepts (not -i with a connection on stdin) */
+	bool stream;		/* sessions: a TCP or unix: listener, or -i's connection */
+	bool proxy, tls, local, udp;	/* a ,proxy / ,tls / unix: / udp: listener */
+};
+
+/* options_effect.c: the scene the -l specs describe (-i: a listener or a connection). */
+struct options_scene options_effect_scene(const struct config *cfg);
+
+/*
+ * The one rule: an option given that cannot take effect in this scene is a
+ * usage error. 0, or -1 with err naming the option and what it needs.
+ */
+int options_effect_check(const struct config *cfg, const struct options_scene *sc, char *err,
+    size_t errlen);
+
+/* The long name of option id ("--max-conns" for 'c'), for messages. */
+const char *options_name(int id);
 
 /* What every session is given, from the configuration. */
 struct session_params options_session_params(const struct config *cfg);

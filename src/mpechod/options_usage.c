@@ -108,6 +108,7 @@ static const char usage_text[] =
 "Signals: TERM/INT stop accepting and drain, after --shutdown-delay (a second one\n"
 "moves on at once: from the delay to the drain, from the drain to ending sessions),\n"
 "HUP reopens the log file, USR1 logs a status line.\n"
+"An option that cannot take effect where it is given is a usage error.\n"
 "Exit status: 0 stopped cleanly, 1 run-time failure (cannot listen, ...), 2 usage error.\n";
 
 const char *

@@ -185,6 +185,17 @@ def steal_fd(pid, fd):
     return socket.socket(fileno=dup)
 
 
+def connect_when_up(port, host="127.0.0.1", timeout=10.0):
+    """Connect as soon as something listens (a super-server, a service manager that starts
+    mpechod on the first connection): the first connection that succeeds is returned."""
+    def attempt():
+        try:
+            return connect(port, host)
+        except ConnectionRefusedError:
+            return None
+    return wait_until(attempt, timeout, f"something to listen on {host}:{port}")
+
+
 def parse_addr(text):
     """("host", port) of a listen line's address (a udp: one too); ("unix", path) for a Unix socket."""
     if text.startswith("unix:"):

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import tempfile
 
-from harness import (BUILD, ROOT_DIR, Server, binary, check, connect, echo_roundtrip,
-                     free_port, wait_until)
+from harness import (BUILD, ROOT_DIR, Server, binary, check, connect, connect_when_up,
+                     echo_roundtrip, free_port)
 
 ONCE = True  # about the tree and the package, not a build flavour
 
@@ -157,16 +157,6 @@ def test_the_service_reads_its_options_file_and_the_socket_takes_the_documented_
             check(echo_roundtrip(s, b"options\n") == b"OPTIONS\n", "-s upper from the options file")
         srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{port} fd=3 ")
         check(srv.stop() == 0, "exit 0")
-
-
-def connect_when_up(port):
-    """The first connection to a socket the manager holds (it starts mpechod on it)."""
-    def attempt():
-        try:
-            return connect(port)
-        except ConnectionRefusedError:
-            return None
-    return wait_until(attempt, 10, f"systemd-socket-activate to listen on {port}")
 
 
 def test_deb_builds_passes_lintian_and_the_installed_server_runs():

@@ -193,7 +193,7 @@ def test_sessions_leave_through_exit_not_signals():
 
 
 def test_max_conns_holds_extra_clients_in_the_backlog():
-    pool = ("--model", "prefork", "--start", "1", "--min-spare", "1", "--max-spare", "2")
+    pool = ("--model", "prefork", "--start", "1", "--min-spare", "1")  # --max-spare 2 could not take effect
     for host, extra in (("127.0.0.1", ()), ("::1", ()), ("127.0.0.1", pool)):
         srv = Server("-l", f"[{host}]:0" if ":" in host else f"{host}:0", "-c", "2", *extra)
         what = f"{host} {' '.join(extra[:2]) or 'fork'}"

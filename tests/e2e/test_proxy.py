@@ -54,8 +54,8 @@ def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
 
 def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
     for model in ("fork", "prefork"):
-        srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1", "--model", model,
-                     "--start", "8", "--min-spare", "4", "--max-spare", "10")
+        pool = ["--start", "8", "--min-spare", "4", "--max-spare", "10"] if model == "prefork" else []
+        srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1", "--model", model, *pool)
         silent = [connect(srv.port) for _ in range(4)]
         slow = connect(srv.port)
         slow.sendall(b"PROXY TCP4 192.0.2")  # and no more

@@ -8,21 +8,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import (ROOT_DIR, Server, binary, check, connect, echo_roundtrip, environ,
+from harness import (ROOT_DIR, Server, binary, check, connect, connect_when_up, echo_roundtrip, environ,
                      free_port, half_close_echo, recv_all, run_server_once, socket_fds, track,
                      wait_for_file, wait_until)
 
 OPENBSD_INETD = os.path.join(ROOT_DIR, "build", "deps", "openbsd-inetd", "usr", "sbin", "inetd")
-
-
-def connect_when_up(port, host="127.0.0.1", timeout=10.0):
-    """Connect as soon as a super-server listens: the first connection that succeeds is returned."""
-    def attempt():
-        try:
-            return connect(port, host)
-        except ConnectionRefusedError:
-            return None
-    return wait_until(attempt, timeout, f"something to listen on {host}:{port}")
 
 
 def live_environment(pid):

@@ -24,6 +24,8 @@ main(void)
 	unit_bench();
 	unit_proxy();
 	unit_observe();
+	unit_options();
+	unit_client();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

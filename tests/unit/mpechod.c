@@ -141,10 +141,10 @@ test_options_parse(void)
 	    "--grace", "0", "-c", "5", NULL) == OPTIONS_RUN && cfg.nlistens == 2 &&
 	    strcmp(cfg.service->name, "upper") == 0 && cfg.grace == 0 && cfg.max_conns == 5);
 	options_free(&cfg);
-	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "660", NULL) == OPTIONS_RUN &&
+	CHECK(parse(&cfg, err, sizeof(err), "-l", "unix:/u", "--socket-mode", "660", NULL) == OPTIONS_RUN &&
 	    cfg.socket_mode == 0660);
 	options_free(&cfg);
-	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "0600", NULL) == OPTIONS_RUN &&
+	CHECK(parse(&cfg, err, sizeof(err), "-l", "unix:/u", "--socket-mode", "0600", NULL) == OPTIONS_RUN &&
 	    cfg.socket_mode == 0600);
 	options_free(&cfg);
 	CHECK(parse(&cfg, err, sizeof(err), "--socket-mode", "8", NULL) == OPTIONS_ERROR &&

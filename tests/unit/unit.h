@@ -14,5 +14,7 @@ void unit_mpechod(void);	/* mpechod.c */
 void unit_bench(void);		/* bench.c */
 void unit_proxy(void);		/* proxy.c */
 void unit_observe(void);	/* observe.c */
+void unit_options(void);	/* options.c */
+void unit_client(void);		/* client.c */
 
 #endif

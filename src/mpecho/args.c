@@ -1,0 +1,216 @@
+/*
+ * args: mpecho's command line into struct client_args, checked whole: an option
+ * that cannot take effect is a usage error, as in mpechod. Never prints, never exits.
+ */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+#include "mpecho.h"
+#include "net.h"
+#include "number.h"
+
+static const char usage_text[] =
+"Usage: mpecho [OPTIONS] [HOST [PORT]]\n"
+"       mpecho [OPTIONS] HOST:PORT | [IPv6]:PORT | unix:PATH\n"
+"Talk to an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT ").\n"
+"\n"
+"On a terminal: type a line, see the reply; 'quit' (sent to the server) or\n"
+"Ctrl-D ends it, once the server has sent the rest back and closed.\n"
+"On pipes: standard input is sent as it is and what comes back is written to\n"
+"standard output; at end of input the sending side is shut down, and mpecho\n"
+"exits once the server has sent everything back and closed.\n"
+"\n"
+"  -4                 IPv4 only\n"
+"  -6                 IPv6 only\n"
+"  -w SECS            give up when connecting takes longer, or when nothing is\n"
+"                     read or sent for SECS (1-86400; default: wait for ever)\n"
+"      --banner       the server sends a line first (mpechod --banner): print it\n"
+"                     on standard error, apart from the echo\n"
+"      --tls          speak TLS (1.2 or 1.3): the server's certificate must be valid\n"
+"                     for HOST and signed by a trusted CA (the system's, or --ca)\n"
+"      --ca FILE      trust the CA certificates in FILE (PEM) instead\n"
+"      --insecure     check no certificate (testing only)\n"
+"  -u, --udp          echo over UDP: each read of the input (a line on a terminal)\n"
+"                     is one datagram; at the end, missing echoes are awaited for\n"
+"                     -w SECS (default 2)\n"
+"  -h, --help         show this help and exit\n"
+"  -V, --version      show the version and exit\n"
+"\n"
+"An option that cannot take effect (-4 with an IPv6 address, --ca without\n"
+"--tls, ...) is a usage error.\n"
+"Exit status: 0 done (on pipes: every byte sent came back), 1 connection failed\n"
+"or broken (refused, unknown host, reset, timed out, closed by the server before\n"
+"the end of the input or with bytes missing, a TLS handshake or record that\n"
+"failed, a standard descriptor closed),\n"
+"2 usage error.\n";
+
+const struct option args_long[] = {
+	{ "banner", no_argument, NULL, 'b' },
+	{ "tls", no_argument, NULL, 't' },
+	{ "ca", required_argument, NULL, 'C' },
+	{ "insecure", no_argument, NULL, 'k' },
+	{ "udp", no_argument, NULL, 'u' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+const char *
+args_usage(void)
+{
+	return usage_text;
+}
+
+/* A one-line message into err; returns status, for "return args_error(...)". */
+static enum args_result __attribute__((format(printf, 4, 5)))
+args_error(enum args_result status, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* "unix:PATH": a Unix-domain socket, no port. */
+static enum args_result
+args_unix(struct client_args *a, int n, char **args, char *err, size_t errlen)
+{
+	if (n == 2)
+		return args_error(ARGS_USAGE, err, errlen, "unexpected argument '%s': a unix: socket has "
+		    "no port", args[1]);
+	if ((a->host = strdup(args[0])) == NULL)
+		return args_error(ARGS_FAIL, err, errlen, "out of memory");
+	return ARGS_RUN;
+}
+
+/* The server: HOST [PORT], or HOST:PORT and [IPv6]:PORT in one argument. */
+static enum args_result
+args_target(struct client_args *a, int n, char **args, char *err, size_t errlen)
+{
+	if (n > 2)
+		return args_error(ARGS_USAGE, err, errlen, "unexpected argument '%s' (see mpecho --help)",
+		    args[2]);
+	if (n >= 1 && strncmp(args[0], "unix:", 5) == 0)
+		return args_unix(a, n, args, err, errlen);
+	if (n >= 1 && net_parse_target(args[0], &a->host, &a->port) < 0)
+		return args_error(errno == EINVAL ? ARGS_USAGE : ARGS_FAIL, err, errlen,
+		    "invalid server '%s': %s", args[0], errno == EINVAL ?
+		    "expected HOST, HOST:PORT or [IPv6]:PORT" : strerror(errno));
+	if (n == 2 && a->port != NULL)
+		return args_error(ARGS_USAGE, err, errlen, "two ports: '%s' has one, and '%s' follows",
+		    args[0], args[1]);
+	if (n == 2)
+		a->port = strdup(args[1]);
+	if (a->host == NULL)
+		a->host = strdup("127.0.0.1");
+	if (a->port == NULL)
+		a->port = strdup(MPECHO_DEFAULT_PORT);
+	if (a->host == NULL || a->port == NULL)
+		return args_error(ARGS_FAIL, err, errlen, "out of memory");
+	/* a client cannot reach port 0: the number must be 1-65535 */
+	if (net_check_port(a->port) < 0 || strspn(a->port, "0") == strlen(a->port))
+		return args_error(ARGS_USAGE, err, errlen, "invalid port '%s': expected a number from 1 "
+		    "to 65535 or a service name", a->port);
+	return ARGS_RUN;
+}
+
+/* One option getopt returned. */
+static enum args_result
+args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
+{
+	long secs;
+
+	if (c == '4' || c == '6') {
+		if (a->family != AF_UNSPEC && a->family != (c == '4' ? AF_INET : AF_INET6))
+			return args_error(ARGS_USAGE, err, errlen, "options -4 and -6 exclude each other");
+		a->family = c == '4' ? AF_INET : AF_INET6;
+	} else if (c == 'b' || c == 't' || c == 'k' || c == 'u') {
+		*(c == 'b' ? &a->banner : c == 't' ? &a->tls : c == 'k' ? &a->insecure : &a->udp) = true;
+	} else if (c == 'C') {
+		a->ca = optarg;
+	} else if (c == 'w') {
+		if (number_parse(optarg, 1, 86400, &secs) < 0)
+			return args_error(ARGS_USAGE, err, errlen, "invalid value '%s' for -w: expected "
+			    "seconds from 1 to 86400", optarg);
+		a->timeout_ms = (int)secs * 1000;
+	} else if (c == 'h' || c == 'V') {
+		return c == 'h' ? ARGS_HELP : ARGS_VERSION;
+	} else {
+		char said[256];
+
+		return args_error(ARGS_USAGE, err, errlen, "%s (see mpecho --help)",
+		    cli_complaint(c, argv, args_long, said, sizeof(said)));
+	}
+	return ARGS_RUN;
+}
+
+/* -4 or -6 with an address of the other family, or with a unix: socket, cannot take effect. */
+static enum args_result
+args_check_family(const struct client_args *a, char *err, size_t errlen)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	int other = a->family == AF_INET ? AF_INET6 : AF_INET;
+
+	if (a->family == AF_UNSPEC)
+		return ARGS_RUN;
+	if (a->port == NULL)
+		return args_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: a unix: socket has no "
+		    "IP version", a->family == AF_INET ? '4' : '6');
+	if (inet_pton(other, a->host, buf) == 1)
+		return args_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: %s is an IPv%c address",
+		    a->family == AF_INET ? '4' : '6', a->host, other == AF_INET ? '4' : '6');
+	return ARGS_RUN;
+}
+
+/* What only the whole command line tells. */
+static enum args_result
+args_check(const struct client_args *a, char *err, size_t errlen)
+{
+	if ((a->ca != NULL || a->insecure) && !a->tls)
+		return args_error(ARGS_USAGE, err, errlen, "%s is for TLS: add --tls",
+		    a->ca != NULL ? "--ca" : "--insecure");
+	if (a->ca != NULL && a->insecure)
+		return args_error(ARGS_USAGE, err, errlen, "--ca and --insecure exclude each other");
+	if (a->tls && a->port == NULL)
+		return args_error(ARGS_USAGE, err, errlen, "--tls is for TCP servers, not unix: sockets");
+	if (a->udp && (a->port == NULL || a->tls || a->banner))
+		return args_error(ARGS_USAGE, err, errlen, "-u cannot go with %s", a->port == NULL ?
+		    "a unix: socket" : a->tls ? "--tls" : "--banner");
+	return args_check_family(a, err, errlen);
+}
+
+enum args_result
+args_parse(struct client_args *a, int argc, char **argv, char *err, size_t errlen)
+{
+	enum args_result r;
+	int c;
+
+	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":46uw:hV", args_long, NULL)) != -1)
+		if ((r = args_apply(a, c, argv, err, errlen)) != ARGS_RUN)
+			return r;
+	if ((r = args_target(a, argc - optind, argv + optind, err, errlen)) != ARGS_RUN)
+		return r;
+	return args_check(a, err, errlen);
+}
+
+void
+args_free(struct client_args *a)
+{
+	free(a->host);
+	free(a->port);
+	a->host = a->port = NULL;
+}
