@@ -177,8 +177,7 @@ INSTALLED_PATHS = -e 's|/usr/sbin/mpechod|$(SBINDIR)/mpechod|g' \
 UNITS = mpechod.service mpechod.socket mpechod-inetd.socket mpechod-inetd@.service
 DOCS = README.md LICENSE docs/guide.md docs/guide.zh-CN.md docs/guide.ko.md docs/balancer.md \
        bench/results.md bench/results.svg
-EXAMPLES = dist/haproxy/haproxy.cfg dist/inetd/inetd.conf dist/xinetd/mpechod \
-           dist/default/mpechod $(UNITS:%=dist/systemd/%)
+EXAMPLES = $(wildcard dist/*/*)
 install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/mpechod $(DESTDIR)$(SBINDIR)/mpechod
