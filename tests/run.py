@@ -6,6 +6,9 @@
 A pattern after a build directory selects that build's end-to-end tests (its unit tests
 run whole). Prints one line per test and ends with "N passed, N failed"; exits non-zero
 on any failure.
+
+MPECHO_WRAP="valgrind --log-file=/tmp/vg.%p ..." runs every mpechod the tests start under
+that command (its forked children stay under it too); read its logs after the run.
 """
 import importlib
 import os

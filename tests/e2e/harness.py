@@ -23,6 +23,11 @@ _daemons = []        # pids of daemons a test started (not our children)
 _sanitizer_hits = []  # sanitizer reports seen in any captured output
 
 
+def wrapper():
+    """MPECHO_WRAP, split: a command mpechod runs under (valgrind by hand: see tests/run.py)."""
+    return tuple(os.environ.get("MPECHO_WRAP", "").split())
+
+
 class TestFailure(AssertionError):
     pass
 
@@ -67,6 +72,19 @@ def group_members(pgrp):
     return [p for p, v in processes().items() if v[2] == pgrp and v[0] != "Z"]
 
 
+def cpu_seconds(*pids):
+    """User and system time the given processes have used, in seconds (those gone count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until(cond, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -82,7 +100,7 @@ class Server:
     """mpechod in its own session, its stderr collected line by line."""
 
     def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None):
-        self.args = [program or binary("mpechod"), *args]
+        self.args = [*(() if program else wrapper()), program or binary("mpechod"), *args]
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.DEVNULL,
@@ -282,7 +300,7 @@ def run_client(*args, data=b"", timeout=60.0, env=None):
 
 def run_server_once(*args, timeout=10.0, prefix=()):
     """Run mpechod expecting it to exit by itself (bad arguments); returns (status, stderr)."""
-    proc = subprocess.Popen([*prefix, binary("mpechod"), *args], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([*prefix, *wrapper(), binary("mpechod"), *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     _procs.append(proc)
