@@ -115,7 +115,7 @@ unit: $(BUILD)/unit
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS = 3
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
-FUZZ_proxy = src/mpechod/proxy.c
+FUZZ_proxy = src/mpechod/proxy.c src/mpechod/proxy_wait.c src/lib/net.c
 FUZZ_http = src/mpechod/http.c
 FUZZ_agent = src/mpechod/agent_line.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c

@@ -16,7 +16,11 @@ proxy_wait_init(struct proxy_wait *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* Take n bytes known to be header off the socket (they were peeked into w->buf already). */
+/*
+ * Take up to n bytes known to be header off the socket (peeked into w->buf
+ * already, or TLVs past what was peeked). 0 (also when fewer were in), or -1
+ * with w->why once the connection is closed or broken.
+ */
 static int
 proxy_wait_take(struct proxy_wait *w, int fd, size_t n)
 {
@@ -25,8 +29,12 @@ proxy_wait_take(struct proxy_wait *w, int fd, size_t n)
 
 	while (n > 0) {
 		r = recv(fd, sink, n < sizeof(sink) ? n : sizeof(sink), MSG_DONTWAIT);
-		if (r <= 0)
-			return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (r <= 0) {
+			w->why = r == 0 ? "connection closed in the header" : strerror(errno);
+			return -1;
+		}
 		n -= (size_t)r;
 		w->have += (size_t)r;
 	}
@@ -37,10 +45,8 @@ proxy_wait_take(struct proxy_wait *w, int fd, size_t n)
 static enum proxy_wait_result
 proxy_wait_skip(struct proxy_wait *w, int fd)
 {
-	if (proxy_wait_take(w, fd, (size_t)w->total - w->have) < 0) {
-		w->why = "connection closed in the header";
+	if (proxy_wait_take(w, fd, (size_t)w->total - w->have) < 0)
 		return PROXY_WAIT_FAILED;
-	}
 	return w->have == (size_t)w->total ? PROXY_WAIT_DONE : PROXY_WAIT_AGAIN;
 }
 
@@ -58,11 +64,12 @@ proxy_wait_done(struct proxy_wait *w, int fd)
 enum proxy_wait_result
 proxy_wait_step(struct proxy_wait *w, int fd)
 {
+	enum proxy_wait_result s;
 	ssize_t n;
 	long r;
 
-	if (w->total > 0)
-		return proxy_wait_skip(w, fd) == PROXY_WAIT_DONE ? proxy_wait_done(w, fd) : PROXY_WAIT_AGAIN;
+	if (w->total > 0)	/* a failed skip ends the connection now: its socket stays readable */
+		return (s = proxy_wait_skip(w, fd)) == PROXY_WAIT_DONE ? proxy_wait_done(w, fd) : s;
 	n = recv(fd, w->buf + w->have, sizeof(w->buf) - w->have, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return PROXY_WAIT_AGAIN;

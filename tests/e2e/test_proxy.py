@@ -5,7 +5,7 @@ import socket
 import struct
 import time
 
-from harness import Server, check, connect, recv_all, recv_exactly
+from harness import Server, check, connect, cpu_seconds, group_members, recv_all, recv_exactly
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -121,3 +121,21 @@ def test_a_session_process_holds_no_other_clients_connection():
     waiting.close()
     held.close()
     check(srv.stop() == 0, "exit 0")
+
+
+def test_a_v2_header_cut_short_by_a_close_is_refused_at_once_without_spinning():
+    """A v2 header that declares more than it sends, then a close: refused at once, naming the
+    close, in both models (it used to spin at full CPU until --proxy-timeout, then say timeout)."""
+    short = SIG + b"\x21\x11" + struct.pack("!H", 212) + socket.inet_aton("192.0.2.60") + \
+        socket.inet_aton("127.0.0.1") + struct.pack("!HH", 5555, 7) + bytes(20)
+    for model in ("fork", "prefork"):
+        srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "5", "--model", model)
+        cpu0, t0 = cpu_seconds(*group_members(srv.pid)), time.monotonic()
+        with connect(srv.port) as s:
+            s.sendall(short)
+        srv.wait_for(r'event=refused peer=127\.0\.0\.1:\d+ reason=proxy '
+                     r'detail="connection closed in the header"', timeout=2)
+        took, cpu = time.monotonic() - t0, cpu_seconds(*group_members(srv.pid)) - cpu0
+        check(took < 2 and cpu < 0.5, f"{model}: refused after {took:.2f} s, {cpu:.2f} s of CPU")
+        check(through(srv.port, v2("192.0.2.61"), b"next") == b"next", f"{model}: serves on")
+        check(srv.stop() == 0, "exit 0")

@@ -3,8 +3,12 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "proxy.h"
+#include "proxy_wait.h"
 #include "unit.h"
 
 /*
@@ -195,9 +199,76 @@ test_proxy_v2(void)
 	CHECK(proxy_bad(buf, n, "signature"));
 }
 
+/*
+ * proxy_wait over a socket pair: the first `sent` bytes of buf, then the
+ * sender closes. Steps until an answer (at most 20: with every byte in and
+ * the sender gone, AGAIN would be a spin); *why gets the reason.
+ */
+static enum proxy_wait_result
+proxy_wait_closed(const unsigned char *buf, size_t sent, const char **why)
+{
+	enum proxy_wait_result r = PROXY_WAIT_AGAIN;
+	struct proxy_wait w;
+	int sv[2], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], buf, sent) != (ssize_t)sent)
+		return PROXY_WAIT_AGAIN;
+	close(sv[1]);
+	proxy_wait_init(&w);
+	for (i = 0; i < 20 && r == PROXY_WAIT_AGAIN; i++)
+		r = proxy_wait_step(&w, sv[0]);
+	*why = w.why != NULL ? w.why : "";
+	close(sv[0]);
+	return r;
+}
+
+/* The same, blocking with a deadline of 3 s: an answer at once, not at the deadline. */
+static bool
+proxy_wait_blocking_closed(const unsigned char *buf, size_t sent, const char *reason)
+{
+	struct proxy_wait w;
+	int sv[2];
+	int64_t t0 = clock_ms();
+	bool ok;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], buf, sent) != (ssize_t)sent)
+		return false;
+	close(sv[1]);
+	proxy_wait_init(&w);
+	ok = proxy_wait_blocking(&w, sv[0], 3000) == PROXY_WAIT_FAILED && w.why != NULL &&
+	    strcmp(w.why, reason) == 0 && clock_ms() - t0 < 1000;
+	close(sv[0]);
+	return ok;
+}
+
+/* A header whose sender closes before its end fails at once, with why; one that is whole is done. */
+static void
+test_proxy_wait(void)
+{
+	static unsigned char buf[16 + 300];
+	unsigned char v4[12] = { 10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x90, 0x00, 0x50 };
+	const char *why = NULL;
+	size_t n;
+
+	n = proxy_v2_make(buf, 0x21, 0x11, v4, 12, 200);	/* declares 212 address and TLV bytes */
+	CHECK(proxy_wait_closed(buf, n, &why) == PROXY_WAIT_DONE);
+	CHECK(proxy_wait_closed(buf, 28, &why) == PROXY_WAIT_FAILED &&
+	    strcmp(why, "connection closed in the header") == 0);	/* the TLVs never came */
+	CHECK(proxy_wait_closed(buf, 100, &why) == PROXY_WAIT_FAILED);
+	CHECK(proxy_wait_closed(buf, n - 1, &why) == PROXY_WAIT_FAILED);
+	CHECK(proxy_wait_closed(buf, 20, &why) == PROXY_WAIT_FAILED);	/* in the fixed part */
+	CHECK(proxy_wait_closed(buf, 0, &why) == PROXY_WAIT_CHECK);
+	CHECK(proxy_wait_blocking_closed(buf, 28, "connection closed in the header"));
+	CHECK(proxy_wait_blocking_closed(buf, 100, "connection closed in the header"));
+	n = proxy_v2_make(buf, 0x20, 0x00, v4, 0, 40);		/* LOCAL, TLVs, then closed: a check */
+	CHECK(proxy_wait_closed(buf, n, &why) == PROXY_WAIT_CHECK);
+	CHECK(proxy_wait_closed(buf, n - 10, &why) == PROXY_WAIT_FAILED);
+}
+
 void
 unit_proxy(void)
 {
 	test_proxy_v1();
 	test_proxy_v2();
+	test_proxy_wait();
 }
