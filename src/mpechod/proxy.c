@@ -48,16 +48,28 @@ proxy_ipv4(const char *s, size_t n, struct in_addr *out)
 	return 0;
 }
 
-/* An IPv6 address of hex groups and at most one "::" (no dotted IPv4 part). 0 or -1. */
+/*
+ * An IPv6 address in a text form of RFC 4291 (2.2): hex groups with at most
+ * one "::", the last 32 bits perhaps as a dotted IPv4 address, held to the
+ * TCP4 rules (HAProxy writes ::ffff:a.b.c.d for an IPv4 client on an IPv6
+ * socket). 0 or -1.
+ */
 static int
 proxy_ipv6(const char *s, size_t n, struct in6_addr *out)
 {
 	char text[INET6_ADDRSTRLEN];
-	size_t i;
+	struct in_addr v4;
+	size_t i, hex = n;
 
 	if (n == 0 || n >= sizeof(text))
 		return -1;
-	for (i = 0; i < n; i++)
+	if (memchr(s, '.', n) != NULL) {	/* then a dotted address after the last colon */
+		while (hex > 0 && s[hex - 1] != ':')
+			hex--;
+		if (hex == 0 || proxy_ipv4(s + hex, n - hex, &v4) < 0)
+			return -1;
+	}
+	for (i = 0; i < hex; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
 		    (s[i] >= 'A' && s[i] <= 'F') || s[i] == ':'))
 			return -1;

@@ -17,10 +17,10 @@ HAPROXY_CFG = os.path.join(ROOT_DIR, "dist", "haproxy", "haproxy.cfg")
 AGENT_CFG = os.path.join(ROOT_DIR, "dist", "haproxy", "haproxy-agent.cfg")
 
 
-def haproxy_config(path, front, send, ports, agents=()):
+def haproxy_config(path, front, send, ports, agents=(), bind="127.0.0.1:{}"):
     """An example of dist/haproxy, the one the docs show, with this test's ports and PROXY version."""
     text = open(path).read()
-    text = text.replace("bind 127.0.0.1:7000", f"bind 127.0.0.1:{front}")
+    text = text.replace("bind 127.0.0.1:7000", "bind " + bind.format(front))
     text = text.replace(" send-proxy\n", f" {send}\n")
     for i, port in enumerate(ports):
         text = text.replace(f"127.0.0.1:{7001 + i} check", f"127.0.0.1:{port} check")
@@ -33,7 +33,7 @@ class Balanced:
     """Three mpechod backends with ,proxy listeners behind one HAProxy; or, with agent=True,
     plain listeners that answer HAProxy's agent-check (haproxy-agent.cfg)."""
 
-    def __init__(self, send, *extra, agent=False):
+    def __init__(self, send, *extra, agent=False, bind="127.0.0.1:{}"):
         self.agents = [free_port() for _ in range(3)] if agent else []
         listen = ("-l", "127.0.0.1:0") if agent else ("-l", "127.0.0.1:0,proxy", "--proxy-from",
                                                        "127.0.0.1", "--deny", "127.0.0.66")
@@ -43,7 +43,7 @@ class Balanced:
         self.dir = tempfile.TemporaryDirectory()
         path = os.path.join(self.dir.name, "haproxy.cfg")
         config = haproxy_config(AGENT_CFG if agent else HAPROXY_CFG, self.front, send,
-                                [b.port for b in self.backends], self.agents)
+                                [b.port for b in self.backends], self.agents, bind)
         check(f"127.0.0.1:{self.backends[2].port} check" in config and
               (f" {send}\n" in config or agent) and all(f"agent-port {a}\n" in config for a in self.agents),
               "the example configuration took this test's ports")
@@ -124,6 +124,23 @@ def test_haproxy_send_proxy_v1_and_v2_real_client_rules_and_checks():
             st = b.wait_for(r"event=status")[0]
             check(int(re.search(r"checks=(\d+)", st).group(1)) >= 3, f"checks are counted: {st}")
         bal.stop()
+
+
+def test_haproxy_on_an_ipv6_socket_names_ipv4_clients_in_tcp6_lines():
+    """HAProxy listening on an IPv6 socket sends an IPv4 client as TCP6 ::ffff:a.b.c.d (RFC 4291's
+    dotted form): accepted, logged and judged as the IPv4 client (it was refused: v1 source address)."""
+    bal = Balanced("send-proxy", bind="ipv6@::ffff:127.0.0.1:{} v4v6")
+    for i in range(3):
+        back, port = echo_through(bal, f"127.0.0.{20 + i}", b"mapped %d" % i)
+        check(back == b"mapped %d" % i, f"echoed through HAProxy for 127.0.0.{20 + i}")
+        wait_until(lambda: any(b.matching(rf"event=end peer=127\.0\.0\.{20 + i}:{port} via=127\.0\.0\.1:")
+                               for b in bal.backends), 5, "the client's own IPv4 address in the end line")
+    back, port = echo_through(bal, "127.0.0.66", b"denied")
+    check(back == b"", "--deny 127.0.0.66 applies to ::ffff:127.0.0.66")
+    wait_until(lambda: any(b.matching(rf"event=refused peer=127\.0\.0\.66:{port} via=\S+ reason=acl")
+                           for b in bal.backends), 5, "the refusal")
+    check(not any(b.matching(r"reason=proxy") for b in bal.backends), "no header refused")
+    bal.stop()
 
 
 def streams_through(bal, results, first):

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "listener.h"
 #include "proxy.h"
 #include "proxy_wait.h"
 #include "unit.h"
@@ -95,6 +96,13 @@ test_proxy_v1(void)
 	CHECK(proxy_v1_ok("PROXY TCP6 2001:db8::1 ::1 1 2\r\n", "2001:db8::1", 1, "::1", 2));
 	CHECK(proxy_v1_ok("PROXY TCP6 FFFF:ffff:ffff:ffff:ffff:ffff:ffff:ffff ::ffff 65535 65535\r\n",
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, "::ffff", 65535));
+	/* RFC 4291's form with a dotted IPv4 part: what HAProxy sends for an IPv4 client on an IPv6 socket */
+	CHECK(proxy_v1_ok("PROXY TCP6 ::ffff:192.0.2.7 ::ffff:127.0.0.1 5555 7\r\n", "::ffff:192.0.2.7",
+	    5555, "::ffff:127.0.0.1", 7));
+	CHECK(proxy_v1_ok("PROXY TCP6 64:ff9b::203.0.113.9 2001:db8::1 1 2\r\n", "64:ff9b::cb00:7109", 1,
+	    "2001:db8::1", 2));
+	CHECK(proxy_v1_ok("PROXY TCP6 0:0:0:0:0:FFFF:255.255.255.255 ::1 1 2\r\n",
+	    "::ffff:255.255.255.255", 1, "::1", 2));
 	CHECK(proxy_v1_ok("PROXY UNKNOWN\r\n", NULL, 0, NULL, 0));
 	CHECK(proxy_v1_ok("PROXY UNKNOWN whatever is here 1 2\r\n", NULL, 0, NULL, 0));
 	CHECK(proxy_bad1("PROXY TCP4 192.168.0.01 1.2.3.4 1 2\r\n", "source address"));	/* leading zero */
@@ -105,7 +113,14 @@ test_proxy_v1(void)
 	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 -2\r\n", "destination port"));
 	CHECK(proxy_bad1("PROXY TCP4 ::1 ::1 1 2\r\n", "source address"));		/* family mismatch */
 	CHECK(proxy_bad1("PROXY TCP6 1.2.3.4 ::1 1 2\r\n", "source address"));
-	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n", "source address"));	/* no dotted part */
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.04 ::1 1 2\r\n", "source address"));	/* leading zero */
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.4.5 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.256 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP6 1.2.3.4::1 ::1 1 2\r\n", "source address"));	/* dotted part first */
+	CHECK(proxy_bad1("PROXY TCP6 ::ffff:1.2.3.4:1 ::1 1 2\r\n", "source address"));
+	CHECK(proxy_bad1("PROXY TCP6 1:2:3:4:5:6:7:1.2.3.4 ::1 1 2\r\n", "source address")); /* 160 bits */
+	CHECK(proxy_bad1("PROXY TCP6 ::1 ::ffff:1.2.3. 1 2\r\n", "destination address"));
 	CHECK(proxy_bad1("PROXY TCP6 1::2::3 ::1 1 2\r\n", "source address"));
 	CHECK(proxy_bad1("PROXY TCP4  1.2.3.4 1.2.3.4 1 2\r\n", "fields"));		/* two spaces */
 	CHECK(proxy_bad1("PROXY TCP4 1.2.3.4 1.2.3.4 1 2 3\r\n", "fields"));
@@ -241,6 +256,27 @@ proxy_wait_blocking_closed(const unsigned char *buf, size_t sent, const char *re
 	return ok;
 }
 
+/* The client a v1 line names, as the server logs it and judges it. */
+static bool
+proxy_v1_client(const char *line, const char *name, int family)
+{
+	struct peer balancer = { .name = "127.0.0.1:4000" }, client;
+	struct proxy_wait w;
+	int sv[2];
+	bool ok;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return false;
+	ok = write(sv[1], line, strlen(line)) == (ssize_t)strlen(line);
+	proxy_wait_init(&w);
+	ok = ok && proxy_wait_step(&w, sv[0]) == PROXY_WAIT_DONE &&
+	    proxy_wait_peer(&w, &balancer, &client) == 0 && strcmp(client.name, name) == 0 &&
+	    client.addr.family == family && strcmp(client.via, balancer.name) == 0;
+	close(sv[0]);
+	close(sv[1]);
+	return ok;
+}
+
 /* A header whose sender closes before its end fails at once, with why; one that is whole is done. */
 static void
 test_proxy_wait(void)
@@ -263,6 +299,11 @@ test_proxy_wait(void)
 	n = proxy_v2_make(buf, 0x20, 0x00, v4, 0, 40);		/* LOCAL, TLVs, then closed: a check */
 	CHECK(proxy_wait_closed(buf, n, &why) == PROXY_WAIT_CHECK);
 	CHECK(proxy_wait_closed(buf, n - 10, &why) == PROXY_WAIT_FAILED);
+	/* An IPv4-mapped source is an IPv4 client: logged, and judged by rules, as one. */
+	CHECK(proxy_v1_client("PROXY TCP6 ::ffff:192.0.2.7 ::ffff:127.0.0.1 5555 7\r\n",
+	    "192.0.2.7:5555", AF_INET));
+	CHECK(proxy_v1_client("PROXY TCP6 ::ffff:c000:208 ::1 5555 7\r\n", "192.0.2.8:5555", AF_INET));
+	CHECK(proxy_v1_client("PROXY TCP6 2001:db8::7 ::1 5555 7\r\n", "[2001:db8::7]:5555", AF_INET6));
 }
 
 void
