@@ -371,9 +371,10 @@ supervisor_log_ready(const struct supervisor *sv)
 	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
 	    sv->cfg->max_conns);
 	for (i = 0; i < sv->ls->n; i++)
-		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s%s", sv->ls->v[i].name,
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s%s%s", sv->ls->v[i].name,
 		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,
-		    sv->ls->v[i].tls ? " tls=yes" : "", sv->ls->v[i].deferred ? " deferred=yes" : "");
+		    sv->ls->v[i].proxy ? " proxy=yes" : "", sv->ls->v[i].tls ? " tls=yes" : "",
+		    sv->ls->v[i].deferred ? " deferred=yes" : "");
 	for (i = 0; sv->udp.socks != NULL && i < sv->udp.socks->n; i++)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=udp:%s%s%s", sv->udp.socks->v[i].name,
 		    sv->udp.socks->v[i].label[0] != '\0' ? " " : "", sv->udp.socks->v[i].label);

@@ -37,6 +37,8 @@ def through(port, header, payload, source="127.0.0.1"):
 def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
     for model in ("fork", "prefork"):
         srv = Server("-l", "127.0.0.1:0,proxy", "--model", model)
+        check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ proxy=yes$"),
+              f"{model}: the listen line says proxy: {srv.lines[:3]}")
         payload = os.urandom(200_000)
         check(through(srv.port, v1("192.0.2.10"), payload) == payload, f"{model}: v1, every byte")
         check(through(srv.port, v2("192.0.2.11"), payload) == payload, f"{model}: v2, every byte")

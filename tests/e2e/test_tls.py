@@ -305,6 +305,7 @@ def test_idle_timeout_and_max_time_hold_over_tls():
 def test_proxy_header_then_tls():
     c, k = certs()
     srv = Server("-l", "127.0.0.1:0,proxy,tls", "--tls-cert", c, "--tls-key", k)
+    check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ proxy=yes tls=yes$"), f"{srv.lines[:3]}")
     for model_note in ("fork",):
         back, _ = half_close(srv.port, b"behind a balancer",
                              preamble=b"PROXY TCP4 192.0.2.9 127.0.0.1 4444 443\r\n")
