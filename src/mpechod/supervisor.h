@@ -124,6 +124,14 @@ bool supervisor_ready(const struct supervisor *sv);
 enum agent_state supervisor_agent_state(void *ctx);
 void supervisor_stop_advance(struct supervisor *sv, int sig);
 
+/*
+ * Begin the drain, the one way a stop and a hand-over both take: no new client
+ * (the listeners shut down and their files removed, or only closed when handed
+ * over: they are the successor's), the UDP process stopped and its ports let
+ * go, the model told, then --grace for the sessions. The caller logs why.
+ */
+void supervisor_drain(struct supervisor *sv, bool handed_over);
+
 /* The figures of both models: ended sessions' plus what the live children hold. */
 struct tally supervisor_tally(const struct supervisor *sv);
 
@@ -156,6 +164,8 @@ int supervisor_udp_start(struct supervisor *sv);
 bool supervisor_udp_reaped(struct supervisor *sv, pid_t pid, int status);
 int64_t supervisor_udp_tick(struct supervisor *sv, int64_t now_ms);
 void supervisor_udp_signal(const struct supervisor *sv, int sig);
+/* The drain: the supervisor's copies of the UDP sockets closed, SIGTERM to the UDP process. */
+void supervisor_udp_stop(struct supervisor *sv);
 void supervisor_udp_free(struct supervisor *sv);
 /* Its counters in /metrics (nothing without UDP sockets). */
 void supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t);

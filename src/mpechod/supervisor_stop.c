@@ -49,6 +49,21 @@ supervisor_leave(struct supervisor *sv, int sig)
 }
 
 void
+supervisor_drain(struct supervisor *sv, bool handed_over)
+{
+	if (handed_over)
+		listeners_close(sv->ls);	/* the successor's now: never shut down */
+	else
+		listeners_shutdown(sv->ls);
+	supervisor_udp_stop(sv);	/* datagrams have no session to drain */
+	notify_send(&sv->notify, "STOPPING=1\nSTATUS=%s", handed_over ? "handed over, draining" :
+	    "draining");
+	sv->model->notify(sv, MODEL_DRAIN);
+	sv->stage = DRAINING;
+	sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
+}
+
+void
 supervisor_stop_advance(struct supervisor *sv, int sig)
 {
 	switch (sv->stage) {
@@ -58,17 +73,12 @@ supervisor_stop_advance(struct supervisor *sv, int sig)
 			break;
 		}
 		/* Stop listening first: once the line is logged, new clients are refused. */
-		listeners_shutdown(sv->ls);
+		supervisor_drain(sv, false);
 		while (sv->pending.n > 0)	/* no session yet: nothing to drain */
 			pending_remove(&sv->pending, sv->pending.n - 1, false);
-		notify_send(&sv->notify, "STOPPING=1\nSTATUS=draining");
-		sv->model->notify(sv, MODEL_DRAIN);
-		supervisor_udp_signal(sv, SIGTERM);	/* datagrams have no session to drain */
 		log_msg(LOG_LVL_NOTICE, "event=shutdown signal=%s sessions=%d grace=%d",
 		    end_signal_name(sig != 0 ? sig : sv->stop_signal), supervisor_tally(sv).sessions,
 		    sv->cfg->grace);
-		sv->stage = DRAINING;
-		sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
 		break;
 	case DRAINING:
 		log_msg(LOG_LVL_NOTICE, "event=terminate sessions=%d signal=TERM", sv->tab.live);

@@ -99,6 +99,15 @@ supervisor_udp_signal(const struct supervisor *sv, int sig)
 }
 
 void
+supervisor_udp_stop(struct supervisor *sv)
+{
+	/* Unread, they would still take their share of a successor's datagrams (SO_REUSEPORT). */
+	if (sv->udp.socks != NULL)
+		listeners_close(sv->udp.socks);
+	supervisor_udp_signal(sv, SIGTERM);
+}
+
+void
 supervisor_udp_free(struct supervisor *sv)
 {
 	mem_free(sv->udp.counts, UDP_COUNTS * sizeof(*sv->udp.counts));

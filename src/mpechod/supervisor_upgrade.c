@@ -63,16 +63,12 @@ supervisor_upgrade_accept(struct supervisor *sv)
 static void
 supervisor_handover(struct supervisor *sv)
 {
-	listeners_close(sv->ls);
 	if (sv->upgrade_fd >= 0)
 		close(sv->upgrade_fd);
 	sv->upgrade_fd = -1;
-	notify_send(&sv->notify, "STOPPING=1\nSTATUS=handed over, draining");
-	sv->model->notify(sv, MODEL_DRAIN);
+	supervisor_drain(sv, true);
 	log_msg(LOG_LVL_NOTICE, "event=handover successor=%ld sessions=%d grace=%d",
 	    (long)sv->successor_pid, sv->tab.live, sv->cfg->grace);
-	sv->stage = DRAINING;
-	sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
 }
 
 void

@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import tempfile
+import time
 
 from harness import (Server, binary, check, connect, echo_roundtrip, free_port, run_server_once,
                      track, wait_until)
@@ -77,3 +78,24 @@ def test_a_successor_that_fails_leaves_the_old_server_as_it_was():
             check(echo_roundtrip(s, b"still") == b"still", "the old server still serves")
         check(old.stop() == 0, "exit 0")
         check(not os.path.exists(pidfile), "pidfile removed at exit")
+
+
+def test_after_an_upgrade_with_udp_the_old_server_lets_go_at_once():
+    """The old server stops its UDP process and closes its UDP sockets when it hands over, as it
+    does on SIGTERM: it used to keep them for --grace + 2 s, then SIGKILL the UDP process."""
+    from test_udp import echo
+    with tempfile.TemporaryDirectory() as d:
+        sock, port = os.path.join(d, "upgrade.sock"), free_port()
+        old = Server("-l", f"udp:127.0.0.1:{port}", "-l", "127.0.0.1:0", "--upgrade-socket", sock,
+                     "--grace", "10")
+        check(echo(("127.0.0.1", port), b"before")[0] == b"before", "the old server echoes")
+        new = Server("-l", f"udp:127.0.0.1:{port}", "--upgrade-socket", sock)
+        old.wait_for(rf"event=handover successor={new.pid} ")
+        t0 = time.monotonic()
+        check(old.wait_exit() == 0, "the old server exits 0")
+        took = time.monotonic() - t0
+        check(took < 3 and not old.matching(r"event=terminate "),
+              f"it left {took:.2f} s after the handover, its UDP process not killed: {old.lines[-4:]}")
+        for i in range(20):  # from 20 source ports: none is hashed to a socket nobody reads
+            check(echo(("127.0.0.1", port), b"after %d" % i)[0] == b"after %d" % i, "the successor echoes")
+        check(new.stop() == 0, "exit 0")
