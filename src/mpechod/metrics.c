@@ -140,24 +140,43 @@ metrics_read(struct metrics *m, int i)
 	metrics_write(m, i);
 }
 
+/*
+ * A peer --metrics-allow refuses is closed at once, before it takes a slot, so
+ * that a crowd of them cannot keep a scraper waiting: a 403 is sent if the new
+ * socket's empty buffer takes it, unread input or not (best effort).
+ */
+static void
+metrics_refuse(struct metrics *m, int fd)
+{
+	static const char forbidden[] = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Length: 14\r\nConnection: close\r\n\r\n403 Forbidden\n";
+
+	m->refused++;
+	if (send(fd, forbidden, sizeof(forbidden) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+		shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+/* Take what waits, refused peers closed at once, until a slot is filled or none is left. */
 static void
 metrics_accept(struct metrics *m, int64_t now_ms)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	socklen_t len;
 	struct net_addr addr;
-	int fd = accept4(m->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd, i;
 
-	if (fd < 0)
-		return;
-	m->clients[m->n] = (struct metrics_client){ .fd = fd, .deadline_ms = now_ms + METRICS_DEADLINE_MS };
-	if (net_addr_of((struct sockaddr *)&ss, &addr) < 0 || !acl_permits(m->allow, &addr)) {
-		m->refused++;	/* not allowed to scrape: 403, closed with a lingering close */
-		metrics_answer(m, &m->clients[m->n++], 403, &(struct http_request){ false, 0 });
-		metrics_write(m, m->n - 1);
-		return;
+	for (i = 0; i < METRICS_ACCEPT_BATCH && m->n < METRICS_CLIENTS; i++) {
+		len = sizeof(ss);
+		if ((fd = accept4(m->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+			return;
+		if (net_addr_of((struct sockaddr *)&ss, &addr) < 0 || !acl_permits(m->allow, &addr)) {
+			metrics_refuse(m, fd);
+			continue;
+		}
+		m->clients[m->n++] = (struct metrics_client){ .fd = fd,
+		    .deadline_ms = now_ms + METRICS_DEADLINE_MS };
 	}
-	m->n++;
 }
 
 void

@@ -17,6 +17,7 @@
 
 #define METRICS_CLIENTS 16		/* answered at once */
 #define METRICS_DEADLINE_MS 2000	/* a request must be in, and the answer out, within this */
+#define METRICS_ACCEPT_BATCH 64	/* connections taken per wake-up (refused ones take no slot) */
 
 struct acl;
 

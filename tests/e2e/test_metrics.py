@@ -172,3 +172,31 @@ def test_json_log_lines_carry_the_same_events_and_fields():
     end = [o for o in objs if o["event"] == "end"][0]
     check(isinstance(end["pid"], int) and end["in"] == 3 and isinstance(end["duration"], float) and
           isinstance(end["peer"], str), f"numbers as numbers: {end}")
+
+
+def test_refused_scrapers_take_no_slot_and_cannot_starve_an_allowed_one():
+    """Peers outside --metrics-allow are closed at once, without taking one of the 16 slots: a
+    crowd of them holding their connections open cannot keep an allowed scraper waiting."""
+    mport = free_port()
+    srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--metrics-allow", "127.0.0.2")
+    crowd = []
+    for _ in range(40):  # more than the 16 slots; they send nothing and never close
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.connect(("127.0.0.1", mport))
+        crowd.append(s)
+    t0 = time.monotonic()
+    back = raw(mport, b"GET /metrics HTTP/1.1\r\n\r\n", source="127.0.0.2")
+    took = time.monotonic() - t0
+    check(back.startswith(b"HTTP/1.1 200 ") and took < 1, f"the allowed scraper in {took:.2f} s: {back[:40]!r}")
+    for s in crowd:  # each was closed at once (a 403 first, if it could go): its close is in
+        s.settimeout(1)
+        try:
+            got = recv_all(s)
+        except ConnectionResetError:
+            got = b""
+        except socket.timeout:
+            got = b"<still open>"
+        check(got in (b"",) or got.startswith(b"HTTP/1.1 403 "), f"an outsider's connection: {got[:40]!r}")
+        s.close()
+    check(srv.stop() == 0, "exit 0")
