@@ -118,6 +118,7 @@ FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_proxy = src/mpechod/proxy.c src/mpechod/proxy_wait.c src/lib/net.c
 FUZZ_http = src/mpechod/http.c
 FUZZ_agent = src/mpechod/agent_line.c
+FUZZ_upgrade = src/mpechod/upgrade_hello.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c

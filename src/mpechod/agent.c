@@ -14,7 +14,7 @@ agent_poll_fill(const struct agent *a, struct pollfd *pfd)
 {
 	int i, n = 0;
 
-	if (a->fd < 0)
+	if (a->fd < 0 && a->n == 0)
 		return 0;
 	pfd[n++] = (struct pollfd){ .fd = a->n < AGENT_CLIENTS && a->resume_ms == 0 ? a->fd : -1,
 	    .events = POLLIN };
@@ -136,6 +136,14 @@ agent_close_fds(const struct agent *a)
 		close(a->fd);
 	for (i = 0; i < a->n; i++)
 		close(a->clients[i].fd);
+}
+
+void
+agent_close_listener(struct agent *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
 }
 
 void

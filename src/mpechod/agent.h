@@ -64,6 +64,9 @@ void agent_poll_done(struct agent *a, const struct pollfd *pfd, int n, int64_t n
 /* Close clients past their deadline; returns the next deadline, or INT64_MAX. */
 int64_t agent_expire(struct agent *a, int64_t now_ms);
 
+/* Close the listener only (handed to a successor): the clients in hand finish. */
+void agent_close_listener(struct agent *a);
+
 /* Close the listener and every client. */
 void agent_close(struct agent *a);
 

@@ -143,3 +143,28 @@ out:
 	free(port);
 	return fd;
 }
+
+/* Whether fd is a listening TCP socket bound to the first address of ADDR:PORT. */
+bool
+listener_tcp_is(int fd, const char *addr)
+{
+	char *host = NULL, *port = NULL, want[NET_ADDRSTRLEN], have[NET_ADDRSTRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), ilen = sizeof(int);
+	struct addrinfo *ai = NULL;
+	int listening = 0;
+	bool same = false;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) == 0 && listening &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+	    net_split_hostport(addr, &host, &port) == 0 && host != NULL &&
+	    net_resolve(host, port, 1, AF_UNSPEC, &ai) == 0)
+		same = strcmp(net_format(ai->ai_addr, want, sizeof(want)),
+		    net_format((struct sockaddr *)&ss, have, sizeof(have))) == 0;
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	free(host);
+	free(port);
+	return same;
+}

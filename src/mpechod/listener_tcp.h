@@ -2,6 +2,7 @@
 #ifndef MPECHO_LISTENER_TCP_H
 #define MPECHO_LISTENER_TCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct listeners;
@@ -22,5 +23,8 @@ int listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
  * one-line message naming option in err.
  */
 int listener_tcp_one(const char *option, const char *addr, int backlog, char *err, size_t errlen);
+
+/* Whether fd listens on the first address of ADDR:PORT (an endpoint a predecessor handed over). */
+bool listener_tcp_is(int fd, const char *addr);
 
 #endif

@@ -244,43 +244,64 @@ main_scene(const struct config *cfg, const struct listeners *ls, const struct li
 	return EXIT_USAGE;
 }
 
-/* Step 4: the pidfile, then every listener. 0, or an exit status once the reason is printed. */
+/*
+ * An endpoint of the server's own (--metrics, --agent): the socket a
+ * predecessor handed over if it listens at addr (noted in env->handed), else
+ * one bound now. Its fd, or -1 with err.
+ */
+static int
+main_endpoint(struct supervisor_env *env, struct upgrade_extras *x, const char *name,
+    const char *addr, int backlog, char *err, size_t errlen)
+{
+	char option[UPGRADE_NAME_MAX + 2];
+	size_t at = strlen(env->handed);
+	int fd = upgrade_claim(x, name);
+
+	if (fd >= 0 && listener_tcp_is(fd, addr)) {
+		snprintf(env->handed + at, sizeof(env->handed) - at, "%s%s", at > 0 ? "," : "", name);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);	/* the new options name another address */
+	snprintf(option, sizeof(option), "--%s", name);
+	return listener_tcp_one(option, addr, backlog, err, errlen);
+}
+
+/* Step 4: the pidfile, then every listener and endpoint. 0, or an exit status once the reason is printed. */
 static int
 main_bind(const struct config *cfg, struct supervisor_env *env)
 {
+	struct upgrade_extras x = { .n = 0 };
 	char err[512];
 	int taken = 0, rc = 0;
 
 	/* A successor takes the running server's listeners first: that frees the pidfile's name. */
-	if (cfg->upgrade_socket != NULL && (taken = upgrade_take(cfg->upgrade_socket, env->ls,
-	    &env->upgrade_conn, &env->upgrade_from, err, sizeof(err))) < 0) {
-		log_plain("%s", err);
-		return EXIT_FAIL;
+	if (cfg->upgrade_socket != NULL && (taken = upgrade_take(cfg->upgrade_socket, env->ls, &x,
+	    &env->upgrade_conn, &env->upgrade_from, err, sizeof(err))) < 0)
+		goto failed;
+	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0) {
+		rc = EXIT_FAIL;
+		goto out;
 	}
-	if (env->pidfile != NULL && main_pidfile(cfg, env->pidfile) < 0)
-		return EXIT_FAIL;
 	/* a successor binds the UDP ports beside its predecessor: they are not handed over */
 	if ((!taken && (rc = main_listeners(cfg, env->ls, env->udp, err, sizeof(err))) < 0) ||
 	    (taken && listener_udp_open(env->udp, cfg->listens, cfg->nlistens, true, err,
-	    sizeof(err)) < 0)) {
-		log_plain("%s", err);
-		return EXIT_FAIL;
-	}
-	if ((taken || rc == 1) && (rc = main_taken(cfg, env, !taken)) != 0)
-		return rc;
-	if ((rc = main_scene(cfg, env->ls, env->udp)) != 0)
-		return rc;
-	if (cfg->metrics != NULL && (env->metrics_fd = listener_tcp_one("--metrics", cfg->metrics, 1024, err,
-	    sizeof(err))) < 0) {
-		log_plain("%s", err);
-		return EXIT_FAIL;
-	}
-	if (cfg->agent != NULL && (env->agent_fd = listener_tcp_one("--agent", cfg->agent, 64, err,
-	    sizeof(err))) < 0) {
-		log_plain("%s", err);
-		return EXIT_FAIL;
-	}
-	return 0;
+	    sizeof(err)) < 0))
+		goto failed;
+	if (((taken || rc == 1) && (rc = main_taken(cfg, env, !taken)) != 0) ||
+	    (rc = main_scene(cfg, env->ls, env->udp)) != 0)
+		goto out;
+	if ((cfg->metrics != NULL && (env->metrics_fd = main_endpoint(env, &x, "metrics", cfg->metrics,
+	    1024, err, sizeof(err))) < 0) || (cfg->agent != NULL && (env->agent_fd =
+	    main_endpoint(env, &x, "agent", cfg->agent, 64, err, sizeof(err))) < 0))
+		goto failed;
+	goto out;
+failed:
+	log_plain("%s", err);
+	rc = EXIT_FAIL;
+out:
+	upgrade_extras_close(&x);	/* what the new options do without */
+	return rc;
 }
 
 /* -i with a connection on standard input: one session, no listener. 0 or EXIT_USAGE. */

@@ -43,7 +43,7 @@ metrics_poll_fill(const struct metrics *m, struct pollfd *pfd)
 {
 	int i, n = 0;
 
-	if (m->fd < 0)
+	if (m->fd < 0 && m->n == 0)
 		return 0;
 	pfd[n++] = (struct pollfd){ .fd = m->n < METRICS_CLIENTS ? m->fd : -1, .events = POLLIN };
 	for (i = 0; i < m->n; i++)
@@ -223,6 +223,14 @@ metrics_close_fds(const struct metrics *m)
 		close(m->fd);
 	for (i = 0; i < m->n; i++)
 		close(m->clients[i].fd);
+}
+
+void
+metrics_close_listener(struct metrics *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
 }
 
 void

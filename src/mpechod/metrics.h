@@ -60,6 +60,9 @@ void metrics_poll_done(struct metrics *m, const struct pollfd *pfd, int n, int64
 /* Close clients past their deadline; returns the next deadline, or INT64_MAX. */
 int64_t metrics_expire(struct metrics *m, int64_t now_ms);
 
+/* Close the listener only (handed to a successor): the clients in hand are answered still. */
+void metrics_close_listener(struct metrics *m);
+
 /* Close the listener and every client, and release their buffers. */
 void metrics_close(struct metrics *m);
 

@@ -3,10 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdbool.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,10 +75,19 @@ pidfile_write(struct pidfile *pf, pid_t pid)
 	return 0;
 }
 
+/* Whether path still names the file open on fd (a predecessor may have renamed its own over it). */
+static bool
+pidfile_still_ours(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 void
 pidfile_remove(struct pidfile *pf)
 {
-	if (pf->fd >= 0 && pf->path != NULL)
+	if (pf->fd >= 0 && pf->path != NULL && pidfile_still_ours(pf->fd, pf->path))
 		unlink(pf->path);
 	if (pf->fd >= 0)
 		close(pf->fd);

@@ -28,7 +28,7 @@ int pidfile_write(struct pidfile *pf, pid_t pid);
 /* Give the file another name, the lock kept (a successor takes the old name). 0 or -1 with errno. */
 int pidfile_rename(struct pidfile *pf, const char *path);
 
-/* Remove the file (while still holding the lock), then close it. */
+/* Remove the file (while still holding the lock) if the path still names it, then close it. */
 void pidfile_remove(struct pidfile *pf);
 
 #endif

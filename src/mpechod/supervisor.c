@@ -192,6 +192,8 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 		next = t;
 	if ((t = supervisor_udp_tick(sv, now)) < next)
 		next = t;
+	if ((t = supervisor_upgrade_tick(sv, now)) < next)
+		next = t;
 	if ((t = metrics_expire(&sv->metrics, now)) < next)
 		next = t;
 	if ((t = agent_expire(&sv->agent, now)) < next)
@@ -442,7 +444,8 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		    sv.model->name, strerror(errno));
 		goto failed;
 	}
-	supervisor_upgrade_start(&sv, env);	/* its socket exists once "ready" is said */
+	if (supervisor_upgrade_start(&sv, env, msg, sizeof(msg)) < 0)	/* its socket exists once "ready" is said */
+		goto failed;
 	supervisor_log_ready(&sv);
 	/* A daemon is not the process the manager started: it names itself the main one. */
 	if (cfg->daemonize)

@@ -35,6 +35,7 @@ struct supervisor_env {
 	int metrics_fd;			/* -1, or the --metrics listener */
 	int agent_fd;			/* -1, or the --agent listener */
 	pid_t upgrade_from;		/* that server's pid */
+	char handed[64];		/* its endpoints this server took ("metrics,agent"), or "" */
 	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
 	struct listeners *udp;		/* the bound UDP sockets (none: no UDP process) */
 	char error[256];		/* why the start failed, when errno alone cannot say */
@@ -107,6 +108,7 @@ struct supervisor {
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;
+	int64_t successor_deadline_ms;	/* its READY by then, or it is given up */
 	struct metrics metrics;		/* the --metrics endpoint */
 	struct agent agent;		/* the --agent responder */
 	struct supervisor_sample samples[SUPERVISOR_SAMPLES];
@@ -170,9 +172,15 @@ void supervisor_udp_free(struct supervisor *sv);
 /* Its counters in /metrics (nothing without UDP sockets). */
 void supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t);
 
-/* supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket). */
-void supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env);
+/*
+ * supervisor_upgrade.c: handing the listeners to a successor (--upgrade-socket):
+ * a successor's READY to its predecessor (-1 with err: that one gave up), then
+ * the socket of its own; a successor's offer, its answer, its deadline.
+ */
+int supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env, char *err,
+    size_t errlen);
 void supervisor_upgrade_accept(struct supervisor *sv);
 void supervisor_upgrade_reply(struct supervisor *sv);
+int64_t supervisor_upgrade_tick(struct supervisor *sv, int64_t now);
 
 #endif

@@ -3,13 +3,15 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
-from harness import (Server, binary, check, connect, echo_roundtrip, free_port, run_server_once,
-                     track, wait_until)
+from harness import (Server, binary, check, connect, echo_roundtrip, free_port, recv_all,
+                     run_server_once, track, wait_until)
 
 
 def test_reuseport_instances_share_one_port():
@@ -59,13 +61,19 @@ def test_upgrade_under_a_connect_loop_refuses_and_resets_nothing():
         check(new.stop() == 0, "exit 0")
 
 
+def take_offer(sock):
+    """Connect to an upgrade socket as a successor does: (the connection, the line, the descriptors)."""
+    conn = socket.socket(socket.AF_UNIX)
+    conn.connect(sock)
+    msg, fds, _, _ = socket.recv_fds(conn, 64, 8)
+    return conn, msg, fds
+
+
 def test_a_successor_that_fails_leaves_the_old_server_as_it_was():
     with tempfile.TemporaryDirectory() as d:
         sock, pidfile = os.path.join(d, "upgrade.sock"), os.path.join(d, "mpechod.pid")
         old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock, "-p", pidfile)
-        fake = socket.socket(socket.AF_UNIX)
-        fake.connect(sock)
-        msg, fds, _, _ = socket.recv_fds(fake, 64, 8)
+        fake, msg, fds = take_offer(sock)
         check(msg == b"mpechod-upgrade 1\n" and len(fds) == 1, f"the offer: {msg!r} {fds}")
         check(os.path.exists(pidfile + ".old"), "the pidfile's name is freed meanwhile")
         for fd in fds:
@@ -99,3 +107,102 @@ def test_after_an_upgrade_with_udp_the_old_server_lets_go_at_once():
         for i in range(20):  # from 20 source ports: none is hashed to a socket nobody reads
             check(echo(("127.0.0.1", port), b"after %d" % i)[0] == b"after %d" % i, "the successor echoes")
         check(new.stop() == 0, "exit 0")
+
+
+def scrape_loop(port, stop, results):
+    """Scrape /metrics over and over until stop is set: (status, the build_info line) each."""
+    while not stop.is_set() and len(results) < 2000:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+                text = recv_all(s).decode()
+            results.append((text.split(" ")[1] if text.startswith("HTTP/1.1 ") else text[:40],
+                            re.search(r"^mpechod_build_info\{.*$", text, re.M).group(0)))
+        except (OSError, AttributeError) as e:
+            results.append((repr(e), ""))
+        time.sleep(0.01)
+
+
+def test_metrics_and_agent_sockets_are_handed_over_and_scraped_across_the_upgrade():
+    """--metrics and --agent go to the successor like the listeners: it used to fail to start
+    (EADDRINUSE), so --upgrade-socket never worked with --metrics."""
+    from test_probes import agent_says
+    with tempfile.TemporaryDirectory() as d:
+        sock, mport, aport = os.path.join(d, "upgrade.sock"), free_port(), free_port()
+        ends = ("--metrics", f"127.0.0.1:{mport}", "--agent", f"127.0.0.1:{aport}", "--upgrade-socket", sock)
+        old = Server("-l", "127.0.0.1:0", *ends)
+        stop, results = threading.Event(), []
+        scraper = threading.Thread(target=scrape_loop, args=(mport, stop, results))
+        scraper.start()
+        wait_until(lambda: len(results) >= 5, 10, "scrapes of the old server")
+        new = Server("--model", "prefork", *ends)
+        old.wait_for(rf"event=handover successor={new.pid} ")
+        check(old.wait_exit() == 0, "the old server exits 0")
+        n = len(results)
+        wait_until(lambda: len(results) >= n + 5, 10, "scrapes after the handover")
+        stop.set()
+        scraper.join(10)
+        check(all(status == "200" for status, _ in results), f"every scrape answered: {results[:3]} ...")
+        check('model="fork"' in results[0][1] and 'model="prefork"' in results[-1][1],
+              f"the old one, then the new one: {results[0][1]} ... {results[-1][1]}")
+        check(new.matching(rf"event=upgrade from={old.pid} listeners=1 endpoints=metrics,agent$"),
+              f"the endpoints came from the old server: {new.lines[:4]}")
+        check(agent_says(aport) == b"up ready\n", "the successor's agent answers")
+        check(new.stop() == 0, "exit 0")
+
+
+def test_a_successor_that_says_nothing_is_given_up_and_others_are_told_why():
+    """A process that takes the offer and says nothing holds the upgrade socket for 5 s at most;
+    a real successor meanwhile is told the upgrade is busy, and succeeds once it is given up."""
+    with tempfile.TemporaryDirectory() as d:
+        sock, pidfile = os.path.join(d, "upgrade.sock"), os.path.join(d, "mpechod.pid")
+        old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock, "-p", pidfile)
+        silent, msg, fds = take_offer(sock)
+        check(msg == b"mpechod-upgrade 1\n" and len(fds) == 1, f"the offer: {msg!r} {fds}")
+        for fd in fds:
+            os.close(fd)
+        t0 = time.monotonic()
+        rc, err = run_server_once("--upgrade-socket", sock, "-p", pidfile)
+        check(rc == 1 and f"is handing its listeners to another successor (pid {os.getpid()})" in err,
+              f"a second successor is told why, at once: {rc} {err!r}")
+        old.wait_for(rf'event=upgrade-failed successor={os.getpid()} error="no READY within 5 s"', timeout=8)
+        check(4.5 < time.monotonic() - t0 < 8, "given up after 5 s")
+        silent.settimeout(5)
+        check(recv_all(silent) == b"mpechod-upgrade timeout\n", "the silent one is told, then closed")
+        silent.close()
+        wait_until(lambda: os.path.exists(pidfile) and not os.path.exists(pidfile + ".old"), 5,
+                   "the pidfile back under its name")
+        new = Server("--upgrade-socket", sock, "-p", pidfile)
+        old.wait_for(rf"event=handover successor={new.pid} ")
+        check(old.wait_exit() == 0 and new.stop() == 0, "then a real successor takes over")
+
+
+def waiting_on(name):
+    """Whether a connection waits in the backlog of the Unix socket bound as name (ss -xl)."""
+    out = subprocess.run(["ss", "-xlH"], capture_output=True, text=True, timeout=10).stdout
+    return any(f.split()[4] == name and int(f.split()[2]) > 0 for f in out.splitlines()
+               if len(f.split()) > 4)
+
+
+def test_a_successor_too_late_for_its_predecessor_gives_up_and_changes_nothing():
+    """A successor whose READY comes after the old server gave up is told so and exits 1: the
+    old one serves on, its pidfile intact; never two servers that both think they are the one."""
+    with tempfile.TemporaryDirectory() as d:
+        sock, pidfile = os.path.join(d, "upgrade.sock"), os.path.join(d, "mpechod.pid")
+        old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock, "-p", pidfile)
+        old.proc.send_signal(signal.SIGSTOP)  # so that the successor is stopped before its offer
+        late = Server("--upgrade-socket", sock, ready=False)  # with -p it would stop at the pidfile
+        wait_until(lambda: waiting_on(f"{sock}.{old.pid}"), 10, "the successor to connect")
+        late.proc.send_signal(signal.SIGSTOP)
+        old.proc.send_signal(signal.SIGCONT)
+        old.wait_for(rf"event=upgrade-offer successor={late.pid} ")
+        old.wait_for(rf'event=upgrade-failed successor={late.pid} error="no READY within 5 s"', timeout=8)
+        late.proc.send_signal(signal.SIGCONT)
+        check(late.wait_exit() == 1, "the late successor exits 1")
+        check(late.matching(rf"pid {old.pid}\) gave up waiting for this one"), f"it says why: {late.lines}")
+        check(not old.matching(r"event=handover"), "the old one never handed over")
+        check(open(pidfile).read().strip() == str(old.pid) and not os.path.exists(pidfile + ".old"),
+              "the pidfile still names the old server")
+        with connect(old.port) as s:
+            check(echo_roundtrip(s, b"still") == b"still", "the old server serves on")
+        check(old.stop() == 0, "exit 0")

@@ -26,6 +26,7 @@ main(void)
 	unit_observe();
 	unit_options();
 	unit_client();
+	unit_upgrade();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

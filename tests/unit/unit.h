@@ -16,5 +16,6 @@ void unit_proxy(void);		/* proxy.c */
 void unit_observe(void);	/* observe.c */
 void unit_options(void);	/* options.c */
 void unit_client(void);		/* client.c */
+void unit_upgrade(void);	/* upgrade.c */
 
 #endif
