@@ -123,6 +123,7 @@ FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
 FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_unix.c \
+               src/mpechod/sockfile.c \
                src/mpechod/listener_udp.c \
                src/mpechod/listener_inherited.c \
                $(LIB_SRCS)

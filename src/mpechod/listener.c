@@ -162,7 +162,7 @@ listeners_append(struct listeners *ls, int fd)
 	ls->v = v;
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
-	v[ls->n].proxy = v[ls->n].tls = v[ls->n].deferred = v[ls->n].bound_path = false;
+	v[ls->n].proxy = v[ls->n].tls = v[ls->n].deferred = v[ls->n].file.set = false;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
@@ -223,8 +223,7 @@ listeners_shutdown(struct listeners *ls)
 	for (i = 0; i < ls->n; i++)
 		if (ls->v[i].fd >= 0) {
 			shutdown(ls->v[i].fd, SHUT_RD);
-			if (ls->v[i].bound_path)
-				unlink(ls->v[i].name + 5);	/* "unix:PATH" */
+			sockfile_remove(ls->v[i].name + 5, &ls->v[i].file);	/* "unix:PATH" */
 		}
 	listeners_close(ls);
 }
@@ -247,8 +246,8 @@ listeners_free(struct listeners *ls)
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
-		if (ls->v[i].fd >= 0 && ls->v[i].bound_path)
-			unlink(ls->v[i].name + 5);	/* never served (a failed start) */
+		if (ls->v[i].fd >= 0)
+			sockfile_remove(ls->v[i].name + 5, &ls->v[i].file);	/* a failed start */
 	listeners_close(ls);
 	free(ls->v);
 	ls->v = NULL;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "net.h"
+#include "sockfile.h"
 
 /*
  * A ",deferred" listener hands over a client that has sent nothing after this
@@ -58,7 +59,7 @@ struct listener {
 	bool tls;			/* then a TLS handshake */
 	bool deferred;			/* handed over once the client has sent something (LISTENER_DEFER_SECS) */
 	bool local;			/* a Unix-domain socket: TCP options do not apply */
-	bool bound_path;		/* this server made the socket file: it removes it when done */
+	struct sockfile file;		/* a socket file this server made or took over: removed when done */
 };
 
 struct listeners {

@@ -10,63 +10,31 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "sockfile.h"
 
-/*
- * What is at the path already: nothing (0), a stale socket that is now
- * removed (0), or -1 with err: not a socket, or a server answers on it.
- */
+/* Room at the path: a stale socket is replaced (sockfile.c), anything else refused. 0, or -1 with err. */
 static int
-unix_clear(const struct sockaddr_un *sun, char *err, size_t errlen)
+unix_clear(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc, err_connect;
-
-	if (lstat(sun->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot listen on unix:%s: %s",
-		    sun->sun_path, strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "cannot listen on unix:%s: it exists and is not a socket",
-		    sun->sun_path);
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return snprintf(err, errlen, "socket: %s", strerror(errno)), -1;
-	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	err_connect = errno;
-	close(fd);
-	if (rc == 0) {
-		snprintf(err, errlen, "cannot listen on unix:%s: a server is listening there",
-		    sun->sun_path);
-		return -1;
-	}
-	if (err_connect != ECONNREFUSED && err_connect != ENOENT) {
-		snprintf(err, errlen, "cannot listen on unix:%s: %s", sun->sun_path, strerror(err_connect));
-		return -1;
-	}
-	unlink(sun->sun_path);	/* stale: its server is gone */
-	return 0;
-}
-
-/* Mode and owner, on the path (a socket's permissions are its file's). 0, or -1 with err. */
-static int
-unix_permissions(const char *path, const struct listen_params *lp, char *err, size_t errlen)
-{
-	if (lp->socket_mode >= 0 && chmod(path, (mode_t)lp->socket_mode) < 0) {
-		snprintf(err, errlen, "cannot set the mode of unix:%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (lp->owner_set && chown(path, lp->owner, lp->group) < 0) {
-		snprintf(err, errlen, "cannot give unix:%s to its user: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (sockfile_clear(path) == 0)
+		return 0;
+	if (errno == EEXIST)
+		snprintf(err, errlen, "cannot listen on unix:%s: it exists and is not a socket", path);
+	else if (errno == EADDRINUSE)
+		snprintf(err, errlen, "cannot listen on unix:%s: a server is listening there", path);
+	else
+		snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
+	return -1;
 }
 
 int
 listener_unix_open(struct listeners *ls, const struct listen_spec *spec,
     const struct listen_params *lp, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockfile_perms perms = { .mode = lp->socket_mode, .owner_set = lp->owner_set,
+	    .owner = lp->owner, .group = lp->group };
+	struct sockaddr_un sun;
+	struct sockfile sf = { .set = false };
 	int fd;
 
 	if (strlen(spec->path) >= sizeof(sun.sun_path)) {
@@ -74,29 +42,22 @@ listener_unix_open(struct listeners *ls, const struct listen_spec *spec,
 		    spec->path, sizeof(sun.sun_path) - 1);
 		return -1;
 	}
-	err[0] = '\0';
-	memcpy(sun.sun_path, spec->path, strlen(spec->path) + 1);
-	if (unix_clear(&sun, err, errlen) < 0)
+	if (unix_clear(spec->path, err, errlen) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		snprintf(err, errlen, "cannot listen on unix:%s: %s", spec->path, strerror(errno));
+	if (fd < 0 || sockfile_bind(fd, spec->path, &perms, &sf) < 0 || listen(fd, lp->backlog) < 0) {
+		snprintf(err, errlen, "cannot listen on unix:%s: %s", spec->path, errno == EXDEV ?
+		    "its directory or file changed while it was being set up" : strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return -1;
-	}
-	if (unix_permissions(spec->path, lp, err, errlen) < 0 || listen(fd, lp->backlog) < 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "cannot listen on unix:%s: %s", spec->path, strerror(errno));
-		close(fd);
-		unlink(spec->path);
+		sockfile_remove(spec->path, &sf);
 		return -1;
 	}
 	if (listeners_append(ls, fd) < 0) {
-		unlink(spec->path);
+		sockfile_remove(spec->path, &sf);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	ls->v[ls->n - 1].bound_path = true;
+	ls->v[ls->n - 1].file = sf;
 	return 0;
 }

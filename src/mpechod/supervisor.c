@@ -21,6 +21,7 @@
 #include "options.h"
 #include "pidfile.h"
 #include "service.h"
+#include "sockfile.h"
 #include "tls_server.h"
 
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
@@ -356,6 +357,8 @@ supervisor_free(struct supervisor *sv)
 	notify_close(&sv->notify);
 	if (sv->upgrade_fd >= 0)
 		close(sv->upgrade_fd);
+	if (sv->cfg->upgrade_socket != NULL)	/* a successor's own has replaced it, if any */
+		sockfile_remove(sv->cfg->upgrade_socket, &sv->upgrade_file);
 	if (sv->successor_fd >= 0)
 		close(sv->successor_fd);
 	metrics_close(&sv->metrics);

@@ -106,6 +106,7 @@ struct supervisor {
 	struct tls_server *tls;		/* NULL, or the TLS credentials (sessions get them at fork) */
 	struct supervisor_udp udp;
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
+	struct sockfile upgrade_file;	/* its file: removed at exit unless a successor's replaced it */
 	int successor_fd;		/* -1, or the successor being handed the listeners */
 	pid_t successor_pid;
 	int64_t successor_deadline_ms;	/* its READY by then, or it is given up */

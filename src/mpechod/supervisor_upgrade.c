@@ -19,6 +19,7 @@
 #include "model.h"
 #include "options.h"
 #include "pidfile.h"
+#include "sockfile.h"
 #include "upgrade.h"
 
 /* The pidfile's name goes to the successor; this server keeps its file as NAME.old. */
@@ -155,7 +156,7 @@ supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env, char
 	}
 	if (sv->cfg->upgrade_socket == NULL)
 		return 0;
-	if ((sv->upgrade_fd = upgrade_listen(sv->cfg->upgrade_socket)) < 0)
+	if ((sv->upgrade_fd = upgrade_listen(sv->cfg->upgrade_socket, &sv->upgrade_file)) < 0)
 		log_msg(LOG_LVL_ERROR, "event=error during=upgrade-socket error=%s",
 		    log_qf("%s: %s", sv->cfg->upgrade_socket, strerror(errno)));
 	return 0;

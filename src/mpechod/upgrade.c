@@ -12,6 +12,7 @@
 
 #include "listener.h"
 #include "listener_inherited.h"
+#include "sockfile.h"
 
 /* Both ends wait this long for the other at most (the old server may be stopped or stuck). */
 static int
@@ -38,23 +39,24 @@ upgrade_address(const char *path, struct sockaddr_un *sun)
 }
 
 int
-upgrade_listen(const char *path)
+upgrade_listen(const char *path, struct sockfile *sf)
 {
-	struct sockaddr_un sun, tmp;
-	char tmpname[sizeof(sun.sun_path) + 16];
+	static const struct sockfile_perms owner_only = { .mode = 0600 };
+	char tmpname[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd, saved;
 
-	if (upgrade_address(path, &sun) < 0 ||
-	    snprintf(tmpname, sizeof(tmpname), "%s.%ld", path, (long)getpid()) >= (int)sizeof(tmp.sun_path) ||
-	    upgrade_address(tmpname, &tmp) < 0)
+	sf->set = false;
+	if (snprintf(tmpname, sizeof(tmpname), "%s.%ld", path, (long)getpid()) >= (int)sizeof(tmpname)) {
+		errno = ENAMETOOLONG;
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	}
+	if (sockfile_clear(tmpname) < 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
-	unlink(tmpname);
-	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0 || chmod(tmpname, 0600) < 0 ||
-	    listen(fd, 4) < 0 || rename(tmpname, path) < 0) {
+	if (sockfile_bind(fd, tmpname, &owner_only, sf) < 0 || listen(fd, 4) < 0 ||
+	    sockfile_rename(tmpname, path, sf) < 0) {
 		saved = errno;
-		unlink(tmpname);
+		sockfile_remove(tmpname, sf);
 		close(fd);
 		errno = saved;
 		return -1;
@@ -160,6 +162,8 @@ upgrade_sort(const int *fds, size_t nfds, const struct upgrade_hello *h, struct 
 				close(fds[i++]);
 			return -1;
 		}
+		if (strncmp(ls->v[ls->n - 1].name, "unix:", 5) == 0)	/* its file is ours now */
+			sockfile_note(ls->v[ls->n - 1].name + 5, &ls->v[ls->n - 1].file);
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "upgrade_hello.h"
 
 struct listeners;
+struct sockfile;
 
 #define UPGRADE_MAX_FDS 64	/* descriptors handed over at most, endpoints included */
 #define UPGRADE_READY_MS 5000	/* from the offer to READY, at most */
@@ -60,10 +61,11 @@ int upgrade_ready(int conn, pid_t from, char *err, size_t errlen);
 
 /*
  * Offer this server's listeners on path from now on: a listening Unix socket,
- * put in place atomically (bound under another name, then renamed over path).
- * Its descriptor, or -1 with errno.
+ * mode 0600, put in place atomically (bound under another name, then renamed
+ * over path); its file noted in sf, to be removed at exit if still there. Its
+ * descriptor, or -1 with errno.
  */
-int upgrade_listen(const char *path);
+int upgrade_listen(const char *path, struct sockfile *sf);
 
 /* A successor connected on conn: send it the listeners and endpoints x[0..n). 0, or -1 with errno. */
 int upgrade_offer(int conn, const struct listeners *ls, const struct upgrade_extra *x, size_t n);
