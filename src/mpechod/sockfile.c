@@ -190,6 +190,7 @@ sockfile_rename(const char *from, const char *to, const struct sockfile *sf)
 {
 	const char *slash = strrchr(to, '/'), *target = slash != NULL ? slash + 1 : to;
 	char name[SOCKFILE_PATH_MAX];
+	struct stat st;
 	int dir;
 
 	if (strncmp(from, to, (size_t)(target - to)) != 0 || strchr(from + (target - to), '/') != NULL) {
@@ -198,6 +199,10 @@ sockfile_rename(const char *from, const char *to, const struct sockfile *sf)
 	}
 	if ((dir = sockfile_dir_of(from, name, sf)) < 0)
 		return -1;
+	if (fstatat(dir, target, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;		/* only a socket is replaced (a predecessor's) */
+		return sockfile_done(dir, -1);
+	}
 	return sockfile_done(dir, renameat(dir, name, dir, target));
 }
 

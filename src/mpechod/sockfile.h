@@ -53,7 +53,11 @@ int sockfile_bind(int fd, const char *path, const struct sockfile_perms *perms, 
 /* Note the socket file now at path (a listener taken over from a predecessor). 0, or -1 with errno. */
 int sockfile_note(const char *path, struct sockfile *sf);
 
-/* Rename the file noted in sf from `from` to `to`, in the same directory. 0, or -1 with errno. */
+/*
+ * Rename the file noted in sf from `from` to `to`, in the same directory,
+ * replacing only a socket there. 0, or -1 with errno (EEXIST: something else
+ * is at `to`).
+ */
 int sockfile_rename(const char *from, const char *to, const struct sockfile *sf);
 
 /* Remove path if it is still the file noted in sf, in the same directory; sf is unset. */

@@ -1,13 +1,20 @@
 /* tls_server: load and reload the certificate and key; describe them for the log. */
 #include "tls_server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "io.h"
 #include "log.h"
 #include "tls.h"
 
@@ -19,6 +26,18 @@
  * are made here, before the fork, so every session can resume every other's),
  * and writes that may return after each record, for the idle timeout.
  */
+#define TLS_FILE_MAX (1 << 20)	/* a certificate chain or a key file, at most */
+
+/* An encrypted key is refused, never a prompt on a terminal (on SIGHUP nobody answers); *u notes it. */
+static int
+tls_server_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag;
+	if (u != NULL)
+		*(int *)u = 1;
+	return -1;
+}
+
 static SSL_CTX *
 tls_server_context(void)
 {
@@ -38,6 +57,115 @@ tls_server_context(void)
 	return ctx;
 }
 
+/* Up to len bytes of a regular file (fewer if it shrank meanwhile); -1 with errno. */
+static ssize_t
+tls_server_read(int fd, char *buf, size_t len)
+{
+	size_t have = 0;
+	ssize_t n = 1;
+
+	while (have < len && (n = io_read(fd, buf + have, len - have)) > 0)
+		have += (size_t)n;
+	return n < 0 ? -1 : (ssize_t)have;
+}
+
+/*
+ * A PEM file's bytes in a memory BIO. Opened O_NONBLOCK and read only if it is
+ * a regular file of at most TLS_FILE_MAX bytes: a FIFO, a device or a socket
+ * at the path would block the supervisor (at start, or on SIGHUP) in open(2)
+ * or read(2) for good. NULL with errno (EBADFD: not a regular file, as
+ * log_strerror() words it; ELOOP for a link is never seen here: links are
+ * followed, as for any file the administrator names).
+ */
+static BIO *
+tls_server_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), saved;
+	struct stat st;
+	char *buf = NULL;
+	BIO *bio = NULL;
+	ssize_t n = -1;
+
+	if (fd < 0)
+		return NULL;
+	st.st_size = 0;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) || st.st_size > TLS_FILE_MAX) {
+		errno = !S_ISREG(st.st_mode) ? EBADFD : EFBIG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL ||
+	    (n = tls_server_read(fd, buf, (size_t)st.st_size)) < 0)
+		goto out;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || BIO_write(bio, buf, (int)n) != (int)n) {
+		BIO_free(bio);
+		bio = NULL;
+		errno = ENOMEM;
+	}
+out:
+	saved = errno;
+	if (buf != NULL)
+		OPENSSL_cleanse(buf, (size_t)st.st_size);	/* a key's bytes: not left in freed memory */
+	free(buf);
+	close(fd);
+	errno = saved;
+	return bio;
+}
+
+/* The chain from a PEM file: the server's certificate first, then its issuers. 0, or -1 with why. */
+static int
+tls_server_chain(SSL_CTX *ctx, const char *path, char *why, size_t whylen)
+{
+	BIO *bio = tls_server_file(path);
+	X509 *x = NULL;
+	int rc = -1;
+
+	if (bio == NULL) {
+		snprintf(why, whylen, "%s", log_strerror(errno));
+		return -1;
+	}
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, tls_server_no_password, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_clear_chain_certs(ctx) != 1)
+		goto out;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, tls_server_no_password, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto out;
+	if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)	/* the end of the file */
+		ERR_clear_error();
+	rc = ERR_peek_error() == 0 ? 0 : -1;
+out:
+	if (rc < 0)
+		tls_error_text(why, whylen, "not a PEM certificate");
+	X509_free(x);
+	BIO_free(bio);
+	return rc;
+}
+
+/* The private key from a PEM file (never asking for a password). 0, or -1 with why. */
+static int
+tls_server_key(SSL_CTX *ctx, const char *path, char *why, size_t whylen)
+{
+	BIO *bio = tls_server_file(path);
+	EVP_PKEY *key;
+	int rc, asked = 0;
+
+	if (bio == NULL) {
+		snprintf(why, whylen, "%s", log_strerror(errno));
+		return -1;
+	}
+	key = PEM_read_bio_PrivateKey(bio, NULL, tls_server_no_password, &asked);
+	rc = key != NULL && SSL_CTX_use_PrivateKey(ctx, key) == 1 ? 0 : -1;
+	if (rc < 0)
+		tls_error_text(why, whylen, "not a PEM private key");
+	if (rc < 0 && asked)
+		snprintf(why, whylen, "it is encrypted, and mpechod asks for no password");
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return rc;
+}
+
 int
 tls_server_load(struct tls_server *ts, char *err, size_t errlen)
 {
@@ -49,11 +177,9 @@ tls_server_load(struct tls_server *ts, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up TLS: %s", tls_error_text(why, sizeof(why), "?"));
 		return -1;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, ts->cert) != 1)
-		snprintf(err, errlen, "cannot load the certificate %s: %s", ts->cert,
-		    tls_error_text(why, sizeof(why), "not a PEM certificate"));
-	else if (SSL_CTX_use_PrivateKey_file(ctx, ts->key, SSL_FILETYPE_PEM) != 1 &&
-	    strcmp(tls_error_text(why, sizeof(why), "not a PEM private key"), "key values mismatch") != 0)
+	if (tls_server_chain(ctx, ts->cert, why, sizeof(why)) < 0)
+		snprintf(err, errlen, "cannot load the certificate %s: %s", ts->cert, why);
+	else if (tls_server_key(ctx, ts->key, why, sizeof(why)) < 0 && strcmp(why, "key values mismatch") != 0)
 		snprintf(err, errlen, "cannot load the key %s: %s", ts->key, why);
 	else if (SSL_CTX_check_private_key(ctx) != 1)
 		snprintf(err, errlen, "the key %s does not match the certificate %s", ts->key, ts->cert);

@@ -95,3 +95,17 @@ def test_socket_files_are_removed_at_exit_by_a_successor_too():
         check(new.stop() == 0, "exit 0")
         check(not os.path.exists(path) and not os.path.exists(up),
               f"the successor removed both: {os.listdir(d)}")
+
+
+def test_the_upgrade_socket_never_replaces_a_file_that_is_not_a_socket():
+    """--upgrade-socket names a regular file by mistake: it is kept (the socket used to be
+    renamed over it), and the server says so and serves on without an upgrade socket."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "notes.txt")
+        with open(path, "w") as f:
+            f.write("keep me")
+        srv = Server("-l", "127.0.0.1:0", "--upgrade-socket", path)
+        srv.wait_for(rf"event=error during=upgrade-socket error=\"{re.escape(path)}: File exists\"")
+        check(os.path.isfile(path) and open(path).read() == "keep me", f"the file is kept: {os.listdir(d)}")
+        check(os.listdir(d) == ["notes.txt"], f"nothing else left: {os.listdir(d)}")
+        check(srv.stop() == 0 and open(path).read() == "keep me", "exit 0, the file still kept")

@@ -572,3 +572,35 @@ def test_without_tls_the_children_do_not_map_openssl():
             check("libcrypto" in supervisor, "the supervisor keeps it")
         s.close()
         srv.stop()
+
+
+def test_a_fifo_or_device_at_a_key_path_is_refused_without_blocking():
+    """--tls-cert and --tls-key are read only if they are regular files, without blocking: a
+    FIFO at the key path on SIGHUP used to hang the supervisor in open() for good."""
+    c, k = certs()
+    with tempfile.TemporaryDirectory() as d:
+        fifo, key, pid = os.path.join(d, "fifo"), os.path.join(d, "key.pem"), os.path.join(d, "p.pid")
+        os.mkfifo(fifo)
+        for cert, keyfile, which in ((fifo, k, "certificate"), (c, fifo, "key"), ("/dev/zero", k, "certificate")):
+            t0 = time.monotonic()
+            rc, err = run_server_once("-l", "127.0.0.1:0,tls", "--tls-cert", cert, "--tls-key", keyfile)
+            check(rc == 1 and f"cannot load the {which} {cert if which == 'certificate' else keyfile}: "
+                  "not a regular file" in err and time.monotonic() - t0 < 5, f"{cert} {keyfile}: {rc} {err!r}")
+        enc = os.path.join(d, "enc.pem")  # an encrypted key: refused, no password asked for
+        subprocess.run(["openssl", "pkey", "-in", k, "-aes256", "-passout", "pass:x", "-out", enc],
+                       check=True, capture_output=True, timeout=30)
+        rc, err = run_server_once("-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", enc)
+        check(rc == 1 and "it is encrypted, and mpechod asks for no password" in err, f"{rc} {err!r}")
+        rc, err = run_server_once("-l", "127.0.0.1:0", "-p", fifo)  # the pidfile: never blocks either
+        check(rc == 1 and "must be a regular file" in err, f"a FIFO pidfile: {rc} {err!r}")
+        with open(k, "rb") as f, open(key, "wb") as g:
+            g.write(f.read())
+        srv = Server("-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", key)
+        os.unlink(key)
+        os.mkfifo(key)
+        srv.proc.send_signal(signal.SIGHUP)
+        line = srv.wait_for(r"event=tls-reload-failed ", timeout=3)[0]
+        check(f"cannot load the key {key}: not a regular file" in line and "action=kept" in line, line)
+        back, _ = half_close(srv.port, b"not blocked")
+        check(back == b"not blocked", "the old credentials serve on")
+        check(srv.stop() == 0, "exit 0")
