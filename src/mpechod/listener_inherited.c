@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "listener_udp.h"
 #include "number.h"
+#include "sockfile.h"
 
 int
 listener_inherited_count(char **names, char *err, size_t errlen)
@@ -265,7 +266,7 @@ listener_inherited_apply(struct listeners *ls, const struct listen_spec *specs, 
 		}
 		/* listen() again on a listening socket sets its backlog: --backlog takes effect */
 		if ((lp->backlog > 0 && listen(l->fd, lp->backlog) < 0) ||
-		    (l->local && lp->socket_mode >= 0 && chmod(l->name + 5, (mode_t)lp->socket_mode) < 0)) {
+		    (l->local && lp->socket_mode >= 0 && sockfile_chmod(l->name + 5, lp->socket_mode) < 0)) {
 			snprintf(err, errlen, "cannot give the socket handed over as %s (%s) its %s: %s",
 			    l->name, l->label, lp->backlog > 0 && !l->local ? "--backlog" : "options",
 			    strerror(errno));

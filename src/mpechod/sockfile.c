@@ -148,6 +148,25 @@ sockfile_bind(int fd, const char *path, const struct sockfile_perms *perms, stru
 }
 
 int
+sockfile_chmod(const char *path, int mode)
+{
+	char name[SOCKFILE_PATH_MAX];
+	struct stat st;
+	int dir = sockfile_dir(path, name);
+
+	if (dir < 0)
+		return -1;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return sockfile_done(dir, -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EXDEV;
+		return sockfile_done(dir, -1);
+	}
+	/* a link put there since is not followed: EOPNOTSUPP */
+	return sockfile_done(dir, fchmodat(dir, name, (mode_t)mode, AT_SYMLINK_NOFOLLOW));
+}
+
+int
 sockfile_note(const char *path, struct sockfile *sf)
 {
 	char name[SOCKFILE_PATH_MAX];

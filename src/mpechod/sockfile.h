@@ -50,6 +50,12 @@ int sockfile_clear(const char *path);
  */
 int sockfile_bind(int fd, const char *path, const struct sockfile_perms *perms, struct sockfile *sf);
 
+/*
+ * Give the socket file at path this mode (one handed over: --socket-mode),
+ * never following a link. 0, or -1 with errno (EXDEV: not a socket).
+ */
+int sockfile_chmod(const char *path, int mode);
+
 /* Note the socket file now at path (a listener taken over from a predecessor). 0, or -1 with errno. */
 int sockfile_note(const char *path, struct sockfile *sf);
 

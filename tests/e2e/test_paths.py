@@ -79,6 +79,25 @@ def test_a_socket_file_swapped_for_a_link_after_bind_gives_nothing_away():
         check_refused(srv, rc, path)
 
 
+def test_socket_mode_on_a_socket_handed_over_never_follows_a_link():
+    """A successor's --socket-mode on the Unix socket it takes over: the file becomes a link to
+    another one just as its mode is set; that file must keep its mode (chmod(2) followed it)."""
+    with tempfile.TemporaryDirectory() as d:
+        path, up, victim = (os.path.join(d, n) for n in ("echo.sock", "upgrade.sock", "secret"))
+        with open(victim, "w") as f:
+            f.write("root only")
+        os.chmod(victim, 0o600)
+        old = Server("-l", f"unix:{path}", "--upgrade-socket", up)
+        new = Server("-l", f"unix:{path}", "--socket-mode", "666", "--upgrade-socket", up, ready=False,
+                     env=raced(d, "chmod", path, victim))
+        wait_until(lambda: new.proc.poll() is not None or new.matching(r"event=ready"), 10, "the successor")
+        check(os.path.exists(os.path.join(d, "race.done")), "the race was run")
+        check(stat.S_IMODE(os.stat(victim).st_mode) == 0o600, f"the other file: {oct(os.stat(victim).st_mode)}")
+        check(new.wait_exit() == 1 and new.matching(rf"cannot give the socket handed over as unix:"),
+              f"the successor fails, saying which socket: {new.lines[-2:]}")
+        check(old.stop() == 0, "the old server served on, and stops")
+
+
 def test_socket_files_are_removed_at_exit_by_a_successor_too():
     """The Unix socket and the upgrade socket files are removed at exit, by a server that took
     them over in an upgrade too (a successor left both behind)."""
