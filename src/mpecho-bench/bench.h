@@ -16,6 +16,13 @@
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
 #define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
 
+/*
+ * The run's phases (load_phase()): a warm-up, the measured part, then the
+ * drain: nothing new starts, the echoes still owed are awaited for --timeout
+ * (then they count as timed out, or dropped), and each thread ends once none is.
+ */
+enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN };
+
 enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD, MODE_SINK, MODE_SOURCE, MODE_UDP };
 #define MODES 7
 extern const char *const mode_names[];
@@ -65,6 +72,7 @@ struct thread {
 struct totals {
 	double seconds;
 	uint64_t ops, bytes, held;
+	uint64_t moved;			/* operations and bytes in every phase: 0 if nothing came back */
 	struct errors err;
 	struct stats *lat;
 };
@@ -106,14 +114,14 @@ void probe_target(const struct bench *b);
 /* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */
 int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);
 void load_thread_free(struct thread *t);
-void *load_thread_run(void *arg);	/* a thread's event loop, until the stop phase */
-int load_phase(void);			/* 0: warm-up, 1: measuring, 2: stop */
+void *load_thread_run(void *arg);	/* a thread's event loop, until it is drained */
+enum phase load_phase(void);
 /* One operation done (a session, a message, a datagram) that started at started (ns). */
 void load_count_op(struct thread *t, int64_t started, int64_t now);
 
 /* udp.c: the udp mode's loop for one thread (load_thread_run() hands it over). */
 void *udp_thread_run(struct thread *t);
-void load_set_phase(int phase);
+void load_set_phase(enum phase p);
 
 /* report.c: the figures, summed over the threads, and the exit status they mean. */
 void report_sum(const struct thread *th, int n, struct totals *tot);

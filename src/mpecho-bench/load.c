@@ -14,20 +14,20 @@
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
 #define EVENT_READS 64			/* reads for one event at most, then back to the loop */
 
-/* 0: warm-up, 1: measuring, 2: stop. Written by the main thread, read by the workers. */
+/* An enum phase: written by the main thread (and the thread reaching --count), read by all. */
 static int phase;
 static uint64_t measured_ops;		/* summed over threads, for --count */
 
-int
+enum phase
 load_phase(void)
 {
-	return __atomic_load_n(&phase, __ATOMIC_RELAXED);
+	return (enum phase)__atomic_load_n(&phase, __ATOMIC_RELAXED);
 }
 
 void
-load_set_phase(int p)
+load_set_phase(enum phase p)
 {
-	__atomic_store_n(&phase, p, __ATOMIC_RELAXED);
+	__atomic_store_n(&phase, (int)p, __ATOMIC_RELAXED);
 }
 
 void
@@ -80,13 +80,13 @@ void
 load_count_op(struct thread *t, int64_t started, int64_t now)
 {
 	__atomic_store_n(&t->progress_ops, t->progress_ops + 1, __ATOMIC_RELAXED);
-	if (load_phase() != 1)
+	if (load_phase() != PHASE_MEASURE)
 		return;
 	t->ops++;
 	stats_add(&t->lat, (uint64_t)(now - started));
 	if (t->b->count > 0 &&
 	    __atomic_add_fetch(&measured_ops, 1, __ATOMIC_RELAXED) >= t->b->count)
-		load_set_phase(2);
+		load_set_phase(PHASE_DRAIN);
 }
 
 /* Bytes that count for stream, sink and source: on the progress line, and while measuring. */
@@ -94,17 +94,20 @@ static void
 count_bytes(struct thread *t, size_t n)
 {
 	__atomic_store_n(&t->progress_bytes, t->progress_bytes + n, __ATOMIC_RELAXED);
-	if (load_phase() == 1)
+	if (load_phase() == PHASE_MEASURE)
 		t->bytes += n;
 }
 
-/* Send what the mode allows now (sink: a few chunks a turn, for ever). False if the connection failed. */
+/*
+ * Send what the mode allows now (sink: a few chunks a turn, for ever; while
+ * draining, nothing more). False if the connection failed.
+ */
 static bool
 conn_send(struct thread *t, struct conn *c)
 {
 	enum mode m = t->b->mode;
-	uint64_t limit = m == MODE_STREAM ? c->rx + STREAM_WINDOW : m == MODE_SINK ?
-	    c->tx + 4 * CHUNK : c->msg_end;
+	uint64_t limit = load_phase() == PHASE_DRAIN ? c->tx : m == MODE_STREAM ?
+	    c->rx + STREAM_WINDOW : m == MODE_SINK ? c->tx + 4 * CHUNK : c->msg_end;
 	ssize_t n;
 
 	while (c->tx < limit) {
@@ -244,7 +247,7 @@ conn_start(struct thread *t, struct conn *c)
 	conn_send(t, c);
 }
 
-/* Reconnect idle connections, and fail those that waited too long without progress. */
+/* Reconnect idle connections (not while draining), and fail those that waited too long without progress. */
 static void
 sweep(struct thread *t, int64_t now)
 {
@@ -262,7 +265,63 @@ sweep(struct thread *t, int64_t now)
 	}
 }
 
-/* The stream modes' loop: connections driven by their epoll events, swept for timeouts. */
+/*
+ * Draining: whether a connection still waits on the server: to get through
+ * its opening, for echoes it is owed, or (source) for its first bytes.
+ */
+static bool
+conn_owed(const struct thread *t, const struct conn *c)
+{
+	enum mode m = t->b->mode;
+
+	if (c->state == C_CONNECTING || c->state == C_HANDSHAKE || c->state == C_BANNER)
+		return true;
+	if (c->state != C_ACTIVE || m == MODE_SINK)
+		return false;
+	return m == MODE_SOURCE ? c->rx == 0 : c->rx < c->tx;
+}
+
+/* Draining: the connections owed nothing are closed; the number still owed. */
+static int
+drain(struct thread *t)
+{
+	int i, owed = 0;
+
+	for (i = 0; i < t->nconns; i++) {
+		struct conn *c = &t->conns[i];
+
+		if (conn_owed(t, c))
+			owed++;
+		else if (c->state == C_ACTIVE)
+			conn_close(t, c, 0);
+	}
+	return owed;
+}
+
+/* One epoll event on a connection, handed to what its state waits for. */
+static void
+conn_event(struct thread *t, struct conn *c, uint32_t events, unsigned char *buf)
+{
+	if (c->w.fd < 0)
+		return;
+	if (c->state == C_BANNER)
+		conn_banner(t, c, buf);
+	else if (c->state == C_CONNECTING)
+		conn_connected(t, c);
+	else if (c->state == C_HANDSHAKE)
+		conn_handshake(t, c);
+	else {
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			conn_receive(t, c, buf);
+		if (c->w.fd >= 0 && c->state == C_ACTIVE && (events & EPOLLOUT))
+			conn_send(t, c);
+	}
+}
+
+/*
+ * The stream modes' loop: connections driven by their epoll events, swept
+ * for timeouts, until the drain finds none still owed an echo.
+ */
 static void *
 load_streams(struct thread *t)
 {
@@ -275,30 +334,10 @@ load_streams(struct thread *t)
 		return NULL;
 	for (i = 0; i < t->nconns; i++)
 		conn_open(t, &t->conns[i]);
-	while (load_phase() != 2) {
-		n = epoll_wait(t->epfd, ev, 256, 50);
-		for (i = 0; i < n; i++) {
-			struct conn *c = ev[i].data.ptr;
-
-			if (c->w.fd < 0)
-				continue;
-			if (c->state == C_BANNER) {
-				conn_banner(t, c, buf);
-				continue;
-			}
-			if (c->state == C_CONNECTING) {
-				conn_connected(t, c);
-				continue;
-			}
-			if (c->state == C_HANDSHAKE) {
-				conn_handshake(t, c);
-				continue;
-			}
-			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				conn_receive(t, c, buf);
-			if (c->w.fd >= 0 && c->state == C_ACTIVE && (ev[i].events & EPOLLOUT))
-				conn_send(t, c);
-		}
+	while (load_phase() != PHASE_DRAIN || drain(t) > 0) {
+		n = epoll_wait(t->epfd, ev, 256, load_phase() == PHASE_DRAIN ? 10 : 50);
+		for (i = 0; i < n; i++)
+			conn_event(t, ev[i].data.ptr, ev[i].events, buf);
 		now = clock_ns();
 		if (now - last_sweep > 20000000) {
 			sweep(t, now);

@@ -15,7 +15,7 @@
 #include "lookup.h"
 #include "mpecho.h"
 
-#define JOIN_GRACE_S 10			/* a thread still running this long after the end is reported */
+#define JOIN_GRACE_S 10			/* a thread still running this long after its drain is reported */
 
 /* Sleep until `until` (ns), printing a progress line each second on a terminal. */
 static void
@@ -26,7 +26,7 @@ main_wait_phase(const struct bench *b, struct thread *th, int64_t start, int64_t
 	int64_t now;
 	int i;
 
-	while ((now = clock_ns()) < until && load_phase() != 2) {
+	while ((now = clock_ns()) < until && load_phase() != PHASE_DRAIN) {
 		int64_t step = until - now < 1000000000 ? until - now : 1000000000;
 		struct timespec ts = { step / 1000000000, step % 1000000000 };
 
@@ -39,7 +39,7 @@ main_wait_phase(const struct bench *b, struct thread *th, int64_t start, int64_t
 		}
 		fprintf(stderr, "\r%6.1fs %s %s: %llu ops, %.1f MB echoed   ",
 		    (double)(clock_ns() - start) / 1e9, mode_names[b->mode],
-		    load_phase() == 0 ? "warm-up" : "measuring", (unsigned long long)ops,
+		    load_phase() == PHASE_WARMUP ? "warm-up" : "measuring", (unsigned long long)ops,
 		    (double)bytes / 1e6);
 	}
 	if (tty)
@@ -47,17 +47,18 @@ main_wait_phase(const struct bench *b, struct thread *th, int64_t start, int64_t
 }
 
 /*
- * Wait for the threads to see the stop flag; one that has not stopped
- * JOIN_GRACE_S seconds later is reported, and the process exits regardless.
+ * Wait for the threads to drain: each ends once no echo is owed to it, which
+ * --timeout bounds. One that has not ended JOIN_GRACE_S seconds after that is
+ * reported, and the process exits regardless.
  */
 static int
-main_join_threads(struct thread *th, int n)
+main_join_threads(const struct bench *b, struct thread *th, int n)
 {
 	struct timespec deadline;
 	int i, rc = 0;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += JOIN_GRACE_S;
+	deadline.tv_sec += JOIN_GRACE_S + b->timeout_ms / 1000 + 1;
 	for (i = 0; i < n; i++) {
 		if (pthread_timedjoin_np(th[i].tid, NULL, &deadline) != 0) {
 			log_plain("thread %d did not stop; its figures may be incomplete", i);
@@ -86,7 +87,7 @@ main_start_threads(const struct bench *b)
 	return th;
 }
 
-/* Step 3: warm up, measure, stop. Returns the seconds measured; *stuck if a thread did not stop. */
+/* Step 3: warm up, measure, drain. Returns the seconds measured; *stuck if a thread did not stop. */
 static double
 main_measure(const struct bench *b, struct thread *th, bool *stuck)
 {
@@ -94,11 +95,11 @@ main_measure(const struct bench *b, struct thread *th, bool *stuck)
 
 	main_wait_phase(b, th, start, start + (int64_t)(b->warmup * 1e9));
 	measure_start = clock_ns();
-	load_set_phase(1);
+	load_set_phase(PHASE_MEASURE);
 	main_wait_phase(b, th, start, measure_start + (int64_t)(b->duration * 1e9));
 	end = clock_ns();
-	load_set_phase(2);
-	*stuck = main_join_threads(th, b->threads) < 0;
+	load_set_phase(PHASE_DRAIN);
+	*stuck = main_join_threads(b, th, b->threads) < 0;
 	return (double)(end - measure_start) / 1e9;
 }
 
@@ -124,7 +125,7 @@ main(int argc, char **argv)
 	/* 2. Threads, each with its share of the connections. */
 	th = main_start_threads(&b);
 
-	/* 3. Warm up, measure, stop. */
+	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
 	tot.seconds = main_measure(&b, th, &stuck);
 
 	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */

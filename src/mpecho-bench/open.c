@@ -38,7 +38,7 @@ conn_open(struct thread *t, struct conn *c)
 	const struct bench *b = t->b;
 	int on = 1;
 
-	if (t->ramp > 0 && t->opening >= t->ramp)
+	if (load_phase() == PHASE_DRAIN || (t->ramp > 0 && t->opening >= t->ramp))
 		return;			/* stays idle: ramp_open() or the sweep opens it later */
 	c->tx = c->rx = c->msg_end = 0;
 	c->w.fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -54,7 +54,8 @@ static const char usage_text[] =
 "                       127.1.0.1 (IPv4 loopback targets only), so that connection-rate\n"
 "                       runs do not run out of ephemeral ports (default 0: one source)\n"
 "  -T, --timeout SECS   a connection waiting longer than this without progress is an\n"
-"                       error (default 10)\n"
+"                       error (default 10); after the measured time nothing new is\n"
+"                       sent and the echoes still owed are awaited this long\n"
 "  -R, --ramp N         at most N connections opening at once (TCP modes): one opens\n"
 "                       from connect() until its first message is echoed (stream,\n"
 "                       sink, source: until it is connected); the rest wait their turn\n"
@@ -77,10 +78,10 @@ static const char usage_text[] =
 "with 1.6% precision. A progress line is printed once a second on a terminal.\n"
 "\n"
 "Exit status: 0 no error; 1 lost, extra or corrupted bytes; 2 usage error;\n"
-"3 connection errors (connect, failed TLS handshakes, reset, close, timeout) with\n"
-"every byte intact, or the target refusing the first connection or its handshake\n"
-"(checked before the load starts),\n"
-"or a source that sent nothing in the whole run.\n";
+"3 connection errors (connect, failed TLS handshakes, reset, close, timeout: an\n"
+"echo still missing -T after the end is one) with every byte intact, the target\n"
+"refusing the first connection or its handshake (checked before the load starts),\n"
+"or nothing back in the whole run (sink: nothing sent).\n";
 
 static const struct option long_options[] = {
 	{ "conns", required_argument, NULL, 'c' },

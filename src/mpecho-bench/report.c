@@ -14,6 +14,7 @@ report_sum(const struct thread *th, int n, struct totals *tot)
 		tot->ops += th[i].ops;
 		tot->bytes += th[i].bytes;
 		tot->held += th[i].held;
+		tot->moved += th[i].progress_ops + th[i].progress_bytes;
 		tot->err.connect += th[i].err.connect;
 		tot->err.reset += th[i].err.reset;
 		tot->err.closed += th[i].err.closed;
@@ -112,7 +113,8 @@ report_status(const struct bench *b, const struct totals *t)
 		return EXIT_FAIL;
 	if (e->connect || e->reset || e->closed || e->timeout || e->dropped ||
 	    (b->mode == MODE_HOLD && t->held < (uint64_t)b->conns) ||
-	    (b->mode == MODE_SOURCE && t->bytes == 0))	/* a source that never spoke */
+	    (b->mode == MODE_SOURCE && t->bytes == 0) ||	/* a source that never spoke */
+	    t->moved == 0)		/* nothing came back (sink: nothing went) in the whole run */
 		return EXIT_CONN_ERRORS;
 	return EXIT_OK;
 }

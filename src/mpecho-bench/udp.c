@@ -4,10 +4,13 @@
  * shared pattern (check.c), so every byte that comes back is checked. A
  * datagram not back within the loss timeout counts as dropped and the next
  * one goes; one that comes back after that, or out of order, as reordered.
+ * While draining, a flow sends nothing more and waits for its last datagram
+ * until the loss timeout.
  */
 #include "bench.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +26,7 @@ struct flow {
 	uint64_t seq;			/* the datagram in flight */
 	uint64_t base;			/* where this flow starts in the pattern */
 	int64_t sent_ns;
+	bool done;			/* drained: its last datagram came back or was dropped */
 };
 
 /* Datagram seq of a flow: its number, then the pattern at its place. */
@@ -69,27 +73,43 @@ udp_receive(struct thread *t, struct flow *f, const unsigned char *in, size_t n,
 		return;
 	}
 	load_count_op(t, f->sent_ns, now);
-	if (load_phase() == 1)
+	if (load_phase() == PHASE_MEASURE)
 		t->bytes += n;
 	f->seq++;
-	udp_send(t, f, buf);
+	if (load_phase() == PHASE_DRAIN)
+		f->done = true;
+	else
+		udp_send(t, f, buf);
 }
 
-/* Datagrams not back within the loss timeout count as dropped; the next one goes. */
-static void
+/*
+ * Datagrams not back within the loss timeout count as dropped (not in the
+ * warm-up); the next one goes, unless draining. The flows still owed one.
+ */
+static int
 udp_sweep(struct thread *t, struct flow *fl, unsigned char *buf)
 {
 	int64_t loss = (int64_t)(t->b->timeout_ms < UDP_LOSS_MS ? t->b->timeout_ms : UDP_LOSS_MS) *
 	    1000000, now = clock_ns();
-	int i;
+	enum phase p = load_phase();
+	int i, owed = 0;
 
-	for (i = 0; i < t->nconns; i++)
+	for (i = 0; i < t->nconns; i++) {
+		if (fl[i].done)
+			continue;
 		if (now - fl[i].sent_ns > loss) {
-			if (load_phase() == 1)
+			if (p != PHASE_WARMUP)
 				t->err.dropped++;
 			fl[i].seq++;
+			if (p == PHASE_DRAIN) {
+				fl[i].done = true;
+				continue;
+			}
 			udp_send(t, &fl[i], buf);
 		}
+		owed++;
+	}
+	return owed;
 }
 
 /* The flows' sockets, connected, in the epoll set. 0 or -1. */
@@ -99,6 +119,8 @@ udp_open(struct thread *t, struct flow *fl)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int i;
 
+	for (i = 0; i < t->nconns; i++)
+		fl[i].fd = -1;
 	for (i = 0; i < t->nconns; i++) {
 		fl[i].base = (uint64_t)(t->first_id + (unsigned)i) * 7919u * 64u;
 		fl[i].fd = socket(t->b->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -118,29 +140,30 @@ udp_thread_run(struct thread *t)
 	struct epoll_event ev[256];
 	int64_t last_sweep = clock_ns();
 	ssize_t r;
-	int i, n;
+	int i, n, owed = t->nconns;	/* flows owed a datagram; checked each turn once draining */
 
-	if (fl == NULL || in == NULL || out == NULL || udp_open(t, fl) < 0)
+	if (fl == NULL || in == NULL || out == NULL || udp_open(t, fl) < 0) {
 		t->err.connect++;
-	else
-		for (i = 0; i < t->nconns; i++)
-			udp_send(t, &fl[i], out);
-	while (fl != NULL && in != NULL && out != NULL && load_phase() != 2) {
+		owed = 0;
+	}
+	for (i = 0; i < owed; i++)
+		udp_send(t, &fl[i], out);
+	while (owed > 0) {
 		n = epoll_wait(t->epfd, ev, 256, 20);
 		for (i = 0; i < n; i++) {
 			struct flow *f = ev[i].data.ptr;
 
 			while ((r = recv(f->fd, in, 65536, MSG_DONTWAIT)) >= 0 || errno == ECONNREFUSED)
-				if (r >= 0)
+				if (r >= 0 && !f->done)
 					udp_receive(t, f, in, (size_t)r, out);
 		}
-		if (clock_ns() - last_sweep > 20000000) {
-			udp_sweep(t, fl, out);
+		if (load_phase() == PHASE_DRAIN || clock_ns() - last_sweep > 20000000) {
+			owed = udp_sweep(t, fl, out);
 			last_sweep = clock_ns();
 		}
 	}
 	for (i = 0; fl != NULL && i < t->nconns; i++)
-		if (fl[i].fd > 0)
+		if (fl[i].fd >= 0)
 			close(fl[i].fd);
 	free(fl);
 	free(in);

@@ -61,21 +61,35 @@ def test_sources_spread_the_client_addresses():
 
 
 class FaultyServer:
-    """A loopback echo server that breaks the stream in one chosen way ("silent": it never
-    echoes); it counts the connections open at once that have sent something (peak: so
+    """A loopback echo server that breaks the stream in one chosen way ("silent": it reads and
+    never echoes; udp=True: a UDP one, see run_udp); it counts the connections open at once that have sent something (peak: so
     mpecho-bench's probe, which connects and closes, does not count)."""
 
-    def __init__(self, fault):
+    def __init__(self, fault, udp=False):
         self.fault = fault
-        self.ls = socket.socket()
+        self.ls = socket.socket(type=socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
         self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
         self.port = self.ls.getsockname()[1]
         self.lock = threading.Lock()
         self.open = self.peak = 0
         self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        if not udp:
+            self.ls.listen(64)
+        self.thread = threading.Thread(target=self.run_udp if udp else self.run, daemon=True)
         self.thread.start()
+
+    def run_udp(self):
+        """Over UDP, "silent" answers nothing, "mute" only the first datagram (the probe)."""
+        self.ls.settimeout(0.2)
+        answered = 0
+        while not self.stop:
+            try:
+                data, peer = self.ls.recvfrom(65536)
+            except (TimeoutError, OSError):
+                continue
+            if self.fault == "mute" and answered == 0:
+                answered += 1
+                self.ls.sendto(data, peer)
 
     def run(self):
         self.ls.settimeout(0.2)
@@ -142,6 +156,42 @@ def test_faults_are_counted_and_fail_the_run():
     check(rc == 1 and r["errors"]["corrupt"] == 1, f"stream: exactly one corrupt byte: {r}")
 
 
+def test_a_server_that_never_echoes_fails_every_mode():
+    """Nothing echoed within the run fails it: the echoes still owed at the end are awaited
+    for -T, then counted as timed out (status 3). A sink expects nothing back: the silent
+    server is a discard server, and a sink run against it passes."""
+    fs = FaultyServer("silent")
+    try:
+        for mode in ("connrate", "pingpong", "stream", "hold", "source"):
+            t0 = time.monotonic()
+            rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", "-T", "1", mode, "127.0.0.1",
+                               str(fs.port))
+            took = time.monotonic() - t0
+            check(rc == 3 and r["errors"]["timeout"] == 2 and r["ops"] == r["bytes"] == r["held"] == 0,
+                  f"{mode}: status 3, both connections timed out: {rc} {r}")
+            check(1.0 <= took < 10, f"{mode}: the owed echoes were awaited for -T (1 s): {took:.1f} s")
+        rc, r = bench_json("-c", "1", "-d", "1", "-w", "0", "-T", "1", "pingpong", "127.0.0.1", str(fs.port))
+        check(rc == 3 and r["errors"]["timeout"] == 1, f"pingpong -c 1 -d 1 (the report's case): {rc} {r}")
+        rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", "-T", "1", "sink", "127.0.0.1", str(fs.port))
+        check(rc == 0 and r["bytes"] > 0 and no_errors(r), f"sink against a discarding server: {rc} {r}")
+    finally:
+        fs.close()
+    # UDP: a server that answers nothing fails the probe; one that answers only the probe has
+    # every datagram of the load counted as dropped.
+    for fault in ("silent", "mute"):
+        fs = FaultyServer(fault, udp=True)
+        try:
+            rc, out, err = bench("--json", "-q", "-c", "2", "-d", "0.5", "-w", "0", "-T", "1", "udp",
+                                 "127.0.0.1", str(fs.port))
+        finally:
+            fs.close()
+        if fault == "silent":
+            check(rc == 3 and out == "" and "no echo from 127.0.0.1" in err, f"udp, silent: {rc} {err!r}")
+        else:
+            r = json.loads(out)
+            check(rc == 3 and r["ops"] == 0 and r["errors"]["dropped"] == 2, f"udp, mute: {rc} {r}")
+
+
 def test_connect_failures_and_usage():
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
@@ -174,7 +224,7 @@ def test_ramp_bounds_the_connections_opening():
     for ramp, want in (("3", 3), ("0", 10)):
         ss = FaultyServer("silent")
         try:
-            bench_json("-c", "10", "--ramp", ramp, "-t", "1", "-d", "0.8", "-w", "0", "-T", "30",
+            bench_json("-c", "10", "--ramp", ramp, "-t", "1", "-d", "0.8", "-w", "0", "-T", "1.5",
                        "hold", "127.0.0.1", str(ss.port))
             time.sleep(0.2)
         finally:
@@ -214,3 +264,4 @@ def test_progress_line_on_a_terminal():
     check(proc.returncode == 0 and "messages:" in out, f"result on stdout: {out}")
     check(b"measuring" in seen and b"ops" in seen, f"a progress line on the terminal: {seen!r}")
     check(srv.stop() == 0, "server exits 0")
+
