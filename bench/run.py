@@ -211,11 +211,43 @@ def fmt(v):
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
+def record(d, r, field):
+    """One round's result into d: its figure and latency only if the run passed (status 0).
+    A failed round (errors, or nothing echoed) never enters a median: it is kept apart."""
+    if r["status"] == 0 and field in r:
+        d["values"].append(r[field])
+        d["latency"].append(r["latency_us"])
+    else:
+        d["failures"] += 1
+        d["failed"].append({"status": r["status"], "value": r.get(field), "errors": r.get("errors")})
+
+
+def median_or_none(values):
+    """The median of the passed rounds, or None when no round passed."""
+    return statistics.median(values) if values else None
+
+
+def ratio(v, base):
+    """v / base, or None when either is missing (a failed reference is no denominator)."""
+    return v / base if v is not None and base else None
+
+
+def cell(d, v, r):
+    """A table cell: the median and its ratio, and how many rounds failed (kept out of it)."""
+    runs = len(d["values"]) + d["failures"]
+    if v is None:
+        statuses = sorted({str(f["status"]) for f in d.get("failed", [])})
+        return f"failed in all {runs} rounds (status {', '.join(statuses)})" if runs else "-"
+    text = f"{fmt(v)} ({r:.2f}x)" if r is not None else f"{fmt(v)} (-)"
+    if d["failures"]:
+        text += f" [{d['failures']} of {runs} rounds failed, left out]"
+    return text
+
+
 def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds, seconds, started,
                   elapsed):
     names = [n for n, _ in SERVERS]
-    med = {(n, m[0]): statistics.median(data[n][m[0]]["values"]) if data[n][m[0]]["values"] else 0.0
-           for n in names for m in MEASURES}
+    med = {(n, m[0]): median_or_none(data[n][m[0]]["values"]) for n in names for m in MEASURES}
     ref = {m[0]: med[(REFERENCE, m[0])] for m in MEASURES}
     lines = [
         "# mpechod side by side with other echo servers",
@@ -224,26 +256,16 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
         f"Linux {platform.release()}. Client and servers share the machine; every server is started "
         "on 127.0.0.1 by `bench/run.py`, and `mpecho-bench` checks every byte.",
         f"Each figure is the median of {rounds} rounds of {seconds} s (after 1 s of warm-up); the "
-        "order of the servers rotates each round. Ratios are against the Node.js server in the same run.",
+        "order of the servers rotates each round. Ratios are against the Node.js server in the same run. "
+        "A round that failed (mpecho-bench's status not 0: bytes lost or corrupted, connection errors, "
+        "or echoes that never came) is left out of the median and counted beside it.",
         "",
         "| server | " + " | ".join(f"{m[1]} ({m[4]})" for m in MEASURES) + " |",
         "|---|" + "---:|" * len(MEASURES),
     ]
     for n in names:
-        cells = []
-        for m in MEASURES:
-            d = data[n][m[0]]
-            v = med[(n, m[0])]
-            r = v / ref[m[0]] if ref[m[0]] else 0
-            cell = f"{fmt(v)} ({r:.2f}x)"
-            stalled = sum(1 for x in d["values"] if x == 0)
-            if stalled == len(d["values"]) and stalled:
-                cell = "0 (stalled: nothing echoed)"
-            elif stalled:
-                cell += f" (stalled in {stalled} of {len(d['values'])} rounds)"
-            if d["failures"]:
-                cell += f" [{d['failures']} run(s) with errors]"
-            cells.append(cell)
+        cells = [cell(data[n][m[0]], med[(n, m[0])], ratio(med[(n, m[0])], ref[m[0]]))
+                 for m in MEASURES]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     ceil = {m[0]: med[(CEILING, m[0])] for m in MEASURES}
     lines += ["", f"The same figures as ratios against the epoll ceiling ({CEILING}: the plainest "
@@ -251,12 +273,13 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
               f"({FLOOR}: accept, fork, echo, exit):", "",
               "| server | " + " | ".join(m[1] for m in MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
     for n in names:
-        lines.append(f"| {n} | " + " | ".join(
-            f"{med[(n, m[0])] / ceil[m[0]]:.2f}x" if ceil[m[0]] else "-" for m in MEASURES) + " |")
+        rs = [ratio(med[(n, m[0])], ceil[m[0]]) for m in MEASURES]
+        lines.append(f"| {n} | " + " | ".join(f"{r:.2f}x" if r is not None else "-" for r in rs) + " |")
     floor = med[(FLOOR, "connrate")]
     if floor:
+        rs = [(n, ratio(med[(n, "connrate")], floor)) for n in names if n.startswith("mpechod")]
         lines += ["", "connrate 16 x 64 B against the fork floor: " + ", ".join(
-            f"{n} {med[(n, 'connrate')] / floor:.2f}x" for n in names if n.startswith("mpechod")) + "."]
+            f"{n} {r:.2f}x" if r is not None else f"{n} failed" for n, r in rs) + "."]
     lines += ["", "Latency (median of the rounds' p50 / p99 / p99.9, microseconds):", "",
               "| server | connrate p50 | p99 | p99.9 | pingpong p50 | p99 | p99.9 |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -278,12 +301,14 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
     for n, make in SERVERS:
         cmd = shlex.join(make("PORT", "TMP")).replace(ROOT + "/", "")
         lines.append(f"- **{n}** ({vers.get(n.split()[0], '?')}): `{cmd}`")
+    ncat_failed = sum(data["ncat"][k]["failures"] for k in ("stream1", "stream8"))
     lines += ["", "xinetd's configuration (TMP/xinetd.conf) serves its internal `echo-stream` on "
               "127.0.0.1:PORT with `instances`, `per_source` and `cps` unlimited. The Node.js server is "
               "`s => s.pipe(s)` with an `'error'` handler added: without one, the first reset by a "
-              "client kills the process. ncat's stream runs stall: it blocks writing into cat's full "
-              "input pipe while cat blocks writing into ncat's, a deadlock once more than the pipes "
-              "hold is in flight.",
+              "client kills the process."
+              + (f" ncat's stream runs failed {ncat_failed} times in this run; the likely cause, seen "
+                 "before: it blocks writing into cat's full input pipe while cat blocks writing into "
+                 "ncat's, a deadlock once more than the pipes hold is in flight." if ncat_failed else ""),
               "", "Reproduce: `make bench` (`BENCH_ROUNDS=5 BENCH_SECONDS=5 make bench` for a longer run).",
               "", "![ratios against Node.js](results.svg)", ""]
     with open(path, "w") as f:
@@ -296,8 +321,8 @@ def write_svg(path, med, ref):
     colors = ["#1f77b4", "#aec7e8", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
               "#7f7f7f", "#bcbd22", "#17becf"]
     bar, gap, left, width = 14, 18, 170, 520
-    ratios = {(n, m[0]): (med[(n, m[0])] / ref[m[0]] if ref[m[0]] else 0) for n in names for m in MEASURES}
-    top = max(max(ratios.values()), 1.0) * 1.1
+    ratios = {(n, m[0]): ratio(med[(n, m[0])], ref[m[0]]) for n in names for m in MEASURES}
+    top = max([r for r in ratios.values() if r is not None] + [1.0]) * 1.1
     height = 40 + len(MEASURES) * (len(names) * bar + gap + 24)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
            'font-family="sans-serif" font-size="11">',
@@ -312,10 +337,11 @@ def write_svg(path, med, ref):
                    'stroke="#444" stroke-dasharray="3,3"/>')
         for i, n in enumerate(names):
             r = ratios[(n, m[0])]
-            w = width * r / top
+            w = width * (r or 0) / top
             out.append(f'<text x="{left - 6}" y="{y + bar - 3}" text-anchor="end">{n}</text>')
             out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colors[i]}"/>')
-            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{r:.2f}x</text>')
+            label = f"{r:.2f}x" if r is not None else "failed, or no reference"
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{label}</text>')
             y += bar
         y += gap
     out.append("</svg>")
@@ -338,7 +364,8 @@ def main():
     os.makedirs(opts.out, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     t0 = time.monotonic()
-    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0} for m in MEASURES} for n, _ in SERVERS}
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in MEASURES}
+            for n, _ in SERVERS}
     total = opts.rounds * len(SERVERS) * len(MEASURES)
     done = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -350,12 +377,7 @@ def main():
                     for key, title, args, field, unit in MEASURES:
                         r = run_bench(args, srv.port, opts.seconds)
                         done += 1
-                        d = data[name][key]
-                        if r["status"] != 0:
-                            d["failures"] += 1
-                        if field in r:
-                            d["values"].append(r[field])
-                            d["latency"].append(r["latency_us"])
+                        record(data[name][key], r, field)
                         log(f"[{done}/{total}] round {rnd + 1} {name:16} {title:22} "
                             f"{fmt(r.get(field, 0)):>10} {unit}"
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))

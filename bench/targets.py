@@ -20,6 +20,7 @@ TARGETS = [
 
 
 def p99(data, name):
+    """The median p99 of the rounds that passed (only those hold latency), 0.0 if none did."""
     vals = [x["p99"] for x in data[name]["connrate"]["latency"]]
     return statistics.median(vals) if vals else 0.0
 
@@ -32,12 +33,21 @@ def report(med, data, builds):
         for name in builds[model]:
             if key == "p99":
                 mine, theirs = p99(data, name), p99(data, other)
+                if not theirs:
+                    lines.append(f"| {name} | {what} | {other} | - | not judged: {other} failed "
+                                 "every round |")
+                    continue
                 ok = 0 < mine <= theirs
                 lines.append(f"| {name} | {what} | {other} | <= {theirs:,.0f} us | "
                              f"{mine:,.0f} us {'met' if ok else 'NOT met'} |")
                 continue
-            base = med[(other, key)]
-            r = med[(name, key)] / base if base else 0.0
-            lines.append(f"| {name} | {what} | {other} | >= {want}x | {r:.2f}x "
-                         f"{'met' if r >= want else 'NOT met'} |")
+            base, mine = med[(other, key)], med[(name, key)]
+            if not base:
+                lines.append(f"| {name} | {what} | {other} | >= {want}x | not judged: "
+                             f"{other} failed every round |")
+                continue
+            r = mine / base if mine is not None else None
+            lines.append(f"| {name} | {what} | {other} | >= {want}x | " +
+                         (f"{r:.2f}x {'met' if r >= want else 'NOT met'} |" if r is not None
+                          else "NOT met: failed every round |"))
     return lines

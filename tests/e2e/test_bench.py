@@ -5,10 +5,11 @@ import pty
 import select
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
-from harness import Server, binary, check, track
+from harness import ROOT_DIR, Server, binary, check, track
 
 
 def bench(*args, timeout=60):
@@ -265,3 +266,39 @@ def test_progress_line_on_a_terminal():
     check(b"measuring" in seen and b"ops" in seen, f"a progress line on the terminal: {seen!r}")
     check(srv.stop() == 0, "server exits 0")
 
+
+def test_make_bench_leaves_failed_rounds_out_of_its_medians():
+    """bench/run.py: a round whose mpecho-bench failed never enters a median, and a reference
+    that failed every round is no denominator (rounds fed as its loop feeds them)."""
+    import importlib
+    import sys
+    sys.path.insert(0, os.path.join(ROOT_DIR, "bench"))
+    run = importlib.import_module("run")
+    lat = {"p50": 10.0, "p90": 20.0, "p99": 30.0, "p99.9": 40.0, "max": 50.0}
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in run.MEASURES}
+            for n, _ in run.SERVERS}
+    for name, _ in run.SERVERS:
+        for key, _, _, field, _ in run.MEASURES:
+            rounds = [(0, 100.0)] * 3
+            if (name, key) == ("ncat", "stream8"):  # two failed rounds, one with a high figure
+                rounds = [(3, 1061.7), (3, 900.0), (0, 100.0), (0, 200.0), (0, 300.0)]
+            if name == run.REFERENCE and key in ("stream1", "connrate"):
+                rounds = [(3, 0.0)] * 3
+            for status, value in rounds:
+                run.record(data[name][key], {"status": status, field: value, "latency_us": lat,
+                                             "errors": {"timeout": 1}}, field)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "results.md")
+        med, ref = run.write_results(path, data, None, None, None, None, None, 3, 1.0, "now", 1.0)
+        text = open(path).read()
+    check(med[("ncat", "stream8")] == 200.0, f"the median of the passed rounds only: {med[('ncat', 'stream8')]}")
+    row = next(l for l in text.splitlines() if l.startswith("| ncat |"))
+    check("200 (2.00x) [2 of 5 rounds failed, left out]" in row, f"the failed rounds are named: {row}")
+    node = next(l for l in text.splitlines() if l.startswith("| node |"))
+    check(ref["stream1"] is None and node.count("failed in all 3 rounds (status 3)") == 2,
+          f"a reference that failed every round is shown failed: {node}")
+    fork = next(l for l in text.splitlines() if l.startswith("| mpechod fork |"))
+    check(fork.split(" | ")[1] == "100 (-)", f"no ratio against a failed reference: {fork}")
+    judged = [l for l in text.splitlines() if "| connrate 16 x 64 B | node |" in l]
+    check(judged and all("not judged: node failed every round" in l for l in judged),
+          f"no target judged against it: {judged}")
