@@ -100,13 +100,14 @@ count_bytes(struct thread *t, size_t n)
 
 /*
  * Send what the mode allows now (sink: a few chunks a turn, for ever; while
- * draining, nothing more). False if the connection failed.
+ * draining, nothing more, but a hold connection still sends its check). False
+ * if the connection failed.
  */
 static bool
 conn_send(struct thread *t, struct conn *c)
 {
 	enum mode m = t->b->mode;
-	uint64_t limit = load_phase() == PHASE_DRAIN ? c->tx : m == MODE_STREAM ?
+	uint64_t limit = load_phase() == PHASE_DRAIN && m != MODE_HOLD ? c->tx : m == MODE_STREAM ?
 	    c->rx + STREAM_WINDOW : m == MODE_SINK ? c->tx + 4 * CHUNK : c->msg_end;
 	ssize_t n;
 

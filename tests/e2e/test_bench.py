@@ -105,6 +105,9 @@ class FaultyServer:
         c.settimeout(5)
         total, counted = 0, False
         try:
+            if self.fault == "late-banner":  # a banner line half a second late, then echo
+                time.sleep(0.5)
+                c.sendall(b"late banner\n")
             while not self.stop:
                 data = c.recv(65536)
                 if not data:
@@ -191,6 +194,18 @@ def test_a_server_that_never_echoes_fails_every_mode():
         else:
             r = json.loads(out)
             check(rc == 3 and r["ops"] == 0 and r["errors"]["dropped"] == 2, f"udp, mute: {rc} {r}")
+
+
+def test_hold_connections_still_opening_at_the_end_get_their_check():
+    """The drain awaits a connection still opening (here: waiting for a late banner) and, in
+    hold mode, lets it send its check and be held instead of closing it."""
+    fs = FaultyServer("late-banner")
+    try:
+        rc, r = bench_json("--banner", "-c", "4", "-d", "0.1", "-w", "0", "-T", "5", "hold",
+                           "127.0.0.1", str(fs.port))
+    finally:
+        fs.close()
+    check(rc == 0 and r["held"] == 4 and no_errors(r), f"all four held after the drain: {rc} {r}")
 
 
 def test_connect_failures_and_usage():
