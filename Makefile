@@ -43,8 +43,9 @@ SERVER_OBJS = $(call objs,src/mpechod)
 CLIENT_OBJS = $(call objs,src/mpecho)
 BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
+BENCH_PURE  = stats json pace result result_json result_read
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
-              $(BUILD)/src/mpecho-bench/stats.o $(BUILD)/src/mpecho/args.o
+              $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 
 .PHONY: all run test unit bench soak install uninstall deb fuzz clean static
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
@@ -129,9 +130,11 @@ FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/lis
                $(LIB_SRCS)
 FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
+FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c)
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench \
+             -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)

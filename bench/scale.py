@@ -157,7 +157,7 @@ def hold_test(running, mpechod, bench, tmp, seconds):
         errors = {}
         for r in results:
             for k, v in r.get("errors", {}).items():
-                errors[k] = errors.get(k, 0) + v if isinstance(v, int) else v
+                errors[k] = errors.get(k, 0) + (v or 0) if isinstance(v, (int, type(None))) else v
         n = max(len(kids), 1)
         return {"conns": HOLD_CONNS, "held": sum(r.get("held", 0) for r in results),
                 "errors": errors, "sessions": len(kids), "filled_s": filled,
@@ -195,12 +195,12 @@ def burst_test(running, servers, bench, tmp, rounds=BURST_ROUNDS):
         errors = {}
         for r in rs:
             for k, v in r.get("errors", {}).items():
-                errors[k] = errors.get(k, 0) + v
-        out[name] = {"rounds": len(rs), "served": [r.get("ops", 0) for r in rs], "errors": errors,
-                     "max_ms_each": [r.get("latency_us", {}).get("max", 0) / 1000 for r in rs],
+                errors[k] = errors.get(k, 0) + (v or 0)  # null: does not apply to the mode
+        out[name] = {"rounds": len(rs), "served": [r.get("ops") or 0 for r in rs], "errors": errors,
+                     "max_ms_each": [(r.get("latency_us") or {}).get("max", 0) / 1000 for r in rs],
                      "listen_overflows": [r.get("listen_overflows", 0) for r in rs],
-                     "max_ms": statistics.median(r.get("latency_us", {}).get("max", 0) / 1000 for r in rs),
-                     "p99_ms": statistics.median(r.get("latency_us", {}).get("p99", 0) / 1000 for r in rs)}
+                     "max_ms": statistics.median((r.get("latency_us") or {}).get("max", 0) / 1000 for r in rs),
+                     "p99_ms": statistics.median((r.get("latency_us") or {}).get("p99", 0) / 1000 for r in rs)}
     return out
 
 

@@ -54,7 +54,7 @@ def tls_test(mpechod, bench, tmp, rounds, seconds):
                                           "-d", str(seconds), "-w", "1", *args, "127.0.0.1", str(port)],
                                          capture_output=True, text=True, timeout=seconds + 60)
                     r = json.loads(run.stdout) if run.stdout.strip() else {}
-                    runs[name][k].append(r.get(field, 0))
+                    runs[name][k].append(r.get(field) or 0)
                     if run.returncode != 0:
                         bad.append(f"{name} {k}: status {run.returncode} {r.get('errors')}")
             finally:

@@ -63,8 +63,8 @@ def udp_test(mpechod, bench, tmp, rounds, seconds):
                                       "127.0.0.1", str(port)], capture_output=True, text=True,
                                      timeout=seconds + 60)
                 r = json.loads(run.stdout) if run.stdout.strip() else {}
-                rates[name].append(r.get("ops_per_s", 0))
-                p99[name].append(r.get("latency_us", {}).get("p99", 0))
+                rates[name].append(r.get("ops_per_s") or 0)
+                p99[name].append((r.get("latency_us") or {}).get("p99", 0))
                 if run.returncode != 0:
                     bad.append(f"{name}: status {run.returncode} {r.get('errors')}")
             finally:

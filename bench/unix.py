@@ -46,7 +46,7 @@ def unix_test(mpechod, bench, tmp, rounds, seconds):
                                           f"unix:{path}"], capture_output=True, text=True,
                                          timeout=seconds + 60)
                     r = json.loads(run.stdout) if run.stdout.strip() else {}
-                    runs[name][key].append(r.get(field, 0))
+                    runs[name][key].append(r.get(field) or 0)
                     if run.returncode != 0:
                         bad.append(f"{name} {key}: status {run.returncode} {r.get('errors')}")
             finally:

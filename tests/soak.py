@@ -137,16 +137,16 @@ def soak(model, seconds):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for r in bench_round(port, ROUND, faults):
-                ops += r["ops"]
+                ops += r["ops"] or 0  # null in stream mode
                 for k, v in r["errors"].items():
-                    errors[k] = errors.get(k, 0) + v
+                    errors[k] = errors.get(k, 0) + (v or 0)
                 if r["errors"]["corrupt"] or r["errors"]["extra"]:
                     raise harness.TestFailure(f"{model}: bytes corrupted or extra: {r}")
             zombies_seen = max(zombies_seen, len(srv.zombies()))
             wait_until(lambda: not srv.zombies(), 5, f"{model}: no zombie after a round")
             samples.append((status_kb(srv.pid, "VmRSS"), fd_count(srv.pid)))
         clean = bench_round(port, 3)
-        bad = [r for r in clean if any(r["errors"].values()) or (r["ops"] == 0 and r["bytes"] == 0)]
+        bad = [r for r in clean if any(r["errors"].values()) or (not r["ops"] and not r["bytes"])]
         if bad:
             raise harness.TestFailure(f"{model}: the clean round after the faults had errors: {bad}")
         text = open(f"{inside}/log").read()

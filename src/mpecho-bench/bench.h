@@ -10,10 +10,12 @@
 
 #include <openssl/ssl.h>
 
+#include "pace.h"
 #include "stats.h"
 
 #define CHUNK (64 * 1024)		/* largest read or write */
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
+#define EXIT_NOT_RUN 4			/* no load: a file or a resource it needs (merge: its inputs) */
 #define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
 
 /*
@@ -34,6 +36,9 @@ struct bench {
 	int ramp;			/* --ramp: connections opening at once at most; 0: no bound */
 	double duration, warmup;
 	uint64_t count;			/* stop after this many measured operations; 0: no bound */
+	double rate;			/* --rate: operations a second in all, paced; 0: closed loop */
+	double start_at;		/* --start-at: Unix time the load begins; 0: at once */
+	double progress;		/* --progress: seconds between progress lines; 0: none */
 	bool json, quiet;
 	bool banner;			/* the server sends a line first (mpechod --banner) */
 	bool tls, insecure;		/* --tls: every connection does a full handshake; --insecure */
@@ -49,6 +54,7 @@ struct errors {
 };
 
 struct conn;
+struct epoll_event;
 
 /* One event-loop thread and the connections it drives. */
 struct thread {
@@ -64,13 +70,18 @@ struct thread {
 	uint64_t held;			/* hold mode: connections that echoed and are held */
 	int opening, ramp;		/* connections opening now; this thread's share of --ramp */
 	int next_idle;			/* --ramp: where the search for one to open goes on */
+	struct pace pace;		/* --rate: connections waiting for their next operation's time */
 	struct errors err;
-	uint64_t progress_ops;		/* all operations, read by the progress line */
-	uint64_t progress_bytes;
+	/* Read by the main thread while the load runs (progress lines): */
+	uint64_t progress_ops;		/* all operations (hold: connections held) */
+	uint64_t progress_bytes;	/* all bytes that count for the mode */
+	uint64_t progress_errors;	/* connection errors, published at each sweep */
+	uint64_t progress_bad;		/* lost, extra and corrupted bytes, likewise */
 };
 
 struct totals {
-	double seconds;
+	double seconds;			/* measured, by the monotonic clock */
+	double started, measure_start, ended;	/* Unix time: load, measured part, drain's end */
 	uint64_t ops, bytes, held;
 	uint64_t moved;			/* operations and bytes in every phase: 0 if nothing came back */
 	struct errors err;
@@ -115,17 +126,42 @@ void probe_target(const struct bench *b);
 int load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int nconns);
 void load_thread_free(struct thread *t);
 void *load_thread_run(void *arg);	/* a thread's event loop, until it is drained */
-enum phase load_phase(void);
 /* One operation done (a session, a message, a datagram) that started at started (ns). */
 void load_count_op(struct thread *t, int64_t started, int64_t now);
+/* Its errors, for the progress lines (the thread calls it now and then). */
+void load_publish(struct thread *t);
+/* epoll_wait() for at most ms, or until the first --rate connection is due if sooner. */
+int load_wait(struct thread *t, struct epoll_event *ev, int max, int ms);
+
+/* load_phase.c: the clock the threads share. */
+enum phase load_phase(void);
+void load_set_phase(enum phase p);
+/* The load begins at start (ns): the epoch of --rate. The descriptor load_end_measure() wakes. */
+int load_begin(int64_t start);
+int64_t load_epoch(void);
+/* End the measured part at now (ns), unless it has ended: the drain begins. When it ended. */
+int64_t load_end_measure(int64_t now);
+/* One more measured operation: true once --count of them (if any) are done. */
+bool load_count_reached(uint64_t count);
 
 /* udp.c: the udp mode's loop for one thread (load_thread_run() hands it over). */
 void *udp_thread_run(struct thread *t);
-void load_set_phase(enum phase p);
 
-/* report.c: the figures, summed over the threads, and the exit status they mean. */
+/*
+ * progress.c: the course of the run, read from the threads each interval:
+ * --progress lines, or a line redrawn on a terminal. progress_next() is when
+ * the next tick is due (INT64_MAX: no ticks), progress_tick() takes it.
+ */
+struct progress;
+struct progress *progress_new(const struct bench *b, struct thread *th, int64_t start);
+int64_t progress_next(const struct progress *p);
+void progress_tick(struct progress *p, int64_t now);
+void progress_free(struct progress *p);
+
+/* merge.c: mpecho-bench merge [--json] FILE...: its exit status. */
+int merge_main(int argc, char **argv);
+
+/* report.c: the figures, summed over the threads (result.h: report_text()). */
 void report_sum(const struct thread *th, int n, struct totals *tot);
-void report_print(const struct bench *b, const struct totals *t);
-int report_status(const struct bench *b, const struct totals *t);
 
 #endif

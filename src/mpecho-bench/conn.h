@@ -12,7 +12,8 @@
 
 #define RETRY_MS 10			/* wait before reconnecting after a failure */
 
-enum conn_state { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_BANNER, C_ACTIVE, C_HELD };
+/* C_PACED: --rate, waiting for its next operation's time (connrate: with no socket). */
+enum conn_state { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_BANNER, C_ACTIVE, C_HELD, C_PACED };
 
 struct conn {
 	struct wire w;		/* the socket, and TLS on it */
@@ -27,6 +28,9 @@ struct conn {
 	bool was_held;			/* hold mode: a held connection that closed stays closed */
 	bool opening;			/* counted in its thread's opening (--ramp) */
 	unsigned source;
+	unsigned id;			/* its number in the whole run: 0 .. conns-1 */
+	int64_t due;			/* --rate: ns, when its current operation was due */
+	uint64_t paced;			/* --rate: operations it has begun */
 	size_t banner_len;		/* --banner: bytes of the server's line so far */
 };
 

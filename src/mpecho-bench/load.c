@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -13,22 +14,6 @@
 
 #define STREAM_WINDOW (256 * 1024)	/* stream mode: bytes in flight per connection at most */
 #define EVENT_READS 64			/* reads for one event at most, then back to the loop */
-
-/* An enum phase: written by the main thread (and the thread reaching --count), read by all. */
-static int phase;
-static uint64_t measured_ops;		/* summed over threads, for --count */
-
-enum phase
-load_phase(void)
-{
-	return (enum phase)__atomic_load_n(&phase, __ATOMIC_RELAXED);
-}
-
-void
-load_set_phase(enum phase p)
-{
-	__atomic_store_n(&phase, (int)p, __ATOMIC_RELAXED);
-}
 
 void
 conn_set_events(struct thread *t, struct conn *c, uint32_t events)
@@ -44,6 +29,8 @@ conn_set_events(struct thread *t, struct conn *c, uint32_t events)
 void
 conn_close(struct thread *t, struct conn *c, int64_t retry_ns)
 {
+	if (c->state == C_PACED)
+		pace_remove(&t->pace, (int)(c - t->conns));
 	conn_opened(t, c);
 	wire_close(&c->w);
 	c->events = 0;
@@ -73,7 +60,8 @@ static void
 next_message(struct thread *t, struct conn *c)
 {
 	c->msg_end = c->tx + (uint64_t)t->b->size;
-	c->t_start = clock_ns();
+	c->t_progress = clock_ns();
+	c->t_start = t->b->rate > 0 ? c->due : c->t_progress;
 }
 
 void
@@ -83,10 +71,55 @@ load_count_op(struct thread *t, int64_t started, int64_t now)
 	if (load_phase() != PHASE_MEASURE)
 		return;
 	t->ops++;
-	stats_add(&t->lat, (uint64_t)(now - started));
-	if (t->b->count > 0 &&
-	    __atomic_add_fetch(&measured_ops, 1, __ATOMIC_RELAXED) >= t->b->count)
-		load_set_phase(PHASE_DRAIN);
+	stats_add(&t->lat, now > started ? (uint64_t)(now - started) : 0);
+	if (load_count_reached(t->b->count))
+		load_end_measure(now);
+}
+
+void
+load_publish(struct thread *t)
+{
+	const struct errors *e = &t->err;
+
+	__atomic_store_n(&t->progress_errors, e->connect + e->reset + e->closed + e->timeout +
+	    e->dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->progress_bad, e->lost + e->extra + e->corrupt, __ATOMIC_RELAXED);
+}
+
+int
+load_wait(struct thread *t, struct epoll_event *ev, int max, int ms)
+{
+	int64_t left = t->pace.n > 0 ? pace_next(&t->pace) - clock_ns() : INT64_MAX;
+	struct timespec ts;
+
+	if (left >= (int64_t)ms * 1000000)
+		return epoll_wait(t->epfd, ev, max, ms);
+	left = left < 0 ? 0 : left;
+	ts = (struct timespec){ left / 1000000000, left % 1000000000 };
+	return epoll_pwait2(t->epfd, ev, max, &ts, NULL);
+}
+
+/*
+ * --rate: when the connection's next operation is due; true if that is still
+ * to come: it waits (C_PACED) in the thread's heap until then. Its latency
+ * counts from then, not from when it really starts.
+ */
+static bool
+conn_paced(struct thread *t, struct conn *c, int64_t now)
+{
+	const struct bench *b = t->b;
+
+	if (b->rate <= 0)
+		return false;
+	c->due = pace_due(load_epoch(), b->rate, b->conns, c->id, c->paced++);
+	if (c->due <= now)
+		return false;
+	if (pace_push(&t->pace, (int)(c - t->conns), c->due) < 0)
+		return false;
+	c->state = C_PACED;
+	if (c->w.fd >= 0)
+		conn_set_events(t, c, EPOLLIN);	/* a close or stray bytes while it waits */
+	return true;
 }
 
 /* Bytes that count for stream, sink and source: on the progress line, and while measuring. */
@@ -134,6 +167,34 @@ conn_send(struct thread *t, struct conn *c)
 	return true;
 }
 
+/* The next session (connrate) or message (pingpong), now or when --rate says. */
+static void
+conn_next(struct thread *t, struct conn *c)
+{
+	if (conn_paced(t, c, clock_ns()))
+		return;
+	if (t->b->mode == MODE_CONNRATE) {
+		conn_open(t, c);
+		return;
+	}
+	next_message(t, c);
+	conn_send(t, c);
+}
+
+/* --rate: a connection's time has come. */
+static void
+conn_resume(struct thread *t, struct conn *c)
+{
+	if (t->b->mode == MODE_CONNRATE) {
+		c->state = C_IDLE;
+		conn_open(t, c);
+		return;
+	}
+	c->state = C_ACTIVE;
+	next_message(t, c);
+	conn_send(t, c);
+}
+
 /* One-way: a sink must send nothing back, a source RFC 864's stream from its first byte. False: done. */
 static bool
 conn_one_way(struct thread *t, struct conn *c, const unsigned char *buf, size_t n)
@@ -158,12 +219,11 @@ message_done(struct thread *t, struct conn *c, int64_t now)
 	case MODE_CONNRATE:
 		load_count_op(t, c->t_start, now);
 		conn_close(t, c, 0);
-		conn_open(t, c);
+		conn_next(t, c);
 		break;
 	case MODE_PINGPONG:
 		load_count_op(t, c->t_start, now);
-		next_message(t, c);
-		conn_send(t, c);
+		conn_next(t, c);
 		break;
 	case MODE_HOLD:
 		c->state = C_HELD;
@@ -241,10 +301,12 @@ conn_start(struct thread *t, struct conn *c)
 		conn_set_events(t, c, EPOLLIN);	/* nothing to send: the server talks */
 		return;
 	}
-	if (t->b->mode != MODE_STREAM)
+	if (m == MODE_PINGPONG) {
+		conn_next(t, c);	/* the first message: now, or when --rate says */
+		return;
+	}
+	if (m != MODE_STREAM)
 		c->msg_end = (uint64_t)t->b->size;	/* connrate: t_start stays the connect time */
-	if (t->b->mode == MODE_PINGPONG)
-		c->t_start = c->t_progress;
 	conn_send(t, c);
 }
 
@@ -260,10 +322,11 @@ sweep(struct thread *t, int64_t now)
 
 		if (c->state == C_IDLE && now >= c->retry_at && !c->was_held)
 			conn_open(t, c);
-		else if (c->state != C_IDLE && c->state != C_HELD &&
+		else if (c->state != C_IDLE && c->state != C_HELD && c->state != C_PACED &&
 		    now - c->t_progress > limit)
 			conn_fail(t, c, &t->err.timeout);
 	}
+	load_publish(t);
 }
 
 /*
@@ -311,7 +374,7 @@ conn_event(struct thread *t, struct conn *c, uint32_t events, unsigned char *buf
 		conn_connected(t, c);
 	else if (c->state == C_HANDSHAKE)
 		conn_handshake(t, c);
-	else {
+	else {	/* active, or waiting for its --rate time (what comes then is extra) */
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			conn_receive(t, c, buf);
 		if (c->w.fd >= 0 && c->state == C_ACTIVE && (events & EPOLLOUT))
@@ -334,12 +397,15 @@ load_streams(struct thread *t)
 	if (buf == NULL)
 		return NULL;
 	for (i = 0; i < t->nconns; i++)
-		conn_open(t, &t->conns[i]);
+		if (t->b->mode != MODE_CONNRATE || !conn_paced(t, &t->conns[i], clock_ns()))
+			conn_open(t, &t->conns[i]);
 	while (load_phase() != PHASE_DRAIN || drain(t) > 0) {
-		n = epoll_wait(t->epfd, ev, 256, load_phase() == PHASE_DRAIN ? 10 : 50);
+		n = load_wait(t, ev, 256, load_phase() == PHASE_DRAIN ? 10 : 50);
 		for (i = 0; i < n; i++)
 			conn_event(t, ev[i].data.ptr, ev[i].events, buf);
 		now = clock_ns();
+		while (load_phase() != PHASE_DRAIN && (i = pace_pop(&t->pace, now)) >= 0)
+			conn_resume(t, &t->conns[i]);
 		if (now - last_sweep > 20000000) {
 			sweep(t, now);
 			last_sweep = now;
@@ -372,7 +438,8 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 	t->ramp = (int)(((long)b->ramp * nconns + b->conns - 1) / b->conns);
 	stats_init(&t->lat);
 	if ((t->conns = calloc((size_t)nconns, sizeof(*t->conns))) == NULL ||
-	    (t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	    (t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    pace_init(&t->pace, b->rate > 0 ? nconns : 0) < 0)
 		return -1;
 	for (j = 0; j < nconns; j++) {
 		unsigned id = first_id + (unsigned)j;
@@ -381,6 +448,7 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 		t->conns[j].w.ssl = NULL;
 		t->conns[j].base = (uint64_t)id * 7919u * 64u;
 		t->conns[j].source = id;
+		t->conns[j].id = id;
 	}
 	return 0;
 }
@@ -390,4 +458,5 @@ load_thread_free(struct thread *t)
 {
 	close(t->epfd);
 	free(t->conns);
+	pace_free(&t->pace);
 }

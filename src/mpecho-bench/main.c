@@ -1,5 +1,6 @@
-/* main: mpecho-bench in four steps: options, threads, warm-up and measure, report. */
+/* main: mpecho-bench in four steps: options, threads, warm-up, measure and drain, report. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -14,36 +15,41 @@
 #include "log.h"
 #include "lookup.h"
 #include "mpecho.h"
+#include "result.h"
 
 #define JOIN_GRACE_S 10			/* a thread still running this long after its drain is reported */
 
-/* Sleep until `until` (ns), printing a progress line each second on a terminal. */
-static void
-main_wait_phase(const struct bench *b, struct thread *th, int64_t start, int64_t until)
+static double
+wall_now(void)
 {
-	bool tty = !b->quiet && isatty(STDERR_FILENO);
-	uint64_t ops, bytes;
-	int64_t now;
-	int i;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until `until` (ns) or the end of the measured part, whichever comes
+ * first (a thread reaching --count ends it and wakes this at once), taking
+ * the progress ticks that fall due meanwhile.
+ */
+static void
+main_wait_phase(struct progress *pg, int wake_fd, int64_t until)
+{
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	int64_t now, next, step;
+	struct timespec ts;
 
 	while ((now = clock_ns()) < until && load_phase() != PHASE_DRAIN) {
-		int64_t step = until - now < 1000000000 ? until - now : 1000000000;
-		struct timespec ts = { step / 1000000000, step % 1000000000 };
-
-		nanosleep(&ts, NULL);
-		if (!tty)
+		next = progress_next(pg);
+		if (now >= next) {
+			progress_tick(pg, now);
 			continue;
-		for (ops = bytes = 0, i = 0; i < b->threads; i++) {
-			ops += __atomic_load_n(&th[i].progress_ops, __ATOMIC_RELAXED);
-			bytes += __atomic_load_n(&th[i].progress_bytes, __ATOMIC_RELAXED);
 		}
-		fprintf(stderr, "\r%6.1fs %s %s: %llu ops, %.1f MB echoed   ",
-		    (double)(clock_ns() - start) / 1e9, mode_names[b->mode],
-		    load_phase() == PHASE_WARMUP ? "warm-up" : "measuring", (unsigned long long)ops,
-		    (double)bytes / 1e6);
+		step = (next < until ? next : until) - now;
+		ts = (struct timespec){ step / 1000000000, step % 1000000000 };
+		ppoll(&pfd, wake_fd >= 0 ? 1 : 0, &ts, NULL);
 	}
-	if (tty)
-		fprintf(stderr, "\r%60s\r", "");
 }
 
 /*
@@ -68,54 +74,91 @@ main_join_threads(const struct bench *b, struct thread *th, int n)
 	return rc;
 }
 
-/* Step 2: threads, each with its share of the connections and its own epoll loop. */
+/* --start-at: sleep until then (the wall clock), so that generators on several machines begin together. */
+static void
+main_start_at(const struct bench *b)
+{
+	double now = wall_now();
+	struct timespec ts;
+
+	if (b->start_at <= 0)
+		return;
+	if (b->start_at < now) {
+		log_plain("--start-at %.3f is %.3f s past: starting now", b->start_at, now - b->start_at);
+		return;
+	}
+	ts.tv_sec = (time_t)b->start_at;
+	ts.tv_nsec = (long)((b->start_at - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* Step 2: threads, each with its share of the connections, started together (at --start-at). */
 static struct thread *
-main_start_threads(const struct bench *b)
+main_start_threads(const struct bench *b, struct totals *tot, int *wake)
 {
 	struct thread *th = calloc((size_t)b->threads, sizeof(*th));
 	int i, per = b->conns / b->threads, rest = b->conns % b->threads;
 
 	if (th == NULL)
-		log_die(EXIT_FAIL, "out of memory");
+		log_die(EXIT_NOT_RUN, "out of memory");
 	for (i = 0; i < b->threads; i++)
 		if (load_thread_init(&th[i], b, (unsigned)(i * per + (i < rest ? i : rest)),
 		    per + (i < rest)) < 0)
-			log_die(EXIT_FAIL, "cannot set up thread %d: %s", i, strerror(errno));
+			log_die(EXIT_NOT_RUN, "cannot set up thread %d: %s", i, strerror(errno));
+	main_start_at(b);
+	tot->started = wall_now();
+	if ((*wake = load_begin(clock_ns())) < 0)
+		log_die(EXIT_NOT_RUN, "cannot make an eventfd: %s", strerror(errno));
 	for (i = 0; i < b->threads; i++)
 		if (pthread_create(&th[i].tid, NULL, load_thread_run, &th[i]) != 0)
-			log_die(EXIT_FAIL, "cannot start a thread");
+			log_die(EXIT_NOT_RUN, "cannot start a thread");
 	return th;
 }
 
-/* Step 3: warm up, measure, drain. Returns the seconds measured; *stuck if a thread did not stop. */
-static double
-main_measure(const struct bench *b, struct thread *th, bool *stuck)
+/*
+ * Step 3: warm up, measure (until the duration, or --count), drain. The
+ * measured seconds end where the measured part ended. True if a thread did
+ * not stop.
+ */
+static bool
+main_measure(const struct bench *b, struct thread *th, struct totals *tot, int wake)
 {
-	int64_t start = clock_ns(), measure_start, end;
+	int64_t start = load_epoch(), measure_start, end;
+	struct progress *pg = progress_new(b, th, start);
+	bool stuck;
 
-	main_wait_phase(b, th, start, start + (int64_t)(b->warmup * 1e9));
+	if (pg == NULL)
+		log_die(EXIT_NOT_RUN, "out of memory");
+	main_wait_phase(pg, wake, start + (int64_t)(b->warmup * 1e9));
 	measure_start = clock_ns();
+	tot->measure_start = wall_now();
 	load_set_phase(PHASE_MEASURE);
-	main_wait_phase(b, th, start, measure_start + (int64_t)(b->duration * 1e9));
-	end = clock_ns();
-	load_set_phase(PHASE_DRAIN);
-	*stuck = main_join_threads(b, th, b->threads) < 0;
-	return (double)(end - measure_start) / 1e9;
+	main_wait_phase(pg, wake, measure_start + (int64_t)(b->duration * 1e9));
+	end = load_end_measure(clock_ns());
+	tot->seconds = (double)(end - measure_start) / 1e9;
+	progress_free(pg);
+	stuck = main_join_threads(b, th, b->threads) < 0;
+	tot->ended = wall_now();
+	return stuck;
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct stats lat;
+	static struct result res;
 	struct totals tot = { .lat = &lat };
 	struct thread *th;
 	struct bench b;
 	bool stuck;
-	int i, rc;
+	int i, wake;
 
-	/* 1. Options, target, descriptors, pattern. */
+	/* 1. Options, target, descriptors, pattern (or merge: results of other runs). */
 	lookup_init();
 	log_init("mpecho-bench", LOG_LVL_INFO);
+	if (argc > 1 && strcmp(argv[1], "merge") == 0)
+		return merge_main(argc - 1, argv + 1);
 	options_parse(&b, argc, argv);
 	probe_target(&b);
 	signal(SIGPIPE, SIG_IGN);
@@ -123,22 +166,27 @@ main(int argc, char **argv)
 	stats_init(&lat);
 
 	/* 2. Threads, each with its share of the connections. */
-	th = main_start_threads(&b);
+	th = main_start_threads(&b, &tot, &wake);
 
 	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
-	tot.seconds = main_measure(&b, th, &stuck);
+	stuck = main_measure(&b, th, &tot, wake);
 
 	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */
 	report_sum(th, b.threads, &tot);
-	report_print(&b, &tot);
-	rc = report_status(&b, &tot);
+	result_of_run(&res, &b, &tot);
+	if (stuck && res.status == EXIT_OK)
+		res.status = EXIT_CONN_ERRORS;
+	if (b.json)
+		result_write_json(stdout, &res);
+	else
+		report_text(stdout, &res);
 	if (stuck) {
 		fflush(stdout);
-		_exit(rc == EXIT_OK ? EXIT_CONN_ERRORS : rc);	/* leave without freeing what it uses */
+		_exit(res.status);	/* leave without freeing what it uses */
 	}
 	for (i = 0; i < b.threads; i++)
 		load_thread_free(&th[i]);
 	free(th);
 	SSL_CTX_free(b.tls_ctx);
-	return rc;
+	return res.status;
 }

@@ -58,6 +58,8 @@ conn_open(struct thread *t, struct conn *c)
 		c->source++;
 	}
 	c->t_start = c->t_progress = clock_ns();
+	if (b->rate > 0)
+		c->t_start = c->due;	/* connrate --rate: the latency counts from when it was due */
 	if (connect(c->w.fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 && errno != EINPROGRESS) {
 		t->err.connect++;
 		conn_close(t, c, (int64_t)RETRY_MS * 1000000);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,10 +19,9 @@
 #include "number.h"
 #include "tls.h"
 
-const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source", "udp" };
-
 static const char usage_text[] =
 "Usage: mpecho-bench [OPTIONS] MODE [HOST [PORT]]\n"
+"       mpecho-bench merge [--json] FILE...   (see mpecho-bench merge --help)\n"
 "Load an echo server (default 127.0.0.1 port " MPECHO_DEFAULT_PORT "; HOST may be unix:PATH, a\n"
 "Unix-domain socket, without a port) and check every byte it sends back.\n"
 "\n"
@@ -61,7 +61,17 @@ static const char usage_text[] =
 "                       sink, source: until it is connected); the rest wait their turn\n"
 "                       in the client, not in the server's listen queue (default 0:\n"
 "                       all at once)\n"
-"      --json           print the result as one JSON object\n"
+"      --rate N         open loop: N operations a second in all (connrate, pingpong,\n"
+"                       udp), each connection's due at fixed times; one that falls\n"
+"                       due while its connection is busy goes once it is free, and\n"
+"                       its latency counts from when it was due (as wrk2 does)\n"
+"      --start-at TIME  begin the load at this Unix time (decimals allowed), so that\n"
+"                       generators on several machines start together\n"
+"      --progress SECS  a key=value line on standard error every SECS (0.05-3600),\n"
+"                       whatever standard error is\n"
+"      --json           print the result as one JSON object: the target, every\n"
+"                       setting, the times, the figures (null where one does not\n"
+"                       apply) and the whole latency histogram, for merge\n"
 "      --banner         the server sends a line first (mpechod --banner): each\n"
 "                       connection reads it before its echo is checked\n"
 "      --tls            speak TLS; each connection does a full handshake (connrate:\n"
@@ -75,13 +85,15 @@ static const char usage_text[] =
 "(sent, never echoed before the server closed), extra bytes and corrupted bytes are\n"
 "counted, as are connect failures, resets, early closes and timeouts.\n"
 "Latency percentiles (p50, p90, p99, p99.9, max) come from a log-linear histogram\n"
-"with 1.6% precision. A progress line is printed once a second on a terminal.\n"
+"(HdrHistogram's layout, within 0.8%). A progress line is redrawn once a second\n"
+"on a terminal (without --progress).\n"
 "\n"
 "Exit status: 0 no error; 1 lost, extra or corrupted bytes; 2 usage error;\n"
 "3 connection errors (connect, failed TLS handshakes, reset, close, timeout: an\n"
 "echo still missing -T after the end is one) with every byte intact, the target\n"
 "refusing the first connection or its handshake (checked before the load starts),\n"
-"or nothing back in the whole run (sink: nothing sent).\n";
+"or nothing back in the whole run (sink: nothing sent); 4 no load: the target's\n"
+"name does not resolve, the CA file cannot be loaded, no memory or threads.\n";
 
 static const struct option long_options[] = {
 	{ "conns", required_argument, NULL, 'c' },
@@ -93,6 +105,9 @@ static const struct option long_options[] = {
 	{ "sources", required_argument, NULL, 'S' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "ramp", required_argument, NULL, 'R' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "start-at", required_argument, NULL, 'A' },
+	{ "progress", required_argument, NULL, 'P' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "banner", no_argument, NULL, 'b' },
@@ -145,6 +160,9 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'S': b->sources = (int)options_whole("--sources", arg, 0, 65534); break;
 	case 'R': b->ramp = (int)options_whole("--ramp", arg, 0, 1000000); break;
 	case 'T': b->timeout_ms = (int)(options_real("--timeout", arg, 0.01, 3600) * 1000); break;
+	case 'r': b->rate = options_real("--rate", arg, 0.001, 1e9); break;
+	case 'A': b->start_at = options_real("--start-at", arg, 1, 1e11); break;
+	case 'P': b->progress = options_real("--progress", arg, 0.05, 3600); break;
 	case 'j': b->json = true; break;
 	case 'q': b->quiet = true; break;
 	case 'b': b->banner = true; break;
@@ -206,7 +224,7 @@ options_resolve(struct bench *b)
 	}
 	gai = net_resolve(b->host, b->port, 0, AF_UNSPEC, &ai);
 	if (gai != 0)
-		log_die(EXIT_FAIL, "cannot resolve '%s': %s", b->host, gai_strerror(gai));
+		log_die(EXIT_NOT_RUN, "cannot resolve '%s': %s", b->host, gai_strerror(gai));
 	memcpy(&b->addr, ai->ai_addr, ai->ai_addrlen);
 	b->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -228,7 +246,20 @@ options_tls(struct bench *b)
 	if (b->tls && b->addr.ss_family == AF_UNIX)
 		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
 	if (b->tls && (b->tls_ctx = tls_client_context(b->ca, b->insecure, err, sizeof(err))) == NULL)
-		log_die(EXIT_FAIL, "%s", err);
+		log_die(EXIT_NOT_RUN, "%s", err);
+}
+
+/* --rate paces operations; --start-at is at most a week ahead. */
+static void
+options_pacing(const struct bench *b)
+{
+	struct timespec now;
+
+	if (b->rate > 0 && !(b->mode == MODE_CONNRATE || b->mode == MODE_PINGPONG || b->mode == MODE_UDP))
+		log_die(EXIT_USAGE, "--rate paces connrate, pingpong and udp, not %s", mode_names[b->mode]);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (b->start_at > (double)now.tv_sec + 7 * 86400)
+		log_die(EXIT_USAGE, "--start-at %.0f is more than a week ahead", b->start_at);
 }
 
 /* The udp mode's limits: IP only, no TLS, no banner, one source address, no ramp. */
@@ -276,5 +307,6 @@ options_parse(struct bench *b, int argc, char **argv)
 	options_resolve(b);
 	options_tls(b);
 	options_udp(b);
+	options_pacing(b);
 	options_fd_limit(b);
 }

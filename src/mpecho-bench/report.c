@@ -1,29 +1,20 @@
-/* report: mpecho-bench's figures, as text or JSON, and the exit status they mean. */
-#include "bench.h"
+/* report: mpecho-bench's figures summed over the threads, and a result as text. */
+#include "result.h"
 
-#include <stdio.h>
-
-#include "mpecho.h"
+#include <inttypes.h>
 
 void
 report_sum(const struct thread *th, int n, struct totals *tot)
 {
-	int i;
+	int i, k;
 
 	for (i = 0; i < n; i++) {
 		tot->ops += th[i].ops;
 		tot->bytes += th[i].bytes;
 		tot->held += th[i].held;
 		tot->moved += th[i].progress_ops + th[i].progress_bytes;
-		tot->err.connect += th[i].err.connect;
-		tot->err.reset += th[i].err.reset;
-		tot->err.closed += th[i].err.closed;
-		tot->err.timeout += th[i].err.timeout;
-		tot->err.lost += th[i].err.lost;
-		tot->err.extra += th[i].err.extra;
-		tot->err.corrupt += th[i].err.corrupt;
-		tot->err.dropped += th[i].err.dropped;
-		tot->err.reordered += th[i].err.reordered;
+		for (k = 0; k < RESULT_ERRORS; k++)
+			*result_error(&tot->err, k) += result_error_of(&th[i].err, k);
 		stats_merge(tot->lat, &th[i].lat);
 	}
 }
@@ -34,87 +25,48 @@ report_us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
+/* The operations and their latency (connrate, pingpong, udp). */
 static void
-report_text(const struct bench *b, const struct totals *t)
+report_ops(FILE *f, const struct result *r)
 {
-	const struct errors *e = &t->err;
+	const struct stats *st = &r->lat;
 
-	printf("mode=%s conns=%d size=%d threads=%d seconds=%.2f\n", mode_names[b->mode],
-	    b->conns, b->size, b->threads, t->seconds);
-	switch (b->mode) {
-	case MODE_CONNRATE:
-	case MODE_PINGPONG:
-	case MODE_UDP:
-		printf("%s: %llu (%.1f/s)\n", b->mode == MODE_CONNRATE ? "sessions" :
-		    b->mode == MODE_UDP ? "datagrams" : "messages",
-		    (unsigned long long)t->ops, (double)t->ops / t->seconds);
-		printf("latency_us: p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f\n",
-		    report_us(stats_quantile(t->lat, 0.5)), report_us(stats_quantile(t->lat, 0.9)),
-		    report_us(stats_quantile(t->lat, 0.99)), report_us(stats_quantile(t->lat, 0.999)),
-		    report_us(t->lat->count ? t->lat->max : 0));
-		break;
-	case MODE_STREAM:
-	case MODE_SINK:
-	case MODE_SOURCE:
-		printf("%s: %llu bytes (%.1f MB/s)\n", b->mode == MODE_STREAM ? "echoed" :
-		    b->mode == MODE_SINK ? "sent" : "received", (unsigned long long)t->bytes,
-		    (double)t->bytes / t->seconds / 1e6);
-		break;
-	case MODE_HOLD:
-		printf("held: %llu of %d\n", (unsigned long long)t->held, b->conns);
-		break;
-	}
-	printf("errors: connect=%llu reset=%llu closed=%llu timeout=%llu lost=%llu extra=%llu corrupt=%llu\n",
-	    (unsigned long long)e->connect, (unsigned long long)e->reset,
-	    (unsigned long long)e->closed, (unsigned long long)e->timeout,
-	    (unsigned long long)e->lost, (unsigned long long)e->extra, (unsigned long long)e->corrupt);
-	if (b->mode == MODE_UDP)
-		printf("datagrams: dropped=%llu reordered=%llu\n", (unsigned long long)e->dropped,
-		    (unsigned long long)e->reordered);
+	fprintf(f, "%s: %" PRIu64 " (%.1f/s", r->mode == MODE_CONNRATE ? "sessions" :
+	    r->mode == MODE_UDP ? "datagrams" : "messages", r->ops,
+	    r->seconds > 0 ? (double)r->ops / r->seconds : 0.0);
+	if (r->set.rate > 0)
+		fprintf(f, "; %.1f/s asked", r->set.rate);
+	fputs(")\n", f);
+	if (st->count == 0)
+		return;
+	fprintf(f, "latency_us: p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f\n",
+	    report_us(stats_quantile(st, 0.5)), report_us(stats_quantile(st, 0.9)),
+	    report_us(stats_quantile(st, 0.99)), report_us(stats_quantile(st, 0.999)),
+	    report_us(st->max));
 }
 
-static void
-report_json(const struct bench *b, const struct totals *t)
-{
-	const struct errors *e = &t->err;
-
-	printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"threads\":%d,\"seconds\":%.3f,"
-	    "\"ops\":%llu,\"ops_per_s\":%.1f,\"bytes\":%llu,\"mb_per_s\":%.2f,\"held\":%llu,"
-	    "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,\"max\":%.1f},"
-	    "\"errors\":{\"connect\":%llu,\"reset\":%llu,\"closed\":%llu,\"timeout\":%llu,"
-	    "\"lost\":%llu,\"extra\":%llu,\"corrupt\":%llu,\"dropped\":%llu,\"reordered\":%llu}}\n",
-	    mode_names[b->mode], b->conns, b->size, b->threads, t->seconds,
-	    (unsigned long long)t->ops, (double)t->ops / t->seconds, (unsigned long long)t->bytes,
-	    (double)t->bytes / t->seconds / 1e6, (unsigned long long)t->held,
-	    report_us(stats_quantile(t->lat, 0.5)), report_us(stats_quantile(t->lat, 0.9)),
-	    report_us(stats_quantile(t->lat, 0.99)), report_us(stats_quantile(t->lat, 0.999)),
-	    report_us(t->lat->count ? t->lat->max : 0),
-	    (unsigned long long)e->connect, (unsigned long long)e->reset,
-	    (unsigned long long)e->closed, (unsigned long long)e->timeout,
-	    (unsigned long long)e->lost, (unsigned long long)e->extra, (unsigned long long)e->corrupt,
-	    (unsigned long long)e->dropped, (unsigned long long)e->reordered);
-}
-
+/* The result as text, one fact a line; the errors that apply to its mode. */
 void
-report_print(const struct bench *b, const struct totals *t)
+report_text(FILE *f, const struct result *r)
 {
-	if (b->json)
-		report_json(b, t);
-	else
-		report_text(b, t);
-}
+	int i;
 
-int
-report_status(const struct bench *b, const struct totals *t)
-{
-	const struct errors *e = &t->err;
-
-	if (e->lost || e->extra || e->corrupt)
-		return EXIT_FAIL;
-	if (e->connect || e->reset || e->closed || e->timeout || e->dropped ||
-	    (b->mode == MODE_HOLD && t->held < (uint64_t)b->conns) ||
-	    (b->mode == MODE_SOURCE && t->bytes == 0) ||	/* a source that never spoke */
-	    t->moved == 0)		/* nothing came back (sink: nothing went) in the whole run */
-		return EXIT_CONN_ERRORS;
-	return EXIT_OK;
+	fprintf(f, "mode=%s conns=%d size=%d threads=%d seconds=%.2f", mode_names[r->mode],
+	    r->set.conns, r->set.size, r->set.threads, r->seconds);
+	if (r->runs > 1)
+		fprintf(f, " runs=%u", r->runs);
+	fputc('\n', f);
+	if (result_has_ops(r->mode))
+		report_ops(f, r);
+	if (result_has_bytes(r->mode) && r->mode != MODE_UDP)
+		fprintf(f, "%s: %" PRIu64 " bytes (%.1f MB/s)\n", r->mode == MODE_STREAM ? "echoed" :
+		    r->mode == MODE_SINK ? "sent" : "received", r->bytes,
+		    r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0.0);
+	if (r->mode == MODE_HOLD)
+		fprintf(f, "held: %" PRIu64 " of %d\n", r->held, r->set.conns);
+	fputs("errors:", f);
+	for (i = 0; i < RESULT_ERRORS; i++)
+		if (result_has_error(r->mode, i))
+			fprintf(f, " %s=%" PRIu64, result_error_names[i], result_error_of(&r->err, i));
+	fputc('\n', f);
 }

@@ -5,7 +5,7 @@
  * datagram not back within the loss timeout counts as dropped and the next
  * one goes; one that comes back after that, or out of order, as reordered.
  * While draining, a flow sends nothing more and waits for its last datagram
- * until the loss timeout.
+ * until the loss timeout. With --rate each datagram is due at its time (pace.h).
  */
 #include "bench.h"
 
@@ -23,9 +23,13 @@
 
 struct flow {
 	int fd;
-	uint64_t seq;			/* the datagram in flight */
+	int idx;			/* its place in the thread's flows */
+	uint64_t seq;			/* the datagram in flight (or, waiting, the next) */
 	uint64_t base;			/* where this flow starts in the pattern */
-	int64_t sent_ns;
+	int64_t sent_ns;		/* for the loss timeout */
+	int64_t due;			/* where its latency counts from: sent, or due by --rate */
+	uint64_t paced;			/* --rate: datagrams begun */
+	bool waiting;			/* --rate: waiting for its next datagram's time */
 	bool done;			/* drained: its last datagram came back or was dropped */
 };
 
@@ -44,8 +48,27 @@ udp_send(struct thread *t, struct flow *f, unsigned char *buf)
 {
 	udp_fill(t, f, f->seq, buf);
 	f->sent_ns = clock_ns();
+	if (t->b->rate <= 0)
+		f->due = f->sent_ns;
 	if (send(f->fd, buf, (size_t)t->b->size, MSG_DONTWAIT) < 0 && errno != EAGAIN)
 		t->err.connect++;	/* ECONNREFUSED: the port said no (ICMP); the loss timer resends */
+}
+
+/* The next datagram: now, or (--rate) when it is due, the flow waiting in the heap till then. */
+static void
+udp_next(struct thread *t, struct flow *f, unsigned char *buf)
+{
+	const struct bench *b = t->b;
+
+	if (b->rate > 0) {
+		f->due = pace_due(load_epoch(), b->rate, b->conns, t->first_id + (unsigned)f->idx,
+		    f->paced++);
+		if (f->due > clock_ns() && pace_push(&t->pace, f->idx, f->due) == 0) {
+			f->waiting = true;
+			return;
+		}
+	}
+	udp_send(t, f, buf);
 }
 
 /* One datagram back: checked, counted, and the next one sent when it was the one awaited. */
@@ -61,7 +84,7 @@ udp_receive(struct thread *t, struct flow *f, const unsigned char *in, size_t n,
 		return;
 	}
 	memcpy(&seq, in, sizeof(seq));
-	if (seq > f->seq) {
+	if (seq > f->seq || (seq == f->seq && f->waiting)) {
 		t->err.extra += n;	/* never sent */
 		return;
 	}
@@ -72,14 +95,14 @@ udp_receive(struct thread *t, struct flow *f, const unsigned char *in, size_t n,
 		t->err.reordered++;	/* late: counted dropped already */
 		return;
 	}
-	load_count_op(t, f->sent_ns, now);
+	load_count_op(t, f->due, now);
 	if (load_phase() == PHASE_MEASURE)
 		t->bytes += n;
 	f->seq++;
 	if (load_phase() == PHASE_DRAIN)
 		f->done = true;
 	else
-		udp_send(t, f, buf);
+		udp_next(t, f, buf);
 }
 
 /*
@@ -95,9 +118,11 @@ udp_sweep(struct thread *t, struct flow *fl, unsigned char *buf)
 	int i, owed = 0;
 
 	for (i = 0; i < t->nconns; i++) {
+		if (fl[i].waiting && p == PHASE_DRAIN)
+			fl[i].done = true;	/* nothing in flight: nothing owed */
 		if (fl[i].done)
 			continue;
-		if (now - fl[i].sent_ns > loss) {
+		if (!fl[i].waiting && now - fl[i].sent_ns > loss) {
 			if (p != PHASE_WARMUP)
 				t->err.dropped++;
 			fl[i].seq++;
@@ -105,10 +130,11 @@ udp_sweep(struct thread *t, struct flow *fl, unsigned char *buf)
 				fl[i].done = true;
 				continue;
 			}
-			udp_send(t, &fl[i], buf);
+			udp_next(t, &fl[i], buf);
 		}
 		owed++;
 	}
+	load_publish(t);
 	return owed;
 }
 
@@ -122,6 +148,7 @@ udp_open(struct thread *t, struct flow *fl)
 	for (i = 0; i < t->nconns; i++)
 		fl[i].fd = -1;
 	for (i = 0; i < t->nconns; i++) {
+		fl[i].idx = i;
 		fl[i].base = (uint64_t)(t->first_id + (unsigned)i) * 7919u * 64u;
 		fl[i].fd = socket(t->b->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		ev.data.ptr = &fl[i];
@@ -147,15 +174,19 @@ udp_thread_run(struct thread *t)
 		owed = 0;
 	}
 	for (i = 0; i < owed; i++)
-		udp_send(t, &fl[i], out);
+		udp_next(t, &fl[i], out);
 	while (owed > 0) {
-		n = epoll_wait(t->epfd, ev, 256, 20);
+		n = load_wait(t, ev, 256, 20);
 		for (i = 0; i < n; i++) {
 			struct flow *f = ev[i].data.ptr;
 
 			while ((r = recv(f->fd, in, 65536, MSG_DONTWAIT)) >= 0 || errno == ECONNREFUSED)
 				if (r >= 0 && !f->done)
 					udp_receive(t, f, in, (size_t)r, out);
+		}
+		while (load_phase() != PHASE_DRAIN && (i = pace_pop(&t->pace, clock_ns())) >= 0) {
+			fl[i].waiting = false;
+			udp_send(t, &fl[i], out);
 		}
 		if (load_phase() == PHASE_DRAIN || clock_ns() - last_sweep > 20000000) {
 			owed = udp_sweep(t, fl, out);

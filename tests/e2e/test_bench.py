@@ -26,7 +26,7 @@ def bench_json(*args):
 
 
 def no_errors(result):
-    return all(v == 0 for v in result["errors"].values())
+    return not any(result["errors"].values())  # null: the counter does not apply to the mode
 
 
 def test_every_mode_against_mpechod():
@@ -63,7 +63,7 @@ def test_sources_spread_the_client_addresses():
 
 class FaultyServer:
     """A loopback echo server that breaks the stream in one chosen way ("silent": it reads and
-    never echoes; udp=True: a UDP one, see run_udp); it counts the connections open at once that have sent something (peak: so
+    never echoes; "stall": it stops for 0.5 s once; udp=True: a UDP one, see run_udp); it counts the connections open at once that have sent something (peak: so
     mpecho-bench's probe, which connects and closes, does not count)."""
 
     def __init__(self, fault, udp=False):
@@ -119,6 +119,8 @@ class FaultyServer:
                         self.peak = max(self.peak, self.open)
                 if self.fault == "silent":
                     continue
+                if self.fault == "stall" and total < 1280 <= total + len(data):
+                    time.sleep(0.5)  # once, after 1280 bytes: the server stalls for 0.5 s
                 if self.fault == "corrupt" and total <= 1000 < total + len(data):
                     i = 1000 - total
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
@@ -171,7 +173,7 @@ def test_a_server_that_never_echoes_fails_every_mode():
             rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", "-T", "1", mode, "127.0.0.1",
                                str(fs.port))
             took = time.monotonic() - t0
-            check(rc == 3 and r["errors"]["timeout"] == 2 and r["ops"] == r["bytes"] == r["held"] == 0,
+            check(rc == 3 and r["errors"]["timeout"] == 2 and not (r["ops"] or r["bytes"] or r["held"]),
                   f"{mode}: status 3, both connections timed out: {rc} {r}")
             check(1.0 <= took < 10, f"{mode}: the owed echoes were awaited for -T (1 s): {took:.1f} s")
         rc, r = bench_json("-c", "1", "-d", "1", "-w", "0", "-T", "1", "pingpong", "127.0.0.1", str(fs.port))
@@ -232,6 +234,19 @@ def test_connect_failures_and_usage():
         check(rc == 2 and named in err and len(err.strip().splitlines()) == 1, f"{args}: {rc} {err!r}")
     rc, out, err = bench("--help")
     check(rc == 0 and "Usage: mpecho-bench" in out and "connrate" in out, "--help")
+
+
+def test_a_run_that_cannot_start_is_status_4_not_1():
+    """Status 1 means lost or corrupted bytes only: a name that does not resolve or a CA file
+    that cannot be loaded is status 4 (no load was run), with one line."""
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    for args, said in ((["pingpong", "no-such-host.invalid", "7"], "cannot resolve 'no-such-host.invalid'"),
+                       (["--tls", "--ca", "/nonexistent.pem", "pingpong", "127.0.0.1", str(srv.port)],
+                        "cannot load the CA certificates /nonexistent.pem")):
+        rc, out, err = bench("-c", "1", "-d", "0.2", *args)
+        check(rc == 4 and out == "" and said in err and len(err.strip().splitlines()) == 1,
+              f"{args}: status 4, one line: {rc} {err!r}")
+    check(srv.stop() == 0, "server exits 0")
 
 
 def test_ramp_bounds_the_connections_opening():

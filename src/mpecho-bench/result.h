@@ -1,0 +1,74 @@
+/*
+ * result: what one run measured, or several merged: what --json writes, what
+ * merge reads back, and what the text report and the exit status come from.
+ */
+#ifndef MPECHO_BENCH_RESULT_H
+#define MPECHO_BENCH_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bench.h"
+#include "stats.h"
+
+/* Every setting of the run; 0 (or "") where an optional one was not given: null in JSON. */
+struct settings {
+	int conns, size, threads, sources, ramp;
+	double duration, warmup, timeout;	/* seconds */
+	uint64_t count;				/* -n */
+	double rate;				/* --rate: messages a second asked for */
+	double start_at;			/* --start-at: Unix time */
+	double progress;			/* --progress: seconds */
+	bool tls, insecure, banner;
+	char ca[256];
+};
+
+struct result {
+	enum mode mode;
+	char version[32];
+	char host[256], port[64];		/* the target as given */
+	struct settings set;
+	double started, ended;			/* Unix time: the load's start, the drain's end */
+	double measure_start, measure_end;	/* Unix time: the measured part (merged: the span) */
+	double seconds;				/* measured (merged: the union of the runs' windows) */
+	unsigned runs;				/* 1, or how many runs were merged */
+	int status;				/* the exit status it had (merged: the worst) */
+	uint64_t ops, bytes, held;
+	struct errors err;
+	struct stats lat;			/* latency of each operation, ns */
+};
+
+/* result.c: what applies to a mode (what does not is null in JSON, absent in text). */
+bool result_has_ops(enum mode m);	/* connrate, pingpong, udp: operations, their latency */
+bool result_has_bytes(enum mode m);	/* stream, sink, source, udp */
+bool result_has_error(enum mode m, int which);	/* which: an index into struct errors */
+#define RESULT_ERRORS 9
+extern const char *const result_error_names[RESULT_ERRORS];
+uint64_t *result_error(struct errors *e, int which);
+uint64_t result_error_of(const struct errors *e, int which);
+
+/* A run's result, from its settings, its sums over the threads and its times. */
+void result_of_run(struct result *r, const struct bench *b, const struct totals *t);
+
+/*
+ * Merge n results into out, as if one run had done it all: counts and
+ * histograms summed, the measured time the union of the windows. Results of
+ * different modes, targets, sizes, TLS or pacing (--rate) are refused. 0, or
+ * -1 with why set.
+ */
+int result_merge(struct result *out, struct result *const *in, int n, char *why, size_t whylen);
+
+/* The exit status the figures mean: 1 bad bytes, 3 connection errors, else 0. */
+int result_status(const struct result *r);
+
+/* report.c: the result as text, one fact a line. */
+void report_text(FILE *f, const struct result *r);
+
+/* result_json.c: the result as one JSON object, a line. */
+void result_write_json(FILE *f, const struct result *r);
+
+/* result_read.c: a result from JSON text that result_write_json() wrote. 0, or -1 with why. */
+int result_read_json(struct result *r, const char *text, size_t len, char *why, size_t whylen);
+
+#endif
