@@ -1,7 +1,8 @@
-/* http: parsing a request line and skipping its headers, strictly. */
+/* http: parsing a request line and its headers, strictly. */
 #include "http.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* The end of the header block ("\r\n\r\n"): its offset past the end, or 0. */
 static size_t
@@ -15,9 +16,12 @@ http_end(const char *buf, size_t len)
 	return 0;
 }
 
-/* Every header line is "name: value" with a token name. */
+/*
+ * Every header line is "name: value" with a token name; the values of Accept
+ * headers are scanned into *a. false if a line is malformed.
+ */
 static bool
-http_headers_ok(const char *p, const char *end)
+http_headers(const char *p, const char *end, struct http_accept *a)
 {
 	const char *eol, *colon;
 
@@ -27,6 +31,8 @@ http_headers_ok(const char *p, const char *end)
 		colon = memchr(p, ':', (size_t)(eol - p));
 		if (colon == NULL || colon == p || memchr(p, ' ', (size_t)(colon - p)) != NULL)
 			return false;
+		if (colon - p == 6 && strncasecmp(p, "accept", 6) == 0)
+			http_accept_scan(colon + 1, (size_t)(eol - colon - 1), a);
 		p = eol + 2;
 	}
 	return true;
@@ -39,6 +45,7 @@ http_page_of(const char *path, size_t len, enum http_page *page)
 	static const char *const paths[] = {
 		[HTTP_PAGE_SUMMARY] = "/", [HTTP_PAGE_METRICS] = "/metrics",
 		[HTTP_PAGE_HEALTHZ] = "/healthz", [HTTP_PAGE_READYZ] = "/readyz",
+		[HTTP_PAGE_STATUS] = "/status.json",
 	};
 	size_t i;
 
@@ -50,9 +57,9 @@ http_page_of(const char *path, size_t len, enum http_page *page)
 	return -1;
 }
 
-/* METHOD SP TARGET SP HTTP/1.x: the status it alone decides, or 200. */
+/* METHOD SP TARGET SP HTTP/1.x: the status it alone decides, or 200; *format from the query. */
 static int
-http_request_line(const char *p, size_t n, struct http_request *r)
+http_request_line(const char *p, size_t n, struct http_request *r, int *format)
 {
 	const char *sp1 = memchr(p, ' ', n), *sp2, *target, *q;
 	size_t tlen;
@@ -67,8 +74,11 @@ http_request_line(const char *p, size_t n, struct http_request *r)
 	tlen = (size_t)(sp2 - target);
 	if (tlen == 0 || target[0] != '/' || memchr(target, ' ', tlen) != NULL)
 		return 400;
-	if ((q = memchr(target, '?', tlen)) != NULL)
-		tlen = (size_t)(q - target);	/* a query string is allowed and ignored */
+	if ((q = memchr(target, '?', tlen)) != NULL) {
+		if (http_query(q + 1, tlen - (size_t)(q + 1 - target), r, format) < 0)
+			return 400;
+		tlen = (size_t)(q - target);
+	}
 	if (!((sp1 - p == 3 && memcmp(p, "GET", 3) == 0) || (sp1 - p == 4 && memcmp(p, "HEAD", 4) == 0)))
 		return 405;
 	r->head = p[0] == 'H';
@@ -79,17 +89,22 @@ int
 http_parse(const char *buf, size_t len, struct http_request *r)
 {
 	size_t end = http_end(buf, len < HTTP_MAX ? len : HTTP_MAX);
+	struct http_accept accept = { false, { 0, 0 }, { 0, 0 } };
 	const char *eol;
+	int status, format = -1;
 
 	memset(r, 0, sizeof(*r));
+	r->since = -1;
 	if (end == 0)
 		return len >= HTTP_MAX ? 431 : 0;
 	eol = memchr(buf, '\r', end);
 	if (eol == NULL || eol[1] != '\n' || memchr(buf, '\n', (size_t)(eol - buf)) != NULL)
 		return 400;
-	if (!http_headers_ok(eol + 2, buf + end))
+	if (!http_headers(eol + 2, buf + end, &accept))
 		return 400;
-	return http_request_line(buf, (size_t)(eol - buf), r);
+	status = http_request_line(buf, (size_t)(eol - buf), r, &format);
+	r->html = format >= 0 ? format == 1 : http_accept_html(&accept);
+	return status;
 }
 
 const char *

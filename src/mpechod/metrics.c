@@ -89,20 +89,21 @@ metrics_write(struct metrics *m, int i)
 static void
 metrics_answer(struct metrics *m, struct metrics_client *c, int status, const struct http_request *r)
 {
-	struct metrics_text body = { NULL, 0, 0, 0 }, all = { NULL, 0, 0, 0 };
+	struct metrics_text body = { 0 }, all = { 0 };
 
 	if (status == 200)
-		status = m->render(m->ctx, r->page, &body);
+		status = m->render(m->ctx, r, &body);
 	if (body.failed) {
 		status = 503;
-		body.len = 0;
+		free(body.p);
+		body = (struct metrics_text){ 0 };
 	}
 	if (status != 200 && body.len == 0)
 		metrics_printf(&body, "%d %s\n", status, http_reason(status));
-	metrics_printf(&all, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; %scharset=utf-8\r\n"
-	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, http_reason(status),
-	    status == 200 && r->page == HTTP_PAGE_METRICS ? "version=0.0.4; " : "", body.len,
-	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	metrics_printf(&all, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%s%sConnection: close\r\n\r\n", status, http_reason(status),
+	    body.type != NULL ? body.type : "text/plain; charset=utf-8", body.len,
+	    body.headers != NULL ? body.headers : "", status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (!r->head && body.len > 0)
 		metrics_printf(&all, "%.*s", (int)body.len, body.p);
 	free(body.p);

@@ -21,11 +21,13 @@
 
 struct acl;
 
-/* A growing text buffer for rendering an answer. */
+/* A growing text buffer for rendering an answer, and how it is to be sent. */
 struct metrics_text {
 	char *p;
 	size_t len, cap;
 	int failed;		/* out of memory: the answer is 503 */
+	const char *type;	/* its Content-Type; NULL: plain text */
+	const char *headers;	/* NULL, or more header lines, each ending in CRLF */
 };
 
 void metrics_printf(struct metrics_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -43,8 +45,8 @@ struct metrics_client {
 struct metrics {
 	int fd;					/* the listener; -1: no endpoint */
 	const struct acl *allow;		/* who may scrape */
-	/* Write the page's body into t; returns its status (200, or 503: not ready). */
-	int (*render)(void *ctx, enum http_page page, struct metrics_text *t);
+	/* Write the page r asks for into t; returns its status (200, or 503: not ready). */
+	int (*render)(void *ctx, const struct http_request *r, struct metrics_text *t);
 	void *ctx;
 	struct metrics_client clients[METRICS_CLIENTS];
 	int n;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct net_addr;
 struct peer;
 struct supervisor;
 struct tally;
@@ -36,6 +37,11 @@ struct model {
 	int64_t (*tick)(struct supervisor *sv, int64_t now_ms);
 	/* Add what the live children hold (sessions, bytes) to a status tally. */
 	void (*tally)(const struct supervisor *sv, struct tally *t);
+	/*
+	 * The client addresses of the live sessions (at most max, health checks
+	 * and Unix-socket clients left out) into out; returns how many.
+	 */
+	int (*peers)(const struct supervisor *sv, struct net_addr *out, int max);
 	/* Tell the children about an event. */
 	void (*notify)(struct supervisor *sv, enum model_event ev);
 	/* Release what start() set up. */

@@ -161,6 +161,17 @@ fork_tally(const struct supervisor *sv, struct tally *t)
 	}
 }
 
+static int
+fork_peers(const struct supervisor *sv, struct net_addr *out, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < sv->tab.size && n < max; i++)
+		if (sv->tab.slots[i].pid > 0 && !sv->tab.slots[i].peer.local && !sv->tab.slots[i].peer.check)
+			out[n++] = sv->tab.slots[i].peer.addr;
+	return n;
+}
+
 /*
  * Nothing to tell: a session forked after a reopen inherits the new log
  * file and the new TLS credentials, and in a drain sessions finish on their
@@ -180,6 +191,7 @@ const struct model model_fork = {
 	.reaped = fork_reaped,
 	.tick = fork_tick,
 	.tally = fork_tally,
+	.peers = fork_peers,
 	.notify = fork_notify,
 	.stop = fork_stop,
 };

@@ -282,6 +282,22 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 	t->accept_pauses += __atomic_load_n(&p->totals->accept_pauses, __ATOMIC_RELAXED);
 }
 
+static int
+pool_peers(const struct supervisor *sv, struct net_addr *out, int max)
+{
+	const struct pool *p = sv->model_data;
+	const struct worker_board *b;
+	int i, n = 0;
+
+	for (i = 0; i < sv->tab.size && n < max; i++) {
+		b = &p->board[i];
+		if (sv->tab.slots[i].pid > 0 && __atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY &&
+		    b->addr.family != 0 && !b->check)
+			out[n++] = b->addr;
+	}
+	return n;
+}
+
 /*
  * Workers reopen the log file too; in a drain they leave after the session
  * they serve. New TLS credentials: every worker is retired the same way (it
@@ -309,6 +325,7 @@ const struct model model_prefork = {
 	.reaped = pool_reaped,
 	.tick = pool_tick,
 	.tally = pool_tally,
+	.peers = pool_peers,
 	.notify = pool_notify,
 	.stop = pool_stop,
 };

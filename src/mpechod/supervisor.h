@@ -64,10 +64,15 @@ struct tally {
 struct supervisor;
 void supervisor_count_end(struct supervisor *sv, enum session_kind kind, int reason, int64_t ms);
 
-/* Counts kept each second for the summary's rates over the last minute. */
-#define SUPERVISOR_SAMPLES 60
+/*
+ * Counts kept each second (--metrics only), five minutes of them: the
+ * summary's rates over the last minute, the status page's charts.
+ */
+#define SUPERVISOR_SAMPLES 300
 struct supervisor_sample {
 	int64_t ms;
+	uint64_t seq;			/* 1 for the first sample taken, and on */
+	int sessions;
 	uint64_t served, bytes_in, bytes_out, refused;
 };
 
@@ -114,6 +119,7 @@ struct supervisor {
 	struct agent agent;		/* the --agent responder */
 	struct supervisor_sample samples[SUPERVISOR_SAMPLES];
 	int next_sample, nsamples;
+	uint64_t samples_taken;
 	int64_t sample_ms;		/* the next sample (metrics on) */
 	int64_t start_unix;		/* wall clock at start, for mpechod_start_time_seconds */
 };
@@ -155,8 +161,15 @@ int64_t supervisor_proxy_expire(struct supervisor *sv, int64_t now);
  */
 void supervisor_status(const struct supervisor *sv);
 void supervisor_notify_status(struct supervisor *sv, int64_t now);
-int supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t);
+int supervisor_metrics_render(void *ctx, const struct http_request *r, struct metrics_text *t);
 void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
+/* The sample k seconds back from the newest (0: the newest), or the oldest kept; NULL: none yet. */
+const struct supervisor_sample *supervisor_sample_back(const struct supervisor *sv, int k);
+/* Refusals of every reason, summed. */
+uint64_t supervisor_refused(const struct tally *tl);
+
+/* supervisor_json.c: /status.json, the live status page's figures (README lists its fields). */
+void supervisor_json(const struct supervisor *sv, const struct http_request *r, struct metrics_text *t);
 
 /*
  * supervisor_udp.c: start the UDP process (nothing without UDP sockets; 0 or

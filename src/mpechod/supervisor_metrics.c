@@ -100,25 +100,30 @@ supervisor_metrics_process(struct metrics_text *t, const struct supervisor *sv, 
 	    MPECHO_VERSION, sv->cfg->service->name, sv->model->name);
 }
 
-/* A minute ago's counts (or the oldest kept), and how many seconds back that is. */
-static const struct supervisor_sample *
-supervisor_minute_ago(const struct supervisor *sv, double *secs)
+const struct supervisor_sample *
+supervisor_sample_back(const struct supervisor *sv, int k)
 {
-	int oldest = sv->nsamples < SUPERVISOR_SAMPLES ? 0 : sv->next_sample;
-	const struct supervisor_sample *s = &sv->samples[oldest];
+	if (sv->nsamples == 0)
+		return NULL;
+	if (k >= sv->nsamples)
+		k = sv->nsamples - 1;
+	return &sv->samples[(sv->next_sample - 1 - k + 2 * SUPERVISOR_SAMPLES) % SUPERVISOR_SAMPLES];
+}
 
-	*secs = (double)(clock_ms() - s->ms) / 1000;
-	return s;
+uint64_t
+supervisor_refused(const struct tally *tl)
+{
+	return tl->refused[REFUSED_ACL] + tl->refused[REFUSED_PER_SOURCE] + tl->refused[REFUSED_RATE] +
+	    tl->refused[REFUSED_PROXY];
 }
 
 static void
 supervisor_summary(struct metrics_text *t, const struct supervisor *sv, const struct tally *tl)
 {
 	int64_t up = (clock_ms() - sv->start_ms) / 1000;
-	uint64_t refused = tl->refused[REFUSED_ACL] + tl->refused[REFUSED_PER_SOURCE] +
-	    tl->refused[REFUSED_RATE] + tl->refused[REFUSED_PROXY];
-	const struct supervisor_sample *s;
-	double secs;
+	uint64_t refused = supervisor_refused(tl);
+	const struct supervisor_sample *s = supervisor_sample_back(sv, 59);
+	double secs = s != NULL ? (double)(clock_ms() - s->ms) / 1000 : 0;
 
 	metrics_printf(t, "mpechod %s: %s service, %s model, pid %ld, up %lldd %02lld:%02lld:%02lld\n",
 	    MPECHO_VERSION, sv->cfg->service->name, sv->model->name, (long)getpid(),
@@ -128,7 +133,7 @@ supervisor_summary(struct metrics_text *t, const struct supervisor *sv, const st
 	metrics_printf(t, "served: %llu sessions, %llu bytes in, %llu bytes out\n",
 	    (unsigned long long)tl->served, (unsigned long long)tl->bytes_in,
 	    (unsigned long long)tl->bytes_out);
-	if (sv->nsamples > 0 && (s = supervisor_minute_ago(sv, &secs)) != NULL && secs > 0)
+	if (s != NULL && secs > 0)
 		metrics_printf(t, "last %.1f s: %.1f sessions/s, %.0f bytes/s in, %.0f bytes/s out, "
 		    "%.1f refused/s\n", secs, (double)(tl->served - s->served) / secs,
 		    (double)(tl->bytes_in - s->bytes_in) / secs, (double)(tl->bytes_out - s->bytes_out) / secs,
@@ -160,18 +165,23 @@ supervisor_probe(const struct supervisor *sv, enum http_page page, struct metric
 }
 
 int
-supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t)
+supervisor_metrics_render(void *ctx, const struct http_request *r, struct metrics_text *t)
 {
 	const struct supervisor *sv = ctx;
 	struct tally tl;
 
-	if (page == HTTP_PAGE_HEALTHZ || page == HTTP_PAGE_READYZ)
-		return supervisor_probe(sv, page, t);
+	if (r->page == HTTP_PAGE_HEALTHZ || r->page == HTTP_PAGE_READYZ)
+		return supervisor_probe(sv, r->page, t);
+	if (r->page == HTTP_PAGE_STATUS) {
+		supervisor_json(sv, r, t);
+		return 200;
+	}
 	tl = supervisor_tally(sv);
-	if (page == HTTP_PAGE_SUMMARY) {
+	if (r->page == HTTP_PAGE_SUMMARY) {
 		supervisor_summary(t, sv, &tl);
 		return 200;
 	}
+	t->type = "text/plain; version=0.0.4; charset=utf-8";
 	supervisor_metrics_sessions(t, &tl, sv->cfg->max_conns);
 	supervisor_metrics_traffic(t, &tl);
 	supervisor_udp_metrics(sv, t);
@@ -179,18 +189,16 @@ supervisor_metrics_render(void *ctx, enum http_page page, struct metrics_text *t
 	return 200;
 }
 
+/* The newest ring entry, taken at now: the counts, the live sessions. */
 void
 supervisor_metrics_sample(struct supervisor *sv, int64_t now)
 {
 	struct tally tl = supervisor_tally(sv);
 	struct supervisor_sample *s = &sv->samples[sv->next_sample];
 
-	s->ms = now;
-	s->served = tl.served;
-	s->bytes_in = tl.bytes_in;
-	s->bytes_out = tl.bytes_out;
-	s->refused = tl.refused[REFUSED_ACL] + tl.refused[REFUSED_PER_SOURCE] +
-	    tl.refused[REFUSED_RATE] + tl.refused[REFUSED_PROXY];
+	*s = (struct supervisor_sample){ .ms = now, .seq = ++sv->samples_taken, .sessions = tl.sessions,
+	    .served = tl.served, .bytes_in = tl.bytes_in, .bytes_out = tl.bytes_out,
+	    .refused = supervisor_refused(&tl) };
 	sv->next_sample = (sv->next_sample + 1) % SUPERVISOR_SAMPLES;
 	if (sv->nsamples < SUPERVISOR_SAMPLES)
 		sv->nsamples++;
@@ -227,7 +235,6 @@ supervisor_notify_status(struct supervisor *sv, int64_t now)
 		snprintf(pool, sizeof(pool), ", %d workers", t.workers);
 	snprintf(text, sizeof(text), "%d sessions (at most %d), %llu served, %llu refused%s",
 	    t.sessions, sv->cfg->max_conns, (unsigned long long)t.served,
-	    (unsigned long long)(t.refused[REFUSED_ACL] + t.refused[REFUSED_PER_SOURCE] +
-	    t.refused[REFUSED_RATE] + t.refused[REFUSED_PROXY]), pool);
+	    (unsigned long long)supervisor_refused(&t), pool);
 	notify_status(&sv->notify, text, now);
 }

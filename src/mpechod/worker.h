@@ -26,6 +26,7 @@ struct worker_board {
 	int64_t session_start_ms;	/* of the session it is serving (monotonic) */
 	char peer[LISTENER_PEER_TEXT];	/* "peer=... [via=...]" of that session, for the supervisor if the worker dies */
 	bool check;			/* that session is a balancer's health check */
+	struct net_addr addr;		/* its client's address (family 0: on a Unix socket) */
 	uint64_t sessions;		/* sessions it served */
 	uint64_t bytes_in, bytes_out;	/* of its ended sessions */
 	struct stream_counters cur;	/* the session it is serving */

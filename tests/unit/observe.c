@@ -1,10 +1,12 @@
 /* observe: unit tests of the metrics endpoint's request parser, the agent's lines and the JSON log lines. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 #include "http.h"
 #include "log.h"
+#include "page.h"
 #include "unit.h"
 
 static int
@@ -50,6 +52,114 @@ test_http_parse(void)
 	memcpy(big, "GET /", 5);
 	CHECK(http_parse(big, HTTP_MAX, &r) == 431);
 	CHECK(http_parse(big, 100, &r) == 0);
+}
+
+static int
+parse(const char *req, struct http_request *r)
+{
+	return http_parse(req, strlen(req), r);
+}
+
+/* Whether a request with this Accept value is given the HTML page. */
+static bool
+accept_html(const char *value)
+{
+	char req[512];
+	struct http_request r;
+
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n", value);
+	return http_parse(req, strlen(req), &r) == 200 && r.html;
+}
+
+static void
+test_http_accept(void)
+{
+	struct http_request r;
+	struct http_accept a = { false, { 0, 0 }, { 0, 0 } };
+
+	/* Chromium's and Firefox's navigations: HTML */
+	CHECK(accept_html("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+	    "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"));
+	CHECK(accept_html("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+	/* curl, wget, a script: plain text as before */
+	CHECK(!accept_html("*/*"));
+	CHECK(parse("GET / HTTP/1.1\r\n\r\n", &r) == 200 && !r.html);
+	CHECK(!accept_html("text/plain"));
+	CHECK(!accept_html("text/*"));
+	CHECK(!accept_html("text/html, text/plain"));		/* a tie keeps plain text */
+	CHECK(!accept_html("text/plain;q=0.5, text/html;q=0.5"));
+	CHECK(accept_html("text/plain;q=0.5, text/html"));
+	CHECK(accept_html("TEXT/HTML"));
+	CHECK(accept_html("text/*;q=0.3, text/html;q=0.7"));	/* the most specific range decides */
+	CHECK(!accept_html("text/html;q=0.7, text/*;q=0.9, text/plain"));
+	CHECK(!accept_html("text/html;q=0"));
+	CHECK(accept_html("text/html ; level=1 ; q=1.0 , text/plain;q=0.999"));
+	CHECK(accept_html("text/html;q=0.001"));		/* no range takes text/plain */
+	CHECK(!accept_html("text/html;q=1.5"));			/* malformed ranges are passed over */
+	CHECK(!accept_html("text/html;q=0.1234"));
+	CHECK(!accept_html("text/html;q="));
+	CHECK(!accept_html("text/htmlx, texthtml, /html"));
+	CHECK(!accept_html(""));
+	CHECK(accept_html(",,text/html,"));
+	/* two headers count as one list */
+	CHECK(parse("GET / HTTP/1.1\r\nAccept: text/html\r\naccept: text/plain;q=0.1\r\n\r\n", &r) == 200 && r.html);
+	CHECK(parse("GET / HTTP/1.1\r\nAccept: text/plain;q=0.1\r\nACCEPT: text/html\r\n\r\n", &r) == 200 && r.html);
+	CHECK(parse("GET / HTTP/1.1\r\nAccept-Language: text/html\r\n\r\n", &r) == 200 && !r.html);
+	http_accept_scan("text/plain;q=0.2", 16, &a);
+	CHECK(!http_accept_html(&a));
+	http_accept_scan("text/html;q=0.3", 15, &a);
+	CHECK(http_accept_html(&a));
+}
+
+static void
+test_http_query(void)
+{
+	struct http_request r;
+
+	CHECK(parse("GET /status.json HTTP/1.1\r\n\r\n", &r) == 200 &&
+	    r.page == HTTP_PAGE_STATUS && r.since == -1);
+	CHECK(parse("GET /status.json?since=42 HTTP/1.1\r\n\r\n", &r) == 200 && r.since == 42);
+	CHECK(parse("GET /status.json?x&since=0&y=2 HTTP/1.1\r\n\r\n", &r) == 200 && r.since == 0);
+	CHECK(parse("GET /status.json?since=999999999999999999 HTTP/1.1\r\n\r\n", &r) == 200 &&
+	    r.since == 999999999999999999LL);
+	CHECK(http_status("GET /status.json?since=9999999999999999999 HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /status.json?since= HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /status.json?since HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /status.json?since=-1 HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /status.json?since=1x HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /status.json?since=1&since=2 HTTP/1.1\r\n\r\n") == 400);
+	CHECK(parse("GET /?format=html HTTP/1.1\r\n\r\n", &r) == 200 && r.html);
+	CHECK(parse("GET /?format=text HTTP/1.1\r\nAccept: text/html\r\n\r\n", &r) == 200 && !r.html);
+	CHECK(http_status("GET /?format=json HTTP/1.1\r\n\r\n") == 400);
+	CHECK(http_status("GET /?format HTTP/1.1\r\n\r\n") == 400);
+	CHECK(parse("GET /?&&sincex=1&formats=x&= HTTP/1.1\r\n\r\n", &r) == 200 && r.since == -1);
+	CHECK(http_status("GET /status.json/ HTTP/1.1\r\n\r\n") == 404);
+}
+
+/* What page_json_string() or page_html() makes of s. */
+static bool
+escaped(void (*fn)(struct metrics_text *, const char *), const char *s, const char *want)
+{
+	struct metrics_text t = { 0 };
+	bool ok;
+
+	fn(&t, s);
+	ok = t.p != NULL && t.len == strlen(want) && memcmp(t.p, want, t.len) == 0;
+	if (!ok)
+		printf("escaped %s as %.*s, not %s\n", s, (int)t.len, t.p != NULL ? t.p : "", want);
+	free(t.p);
+	return ok;
+}
+
+static void
+test_page_escapes(void)
+{
+	CHECK(escaped(page_json_string, "127.0.0.1:8000", "\"127.0.0.1:8000\""));
+	CHECK(escaped(page_json_string, "unix:/a \"b\"\\c\n\x01\xc3\xa9</script>",
+	    "\"unix:/a \\\"b\\\"\\\\c\\u000a\\u0001\\u00c3\\u00a9</script>\""));
+	CHECK(escaped(page_json_string, "", "\"\""));
+	CHECK(escaped(page_html, "a<b>&\"c'\x7f\x1b\xff", "a&lt;b&gt;&amp;&quot;c&#39;&#xfffd;&#xfffd;&#xfffd;"));
+	CHECK(escaped(page_html, "[::1]:80", "[::1]:80"));
 }
 
 /* A key=value line as log_msg() builds it, with a value quoted by log_quote(). */
@@ -120,6 +230,9 @@ void
 unit_observe(void)
 {
 	test_http_parse();
+	test_http_accept();
+	test_http_query();
+	test_page_escapes();
 	test_agent_line();
 	test_log_json();
 }
