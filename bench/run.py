@@ -24,6 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cpu  # noqa: E402
 from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
 import targets  # noqa: E402
@@ -68,7 +69,8 @@ BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "nod
 # The burst admits all its clients at once, as Node.js does: the fork-model servers run with
 # -c above it (prefork keeps the table's: its workers take each connection from the queue).
 # The dynamic fork build also runs as the table runs it (-c 2000), to show what a limit below
-# the burst costs: the 4096-deep backlog fills and SYNs are resent a second later.
+# the burst costs: the listen backlog (mpechod's default 4096, capped by somaxconn) fills and SYNs
+# are resent a second later.
 BURST_MAX_CONNS = "10100"
 BURST_AT_TABLE_LIMIT = "mpechod fork, -c 2000"
 BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",)}
@@ -245,14 +247,16 @@ def cell(d, v, r):
 
 
 def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds, seconds, started,
-                  elapsed):
+                  elapsed, machine=None):
+    """results.md from the run's figures; machine: cpu.machine() as the run read it (None: now)."""
+    machine = machine or cpu.machine()
     names = [n for n, _ in SERVERS]
     med = {(n, m[0]): median_or_none(data[n][m[0]]["values"]) for n in names for m in MEASURES}
     ref = {m[0]: med[(REFERENCE, m[0])] for m in MEASURES}
     lines = [
         "# mpechod side by side with other echo servers",
         "",
-        f"Run by `make bench` on {started} ({elapsed:.0f} s): {os.cpu_count()} CPUs ({cpu_model()}), "
+        f"Run by `make bench` on {started} ({elapsed:.0f} s): {machine['cpus']} CPUs ({cpu_model()}), "
         f"Linux {platform.release()}. Client and servers share the machine; every server is started "
         "on 127.0.0.1 by `bench/run.py`, and `mpecho-bench` checks every byte.",
         f"Each figure is the median of {rounds} rounds of {seconds} s (after 1 s of warm-up); the "
@@ -292,10 +296,10 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
     lines += targets.report(med, data, BUILDS)
-    lines += scale.report(hold, burst)
+    lines += scale.report(hold, burst, machine)
     lines += unix.report(*unix_runs) if unix_runs else []
-    lines += tls.report(*tls_runs) if tls_runs else []
-    lines += udp.report(*udp_runs) if udp_runs else []
+    lines += tls.report(*tls_runs, machine) if tls_runs else []
+    lines += udp.report(*udp_runs, machine) if udp_runs else []
     lines += ["", "## Servers", ""]
     vers = versions()
     for n, make in SERVERS:
@@ -306,8 +310,8 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
               "127.0.0.1:PORT with `instances`, `per_source` and `cps` unlimited. The Node.js server is "
               "`s => s.pipe(s)` with an `'error'` handler added: without one, the first reset by a "
               "client kills the process."
-              + (f" ncat's stream runs failed {ncat_failed} times in this run; the likely cause, seen "
-                 "before: it blocks writing into cat's full input pipe while cat blocks writing into "
+              + (f" ncat's stream runs failed {ncat_failed} times in this run; the likely cause, as "
+                 "looked into on 2026-11-22: it blocks writing into cat's full input pipe while cat blocks writing into "
                  "ncat's, a deadlock once more than the pipes hold is in flight." if ncat_failed else ""),
               "", "Reproduce: `make bench` (`BENCH_ROUNDS=5 BENCH_SECONDS=5 make bench` for a longer run).",
               "", "![ratios against Node.js](results.svg)", ""]
@@ -363,6 +367,7 @@ def main():
             sys.exit(f"bench: {tool} is missing (make bench installs it)")
     os.makedirs(opts.out, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = cpu.machine()
     t0 = time.monotonic()
     data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in MEASURES}
             for n, _ in SERVERS}
@@ -414,13 +419,15 @@ def main():
     elapsed = time.monotonic() - t0
     with open(os.path.join(opts.out, "results.json"), "w") as f:
         json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
-                   "runs": data, "hold": hold, "burst": burst,
+                   "machine": machine, "runs": data, "hold": hold, "burst": burst,
                    "unix": unix_runs[0] if unix_runs else None,
                    "tls": tls_runs[0] if tls_runs else None,
-                   "udp": udp_runs[0] if udp_runs else None}, f, indent=1)
+                   "tls_measured": tls_runs[2] if tls_runs else None,
+                   "udp": udp_runs[0] if udp_runs else None,
+                   "udp_measured": udp_runs[3] if udp_runs else None}, f, indent=1)
     md = os.path.join(opts.out, "results.md")
     med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, udp_runs, opts.rounds,
-                             opts.seconds, started, elapsed)
+                             opts.seconds, started, elapsed, machine)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
     log(f"wrote {md} and results.svg")
     print(open(md).read())

@@ -27,7 +27,7 @@ import time
 HOLD_CONNS = 30000
 HOLD_CLIENTS = 2
 HOLD_SECONDS = 90   # the clients' run: the fill has taken from 5 s to 46 s here (see fill_report)
-HOLD_RAMP = 1000    # connections each client opens at once: 2,000 in all, under the 4096 backlog
+HOLD_RAMP = 1000    # connections each client opens at once: 2,000 in all, under mpechod's 4096 backlog
 BURST_CONNS = 10000
 BURST_ROUNDS = 7    # a round's time to the last served jumps by a second if a SYN was dropped
 
@@ -204,8 +204,8 @@ def burst_test(running, servers, bench, tmp, rounds=BURST_ROUNDS):
     return out
 
 
-def report(hold, burst):
-    """The scale part of results.md."""
+def report(hold, burst, machine):
+    """The scale part of results.md (machine: cpu.machine() of the run)."""
     lines = []
     if burst:
         lines += ["", f"## A burst of {BURST_CONNS:,} clients at once", "",
@@ -215,9 +215,10 @@ def report(hold, burst):
                   f"servers admit the whole burst (`-c 10100`), as Node.js does; the row with "
                   f"`-c 2000` is the fork model with the table's limit, below the burst, where the "
                   f"supervisor stops accepting for a while. The slowest session's time is when the "
-                  f"last client was served. The clients connect faster than any of these servers "
-                  f"accepts, so every server's accept queue (4096 here, net.core.somaxconn) "
-                  f"overflows: the kernel drops handshakes (the drops column: its ListenOverflows "
+                  f"last client was served. The clients can connect faster than a server accepts, "
+                  f"and then its accept queue overflows (its length: the server's listen backlog, "
+                  f"capped by net.core.somaxconn, {machine['somaxconn']} on this machine). The "
+                  f"kernel then drops handshakes (the drops column: its ListenOverflows "
                   f"counter over the run). A dropped final ACK costs its client a retransmission "
                   f"(a few hundred ms), a dropped SYN a whole second, so one round can take a "
                   f"second longer than the next: hence {BURST_ROUNDS} rounds, and the count of "
@@ -234,6 +235,10 @@ def report(hold, burst):
             lines.append(f"| {name} | {served} | {' / '.join(f'{x:,.0f}' for x in each)} | "
                          f"{b['max_ms']:,.0f} | {sum(x < 1000 for x in each)} of {len(each)} | "
                          f"{drops:,.0f} | {errs or 'none'} |")
+        overflowed = {name: sum(1 for n in b.get("listen_overflows", []) if n)
+                      for name, b in burst.items()}
+        lines += ["", "Rounds in which the accept queue overflowed: " + ", ".join(
+            f"{name} {n} of {burst[name]['rounds']}" for name, n in overflowed.items()) + "."]
     if hold:
         filled = f"{hold['filled_s']:.1f} s" if hold["filled_s"] is not None else "not within the run"
         lines += ["", f"## {hold['conns']:,} held sessions on the fork model", "",

@@ -7,14 +7,21 @@ stream is one connection's echoed MB/s. Rounds in rotating order, medians.
 """
 import json
 import os
+import socket
+import ssl
 import statistics
 import subprocess
 
+import cpu as cpu_split
 from procs import free_port, started, stop, tcp_answers
 
 MEASURES = (("connrate", ["-c", "16", "-s", "64", "-S", "8", "connrate"], "ops_per_s", "handshakes/s"),
             ("stream1", ["-c", "1", "stream"], "mb_per_s", "MB/s"))
 TARGET = 2.0    # issue 11: at least twice the better of socat and ncat
+PROFILED = ("A perf profile (cpu-clock) of a TLS session process during the stream on 2026-11-22, a "
+            "past observation that make bench does not repeat, put 49% of its time in libcrypto, 40% "
+            "in the kernel and under 1% in mpechod's own code.")
+SPLIT_OF = "mpechod fork"   # the server whose CPU split the report gives
 
 
 def credentials(tmp):
@@ -38,38 +45,86 @@ def servers(mpechod, cert, key):
                                 "2000", "-l", "127.0.0.1", str(p), "--exec", "/bin/cat"])]
 
 
+def negotiated(port, cert):
+    """The protocol and cipher a handshake with the server at port settles on (Python's ssl, on
+    the OpenSSL mpecho-bench uses, with the system's defaults as mpecho-bench has them)."""
+    ctx = ssl.create_default_context(cafile=cert)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                return f"{t.version()} {t.cipher()[0]}"
+    except OSError as e:   # ssl.SSLError is one
+        return f"no handshake ({e})"
+
+
 def tls_test(mpechod, bench, tmp, rounds, seconds):
-    """{server: {measure: median}} and the runs that had errors."""
+    """{server: {measure: median}}, the runs that had errors, and what else was measured:
+    {"versions": {server: [protocol and cipher negotiated]}, "cpu": {measure: SPLIT_OF's median
+    CPU split}, "stalled": {server: {measure: rounds that echoed nothing}}}."""
     cert, key = credentials(tmp)
     table = servers(mpechod, cert, key)
     runs = {name: {m[0]: [] for m in MEASURES} for name, _ in table}
+    versions = {name: set() for name, _ in table}
+    splits = {m[0]: [] for m in MEASURES}
+    stalled = {name: {m[0]: 0 for m in MEASURES} for name, _ in table}
     bad = []
     for rnd in range(rounds):
         for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
             port = free_port()
             proc = started(make(port), lambda: tcp_answers(port), f"port {port}")
             try:
+                versions[name].add(negotiated(port, cert))
                 for k, args, field, _ in MEASURES:
+                    split = cpu_split.Split(proc.pid)
                     run = subprocess.run([bench, "--json", "-q", "--tls", "--ca", cert, "-T", "5",
                                           "-d", str(seconds), "-w", "1", *args, "127.0.0.1", str(port)],
                                          capture_output=True, text=True, timeout=seconds + 60)
+                    if name == SPLIT_OF:
+                        splits[k].append(split.end())
                     r = json.loads(run.stdout) if run.stdout.strip() else {}
                     runs[name][k].append(r.get(field) or 0)
+                    stalled[name][k] += not r.get(field)
                     if run.returncode != 0:
                         bad.append(f"{name} {k}: status {run.returncode} {r.get('errors')}")
             finally:
                 stop(proc)
-    return {n: {k: statistics.median(v) for k, v in ms.items()} for n, ms in runs.items()}, bad
+    return ({n: {k: statistics.median(v) for k, v in ms.items()} for n, ms in runs.items()}, bad,
+            {"versions": {n: sorted(v) for n, v in versions.items()},
+             "cpu": {k: cpu_split.median_split(v) for k, v in splits.items()}, "stalled": stalled})
 
 
-def report(res, bad):
+def what_bounds(measured, machine):
+    """What bounds these: the CPU splits and the stalls this run measured, and a dated profile."""
+    lines = ["", f"What bounds these: a handshake is public-key work on both sides (ECDHE, and an "
+             f"ECDSA signature here, a verification in the client), and a stream is AES-GCM four "
+             f"times per byte (the client encrypts and decrypts, so does the server) plus the "
+             f"kernel's copies; client and servers share the machine's {machine['cpus']} CPUs."]
+    for k, _, _, _ in MEASURES:
+        if measured["cpu"].get(k):
+            lines += ["", f"Where the CPU went in {k} ({cpu_split.SOURCES}; medians of the rounds): "
+                      + cpu_split.describe(measured["cpu"][k], SPLIT_OF, machine["cpus"])]
+    lines += ["", PROFILED]
+    stalls = [f"{name} {k} in {n} of its rounds" for name, ms in measured["stalled"].items()
+              for k, n in ms.items() if n]
+    if stalls:
+        lines += ["", "Nothing echoed (stalled): " + ", ".join(stalls) + "."
+                  + (" ncat's stream stalled in plain TCP too when it was last looked into "
+                     "(2026-11-22): its --exec pipe deadlock." if any(s.startswith("ncat stream")
+                                                                   for s in stalls) else "")]
+    return lines
+
+
+def report(res, bad, measured, machine):
     if not res:
         return []
     best = {k: max(res["socat"][k], res["ncat"][k]) for k, _, _, _ in MEASURES}
     lines = ["", "## Over TLS", "",
-             "The same client (`mpecho-bench --tls`: a full TLS 1.3 handshake per connection, no "
+             "The same client (`mpecho-bench --tls`: a full handshake per connection, no "
              "resumption, every byte checked) against each server's TLS echo on one P-256 certificate; "
-             "medians of the rounds, ratios against the better of socat and ncat.", "",
+             "medians of the rounds, ratios against the better of socat and ncat. Negotiated (a "
+             "handshake before each round's load, from Python's ssl on the same OpenSSL): "
+             + "; ".join(f"{n} {', '.join(v) or 'none'}" for n, v in measured["versions"].items())
+             + ".", "",
              "| server | " + " | ".join(f"{k} ({u})" for k, _, _, u in MEASURES) + " |",
              "|---|" + "---:|" * len(MEASURES)]
     for name, ms in res.items():
@@ -82,12 +137,7 @@ def report(res, bad):
             r = res[name][k] / best[k] if best[k] else 0
             lines.append(f"- {k}, {name}: {r:.2f}x the better of socat and ncat (target >= {TARGET}: "
                          f"{'met' if r >= TARGET else 'NOT met'})")
-    lines += ["", "What bounds these (perf, cpu-clock): a handshake is public-key work on both sides "
-              "(ECDHE, and an ECDSA signature here, a verification in the client), which share the two "
-              "CPUs; a stream is AES-GCM four times per byte (the client encrypts and decrypts, so does "
-              "the server) plus the kernel's copies: in the last profile a TLS session process spent "
-              "49% in libcrypto, 40% in the kernel and under 1% in mpechod, and the client used a whole "
-              "CPU. ncat's stream stalls as it does in plain TCP (its --exec pipe deadlock)."]
+    lines += what_bounds(measured, machine)
     if bad:
         lines += ["", "Runs with errors: " + "; ".join(bad)]
     return lines

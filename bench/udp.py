@@ -11,17 +11,27 @@ import socket
 import statistics
 import subprocess
 
+import cpu as cpu_split
 from procs import free_port, started, stop, xinetd_config
 
 ARGS = ["-c", "16", "-s", "64", "-T", "0.1", "udp"]   # -T: not back in 100 ms: dropped
 TARGET = 2.0    # issue 11: at least twice xinetd's
-WHAT_BOUNDS = ("What bounds these (perf, cpu-clock, on mpechod's UDP process during this load): the "
-               "process is about half busy, 95% of it in the kernel (the UDP send and receive paths, "
-               "and waking up: with one datagram in flight per socket, batches are small and each "
-               "round trip wakes both sides), 3% in mpechod itself; the client's round trips bound "
-               "the figure before the server does. xinetd's internal echo drops datagrams under this "
-               "load (counted as dropped, below).")
+PROFILED = ("A perf profile (cpu-clock) of the UDP process under this load on 2026-11-22, a past "
+            "observation that make bench does not repeat, put 3% of its time in mpechod's own code.")
 
+
+def what_bounds(cpu, machine, dropped):
+    """What bounds these, from this run's measures: the CPU split of mpechod's rounds, and the
+    datagrams each server dropped."""
+    lines = []
+    if cpu:
+        lines.append("Where the CPU went during mpechod's runs (medians of the rounds, over each whole "
+                     "run; " + cpu_split.SOURCES + "): "
+                     + cpu_split.describe(cpu, "mpechod's UDP process", machine["cpus"]) + " " + PROFILED)
+    lossy = [f"{name} {n:,}" for name, n in dropped.items() if n]
+    lines.append("Datagrams dropped (not back in 100 ms), summed over the rounds: "
+                 + (", ".join(lossy) if lossy else "none") + ".")
+    return [x for line in lines for x in ("", line)]
 
 
 def servers(mpechod, tmp):
@@ -49,20 +59,26 @@ def echoes(port):
 
 
 def udp_test(mpechod, bench, tmp, rounds, seconds):
-    """({server: median datagrams/s}, {server: median p99 us}, runs with errors)."""
+    """({server: median datagrams/s}, {server: median p99 us}, runs with errors,
+    {"cpu": mpechod's median CPU split, "dropped": {server: datagrams dropped}})."""
     table = servers(mpechod, tmp)
     rates = {name: [] for name, _ in table}
     p99 = {name: [] for name, _ in table}
+    splits, dropped = [], {name: 0 for name, _ in table}
     bad = []
     for rnd in range(rounds):
         for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
             port = free_port(socket.SOCK_DGRAM)
             proc = started(make(port), lambda: echoes(port), f"udp port {port}", settle=0)
             try:
+                split = cpu_split.Split(proc.pid)
                 run = subprocess.run([bench, "--json", "-q", "-d", str(seconds), "-w", "1", *ARGS,
                                       "127.0.0.1", str(port)], capture_output=True, text=True,
                                      timeout=seconds + 60)
+                if name == "mpechod":
+                    splits.append(split.end())
                 r = json.loads(run.stdout) if run.stdout.strip() else {}
+                dropped[name] += (r.get("errors") or {}).get("dropped") or 0
                 rates[name].append(r.get("ops_per_s") or 0)
                 p99[name].append((r.get("latency_us") or {}).get("p99", 0))
                 if run.returncode != 0:
@@ -70,10 +86,11 @@ def udp_test(mpechod, bench, tmp, rounds, seconds):
             finally:
                 stop(proc)
     return ({n: statistics.median(v) for n, v in rates.items()},
-            {n: statistics.median(v) for n, v in p99.items()}, bad)
+            {n: statistics.median(v) for n, v in p99.items()}, bad,
+            {"cpu": cpu_split.median_split(splits), "dropped": dropped})
 
 
-def report(rates, p99, bad):
+def report(rates, p99, bad, measured, machine):
     if not rates:
         return []
     ref = rates["xinetd"]
@@ -90,7 +107,7 @@ def report(rates, p99, bad):
     for name in ("mpechod",):
         r = rates[name] / ref if ref else 0
         lines.append(f"- {name}: {r:.2f}x xinetd (target >= {TARGET}: {'met' if r >= TARGET else 'NOT met'})")
-    lines += ["", WHAT_BOUNDS]
+    lines += what_bounds(measured["cpu"], machine, measured["dropped"])
     if bad:
         lines += ["", "Runs with errors: " + "; ".join(bad)]
     return lines

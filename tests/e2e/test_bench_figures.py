@@ -1,0 +1,124 @@
+"""make bench's prose: every figure it prints comes from the run's own measures (bench/cpu.py's
+CPU split and machine figures, the negotiated TLS version, the stalls), and what it cannot
+measure is labelled as a past observation with its date."""
+import importlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from harness import ROOT_DIR, check, track, wait_until
+from test_tls import certs, tls_server
+
+sys.path.insert(0, os.path.join(ROOT_DIR, "bench"))
+run = importlib.import_module("run")
+cpu = importlib.import_module("cpu")
+tls = importlib.import_module("tls")
+udp = importlib.import_module("udp")
+
+LAT = {"p50": 10.0, "p90": 20.0, "p99": 30.0, "p99.9": 40.0, "max": 50.0}
+MACHINE = {"cpus": 7, "somaxconn": 1234}
+# A split no machine of ours has shown: every figure printed from it is recognisable.
+SPLIT = {"seconds": 3.0, "server_user": 0.11, "server_system": 0.33, "client_user": 0.2,
+         "client_system": 0.37, "machine_busy": 0.61, "machine_softirq": 0.13}
+
+
+def results(tls_measured, udp_measured):
+    """results.md written from a synthetic run: every server passed each round at 100."""
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in run.MEASURES}
+            for n, _ in run.SERVERS}
+    for name, _ in run.SERVERS:
+        for key, _, _, field, _ in run.MEASURES:
+            for _ in range(3):
+                run.record(data[name][key], {"status": 0, field: 100.0, "latency_us": LAT}, field)
+    burst = {name: {"rounds": 3, "served": [10000] * 3, "errors": {}, "max_ms_each": [900.0] * 3,
+                    "listen_overflows": [0, 5, 0] if name == "node" else [0, 0, 0], "max_ms": 900.0,
+                    "p99_ms": 90.0} for name in ("mpechod fork", "node")}
+    tls_res = {name: {"connrate": 500.0, "stream1": 0.0 if name == "ncat" else 80.0}
+               for name in ("mpechod fork", "mpechod prefork", "socat", "ncat")}
+    udp_res = ({"mpechod": 9000.0, "xinetd": 3000.0, "socat": 1000.0}, {"mpechod": 70.0, "xinetd": 80.0,
+                                                                         "socat": 90.0}, [], udp_measured)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "results.md")
+        run.write_results(path, data, None, burst, None, (tls_res, [], tls_measured), udp_res, 3, 1.0,
+                          "now", 1.0, MACHINE)
+        return open(path).read()
+
+
+def tls_measured(stalled_ncat):
+    return {"versions": {"mpechod fork": ["TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256"],
+                         "mpechod prefork": ["TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256"],
+                         "socat": ["TLSv1.3 TLS_AES_256_GCM_SHA384"], "ncat": ["no handshake (x)"]},
+            "cpu": {"connrate": SPLIT, "stream1": None},
+            "stalled": {n: {"connrate": 0, "stream1": stalled_ncat if n == "ncat" else 0}
+                        for n in ("mpechod fork", "mpechod prefork", "socat", "ncat")}}
+
+
+def test_make_bench_prints_the_figures_its_run_measured():
+    """The CPUs, somaxconn, the TLS versions, the CPU split, the drops and the stalls in results.md
+    are those of the results given, and the fixed figures of old are gone or dated."""
+    text = results(tls_measured(2), {"cpu": SPLIT, "dropped": {"mpechod": 0, "xinetd": 480, "socat": 0}})
+    check("7 CPUs" in text and "share the machine's 7 CPUs" in text and "two CPUs" not in text,
+          "the CPU count is the run's")
+    check("net.core.somaxconn, 1234 on this machine" in text and "4096 here" not in text,
+          "somaxconn is the run's")
+    check("node 1 of 3" in text and "mpechod fork 0 of 3" in text,
+          f"the overflows are the rounds': {[l for l in text.splitlines() if 'overflowed' in l]}")
+    check("TLS 1.3" not in text and "mpechod fork TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256" in text
+          and "socat TLSv1.3 TLS_AES_256_GCM_SHA384" in text and "ncat no handshake (x)" in text,
+          "the TLS versions are those negotiated")
+    # 0.11 + 0.33 CPUs, 75% of it system time; the client 0.57 CPUs; the machine 61% busy, 13% softirq
+    split = re.findall(r"used 0\.44 CPUs, 75% of it in the kernel .* the client used 0\.57 CPUs; the "
+                       r"machine's 7 CPUs were 61% busy \(13% in softirq", text)
+    check(len(split) == 2, f"the CPU split of UDP and of TLS connrate is the run's: {split}")
+    check("95%" not in text and "3% in mpechod" not in text.replace("3% of its time in mpechod", ""),
+          "no fixed UDP split")
+    for figure in ("49% of its time in libcrypto", "3% of its time in mpechod"):
+        line = next((l for l in text.splitlines() if figure in l), "")
+        check("2026-11-22, a past observation" in line, f"{figure!r} is dated: {line}")
+    check("xinetd 480" in text and "Datagrams dropped" in text, "the drops are the run's")
+    check("ncat stream1 in 2 of its rounds" in text and "--exec pipe deadlock" in text,
+          "a stall seen in this run is named")
+    calm = results(tls_measured(0), {"cpu": None, "dropped": {"mpechod": 0, "xinetd": 0, "socat": 0}})
+    check("stall" not in calm.split("## Over TLS")[1].split("## Over UDP")[0].replace(
+          "0 (stalled: nothing echoed)", ""), "no stall is told when none was measured")
+    check("pipe deadlock" not in calm and "dropped (not back in 100 ms), summed over the rounds: none"
+          in calm, "nor a deadlock, nor drops")
+    check("Where the CPU went during mpechod's runs" not in calm, "no split without a measure")
+
+
+def test_the_cpu_split_and_machine_figures_are_read_from_proc():
+    """cpu.Split counts a server group's CPU (a child it reaped included) and the client's; the
+    machine figures are the kernel's; tls.negotiated() reads mpechod's TLS version."""
+    with open("/proc/sys/net/core/somaxconn") as f:
+        check(cpu.machine() == {"cpus": os.cpu_count(), "somaxconn": int(f.read())},
+              f"machine figures: {cpu.machine()}")
+    work = "x = 0\nfor i in range(3000000): x += i"
+    # the "server": a shell that, once told, runs the work in a child it reaps, then waits to end
+    srv = track(subprocess.Popen(["sh", "-c", f"read go; {sys.executable} -c '{work}'; exec sleep 60"],
+                                 stdin=subprocess.PIPE, start_new_session=True))
+
+    def server_done():
+        with open(f"/proc/{srv.pid}/cmdline", "rb") as f:
+            return f.read().startswith(b"sleep")
+    try:
+        split = cpu.Split(srv.pid)
+        srv.stdin.write(b"go\n")
+        srv.stdin.close()
+        subprocess.run([sys.executable, "-c", work], check=True)   # the "client", reaped
+        wait_until(server_done, 60, "the server's child to be done and reaped")
+        got = split.end()
+    finally:
+        srv.kill()
+        srv.wait()
+    check(got["server_user"] > 0 and got["client_user"] > 0 and 0 < got["machine_busy"] <= 1,
+          f"the server's reaped child and the client counted: {got}")
+    srv = tls_server()
+    try:
+        got = tls.negotiated(srv.port, certs()[0])
+        logged = srv.wait_for(r"event=tls .*version=")[0]
+    finally:
+        check(srv.stop() == 0, "mpechod exits 0")
+    version = re.search(r"version=(\S+) cipher=(\S+)", logged)
+    check(got == f"{version.group(1)} {version.group(2)}", f"negotiated {got!r}, mpechod logged {logged!r}")
