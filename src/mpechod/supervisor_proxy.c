@@ -65,9 +65,15 @@ supervisor_proxy_ready(struct supervisor *sv, const struct pollfd *pfd, int n)
 {
 	int i;
 
-	/* From the last: removing entry i moves the last one, already seen, into its place. */
+	/*
+	 * From the last: removing entry i moves the last one, already seen, into
+	 * its place. The table may have shrunk since the poll (a stop read in this
+	 * turn closes every waiting connection): an entry is stepped only if it is
+	 * still there and still the connection that was polled.
+	 */
 	for (i = n - 1; i >= 0; i--)
-		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+		if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) && i < sv->pending.n &&
+		    sv->pending.v[i].fd == pfd[i].fd)
 			supervisor_proxy_step(sv, i);
 }
 

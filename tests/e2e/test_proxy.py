@@ -1,6 +1,7 @@
 """PROXY listeners driven by a raw socket: v1 and v2, the header never echoed, a silent or slow
 balancer never stalls anyone, malformed headers and strangers refused, limits on the client."""
 import os
+import signal
 import socket
 import struct
 import time
@@ -141,3 +142,30 @@ def test_a_v2_header_cut_short_by_a_close_is_refused_at_once_without_spinning():
         check(took < 2 and cpu < 0.5, f"{model}: refused after {took:.2f} s, {cpu:.2f} s of CPU")
         check(through(srv.port, v2("192.0.2.61"), b"next") == b"next", f"{model}: serves on")
         check(srv.stop() == 0, "exit 0")
+
+
+def test_a_stop_in_the_same_turn_as_pending_headers_exits_cleanly():
+    """Issue 24, defect 1: a header completed in the poll turn that also reads SIGTERM. The stop
+    closes every connection still owing its header; the PROXY step of that turn must not then
+    walk the old count over the freed entries (ASan: heap-buffer-overflow; plain build: 139).
+    The supervisor is held with SIGSTOP while the headers end and TERM arrives, so that one poll
+    sees both, every time."""
+    for _ in range(3):
+        srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "30")
+        clients = [connect(srv.port) for _ in range(30)]
+        for s in clients:
+            s.sendall(b"PROXY TCP4 192.0.2.")
+        srv.wait_for(r"event=ready")
+        os.kill(srv.pid, signal.SIGSTOP)
+        try:
+            for i, s in enumerate(clients):
+                s.sendall(f"{i + 1} 127.0.0.1 5555 7\r\nx".encode())
+            os.kill(srv.pid, signal.SIGTERM)
+        finally:
+            os.kill(srv.pid, signal.SIGCONT)
+        rc = srv.wait_exit()
+        check(rc == 0, f"exit 0 after the stop, not {rc}: {srv.lines[-5:]}")
+        check(srv.matching(r"event=stop "), "the stop line is logged")
+        for s in clients:
+            s.close()
+        srv.stop()
