@@ -7,18 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "log_syslog.h"
 
 #define LOG_LINE_MAX 1024
-#define LOG_SYSLOG_PATH "/dev/log"
 #define EFTYPE_LOG EBADFD	/* reported by log_strerror() as "not a regular file" */
 /* /dev/null, the one device a log may go to: it never blocks. */
 #define LOG_IS_DEV_NULL(st) (S_ISCHR((st).st_mode) && major((st).st_rdev) == 1 && minor((st).st_rdev) == 3)
@@ -119,28 +117,6 @@ log_open_file(const char *path)
 	return fd;
 }
 
-/*
- * syslog(3) drops every line in silence when nothing listens on /dev/log (most
- * containers): try it as syslog would, a datagram socket, then a stream one.
- */
-static int
-log_syslog_reachable(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = LOG_SYSLOG_PATH };
-	int types[] = { SOCK_DGRAM, SOCK_STREAM }, fd, i, rc = -1, saved = ENOENT;
-
-	for (i = 0; i < 2 && rc < 0; i++) {
-		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) < 0)
-			return -1;
-		rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		if (rc < 0)
-			saved = errno;
-		close(fd);
-	}
-	errno = saved;
-	return rc;
-}
-
 int
 log_open(enum log_target target, const char *path)
 {
@@ -160,12 +136,24 @@ log_open(enum log_target target, const char *path)
 		log_fd = fd;
 		log_forget_file();
 	} else if (target == LOG_TO_SYSLOG) {
-		if (log_syslog_reachable() < 0)
+		/* syslog(3) would drop every line in silence if nothing listens (most containers) */
+		if (log_syslog_open() < 0)
 			return -1;
-		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
 	log_target = target;
 	return 0;
+}
+
+size_t
+log_fds(int *fds, size_t max)
+{
+	size_t n = 0;
+
+	if (n < max && log_target == LOG_TO_FILE)
+		fds[n++] = log_fd;
+	if (n < max && log_syslog_fd() >= 0)
+		fds[n++] = log_syslog_fd();
+	return n;
 }
 
 int
@@ -188,7 +176,7 @@ void
 log_close(void)
 {
 	if (log_target == LOG_TO_SYSLOG)
-		closelog();
+		log_syslog_close();
 	if (log_target == LOG_TO_FILE && log_fd != STDERR_FILENO)
 		close(log_fd);
 	log_fd = STDERR_FILENO;
@@ -355,9 +343,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 			snprintf(kv, sizeof(kv), "level=%s %s", level_names[level], line);
 			log_kv_json(kv, json, sizeof(json));
-			syslog(log_priorities[level], "%s", json);
+			log_syslog_send(log_priorities[level], log_prog, json);
 		} else {
-			syslog(log_priorities[level], "level=%s %s", level_names[level], line);
+			char text[sizeof(line) + 16];
+
+			snprintf(text, sizeof(text), "level=%s %s", level_names[level], line);
+			log_syslog_send(log_priorities[level], log_prog, text);
 		}
 		errno = saved;
 		return;

@@ -46,6 +46,12 @@ const char *log_strerror(int err);
 /* Reopen the log file (after rotation); the descriptor number stays the same. 0 or -1. */
 int log_reopen(void);
 
+/*
+ * The descriptors log lines go to besides stderr (a log file, the syslog
+ * socket), at most max of them: what a child that closes everything else keeps.
+ */
+size_t log_fds(int *fds, size_t max);
+
 /* Release the log target at exit. */
 void log_close(void);
 int log_enabled(enum log_level level);

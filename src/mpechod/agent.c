@@ -127,7 +127,7 @@ agent_expire(struct agent *a, int64_t now_ms)
 	return next;
 }
 
-void
+static void
 agent_close_fds(const struct agent *a)
 {
 	int i;

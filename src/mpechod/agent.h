@@ -70,7 +70,4 @@ void agent_close_listener(struct agent *a);
 /* Close the listener and every client. */
 void agent_close(struct agent *a);
 
-/* In a new child: close the descriptors only; nothing of the supervisor's memory is written. */
-void agent_close_fds(const struct agent *a);
-
 #endif

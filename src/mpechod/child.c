@@ -2,6 +2,8 @@
 #include "child.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -51,26 +53,61 @@ child_signals(const struct child_env *env, int orphan_signal)
 		raise(orphan_signal);	/* it died before the line above */
 }
 
-void
-child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *mask,
-    int orphan_signal, const char *event, int fail_status)
+/* The lowest descriptor at or above from that the child keeps; INT_MAX if none. */
+static int
+child_next_kept(const struct child_keep *keep, const int *logs, size_t nlogs, int from)
 {
+	int next = INT_MAX;
 	size_t i;
 
-	if (!keep_listeners)
-		for (i = 0; i < env->ls->n; i++)
-			close(env->ls->v[i].fd);
-	close(env->sigfd);
-	if (env->pidfile_fd >= 0)
-		close(env->pidfile_fd);
-	if (env->close_private != NULL)
-		env->close_private(env->ctx);
+	for (i = 0; i < nlogs; i++)
+		if (logs[i] >= from && logs[i] < next)
+			next = logs[i];
+	for (i = 0; keep->ls != NULL && i < keep->ls->n; i++)
+		if (keep->ls->v[i].fd >= from && keep->ls->v[i].fd < next)
+			next = keep->ls->v[i].fd;
+	if (keep->fd >= from && keep->fd < next)
+		next = keep->fd;
+	return next;
+}
+
+/*
+ * Close every descriptor from 3 up but the kept ones, a close_range() over
+ * each gap between them: no table to build, nothing allocated in the child.
+ */
+static int
+child_close_others(const struct child_keep *keep)
+{
+	int logs[4], from = 3, next;
+	size_t nlogs = log_fds(logs, 4);
+
+	while ((next = child_next_kept(keep, logs, nlogs, from)) != INT_MAX) {
+		if (next > from && close_range((unsigned)from, (unsigned)next - 1, 0) < 0)
+			return -1;
+		from = next + 1;
+	}
+	return close_range((unsigned)from, ~0U, 0);
+}
+
+void
+child_begin(const struct child_env *env, const struct child_keep *keep, const sigset_t *mask,
+    int orphan_signal, const char *event, int fail_status)
+{
+	char why[160];
+	bool failed = false;
+
+	if (child_close_others(keep) < 0) {
+		snprintf(why, sizeof(why), "cannot close the supervisor's descriptors: %s", strerror(errno));
+		failed = true;
+	} else if (env->privs != NULL && privs_drop(env->privs) < 0) {
+		snprintf(why, sizeof(why), "cannot become %s: %s", env->privs->name, strerror(errno));
+		failed = true;
+	}
 	child_signals(env, orphan_signal);
 	/* sigprocmask() would only call this: one page of the C library less to fault in */
 	pthread_sigmask(SIG_SETMASK, mask, NULL);
-	if (env->privs != NULL && privs_drop(env->privs) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=%s",
-		    event, (long)getpid(), log_qf("cannot become %s: %s", env->privs->name, strerror(errno)));
+	if (failed) {
+		log_msg(LOG_LVL_ERROR, "event=%s pid=%ld error=%s", event, (long)getpid(), log_qf("%s", why));
 		_exit(fail_status);
 	}
 }

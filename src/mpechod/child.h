@@ -11,14 +11,20 @@ struct privs;
 
 /* What a child must drop of the supervisor's, set once by the supervisor. */
 struct child_env {
-	int sigfd;			/* the supervisor's signalfd */
-	int pidfile_fd;			/* -1: none; the lock stays with the supervisor alone */
-	const struct listeners *ls;
 	const struct privs *privs;	/* NULL: keep the user */
 	pid_t supervisor;		/* its pid: the one sender a child takes SIGTERM from */
-	/* Closes the other descriptors that are the supervisor's alone (other clients' too). */
-	void (*close_private)(const void *ctx);
-	const void *ctx;
+};
+
+/*
+ * The descriptors a child keeps: stdin, stdout and stderr, the log's own
+ * (log_fds()), and these. Every other one is closed, whoever opened it: the
+ * supervisor's signalfd, pidfile lock, upgrade and notification sockets,
+ * metrics and agent sockets, a daemon's readiness pipe, other clients'
+ * connections, and whatever a later feature opens.
+ */
+struct child_keep {
+	const struct listeners *ls;	/* NULL: none; a worker keeps the TCP listeners, the UDP process its sockets */
+	int fd;				/* -1: none; a session keeps its connection */
 };
 
 /*
@@ -37,11 +43,11 @@ void child_prepare(const struct child_env *env);
 void child_mask(sigset_t *set);
 
 /*
- * In a new child: close the supervisor's descriptors (the listeners too,
- * unless keep_listeners), set the signal mask to *mask (made by
- * child_mask()), and become the session user. It only closes descriptors and writes nothing to the
- * supervisor's memory, so no page of it is copied just for that. A failed
- * privilege drop is the child's start failing: it is logged as
+ * In a new child: close every descriptor but those of *keep (see struct
+ * child_keep), set the signal mask to *mask (made by child_mask()), and
+ * become the session user. It only closes descriptors and writes nothing to
+ * the supervisor's memory, so no page of it is copied just for that. A failed
+ * privilege drop or close is the child's start failing: it is logged as
  * "event=<event> pid=N error=..." and the child exits with fail_status.
  *
  * Signals: SIGINT stays blocked, which ignores it (Ctrl-C reaches the
@@ -52,7 +58,7 @@ void child_mask(sigset_t *set);
  * supervisor's death sends orphan_signal (at once if it died already): the
  * caller has decided what that does before calling.
  */
-void child_begin(const struct child_env *env, bool keep_listeners, const sigset_t *mask,
+void child_begin(const struct child_env *env, const struct child_keep *keep, const sigset_t *mask,
     int orphan_signal, const char *event, int fail_status);
 
 #endif

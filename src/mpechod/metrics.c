@@ -215,7 +215,7 @@ metrics_expire(struct metrics *m, int64_t now_ms)
 	return next;
 }
 
-void
+static void
 metrics_close_fds(const struct metrics *m)
 {
 	int i;

@@ -68,7 +68,4 @@ void metrics_close_listener(struct metrics *m);
 /* Close the listener and every client, and release their buffers. */
 void metrics_close(struct metrics *m);
 
-/* In a new child: close the descriptors only; nothing of the supervisor's memory is written. */
-void metrics_close_fds(const struct metrics *m);
-
 #endif

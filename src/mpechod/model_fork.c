@@ -65,7 +65,9 @@ static void __attribute__((noreturn))
 fork_child(struct supervisor *sv, const struct fork_state *fs, int fd, bool tls,
     struct stream_counters *ctr)
 {
-	child_begin(&sv->child, false, &fs->child_mask, SESSION_ORPHAN_SIGNAL, "session-error",
+	struct child_keep keep = { .ls = NULL, .fd = fd };
+
+	child_begin(&sv->child, &keep, &fs->child_mask, SESSION_ORPHAN_SIGNAL, "session-error",
 	    END_ERROR);
 	_exit(session_run(fd, tls, &sv->session, ctr));
 }

@@ -62,6 +62,7 @@ static void
 pool_spawn(struct supervisor *sv, struct pool *p)
 {
 	int slot = proctab_claim(&sv->tab);
+	struct child_keep keep = { .ls = sv->ls, .fd = -1 };
 	sigset_t wait_set;
 	pid_t pid;
 
@@ -74,7 +75,7 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 		sigaddset(&wait_set, SIGUSR1);
 		sigaddset(&wait_set, SIGHUP);
 		/* An orphaned worker leaves after its session in hand, and frees the listeners. */
-		child_begin(&sv->child, true, &wait_set, SIGUSR1, "worker-error", 1);
+		child_begin(&sv->child, &keep, &wait_set, SIGUSR1, "worker-error", 1);
 		worker_run(&p->job, &p->board[slot]);
 	}
 	if (pid < 0) {

@@ -266,31 +266,6 @@ supervisor_turn(struct supervisor *sv, struct pollfd *pfd)
 	return 0;
 }
 
-/*
- * In a new child: close what only the supervisor may hold: connections owing a
- * PROXY header (other clients'), the upgrade sockets, the notification socket.
- * Closing only: nothing of the supervisor's memory is written.
- */
-static void
-supervisor_child_close(const void *ctx)
-{
-	const struct supervisor *sv = ctx;
-	int i;
-
-	for (i = 0; i < sv->pending.n; i++)
-		close(sv->pending.v[i].fd);
-	if (sv->upgrade_fd >= 0)
-		close(sv->upgrade_fd);
-	if (sv->successor_fd >= 0)
-		close(sv->successor_fd);
-	if (sv->notify.fd >= 0)
-		close(sv->notify.fd);
-	metrics_close_fds(&sv->metrics);
-	agent_close_fds(&sv->agent);
-	if (!sv->udp.serving && sv->udp.socks != NULL)
-		listeners_close(sv->udp.socks);
-}
-
 static bool
 supervisor_proxied(const struct listeners *ls)
 {
@@ -333,11 +308,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->adm.prefix6 = cfg->source_prefix6;
-	sv->child = (struct child_env){ .sigfd = sv->sigfd, .ls = sv->ls,
-	    .pidfile_fd = env->pidfile != NULL ? env->pidfile->fd : -1,
-	    .privs = cfg->privs.set ? &cfg->privs : NULL, .supervisor = getpid(),
-	    .close_private = supervisor_child_close,
-	    .ctx = sv };
+	sv->child = (struct child_env){ .privs = cfg->privs.set ? &cfg->privs : NULL,
+	    .supervisor = getpid() };
 	child_prepare(&sv->child);
 	return 0;
 }

@@ -82,7 +82,6 @@ struct supervisor_udp {
 	pid_t pid;			/* 0: not running */
 	int64_t started_ms;
 	int64_t respawn_ms;		/* 0, or when to start it again */
-	bool serving;			/* in the UDP process itself: its sockets stay open */
 	uint64_t *counts;		/* the UDP process's counters (udp.h), shared; NULL: no UDP */
 };
 

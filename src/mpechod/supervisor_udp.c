@@ -27,6 +27,7 @@ supervisor_udp_start(struct supervisor *sv)
 {
 	struct udp_job job = { .socks = sv->udp.socks, .acl = &sv->cfg->acl, .rate = sv->cfg->udp_rate,
 	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
+	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1 };
 	sigset_t mask;
 	pid_t pid;
 
@@ -38,13 +39,12 @@ supervisor_udp_start(struct supervisor *sv)
 		return -1;
 	job.shared = sv->udp.counts;
 	if ((pid = fork()) == 0) {
-		sv->udp.serving = true;		/* child_begin() leaves the UDP sockets open */
 		child_mask(&mask);
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGHUP);
 		sigaddset(&mask, SIGUSR1);
 		sigaddset(&mask, SIGUSR2);
-		child_begin(&sv->child, false, &mask, SIGUSR2, "udp-error", 1);
+		child_begin(&sv->child, &keep, &mask, SIGUSR2, "udp-error", 1);
 		udp_run(&job);
 	}
 	if (pid < 0)
