@@ -1,8 +1,12 @@
 /*
  * limits: a chained hash table of client addresses. An entry lives while its
- * address has live sessions or a rate bucket that is not yet full again; when
- * the table is full, entries without live sessions are evicted (forgetting their
- * bucket), so an address with live sessions always has room.
+ * address has live sessions or a rate bucket that is not yet full again. When
+ * the table is full, only entries that hold nothing are evicted: no live
+ * session, and a bucket full again (a new entry would be the same). If none
+ * is, a new address is refused as over the rate until one is: failing closed,
+ * so a flood of new (forged) sources cannot push out the addresses the rate
+ * is holding back and hand them a full bucket. An address with live sessions
+ * always has room: the table is sized for every session at once.
  */
 #include "limits.h"
 
@@ -28,6 +32,7 @@ struct limits {
 	int capacity;
 	int used;
 	int free_head;
+	int64_t evict_ms;	/* when full: no entry holds nothing before this time */
 	int *heads;		/* chain heads, nbuckets of them */
 	unsigned nbuckets;
 	struct source *v;
@@ -113,20 +118,46 @@ unlink_entry(struct limits *l, int idx)
 	l->used--;
 }
 
-/* Make room: drop every entry without live sessions. */
-static void
-evict_idle(struct limits *l)
+/*
+ * When the entry holds nothing: no live session and, at now_ms, a full bucket
+ * (which it always has without a rate). INT64_MAX while it has live sessions.
+ */
+static int64_t
+empty_at(const struct limits *l, const struct source *s, int64_t now_ms)
 {
-	unsigned b;
-	int i, next;
+	int64_t full = (int64_t)l->rate * MILLI, missing;
 
+	if (s->live > 0)
+		return INT64_MAX;
+	if (l->rate == 0 || (missing = full - s->tokens) <= 0)
+		return s->refilled_ms < now_ms ? s->refilled_ms : now_ms;
+	return s->refilled_ms + (missing + l->rate - 1) / l->rate;
+}
+
+/*
+ * Make room: drop every entry that holds nothing at now_ms, and note when the
+ * first of the others will, so that a flood of new sources into a full table
+ * does not scan it again for each one before then.
+ */
+static void
+evict_empty(struct limits *l, int64_t now_ms)
+{
+	int64_t at, next = INT64_MAX;
+	unsigned b;
+	int i, following;
+
+	if (now_ms < l->evict_ms)
+		return;
 	for (b = 0; b < l->nbuckets; b++) {
-		for (i = l->heads[b]; i >= 0; i = next) {
-			next = l->v[i].next;
-			if (l->v[i].live == 0)
+		for (i = l->heads[b]; i >= 0; i = following) {
+			following = l->v[i].next;
+			if ((at = empty_at(l, &l->v[i], now_ms)) <= now_ms)
 				unlink_entry(l, i);
+			else if (at < next)
+				next = at;
 		}
 	}
+	l->evict_ms = l->free_head >= 0 ? 0 : next;
 }
 
 static int
@@ -136,7 +167,7 @@ insert(struct limits *l, const struct net_addr *a, int64_t now_ms)
 	int idx;
 
 	if (l->free_head < 0)
-		evict_idle(l);
+		evict_empty(l, now_ms);
 	if (l->free_head < 0)
 		return -1;
 	idx = l->free_head;
@@ -178,7 +209,7 @@ limits_admit(struct limits *l, const struct net_addr *addr, int64_t now_ms)
 	struct source *s;
 
 	if (idx < 0 && (idx = insert(l, addr, now_ms)) < 0)
-		return LIMITS_OK;	/* cannot happen while sources >= live sessions */
+		return l->rate > 0 ? LIMITS_RATE : LIMITS_OK;	/* no room: see the top of this file */
 	s = &l->v[idx];
 	if (l->max_per_source > 0 && s->live >= l->max_per_source)
 		return LIMITS_PER_SOURCE;
@@ -193,8 +224,8 @@ limits_release(struct limits *l, const struct net_addr *addr)
 {
 	int idx = find(l, addr);
 
-	if (idx >= 0 && l->v[idx].live > 0)
-		l->v[idx].live--;
+	if (idx >= 0 && l->v[idx].live > 0 && --l->v[idx].live == 0)
+		l->evict_ms = 0;	/* it may hold nothing now: a full table is worth a look again */
 }
 
 int

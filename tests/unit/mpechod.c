@@ -339,6 +339,56 @@ test_limits_rate(void)
 	limits_free(l);
 }
 
+/*
+ * Issue 24, defect 6: a full table used to drop every entry without live
+ * sessions, so a flood of new sources handed a limited one a full bucket.
+ */
+/* A datagram, as admission_datagram() asks: nothing stays live. */
+static enum limits_verdict
+datagram(struct limits *l, const struct net_addr *a, int64_t now_ms)
+{
+	enum limits_verdict v = limits_admit(l, a, now_ms);
+
+	if (v == LIMITS_OK)
+		limits_release(l, a);
+	return v;
+}
+
+/*
+ * Issue 24, defect 6: a full table used to drop every entry without live
+ * sessions, so a flood of new sources handed a limited one a full bucket.
+ */
+static void
+test_limits_rate_survives_a_flood_of_sources(void)
+{
+	struct limits *l = limits_new(64, 0, 10);
+	struct net_addr a = addr("10.0.0.1"), c;
+	char text[32];
+	int i, ok = 0, refused = 0;
+
+	for (i = 0; i < 10; i++)
+		CHECK(datagram(l, &a, 1000) == LIMITS_OK);
+	CHECK(datagram(l, &a, 1000) == LIMITS_RATE);	/* its bucket is empty */
+	for (i = 0; i < 5000; i++) {			/* 5000 forged sources, the same millisecond */
+		snprintf(text, sizeof(text), "10.%d.%d.%d", 1 + i / 65536, (i / 256) % 256, i % 256);
+		c = addr(text);
+		if (datagram(l, &c, 1000) == LIMITS_RATE)
+			refused++;
+		if (i % 100 == 0 && datagram(l, &a, 1000) == LIMITS_OK)
+			ok++;
+	}
+	CHECK(ok == 0);					/* never refilled by the flood */
+	CHECK(refused == 5000 - 63);			/* the table full: new ones fail closed */
+	CHECK(datagram(l, &a, 1099) == LIMITS_RATE);
+	CHECK(datagram(l, &a, 1100) == LIMITS_OK);	/* 10/s: its one token, 100 ms later */
+	/* 100 ms on, the flood's buckets are full again: they hold nothing and make room. */
+	c = addr("10.200.0.1");
+	CHECK(datagram(l, &c, 1099) == LIMITS_RATE);
+	CHECK(datagram(l, &c, 1100) == LIMITS_OK);
+	CHECK(datagram(l, &a, 1100) == LIMITS_RATE);	/* and a is still held back */
+	limits_free(l);
+}
+
 static bool
 spec_is(const char *text, const char *host, const char *port)
 {
@@ -684,6 +734,7 @@ unit_mpechod(void)
 	test_acl();
 	test_limits_per_source();
 	test_limits_rate();
+	test_limits_rate_survives_a_flood_of_sources();
 	test_listener_parse();
 	test_end();
 	test_stream_pace();
