@@ -161,11 +161,11 @@ supervisor_json_pool(struct metrics_text *t, const struct supervisor *sv, const 
 	for (i = 0; i < UDP_COUNTS; i++)
 		c[i] = __atomic_load_n(&sv->udp.counts[i], __ATOMIC_RELAXED);
 	metrics_printf(t, "\"udp\":{\"received\":%llu,\"echoed\":%llu,\"bytes\":%llu,\"dropped\":"
-	    "{\"port\":%llu,\"acl\":%llu,\"rate\":%llu,\"send\":%llu}},",
+	    "{\"port\":%llu,\"acl\":%llu,\"rate\":%llu,\"send\":%llu,\"loop\":%llu}},",
 	    (unsigned long long)c[UDP_RECEIVED], (unsigned long long)c[UDP_ECHOED],
 	    (unsigned long long)c[UDP_BYTES], (unsigned long long)c[UDP_DROP_PORT],
 	    (unsigned long long)c[UDP_DROP_ACL], (unsigned long long)c[UDP_DROP_RATE],
-	    (unsigned long long)c[UDP_DROP_SEND]);
+	    (unsigned long long)c[UDP_DROP_SEND], (unsigned long long)c[UDP_DROP_LOOP]);
 }
 
 /* duration: the histogram, a count per bucket (not cumulative), the last bucket's bound null. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,10 +18,43 @@
 #include "listener.h"
 #include "log.h"
 #include "mem.h"
+#include "net.h"
 #include "options.h"
 #include "udp.h"
 
 #define UDP_YOUNG_MS 1000	/* a UDP process that dies younger waits this long to be started again */
+
+/* The port fd is bound to, if it is an IP socket; 0 otherwise. */
+static int
+bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return ss.ss_family == AF_INET || ss.ss_family == AF_INET6 ? net_port((struct sockaddr *)&ss) : 0;
+}
+
+/* Every port mpechod listens on, TCP and UDP, metrics and agent: no echo goes to one. */
+static size_t
+own_ports(const struct supervisor *sv, int *ports)
+{
+	size_t i, n = 0;
+	int p;
+
+	for (i = 0; i < sv->ls->n; i++)
+		if ((p = bound_port(sv->ls->v[i].fd)) > 0)
+			ports[n++] = p;
+	for (i = 0; i < sv->udp.socks->n; i++)
+		if ((p = bound_port(sv->udp.socks->v[i].fd)) > 0)
+			ports[n++] = p;
+	if ((p = bound_port(sv->metrics.fd)) > 0)
+		ports[n++] = p;
+	if ((p = bound_port(sv->agent.fd)) > 0)
+		ports[n++] = p;
+	return n;
+}
 
 int
 supervisor_udp_start(struct supervisor *sv)
@@ -28,6 +62,7 @@ supervisor_udp_start(struct supervisor *sv)
 	struct udp_job job = { .socks = sv->udp.socks, .acl = &sv->cfg->acl, .rate = sv->cfg->udp_rate,
 	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
 	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1 };
+	int *ports;
 	sigset_t mask;
 	pid_t pid;
 
@@ -38,6 +73,10 @@ supervisor_udp_start(struct supervisor *sv)
 	    (sv->udp.counts = mem_shared(UDP_COUNTS * sizeof(*sv->udp.counts))) == NULL)
 		return -1;
 	job.shared = sv->udp.counts;
+	if ((ports = malloc((sv->ls->n + sv->udp.socks->n + 2) * sizeof(*ports))) == NULL)
+		return -1;
+	job.ports = ports;
+	job.nports = own_ports(sv, ports);
 	if ((pid = fork()) == 0) {
 		child_mask(&mask);
 		sigaddset(&mask, SIGTERM);
@@ -47,6 +86,7 @@ supervisor_udp_start(struct supervisor *sv)
 		child_begin(&sv->child, &keep, &mask, SIGUSR2, "udp-error", 1);
 		udp_run(&job);
 	}
+	free(ports);
 	if (pid < 0)
 		return -1;
 	sv->udp.pid = pid;
@@ -117,7 +157,7 @@ supervisor_udp_free(struct supervisor *sv)
 void
 supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t)
 {
-	static const char *const drops[] = { "port", "acl", "rate", "send" };
+	static const char *const drops[] = { "port", "acl", "rate", "send", "loop" };
 	uint64_t c[UDP_COUNTS];
 	int i;
 
@@ -134,7 +174,7 @@ supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t)
 	    "# HELP mpechod_udp_dropped_total UDP datagrams not sent back, by why.\n"
 	    "# TYPE mpechod_udp_dropped_total counter\n", (unsigned long long)c[UDP_RECEIVED],
 	    (unsigned long long)c[UDP_ECHOED], (unsigned long long)c[UDP_BYTES]);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < (int)(sizeof(drops) / sizeof(drops[0])); i++)
 		metrics_printf(t, "mpechod_udp_dropped_total{reason=\"%s\"} %llu\n", drops[i],
 		    (unsigned long long)c[UDP_DROP_PORT + i]);
 }

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "udp_guard.h"
 
 #define UDP_BATCH 64			/* datagrams a recvmmsg or sendmmsg takes */
 #define UDP_MAX 65536			/* the largest datagram, whole */
@@ -23,7 +24,8 @@
 #define UDP_CMSG (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 const char *const udp_count_names[UDP_COUNTS] = {
-	"received", "echoed", "bytes", "dropped_port", "dropped_acl", "dropped_rate", "dropped_send"
+	"received", "echoed", "bytes", "dropped_port", "dropped_acl", "dropped_rate", "dropped_send",
+	"dropped_loop"
 };
 
 /* One batch's room: what came in, and the replies that go back. */
@@ -38,24 +40,13 @@ struct udp_batch {
 struct udp_state {
 	const struct udp_job *job;
 	struct admission adm;
+	struct udp_guard *guard;
+	struct log_throttle loop_log;
 	struct udp_batch *b;
 	uint64_t count[UDP_COUNTS], logged[UDP_COUNTS];
 	int sigfd;
 	int64_t summary_ms;		/* the next timed summary */
 };
-
-bool
-udp_port_reflects(int port)
-{
-	static const int ports[] = { 0, 7, 9, 13, 17, 19, 37, 53, 69, 111, 123, 137, 161, 162, 389,
-	    500, 520, 1194, 1900, 3478, 3702, 5353, 11211 };
-	size_t i;
-
-	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
 
 static void
 udp_summary(struct udp_state *st, const char *why)
@@ -106,6 +97,17 @@ udp_reply_from(struct udp_batch *b, int i, int k)
 	return 0;
 }
 
+/* A source found looping: one line, at most a few a second. */
+static void
+udp_loop_found(struct udp_state *st, const struct sockaddr *sa, int64_t now_ms)
+{
+	char who[INET6_ADDRSTRLEN + 16];
+
+	if (log_throttle_allow(&st->loop_log, now_ms, "udp-loop-held"))
+		log_msg(LOG_LVL_WARN, "event=udp-loop peer=%s repeats=%d action=muted secs=%d",
+		    net_format(sa, who, sizeof(who)), UDP_GUARD_REPEATS, UDP_GUARD_MUTE_MS / 1000);
+}
+
 /* Whether datagram i may be echoed; a dropped one is counted by reason. */
 static bool
 udp_admit(struct udp_state *st, int i, int64_t now_ms)
@@ -113,7 +115,20 @@ udp_admit(struct udp_state *st, int i, int64_t now_ms)
 	const struct sockaddr *sa = (const struct sockaddr *)&st->b->from[i];
 	struct net_addr addr;
 
-	if (udp_port_reflects(net_port(sa)) || net_addr_of(sa, &addr) < 0) {
+	switch (udp_guard_check(st->guard, sa, st->b->iov[i].iov_base, st->b->in[i].msg_len, now_ms)) {
+	case UDP_GUARD_PASS:
+		break;
+	case UDP_GUARD_PORT:
+		st->count[UDP_DROP_PORT]++;
+		return false;
+	case UDP_GUARD_LOOP_FOUND:
+		udp_loop_found(st, sa, now_ms);
+		/* fall through */
+	case UDP_GUARD_LOOP:
+		st->count[UDP_DROP_LOOP]++;
+		return false;
+	}
+	if (net_addr_of(sa, &addr) < 0) {
 		st->count[UDP_DROP_PORT]++;
 		return false;
 	}
@@ -218,6 +233,7 @@ udp_setup(struct udp_state *st, const struct udp_job *job)
 	memset(st, 0, sizeof(*st));
 	st->job = job;
 	st->summary_ms = clock_ms() + UDP_SUMMARY_MS;
+	st->loop_log.max = 5;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
@@ -225,6 +241,7 @@ udp_setup(struct udp_state *st, const struct udp_job *job)
 	sigaddset(&set, SIGUSR2);
 	if ((st->b = calloc(1, sizeof(*st->b))) == NULL ||
 	    (st->b->buf = malloc((size_t)UDP_BATCH * UDP_MAX)) == NULL ||
+	    (st->guard = udp_guard_new(job->ports, job->nports)) == NULL ||
 	    admission_init(&st->adm, job->acl, 0, job->rate, 4096) < 0 ||
 	    (st->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return -1;

@@ -2,15 +2,17 @@
  * udp: the UDP echo process (-l udp:ADDR:PORT). The supervisor forks it once
  * (again if it dies) and never reads a datagram itself. It sends each datagram
  * back to its sender, unchanged, from the address it came to, in batches
- * (recvmmsg, sendmmsg); it drops what could make it a reflector: datagrams from
- * well-known service ports (an echo to chargen's port is CVE-1999-0103's
- * loop), from clients the access rules refuse, and above --udp-rate per
- * source. It logs a summary line, never one per datagram.
+ * (recvmmsg, sendmmsg); it drops what could make it a loop or a reflector
+ * (udp_guard.h: well-known service ports, as an echo to chargen's port is
+ * CVE-1999-0103's loop, mpechod's own ports, sources that repeat themselves
+ * like a loop), datagrams from clients the access rules refuse, and above
+ * --udp-rate per source. It logs a summary line, never one per datagram.
  */
 #ifndef MPECHO_UDP_H
 #define MPECHO_UDP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,9 +21,9 @@ struct listeners;
 
 /* What the UDP process counts; published to the supervisor (its /metrics) after each batch. */
 enum udp_count { UDP_RECEIVED, UDP_ECHOED, UDP_BYTES, UDP_DROP_PORT, UDP_DROP_ACL, UDP_DROP_RATE,
-	UDP_DROP_SEND, UDP_COUNTS };
+	UDP_DROP_SEND, UDP_DROP_LOOP, UDP_COUNTS };
 
-/* Their names in the summary line: "received", ..., "dropped_send". */
+/* Their names in the summary line: "received", ..., "dropped_loop". */
 extern const char *const udp_count_names[UDP_COUNTS];
 
 struct udp_job {
@@ -32,18 +34,12 @@ struct udp_job {
 	int rate;			/* datagrams a second from one source; 0: no limit */
 	int prefix6;			/* IPv6 sources are counted by this prefix */
 	pid_t supervisor;		/* the one sender of SIGTERM it obeys */
+	const int *ports;		/* every port mpechod listens on: no datagram from them is answered */
+	size_t nports;
 };
 
 /* Every how long the summary line is logged, if anything happened since the last one. */
 #define UDP_SUMMARY_MS 60000
-
-/*
- * Whether a datagram from this source port is dropped: 0 and the ports of
- * services that answer datagrams (echo, daytime, chargen, time, DNS, NTP, SNMP,
- * and the rest of the usual reflectors), so that no loop or reflection goes
- * through this server.
- */
-bool udp_port_reflects(int port);
 
 /*
  * Serve until SIGTERM from the supervisor or the supervisor's death: exit 0,

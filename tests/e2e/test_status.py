@@ -162,7 +162,7 @@ def test_udp_counts_and_the_metrics_allow_rule():
     s = wait_until(lambda: (lambda j: j if j["udp"]["echoed"] == 5 else None)(status(mport)), 10, "5 echoed")
     m = prometheus(mport)
     check(s["udp"]["received"] == m["mpechod_udp_received_total"] == 5 and s["udp"]["bytes"] == 50 and
-          s["udp"]["dropped"] == {"port": 0, "acl": 0, "rate": 0, "send": 0}, f"UDP: {s['udp']}")
+          s["udp"]["dropped"] == {"port": 0, "acl": 0, "rate": 0, "send": 0, "loop": 0}, f"UDP: {s['udp']}")
     check(f"udp:127.0.0.1:{uport}" in s["listeners"], f"the UDP listener named: {s['listeners']}")
     check(get(mport, "/status.json", source="127.0.0.2")[0] == 403, "outside --metrics-allow: 403")
     out = subprocess.run(["curl", "-sS", "-I", f"http://127.0.0.1:{mport}/status.json"],

@@ -23,6 +23,7 @@
 #include "limits.h"
 #include "listener.h"
 #include "udp.h"
+#include "udp_guard.h"
 #include "model.h"
 #include "options.h"
 #include "proctab.h"
@@ -480,6 +481,63 @@ test_listener_parse(void)
 	CHECK(!udp_port_reflects(8000) && !udp_port_reflects(40000) && !udp_port_reflects(443));
 }
 
+static struct sockaddr_in
+sin_of(const char *ip, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	return sin;
+}
+
+/* Issue 24, defect 2: a datagram that would loop is never answered. */
+static void
+test_udp_guard(void)
+{
+	int ports[] = { 7007, 8000 }, i, passed = 0;
+	struct udp_guard *g = udp_guard_new(ports, 2);
+	struct sockaddr_in own = sin_of("127.0.0.1", 7007), fleet = sin_of("10.0.0.9", 7007),
+	    tcp = sin_of("10.0.0.9", 8000), echo = sin_of("10.0.0.2", 5000), client = sin_of("10.0.0.3", 40000);
+	enum udp_guard_verdict v;
+	char seq[16];
+
+	CHECK(g != NULL);
+	/* its own address and port, another instance on its port, a port it listens on in TCP */
+	CHECK(udp_guard_check(g, (struct sockaddr *)&own, "x", 1, 1) == UDP_GUARD_PORT);
+	CHECK(udp_guard_check(g, (struct sockaddr *)&fleet, "x", 1, 1) == UDP_GUARD_PORT);
+	CHECK(udp_guard_check(g, (struct sockaddr *)&tcp, "x", 1, 1) == UDP_GUARD_PORT);
+	/* another echo on a port nobody listed: the same datagram back at once, for ever */
+	for (i = 0, v = UDP_GUARD_PASS; i < 5000 && v == UDP_GUARD_PASS; i++)
+		v = udp_guard_check(g, (struct sockaddr *)&echo, "loop", 4, 1000 + i / 100);
+	CHECK(v == UDP_GUARD_LOOP_FOUND && i == UDP_GUARD_REPEATS + 1);
+	CHECK(udp_guard_check(g, (struct sockaddr *)&echo, "new", 3, 2000) == UDP_GUARD_LOOP);	/* muted */
+	CHECK(udp_guard_check(g, (struct sockaddr *)&echo, "new", 3, 1010 + UDP_GUARD_MUTE_MS) ==
+	    UDP_GUARD_PASS);
+	/* a client: new datagrams, fast, or the same one sent again slowly, is never muted */
+	for (i = 0; i < 5000; i++) {
+		snprintf(seq, sizeof(seq), "%d", i);
+		passed += udp_guard_check(g, (struct sockaddr *)&client, seq, strlen(seq), 5000 + i / 1000) ==
+		    UDP_GUARD_PASS;
+	}
+	for (i = 0; i < 3000; i++)
+		passed += udp_guard_check(g, (struct sockaddr *)&client, "ping", 4,
+		    10000 + (int64_t)i * (UDP_GUARD_GAP_MS + 1)) == UDP_GUARD_PASS;
+	CHECK(passed == 8000);
+	/* a flood of new sources does not push the counted loop out of its table */
+	for (i = 0; i < UDP_GUARD_REPEATS / 2; i++)
+		udp_guard_check(g, (struct sockaddr *)&echo, "again", 5, 200000);
+	for (i = 0; i < 100000; i++) {
+		struct sockaddr_in forged = sin_of("10.1.0.0", 1024 + i % 60000);
+
+		forged.sin_addr.s_addr = htonl(0x0a010000u + (uint32_t)i);
+		udp_guard_check(g, (struct sockaddr *)&forged, "f", 1, 200000);
+	}
+	for (i = 0, v = UDP_GUARD_PASS; i < UDP_GUARD_REPEATS && v == UDP_GUARD_PASS; i++)
+		v = udp_guard_check(g, (struct sockaddr *)&echo, "again", 5, 200000);
+	CHECK(v == UDP_GUARD_LOOP_FOUND && i <= UDP_GUARD_REPEATS / 2 + 1);
+	udp_guard_free(g);
+}
+
 static bool
 described(int wstatus, const char *want)
 {
@@ -735,6 +793,7 @@ unit_mpechod(void)
 	test_limits_per_source();
 	test_limits_rate();
 	test_limits_rate_survives_a_flood_of_sources();
+	test_udp_guard();
 	test_listener_parse();
 	test_end();
 	test_stream_pace();
