@@ -226,5 +226,8 @@ def test_repeating_lines_are_throttled_not_flooding():
     limits = srv.matching(r"event=limit sessions=")
     total = len(limits) + sum(int(re.search(r"count=(\d+)", l).group(1)) for l in held)
     check(1 <= len(limits) <= 4, f"at most one limit line a second: {len(limits)}")
-    check(total > 100, f"the held ones are counted: {total} times at the limit")
+    # How often the limit is met depends on the machine's speed (100 times in 2 s failed on
+    # the sanitizer build of a loaded 2-CPU machine); what counts is that held lines are summed.
+    check(total > len(limits), f"the held ones are counted: {total} times at the limit, "
+          f"{len(limits)} lines")
     check(srv.stop() == 0, "exit 0")
