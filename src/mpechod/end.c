@@ -69,16 +69,22 @@ end_signal_name(int sig)
 }
 
 const char *
+end_wait_text(int wstatus, char *buf, size_t len)
+{
+	if (WIFEXITED(wstatus))
+		snprintf(buf, len, "exit=%d", WEXITSTATUS(wstatus));
+	else
+		snprintf(buf, len, "signal=%s", end_signal_name(WTERMSIG(wstatus)));
+	return buf;
+}
+
+const char *
 end_describe(int wstatus, char *buf, size_t len)
 {
-	const char *reason;
+	const char *reason = WIFEXITED(wstatus) ? end_name(WEXITSTATUS(wstatus)) : "killed";
+	char how[32];
 
-	if (WIFEXITED(wstatus)) {
-		reason = end_name(WEXITSTATUS(wstatus));
-		snprintf(buf, len, "exit=%d reason=%s", WEXITSTATUS(wstatus),
-		    reason != NULL ? reason : "unknown");
-	} else {
-		snprintf(buf, len, "signal=%s reason=killed", end_signal_name(WTERMSIG(wstatus)));
-	}
+	snprintf(buf, len, "%s reason=%s", end_wait_text(wstatus, how, sizeof(how)),
+	    reason != NULL ? reason : "unknown");
 	return buf;
 }

@@ -41,9 +41,12 @@ const char *end_name(int status);
  */
 enum end end_of_errno(int err);
 
+/* How any child process ended, from its wait(2) status: "exit=N" or "signal=NAME". Returns buf. */
+const char *end_wait_text(int wstatus, char *buf, size_t len);
+
 /*
- * How a child process ended, from its wait(2) status: "exit=N reason=R", or
- * "signal=NAME reason=killed". Returns buf.
+ * How a session ended, from its wait(2) status: end_wait_text() and the
+ * reason, "exit=N reason=R" or "signal=NAME reason=killed". Returns buf.
  */
 const char *end_describe(int wstatus, char *buf, size_t len);
 

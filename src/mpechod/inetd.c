@@ -88,8 +88,7 @@ inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 		return END_ERROR;
 	}
 	params.tls = tls;
-	log_msg(LOG_LVL_INFO, "event=connect %s pid=%ld sessions=1",
-	    listener_peer_text(&p, who, sizeof(who)), (long)getpid());
+	session_log_connect(listener_peer_text(&p, who, sizeof(who)), false, (long)getpid(), 1);
 	end = session_run(fd, tls != NULL, &params, &ctr);
 	session_log_end(who, session_kind(false, &ctr), (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),

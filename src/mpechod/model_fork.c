@@ -98,8 +98,8 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	}
 	proctab_bind(&sv->tab, slot, pid);
 	if (log_enabled(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))	/* -q: no text to build */
-		log_msg(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
-		    listener_peer_text(peer, who, sizeof(who)), (long)pid, sv->tab.live);
+		session_log_connect(listener_peer_text(peer, who, sizeof(who)), peer->check, (long)pid,
+		    sv->tab.live);
 	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
 		fs->at_limit_logged = true;
 		if (log_throttle_allow(&fs->limit_log, clock_ms(), "limit-held"))

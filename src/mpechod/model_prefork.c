@@ -180,12 +180,8 @@ pool_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	sv->ended.served += b->sessions;
 	sv->ended.bytes_in += b->bytes_in + b->cur.bytes_in;
 	sv->ended.bytes_out += b->bytes_out + b->cur.bytes_out;
-	if (WIFEXITED(wstatus))
-		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(wstatus));
-	else
-		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(wstatus)));
 	log_msg(failed ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s sessions=%llu age=%lld.%03lld workers=%d",
-	    (long)pid, how, (unsigned long long)b->sessions, (long long)(age / 1000),
+	    (long)pid, end_wait_text(wstatus, how, sizeof(how)), (unsigned long long)b->sessions, (long long)(age / 1000),
 	    (long long)(age % 1000), sv->tab.live);
 	if (failed && age < FAST_FAIL_MS && sv->stage == RUNNING)
 		pool_note_fast_failure(p, now);

@@ -203,6 +203,13 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 }
 
 void
+session_log_connect(const char *who, bool check, long pid, int sessions)
+{
+	log_msg(check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d", who, pid,
+	    sessions);
+}
+
+void
 session_log_end(const char *who, enum session_kind kind, long pid, const char *how,
     uint64_t in, uint64_t out, int64_t ms, int sessions)
 {

@@ -68,7 +68,14 @@ enum session_kind {
 enum session_kind session_kind(bool header_check, const struct stream_counters *ctr);
 
 /*
- * The end line of a session, the same in both models: who is "peer=A" or
+ * The connect line of a session, the same in every model and under inetd: who
+ * as for session_log_end(), the pid serving it and the live sessions; a check
+ * known from its PROXY header at debug level.
+ */
+void session_log_connect(const char *who, bool check, long pid, int sessions);
+
+/*
+ * The end line of a session, the same in every model: who is "peer=A" or
  * "peer=A via=B" (listener_peer_text()), how is "exit=N reason=R" or
  * "signal=NAME reason=killed" (end_describe()); " check=yes" follows for a
  * check, so checks never pass for sessions, and never flood the log.

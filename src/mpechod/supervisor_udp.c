@@ -106,11 +106,8 @@ supervisor_udp_reaped(struct supervisor *sv, pid_t pid, int status)
 	sv->udp.pid = 0;
 	if (sv->stage != RUNNING)
 		return true;	/* stopped with the drain */
-	if (WIFEXITED(status))
-		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(status));
-	else
-		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(status)));
-	log_msg(LOG_LVL_ERROR, "event=udp-exit pid=%ld %s action=restart", (long)pid, how);
+	log_msg(LOG_LVL_ERROR, "event=udp-exit pid=%ld %s action=restart", (long)pid,
+	    end_wait_text(status, how, sizeof(how)));
 	sv->udp.respawn_ms = now - sv->udp.started_ms < UDP_YOUNG_MS ? now + UDP_YOUNG_MS : now;
 	return true;
 }

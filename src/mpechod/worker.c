@@ -105,8 +105,7 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	me->check = p->check;
 	if (p->check)
 		w->adm.checks++;
-	log_msg(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d", me->peer,
-	    (long)getpid(), busy);
+	session_log_connect(me->peer, p->check, (long)getpid(), busy);
 	end = session_run(fd, p->tls, w->job->session, &me->cur);
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
