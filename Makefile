@@ -116,7 +116,7 @@ unit: $(BUILD)/unit
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS = 3
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
-FUZZ_proxy = src/mpechod/proxy.c src/mpechod/proxy_wait.c src/lib/net.c
+FUZZ_proxy = src/mpechod/proxy.c src/mpechod/proxy_wait.c src/mpechod/peer.c src/lib/net.c
 FUZZ_http = src/mpechod/http.c src/mpechod/http_field.c
 FUZZ_agent = src/mpechod/agent_line.c
 FUZZ_upgrade = src/mpechod/upgrade_hello.c

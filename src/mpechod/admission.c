@@ -7,7 +7,7 @@
 
 #include "acl.h"
 #include "limits.h"
-#include "listener.h"
+#include "peer.h"
 
 static const char *const admission_reasons[REFUSAL_COUNT] = {
 	[REFUSED_ACL] = "acl",
@@ -88,15 +88,15 @@ void
 admission_log(struct admission *a, const struct peer *p, const char *reason, const char *detail,
     int64_t now_ms)
 {
-	char who[LISTENER_PEER_TEXT], quoted[128];
+	char who[PEER_TEXT_MAX], quoted[128];
 
 	if (!log_throttle_allow(&a->log, now_ms, "refused-held"))
 		return;
 	if (detail != NULL)
 		log_msg(LOG_LVL_WARN, "event=refused %s reason=%s detail=%s",
-		    listener_peer_text(p, who, sizeof(who)), reason, log_quote(detail, quoted, sizeof(quoted)));
+		    peer_text(p, who, sizeof(who)), reason, log_quote(detail, quoted, sizeof(quoted)));
 	else
-		log_msg(LOG_LVL_WARN, "event=refused %s reason=%s", listener_peer_text(p, who, sizeof(who)),
+		log_msg(LOG_LVL_WARN, "event=refused %s reason=%s", peer_text(p, who, sizeof(who)),
 		    reason);
 }
 

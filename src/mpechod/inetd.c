@@ -76,7 +76,7 @@ inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 	int64_t start = clock_ms();
 	struct peer p;
 	enum end end;
-	char how[64], who[LISTENER_PEER_TEXT];
+	char how[64], who[PEER_TEXT_MAX];
 
 	if (inetd_peer(fd, &p) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
@@ -88,7 +88,7 @@ inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 		return END_ERROR;
 	}
 	params.tls = tls;
-	session_log_connect(listener_peer_text(&p, who, sizeof(who)), false, (long)getpid(), 1);
+	session_log_connect(peer_text(&p, who, sizeof(who)), false, (long)getpid(), 1);
 	end = session_run(fd, tls != NULL, &params, &ctr);
 	session_log_end(who, session_kind(false, &ctr), (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "net.h"
+#include "peer.h"
 #include "sockfile.h"
 
 /*
@@ -66,27 +67,6 @@ struct listeners {
 	struct listener *v;
 	size_t n;
 };
-
-/* A connected client, as the server sees it. */
-struct peer {
-	struct net_addr addr;		/* the key of access rules and per-source limits */
-	char name[NET_ADDRSTRLEN];	/* "1.2.3.4:5678" or "[::1]:5678", for log lines; "unix" */
-	char via[NET_ADDRSTRLEN];	/* the balancer it came through (PROXY header), or "" */
-	bool check;			/* the balancer speaking for itself: a health check */
-	bool local;			/* on a Unix socket: known by its credentials, not an address */
-	bool tls;			/* came on a ",tls" listener: the session speaks TLS */
-	unsigned long uid;		/* a local peer's (SO_PEERCRED) */
-	long pid;
-};
-
-/* Room for listener_peer_text(). */
-#define LISTENER_PEER_TEXT (2 * NET_ADDRSTRLEN + 16)
-
-/*
- * "peer=1.2.3.4:5678", or "peer=1.2.3.4:5678 via=10.0.0.1:4000" for a proxied
- * client, or "peer=unix peer_uid=1000 peer_pid=4242" on a Unix socket.
- */
-const char *listener_peer_text(const struct peer *p, char *buf, size_t len);
 
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or

@@ -78,7 +78,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	struct fork_state *fs = sv->model_data;
 	int slot = proctab_claim(&sv->tab);	/* the supervisor accepts only while there is room */
 	struct proc_slot *sl = &sv->tab.slots[slot];
-	char who[LISTENER_PEER_TEXT];
+	char who[PEER_TEXT_MAX];
 	pid_t pid;
 
 	sl->peer = *peer;
@@ -90,7 +90,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	if (pid < 0) {
 		if (log_throttle_allow(&fs->fork_log, clock_ms(), "fork-failed-held"))
 			log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=%s action=closed",
-			    listener_peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
+			    peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
 		admission_release(&sv->adm, peer);
 		proctab_unclaim(&sv->tab, slot);
 		sv->ended.fork_failures++;
@@ -98,7 +98,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	}
 	proctab_bind(&sv->tab, slot, pid);
 	if (log_enabled(peer->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))	/* -q: no text to build */
-		session_log_connect(listener_peer_text(peer, who, sizeof(who)), peer->check, (long)pid,
+		session_log_connect(peer_text(peer, who, sizeof(who)), peer->check, (long)pid,
 		    sv->tab.live);
 	if (sv->tab.live == sv->cfg->max_conns && !fs->at_limit_logged) {
 		fs->at_limit_logged = true;
@@ -116,7 +116,7 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	uint64_t in = __atomic_load_n(&fs->ctrs[slot].bytes_in, __ATOMIC_RELAXED);
 	uint64_t out = __atomic_load_n(&fs->ctrs[slot].bytes_out, __ATOMIC_RELAXED);
 	enum session_kind kind = session_kind(sl->peer.check, &fs->ctrs[slot]);
-	char how[64], who[LISTENER_PEER_TEXT];
+	char how[64], who[PEER_TEXT_MAX];
 
 	admission_release(&sv->adm, &sl->peer);
 	supervisor_count_end(sv, kind, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
@@ -124,7 +124,7 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;
 	if (log_enabled(sl->peer.check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
-		session_log_end(listener_peer_text(&sl->peer, who, sizeof(who)), kind,
+		session_log_end(peer_text(&sl->peer, who, sizeof(who)), kind,
 		    (long)pid, end_describe(wstatus, how, sizeof(how)), in, out,
 		    clock_ms() - sl->start_ms, sv->tab.live);
 	fs->at_limit_logged = false;	/* below the limit again: a new stretch */

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "listener.h"
+#include "peer.h"
 #include "proxy_wait.h"
 
 struct pending_conn {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "listener.h"
+#include "peer.h"
 
 struct proc_slot {
 	pid_t pid;		/* 0: free */

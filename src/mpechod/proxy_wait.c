@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
-#include "listener.h"
+#include "peer.h"
 #include "net.h"
 
 void

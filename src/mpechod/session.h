@@ -76,7 +76,7 @@ void session_log_connect(const char *who, bool check, long pid, int sessions);
 
 /*
  * The end line of a session, the same in every model: who is "peer=A" or
- * "peer=A via=B" (listener_peer_text()), how is "exit=N reason=R" or
+ * "peer=A via=B" (peer_text()), how is "exit=N reason=R" or
  * "signal=NAME reason=killed" (end_describe()); " check=yes" follows for a
  * check, so checks never pass for sessions, and never flood the log.
  */

@@ -19,6 +19,7 @@
 #include "pending.h"
 #include "proctab.h"
 #include "session.h"
+#include "sockfile.h"
 
 struct config;
 struct listeners;

@@ -97,7 +97,7 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 		close(fd);
 		return;
 	}
-	listener_peer_text(p, me->peer, sizeof(me->peer));
+	peer_text(p, me->peer, sizeof(me->peer));
 	me->addr = p->local ? (struct net_addr){ 0 } : p->addr;
 	me->session_start_ms = start;
 	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */

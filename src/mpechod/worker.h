@@ -24,7 +24,7 @@ enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY };
 struct worker_board {
 	int state;			/* enum worker_state, stored by the worker */
 	int64_t session_start_ms;	/* of the session it is serving (monotonic) */
-	char peer[LISTENER_PEER_TEXT];	/* "peer=... [via=...]" of that session, for the supervisor if the worker dies */
+	char peer[PEER_TEXT_MAX];	/* "peer=... [via=...]" of that session, for the supervisor if the worker dies */
 	bool check;			/* that session is a balancer's health check */
 	struct net_addr addr;		/* its client's address (family 0: on a Unix socket) */
 	uint64_t sessions;		/* sessions it served */

@@ -763,14 +763,14 @@ test_peer_of(void)
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct peer p;
 	int sv[2];
-	char text[LISTENER_PEER_TEXT];
+	char text[PEER_TEXT_MAX];
 
 	in.sin_addr.s_addr = htonl(0x7f000001);
 	memset(&p, 0xa5, sizeof(p));
 	CHECK(listener_peer_of(-1, (struct sockaddr *)&in, &p) == 0);
 	CHECK(strcmp(p.name, "127.0.0.1:4242") == 0 && p.via[0] == '\0');
 	CHECK(!p.check && !p.local && !p.tls);
-	CHECK(strcmp(listener_peer_text(&p, text, sizeof(text)), "peer=127.0.0.1:4242") == 0);
+	CHECK(strcmp(peer_text(&p, text, sizeof(text)), "peer=127.0.0.1:4242") == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	memset(&p, 0xa5, sizeof(p));
 	CHECK(listener_peer_of(sv[0], (struct sockaddr *)&un, &p) == 0);

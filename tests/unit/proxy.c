@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "listener.h"
+#include "peer.h"
 #include "proxy.h"
 #include "proxy_wait.h"
 #include "unit.h"
