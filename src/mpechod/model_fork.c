@@ -119,7 +119,7 @@ fork_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	char how[64], who[PEER_TEXT_MAX];
 
 	admission_release(&sv->adm, &sl->peer);
-	supervisor_count_end(sv, kind, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
+	tally_end(&sv->ended, &sv->adm.checks, kind, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED,
 	    clock_ms() - sl->start_ms);
 	sv->ended.bytes_in += in;
 	sv->ended.bytes_out += out;

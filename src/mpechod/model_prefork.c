@@ -163,7 +163,7 @@ pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid
 	__atomic_sub_fetch(&p->totals->busy, 1, __ATOMIC_RELAXED);
 	session_log_end(b->peer, kind, (long)pid, end_describe(wstatus, how, sizeof(how)),
 	    b->cur.bytes_in, b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
-	supervisor_count_end(sv, kind, END_KILLED, now - b->session_start_ms);
+	tally_end(&sv->ended, &sv->adm.checks, kind, END_KILLED, now - b->session_start_ms);
 }
 
 static void

@@ -46,22 +46,6 @@ supervisor_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-void
-supervisor_count_end(struct supervisor *sv, enum session_kind kind, int reason, int64_t ms)
-{
-	struct tally *t = &sv->ended;
-
-	if (kind != SESSION_SERVED) {
-		if (kind == SESSION_CHECK)	/* one its PROXY header named was counted then */
-			sv->adm.checks++;
-		return;
-	}
-	t->ended[reason >= 0 && reason < END_REASONS ? reason : END_ERROR]++;
-	t->duration[end_bucket(ms)]++;
-	t->duration_ms += (uint64_t)(ms > 0 ? ms : 0);
-	t->served++;
-}
-
 /* Room for one more connection: sessions and connections awaiting a header stay under -c. */
 static bool
 supervisor_room(const struct supervisor *sv)

@@ -20,6 +20,7 @@
 #include "proctab.h"
 #include "session.h"
 #include "sockfile.h"
+#include "tally.h"
 
 struct config;
 struct listeners;
@@ -44,26 +45,7 @@ struct supervisor_env {
 
 enum stop_stage { RUNNING, DRAINING, TERMINATING, KILLING };
 
-/* Figures of the status line and the metrics. */
-struct tally {
-	int sessions;			/* live now */
-	int workers;			/* prefork: workers now; -1 when the model has none */
-	uint64_t served;		/* sessions that ended */
-	uint64_t bytes_in, bytes_out;
-	uint64_t refused[REFUSAL_COUNT];	/* connections refused, by reason */
-	uint64_t checks;		/* balancer health checks */
-	uint64_t ended[END_REASONS];	/* sessions that ended, by reason (end.h) */
-	uint64_t duration[END_BUCKETS];	/* and by duration bucket */
-	uint64_t duration_ms;		/* their durations summed */
-	uint64_t fork_failures, accept_pauses, workers_started;
-};
-
-/*
- * Count one connection that ended (reason END_*, or END_KILLED): a session in
- * the tally of ended ones, a health check among the checks only.
- */
 struct supervisor;
-void supervisor_count_end(struct supervisor *sv, enum session_kind kind, int reason, int64_t ms);
 
 /*
  * Counts kept each second (--metrics only), five minutes of them: the
@@ -165,8 +147,6 @@ int supervisor_metrics_render(void *ctx, const struct http_request *r, struct me
 void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
 /* The sample k seconds back from the newest (0: the newest), or the oldest kept; NULL: none yet. */
 const struct supervisor_sample *supervisor_sample_back(const struct supervisor *sv, int k);
-/* Refusals of every reason, summed. */
-uint64_t supervisor_refused(const struct tally *tl);
 
 /* supervisor_json.c: /status.json, the live status page's figures (README lists its fields). */
 void supervisor_json(const struct supervisor *sv, const struct http_request *r, struct metrics_text *t);

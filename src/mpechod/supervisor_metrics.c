@@ -110,18 +110,11 @@ supervisor_sample_back(const struct supervisor *sv, int k)
 	return &sv->samples[(sv->next_sample - 1 - k + 2 * SUPERVISOR_SAMPLES) % SUPERVISOR_SAMPLES];
 }
 
-uint64_t
-supervisor_refused(const struct tally *tl)
-{
-	return tl->refused[REFUSED_ACL] + tl->refused[REFUSED_PER_SOURCE] + tl->refused[REFUSED_RATE] +
-	    tl->refused[REFUSED_PROXY];
-}
-
 static void
 supervisor_summary(struct metrics_text *t, const struct supervisor *sv, const struct tally *tl)
 {
 	int64_t up = (clock_ms() - sv->start_ms) / 1000;
-	uint64_t refused = supervisor_refused(tl);
+	uint64_t refused = tally_refused(tl);
 	const struct supervisor_sample *s = supervisor_sample_back(sv, 59);
 	double secs = s != NULL ? (double)(clock_ms() - s->ms) / 1000 : 0;
 
@@ -198,7 +191,7 @@ supervisor_metrics_sample(struct supervisor *sv, int64_t now)
 
 	*s = (struct supervisor_sample){ .ms = now, .seq = ++sv->samples_taken, .sessions = tl.sessions,
 	    .served = tl.served, .bytes_in = tl.bytes_in, .bytes_out = tl.bytes_out,
-	    .refused = supervisor_refused(&tl) };
+	    .refused = tally_refused(&tl) };
 	sv->next_sample = (sv->next_sample + 1) % SUPERVISOR_SAMPLES;
 	if (sv->nsamples < SUPERVISOR_SAMPLES)
 		sv->nsamples++;
@@ -235,6 +228,6 @@ supervisor_notify_status(struct supervisor *sv, int64_t now)
 		snprintf(pool, sizeof(pool), ", %d workers", t.workers);
 	snprintf(text, sizeof(text), "%d sessions (at most %d), %llu served, %llu refused%s",
 	    t.sessions, sv->cfg->max_conns, (unsigned long long)t.served,
-	    (unsigned long long)supervisor_refused(&t), pool);
+	    (unsigned long long)tally_refused(&t), pool);
 	notify_status(&sv->notify, text, now);
 }
