@@ -1,4 +1,4 @@
-# mpecho: the whole build. Targets: all run test bench install uninstall deb clean static (see README.md).
+# mpecho: the whole build. Targets: all run test bench install uninstall deb clean static image (see README.md).
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -47,7 +47,7 @@ BENCH_PURE  = stats json pace result result_json result_read
 UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 
-.PHONY: all run test unit bench soak install uninstall deb fuzz clean static
+.PHONY: all run test unit bench soak install uninstall deb fuzz clean static image
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 $(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
@@ -85,6 +85,19 @@ static:
 	    $(STATIC_DIR)/mpecho $(STATIC_DIR)/mpecho-bench $(STATIC_DIR)/unit 2>$(STATIC_DIR)/make.log; \
 	    rc=$$?; grep -v -e 'in statically linked applications requires at runtime' \
 	    -e ': in function `' $(STATIC_DIR)/make.log >&2; exit $$rc
+
+# The container image mpecho:$(VERSION) and mpecho:latest (Containerfile): the static
+# programs, stripped, in $(BUILD)/image as they are installed, the one build context.
+# IMAGE_TOOL is what builds it: podman (the default), buildah or docker, with their options.
+IMAGE_TOOL ?= podman
+IMAGE_DIR   = $(BUILD)/image
+image: static
+	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/usr/sbin $(IMAGE_DIR)/usr/bin
+	strip -o $(IMAGE_DIR)/usr/sbin/mpechod $(STATIC_DIR)/mpechod
+	strip -o $(IMAGE_DIR)/usr/bin/mpecho $(STATIC_DIR)/mpecho
+	strip -o $(IMAGE_DIR)/usr/bin/mpecho-bench $(STATIC_DIR)/mpecho-bench
+	$(IMAGE_TOOL) build -f Containerfile --build-arg VERSION=$(VERSION) \
+	    -t mpecho:$(VERSION) -t mpecho:latest $(IMAGE_DIR)
 
 # Build the three programs, then start the server in the foreground on its defaults (all
 # addresses, port 8000), so that mpecho and mpecho-bench are there to try it.

@@ -56,6 +56,14 @@ need promtool prometheus
 need ss iproute2
 need nm binutils
 need file file
+# The container tests: podman with runc and netavark, its pods' init, buildah; kubectl for
+# kustomize (kubectl kustomize renders deploy/kubernetes with no cluster).
+need podman podman
+need runc runc
+need catatonit catatonit
+need buildah buildah
+need kubectl kubernetes-client
+[ -x /usr/lib/podman/netavark ] || missing="$missing netavark"
 # OpenSSL's headers and libraries: the one build dependency beyond libc
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 if [ "${1:-}" = "--bench" ]; then

@@ -1,0 +1,156 @@
+"""Podman for the container tests: a network namespace of the test's own, a private store.
+
+Podman runs only inside a network namespace the test made (`unshare -n`, lo up): its NAT
+rules would otherwise turn on connection tracking in the machine's own namespace, and
+the connection rates of the other tests and of make bench would fill its table. Its
+store, run root and temporary files live under BUILD/containers, so the tests neither
+see nor touch images and containers of anyone else's; the image is built there once per
+run (make image, whose layers podman caches between runs). A containers.conf there sets
+what this machine needs: runc (crun fails on its cgroup setup), default ulimits within
+the machine's hard limits, and a folder of its own for the networks podman kube play makes. Every container and pod a test starts is removed by close(),
+which the tests call in a finally.
+"""
+import ctypes
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+
+import harness
+from harness import check, track
+
+CONF = """[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+[network]
+network_config_dir = "{top}/networks"
+"""
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+_built = {}  # BUILD -> the image's name, once make image has run in this process
+
+
+def store():
+    """The private store's folder and the podman command line that uses it."""
+    top = os.path.abspath(os.path.join(harness.BUILD, "containers"))
+    os.makedirs(top, exist_ok=True)
+    with open(os.path.join(top, "containers.conf"), "w") as f:
+        f.write(CONF.format(top=top))
+    return top, ["podman", "--root", f"{top}/storage", "--runroot", f"{top}/run",
+                 "--tmpdir", f"{top}/tmp"]
+
+
+def environment():
+    top, _ = store()
+    return dict(os.environ, CONTAINERS_CONF=os.path.join(top, "containers.conf"))
+
+
+def image():
+    """mpecho:VERSION, built by make image into the private store (once per run)."""
+    if harness.BUILD not in _built:
+        _, podman = store()
+        out = subprocess.run(["make", "-s", "-C", harness.ROOT_DIR, "image",
+                              f"BUILD={os.path.abspath(harness.BUILD)}",
+                              "IMAGE_TOOL=" + " ".join(podman)],
+                             capture_output=True, text=True, env=environment(), timeout=300)
+        check(out.returncode == 0, f"make image failed: {out.stdout[-2000:]}{out.stderr[-2000:]}")
+        version = subprocess.run(["make", "-s", "-C", harness.ROOT_DIR, "--no-print-directory",
+                                  "-f", "-", "v"], input="include Makefile\nv:\n\t@echo $(VERSION)\n",
+                                 capture_output=True, text=True).stdout.strip()
+        _built[harness.BUILD] = f"localhost/mpecho:{version}"
+    return _built[harness.BUILD]
+
+
+class Podman:
+    """podman in a network namespace of its own; close() removes all it started there."""
+
+    def __init__(self):
+        self.holder = track(subprocess.Popen(
+            ["unshare", "-n", "sh", "-c", "ip link set lo up && echo up && exec sleep 600"],
+            stdout=subprocess.PIPE, text=True, start_new_session=True))
+        check(self.holder.stdout.readline().strip() == "up", "the network namespace is up")
+        self.ns = ["nsenter", "-t", str(self.holder.pid), "-n"]
+        _, self.podman = store()
+        self.env = environment()
+
+    def run(self, *args, ok=True, timeout=60, data=None):
+        """podman ARGS in the namespace; its CompletedProcess (text unless data is bytes)."""
+        out = subprocess.run([*self.ns, *self.podman, *args], capture_output=True, timeout=timeout,
+                             env=self.env, input=data, text=not isinstance(data, bytes))
+        if ok:
+            check(out.returncode == 0, f"podman {' '.join(args)}: status {out.returncode}, "
+                  f"{out.stderr if isinstance(out.stderr, str) else out.stderr.decode()}")
+        return out
+
+    def connect(self, addr, port, timeout=20.0):
+        """A TCP connection from the namespace to addr:port, retried while nothing listens
+        there yet (a pod's start is not ours to see). The calling thread enters the
+        namespace only while it connects: the socket stays there, the thread comes back."""
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        there = os.open(f"/proc/{self.holder.pid}/ns/net", os.O_RDONLY)
+        try:
+            _setns(there)
+            try:
+                return wait_connectable(lambda: socket.create_connection((addr, port), 5),
+                                        timeout)
+            finally:
+                _setns(home)
+        finally:
+            os.close(home)
+            os.close(there)
+
+    def get(self, addr, port, path):
+        """An HTTP/1.0 GET from the namespace: (status, body)."""
+        with self.connect(addr, port) as s:
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n".encode())
+            answer = harness.recv_all(s).decode("utf-8", "replace")
+        head, _, body = answer.partition("\r\n\r\n")
+        return int(head.split()[1]), body
+
+    def address(self, container):
+        """The container's address on podman's bridge network."""
+        info = json.loads(self.run("inspect", container).stdout)[0]
+        nets = info["NetworkSettings"]["Networks"]
+        addr = info["NetworkSettings"].get("IPAddress") or next(
+            (n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
+        check(addr, f"{container} has an address on the bridge: {nets}")
+        return addr
+
+    def logs(self, container):
+        out = self.run("logs", container, ok=False)
+        return out.stdout + out.stderr
+
+    def wait_log(self, container, pattern, timeout=20.0):
+        return harness.wait_until(lambda: re.search(pattern, self.logs(container)), timeout,
+                                  f"/{pattern}/ in the logs of {container}")
+
+    def close(self):
+        """Remove every pod and container started here, then end the namespace."""
+        try:
+            self.run("pod", "rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
+            self.run("rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
+            left = self.run("ps", "--all", "--quiet", ok=False).stdout.split()
+            check(not left, f"containers left behind: {left}")
+        finally:
+            self.holder.kill()
+            self.holder.wait(10)
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+def wait_connectable(connect, timeout=20.0):
+    """connect(), retried while it is refused."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return connect()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
