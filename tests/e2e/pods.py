@@ -16,10 +16,12 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import harness
 from harness import check, track
+from test_package import changelog_version
 
 CONF = """[containers]
 default_ulimits = ["nofile=4096:4096", "nproc=1024:1024"]
@@ -52,15 +54,14 @@ def image():
     """mpecho:VERSION, built by make image into the private store (once per run)."""
     if harness.BUILD not in _built:
         _, podman = store()
-        out = subprocess.run(["make", "-s", "-C", harness.ROOT_DIR, "image",
-                              f"BUILD={os.path.abspath(harness.BUILD)}",
-                              "IMAGE_TOOL=" + " ".join(podman)],
-                             capture_output=True, text=True, env=environment(), timeout=300)
-        check(out.returncode == 0, f"make image failed: {out.stdout[-2000:]}{out.stderr[-2000:]}")
-        version = subprocess.run(["make", "-s", "-C", harness.ROOT_DIR, "--no-print-directory",
-                                  "-f", "-", "v"], input="include Makefile\nv:\n\t@echo $(VERSION)\n",
-                                 capture_output=True, text=True).stdout.strip()
-        _built[harness.BUILD] = f"localhost/mpecho:{version}"
+        make = track(subprocess.Popen(["make", "-s", "-C", harness.ROOT_DIR, "image",
+                                       f"BUILD={os.path.abspath(harness.BUILD)}",
+                                       "IMAGE_TOOL=" + " ".join(podman)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, env=environment(), start_new_session=True))
+        out = make.communicate(timeout=100)[0]
+        check(make.returncode == 0, f"make image failed: {out[-3000:]}")
+        _built[harness.BUILD] = f"localhost/mpecho:{changelog_version()}"
     return _built[harness.BUILD]
 
 
@@ -119,6 +120,15 @@ class Podman:
         check(addr, f"{container} has an address on the bridge: {nets}")
         return addr
 
+    def pod_address(self, pod):
+        """A pod's address: its infra container's, on the network kube play made."""
+        infra = json.loads(self.run("pod", "inspect", pod).stdout)["InfraContainerID"]
+        return self.address(infra)
+
+    def follow(self, container):
+        """The container's log as it grows, kept past the container's removal."""
+        return Follower([*self.ns, *self.podman, "logs", "-f", container], self.env)
+
     def logs(self, container):
         out = self.run("logs", container, ok=False)
         return out.stdout + out.stderr
@@ -130,13 +140,76 @@ class Podman:
     def close(self):
         """Remove every pod and container started here, then end the namespace."""
         try:
-            self.run("pod", "rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
-            self.run("rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
             left = self.run("ps", "--all", "--quiet", ok=False).stdout.split()
+            if left:
+                self.run("pod", "rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
+                self.run("rm", "--all", "--force", "--time", "0", ok=False, timeout=60)
+                left = self.run("ps", "--all", "--quiet", ok=False).stdout.split()
             check(not left, f"containers left behind: {left}")
         finally:
             self.holder.kill()
             self.holder.wait(10)
+
+
+class Stream:
+    """A client streaming to addr:port from the namespace while a reader thread takes
+    the echo: send() what you like, then finish() for all that came back."""
+
+    def __init__(self, pm, addr, port=8000):
+        self.sent = b""
+        self.sock = pm.connect(addr, port)
+        self.sock.settimeout(60)
+        self.got = []
+        self.reader = threading.Thread(target=lambda: self.got.append(harness.recv_all(self.sock)))
+        self.reader.start()
+
+    def send(self, data):
+        self.sock.sendall(data)
+        self.sent += data
+
+    def finish(self):
+        """Half-close, wait for the server's close: the bytes that came back."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.reader.join(60)
+            check(not self.reader.is_alive(), "the stream ended")
+        finally:
+            self.sock.close()
+        return self.got[0] if self.got else b""
+
+
+class Follower:
+    """podman logs -f, read by a thread: text() so far, wait(pattern) for a line."""
+
+    def __init__(self, cmd, env):
+        self.proc = track(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           env=env, start_new_session=True))
+        self.chunks = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.chunks.append(line.decode("utf-8", "replace"))
+
+    def text(self):
+        return "".join(self.chunks)
+
+    def wait(self, pattern, timeout=30.0):
+        try:
+            return harness.wait_until(lambda: re.search(pattern, self.text()), timeout,
+                                      f"/{pattern}/ in {self.proc.args[-1]}'s log")
+        except harness.TestFailure as e:
+            raise harness.TestFailure(f"{e}:\n{self.text()}") from None
+
+    def end(self, timeout=30.0):
+        """The whole log, once the container is gone (podman logs -f then returns)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.reader.join(5)
+        return self.text()
 
 
 def _setns(fd):

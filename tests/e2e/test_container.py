@@ -8,13 +8,12 @@ every session and exits 0. mpecho and mpecho-bench run from the same image.
 import json
 import os
 import re
-import socket
 import subprocess
 import threading
 
 import harness
 import pods
-from harness import check, recv_all
+from harness import check
 
 ONCE = True  # one image, whatever the build: it is made from BUILD/static
 LOCKED = ("--read-only", "--cap-drop", "ALL", "--user", "65534")
@@ -107,15 +106,10 @@ def test_read_only_nobody_container_echoes_runs_the_client_and_bench_and_drains_
 def _stream_across_stop(pm, addr):
     """A client streams while podman stop drains the server: half before, half after the
     drain began (and the listener is gone). True when every byte came back."""
-    first, second = os.urandom(1 << 20), os.urandom(1 << 20)
-    s = pm.connect(addr, 8000)
-    got = []
-    reader = threading.Thread(target=lambda: got.append(recv_all(s)))
-    reader.start()
-    stopper = None
+    stream = pods.Stream(pm, addr)
+    stopper = threading.Thread(target=pm.run, args=("stop", "--time", "30", "srv"))
     try:
-        s.sendall(first)
-        stopper = threading.Thread(target=pm.run, args=("stop", "--time", "30", "srv"))
+        stream.send(os.urandom(1 << 20))
         stopper.start()
         pm.wait_log("srv", r"event=shutdown signal=TERM sessions=1 ")
         try:
@@ -123,12 +117,9 @@ def _stream_across_stop(pm, addr):
             check(False, "a new client is refused once the drain began")
         except ConnectionRefusedError:
             pass
-        s.sendall(second)
-        s.shutdown(socket.SHUT_WR)
-        reader.join(30)
-        check(not reader.is_alive(), "the stream ended")
+        stream.send(os.urandom(1 << 20))
     finally:
-        s.close()
-        if stopper is not None:
+        back = stream.finish()
+        if stopper.ident is not None:
             stopper.join(60)
-    return got and got[0] == first + second
+    return back == stream.sent
