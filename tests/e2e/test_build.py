@@ -83,3 +83,22 @@ def test_readme_states_the_fuzzing_time_make_test_uses():
     readme = open(os.path.join(ROOT, "README.md")).read()
     stated = re.findall(r"make test runs (\d+) s each", readme)
     check(stated == [seconds], f"README says make test fuzzes {stated} s, the Makefile {seconds}")
+    default = re.search(r"^FUZZ_SECONDS \?= (\d+)$", makefile, re.M).group(1)
+    stated = re.findall(r"make fuzz runs (\d+) s each", readme)
+    check(stated == [default], f"README says make fuzz fuzzes {stated} s, the Makefile {default}")
+    check(int(default) > int(seconds), "make fuzz fuzzes longer than make test")
+
+
+def test_the_static_build_runs_whole_modules_and_only_those_the_makefile_names():
+    pattern = re.search(r"^STATIC_TESTS = (\S+)$", open(os.path.join(ROOT, "Makefile")).read(),
+                        re.M).group(1)
+    named = re.search(r"\(([\w|]+)\)", pattern).group(1).split("|")
+    check({"udp", "scaleout", "proxy", "metrics", "limits"} <= set(named),
+          f"the image's features are tested on the static build it ships: {named}")
+    e2e = os.path.join(ROOT, "tests", "e2e")
+    for module in sorted(f[:-3] for f in os.listdir(e2e) if f.startswith("test_") and f.endswith(".py")):
+        source = open(os.path.join(e2e, module + ".py")).read()
+        tests = [f"{module}.{name}" for name in re.findall(r"^def (test_\w+)\(", source, re.M)]
+        chosen = [t for t in tests if re.search(pattern, t)]
+        check(chosen == (tests if module[len("test_"):] in named else []),
+              f"{module}: STATIC_TESTS picks {len(chosen)} of its {len(tests)} tests: {chosen[:3]}")

@@ -21,13 +21,11 @@ def test_a_deferred_listener_serves_a_client_once_it_speaks_in_both_models():
             data = b"first words" * 1000
             check(echo_roundtrip(s, data) == data, f"{model}: a client that speaks is served")
         srv.wait_for(r"event=end .*reason=eof")
-        silent = connect(srv.port)  # the handshake completes; the server waits for bytes
         t0 = time.monotonic()
-        time.sleep(0.5)
-        check(len(srv.matching(r"event=connect ")) == 1, f"{model}: no session for a silent client yet")
+        silent = connect(srv.port)  # the handshake completes; the server waits for bytes
         srv.wait_for(r"event=connect ", count=2, timeout=10)
-        waited = time.monotonic() - t0
-        check(0.5 <= waited < 5, f"{model}: handed over after {waited:.1f} s of silence")
+        waited = time.monotonic() - t0  # from before the handshake: a lower bound cannot be luck
+        check(0.5 <= waited < 5, f"{model}: handed over after {waited:.1f} s of silence, not at once")
         line = srv.wait_for(r"event=end ", count=2, timeout=10)[1]
         check("reason=idle" in line, f"{model}: then --idle-timeout applies: {line}")
         check(recv_all(silent) == b"", "closed")

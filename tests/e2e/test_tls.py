@@ -385,8 +385,7 @@ def test_sighup_reloads_the_certificate_and_keeps_the_old_one_when_the_new_is_ba
 
 
 def test_a_root_only_key_serves_sessions_that_run_as_nobody():
-    if os.geteuid() != 0:
-        return
+    check(os.geteuid() == 0, "this test runs as root (as CI does): a root-only key and -u nobody")
     c, k = certs()
     d = tempfile.mkdtemp(prefix="mpecho-key-")
     key = os.path.join(d, "key.pem")
