@@ -1,7 +1,8 @@
 /*
  * model: how connections become processes. model_fork.c forks a session
  * per connection the supervisor accepts; model_prefork.c keeps a pool of
- * workers that accept on their own. The supervisor's loop knows a model
+ * workers that accept on their own; model_loop.c a few workers, each an
+ * epoll loop serving many connections. The supervisor's loop knows a model
  * only through these operations: a new model is a new file, not an `if`.
  */
 #ifndef MPECHO_MODEL_H
@@ -14,6 +15,7 @@ struct net_addr;
 struct peer;
 struct supervisor;
 struct tally;
+struct config;
 
 enum model_event {
 	MODEL_REOPEN,		/* SIGHUP: the log file was reopened; children reopen theirs */
@@ -25,6 +27,8 @@ struct model {
 	const char *name;
 	/* Before ready: set up (shared memory, the first workers). 0, or -1 with errno. */
 	int (*start)(struct supervisor *sv);
+	/* The children it may have at once (the supervisor's table); NULL: -c. */
+	int (*children)(const struct config *cfg);
 	/*
 	 * A connection the supervisor accepted and admitted: serve it; fd is the
 	 * model's. NULL for a model whose workers accept on their own: the
@@ -48,9 +52,7 @@ struct model {
 	void (*stop)(struct supervisor *sv);
 };
 
-extern const struct model model_fork, model_prefork;
-
-struct config;
+extern const struct model model_fork, model_prefork, model_loop;
 
 /*
  * The prefork pool's next step, pure (Apache prefork rules, at most

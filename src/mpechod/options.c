@@ -225,8 +225,8 @@ options_keywords(struct config *cfg, int c, const char *text, char *err, size_t 
 		return 0;
 	}
 	/* in the order of enum model_kind */
-	if ((v = options_pick(text, "fork", "prefork", NULL)) < 0) {
-		options_error(err, errlen, "unknown model '%s': expected fork or prefork", text);
+	if ((v = options_pick(text, "fork", "prefork", "loop", NULL)) < 0) {
+		options_error(err, errlen, "unknown model '%s': expected fork, prefork or loop", text);
 		return -1;
 	}
 	cfg->model = (enum model_kind)v;
@@ -410,7 +410,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 	options_defaults(cfg);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:s:c:dip:u:vqhV", options_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:s:c:m:dip:u:vqhV", options_long, NULL)) != -1) {
 		if (c == 'h')
 			return OPTIONS_HELP;
 		if (c == 'V')
@@ -419,6 +419,8 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 			cli_complaint(c, argv, options_long, err, errlen);
 			return options_failed(err);
 		}
+		if (c == 'm')
+			c = OPT_MODEL;	/* -m is --model's short form */
 		if (options_apply(cfg, c, optarg, &seen, err, errlen) < 0)
 			return options_failed(err);
 		if (c > 0 && c < OPTIONS_IDS)

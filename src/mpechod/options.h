@@ -15,7 +15,7 @@
 
 struct service;
 
-enum model_kind { MODEL_FORK, MODEL_PREFORK };
+enum model_kind { MODEL_FORK, MODEL_PREFORK, MODEL_LOOP };
 
 /* The long options without a short letter (options_usage.c lists them all; a short
  * option's id is its letter). */
@@ -52,6 +52,7 @@ enum {
 	OPT_UDP_RATE,
 	OPT_SHUTDOWN_DELAY,
 	OPT_AGENT,
+	OPT_WORKERS,
 	OPTIONS_IDS		/* every option's id (short letters included) is below this */
 };
 
@@ -74,6 +75,7 @@ struct config {
 	int min_spare;		/* prefork: fewer idle workers than this: start more */
 	int max_spare;		/* prefork: more idle workers than this: retire one */
 	int max_requests;	/* prefork: a worker exits after this many sessions; 0: never */
+	int workers;		/* loop: worker processes; 0: one per CPU */
 	struct acl acl;
 	struct acl proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	int proxy_timeout;	/* seconds a PROXY header may take to arrive */
@@ -102,6 +104,11 @@ struct config {
 	bool given[OPTIONS_IDS];	/* the options on the command line, by id */
 };
 
+
+/* -c: the fork and prefork models hold at most OPTIONS_PROCESS_CONNS, the loop model more. */
+#define OPTIONS_PROCESS_CONNS 100000
+#define OPTIONS_LOOP_CONNS 2000000
+#define OPTIONS_LOOP_WORKERS 1024
 
 /* A numeric option: its bounds and where its value goes (an int in struct config). */
 struct options_numeric {

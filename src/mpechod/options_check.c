@@ -16,6 +16,22 @@ options_check_model(struct config *cfg, char *err, size_t errlen)
 	const int values[] = { cfg->start_workers, cfg->min_spare, cfg->max_spare };
 	size_t i;
 
+	if (cfg->model != MODEL_LOOP && cfg->max_conns > OPTIONS_PROCESS_CONNS) {
+		options_error(err, errlen, "-c %d: a process per session holds at most %d; "
+		    "--model loop holds more", cfg->max_conns, OPTIONS_PROCESS_CONNS);
+		return -1;
+	}
+	for (i = 0; cfg->model == MODEL_LOOP && i < cfg->nlistens; i++)
+		if (cfg->listens[i].proxy || cfg->listens[i].tls) {
+			options_error(err, errlen, "--model loop does not serve ,%s listeners yet",
+			    cfg->listens[i].proxy ? "proxy" : "tls");
+			return -1;
+		}
+	if (cfg->model == MODEL_LOOP && cfg->workers > cfg->max_conns) {
+		options_error(err, errlen, "--workers %d cannot take effect: there are at most -c %d "
+		    "sessions to serve", cfg->workers, cfg->max_conns);
+		return -1;
+	}
 	if (cfg->model != MODEL_PREFORK)
 		return 0;
 	if (cfg->min_spare >= cfg->max_spare) {

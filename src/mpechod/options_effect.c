@@ -15,7 +15,7 @@
 /* What an option may need, to take effect. */
 enum need {
 	NEED_STREAM, NEED_LISTENING, NEED_PROXY, NEED_TLS, NEED_LOCAL, NEED_UDP, NEED_FORK,
-	NEED_PREFORK, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
+	NEED_PREFORK, NEED_LOOP, NEED_PROCESS, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
 };
 
 /* One thing an option needs; an option may need several (the first one missing is named). */
@@ -45,6 +45,10 @@ effect_met(enum need need, const struct config *cfg, const struct options_scene 
 	case NEED_FORK:
 	case NEED_PREFORK:
 		return cfg->model == (need == NEED_FORK ? MODEL_FORK : MODEL_PREFORK);
+	case NEED_LOOP:
+		return cfg->model == MODEL_LOOP;
+	case NEED_PROCESS:
+		return cfg->model != MODEL_LOOP;
 	case NEED_METRICS:
 		return cfg->metrics != NULL;
 	case NEED_ECHO:
@@ -90,6 +94,8 @@ static const struct effect effects[] = {
 	{ OPT_MAX_REQUESTS, NEED_PREFORK, "--model prefork", true },
 	{ OPT_SPLICE, NEED_STREAM, STREAM, false },
 	{ OPT_SPLICE, NEED_ECHO, "-s echo: it is echo's zero-copy path", false },
+	{ OPT_SPLICE, NEED_PROCESS, "--model fork or prefork: the loop model copies", false },
+	{ OPT_WORKERS, NEED_LOOP, "--model loop", false },
 	{ OPT_BANNER, NEED_STREAM, STREAM, false },
 	{ OPT_PROXY_FROM, NEED_PROXY, "a listener with ,proxy (-l ADDR:PORT,proxy)", false },
 	{ OPT_PROXY_TIMEOUT, NEED_PROXY, "a listener with ,proxy (-l ADDR:PORT,proxy)", false },

@@ -89,9 +89,13 @@ static const char usage_text[] =
 "      --agent ADDR:PORT    answer HAProxy's agent-check there: up ready, up drain\n"
 "                           (--shutdown-delay running), drain down (draining)\n"
 "  -u, --user USER[:GROUP]  sessions run as USER (its groups, or GROUP) after binding\n"
-"      --model MODEL        fork: a process forked per connection (the default)\n"
+"  -m, --model MODEL        fork: a process forked per connection (the default)\n"
 "                           prefork: a pool of workers, each serving one connection at\n"
 "                           a time; at most -c workers\n"
+"                           loop: a few workers, each an epoll loop serving many\n"
+"                           connections (-c up to 2000000)\n"
+"      --workers N          loop: worker processes (default: one per CPU; more when -c\n"
+"                           needs more descriptors than one process may open)\n"
 "      --start N            prefork: workers at start (default 5)\n"
 "      --min-spare N        prefork: start workers while fewer are idle (default 5)\n"
 "      --max-spare N        prefork: retire workers while more are idle (default 10)\n"
@@ -120,7 +124,7 @@ options_usage(void)
 
 /* The options that take a whole number: name, bounds, and where the value goes. */
 const struct options_numeric options_numbers[] = {
-	{ 'c', "--max-conns", 1, 100000, offsetof(struct config, max_conns) },
+	{ 'c', "--max-conns", 1, OPTIONS_LOOP_CONNS, offsetof(struct config, max_conns) },
 	{ OPT_MAX_PER_SOURCE, "--max-per-source", 0, 100000, offsetof(struct config, max_per_source) },
 	{ OPT_RATE, "--rate", 0, 1000000, offsetof(struct config, rate) },
 	{ OPT_IDLE_TIMEOUT, "--idle-timeout", 0, 86400, offsetof(struct config, idle_timeout) },
@@ -133,6 +137,7 @@ const struct options_numeric options_numbers[] = {
 	{ OPT_MIN_SPARE, "--min-spare", 1, 100000, offsetof(struct config, min_spare) },
 	{ OPT_MAX_SPARE, "--max-spare", 1, 100000, offsetof(struct config, max_spare) },
 	{ OPT_MAX_REQUESTS, "--max-requests", 0, 1000000000, offsetof(struct config, max_requests) },
+	{ OPT_WORKERS, "--workers", 1, OPTIONS_LOOP_WORKERS, offsetof(struct config, workers) },
 	{ OPT_PROXY_TIMEOUT, "--proxy-timeout", 1, 3600, offsetof(struct config, proxy_timeout) },
 	{ OPT_SOURCE_PREFIX6, "--source-prefix6", 1, 128, offsetof(struct config, source_prefix6) },
 	{ OPT_TLS_TIMEOUT, "--tls-timeout", 1, 3600, offsetof(struct config, tls_timeout) },
@@ -179,6 +184,7 @@ const struct option options_long[] = {
 	{ "min-spare", required_argument, NULL, OPT_MIN_SPARE },
 	{ "max-spare", required_argument, NULL, OPT_MAX_SPARE },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "splice", required_argument, NULL, OPT_SPLICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },

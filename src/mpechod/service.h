@@ -7,6 +7,7 @@
 #define MPECHO_SERVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "end.h"
 
@@ -23,6 +24,9 @@ extern const struct service service_echo, service_upper, service_discard, servic
 
 /* 64 KiB: large reads keep bulk I/O cheap; on the stack, only the pages used are touched. */
 #define SERVICE_BUF (64 * 1024)
+
+/* daytime's line, the time now, CRLF-ended, in line (cap 64 is room); 0 if there is no time. */
+size_t service_daytime_line(char *line, size_t cap);
 
 /* The service called name, or NULL. */
 const struct service *service_find(const char *name);

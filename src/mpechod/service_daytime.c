@@ -11,16 +11,24 @@
  * RFC 867 fixes no syntax; this is the one inetd's daytime has always sent,
  * ctime(3)'s, in local time, with CRLF: "Sun Nov 22 06:31:11 2026\r\n".
  */
+size_t
+service_daytime_line(char *line, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL)
+		return 0;
+	return strftime(line, cap, "%a %b %e %H:%M:%S %Y\r\n", &tm);
+}
+
 static enum end
 daytime_run(struct stream *st)
 {
 	char line[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t n;
+	size_t n = service_daytime_line(line, sizeof(line));
 
-	if (localtime_r(&now, &tm) == NULL ||
-	    (n = strftime(line, sizeof(line), "%a %b %e %H:%M:%S %Y\r\n", &tm)) == 0)
+	if (n == 0)
 		return END_ERROR;
 	return stream_write(st, line, n) < 0 ? end_of_errno(errno) : END_EOF;
 }

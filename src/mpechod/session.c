@@ -15,9 +15,6 @@
 #include "service.h"
 #include "transport.h"
 
-/* After a service ends a session, how long its unread input is drained before close. */
-#define LINGER_MS 2000
-
 /*
  * A service ended the session while the client may still be sending: closing
  * with unread input would reset the connection and could destroy replies still
@@ -28,7 +25,7 @@ static void
 session_linger(struct transport *t)
 {
 	struct timeval tv = { .tv_sec = 1 };
-	int64_t until = clock_ms() + LINGER_MS;
+	int64_t until = clock_ms() + SESSION_LINGER_MS;
 	char sink[4096];
 
 	if (transport_shutdown(t) < 0)
@@ -126,11 +123,16 @@ session_disarm_max_time(void)
 	return max_time_hit;
 }
 
-/* A health check: the peer left having sent nothing and been sent nothing but the banner. */
+bool
+session_was_check(enum end end, uint64_t in, uint64_t out, uint64_t banner)
+{
+	return (end == END_EOF || end == END_RESET) && in == 0 && out == banner;
+}
+
 static void
 session_mark_check(struct stream_counters *ctr, enum end end, const struct stream *st)
 {
-	if ((end == END_EOF || end == END_RESET) && st->bytes_in == 0 && st->bytes_out == st->banner)
+	if (session_was_check(end, st->bytes_in, st->bytes_out, st->banner))
 		__atomic_store_n(&ctr->check, 1, __ATOMIC_RELAXED);
 }
 
@@ -142,19 +144,26 @@ session_kind(bool header_check, const struct stream_counters *ctr)
 	return __atomic_load_n(&ctr->check, __ATOMIC_RELAXED) ? SESSION_CHECK : SESSION_SERVED;
 }
 
+size_t
+session_banner_text(int fd, const struct session_params *p, char *line, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[NET_ADDRSTRLEN] = "?";
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		net_format((struct sockaddr *)&ss, addr, sizeof(addr));
+	return banner_expand(p->banner, p->hostname, p->server_pid, addr, line, cap);
+}
+
 /* --banner: one line before the service, with the local address this client reached. */
 static int
 session_banner(struct stream *st, const struct session_params *p)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char addr[NET_ADDRSTRLEN] = "?", line[BANNER_MAX];
+	char line[BANNER_MAX];
 	int rc;
 
-	if (getsockname(st->tr->fd, (struct sockaddr *)&ss, &len) == 0)
-		net_format((struct sockaddr *)&ss, addr, sizeof(addr));
-	rc = stream_write(st, line, banner_expand(p->banner, p->hostname, p->server_pid, addr, line,
-	    sizeof(line)));
+	rc = stream_write(st, line, session_banner_text(st->tr->fd, p, line, sizeof(line)));
 	st->banner = st->bytes_out;	/* what went out of it, whole or not */
 	return rc;
 }

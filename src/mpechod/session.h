@@ -39,6 +39,21 @@ struct session_params {
 enum end session_run(int fd, bool tls, const struct session_params *p,
     struct stream_counters *ctr);
 
+/* After a service ends a session (upper's quit), how long its unread input is drained before close. */
+#define SESSION_LINGER_MS 2000
+
+/*
+ * --banner's line for the client on socket fd (the local address it reached
+ * is its %a), CRLF-ended, in line (cap >= 3); returns its length.
+ */
+size_t session_banner_text(int fd, const struct session_params *p, char *line, size_t cap);
+
+/*
+ * A health check: the peer left (end eof or reset) having sent nothing and
+ * been sent nothing but the banner.
+ */
+bool session_was_check(enum end end, uint64_t in, uint64_t out, uint64_t banner);
+
 /* The signal a forked session gets when its supervisor dies. */
 #define SESSION_ORPHAN_SIGNAL SIGUSR2
 

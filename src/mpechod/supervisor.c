@@ -278,13 +278,15 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->ls = env->ls;
 	sv->start_ms = clock_ms();
 	sv->stage_deadline_ms = -1;
-	sv->model = cfg->model == MODEL_PREFORK ? &model_prefork : &model_fork;
+	sv->model = cfg->model == MODEL_LOOP ? &model_loop : cfg->model == MODEL_PREFORK ?
+	    &model_prefork : &model_fork;
 	sv->session = options_session_params(cfg);
 	sv->session.tls = sv->tls = env->tls;
 	sv->udp.socks = env->udp;
 	if (notify_open(&sv->notify, env->error, sizeof(env->error)) < 0)
 		return -1;
-	if (proctab_init(&sv->tab, cfg->max_conns) < 0 ||
+	if (proctab_init(&sv->tab, sv->model->children != NULL ? sv->model->children(cfg) :
+	    cfg->max_conns) < 0 ||
 	    admission_init(&sv->adm, &cfg->acl, cfg->max_per_source, cfg->rate, cfg->max_conns) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (supervisor_proxied(sv->ls) && pending_init(&sv->pending, cfg->max_conns) < 0) ||
@@ -328,9 +330,9 @@ supervisor_log_ready(const struct supervisor *sv)
 {
 	size_t i;
 
-	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d",
+	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d%s",
 	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
-	    sv->cfg->max_conns);
+	    sv->cfg->max_conns, sv->model_words);
 	for (i = 0; i < sv->ls->n; i++)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s%s%s", sv->ls->v[i].name,
 		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,

@@ -78,6 +78,7 @@ struct supervisor {
 	struct admission adm;
 	const struct model *model;
 	void *model_data;		/* the model's own state */
+	char model_words[96];		/* what the model adds to the start line (" workers=2"), or "" */
 	struct tally ended;		/* what ended children served and moved */
 	enum stop_stage stage;
 	bool leaving;			/* RUNNING, but --shutdown-delay is running out: not ready */

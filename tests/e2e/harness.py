@@ -21,6 +21,7 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSaniti
 _procs = []          # every Popen started by a test
 _daemons = []        # pids of daemons a test started (not our children)
 _sanitizer_hits = []  # sanitizer reports seen in any captured output
+SERVER_ARGS = []     # put before a test's own arguments to every mpechod (test_loop.py: the model)
 
 
 def wrapper():
@@ -100,7 +101,8 @@ class Server:
     """mpechod in its own session, its stderr collected line by line."""
 
     def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None):
-        self.args = [*(() if program else wrapper()), program or binary("mpechod"), *args]
+        self.args = [*(() if program else wrapper()), program or binary("mpechod"),
+                     *(() if program else SERVER_ARGS), *args]
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.DEVNULL,

@@ -93,7 +93,7 @@ def test_upper_quit_in_batch_drops_what_follows():
 
 
 def test_half_close_gets_everything_back():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0", "--model", model)
         data = os.urandom(3 * 1024 * 1024)
         with connect(srv.port) as s:
@@ -211,7 +211,8 @@ def test_splice_path_keeps_the_idle_timeout():
 def test_an_urgent_byte_is_echoed_in_its_place_on_every_path():
     """MSG_OOB: on the copy path the byte used to vanish, and after a session had moved to
     splice it ended the session as if the client had closed (issue 10, item 6)."""
-    for args in (("--splice", "never"), ("--splice", "always"), ("--model", "prefork")):
+    for args in (("--splice", "never"), ("--splice", "always"), ("--model", "prefork"),
+                 ("--model", "loop")):
         srv = Server("-l", "127.0.0.1:0", *args)
         for bulk in (b"", os.urandom(1 << 20)):  # 1 MiB first: auto mode moves to splice
             with connect(srv.port) as s:

@@ -1,0 +1,276 @@
+/*
+ * model_loop: the supervisor's side of the loop model. It starts a fixed
+ * number of workers (model_loop_worker.c), each with its share of -c, and
+ * replaces one that dies; the sessions a dead worker held are lost, and are
+ * counted and logged as such. The figures come from each worker's board.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mem.h"
+#include "model_loop.h"
+#include "options.h"
+#include "supervisor.h"
+
+#define TICK_MS 100		/* missing workers are started this often */
+#define FAST_FAIL_MS 1000	/* a worker that fails this young is replaced after RESPAWN_HOLD_MS */
+#define RESPAWN_HOLD_MS 1000
+
+struct loop_model {
+	struct loop_board *boards;	/* by slot, shared with the workers */
+	struct loop_totals *totals;	/* shared */
+	struct loop_job job;
+	int workers;
+	int64_t tick_ms;
+	int64_t spawn_hold_ms;		/* no new worker before then */
+	bool at_limit_logged;
+	struct log_throttle limit_log;
+};
+
+int
+loop_share(int max_conns, int n, int slot)
+{
+	return max_conns / n + (slot < max_conns % n);
+}
+
+int
+loop_workers(const struct config *cfg, long *nofile)
+{
+	long n = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN), per;
+	struct rlimit rl;
+
+	*nofile = 0;
+	if (n < 1)
+		n = 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    (per = (long)rl.rlim_max - LOOP_FD_SPARE) > 0 && (cfg->max_conns + n - 1) / n > per) {
+		n = (cfg->max_conns + per - 1) / per;
+		*nofile = (long)rl.rlim_max;
+	}
+	if (n > cfg->max_conns)
+		n = cfg->max_conns;
+	return (int)(n > OPTIONS_LOOP_WORKERS ? OPTIONS_LOOP_WORKERS : n);
+}
+
+static int
+loop_children(const struct config *cfg)
+{
+	long nofile;
+
+	return loop_workers(cfg, &nofile);
+}
+
+static void
+loop_spawn(struct supervisor *sv, struct loop_model *m)
+{
+	int slot = proctab_claim(&sv->tab);
+	sigset_t mask;
+	pid_t pid;
+
+	if (slot < 0)
+		return;
+	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
+	sv->tab.slots[slot].start_ms = clock_ms();
+	m->job.cap = loop_share(sv->cfg->max_conns, m->workers, slot);
+	if ((pid = fork()) == 0) {
+		/* The worker reads these from a signalfd: they stay blocked. */
+		child_mask(&mask);
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGTERM);
+		child_begin(&sv->child, true, &mask, SIGUSR1, "worker-error", 1);
+		loop_worker_run(&m->job, &m->boards[slot]);
+	}
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
+		    log_qf("%s", strerror(errno)));
+		sv->ended.fork_failures++;
+		proctab_unclaim(&sv->tab, slot);
+		m->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
+		return;
+	}
+	proctab_bind(&sv->tab, slot, pid);
+	sv->ended.workers_started++;
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
+}
+
+static int
+loop_start(struct supervisor *sv)
+{
+	struct loop_model *m = calloc(1, sizeof(*m));
+	long nofile;
+	int i;
+
+	if (m == NULL)
+		return -1;
+	sv->model_data = m;
+	m->limit_log.max = 1;
+	m->workers = loop_workers(sv->cfg, &nofile);
+	m->boards = mem_shared((size_t)m->workers * sizeof(*m->boards));
+	m->totals = mem_shared(sizeof(*m->totals));
+	if (m->boards == NULL || m->totals == NULL)
+		return -1;
+	m->job = (struct loop_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
+	    .totals = m->totals, .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000 };
+	if (nofile > 0)
+		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d nofile=%ld "
+		    "per_worker=%d", m->workers, nofile, loop_share(sv->cfg->max_conns, m->workers, 0));
+	else
+		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d", m->workers);
+	for (i = 0; i < m->workers; i++)
+		loop_spawn(sv, m);
+	return 0;
+}
+
+static void
+loop_stop(struct supervisor *sv)
+{
+	struct loop_model *m = sv->model_data;
+
+	mem_free(m->boards, (size_t)m->workers * sizeof(*m->boards));
+	mem_free(m->totals, sizeof(*m->totals));
+	free(m);
+	sv->model_data = NULL;
+}
+
+/* What a worker that ended did goes into the supervisor's figures; its live sessions were lost. */
+static int
+loop_fold(struct supervisor *sv, struct loop_model *m, const struct loop_board *b, int64_t age)
+{
+	int i, lost = __atomic_load_n(&b->live, __ATOMIC_RELAXED);
+
+	sv->ended.served += b->served;
+	sv->ended.bytes_in += b->bytes_in;
+	sv->ended.bytes_out += b->bytes_out;
+	for (i = 0; i < END_REASONS; i++)
+		sv->ended.ended[i] += b->ended[i];
+	for (i = 0; i < END_BUCKETS; i++)
+		sv->ended.duration[i] += b->duration[i];
+	sv->ended.duration_ms += b->duration_ms;
+	sv->ended.accept_pauses += b->accept_pauses;
+	sv->adm.checks += b->checks;
+	for (i = 0; i < lost; i++)	/* how long each lasted is not known: at most the worker's age */
+		supervisor_count_end(sv, SESSION_SERVED, END_KILLED, age);
+	__atomic_sub_fetch(&m->totals->live, lost, __ATOMIC_RELAXED);
+	return lost;
+}
+
+static void
+loop_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
+{
+	struct loop_model *m = sv->model_data;
+	int64_t now = clock_ms(), age = now - sv->tab.slots[slot].start_ms;
+	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
+	int lost = loop_fold(sv, m, &m->boards[slot], age);
+	char how[64];
+
+	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
+	if (WIFEXITED(wstatus))
+		snprintf(how, sizeof(how), "exit=%d", WEXITSTATUS(wstatus));
+	else
+		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(wstatus)));
+	log_msg(failed || lost > 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s "
+	    "lost=%d age=%lld.%03lld workers=%d", (long)pid, how, lost, (long long)(age / 1000),
+	    (long long)(age % 1000), sv->tab.live);
+	if (failed && age < FAST_FAIL_MS)
+		m->spawn_hold_ms = now + RESPAWN_HOLD_MS;
+	m->tick_ms = now;	/* replace it at the next turn (unless respawning is held) */
+}
+
+/* Start missing workers; the limit line once per stretch at -c. */
+static int64_t
+loop_tick(struct supervisor *sv, int64_t now)
+{
+	struct loop_model *m = sv->model_data;
+	int live = __atomic_load_n(&m->totals->live, __ATOMIC_RELAXED);
+
+	if (sv->stage != RUNNING)
+		return INT64_MAX;
+	if (now < m->tick_ms)
+		return m->tick_ms;
+	m->tick_ms = now + TICK_MS;
+	if (m->limit_log.held > 0)
+		log_throttle_roll(&m->limit_log, now, "limit-held");
+	if (live >= sv->cfg->max_conns && !m->at_limit_logged) {
+		if (log_throttle_allow(&m->limit_log, now, "limit-held"))
+			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
+			    live, sv->cfg->max_conns);
+		m->at_limit_logged = true;
+	} else if (live < sv->cfg->max_conns) {
+		m->at_limit_logged = false;
+	}
+	while (sv->tab.live < m->workers && now >= m->spawn_hold_ms && sv->tab.nfree > 0)
+		loop_spawn(sv, m);
+	return m->tick_ms;
+}
+
+static void
+loop_tally(const struct supervisor *sv, struct tally *t)
+{
+	const struct loop_model *m = sv->model_data;
+	const struct loop_board *b;
+	int i, k;
+
+	for (i = 0; i < sv->tab.size; i++) {
+		if (sv->tab.slots[i].pid <= 0)
+			continue;
+		b = &m->boards[i];
+		t->sessions += __atomic_load_n(&b->live, __ATOMIC_RELAXED);
+		t->served += __atomic_load_n(&b->served, __ATOMIC_RELAXED);
+		t->bytes_in += __atomic_load_n(&b->bytes_in, __ATOMIC_RELAXED);
+		t->bytes_out += __atomic_load_n(&b->bytes_out, __ATOMIC_RELAXED);
+		t->checks += __atomic_load_n(&b->checks, __ATOMIC_RELAXED);
+		t->accept_pauses += __atomic_load_n(&b->accept_pauses, __ATOMIC_RELAXED);
+		t->duration_ms += __atomic_load_n(&b->duration_ms, __ATOMIC_RELAXED);
+		for (k = 0; k < END_REASONS; k++)
+			t->ended[k] += __atomic_load_n(&b->ended[k], __ATOMIC_RELAXED);
+		for (k = 0; k < END_BUCKETS; k++)
+			t->duration[k] += __atomic_load_n(&b->duration[k], __ATOMIC_RELAXED);
+	}
+	t->workers = sv->tab.live;
+	for (i = 0; i < REFUSAL_COUNT; i++)
+		t->refused[i] += __atomic_load_n(&m->totals->refused[i], __ATOMIC_RELAXED);
+}
+
+/* The workers do not publish their clients' addresses: a million would not fit a page anyway. */
+static int
+loop_peers(const struct supervisor *sv, struct net_addr *out, int max)
+{
+	(void)sv;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
+/* Workers reopen the log file on HUP; in a drain they take no new client and leave once idle. */
+static void
+loop_notify(struct supervisor *sv, enum model_event ev)
+{
+	if (ev == MODEL_REOPEN)
+		proctab_signal(&sv->tab, SIGHUP);
+	else if (ev == MODEL_DRAIN)
+		proctab_signal(&sv->tab, SIGUSR1);
+}
+
+const struct model model_loop = {
+	.name = "loop",
+	.start = loop_start,
+	.children = loop_children,
+	.serve = NULL,
+	.reaped = loop_reaped,
+	.tick = loop_tick,
+	.tally = loop_tally,
+	.peers = loop_peers,
+	.notify = loop_notify,
+	.stop = loop_stop,
+};

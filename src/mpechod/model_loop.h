@@ -1,0 +1,170 @@
+/*
+ * model_loop: a few workers, each one epoll loop serving many connections.
+ * model_loop.c is the supervisor's side (start, replace, count what a dead
+ * worker lost); model_loop_worker.c a worker's loop (listeners, signals,
+ * timers); model_loop_session.c one connection's bytes, without blocking:
+ * the services as steps, and back-pressure; model_loop_timer.c the deadlines.
+ */
+#ifndef MPECHO_MODEL_LOOP_H
+#define MPECHO_MODEL_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "admission.h"
+#include "end.h"
+#include "listener.h"
+#include "service_upper.h"
+
+struct acl;
+struct config;
+struct loop_service;
+struct service;
+struct listeners;
+struct session_params;
+
+/* Descriptors a worker needs besides its sessions': the epoll set, the signalfd, stdio, the log. */
+#define LOOP_FD_SPARE 32
+
+/* One worker's figures, in memory shared with the supervisor; the worker alone writes them. */
+struct loop_board {
+	int live;			/* its sessions now */
+	uint64_t served;		/* sessions that ended */
+	uint64_t bytes_in, bytes_out;	/* of every session, live ones included */
+	uint64_t ended[END_REASONS];	/* sessions that ended, by reason */
+	uint64_t duration[END_BUCKETS];	/* and by duration bucket */
+	uint64_t duration_ms;
+	uint64_t checks;		/* balancer health checks */
+	uint64_t accept_pauses;
+};
+
+/* Shared by every worker. */
+struct loop_totals {
+	int live;			/* sessions of all workers now, for log lines */
+	uint64_t refused[REFUSAL_COUNT];
+};
+
+/* What a worker is given. */
+struct loop_job {
+	const struct listeners *ls;
+	const struct session_params *session;
+	const struct acl *acl;
+	struct loop_totals *totals;
+	long supervisor;		/* its pid: SIGTERM is taken from it alone */
+	int grace_ms;			/* an orphaned worker ends its sessions after this */
+	int cap;			/* sessions at most: this worker's share of -c */
+};
+
+/*
+ * How many workers: --workers, or one per CPU; at most -c; and enough that
+ * each one's share of -c fits its descriptors (RLIMIT_NOFILE's hard limit).
+ * *nofile becomes that limit when it raised the count, else 0.
+ */
+int loop_workers(const struct config *cfg, long *nofile);
+
+/* Worker slot's share of -c among n workers. */
+int loop_share(int max_conns, int n, int slot);
+
+/*
+ * A worker's life, in the child the model forked (after child_begin(), with
+ * SIGUSR1, SIGHUP and SIGTERM blocked): serve until SIGUSR1 or the listeners
+ * shut down, and then until its sessions are over; SIGTERM from the
+ * supervisor ends them at once. Never returns: _exit(0), or 1 if it cannot work.
+ */
+void loop_worker_run(const struct loop_job *job, struct loop_board *me) __attribute__((noreturn));
+
+/* A connection in a worker. An idle one holds no buffer: only this. */
+struct loop_session {
+	int fd;
+	uint8_t state;			/* enum loop_state (model_loop_session.c) */
+	uint8_t events;			/* what the epoll set waits for now */
+	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
+	int heap_at;			/* in the timer heap; -1: not in it */
+	int64_t due_ms;			/* its key there */
+	int64_t start_ms, last_ms;	/* began; last moved a byte */
+	int64_t window_ms;		/* --min-rate: the window began */
+	uint64_t window_in, window_out;
+	int64_t linger_ms;		/* lingering: until then */
+	uint64_t in, out, banner;	/* bytes; of out, the banner's */
+	char *held;			/* output not yet written (NULL: none) */
+	uint32_t held_off, held_len;
+	uint32_t chargen_at;		/* chargen: where in the pattern */
+	struct upper_state upper;
+	struct peer peer;
+};
+
+/* The timer heap: sessions by their next deadline (model_loop_timer.c). */
+struct loop_heap {
+	struct loop_session **v;
+	int n, cap;
+};
+
+int loop_heap_init(struct loop_heap *h, int cap);
+void loop_heap_free(struct loop_heap *h);
+/* Put s in the heap at key due (or move it there). 0, or -1 with ENOMEM. */
+int loop_heap_set(struct loop_heap *h, struct loop_session *s, int64_t due);
+void loop_heap_remove(struct loop_heap *h, struct loop_session *s);
+/* The session due first, or NULL. */
+struct loop_session *loop_heap_top(const struct loop_heap *h);
+
+/* A worker's state, shared by its files. */
+struct loop_worker {
+	const struct loop_job *job;
+	struct loop_board *me;
+	struct admission adm;
+	uint64_t published_checks;
+	int ep, sigfd;
+	bool listening;			/* the listeners are in the epoll set */
+	bool leave;			/* no new session; leave once none is left */
+	int64_t rest_until;		/* accepting rests until then (EMFILE); 0: not resting */
+	int64_t kill_at;		/* an orphan: its sessions end then; 0: never */
+	struct loop_heap timers;
+	const struct loop_service *svc;	/* what the sessions do (model_loop_session.c) */
+	char *chargen;			/* chargen's pattern, made once; NULL for other services */
+	char *buf;			/* the one buffer: LOOP_BUF in, then room for a service's out */
+};
+
+#define LOOP_BUF (64 * 1024)
+
+/* A service as steps (model_loop_service.c). */
+struct loop_service {
+	const struct service *svc;
+	/*
+	 * What input in[0..n) becomes: *m bytes at the returned pointer (in itself,
+	 * or out, room for n + UPPER_HOLD); *quit: the session ends after them.
+	 * NULL: the service reads nothing.
+	 */
+	const char *(*feed)(struct loop_session *s, const char *in, size_t n, char *out, size_t *m,
+	    bool *quit);
+	/* At the end of the input: what is still to send, into out; returns its length. */
+	size_t (*end)(struct loop_session *s, char *out);
+	/* Sent first, after the banner, and then the session ends (daytime). */
+	size_t (*first)(char *out);
+	bool streams;			/* it writes on its own as fast as the client reads (chargen) */
+};
+
+/* The worker's service, and chargen's pattern if that is it. 0, or -1 with errno. */
+int loop_service_init(struct loop_worker *w);
+
+/*
+ * chargen: up to rounds writes of the pattern, as much as the socket takes.
+ * Bytes sent (0: none fit), or -1 with errno.
+ */
+ssize_t loop_service_stream(struct loop_worker *w, struct loop_session *s, int rounds);
+
+/*
+ * model_loop_session.c: a new session (accepted, admitted, non-blocking):
+ * registered, greeted, served as its socket becomes ready; its end logged and
+ * counted. 0, or -1 (fd closed, counted as an error).
+ */
+int loop_session_start(struct loop_worker *w, int fd, const struct peer *p);
+/* Its socket is ready (epoll events ev). */
+void loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev);
+/* Its deadline came (it is out of the heap): idle, max-time, the end of a linger. */
+void loop_session_due(struct loop_worker *w, struct loop_session *s, int64_t now);
+/* End it now as killed (SIGTERM, an orphan's grace over). */
+void loop_session_kill(struct loop_worker *w, struct loop_session *s, int sig);
+
+#endif

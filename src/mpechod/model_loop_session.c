@@ -1,0 +1,388 @@
+/*
+ * model_loop_session: one connection in a worker's loop, never blocking. It
+ * reads into the worker's one buffer and writes at once; what the socket does
+ * not take waits in a buffer of the session's own, and while it waits the
+ * session reads nothing more (back-pressure: a client that does not read
+ * costs what one read made, no more). Its log lines and counts are those of
+ * the other models.
+ */
+#include "model_loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "banner.h"
+#include "clock.h"
+#include "log.h"
+#include "session.h"
+
+enum loop_state {
+	LOOP_RUN,		/* serving */
+	LOOP_LINGER		/* ended by the service (quit): our FIN sent, input dropped until the client closes */
+};
+
+enum { WANT_IN = 1, WANT_OUT = 2 };
+
+#define STREAM_ROUNDS 4		/* chargen: writes per readiness, so that one client cannot hog the loop */
+
+/* Wait for what the session needs next: output space while it holds bytes or streams, else input. */
+static void
+conn_interest(struct loop_worker *w, struct loop_session *s)
+{
+	struct epoll_event ev = { .data.ptr = s };
+	uint8_t want = s->held != NULL || (w->svc->streams && s->state == LOOP_RUN) ? WANT_OUT : WANT_IN;
+
+	if (want == s->events)
+		return;
+	ev.events = want == WANT_OUT ? EPOLLOUT : EPOLLIN;
+	if (epoll_ctl(w->ep, s->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->events = want;
+}
+
+static void
+conn_moved(struct loop_worker *w, struct loop_session *s, size_t in, size_t out)
+{
+	struct loop_board *me = w->me;
+
+	if (in > 0) {
+		s->in += in;
+		__atomic_store_n(&me->bytes_in, me->bytes_in + in, __ATOMIC_RELAXED);
+	}
+	if (out > 0) {
+		s->out += out;
+		__atomic_store_n(&me->bytes_out, me->bytes_out + out, __ATOMIC_RELAXED);
+	}
+	if (in > 0 || out > 0)
+		s->last_ms = clock_ms();
+}
+
+/*
+ * --min-rate, judged as the other models judge it: when bytes move after an
+ * idle-timeout window closed, over the whole time since it began. 0, or -1
+ * with ETIME.
+ */
+static int
+conn_paced(const struct loop_worker *w, struct loop_session *s)
+{
+	const struct session_params *p = w->job->session;
+	int64_t ms = s->last_ms - s->window_ms;
+	uint64_t need;
+
+	if (p->min_rate == 0 || p->idle_timeout == 0 || ms < (int64_t)p->idle_timeout * 1000)
+		return 0;
+	need = (uint64_t)p->min_rate * (uint64_t)ms / 1000;
+	if (s->in - s->window_in < need && s->out - s->window_out < need) {
+		errno = ETIME;
+		return -1;
+	}
+	s->window_ms = s->last_ms;
+	s->window_in = s->in;
+	s->window_out = s->out;
+	return 0;
+}
+
+/* Keep what the socket did not take: after what is held already. 0, or -1 with ENOMEM. */
+static int
+conn_hold(struct loop_session *s, const char *buf, size_t len)
+{
+	size_t had = s->held != NULL ? s->held_len - s->held_off : 0;
+	char *v = malloc(had + len);
+
+	if (v == NULL)
+		return -1;
+	if (had > 0)
+		memcpy(v, s->held + s->held_off, had);
+	memcpy(v + had, buf, len);
+	free(s->held);
+	s->held = v;
+	s->held_off = 0;
+	s->held_len = (uint32_t)(had + len);
+	return 0;
+}
+
+/* Send what the service made; what does not fit now is held. 0, or -1 with errno. */
+static int
+conn_send(struct loop_worker *w, struct loop_session *s, const char *buf, size_t len)
+{
+	ssize_t n = 0;
+
+	if (s->held == NULL) {
+		do
+			n = send(s->fd, buf, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		n = n < 0 ? 0 : n;
+		conn_moved(w, s, 0, (size_t)n);
+		if ((size_t)n == len)
+			return 0;
+	}
+	return conn_hold(s, buf + n, len - (size_t)n);
+}
+
+/* The end: counted, logged as the other models log it, the socket closed, the session freed. */
+static void
+conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
+{
+	struct loop_board *me = w->me;
+	int reason = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED;
+	int64_t ms = clock_ms() - s->start_ms;
+	enum session_kind kind = s->peer.check ? SESSION_CHECK_QUIET :
+	    WIFEXITED(wstatus) && session_was_check(reason, s->in, s->out, s->banner) ? SESSION_CHECK :
+	    SESSION_SERVED;
+	char who[LISTENER_PEER_TEXT], how[64];
+	int live;
+
+	loop_heap_remove(&w->timers, s);
+	close(s->fd);
+	free(s->held);
+	live = __atomic_sub_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->live, me->live - 1, __ATOMIC_RELAXED);
+	if (kind == SESSION_CHECK) {
+		__atomic_store_n(&me->checks, me->checks + 1, __ATOMIC_RELAXED);
+	} else if (kind == SESSION_SERVED) {
+		__atomic_store_n(&me->ended[reason], me->ended[reason] + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&me->duration[end_bucket(ms)], me->duration[end_bucket(ms)] + 1,
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&me->duration_ms, me->duration_ms + (uint64_t)ms, __ATOMIC_RELAXED);
+		__atomic_store_n(&me->served, me->served + 1, __ATOMIC_RELAXED);
+	}
+	if (log_enabled(kind == SESSION_CHECK_QUIET ? LOG_LVL_DEBUG : LOG_LVL_INFO))
+		session_log_end(listener_peer_text(&s->peer, who, sizeof(who)), kind, (long)getpid(),
+		    end_describe(wstatus, how, sizeof(how)), s->in, s->out, ms, live);
+	free(s);
+}
+
+/*
+ * The session's end is known. A client that ended its side, or a quit, still
+ * gets what is held; a quit then lingers; anything else ends it now.
+ */
+static void
+conn_finish(struct loop_worker *w, struct loop_session *s, enum end end)
+{
+	if (end == END_ERROR)
+		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s", (long)getpid(),
+		    log_qf("%s", strerror(errno)));
+	if (s->held != NULL && (end == END_EOF || end == END_QUIT)) {
+		s->end_after = (uint8_t)end;
+		conn_interest(w, s);
+		return;
+	}
+	if (end == END_QUIT && s->state == LOOP_RUN && shutdown(s->fd, SHUT_WR) == 0) {
+		s->state = LOOP_LINGER;
+		s->linger_ms = clock_ms() + SESSION_LINGER_MS;
+		if (loop_heap_set(&w->timers, s, s->linger_ms) == 0) {
+			conn_interest(w, s);
+			return;
+		}
+	}
+	conn_close(w, s, W_EXITCODE(end, 0));
+}
+
+/* Lingering: input read and dropped until the client closes (or the deadline: loop_session_due). */
+static void
+conn_linger(struct loop_worker *w, struct loop_session *s)
+{
+	ssize_t n = recv(s->fd, w->buf, LOOP_BUF, 0);
+
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+		return;
+	conn_close(w, s, W_EXITCODE(END_QUIT, 0));
+}
+
+/* The client's end of input: what the service still has, then the end. */
+static void
+conn_input_over(struct loop_worker *w, struct loop_session *s)
+{
+	char *out = w->buf + LOOP_BUF;
+	size_t m = w->svc->end != NULL ? w->svc->end(s, out) : 0;
+
+	if (m > 0 && conn_send(w, s, out, m) < 0) {
+		conn_finish(w, s, end_of_errno(errno));
+		return;
+	}
+	conn_finish(w, s, END_EOF);
+}
+
+/* One read, through the service, and its answer sent (or held). */
+static void
+conn_read(struct loop_worker *w, struct loop_session *s)
+{
+	char *out = w->buf + LOOP_BUF;
+	const char *reply;
+	bool quit = false;
+	size_t m;
+	ssize_t n;
+
+	if (s->state == LOOP_LINGER) {
+		conn_linger(w, s);
+		return;
+	}
+	if ((n = recv(s->fd, w->buf, LOOP_BUF, 0)) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_finish(w, s, end_of_errno(errno));
+		return;
+	}
+	if (n == 0) {
+		conn_input_over(w, s);
+		return;
+	}
+	conn_moved(w, s, (size_t)n, 0);
+	reply = w->svc->feed(s, w->buf, (size_t)n, out, &m, &quit);
+	if ((m > 0 && conn_send(w, s, reply, m) < 0) || conn_paced(w, s) < 0) {
+		conn_finish(w, s, end_of_errno(errno));
+		return;
+	}
+	if (quit)
+		conn_finish(w, s, END_QUIT);
+	else
+		conn_interest(w, s);
+}
+
+/* Room to write: what is held first, then chargen's stream; then a decided end. */
+static void
+conn_write(struct loop_worker *w, struct loop_session *s)
+{
+	ssize_t n = 0;
+
+	if (s->held != NULL) {
+		do
+			n = send(s->fd, s->held + s->held_off, s->held_len - s->held_off, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_finish(w, s, end_of_errno(errno));
+			return;
+		}
+		n = n < 0 ? 0 : n;
+		conn_moved(w, s, 0, (size_t)n);
+		if ((s->held_off += (uint32_t)n) == s->held_len) {
+			free(s->held);
+			s->held = NULL;
+		}
+	} else if (w->svc->streams && s->end_after == END_COUNT) {
+		if ((n = loop_service_stream(w, s, STREAM_ROUNDS)) < 0) {	/* RFC 864: it ends when the client goes */
+			conn_finish(w, s, errno == EPIPE || errno == ECONNRESET ? END_EOF : end_of_errno(errno));
+			return;
+		}
+		conn_moved(w, s, 0, (size_t)n);
+	}
+	if (n > 0 && conn_paced(w, s) < 0)
+		conn_finish(w, s, END_SLOW);
+	else if (s->held == NULL && s->end_after != END_COUNT)
+		conn_finish(w, s, (enum end)s->end_after);
+	else
+		conn_interest(w, s);
+}
+
+void
+loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev)
+{
+	(void)ev;
+	if (s->events == WANT_OUT)
+		conn_write(w, s);
+	else
+		conn_read(w, s);
+}
+
+/* The first bytes: the banner, and daytime's line (which is all it sends). */
+static void
+conn_greet(struct loop_worker *w, struct loop_session *s)
+{
+	const struct session_params *p = w->job->session;
+	char *out = w->buf + LOOP_BUF;
+	size_t n;
+
+	if (p->banner != NULL) {
+		n = session_banner_text(s->fd, p, out, BANNER_MAX);
+		s->banner = n;
+		if (conn_send(w, s, out, n) < 0) {
+			conn_finish(w, s, end_of_errno(errno));
+			return;
+		}
+	}
+	if (w->svc->first != NULL) {
+		if ((n = w->svc->first(out)) == 0 || conn_send(w, s, out, n) < 0) {
+			conn_finish(w, s, n == 0 ? END_ERROR : end_of_errno(errno));
+			return;
+		}
+		conn_finish(w, s, END_EOF);
+		return;
+	}
+	conn_interest(w, s);
+}
+
+/* Its next deadline: the end of a linger, or the earlier of the idle timeout and --max-time. */
+static int64_t
+conn_deadline(const struct loop_worker *w, const struct loop_session *s)
+{
+	const struct session_params *p = w->job->session;
+	int64_t due = INT64_MAX;
+
+	if (s->state == LOOP_LINGER)
+		return s->linger_ms;
+	if (p->idle_timeout > 0)
+		due = s->last_ms + (int64_t)p->idle_timeout * 1000;
+	if (p->max_time > 0 && s->start_ms + (int64_t)p->max_time * 1000 < due)
+		due = s->start_ms + (int64_t)p->max_time * 1000;
+	return due;
+}
+
+int
+loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
+{
+	struct loop_session *s = calloc(1, sizeof(*s));
+	int live;
+	char who[LISTENER_PEER_TEXT];
+
+	if (s == NULL) {
+		close(fd);
+		return -1;
+	}
+	s->fd = fd;
+	s->heap_at = -1;
+	s->end_after = END_COUNT;
+	s->peer = *p;
+	s->start_ms = s->last_ms = s->window_ms = clock_ms();
+	upper_init(&s->upper);
+	if (loop_heap_set(&w->timers, s, conn_deadline(w, s)) < 0) {
+		close(fd);
+		free(s);
+		return -1;
+	}
+	live = __atomic_add_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->me->live, w->me->live + 1, __ATOMIC_RELAXED);
+	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
+		log_msg(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
+		    listener_peer_text(p, who, sizeof(who)), (long)getpid(), live);
+	conn_greet(w, s);
+	return 0;
+}
+
+void
+loop_session_due(struct loop_worker *w, struct loop_session *s, int64_t now)
+{
+	const struct session_params *p = w->job->session;
+	int64_t due = conn_deadline(w, s);
+
+	if (due > now) {	/* it moved bytes since: later */
+		loop_heap_set(&w->timers, s, due);
+		return;
+	}
+	if (s->state == LOOP_LINGER)
+		conn_close(w, s, W_EXITCODE(END_QUIT, 0));
+	else if (p->max_time > 0 && now - s->start_ms >= (int64_t)p->max_time * 1000)
+		conn_close(w, s, W_EXITCODE(END_MAX_TIME, 0));
+	else
+		conn_close(w, s, W_EXITCODE(END_IDLE, 0));
+}
+
+void
+loop_session_kill(struct loop_worker *w, struct loop_session *s, int sig)
+{
+	conn_close(w, s, sig);
+}

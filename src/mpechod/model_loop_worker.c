@@ -1,0 +1,226 @@
+/*
+ * model_loop_worker: one worker of the loop model. One epoll set holds the
+ * shared listeners (EPOLLEXCLUSIVE: a connection wakes one waiting worker,
+ * not all), the worker's signalfd and its sessions; the listeners are in it
+ * only while the worker has room under its share of -c (back-pressure: the
+ * kernel's backlog holds the rest). Deadlines come from the timer heap.
+ */
+#include "model_loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "session.h"
+
+/* epoll keys below this are a listener's index; this one is the signalfd; above, sessions. */
+#define KEY_SIGNALS 0xffffu
+#define LOOP_EVENTS 256		/* events taken per wait */
+#define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
+
+/* Every descriptor the hard limit allows: a worker's share of -c was sized to fit it. */
+static void
+lw_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The signalfd, the epoll set, the access rules, the timers, the buffer. 0, or -1 with errno. */
+static int
+lw_setup(struct loop_worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = KEY_SIGNALS };
+	sigset_t set;
+
+	lw_raise_nofile();
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
+	    admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0 ||
+	    loop_heap_init(&w->timers, w->job->cap < 4096 ? w->job->cap : 4096) < 0 ||
+	    loop_service_init(w) < 0 ||
+	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL)
+		return -1;
+	w->adm.shared_refused = w->job->totals->refused;
+	return 0;
+}
+
+/* The listeners in the epoll set, or out of it. */
+static void
+lw_listen(struct loop_worker *w, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	size_t i;
+
+	for (i = 0; i < w->job->ls->n; i++) {
+		ev.data.u64 = i;
+		epoll_ctl(w->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->job->ls->v[i].fd, &ev);
+	}
+	w->listening = on;
+}
+
+/* Every session ends now, counted and logged as killed by sig. */
+static void
+lw_kill_all(struct loop_worker *w, int sig)
+{
+	struct loop_session *s;
+
+	while ((s = loop_heap_top(&w->timers)) != NULL)
+		loop_session_kill(w, s, sig);
+}
+
+/*
+ * SIGUSR1: no new sessions (the drain; or the supervisor died: then the
+ * sessions get --grace); SIGHUP: reopen the log file; SIGTERM from the
+ * supervisor (the grace is over): every session ends now.
+ */
+static void
+lw_read_signals(struct loop_worker *w)
+{
+	struct signalfd_siginfo si[8];
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(w->sigfd, si, sizeof(si))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			if (si[i].ssi_signo == SIGUSR1) {
+				w->leave = true;
+				if (getppid() != w->job->supervisor && w->kill_at == 0)
+					w->kill_at = clock_ms() + w->job->grace_ms;
+			} else if (si[i].ssi_signo == SIGHUP) {
+				log_reopen();
+			} else if (si[i].ssi_signo == SIGTERM && (long)si[i].ssi_pid == w->job->supervisor) {
+				lw_kill_all(w, SIGTERM);
+				_exit(0);
+			}
+		}
+	}
+}
+
+/* Out of descriptors or memory: accepting rests a moment instead of spinning. */
+static void
+lw_rest(struct loop_worker *w)
+{
+	if (w->rest_until == 0)
+		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=%s action=pause pause_ms=%d",
+		    (long)getpid(), log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
+	__atomic_store_n(&w->me->accept_pauses, w->me->accept_pauses + 1, __ATOMIC_RELAXED);
+	w->rest_until = clock_ms() + LISTENER_PAUSE_MS;
+	lw_listen(w, false);
+}
+
+/* A listener is ready: take its connections while there is room (other workers may be faster). */
+static void
+lw_accept(struct loop_worker *w, const struct listener *l)
+{
+	struct peer p;
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH && w->me->live < w->job->cap; i++) {
+		if ((fd = listener_accept(l, &p)) >= 0) {
+			if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
+			    admission_check(&w->adm, &p, clock_ms()) != ADMITTED)
+				close(fd);
+			else
+				loop_session_start(w, fd, &p);
+			continue;
+		}
+		if (errno == EINVAL) {
+			w->leave = true;	/* the supervisor shut the listener down: the drain */
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (!listener_transient(errno)) {
+			lw_rest(w);
+			return;
+		}
+	}
+}
+
+/* Deadlines due now; returns the wait until the next (-1: none). */
+static int
+lw_timers(struct loop_worker *w, int64_t now)
+{
+	struct loop_session *s;
+	int64_t next;
+
+	if (w->kill_at > 0 && now >= w->kill_at)
+		lw_kill_all(w, SIGTERM);	/* an orphan's grace is over */
+	if (w->rest_until > 0 && now >= w->rest_until)
+		w->rest_until = 0;
+	while ((s = loop_heap_top(&w->timers)) != NULL && s->due_ms <= now)
+		loop_session_due(w, s, now);
+	next = admission_tick(&w->adm, now);
+	if ((s = loop_heap_top(&w->timers)) != NULL && s->due_ms < next)
+		next = s->due_ms;
+	if (w->rest_until > 0 && w->rest_until < next)
+		next = w->rest_until;
+	if (w->kill_at > 0 && w->kill_at < next)
+		next = w->kill_at;
+	if (next == INT64_MAX)
+		return -1;
+	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+/* One wait and what it brought. 0, or -1 with errno (epoll failed). */
+static int
+lw_turn(struct loop_worker *w)
+{
+	struct epoll_event ev[LOOP_EVENTS];
+	int i, n, timeout = lw_timers(w, clock_ms());
+	bool room = !w->leave && w->rest_until == 0 && w->me->live < w->job->cap;
+
+	if (room != w->listening)
+		lw_listen(w, room);
+	if (w->leave && w->me->live == 0)
+		return 0;
+	if ((n = epoll_wait(w->ep, ev, LOOP_EVENTS, timeout)) < 0)
+		return errno == EINTR ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u64 == KEY_SIGNALS)
+			lw_read_signals(w);
+		else if (ev[i].data.u64 < KEY_SIGNALS)
+			lw_accept(w, &w->job->ls->v[ev[i].data.u64]);
+		else
+			loop_session_ready(w, ev[i].data.ptr, ev[i].events);
+	}
+	return 0;
+}
+
+void
+loop_worker_run(const struct loop_job *job, struct loop_board *me)
+{
+	struct loop_worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1 };
+
+	if (lw_setup(&w) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("cannot serve: %s", strerror(errno)));
+		_exit(1);
+	}
+	while (!w.leave || me->live > 0) {
+		if (lw_turn(&w) < 0) {
+			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
+			    (long)getpid(), log_qf("epoll: %s", strerror(errno)));
+			_exit(1);
+		}
+	}
+	_exit(0);
+}

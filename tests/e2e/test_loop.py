@@ -1,0 +1,157 @@
+"""The loop model: the other models' end-to-end tests of the data path, the services and the
+limits, run again with --model loop in front of their arguments; and what only the loop has."""
+import os
+import re
+import resource
+import signal
+import socket
+import time
+
+import harness
+import test_classic
+import test_echo
+import test_limits
+import test_ops
+import test_process
+from harness import Server, check, connect, echo_roundtrip, recv_exactly
+
+# The tests whose behaviour every model shares (those about a process per session are not here).
+SHARED = (
+    test_echo.test_binary_and_multi_megabyte_echo,
+    test_echo.test_fifty_concurrent_clients_each_get_their_own_bytes,
+    test_echo.test_upper_lines_crlf_split_batched_and_quit,
+    test_echo.test_upper_quit_in_batch_drops_what_follows,
+    test_echo.test_reset_by_peer_ends_the_child_quietly,
+    test_echo.test_client_pipe_mode_multi_megabyte_binary,
+    test_echo.test_client_reaches_ipv6_and_host_names,
+    test_classic.test_discard_takes_everything_and_sends_nothing,
+    test_classic.test_chargen_sends_the_rotating_lines_as_fast_as_they_are_read,
+    test_classic.test_chargen_to_a_client_that_stops_reading_ends_by_the_idle_timeout,
+    test_classic.test_daytime_sends_one_line_and_closes,
+    test_limits.test_allow_and_deny_rules,
+    test_limits.test_min_rate_0_lifts_the_minimum_for_a_trickling_load_test,
+    test_ops.test_idle_timeout_closes_a_client_that_never_reads,
+    test_ops.test_max_time_ends_a_busy_session,
+    test_ops.test_sighup_reopens_the_log_file,
+    test_process.test_sigterm_lets_a_transfer_in_flight_finish,
+    test_process.test_grace_period_ends_sessions_that_stay,
+    test_process.test_second_signal_ends_sessions_at_once,
+    test_process.test_max_conns_holds_extra_clients_in_the_backlog,
+)
+
+
+def _under_loop(fn):
+    def run():
+        harness.SERVER_ARGS[:] = ["--model", "loop"]
+        try:
+            fn()
+        finally:
+            harness.SERVER_ARGS[:] = []
+    return run
+
+
+for _fn in SHARED:
+    globals()[f"test_{_fn.__module__[5:]}_{_fn.__name__[5:]}"] = _under_loop(_fn)
+
+
+def loop(*args, **kw):
+    return Server("--model", "loop", *args, **kw)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def test_a_client_that_does_not_read_is_not_buffered_without_bound():
+    """Back-pressure: while a session holds output its client has not taken, the worker reads
+    nothing more from it; the client's sends block, the worker stays small and serves others."""
+    srv = loop("-l", "127.0.0.1:0", "--workers", "1")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", srv.port))
+    s.setblocking(False)
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+    before = rss_kib(pid)
+    sent, stalled, deadline = bytearray(), None, time.monotonic() + 20
+    chunk = os.urandom(1 << 16)
+    while time.monotonic() < deadline and len(sent) < (256 << 20):
+        try:
+            sent += chunk[:s.send(chunk)]
+            stalled = None
+        except BlockingIOError:
+            stalled = stalled or time.monotonic()
+            if time.monotonic() - stalled > 1.0:
+                break
+            time.sleep(0.01)
+    check(stalled is not None, f"the client's sends stalled (sent {len(sent)} bytes)")
+    check(len(sent) < (64 << 20), f"only socket buffers' worth went in: {len(sent) >> 20} MiB")
+    grew = rss_kib(pid) - before
+    check(grew < 4096, f"the worker grew by {grew} KiB only, for {len(sent) >> 10} KiB taken in")
+    with connect(srv.port) as other:
+        check(echo_roundtrip(other, b"meanwhile") == b"meanwhile", "the worker serves others")
+    s.setblocking(True)
+    s.settimeout(10)
+    check(recv_exactly(s, len(sent)) == bytes(sent), "and every byte comes back, in order")
+    s.close()
+    srv.wait_for(rf"event=end .*in={len(sent)} out={len(sent)} ", count=1)
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_an_idle_worker_holds_no_buffer_per_session():
+    """400 idle sessions on one worker cost it less than a buffer each would (64 KiB)."""
+    srv = loop("-l", "127.0.0.1:0", "--workers", "1")
+    with connect(srv.port) as first:
+        check(echo_roundtrip(first, b"x" * 65536) == b"x" * 65536, "one bulk echo")
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+    before = rss_kib(pid)
+    held = [connect(srv.port) for _ in range(400)]
+    for s in held:
+        check(echo_roundtrip(s, b"ping") == b"ping", "each one echoes once")
+    grew = rss_kib(pid) - before
+    check(grew < 400, f"400 idle sessions grew the worker by {grew} KiB (< 1 KiB each)")
+    for s in held:
+        s.close()
+    srv.wait_for(r"event=end ", count=401)
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_a_dead_worker_is_replaced_and_its_sessions_are_counted_lost():
+    srv = loop("-v", "-l", "127.0.0.1:0", "--workers", "1")
+    held = [connect(srv.port) for _ in range(3)]
+    for s in held:
+        check(echo_roundtrip(s, b"a") == b"a", "echo")
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+    os.kill(pid, signal.SIGKILL)
+    line = srv.wait_for(r"event=worker-exit ")[0]
+    check(f"pid={pid} signal=KILL lost=3 " in line and "level=warning" in line, f"logged: {line}")
+    srv.wait_for(r"event=worker-start ", count=2)
+    for s in held:
+        s.settimeout(5)
+        check(s.recv(1) == b"", "its clients were closed with it")
+        s.close()
+    with connect(srv.port) as s:
+        check(echo_roundtrip(s, b"again") == b"again", "the new worker serves")
+    srv.proc.send_signal(signal.SIGUSR1)
+    status = srv.wait_for(r"event=status ")[0]
+    check(re.search(r"served=4\b", status), f"the lost sessions are counted as ended: {status}")
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.wait_exit() == 0, "server exits 0")
+
+
+def test_more_workers_when_one_process_cannot_hold_its_share():
+    """A hard descriptor limit of 200: -c 600 with one worker would not fit, so there are enough
+    workers (and the start line says so), and 400 clients are all served at once."""
+    limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+    srv = loop("-l", "127.0.0.1:0", "-c", "600", "--workers", "1", preexec_fn=limit)
+    start = srv.wait_for(r"event=start ")[0]
+    check("workers=4 nofile=200 per_worker=150" in start, f"the start line says why: {start}")
+    held = [connect(srv.port) for _ in range(400)]
+    for i, s in enumerate(held):
+        check(echo_roundtrip(s, b"%d" % i) == b"%d" % i, f"client {i} served")
+    pids = {int(p) for p in re.findall(r"event=connect .*?pid=(\d+)", "\n".join(srv.lines))}
+    check(len(pids) >= 3, f"the sessions are spread over the workers: {len(pids)}")
+    for s in held:
+        s.close()
+    srv.wait_for(r"event=end ", count=400)
+    check(srv.stop() == 0, "server exits 0")
