@@ -151,6 +151,15 @@ admission_health_check(struct admission *a, const struct peer *balancer)
 }
 
 void
+admission_hold(struct admission *a, const struct peer *p, int64_t now_ms)
+{
+	struct net_addr key = admission_source(a, &p->addr);
+
+	if (a->limits != NULL && !p->local)
+		limits_hold(a->limits, &key, now_ms);
+}
+
+void
 admission_release(struct admission *a, const struct peer *p)
 {
 	struct net_addr key = admission_source(a, &p->addr);

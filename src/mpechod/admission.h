@@ -78,6 +78,9 @@ void admission_proxy_failed(struct admission *a, const struct peer *balancer, co
 /* A balancer's health check (closed before a session): counted, logged at debug level only. */
 void admission_health_check(struct admission *a, const struct peer *balancer);
 
+/* Count p as live again, judging nothing (after limits_clear_live()). */
+void admission_hold(struct admission *a, const struct peer *p, int64_t now_ms);
+
 /* A session of an admitted peer ended. */
 void admission_release(struct admission *a, const struct peer *p);
 

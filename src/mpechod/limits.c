@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
+
 /* Tokens are counted in thousandths so that refill needs no floating point. */
 #define MILLI 1000
 
@@ -36,6 +38,7 @@ struct limits {
 	int *heads;		/* chain heads, nbuckets of them */
 	unsigned nbuckets;
 	struct source *v;
+	bool shared;		/* made by limits_new_shared(): its memory is mem_shared()'s */
 };
 
 static unsigned
@@ -55,22 +58,29 @@ addr_equal(const struct net_addr *a, const struct net_addr *b)
 	return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
 }
 
-struct limits *
-limits_new(int sources, int max_per_source, int rate)
+static void *
+limits_alloc(bool shared, size_t len)
 {
-	struct limits *l = calloc(1, sizeof(*l));
+	return shared ? mem_shared(len) : calloc(1, len);
+}
+
+static struct limits *
+limits_make(int sources, int max_per_source, int rate, bool shared)
+{
+	struct limits *l = limits_alloc(shared, sizeof(*l));
 	int i;
 
 	if (l == NULL)
 		return NULL;
+	l->shared = shared;
 	l->max_per_source = max_per_source;
 	l->rate = rate;
 	l->capacity = sources;
 	l->nbuckets = 1;
 	while (l->nbuckets < (unsigned)sources)
 		l->nbuckets <<= 1;
-	l->heads = malloc(l->nbuckets * sizeof(*l->heads));
-	l->v = calloc((size_t)sources, sizeof(*l->v));
+	l->heads = limits_alloc(shared, l->nbuckets * sizeof(*l->heads));
+	l->v = limits_alloc(shared, (size_t)sources * sizeof(*l->v));
 	if (l->heads == NULL || l->v == NULL) {
 		limits_free(l);
 		errno = ENOMEM;
@@ -84,11 +94,29 @@ limits_new(int sources, int max_per_source, int rate)
 	return l;
 }
 
+struct limits *
+limits_new(int sources, int max_per_source, int rate)
+{
+	return limits_make(sources, max_per_source, rate, false);
+}
+
+struct limits *
+limits_new_shared(int sources, int max_per_source, int rate)
+{
+	return limits_make(sources, max_per_source, rate, true);
+}
+
 void
 limits_free(struct limits *l)
 {
 	if (l == NULL)
 		return;
+	if (l->shared) {
+		mem_free(l->heads, l->nbuckets * sizeof(*l->heads));
+		mem_free(l->v, (size_t)l->capacity * sizeof(*l->v));
+		mem_free(l, sizeof(*l));
+		return;
+	}
 	free(l->heads);
 	free(l->v);
 	free(l);
@@ -234,4 +262,24 @@ limits_live(const struct limits *l, const struct net_addr *addr)
 	int idx = find(l, addr);
 
 	return idx < 0 ? 0 : l->v[idx].live;
+}
+
+void
+limits_clear_live(struct limits *l)
+{
+	int i;
+
+	for (i = 0; i < l->capacity; i++)
+		l->v[i].live = 0;
+}
+
+void
+limits_hold(struct limits *l, const struct net_addr *addr, int64_t now_ms)
+{
+	int idx = find(l, addr);
+
+	if (idx < 0)
+		idx = insert(l, addr, now_ms);
+	if (idx >= 0)
+		l->v[idx].live++;
 }

@@ -23,6 +23,18 @@ struct limits;
 struct limits *limits_new(int sources, int max_per_source, int rate);
 void limits_free(struct limits *l);
 
+/*
+ * The same, in memory shared with the children forked later (mem_shared()):
+ * the loop model's workers share one table, under a lock of their own.
+ */
+struct limits *limits_new_shared(int sources, int max_per_source, int rate);
+
+/* Forget every live count; the rate buckets stay (the loop model: a worker died with its sessions). */
+void limits_clear_live(struct limits *l);
+
+/* Count one more live session for addr, judging nothing (the counts given back after a clear). */
+void limits_hold(struct limits *l, const struct net_addr *addr, int64_t now_ms);
+
 /* Admit a new connection from addr at time now_ms (monotonic); on LIMITS_OK it counts as live. */
 enum limits_verdict limits_admit(struct limits *l, const struct net_addr *addr, int64_t now_ms);
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mem.h"
 #include "model_loop.h"
+#include "limits.h"
 #include "options.h"
 #include "supervisor.h"
 
@@ -29,6 +30,7 @@
 struct loop_model {
 	struct loop_board *boards;	/* by slot, shared with the workers */
 	struct loop_totals *totals;	/* shared */
+	struct limits *limits;		/* the per-source table, shared; NULL: no such limit */
 	struct loop_job job;
 	int workers;
 	int64_t tick_ms;
@@ -88,6 +90,7 @@ loop_spawn(struct supervisor *sv, struct loop_model *m)
 		sigaddset(&mask, SIGUSR1);
 		sigaddset(&mask, SIGHUP);
 		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGUSR2);
 		child_begin(&sv->child, true, &mask, SIGUSR1, "worker-error", 1);
 		loop_worker_run(&m->job, &m->boards[slot]);
 	}
@@ -102,6 +105,29 @@ loop_spawn(struct supervisor *sv, struct loop_model *m)
 	proctab_bind(&sv->tab, slot, pid);
 	sv->ended.workers_started++;
 	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
+}
+
+/* --max-per-source, --rate: one table for the workers, in shared memory, behind a robust lock. */
+static int
+loop_limits_start(const struct config *cfg, struct loop_model *m)
+{
+	pthread_mutexattr_t a;
+	int rc;
+
+	if (cfg->max_per_source == 0 && cfg->rate == 0)
+		return 0;
+	if ((m->limits = limits_new_shared(2 * cfg->max_conns + 1024, cfg->max_per_source,
+	    cfg->rate)) == NULL)
+		return -1;
+	if ((rc = pthread_mutexattr_init(&a)) != 0 ||
+	    (rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) != 0 ||
+	    (rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) != 0 ||
+	    (rc = pthread_mutex_init(&m->totals->lock, &a)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	pthread_mutexattr_destroy(&a);
+	return 0;
 }
 
 static int
@@ -120,8 +146,11 @@ loop_start(struct supervisor *sv)
 	m->totals = mem_shared(sizeof(*m->totals));
 	if (m->boards == NULL || m->totals == NULL)
 		return -1;
+	if (loop_limits_start(sv->cfg, m) < 0)
+		return -1;
 	m->job = (struct loop_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
-	    .totals = m->totals, .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000 };
+	    .totals = m->totals, .limits = m->limits, .prefix6 = sv->cfg->source_prefix6,
+	    .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000 };
 	if (nofile > 0)
 		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d nofile=%ld "
 		    "per_worker=%d", m->workers, nofile, loop_share(sv->cfg->max_conns, m->workers, 0));
@@ -139,6 +168,7 @@ loop_stop(struct supervisor *sv)
 
 	mem_free(m->boards, (size_t)m->workers * sizeof(*m->boards));
 	mem_free(m->totals, sizeof(*m->totals));
+	limits_free(m->limits);
 	free(m);
 	sv->model_data = NULL;
 }
@@ -162,6 +192,13 @@ loop_fold(struct supervisor *sv, struct loop_model *m, const struct loop_board *
 	for (i = 0; i < lost; i++)	/* how long each lasted is not known: at most the worker's age */
 		supervisor_count_end(sv, SESSION_SERVED, END_KILLED, age);
 	__atomic_sub_fetch(&m->totals->live, lost, __ATOMIC_RELAXED);
+	if (lost > 0 && m->limits != NULL) {	/* its sources' counts cannot be given back one by one */
+		loop_limits_lock(&m->job);
+		limits_clear_live(m->limits);
+		__atomic_add_fetch(&m->totals->generation, 1, __ATOMIC_RELEASE);
+		loop_limits_unlock(&m->job);
+		proctab_signal(&sv->tab, SIGUSR2);	/* the others give theirs back now */
+	}
 	return lost;
 }
 

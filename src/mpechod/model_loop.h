@@ -8,6 +8,7 @@
 #ifndef MPECHO_MODEL_LOOP_H
 #define MPECHO_MODEL_LOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +21,9 @@
 
 struct acl;
 struct config;
+struct limits;
 struct loop_service;
+struct loop_worker;
 struct service;
 struct listeners;
 struct session_params;
@@ -44,6 +47,8 @@ struct loop_board {
 struct loop_totals {
 	int live;			/* sessions of all workers now, for log lines */
 	uint64_t refused[REFUSAL_COUNT];
+	pthread_mutex_t lock;		/* the per-source table's (robust: a worker may die holding it) */
+	unsigned generation;		/* its live counts were cleared: each worker gives its own back */
 };
 
 /* What a worker is given. */
@@ -52,6 +57,8 @@ struct loop_job {
 	const struct session_params *session;
 	const struct acl *acl;
 	struct loop_totals *totals;
+	struct limits *limits;		/* --max-per-source, --rate: one table, shared; NULL: none */
+	int prefix6;			/* IPv6 sources are counted by this prefix */
 	long supervisor;		/* its pid: SIGTERM is taken from it alone */
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
 	int cap;			/* sessions at most: this worker's share of -c */
@@ -66,6 +73,14 @@ int loop_workers(const struct config *cfg, long *nofile);
 
 /* Worker slot's share of -c among n workers. */
 int loop_share(int max_conns, int n, int slot);
+
+/*
+ * model_loop_worker.c: the per-source table is the workers' together; these
+ * take its lock (nothing without a table), and give a peer's live count back.
+ */
+void loop_limits_lock(const struct loop_job *job);
+void loop_limits_unlock(const struct loop_job *job);
+void loop_limits_release(struct loop_worker *w, const struct peer *p);
 
 /*
  * A worker's life, in the child the model forked (after child_begin(), with
@@ -114,7 +129,7 @@ struct loop_worker {
 	const struct loop_job *job;
 	struct loop_board *me;
 	struct admission adm;
-	uint64_t published_checks;
+	unsigned generation;		/* of the per-source table's live counts, as last given back */
 	int ep, sigfd;
 	bool listening;			/* the listeners are in the epoll set */
 	bool leave;			/* no new session; leave once none is left */

@@ -139,6 +139,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 	int live;
 
 	loop_heap_remove(&w->timers, s);
+	loop_limits_release(w, &s->peer);
 	close(s->fd);
 	free(s->held);
 	live = __atomic_sub_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);

@@ -50,6 +50,7 @@ lw_setup(struct loop_worker *w)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR2);
 	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
 	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
@@ -59,6 +60,9 @@ lw_setup(struct loop_worker *w)
 	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL)
 		return -1;
 	w->adm.shared_refused = w->job->totals->refused;
+	w->adm.limits = w->job->limits;
+	w->adm.prefix6 = w->job->prefix6;
+	w->generation = w->job->totals->generation;
 	return 0;
 }
 
@@ -89,7 +93,8 @@ lw_kill_all(struct loop_worker *w, int sig)
 /*
  * SIGUSR1: no new sessions (the drain; or the supervisor died: then the
  * sessions get --grace); SIGHUP: reopen the log file; SIGTERM from the
- * supervisor (the grace is over): every session ends now.
+ * supervisor (the grace is over): every session ends now. SIGUSR2 only wakes
+ * the loop: the per-source counts are to be given back (lw_give_back()).
  */
 static void
 lw_read_signals(struct loop_worker *w)
@@ -126,6 +131,69 @@ lw_rest(struct loop_worker *w)
 	lw_listen(w, false);
 }
 
+void
+loop_limits_lock(const struct loop_job *job)
+{
+	if (job->limits != NULL && pthread_mutex_lock(&job->totals->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&job->totals->lock);	/* a worker died holding it: the table is whole between calls */
+}
+
+void
+loop_limits_unlock(const struct loop_job *job)
+{
+	if (job->limits != NULL)
+		pthread_mutex_unlock(&job->totals->lock);
+}
+
+void
+loop_limits_release(struct loop_worker *w, const struct peer *p)
+{
+	if (w->job->limits == NULL)
+		return;
+	loop_limits_lock(w->job);
+	admission_release(&w->adm, p);
+	loop_limits_unlock(w->job);
+}
+
+/*
+ * The supervisor cleared the table's live counts (a worker died with sessions
+ * it could not give back): this worker counts its own again.
+ */
+static void
+lw_give_back(struct loop_worker *w)
+{
+	unsigned gen = __atomic_load_n(&w->job->totals->generation, __ATOMIC_ACQUIRE);
+	int64_t now = clock_ms();
+	int i;
+
+	if (w->job->limits == NULL || gen == w->generation)
+		return;
+	loop_limits_lock(w->job);
+	for (i = 0; i < w->timers.n; i++)
+		admission_hold(&w->adm, &w->timers.v[i]->peer, now);
+	w->generation = __atomic_load_n(&w->job->totals->generation, __ATOMIC_RELAXED);
+	loop_limits_unlock(w->job);
+}
+
+/* One connection taken: admitted (under the per-source table's lock), then served. */
+static void
+lw_admit(struct loop_worker *w, int fd, const struct peer *p)
+{
+	enum refusal why;
+
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		return;
+	}
+	loop_limits_lock(w->job);
+	why = admission_check(&w->adm, p, clock_ms());
+	loop_limits_unlock(w->job);
+	if (why != ADMITTED)
+		close(fd);
+	else if (loop_session_start(w, fd, p) < 0)
+		loop_limits_release(w, p);
+}
+
 /* A listener is ready: take its connections while there is room (other workers may be faster). */
 static void
 lw_accept(struct loop_worker *w, const struct listener *l)
@@ -135,11 +203,7 @@ lw_accept(struct loop_worker *w, const struct listener *l)
 
 	for (i = 0; i < ACCEPT_BATCH && w->me->live < w->job->cap; i++) {
 		if ((fd = listener_accept(l, &p)) >= 0) {
-			if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
-			    admission_check(&w->adm, &p, clock_ms()) != ADMITTED)
-				close(fd);
-			else
-				loop_session_start(w, fd, &p);
+			lw_admit(w, fd, &p);
 			continue;
 		}
 		if (errno == EINVAL) {
@@ -190,6 +254,7 @@ lw_turn(struct loop_worker *w)
 
 	if (room != w->listening)
 		lw_listen(w, room);
+	lw_give_back(w);
 	if (w->leave && w->me->live == 0)
 		return 0;
 	if ((n = epoll_wait(w->ep, ev, LOOP_EVENTS, timeout)) < 0)

@@ -14,8 +14,8 @@
 
 /* What an option may need, to take effect. */
 enum need {
-	NEED_STREAM, NEED_LISTENING, NEED_PROXY, NEED_TLS, NEED_LOCAL, NEED_UDP, NEED_FORK,
-	NEED_PREFORK, NEED_LOOP, NEED_PROCESS, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
+	NEED_STREAM, NEED_LISTENING, NEED_PROXY, NEED_TLS, NEED_LOCAL, NEED_UDP,
+	NEED_PREFORK, NEED_LOOP, NEED_PROCESS, NEED_NOT_PREFORK, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
 };
 
 /* One thing an option needs; an option may need several (the first one missing is named). */
@@ -42,13 +42,14 @@ effect_met(enum need need, const struct config *cfg, const struct options_scene 
 		return sc->local;
 	case NEED_UDP:
 		return sc->udp;
-	case NEED_FORK:
 	case NEED_PREFORK:
-		return cfg->model == (need == NEED_FORK ? MODEL_FORK : MODEL_PREFORK);
+		return cfg->model == MODEL_PREFORK;
 	case NEED_LOOP:
 		return cfg->model == MODEL_LOOP;
 	case NEED_PROCESS:
 		return cfg->model != MODEL_LOOP;
+	case NEED_NOT_PREFORK:
+		return cfg->model != MODEL_PREFORK;
 	case NEED_METRICS:
 		return cfg->metrics != NULL;
 	case NEED_ECHO:
@@ -69,10 +70,12 @@ static const struct effect effects[] = {
 	{ 's', NEED_STREAM, STREAM, false },
 	{ 'c', NEED_STREAM, STREAM, false },
 	{ 'c', NEED_LISTENING, LISTENING, false },
-	{ OPT_MAX_PER_SOURCE, NEED_FORK, "--model fork: prefork workers accept on their own", true },
+	{ OPT_MAX_PER_SOURCE, NEED_NOT_PREFORK, "--model fork or loop: prefork workers accept on "
+	    "their own", true },
 	{ OPT_MAX_PER_SOURCE, NEED_STREAM, STREAM, true },
 	{ OPT_MAX_PER_SOURCE, NEED_LISTENING, LISTENING, true },
-	{ OPT_RATE, NEED_FORK, "--model fork: prefork workers accept on their own", true },
+	{ OPT_RATE, NEED_NOT_PREFORK, "--model fork or loop: prefork workers accept on their own",
+	    true },
 	{ OPT_RATE, NEED_STREAM, STREAM, true },
 	{ OPT_RATE, NEED_LISTENING, LISTENING, true },
 	{ OPT_SOURCE_PREFIX6, NEED_PER_SOURCE, "--max-per-source, --rate or --udp-rate: it says "

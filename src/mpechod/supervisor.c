@@ -287,7 +287,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 		return -1;
 	if (proctab_init(&sv->tab, sv->model->children != NULL ? sv->model->children(cfg) :
 	    cfg->max_conns) < 0 ||
-	    admission_init(&sv->adm, &cfg->acl, cfg->max_per_source, cfg->rate, cfg->max_conns) < 0 ||
+	    admission_init(&sv->adm, &cfg->acl, sv->model->serve != NULL ? cfg->max_per_source : 0,
+	    sv->model->serve != NULL ? cfg->rate : 0, cfg->max_conns) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (supervisor_proxied(sv->ls) && pending_init(&sv->pending, cfg->max_conns) < 0) ||
 	    (sv->sigfd = supervisor_signals_open()) < 0)

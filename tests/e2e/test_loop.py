@@ -13,7 +13,7 @@ import test_echo
 import test_limits
 import test_ops
 import test_process
-from harness import Server, check, connect, echo_roundtrip, recv_exactly
+from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
 # The tests whose behaviour every model shares (those about a process per session are not here).
 SHARED = (
@@ -28,7 +28,10 @@ SHARED = (
     test_classic.test_chargen_sends_the_rotating_lines_as_fast_as_they_are_read,
     test_classic.test_chargen_to_a_client_that_stops_reading_ends_by_the_idle_timeout,
     test_classic.test_daytime_sends_one_line_and_closes,
+    test_limits.test_max_per_source_refuses_the_extra_connection,
+    test_limits.test_rate_limit_per_source,
     test_limits.test_allow_and_deny_rules,
+    test_limits.test_refusal_lines_are_rate_limited,
     test_limits.test_min_rate_0_lifts_the_minimum_for_a_trickling_load_test,
     test_ops.test_idle_timeout_closes_a_client_that_never_reads,
     test_ops.test_max_time_ends_a_busy_session,
@@ -132,6 +135,7 @@ def test_a_dead_worker_is_replaced_and_its_sessions_are_counted_lost():
         s.close()
     with connect(srv.port) as s:
         check(echo_roundtrip(s, b"again") == b"again", "the new worker serves")
+    srv.wait_for(r"event=end ")  # that session's: the lost ones have none
     srv.proc.send_signal(signal.SIGUSR1)
     status = srv.wait_for(r"event=status ")[0]
     check(re.search(r"served=4\b", status), f"the lost sessions are counted as ended: {status}")
@@ -155,3 +159,29 @@ def test_more_workers_when_one_process_cannot_hold_its_share():
         s.close()
     srv.wait_for(r"event=end ", count=400)
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_a_dead_workers_sources_get_their_count_back_and_the_others_keep_theirs():
+    """--max-per-source 1 with two workers of one session each (-c 2): a session from .2 on one
+    worker, one from .3 on the other. The first worker is killed: .3's count, given back by the
+    worker that still serves it, still refuses a second from .3, and .2 may connect again."""
+    srv = loop("-v", "-l", "127.0.0.1:0", "--workers", "2", "-c", "2", "--max-per-source", "1")
+    a = test_limits.connect_from(srv.port, "127.0.0.2")
+    b = test_limits.connect_from(srv.port, "127.0.0.3")
+    check(test_limits.served(a) and test_limits.served(b), "one session each")
+    pid_of = lambda src: int(re.search(rf"peer={src}:\d+ pid=(\d+)",
+                                       "\n".join(srv.wait_for(rf"event=connect peer={src}:"))).group(1))
+    victim, other = pid_of("127.0.0.2"), pid_of("127.0.0.3")
+    check(victim != other, "the two sessions are on two workers")
+    os.kill(victim, signal.SIGKILL)
+    srv.wait_for(rf"event=worker-exit pid={victim} signal=KILL lost=1 ")
+    srv.wait_for(r"event=worker-start ", count=3)
+    a.close()
+    with test_limits.connect_from(srv.port, "127.0.0.3") as c:
+        check(test_limits.refused(c), "127.0.0.3 still has its one session counted")
+    again = test_limits.connect_from(srv.port, "127.0.0.2")
+    check(test_limits.served(again), "127.0.0.2's count went with the dead worker")
+    for s in (again, b):
+        s.close()
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.wait_exit() == 0, "server exits 0")
