@@ -1,8 +1,10 @@
 /*
  * model_loop: the supervisor's side of the loop model. It starts a fixed
- * number of workers (model_loop_worker.c), each with its share of -c, and
- * replaces one that dies; the sessions a dead worker held are lost, and are
- * counted and logged as such. The figures come from each worker's board.
+ * number of workers (model_loop_worker.c), each serving a share of -c (a
+ * lane), and replaces one that dies; the sessions a dead worker held are
+ * lost, and are counted and logged as such. A worker that served
+ * --max-requests retires: a new one takes its lane at once, with room for
+ * what the old one no longer holds. The figures come from each worker's board.
  */
 #include "model.h"
 
@@ -32,7 +34,8 @@ struct loop_model {
 	struct loop_totals *totals;	/* shared */
 	struct limits *limits;		/* the per-source table, shared; NULL: no such limit */
 	struct loop_job job;
-	int workers;
+	int workers;			/* lanes: shares of -c */
+	int *lane;			/* by table slot: the lane of the worker there */
 	int64_t tick_ms;
 	int64_t spawn_hold_ms;		/* no new worker before then */
 	bool at_limit_logged;
@@ -64,26 +67,49 @@ loop_workers(const struct config *cfg, long *nofile)
 	return (int)(n > OPTIONS_LOOP_WORKERS ? OPTIONS_LOOP_WORKERS : n);
 }
 
+/* A worker per lane, and room for one retiring in each (--max-requests). */
 static int
 loop_children(const struct config *cfg)
 {
 	long nofile;
 
-	return loop_workers(cfg, &nofile);
+	return 2 * loop_workers(cfg, &nofile);
+}
+
+/*
+ * The room of lane's taking worker: its share, less the sessions a worker of
+ * that lane that retired still holds; -1 if no worker takes sessions for it.
+ */
+static int
+loop_lane_room(const struct supervisor *sv, const struct loop_model *m, int lane, int *taker)
+{
+	int i, room = loop_share(sv->cfg->max_conns, m->workers, lane);
+
+	*taker = -1;
+	for (i = 0; i < sv->tab.size; i++) {
+		if (sv->tab.slots[i].pid <= 0 || m->lane[i] != lane)
+			continue;
+		if (__atomic_load_n(&m->boards[i].retiring, __ATOMIC_ACQUIRE))
+			room -= __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED);
+		else
+			*taker = i;
+	}
+	return room > 0 ? room : 0;
 }
 
 static void
-loop_spawn(struct supervisor *sv, struct loop_model *m)
+loop_spawn(struct supervisor *sv, struct loop_model *m, int lane)
 {
-	int slot = proctab_claim(&sv->tab);
+	int slot = proctab_claim(&sv->tab), taker;
 	sigset_t mask;
 	pid_t pid;
 
 	if (slot < 0)
 		return;
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
+	m->lane[slot] = lane;
+	m->boards[slot].cap = loop_lane_room(sv, m, lane, &taker);
 	sv->tab.slots[slot].start_ms = clock_ms();
-	m->job.cap = loop_share(sv->cfg->max_conns, m->workers, slot);
 	if ((pid = fork()) == 0) {
 		/* The worker reads these from a signalfd: they stay blocked. */
 		child_mask(&mask);
@@ -142,22 +168,24 @@ loop_start(struct supervisor *sv)
 	sv->model_data = m;
 	m->limit_log.max = 1;
 	m->workers = loop_workers(sv->cfg, &nofile);
-	m->boards = mem_shared((size_t)m->workers * sizeof(*m->boards));
+	m->boards = mem_shared((size_t)sv->tab.size * sizeof(*m->boards));
 	m->totals = mem_shared(sizeof(*m->totals));
-	if (m->boards == NULL || m->totals == NULL)
+	m->lane = calloc((size_t)sv->tab.size, sizeof(*m->lane));
+	if (m->boards == NULL || m->totals == NULL || m->lane == NULL)
 		return -1;
 	if (loop_limits_start(sv->cfg, m) < 0)
 		return -1;
 	m->job = (struct loop_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
 	    .totals = m->totals, .limits = m->limits, .prefix6 = sv->cfg->source_prefix6,
-	    .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000 };
+	    .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000,
+	    .max_requests = sv->cfg->max_requests };
 	if (nofile > 0)
 		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d nofile=%ld "
 		    "per_worker=%d", m->workers, nofile, loop_share(sv->cfg->max_conns, m->workers, 0));
 	else
 		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d", m->workers);
 	for (i = 0; i < m->workers; i++)
-		loop_spawn(sv, m);
+		loop_spawn(sv, m, i);
 	return 0;
 }
 
@@ -166,7 +194,8 @@ loop_stop(struct supervisor *sv)
 {
 	struct loop_model *m = sv->model_data;
 
-	mem_free(m->boards, (size_t)m->workers * sizeof(*m->boards));
+	mem_free(m->boards, (size_t)sv->tab.size * sizeof(*m->boards));
+	free(m->lane);
 	mem_free(m->totals, sizeof(*m->totals));
 	limits_free(m->limits);
 	free(m);
@@ -224,6 +253,27 @@ loop_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 	m->tick_ms = now;	/* replace it at the next turn (unless respawning is held) */
 }
 
+/*
+ * Each lane: its taking worker's room kept current (woken by SIGUSR2 when it
+ * grew: it may be waiting without the listeners), or a worker started for it.
+ */
+static void
+loop_lanes(struct supervisor *sv, struct loop_model *m, int64_t now)
+{
+	int lane, room, taker;
+
+	for (lane = 0; lane < m->workers; lane++) {
+		room = loop_lane_room(sv, m, lane, &taker);
+		if (taker >= 0 && room != m->boards[taker].cap) {
+			__atomic_store_n(&m->boards[taker].cap, room, __ATOMIC_RELEASE);
+			if (room > 0)
+				kill(sv->tab.slots[taker].pid, SIGUSR2);
+		} else if (taker < 0 && now >= m->spawn_hold_ms && sv->tab.nfree > 0) {
+			loop_spawn(sv, m, lane);
+		}
+	}
+}
+
 /* Start missing workers; the limit line once per stretch at -c. */
 static int64_t
 loop_tick(struct supervisor *sv, int64_t now)
@@ -246,8 +296,7 @@ loop_tick(struct supervisor *sv, int64_t now)
 	} else if (live < sv->cfg->max_conns) {
 		m->at_limit_logged = false;
 	}
-	while (sv->tab.live < m->workers && now >= m->spawn_hold_ms && sv->tab.nfree > 0)
-		loop_spawn(sv, m);
+	loop_lanes(sv, m, now);
 	return m->tick_ms;
 }
 

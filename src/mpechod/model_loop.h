@@ -33,6 +33,8 @@ struct session_params;
 
 /* One worker's figures, in memory shared with the supervisor; the worker alone writes them. */
 struct loop_board {
+	int cap;			/* sessions it may have: set by the supervisor (see model_loop.c) */
+	int retiring;			/* 1: it served --max-requests and takes no more (set by the worker) */
 	int live;			/* its sessions now */
 	uint64_t served;		/* sessions that ended */
 	uint64_t bytes_in, bytes_out;	/* of every session, live ones included */
@@ -61,7 +63,7 @@ struct loop_job {
 	int prefix6;			/* IPv6 sources are counted by this prefix */
 	long supervisor;		/* its pid: SIGTERM is taken from it alone */
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
-	int cap;			/* sessions at most: this worker's share of -c */
+	int max_requests;		/* sessions it takes before it retires; 0: no limit */
 };
 
 /*
@@ -133,6 +135,7 @@ struct loop_worker {
 	int ep, sigfd;
 	bool listening;			/* the listeners are in the epoll set */
 	bool leave;			/* no new session; leave once none is left */
+	uint64_t taken;			/* sessions it took, for --max-requests */
 	int64_t rest_until;		/* accepting rests until then (EMFILE); 0: not resting */
 	int64_t kill_at;		/* an orphan: its sessions end then; 0: never */
 	struct loop_heap timers;

@@ -55,7 +55,7 @@ lw_setup(struct loop_worker *w)
 	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
 	    admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0 ||
-	    loop_heap_init(&w->timers, w->job->cap < 4096 ? w->job->cap : 4096) < 0 ||
+	    loop_heap_init(&w->timers, 1024) < 0 ||
 	    loop_service_init(w) < 0 ||
 	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL)
 		return -1;
@@ -80,6 +80,13 @@ lw_listen(struct loop_worker *w, bool on)
 	w->listening = on;
 }
 
+/* Sessions it may have now: its share of -c, less what a retiring worker of that share still has. */
+static int
+lw_cap(const struct loop_worker *w)
+{
+	return __atomic_load_n(&w->me->cap, __ATOMIC_ACQUIRE);
+}
+
 /* Every session ends now, counted and logged as killed by sig. */
 static void
 lw_kill_all(struct loop_worker *w, int sig)
@@ -94,7 +101,8 @@ lw_kill_all(struct loop_worker *w, int sig)
  * SIGUSR1: no new sessions (the drain; or the supervisor died: then the
  * sessions get --grace); SIGHUP: reopen the log file; SIGTERM from the
  * supervisor (the grace is over): every session ends now. SIGUSR2 only wakes
- * the loop: the per-source counts are to be given back (lw_give_back()).
+ * the loop: the per-source counts are to be given back (lw_give_back()), or
+ * its room under -c grew (--max-requests: a retiring worker's session ended).
  */
 static void
 lw_read_signals(struct loop_worker *w)
@@ -188,10 +196,16 @@ lw_admit(struct loop_worker *w, int fd, const struct peer *p)
 	loop_limits_lock(w->job);
 	why = admission_check(&w->adm, p, clock_ms());
 	loop_limits_unlock(w->job);
-	if (why != ADMITTED)
+	if (why != ADMITTED) {
 		close(fd);
-	else if (loop_session_start(w, fd, p) < 0)
+		return;
+	}
+	if (loop_session_start(w, fd, p) < 0)
 		loop_limits_release(w, p);
+	if (w->job->max_requests > 0 && ++w->taken >= (uint64_t)w->job->max_requests) {
+		w->leave = true;	/* --max-requests: a new worker takes its place */
+		__atomic_store_n(&w->me->retiring, 1, __ATOMIC_RELEASE);
+	}
 }
 
 /* A listener is ready: take its connections while there is room (other workers may be faster). */
@@ -201,7 +215,7 @@ lw_accept(struct loop_worker *w, const struct listener *l)
 	struct peer p;
 	int i, fd;
 
-	for (i = 0; i < ACCEPT_BATCH && w->me->live < w->job->cap; i++) {
+	for (i = 0; i < ACCEPT_BATCH && !w->leave && w->me->live < lw_cap(w); i++) {
 		if ((fd = listener_accept(l, &p)) >= 0) {
 			lw_admit(w, fd, &p);
 			continue;
@@ -250,7 +264,7 @@ lw_turn(struct loop_worker *w)
 {
 	struct epoll_event ev[LOOP_EVENTS];
 	int i, n, timeout = lw_timers(w, clock_ms());
-	bool room = !w->leave && w->rest_until == 0 && w->me->live < w->job->cap;
+	bool room = !w->leave && w->rest_until == 0 && w->me->live < lw_cap(w);
 
 	if (room != w->listening)
 		lw_listen(w, room);

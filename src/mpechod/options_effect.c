@@ -15,7 +15,7 @@
 /* What an option may need, to take effect. */
 enum need {
 	NEED_STREAM, NEED_LISTENING, NEED_PROXY, NEED_TLS, NEED_LOCAL, NEED_UDP,
-	NEED_PREFORK, NEED_LOOP, NEED_PROCESS, NEED_NOT_PREFORK, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
+	NEED_PREFORK, NEED_LOOP, NEED_PROCESS, NEED_NOT_PREFORK, NEED_NOT_FORK, NEED_METRICS, NEED_ECHO, NEED_IDLE_WINDOW, NEED_PER_SOURCE
 };
 
 /* One thing an option needs; an option may need several (the first one missing is named). */
@@ -50,6 +50,8 @@ effect_met(enum need need, const struct config *cfg, const struct options_scene 
 		return cfg->model != MODEL_LOOP;
 	case NEED_NOT_PREFORK:
 		return cfg->model != MODEL_PREFORK;
+	case NEED_NOT_FORK:
+		return cfg->model != MODEL_FORK;
 	case NEED_METRICS:
 		return cfg->metrics != NULL;
 	case NEED_ECHO:
@@ -94,7 +96,7 @@ static const struct effect effects[] = {
 	{ OPT_START, NEED_PREFORK, "--model prefork", false },
 	{ OPT_MIN_SPARE, NEED_PREFORK, "--model prefork", false },
 	{ OPT_MAX_SPARE, NEED_PREFORK, "--model prefork", false },
-	{ OPT_MAX_REQUESTS, NEED_PREFORK, "--model prefork", true },
+	{ OPT_MAX_REQUESTS, NEED_NOT_FORK, "--model prefork or loop", true },
 	{ OPT_SPLICE, NEED_STREAM, STREAM, false },
 	{ OPT_SPLICE, NEED_ECHO, "-s echo: it is echo's zero-copy path", false },
 	{ OPT_SPLICE, NEED_PROCESS, "--model fork or prefork: the loop model copies", false },

@@ -185,3 +185,30 @@ def test_a_dead_workers_sources_get_their_count_back_and_the_others_keep_theirs(
         s.close()
     srv.proc.send_signal(signal.SIGTERM)
     check(srv.wait_exit() == 0, "server exits 0")
+
+
+def test_max_requests_retires_a_worker_and_its_successor_keeps_within_c():
+    """-c 2, one worker, --max-requests 2: the worker retires with two live sessions and a new
+    one starts, but has no room until one of those ends; then it serves the third client."""
+    srv = loop("-v", "-l", "127.0.0.1:0", "--workers", "1", "-c", "2", "--max-requests", "2")
+    a, b = connect(srv.port), connect(srv.port)
+    for s in (a, b):
+        check(echo_roundtrip(s, b"x") == b"x", "two sessions on the first worker")
+    srv.wait_for(r"event=worker-start ", count=2)
+    c = connect(srv.port)
+    c.sendall(b"waiting")
+    c.settimeout(0.5)
+    try:
+        early = c.recv(16)
+    except socket.timeout:
+        early = None
+    check(early is None, f"the third waits in the backlog while -c 2 are live: {early!r}")
+    a.close()
+    c.settimeout(10)
+    check(recv_exactly(c, 7) == b"waiting", "served once one of the two ended")
+    b.close()
+    srv.wait_for(r"event=worker-exit .*exit=0 lost=0 ")
+    pids = re.findall(r"event=connect .*?pid=(\d+)", "\n".join(srv.lines))
+    check(pids[0] == pids[1] != pids[2], f"the third on the new worker: {pids}")
+    c.close()
+    check(srv.stop() == 0, "server exits 0")
