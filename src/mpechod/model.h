@@ -16,6 +16,7 @@ struct peer;
 struct supervisor;
 struct tally;
 struct config;
+struct metrics_text;
 
 enum model_event {
 	MODEL_REOPEN,		/* SIGHUP: the log file was reopened; children reopen theirs */
@@ -46,6 +47,8 @@ struct model {
 	 * and Unix-socket clients left out) into out; returns how many.
 	 */
 	int (*peers)(const struct supervisor *sv, struct net_addr *out, int max);
+	/* Lines of its own for /metrics (NULL: none). */
+	void (*metrics)(const struct supervisor *sv, struct metrics_text *t);
 	/* Tell the children about an event. */
 	void (*notify)(struct supervisor *sv, enum model_event ev);
 	/* Release what start() set up. */

@@ -323,9 +323,27 @@ loop_tally(const struct supervisor *sv, struct tally *t)
 		for (k = 0; k < END_BUCKETS; k++)
 			t->duration[k] += __atomic_load_n(&b->duration[k], __ATOMIC_RELAXED);
 	}
-	t->workers = sv->tab.live;
 	for (i = 0; i < REFUSAL_COUNT; i++)
 		t->refused[i] += __atomic_load_n(&m->totals->refused[i], __ATOMIC_RELAXED);
+}
+
+/* /metrics: each worker's sessions now, and the workers started. */
+static void
+loop_metrics(const struct supervisor *sv, struct metrics_text *t)
+{
+	const struct loop_model *m = sv->model_data;
+	int i;
+
+	metrics_printf(t, "# HELP mpechod_loop_worker_sessions Sessions a loop worker holds now.\n"
+	    "# TYPE mpechod_loop_worker_sessions gauge\n");
+	for (i = 0; i < sv->tab.size; i++)
+		if (sv->tab.slots[i].pid > 0)
+			metrics_printf(t, "mpechod_loop_worker_sessions{lane=\"%d\",pid=\"%ld\"} %d\n",
+			    m->lane[i], (long)sv->tab.slots[i].pid,
+			    __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED));
+	metrics_printf(t, "# HELP mpechod_loop_workers_started_total Loop workers started.\n"
+	    "# TYPE mpechod_loop_workers_started_total counter\n"
+	    "mpechod_loop_workers_started_total %llu\n", (unsigned long long)sv->ended.workers_started);
 }
 
 /* The workers do not publish their clients' addresses: a million would not fit a page anyway. */
@@ -357,6 +375,7 @@ const struct model model_loop = {
 	.tick = loop_tick,
 	.tally = loop_tally,
 	.peers = loop_peers,
+	.metrics = loop_metrics,
 	.notify = loop_notify,
 	.stop = loop_stop,
 };

@@ -93,6 +93,8 @@ supervisor_metrics_process(struct metrics_text *t, const struct supervisor *sv, 
 		supervisor_metric(t, "workers_started_total", "counter", "Prefork workers started.");
 		metrics_printf(t, "mpechod_workers_started_total %llu\n", (unsigned long long)tl->workers_started);
 	}
+	if (sv->model->metrics != NULL)
+		sv->model->metrics(sv, t);
 	supervisor_metric(t, "start_time_seconds", "gauge", "When the server started, in Unix time.");
 	metrics_printf(t, "mpechod_start_time_seconds %lld\n", (long long)sv->start_unix);
 	supervisor_metric(t, "build_info", "gauge", "The version, service and process model; always 1.");

@@ -8,8 +8,8 @@ from harness import (Server, check, connect, echo_roundtrip, recv_all, run_serve
                      socket_fds, steal_fd)
 
 
-def test_a_deferred_listener_serves_a_client_once_it_speaks_in_both_models():
-    for model in ("fork", "prefork"):
+def test_a_deferred_listener_serves_a_client_once_it_speaks_in_every_model():
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0,deferred", "--model", model, "--idle-timeout", "2",
                      *(["--start", "2"] if model == "prefork" else []))
         check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ deferred=yes$"), f"{model}: {srv.lines}")

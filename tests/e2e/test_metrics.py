@@ -35,9 +35,9 @@ def promtool(text):
 
 
 def test_metrics_after_a_mixed_load_equal_what_happened():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         mport = free_port()
-        extra = ("--max-per-source", "2") if model == "fork" else ()
+        extra = ("--max-per-source", "2") if model != "prefork" else ()
         srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--model", model,
                      "--deny", "127.0.0.9", "--idle-timeout", "1", *extra)
         sent = 0
@@ -76,6 +76,10 @@ def test_metrics_after_a_mixed_load_equal_what_happened():
         if model == "prefork":
             check(m['mpechod_workers{state="busy"}'] == 0 and m['mpechod_workers{state="idle"}'] >= 1,
                   "workers by state")
+        if model == "loop":
+            lanes = {k: v for k, v in m.items() if k.startswith("mpechod_loop_worker_sessions{")}
+            check(len(lanes) >= 1 and set(lanes.values()) == {0}, f"each worker's sessions: {lanes}")
+            check(m["mpechod_loop_workers_started_total"] == len(lanes), "workers started")
         srv.proc.send_signal(signal.SIGHUP)  # counters never go backwards
         srv.wait_for(r"event=reopen")
         after = samples(scrape(mport)[2])

@@ -21,8 +21,8 @@ def unix_echo(path, data):
         return half_close_echo(s, data)
 
 
-def test_echo_on_a_unix_socket_in_both_models_logs_the_peer_by_credentials():
-    for model in ("fork", "prefork"):
+def test_echo_on_a_unix_socket_in_every_model_logs_the_peer_by_credentials():
+    for model in ("fork", "prefork", "loop"):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "echo.sock")
             srv = Server("-l", f"unix:{path}", "--socket-mode", "600", "--model", model)
