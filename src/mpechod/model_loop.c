@@ -117,7 +117,8 @@ loop_spawn(struct supervisor *sv, struct loop_model *m, int lane)
 		sigaddset(&mask, SIGHUP);
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGUSR2);
-		child_begin(&sv->child, true, &mask, SIGUSR1, "worker-error", 1);
+		child_begin(&sv->child, &(struct child_keep){ .ls = sv->ls, .fd = -1 }, &mask, SIGUSR1,
+		    "worker-error", 1);
 		loop_worker_run(&m->job, &m->boards[slot]);
 	}
 	if (pid < 0) {
@@ -219,7 +220,7 @@ loop_fold(struct supervisor *sv, struct loop_model *m, const struct loop_board *
 	sv->ended.accept_pauses += b->accept_pauses;
 	sv->adm.checks += b->checks;
 	for (i = 0; i < lost; i++)	/* how long each lasted is not known: at most the worker's age */
-		supervisor_count_end(sv, SESSION_SERVED, END_KILLED, age);
+		tally_end(&sv->ended, &sv->adm.checks, SESSION_SERVED, END_KILLED, age);
 	__atomic_sub_fetch(&m->totals->live, lost, __ATOMIC_RELAXED);
 	if (lost > 0 && m->limits != NULL) {	/* its sources' counts cannot be given back one by one */
 		loop_limits_lock(&m->job);

@@ -135,7 +135,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 	enum session_kind kind = s->peer.check ? SESSION_CHECK_QUIET :
 	    WIFEXITED(wstatus) && session_was_check(reason, s->in, s->out, s->banner) ? SESSION_CHECK :
 	    SESSION_SERVED;
-	char who[LISTENER_PEER_TEXT], how[64];
+	char who[PEER_TEXT_MAX], how[64];
 	int live;
 
 	loop_heap_remove(&w->timers, s);
@@ -154,7 +154,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 		__atomic_store_n(&me->served, me->served + 1, __ATOMIC_RELAXED);
 	}
 	if (log_enabled(kind == SESSION_CHECK_QUIET ? LOG_LVL_DEBUG : LOG_LVL_INFO))
-		session_log_end(listener_peer_text(&s->peer, who, sizeof(who)), kind, (long)getpid(),
+		session_log_end(peer_text(&s->peer, who, sizeof(who)), kind, (long)getpid(),
 		    end_describe(wstatus, how, sizeof(how)), s->in, s->out, ms, live);
 	free(s);
 }
@@ -338,7 +338,7 @@ loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
 {
 	struct loop_session *s = calloc(1, sizeof(*s));
 	int live;
-	char who[LISTENER_PEER_TEXT];
+	char who[PEER_TEXT_MAX];
 
 	if (s == NULL) {
 		close(fd);
@@ -358,8 +358,7 @@ loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
 	live = __atomic_add_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->me->live, w->me->live + 1, __ATOMIC_RELAXED);
 	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
-		log_msg(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO, "event=connect %s pid=%ld sessions=%d",
-		    listener_peer_text(p, who, sizeof(who)), (long)getpid(), live);
+		session_log_connect(peer_text(p, who, sizeof(who)), p->check, (long)getpid(), live);
 	conn_greet(w, s);
 	return 0;
 }
