@@ -157,19 +157,31 @@ log_fds(int *fds, size_t max)
 }
 
 int
-log_reopen(void)
+log_file_again(void)
 {
-	int fd, rc = 0;
+	return log_target == LOG_TO_FILE ? log_open_file(log_path) : -2;
+}
 
-	if (log_target != LOG_TO_FILE)
+int
+log_reopen_fd(int fd)
+{
+	int rc = 0;
+
+	if (fd == -2)
 		return 0;
-	if ((fd = log_open_file(log_path)) < 0)
+	if (fd < 0)
 		return -1;
 	if (dup2(fd, log_fd) < 0)
 		rc = -1;
 	close(fd);
 	log_forget_file();
 	return rc;
+}
+
+int
+log_reopen(void)
+{
+	return log_reopen_fd(log_file_again());
 }
 
 void

@@ -52,6 +52,15 @@ int log_reopen(void);
  */
 size_t log_fds(int *fds, size_t max);
 
+/*
+ * log_reopen() in two halves, for a process that cannot open the file itself:
+ * the log file opened anew at its path (its descriptor, -2 when the log is no
+ * file, or -1 with errno), and such a descriptor put in the old one's place
+ * (it is closed; -2 does nothing). 0 or -1.
+ */
+int log_file_again(void);
+int log_reopen_fd(int fd);
+
 /* Release the log target at exit. */
 void log_close(void);
 int log_enabled(enum log_level level);

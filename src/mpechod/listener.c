@@ -221,11 +221,18 @@ listeners_shutdown(struct listeners *ls)
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
-		if (ls->v[i].fd >= 0) {
+		if (ls->v[i].fd >= 0)
 			shutdown(ls->v[i].fd, SHUT_RD);
-			sockfile_remove(ls->v[i].name + 5, &ls->v[i].file);	/* "unix:PATH" */
-		}
 	listeners_close(ls);
+}
+
+void
+listeners_remove_files(struct listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		sockfile_remove(ls->v[i].name + 5, &ls->v[i].file);	/* "unix:PATH" (else none noted) */
 }
 
 void

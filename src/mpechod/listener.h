@@ -103,9 +103,13 @@ int listeners_tune(const struct listeners *ls, int idle_timeout);
 /*
  * Stop listening: shutdown(2) acts on the socket itself, which prefork
  * workers share: their accept() fails at once and new clients are refused.
- * The socket files this server made are removed. Then close.
+ * Then close. The socket files stay: listeners_remove_files() (the caller
+ * may not have the power to: privsep.h).
  */
 void listeners_shutdown(struct listeners *ls);
+
+/* Remove the socket files this server made or took over, if they are still those files. */
+void listeners_remove_files(struct listeners *ls);
 
 /* Close every listener (in a child that serves one connection; after a hand-over). */
 void listeners_close(struct listeners *ls);

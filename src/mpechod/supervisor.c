@@ -122,7 +122,7 @@ supervisor_tally(const struct supervisor *sv)
 static void
 supervisor_reopen(struct supervisor *sv)
 {
-	if (log_reopen() < 0)
+	if (log_reopen_fd(privsep_run(&sv->privsep, PRIVSEP_LOG)) < 0)
 		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=%s",
 		    log_qf("%s", log_strerror(errno)));
 	else
@@ -265,6 +265,9 @@ static int
 supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervisor_env *env)
 {
 	memset(sv, 0, sizeof(*sv));
+	sv->privsep = (struct privsep){ .fd = -1, .pidfile = env->pidfile, .ls = env->ls,
+	    .upgrade_path = cfg->upgrade_socket, .upgrade_file = &sv->upgrade_file,
+	    .cert = cfg->tls_cert, .key = cfg->tls_key };
 	sv->sigfd = -1;
 	sv->notify.fd = -1;
 	sv->upgrade_fd = sv->successor_fd = -1;
@@ -316,13 +319,33 @@ supervisor_free(struct supervisor *sv)
 	notify_close(&sv->notify);
 	if (sv->upgrade_fd >= 0)
 		close(sv->upgrade_fd);
-	if (sv->cfg->upgrade_socket != NULL)	/* a successor's own has replaced it, if any */
-		sockfile_remove(sv->cfg->upgrade_socket, &sv->upgrade_file);
 	if (sv->successor_fd >= 0)
 		close(sv->successor_fd);
 	metrics_close(&sv->metrics);
 	agent_close(&sv->agent);
 	supervisor_udp_free(sv);
+}
+
+/*
+ * -u as root: from here on the supervisor runs as the user, as its children
+ * do, and a small root process keeps what must stay privileged (privsep.h);
+ * a child forked from now on has no user to become. Reloading the TLS files
+ * goes through it. 0, or -1 with msg.
+ */
+static int
+supervisor_drop(struct supervisor *sv, char *msg, size_t msglen)
+{
+	if (privsep_start(&sv->privsep, sv->child.privs) < 0) {
+		snprintf(msg, msglen, "cannot become %s: %s", sv->cfg->privs.name, strerror(errno));
+		return -1;
+	}
+	if (privsep_dropped(&sv->privsep))
+		sv->child.privs = NULL;
+	if (sv->tls != NULL) {
+		sv->tls->open = privsep_tls_open;
+		sv->tls->open_ctx = &sv->privsep;
+	}
+	return 0;
 }
 
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
@@ -406,7 +429,9 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		    sv.model->name, strerror(errno));
 		goto failed;
 	}
-	if (supervisor_upgrade_start(&sv, env, msg, sizeof(msg)) < 0)	/* its socket exists once "ready" is said */
+	/* the upgrade socket exists once "ready" is said; then, with -u, the supervisor drops root */
+	if (supervisor_upgrade_start(&sv, env, msg, sizeof(msg)) < 0 ||
+	    supervisor_drop(&sv, msg, sizeof(msg)) < 0)
 		goto failed;
 	supervisor_log_ready(&sv);
 	/* A daemon is not the process the manager started: it names itself the main one. */
@@ -426,8 +451,7 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 failed:
 	supervisor_start_failed(cfg, env, msg);
 out:
-	if (env->pidfile != NULL)
-		pidfile_remove(env->pidfile);
+	privsep_run(&sv.privsep, PRIVSEP_END);	/* the pidfile and the upgrade socket's file removed */
 	supervisor_free(&sv);
 	return rc;
 }

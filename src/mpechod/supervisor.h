@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pending.h"
+#include "privsep.h"
 #include "proctab.h"
 #include "session.h"
 #include "sockfile.h"
@@ -92,6 +93,7 @@ struct supervisor {
 	struct pending pending;		/* connections still owing their PROXY header */
 	struct pidfile *pidfile;	/* NULL, or the locked pidfile */
 	struct tls_server *tls;		/* NULL, or the TLS credentials (sessions get them at fork) */
+	struct privsep privsep;		/* with -u: what must stay root, in a process of its own */
 	struct supervisor_udp udp;
 	int upgrade_fd;			/* -1, or where a successor may ask for the listeners */
 	struct sockfile upgrade_file;	/* its file: removed at exit unless a successor's replaced it */

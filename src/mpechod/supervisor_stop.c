@@ -53,8 +53,10 @@ supervisor_drain(struct supervisor *sv, bool handed_over)
 {
 	if (handed_over)
 		listeners_close(sv->ls);	/* the successor's now: never shut down */
-	else
+	else {
 		listeners_shutdown(sv->ls);
+		privsep_run(&sv->privsep, PRIVSEP_SOCKET_FILES);
+	}
 	supervisor_udp_stop(sv);	/* datagrams have no session to drain */
 	notify_send(&sv->notify, "STOPPING=1\nSTATUS=%s", handed_over ? "handed over, draining" :
 	    "draining");

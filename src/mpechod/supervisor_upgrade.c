@@ -18,7 +18,6 @@
 #include "log.h"
 #include "model.h"
 #include "options.h"
-#include "pidfile.h"
 #include "sockfile.h"
 #include "upgrade.h"
 
@@ -26,15 +25,7 @@
 static int
 supervisor_upgrade_pidfile(struct supervisor *sv, bool to_old)
 {
-	char path[4096];
-
-	if (sv->pidfile == NULL)
-		return 0;
-	if (to_old)
-		snprintf(path, sizeof(path), "%s.old", sv->pidfile->path);
-	else
-		snprintf(path, sizeof(path), "%.*s", (int)(strlen(sv->pidfile->path) - 4), sv->pidfile->path);
-	return pidfile_rename(sv->pidfile, path);
+	return privsep_run(&sv->privsep, to_old ? PRIVSEP_PIDFILE_OLD : PRIVSEP_PIDFILE_BACK);
 }
 
 /* The server's own endpoints go with the listeners: the successor takes those it still has. */

@@ -70,17 +70,25 @@ tls_server_read(int fd, char *buf, size_t len)
 }
 
 /*
- * A PEM file's bytes in a memory BIO. Opened O_NONBLOCK and read only if it is
+ * The certificate's or the key's PEM bytes in a memory BIO. Opened O_NONBLOCK
+ * (here, or by ts->open) and read only if it is
  * a regular file of at most TLS_FILE_MAX bytes: a FIFO, a device or a socket
  * at the path would block the supervisor (at start, or on SIGHUP) in open(2)
  * or read(2) for good. NULL with errno (EBADFD: not a regular file, as
  * log_strerror() words it; ELOOP for a link is never seen here: links are
  * followed, as for any file the administrator names).
  */
-static BIO *
-tls_server_file(const char *path)
+int
+tls_server_open_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), saved;
+	return open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+static BIO *
+tls_server_file(const struct tls_server *ts, bool key)
+{
+	int fd = ts->open != NULL ? ts->open(ts->open_ctx, key) :
+	    tls_server_open_file(key ? ts->key : ts->cert), saved;
 	struct stat st;
 	char *buf = NULL;
 	BIO *bio = NULL;
@@ -115,9 +123,9 @@ out:
 
 /* The chain from a PEM file: the server's certificate first, then its issuers. 0, or -1 with why. */
 static int
-tls_server_chain(SSL_CTX *ctx, const char *path, char *why, size_t whylen)
+tls_server_chain(SSL_CTX *ctx, const struct tls_server *ts, char *why, size_t whylen)
 {
-	BIO *bio = tls_server_file(path);
+	BIO *bio = tls_server_file(ts, false);
 	X509 *x = NULL;
 	int rc = -1;
 
@@ -145,9 +153,9 @@ out:
 
 /* The private key from a PEM file (never asking for a password). 0, or -1 with why. */
 static int
-tls_server_key(SSL_CTX *ctx, const char *path, char *why, size_t whylen)
+tls_server_key(SSL_CTX *ctx, const struct tls_server *ts, char *why, size_t whylen)
 {
-	BIO *bio = tls_server_file(path);
+	BIO *bio = tls_server_file(ts, true);
 	EVP_PKEY *key;
 	int rc, asked = 0;
 
@@ -177,9 +185,9 @@ tls_server_load(struct tls_server *ts, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up TLS: %s", tls_error_text(why, sizeof(why), "?"));
 		return -1;
 	}
-	if (tls_server_chain(ctx, ts->cert, why, sizeof(why)) < 0)
+	if (tls_server_chain(ctx, ts, why, sizeof(why)) < 0)
 		snprintf(err, errlen, "cannot load the certificate %s: %s", ts->cert, why);
-	else if (tls_server_key(ctx, ts->key, why, sizeof(why)) < 0 && strcmp(why, "key values mismatch") != 0)
+	else if (tls_server_key(ctx, ts, why, sizeof(why)) < 0 && strcmp(why, "key values mismatch") != 0)
 		snprintf(err, errlen, "cannot load the key %s: %s", ts->key, why);
 	else if (SSL_CTX_check_private_key(ctx) != 1)
 		snprintf(err, errlen, "the key %s does not match the certificate %s", ts->key, ts->cert);

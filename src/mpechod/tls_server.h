@@ -7,6 +7,7 @@
 #ifndef MPECHO_TLS_SERVER_H
 #define MPECHO_TLS_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -16,6 +17,9 @@ struct tls_server {
 	const char *cert;	/* --tls-cert: a PEM chain, the server's certificate first */
 	const char *key;	/* --tls-key: its PEM private key */
 	int timeout_ms;		/* --tls-timeout: a handshake's deadline */
+	/* NULL: open the files here; else who opens them (the key may be root's: privsep.h) */
+	int (*open)(void *ctx, bool key);
+	void *open_ctx;
 };
 
 /*
@@ -31,6 +35,9 @@ int tls_server_load(struct tls_server *ts, char *err, size_t errlen);
  * action=kept" (the old credentials serve on). 0 when new ones are in place.
  */
 int tls_server_reload(struct tls_server *ts);
+
+/* A certificate or key file opened as the loader wants it (never blocking); -1 with errno. */
+int tls_server_open_file(const char *path);
 
 /* For the log: "subject=... not_after=2027-11-22T08:00:00Z" of the loaded certificate. */
 const char *tls_server_describe(const struct tls_server *ts, char *buf, size_t len);

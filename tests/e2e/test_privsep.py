@@ -1,0 +1,183 @@
+"""Least privilege under -u: after start-up nothing that reads the network runs as root (the
+supervisor, its PROXY headers, the metrics HTTP, the agent, the sessions); one small root process
+holds no socket but its line to the supervisor, and does what needs root (a root-only log and key
+opened again on SIGHUP, files in root-only directories renamed and removed)."""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import tempfile
+
+from harness import (Server, check, children, connect, echo_roundtrip, free_port, socket_fds, wait_for_file,
+                     wait_until)
+from test_tls import certs, served_subject, swap_cert
+
+NOBODY = pwd.getpwnam("nobody")
+
+
+def ids(pid, key):
+    """The Uid or Gid line of /proc/PID/status: real, effective, saved, filesystem."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return [int(v) for v in line.split()[1:]]
+    return []
+
+
+def is_nobody(pid):
+    return ids(pid, "Uid") == [NOBODY.pw_uid] * 4 and ids(pid, "Gid") == [NOBODY.pw_gid] * 4
+
+
+def tcp_inodes():
+    """{(local port, remote port): socket inode} of every loopback TCP socket."""
+    out = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                local, remote = (int(a.rsplit(":", 1)[1], 16) for a in fields[1:3])
+                out[(local, remote)] = int(fields[9])
+    return out
+
+
+def holders(srv, server_port, client):
+    """The server's processes holding its end of the client's connection (once it is accepted).
+    Quick: the agent lets a balancer 1 s to send its line."""
+    key = (server_port, client.getsockname()[1])
+
+    def find():
+        inode = tcp_inodes().get(key, 0)
+        if inode == 0:  # still in the backlog: not accepted yet
+            return None
+        found = set()
+        for pid in [srv.pid, *children(srv.pid)]:
+            try:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        found.add(int(pid))
+            except OSError:
+                continue
+        return found or None
+    return wait_until(find, 5, f"the process that accepted the connection from {key[1]}")
+
+
+def root_dir():
+    """A directory only root can write or enter, as /run/mpechod would be."""
+    d = tempfile.mkdtemp(prefix="mpecho-privsep-")
+    os.chmod(d, 0o700)
+    return d
+
+
+def root_only_credentials(d, name="a"):
+    """Certificate name's files copied into d, the key readable by root alone."""
+    paths = (os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
+    for src, to in zip(certs(name), paths):
+        shutil.copy(src, to)
+    os.chmod(paths[1], 0o600)
+    return paths
+
+
+def the_root_helper(srv):
+    """The one process of the server that is still root: it holds no socket but its line."""
+    kids = [p for p, v in children(srv.pid).items() if v[0] != "Z"]
+    root = [p for p in kids if ids(p, "Uid")[0] == 0]
+    check(len(root) == 1, f"one root child: {[(p, ids(p, 'Uid')) for p in kids]}")
+    unix = set()
+    with open("/proc/net/unix") as f:
+        unix = {int(line.split()[6]) for line in f.readlines()[1:]}
+    fds = socket_fds(root[0])
+    inodes = {int(os.readlink(f"/proc/{root[0]}/fd/{fd}")[8:-1]) for fd in fds}
+    check(len(fds) == 1 and inodes <= unix, f"its one socket is its line to the supervisor: {fds}")
+    return root[0], [p for p in kids if p != root[0]]
+
+
+def test_with_u_nothing_that_reads_the_network_is_root_in_either_model():
+    for model in ("fork", "prefork"):
+        d = root_dir()
+        try:
+            cert, key = root_only_credentials(d)
+            mport, aport = free_port(), free_port()
+            srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0,tls", "-l",
+                         "127.0.0.1:0,proxy", "--tls-cert", cert, "--tls-key", key, "--metrics",
+                         f"127.0.0.1:{mport}", "--agent", f"127.0.0.1:{aport}", "-p",
+                         os.path.join(d, "pid"), "--proxy-timeout", "30")
+            tls_port, proxy_port = srv.addrs[0][1], srv.addrs[1][1]
+            check(is_nobody(srv.pid), f"{model}: the supervisor: {ids(srv.pid, 'Uid')}")
+            helper, others = the_root_helper(srv)
+            check(all(is_nobody(p) for p in others), f"{model}: every other child is nobody")
+            # Connections in the middle of what each part parses: who holds them is not root.
+            held = []
+            for port, partial, who in ((mport, b"GET /metrics HTTP/1.1\r\n", "the metrics HTTP"),
+                                       (aport, b"", "the agent"),
+                                       (proxy_port, b"PROXY TCP4 192.0.2.1 ", "the PROXY header"),
+                                       (tls_port, b"\x16\x03\x01", "the TLS handshake")):
+                s = connect(port)
+                s.sendall(partial)
+                held.append(s)
+                pids = holders(srv, port, s)
+                check(all(is_nobody(p) for p in pids) and helper not in pids,
+                      f"{model}: {who} is read by {pids}: {[ids(p, 'Uid') for p in pids]}")
+                if model == "fork" and who != "the TLS handshake":
+                    check(pids == {srv.pid}, f"{model}: {who} is the supervisor's: {pids}")
+            for s in held:
+                s.close()
+            with connect(proxy_port) as s:
+                s.sendall(b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 7\r\n")
+                check(echo_roundtrip(s, b"proxied") == b"proxied", f"{model}: served after the header")
+            check(served_subject(tls_port) == "a", f"{model}: TLS with the root-only key")
+            check(srv.stop() == 0, f"{model}: exit 0")
+            check(not os.path.exists(os.path.join(d, "pid")), f"{model}: the pidfile removed")
+        finally:
+            shutil.rmtree(d)
+
+
+def test_sighup_as_nobody_reopens_a_root_only_log_and_reloads_a_root_only_key():
+    for model in ("fork", "prefork"):
+        d = root_dir()
+        try:
+            cert, key = root_only_credentials(d)
+            log, port = os.path.join(d, "log"), free_port()
+            srv = Server("-u", "nobody", "--model", model, "-l", f"127.0.0.1:{port},tls",
+                         "--tls-cert", cert, "--tls-key", key, "--log", log, ready=False)
+            wait_for_file(log, r"event=ready ")
+            check(is_nobody(srv.pid), f"{model}: the supervisor runs as nobody")
+            check(served_subject(port) == "a", f"{model}: a serves")
+            os.rename(log, log + ".1")  # rotated: only root may create the new file
+            swap_cert((cert, key), "b")
+            os.chmod(key, 0o600)
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: os.path.exists(log) and "event=tls-reload " in open(log).read(), 10,
+                       "the reload, logged in the new file")
+            text = open(log).read()
+            check("event=reopen signal=HUP" in text and "error" not in text, f"{model}: {text}")
+            check(os.stat(log).st_uid == 0, f"{model}: the new log file was made by root")
+            # prefork: the workers that hold a's context are replaced, one connection later at most
+            wait_until(lambda: served_subject(port) == "b", 10, f"{model}: b served after SIGHUP")
+            check(srv.stop() == 0, f"{model}: exit 0")
+        finally:
+            shutil.rmtree(d)
+
+
+def test_an_upgrade_as_nobody_moves_and_removes_files_in_a_root_only_directory():
+    d = root_dir()
+    os.chmod(d, 0o755)  # the socket files must be reachable; writable still by root alone
+    try:
+        sock, pidfile, path = (os.path.join(d, n) for n in ("upgrade.sock", "pid", "echo.sock"))
+        old = Server("-u", "nobody", "-l", "127.0.0.1:0", "-l", f"unix:{path}", "--upgrade-socket",
+                     sock, "-p", pidfile)
+        port = old.port
+        check(is_nobody(old.pid), "the old server runs as nobody")
+        new = Server("-u", "nobody", "-l", f"127.0.0.1:{port}", "-l", f"unix:{path}",
+                     "--upgrade-socket", sock, "-p", pidfile, "--model", "prefork")
+        old.wait_for(rf"event=handover successor={new.pid} ")
+        check(old.wait_exit() == 0, "the old server drains and exits 0")
+        wait_until(lambda: not os.path.exists(pidfile + ".old"), 5, "the old pidfile removed")
+        check(open(pidfile).read().strip() == str(new.pid), "the pidfile names the new one")
+        check(is_nobody(new.pid), "the new server runs as nobody")
+        with connect(port) as s:
+            check(echo_roundtrip(s, b"after") == b"after", "the new one serves")
+        check(new.stop() == 0, "exit 0")
+        check(os.listdir(d) == [], f"its pidfile and socket files removed: {os.listdir(d)}")
+    finally:
+        shutil.rmtree(d)
