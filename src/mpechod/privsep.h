@@ -62,6 +62,4 @@ int privsep_run(struct privsep *ps, enum privsep_op op);
 /* struct tls_server's opener (ctx: the struct privsep): the certificate or the key, through privsep_run(). */
 int privsep_tls_open(void *ps, bool key);
 
-/* In a child: the supervisor's end of the line to the privileged process is not its to hold. */
-
 #endif
