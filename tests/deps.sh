@@ -64,6 +64,7 @@ need catatonit catatonit
 need buildah buildah
 need kubectl kubernetes-client
 [ -x /usr/lib/podman/netavark ] || missing="$missing netavark"
+need chromium chromium
 # OpenSSL's headers and libraries: the one build dependency beyond libc
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 if [ "${1:-}" = "--bench" ]; then

@@ -14,4 +14,15 @@ void page_json_string(struct metrics_text *t, const char *s);
 /* s as HTML text or an attribute value: & < > " ' as references, control bytes as U+FFFD. */
 void page_html(struct metrics_text *t, const char *s);
 
+/* page_asset.c: the stylesheet and the script, each inline in the page as it is here. */
+extern const char page_style[], page_script[];
+
+/*
+ * The header lines a page is served with: a Content-Security-Policy that admits
+ * nothing but page_style, page_script (by their SHA-256) and fetches from the
+ * page's own origin, and no caching or sniffing. NULL if the hashes could not
+ * be made (the page is then not served).
+ */
+const char *page_headers(void);
+
 #endif

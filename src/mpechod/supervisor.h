@@ -151,8 +151,12 @@ void supervisor_metrics_sample(struct supervisor *sv, int64_t now);
 /* The sample k seconds back from the newest (0: the newest), or the oldest kept; NULL: none yet. */
 const struct supervisor_sample *supervisor_sample_back(const struct supervisor *sv, int k);
 
-/* supervisor_json.c: /status.json, the live status page's figures (README lists its fields). */
-void supervisor_json(const struct supervisor *sv, const struct http_request *r, struct metrics_text *t);
+/*
+ * supervisor_json.c: the live status page's figures, rendered as /status.json
+ * (README lists its fields) or, page true, as the page: 200, or 503.
+ */
+int supervisor_json(const struct supervisor *sv, const struct http_request *r, struct metrics_text *t,
+    bool page);
 
 /*
  * supervisor_udp.c: start the UDP process (nothing without UDP sockets; 0 or

@@ -1,9 +1,9 @@
 /*
  * supervisor_metrics: what the --metrics endpoint answers. /metrics is the
  * Prometheus text format (0.0.4): counters never go backwards (nothing resets
- * them, SIGHUP included); / is a summary a person reads with curl. The byte
- * counters are the ones sessions already publish: nothing is added to the
- * data path for them. The same figures make the status line (SIGUSR1) and the
+ * them, SIGHUP included); / is a summary a person reads with curl (a browser
+ * gets the status page: supervisor_json.c). The byte counters are the ones
+ * sessions already publish: nothing is added to the data path for them. The same figures make the status line (SIGUSR1) and the
  * service manager's STATUS=.
  */
 #include "supervisor.h"
@@ -19,11 +19,7 @@
 #include "mpecho.h"
 #include "options.h"
 #include "service.h"
-
-static const char *const metrics_refusals[REFUSAL_COUNT] = {
-	[REFUSED_ACL] = "acl", [REFUSED_PER_SOURCE] = "per-source", [REFUSED_RATE] = "rate",
-	[REFUSED_PROXY] = "proxy",
-};
+#include "status.h"
 
 /* One metric's HELP and TYPE lines. */
 static void
@@ -69,7 +65,7 @@ supervisor_metrics_traffic(struct metrics_text *t, const struct tally *tl)
 	    "Connections closed without a session, by why.");
 	for (i = ADMITTED + 1; i < REFUSAL_COUNT; i++)
 		metrics_printf(t, "mpechod_connections_refused_total{reason=\"%s\"} %llu\n",
-		    metrics_refusals[i], (unsigned long long)tl->refused[i]);
+		    status_refusal_names[i], (unsigned long long)tl->refused[i]);
 	supervisor_metric(t, "health_checks_total", "counter", "Load balancer health checks.");
 	metrics_printf(t, "mpechod_health_checks_total %llu\n", (unsigned long long)tl->checks);
 	supervisor_metric(t, "received_bytes_total", "counter", "Bytes received from clients.");
@@ -167,10 +163,8 @@ supervisor_metrics_render(void *ctx, const struct http_request *r, struct metric
 
 	if (r->page == HTTP_PAGE_HEALTHZ || r->page == HTTP_PAGE_READYZ)
 		return supervisor_probe(sv, r->page, t);
-	if (r->page == HTTP_PAGE_STATUS) {
-		supervisor_json(sv, r, t);
-		return 200;
-	}
+	if (r->page == HTTP_PAGE_STATUS || (r->page == HTTP_PAGE_SUMMARY && r->html))
+		return supervisor_json(sv, r, t, r->page == HTTP_PAGE_SUMMARY);
 	tl = supervisor_tally(sv);
 	if (r->page == HTTP_PAGE_SUMMARY) {
 		supervisor_summary(t, sv, &tl);

@@ -1,13 +1,20 @@
 """/status.json, the live status page's figures: every field against what the test did and
 against /metrics read at the same moment; the busiest sources, the pool, UDP, the ring of
-samples and ?since=; the same limits as /metrics (--metrics-allow, strict queries)."""
+samples and ?since=; the same limits as /metrics (--metrics-allow, strict queries). The page
+itself as served (test_page.py opens it in a browser): for a browser only, under a policy that
+admits its own script and style alone, escaped, and unable to stall the supervisor."""
+import base64
+import hashlib
 import json
 import os
 import re
 import socket
 import subprocess
+import tempfile
+import time
 
-from harness import Server, check, closed_from, connect, half_close_echo, wait_until
+from harness import (Server, check, closed_from, connect, half_close_echo, recv_all, socket_fds,
+                     steal_fd, wait_until)
 
 
 def metrics_port(srv):
@@ -87,6 +94,17 @@ def held(port, source, n):
     return out
 
 
+def udp_echoes(srv, n, size):
+    """n datagrams of size bytes to the server's UDP listener, each checked back; returns its port."""
+    uport = int(re.search(r"event=listen addr=udp:127.0.0.1:(\d+)", "\n".join(srv.lines)).group(1))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(5)
+        for _ in range(n):
+            u.sendto(b"d" * size, ("127.0.0.1", uport))
+            check(u.recv(size + 1) == b"d" * size, "a datagram back")
+    return uport
+
+
 def test_status_json_says_what_happened_and_agrees_with_metrics():
     for model in ("fork", "prefork"):
         extra = ("--start", "8", "--min-spare", "2") if model == "prefork" else ()
@@ -153,12 +171,7 @@ def test_udp_counts_and_the_metrics_allow_rule():
     srv = Server("-l", "udp:127.0.0.1:0", "-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
                  "--metrics-allow", "127.0.0.1")
     mport = metrics_port(srv)
-    uport = int(re.search(r"event=listen addr=udp:127.0.0.1:(\d+)", "\n".join(srv.lines)).group(1))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.settimeout(5)
-        for i in range(5):
-            u.sendto(b"d" * 10, ("127.0.0.1", uport))
-            check(u.recv(100) == b"d" * 10, "a datagram back")
+    uport = udp_echoes(srv, 5, 10)
     s = wait_until(lambda: (lambda j: j if j["udp"]["echoed"] == 5 else None)(status(mport)), 10, "5 echoed")
     m = prometheus(mport)
     check(s["udp"]["received"] == m["mpechod_udp_received_total"] == 5 and s["udp"]["bytes"] == 50 and
@@ -168,4 +181,100 @@ def test_udp_counts_and_the_metrics_allow_rule():
     out = subprocess.run(["curl", "-sS", "-I", f"http://127.0.0.1:{mport}/status.json"],
                          capture_output=True, text=True, timeout=20).stdout
     check(out.startswith("HTTP/1.1 200") and "application/json" in out, f"HEAD: {out}")
+    check(srv.stop() == 0, "exit 0")
+
+
+HTML = "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a browser's
+
+
+def csp_sources(head, directive):
+    policy = re.search(r"^Content-Security-Policy: (.*)$", head, re.M).group(1)
+    return dict((d.split()[0], d.split()[1:]) for d in policy.split("; "))[directive]
+
+
+def test_a_browser_gets_the_page_and_curl_the_summary():
+    tmp = tempfile.mkdtemp(prefix="mpecho-page-")
+    path = os.path.join(tmp, "a<b>&c'.sock")
+    srv = Server("-l", "127.0.0.1:0", "-l", f"unix:{path}", "--metrics", "127.0.0.1:0",
+                 "--metrics-allow", "127.0.0.1")
+    mport = metrics_port(srv)
+    with connect(srv.port) as c:
+        check(half_close_echo(c, b"page") == b"page", "echo")
+    srv.wait_for(r"event=end ")
+    code, head, body = get(mport, "/", [HTML])
+    page = body.decode()
+    check(code == 200 and "Content-Type: text/html; charset=utf-8" in head and "no-store" in head and
+          "X-Content-Type-Options: nosniff" in head, f"a browser's /: {code} {head}")
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", page, re.S)
+    digest = lambda text: "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    check(len(scripts) == 1 and csp_sources(head, "script-src") == [digest(scripts[0])] and
+          len(styles) == 1 and csp_sources(head, "style-src") == [digest(styles[0])],
+          f"the policy admits exactly the inline script and style, by hash: {head}")
+    check(csp_sources(head, "default-src") == ["'none'"] and "unsafe" not in head and
+          csp_sources(head, "connect-src") == ["'self'"], f"a strict policy: {head}")
+    check(not re.search(r"\s(style|on\w+)=", page) and not re.search(r"\ssrc=", page) and
+          set(re.findall(r'href="([^"]*)"', page)) == {"data:,", "/status.json", "/metrics"},
+          "nothing from outside, no style or handler attribute")
+    check('data-f="served">1<' in page and 'data-f="bytes_in">4<' in page and
+          f"127.0.0.1:{srv.port}" in page and '<svg id="chart-sessions"' in page, "the first view's figures")
+    check("a&lt;b&gt;&amp;c&#39;.sock" in page and "a<b>" not in page, "a listener's name escaped")
+    for accept, want in (("", "text/plain"), ("Accept: */*", "text/plain"), ("Accept: text/plain", "text/plain"),
+                         ("Accept: text/html;q=0.5, text/plain", "text/plain")):
+        code, head, body = get(mport, "/", [accept] if accept else [])
+        check(code == 200 and f"Content-Type: {want}" in head and body.startswith(b"mpechod 0.1.0: echo"),
+              f"{accept or 'no Accept'}: the summary")
+    out = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{mport}/"], capture_output=True, timeout=20).stdout
+    check(out.startswith(b"mpechod 0.1.0: echo service"), f"curl: the summary: {out[:80]}")
+    check("text/html" in get(mport, "/?format=html")[1] and "text/plain" in get(mport, "/?format=text", [HTML])[1],
+          "?format= chooses")
+    code, head, body = get(mport, "/", [HTML.replace("Accept", "HEAD-NOT")])
+    check("text/plain" in head, "an unknown header is no Accept")
+    with socket.socket() as s:
+        s.connect(("127.0.0.1", mport))
+        s.sendall(f"HEAD / HTTP/1.1\r\n{HTML}\r\n\r\n".encode())
+        check(recv_all(s).endswith(b"\r\n\r\n"), "HEAD: the headers only")
+    check(get(mport, "/", [HTML], source="127.0.0.2")[0] == 403, "the page obeys --metrics-allow")
+    check(srv.stop() == 0, "exit 0")
+    os.rmdir(tmp)
+
+
+def test_a_browser_that_never_reads_the_page_stalls_nothing():
+    """Page readers that never read: the answers stick in their sockets (the listener's send
+    buffer made small, which accepted sockets inherit), while scrapes and echoes go on, and each
+    is closed at the deadline with its page unfinished."""
+    srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
+    mport = metrics_port(srv)
+    for fd in socket_fds(srv.pid):
+        with steal_fd(srv.pid, fd) as dup:
+            if dup.type == socket.SOCK_STREAM and dup.getsockname()[1] == mport:
+                dup.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    base, stuck = len(socket_fds(srv.pid)), []
+    code, head, body = get(mport, "/", [HTML])
+    size = len(head) + 4 + len(body)
+    for _ in range(8):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        s.connect(("127.0.0.1", mport))
+        s.sendall(f"GET / HTTP/1.1\r\n{HTML}\r\n\r\n".encode())
+        stuck.append(s)
+    t0 = time.monotonic()
+    wait_until(lambda: len(socket_fds(srv.pid)) == base + 8, 2, "the stuck readers taken")
+    for i in range(10):
+        check(get(mport, "/metrics" if i % 2 else "/status.json")[0] == 200, "a scrape answered")
+        if i % 3 == 0:
+            with connect(srv.port) as c:
+                check(half_close_echo(c, b"x" * 100) == b"x" * 100, "an echo")
+    check(len(socket_fds(srv.pid)) == base + 8, "the stuck readers are still held, not yet let go")
+    time.sleep(max(0, t0 + 2.5 - time.monotonic()))  # past their deadline: the server let them go
+    for s in stuck:  # each closed by the server (EOF or reset), else recv times out
+        s.settimeout(10)
+        got = b""
+        try:
+            while chunk := s.recv(65536):
+                got += chunk
+        except ConnectionResetError:
+            pass
+        check(0 < len(got) < size, f"a stuck reader got {len(got)} of {size} bytes: its page was stuck")
+        s.close()
     check(srv.stop() == 0, "exit 0")

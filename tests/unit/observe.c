@@ -1,4 +1,7 @@
-/* observe: unit tests of the metrics endpoint's request parser, the agent's lines and the JSON log lines. */
+/*
+ * observe: unit tests of the metrics endpoint's request parser, the status
+ * page's renderers, the agent's lines and the JSON log lines.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "page.h"
+#include "status.h"
 #include "unit.h"
 
 static int
@@ -226,9 +230,44 @@ test_agent_line(void)
 	CHECK(agent_request(big, AGENT_LINE_MAX) == AGENT_LINE);
 }
 
+/* The status page's renderers, on a view made by hand. */
+static void
+test_status_page(void)
+{
+	struct status_view *v = calloc(1, sizeof(*v));
+	struct metrics_text t = { 0 };
+	int i;
+
+	CHECK(status_chart_top(0) == 1 && status_chart_top(1) == 1 && status_chart_top(1.5) == 2);
+	CHECK(status_chart_top(3) == 5 && status_chart_top(7) == 10 && status_chart_top(10) == 10);
+	CHECK(status_chart_top(11) == 20 && status_chart_top(250) == 500 && status_chart_top(0.3) == 0.5);
+	snprintf(v->version, sizeof(v->version), "0.1.0");
+	snprintf(v->listeners[0], STATUS_NAME, "unix:/run/<x>&y");
+	v->nlisteners = 1;
+	v->served = 12345;
+	for (i = 0; i < 3; i++)
+		v->samples[i] = (struct status_sample){ .seq = (uint64_t)i + 1, .uptime = i + 1.0,
+		    .sessions = 2 * i, .served = 10 * (uint64_t)i };
+	v->nsamples = 3;
+	v->seq = 3;
+	CHECK(status_html(v, &t) == 0 && t.p != NULL && strstr(t.p, "unix:/run/&lt;x&gt;&amp;y") != NULL);
+	CHECK(strstr(t.p, "<x>") == NULL && strstr(t.p, "data-f=\"served\">12345</b>") != NULL);
+	/* the sessions chart: 3 samples, 2 points, the newest at the right edge, 4 of a top of 5 */
+	CHECK(strstr(t.p, "points=\"298,60.0 299,20.0\"") != NULL);
+	CHECK(strstr(t.p, page_script) != NULL && strstr(t.headers, "script-src 'sha256-") != NULL);
+	free(t.p);
+	t = (struct metrics_text){ 0 };
+	status_json(v, 2, &t);
+	CHECK(t.p != NULL && strstr(t.p, "\"samples\":[[3,3.0,4,20,0,0,0]]}}\n") != NULL);
+	CHECK(strstr(t.p, "\"listeners\":[\"unix:/run/<x>&y\"],\"listeners_more\":0,") != NULL);
+	free(t.p);
+	free(v);
+}
+
 void
 unit_observe(void)
 {
+	test_status_page();
 	test_http_parse();
 	test_http_accept();
 	test_http_query();
