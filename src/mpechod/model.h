@@ -13,6 +13,7 @@
 
 struct net_addr;
 struct peer;
+struct status_worker;
 struct supervisor;
 struct tally;
 struct config;
@@ -49,6 +50,11 @@ struct model {
 	int (*peers)(const struct supervisor *sv, struct net_addr *out, int max);
 	/* Lines of its own for /metrics (NULL: none). */
 	void (*metrics)(const struct supervisor *sv, struct metrics_text *t);
+	/*
+	 * The workers, for the status page (at most max into out, in slot order);
+	 * returns how many. NULL for a model without workers (fork).
+	 */
+	int (*workers)(const struct supervisor *sv, struct status_worker *out, int max);
 	/* Tell the children about an event. */
 	void (*notify)(struct supervisor *sv, enum model_event ev);
 	/* Release what start() set up. */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "options.h"
+#include "status.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -295,6 +296,27 @@ pool_peers(const struct supervisor *sv, struct net_addr *out, int max)
 	return n;
 }
 
+static int
+pool_workers(const struct supervisor *sv, struct status_worker *out, int max)
+{
+	static const char *const names[] = { [WORKER_STARTING] = "starting", [WORKER_IDLE] = "idle",
+	    [WORKER_BUSY] = "busy" };
+	const struct pool *p = sv->model_data;
+	int i, n = 0, state;
+
+	for (i = 0; i < sv->tab.size && n < max; i++) {
+		if (sv->tab.slots[i].pid <= 0)
+			continue;
+		state = __atomic_load_n(&p->board[i].state, __ATOMIC_RELAXED);
+		out[n] = (struct status_worker){ .pid = (long)sv->tab.slots[i].pid,
+		    .connections = state == WORKER_BUSY,
+		    .served = __atomic_load_n(&p->board[i].sessions, __ATOMIC_RELAXED) };
+		snprintf(out[n++].state, sizeof(out->state), "%s", p->retiring[i] && state != WORKER_BUSY ?
+		    "leaving" : state >= 0 && state <= WORKER_BUSY ? names[state] : "?");
+	}
+	return n;
+}
+
 /*
  * Workers reopen the log file too; in a drain they leave after the session
  * they serve. New TLS credentials: every worker is retired the same way (it
@@ -323,6 +345,7 @@ const struct model model_prefork = {
 	.tick = pool_tick,
 	.tally = pool_tally,
 	.peers = pool_peers,
+	.workers = pool_workers,
 	.notify = pool_notify,
 	.stop = pool_stop,
 };

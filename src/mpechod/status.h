@@ -21,6 +21,15 @@
 #define STATUS_NAME 128		/* a listener's name, "udp:" included */
 #define STATUS_SOURCES 5	/* the busiest sources listed */
 #define STATUS_SAMPLES 300	/* the ring: five minutes, one sample a second */
+#define STATUS_WORKERS 64	/* a pool's workers listed; more are only counted */
+
+/* One worker of a pool (model.h's workers operation fills these). */
+struct status_worker {
+	long pid;
+	char state[12];			/* prefork: "starting", "idle", "busy", "leaving" */
+	int connections;		/* its clients now (prefork: 0 or 1; a loop worker: many) */
+	uint64_t served;		/* sessions it served to their end */
+};
 
 /* One sample of the ring: seconds since the start, live sessions, counters. */
 struct status_sample {
@@ -48,6 +57,8 @@ struct status_view {
 	bool pool;			/* the model has workers */
 	int workers, busy, idle;
 	uint64_t workers_started;
+	int nworkers;			/* listed below, at most STATUS_WORKERS */
+	struct status_worker worker[STATUS_WORKERS];
 	bool udp;			/* there is a UDP process */
 	uint64_t udp_count[UDP_COUNTS];
 	uint64_t duration[END_BUCKETS];	/* per bucket, not cumulative */

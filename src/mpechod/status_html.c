@@ -142,7 +142,12 @@ status_html_pool(const struct status_view *v, struct metrics_text *t)
 	status_html_row(t, "busy", "pool.busy", (uint64_t)v->busy);
 	status_html_row(t, "idle", "pool.idle", (uint64_t)v->idle);
 	status_html_row(t, "started", "pool.started", v->workers_started);
-	metrics_printf(t, "</table><table data-if=\"udp\"%s><caption>UDP echo</caption>\n", v->udp ? "" : " hidden");
+	metrics_printf(t, "<tr><td colspan=\"2\"><div id=\"workers\" class=\"board\">");
+	for (i = 0; i < v->nworkers; i++)
+		metrics_printf(t, "<span class=\"%s\" title=\"pid %ld: %s, %llu served\">%d</span>",
+		    v->worker[i].state, v->worker[i].pid, v->worker[i].state,
+		    (unsigned long long)v->worker[i].served, v->worker[i].connections);
+	metrics_printf(t, "</div></td></tr></table><table data-if=\"udp\"%s><caption>UDP echo</caption>\n", v->udp ? "" : " hidden");
 	status_html_row(t, "datagrams in", "udp.received", v->udp_count[UDP_RECEIVED]);
 	status_html_row(t, "sent back", "udp.echoed", v->udp_count[UDP_ECHOED]);
 	status_html_row(t, "bytes in", "udp.bytes", v->udp_count[UDP_BYTES]);

@@ -67,11 +67,19 @@ status_json_pool(const struct status_view *v, struct metrics_text *t)
 {
 	const uint64_t *c = v->udp_count;
 
-	if (v->pool)
-		metrics_printf(t, "\"pool\":{\"workers\":%d,\"busy\":%d,\"idle\":%d,\"started\":%llu},",
-		    v->workers, v->busy, v->idle, (unsigned long long)v->workers_started);
-	else
+	int i;
+
+	if (v->pool) {
+		metrics_printf(t, "\"pool\":{\"workers\":%d,\"busy\":%d,\"idle\":%d,\"started\":%llu,"
+		    "\"list\":[", v->workers, v->busy, v->idle, (unsigned long long)v->workers_started);
+		for (i = 0; i < v->nworkers; i++)
+			metrics_printf(t, "%s{\"pid\":%ld,\"state\":\"%s\",\"connections\":%d,\"served\":%llu}",
+			    i > 0 ? "," : "", v->worker[i].pid, v->worker[i].state, v->worker[i].connections,
+			    (unsigned long long)v->worker[i].served);
+		metrics_printf(t, "]},");
+	} else {
 		metrics_printf(t, "\"pool\":null,");
+	}
 	if (!v->udp) {
 		metrics_printf(t, "\"udp\":null,");
 		return;

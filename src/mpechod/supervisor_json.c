@@ -85,6 +85,8 @@ supervisor_json_tally(struct status_view *v, const struct supervisor *sv, const 
 		v->busy = tl->sessions;
 		v->idle = tl->workers - tl->sessions;
 		v->workers_started = tl->workers_started;
+		if (sv->model->workers != NULL)
+			v->nworkers = sv->model->workers(sv, v->worker, STATUS_WORKERS);
 	}
 }
 

@@ -26,6 +26,7 @@ CHARTS = """Object.fromEntries(Array.from(document.querySelectorAll('svg.chart')
         .filter(p => p).map(p => p.split(',').map(Number)))]]))"""
 BARS = """Array.from(document.querySelectorAll('#histogram rect'), r => +r.getAttribute('height'))
     .concat([+document.getElementById('histogram').getAttribute('data-top')])"""
+WORKERS = """Array.from(document.querySelectorAll('#workers span'), s => [s.className, s.textContent])"""
 ROWS = """Array.from(document.querySelectorAll('#sources tr'), r => r.textContent)"""
 
 
@@ -66,6 +67,9 @@ def check_agreement(page, mport):
     check(sum(n for _, n in HELD) <= live <= sum(n for _, n in HELD) + LOAD_CONNS, f"live sessions: {live}")
     check(float(f["rates.sessions"]) > 0 and f["rates.bytes_in"].endswith("B/s"), f"rates: {f}")
     check(f["refused.acl"] == "1" and f["pool.workers"] != "-" and int(f["udp.echoed"]) == 5, f"{f}")
+    board = page.eval(WORKERS)
+    check(len(board) == int(f["pool.workers"]) and sum(c == "busy" for c, _ in board) == int(f["pool.busy"]) and
+          all(n == ("1" if c == "busy" else "0") for c, n in board), f"the pool's board: {board} {f}")
 
 
 def expected_points(samples, seq, top, value):

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (Server, check, closed_from, connect, half_close_echo, recv_all, socket_fds,
-                     steal_fd, wait_until)
+from harness import (Server, check, children, closed_from, connect, half_close_echo, recv_all,
+                     socket_fds, steal_fd, wait_until)
 
 
 def metrics_port(srv):
@@ -134,6 +134,11 @@ def test_status_json_says_what_happened_and_agrees_with_metrics():
             check(p["busy"] == 6 and p["workers"] == p["busy"] + p["idle"] and
                   p["workers"] == m['mpechod_workers{state="busy"}'] + m['mpechod_workers{state="idle"}'] and
                   p["started"] == m["mpechod_workers_started_total"], f"the pool: {p}")
+            ws = p["list"]
+            check(len(ws) == p["workers"] and sum(w["state"] == "busy" for w in ws) == 6 and
+                  sum(w["connections"] for w in ws) == 6 and sum(w["served"] for w in ws) <= 3 and
+                  {w["pid"] for w in ws} <= set(children(srv.pid)) and
+                  {w["state"] for w in ws} <= {"starting", "idle", "busy", "leaving"}, f"the workers: {ws}")
         else:
             check(s["pool"] is None and s["udp"] is None, f"no pool, no UDP: {s['pool']} {s['udp']}")
         for c in socks:

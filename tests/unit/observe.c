@@ -250,16 +250,21 @@ test_status_page(void)
 		    .sessions = 2 * i, .served = 10 * (uint64_t)i };
 	v->nsamples = 3;
 	v->seq = 3;
+	v->pool = true;
+	v->workers = v->nworkers = 1;
+	v->worker[0] = (struct status_worker){ .pid = 42, .state = "busy", .connections = 1, .served = 7 };
 	CHECK(status_html(v, &t) == 0 && t.p != NULL && strstr(t.p, "unix:/run/&lt;x&gt;&amp;y") != NULL);
 	CHECK(strstr(t.p, "<x>") == NULL && strstr(t.p, "data-f=\"served\">12345</b>") != NULL);
 	/* the sessions chart: 3 samples, 2 points, the newest at the right edge, 4 of a top of 5 */
 	CHECK(strstr(t.p, "points=\"298,60.0 299,20.0\"") != NULL);
 	CHECK(strstr(t.p, page_script) != NULL && strstr(t.headers, "script-src 'sha256-") != NULL);
+	CHECK(strstr(t.p, "<span class=\"busy\" title=\"pid 42: busy, 7 served\">1</span>") != NULL);
 	free(t.p);
 	t = (struct metrics_text){ 0 };
 	status_json(v, 2, &t);
 	CHECK(t.p != NULL && strstr(t.p, "\"samples\":[[3,3.0,4,20,0,0,0]]}}\n") != NULL);
 	CHECK(strstr(t.p, "\"listeners\":[\"unix:/run/<x>&y\"],\"listeners_more\":0,") != NULL);
+	CHECK(strstr(t.p, "\"list\":[{\"pid\":42,\"state\":\"busy\",\"connections\":1,\"served\":7}]}") != NULL);
 	free(t.p);
 	free(v);
 }
