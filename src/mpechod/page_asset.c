@@ -181,7 +181,7 @@ const char page_script[] =
 	"\t}\n"
 	"\tfunction again() { setTimeout(poll, 1000); }\n"
 	"\tfunction poll() {\n"
-	"\t\tfetch(\"/status.json\" + (seq ? \"?since=\" + seq : \"\"), { cache: \"no-store\" })\n"
+	"\t\tfetch(\"status.json\" + (seq ? \"?since=\" + seq : \"\"), { cache: \"no-store\" })\n"
 	"\t\t\t.then(function (r) {\n"
 	"\t\t\t\tif (!r.ok) throw new Error(\"HTTP \" + r.status);\n"
 	"\t\t\t\treturn r.json();\n"

@@ -37,9 +37,10 @@ status_html_head(const struct status_view *v, struct metrics_text *t)
 
 	metrics_printf(t, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	    "<title>mpechod %s: %s, %s model</title><link rel=\"icon\" href=\"data:,\">"
-	    "<style>%s</style></head>\n<body><header><h1>mpechod <b data-f=\"version\">", v->version,
-	    v->service, v->model, page_style);
+	    "<title>mpechod ");
+	page_html(t, v->nlisteners > 0 ? v->listeners[0] : v->version);
+	metrics_printf(t, ": %s, %s model</title><link rel=\"icon\" href=\"data:,\"><style>%s</style></head>\n"
+	    "<body><header><h1>mpechod <b data-f=\"version\">", v->service, v->model, page_style);
 	page_html(t, v->version);
 	metrics_printf(t, "</b></h1><p>");
 	status_html_field(t, "service", "");
@@ -181,8 +182,8 @@ status_html(const struct status_view *v, struct metrics_text *t)
 	status_html_field(t, "duration.total", "");
 	metrics_printf(t, "%llu</b> sessions)</figcaption>", (unsigned long long)total);
 	status_chart_histogram(v, t);
-	metrics_printf(t, "</figure></section>\n<footer>mpechod's live status, from <a href=\"/status.json\">"
-	    "/status.json</a> each second; <a href=\"/metrics\">/metrics</a> for Prometheus.</footer>"
+	metrics_printf(t, "</figure></section>\n<footer>mpechod's live status, from <a href=\"status.json\">"
+	    "/status.json</a> each second; <a href=\"metrics\">/metrics</a> for Prometheus.</footer>"
 	    "<script>%s</script></body></html>\n", page_script);
 	return 0;
 }

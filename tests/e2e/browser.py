@@ -41,7 +41,8 @@ CHROMIUM = os.environ.get("MPECHO_CHROMIUM", "chromium")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
          "--disable-extensions", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-         "--password-store=basic", "--use-mock-keychain", "--remote-debugging-pipe")
+         "--password-store=basic", "--use-mock-keychain", "--disable-crash-reporter",
+         "--disable-breakpad", "--remote-debugging-pipe")
 
 # Runs in every page before its own scripts: CSP refusals become records problems() reads.
 _WATCH = """
@@ -71,8 +72,10 @@ class Browser:
         self._events = []
         err = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         # posix_spawn, not fork + exec with a preexec hook: safe while the tests' threads run
+        # its home and caches in the profile too: nothing of it outlives close()
+        env = dict(os.environ, HOME=self.profile, XDG_CONFIG_HOME=self.profile, XDG_CACHE_HOME=self.profile)
         self.pid = os.posix_spawnp(CHROMIUM, [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
-                                              "about:blank"], os.environ, setsid=True, file_actions=[
+                                              "about:blank"], env, setsid=True, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, err, 1),
             (os.POSIX_SPAWN_DUP2, err, 2), (os.POSIX_SPAWN_DUP2, to_child, 3),
             (os.POSIX_SPAWN_DUP2, from_child, 4)])

@@ -219,10 +219,11 @@ def test_a_browser_gets_the_page_and_curl_the_summary():
     check(csp_sources(head, "default-src") == ["'none'"] and "unsafe" not in head and
           csp_sources(head, "connect-src") == ["'self'"], f"a strict policy: {head}")
     check(not re.search(r"\s(style|on\w+)=", page) and not re.search(r"\ssrc=", page) and
-          set(re.findall(r'href="([^"]*)"', page)) == {"data:,", "/status.json", "/metrics"},
+          set(re.findall(r'href="([^"]*)"', page)) == {"data:,", "status.json", "metrics"},
           "nothing from outside, no style or handler attribute")
     check('data-f="served">1<' in page and 'data-f="bytes_in">4<' in page and
-          f"127.0.0.1:{srv.port}" in page and '<svg id="chart-sessions"' in page, "the first view's figures")
+          f"<title>mpechod 127.0.0.1:{srv.port}: echo, fork model</title>" in page and
+          '<svg id="chart-sessions"' in page, "the first view's figures")
     check("a&lt;b&gt;&amp;c&#39;.sock" in page and "a<b>" not in page, "a listener's name escaped")
     for accept, want in (("", "text/plain"), ("Accept: */*", "text/plain"), ("Accept: text/plain", "text/plain"),
                          ("Accept: text/html;q=0.5, text/plain", "text/plain")):
