@@ -261,14 +261,16 @@ connect_finish(int fd, int timeout_ms)
 }
 
 int
-net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms)
+net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms,
+    int (*prepare)(int fd, void *arg), void *arg)
 {
 	int fd, saved;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | (timeout_ms >= 0 ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
 		return -1;
-	if ((connect(fd, sa, len) < 0 && ((errno != EINTR && errno != EINPROGRESS) ||
+	if ((prepare != NULL && prepare(fd, arg) < 0) ||
+	    (connect(fd, sa, len) < 0 && ((errno != EINTR && errno != EINPROGRESS) ||
 	    connect_finish(fd, timeout_ms) < 0)) ||
 	    (timeout_ms >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)) {
 		saved = errno;

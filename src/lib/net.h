@@ -68,9 +68,12 @@ int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only
 
 /*
  * Connect to one address, waiting up to timeout_ms (-1: the kernel's own
- * limit; ETIMEDOUT past it). Returns a blocking fd, or -1 with errno.
+ * limit; ETIMEDOUT past it). prepare, when not NULL, is called on the new
+ * socket before connect() (a source address, socket options) and fails it
+ * with -1 and errno. Returns a blocking fd, or -1 with errno.
  */
-int net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms);
+int net_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms,
+    int (*prepare)(int fd, void *arg), void *arg);
 
 /*
  * What every echo socket needs: TCP_NODELAY (small replies never wait for a

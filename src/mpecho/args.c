@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,14 @@ static const char usage_text[] =
 "\n"
 "  -4                 IPv4 only\n"
 "  -6                 IPv6 only\n"
+"  -s ADDR            connect from this local address (an IPv4 or IPv6 address of\n"
+"                     this host; it chooses the IP version too)\n"
+"  -v                 a line on standard error when connected (both ends) and\n"
+"                     when closed (bytes sent and received)\n"
 "  -w SECS            give up when connecting takes longer, or when nothing is\n"
 "                     read or sent for SECS (1-86400; default: wait for ever)\n"
+"  -z                 connect only, send nothing: the exit status says whether\n"
+"                     the port is open (0) or not (1)\n"
 "      --banner       the server sends a line first (mpechod --banner): print it\n"
 "                     on standard error, apart from the echo\n"
 "      --tls          speak TLS (1.2 or 1.3): the server's certificate must be valid\n"
@@ -47,11 +54,11 @@ static const char usage_text[] =
 "\n"
 "An option that cannot take effect (-4 with an IPv6 address, --ca without\n"
 "--tls, ...) is a usage error.\n"
-"Exit status: 0 done (on pipes: every byte sent came back), 1 connection failed\n"
-"or broken (refused, unknown host, reset, timed out, closed by the server before\n"
-"the end of the input or with bytes missing, a TLS handshake or record that\n"
-"failed, a standard descriptor closed),\n"
-"2 usage error.\n";
+"Exit status: 0 done (on pipes: every byte sent came back; with -z: the port\n"
+"is open), 1 connection failed or broken (refused, unknown host, reset, timed\n"
+"out, closed by the server before the end of the input or with bytes missing, a\n"
+"TLS handshake or record that failed, -s not an address of this host, a\n"
+"standard descriptor closed; with -z: the port is not open), 2 usage error.\n";
 
 const struct option args_long[] = {
 	{ "banner", no_argument, NULL, 'b' },
@@ -125,6 +132,23 @@ args_target(struct client_args *a, int n, char **args, char *err, size_t errlen)
 	return ARGS_RUN;
 }
 
+/* -s ADDR: a numeric address, no lookup; its port stays 0 (the kernel picks one). */
+static enum args_result
+args_source(struct client_args *a, const char *text, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+
+	if (getaddrinfo(text, "0", &hints, &res) != 0)
+		return args_error(ARGS_USAGE, err, errlen, "invalid source address '%s' for -s: expected "
+		    "an IPv4 or IPv6 address", text);
+	memcpy(&a->source, res->ai_addr, res->ai_addrlen);
+	a->source_len = res->ai_addrlen;
+	a->source_name = text;
+	freeaddrinfo(res);
+	return ARGS_RUN;
+}
+
 /* One option getopt returned. */
 static enum args_result
 args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
@@ -137,6 +161,10 @@ args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
 		a->family = c == '4' ? AF_INET : AF_INET6;
 	} else if (c == 'b' || c == 't' || c == 'k' || c == 'u') {
 		*(c == 'b' ? &a->banner : c == 't' ? &a->tls : c == 'k' ? &a->insecure : &a->udp) = true;
+	} else if (c == 'v' || c == 'z') {
+		*(c == 'v' ? &a->verbose : &a->zero) = true;
+	} else if (c == 's') {
+		return args_source(a, optarg, err, errlen);
 	} else if (c == 'C') {
 		a->ca = optarg;
 	} else if (c == 'w') {
@@ -173,9 +201,36 @@ args_check_family(const struct client_args *a, char *err, size_t errlen)
 	return ARGS_RUN;
 }
 
+/*
+ * -s against the server and -4/-6: a unix: socket has no source address, and
+ * an address of one IP version cannot reach the other. Once it fits, -s
+ * chooses the version of the server's addresses tried.
+ */
+static enum args_result
+args_check_source(struct client_args *a, char *err, size_t errlen)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	int family = a->source.ss_family;
+	char v = family == AF_INET ? '4' : '6', other = family == AF_INET ? '6' : '4';
+
+	if (a->source_len == 0)
+		return ARGS_RUN;
+	if (a->port == NULL)
+		return args_error(ARGS_USAGE, err, errlen, "-s cannot take effect: a unix: socket has no "
+		    "source address");
+	if (a->family != AF_UNSPEC && a->family != family)
+		return args_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect with -%c: it is an "
+		    "IPv%c address", a->source_name, other, v);
+	if (inet_pton(family == AF_INET ? AF_INET6 : AF_INET, a->host, buf) == 1)
+		return args_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect: it is an IPv%c "
+		    "address, and %s is an IPv%c address", a->source_name, v, a->host, other);
+	a->family = family;
+	return ARGS_RUN;
+}
+
 /* What only the whole command line tells. */
 static enum args_result
-args_check(const struct client_args *a, char *err, size_t errlen)
+args_check(struct client_args *a, char *err, size_t errlen)
 {
 	if ((a->ca != NULL || a->insecure) && !a->tls)
 		return args_error(ARGS_USAGE, err, errlen, "%s is for TLS: add --tls",
@@ -187,6 +242,9 @@ args_check(const struct client_args *a, char *err, size_t errlen)
 	if (a->udp && (a->port == NULL || a->tls || a->banner))
 		return args_error(ARGS_USAGE, err, errlen, "-u cannot go with %s", a->port == NULL ?
 		    "a unix: socket" : a->tls ? "--tls" : "--banner");
+	if (a->zero && (a->udp || a->banner))
+		return args_error(ARGS_USAGE, err, errlen, "-z cannot go with %s: it connects and sends "
+		    "nothing", a->udp ? "-u" : "--banner");
 	return args_check_family(a, err, errlen);
 }
 
@@ -199,12 +257,13 @@ args_parse(struct client_args *a, int argc, char **argv, char *err, size_t errle
 	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":46uw:hV", args_long, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":46s:uvw:zhV", args_long, NULL)) != -1)
 		if ((r = args_apply(a, c, argv, err, errlen)) != ARGS_RUN)
 			return r;
-	if ((r = args_target(a, argc - optind, argv + optind, err, errlen)) != ARGS_RUN)
+	if ((r = args_target(a, argc - optind, argv + optind, err, errlen)) != ARGS_RUN ||
+	    (r = args_check(a, err, errlen)) != ARGS_RUN)
 		return r;
-	return args_check(a, err, errlen);
+	return args_check_source(a, err, errlen);
 }
 
 void

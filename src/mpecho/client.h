@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <getopt.h>
@@ -12,8 +14,13 @@
 /* What the command line asks for (args.c). */
 struct client_args {
 	char *host, *port;	/* malloc'd; port NULL for a unix: socket */
-	int family;		/* AF_UNSPEC, or -4/-6 */
+	int family;		/* AF_UNSPEC, or -4/-6, or the family of -s */
 	int timeout_ms;		/* -w; -1: none */
+	const char *source_name;	/* -s as given, or NULL */
+	struct sockaddr_storage source;	/* -s */
+	socklen_t source_len;	/* 0: no -s */
+	bool verbose;		/* -v: a line on connect and on close */
+	bool zero;		/* -z: connect only */
 	bool banner;
 	bool tls, insecure;	/* --tls, --insecure */
 	bool udp;		/* -u */
@@ -30,6 +37,11 @@ enum args_result args_parse(struct client_args *a, int argc, char **argv, char *
 void args_free(struct client_args *a);
 const char *args_usage(void);
 extern const struct option args_long[];
+
+/* What went and came back, for -v's closing line. */
+struct client_count {
+	uint64_t sent, received;
+};
 
 /* How the relay runs: on a terminal or on pipes, and -w. */
 struct client_mode {
@@ -63,17 +75,28 @@ void conn_shutdown(struct conn *c);
  * once the server has closed. On pipes, success means the server closed after
  * our whole input and returned as many bytes as were sent. The exit status.
  */
-int relay_run(struct conn *c, const struct client_mode *mode);
+int relay_run(struct conn *c, const struct client_mode *mode, struct client_count *count);
 
 /*
- * datagram.c: -u. A UDP socket connected to host and port (the message is
- * printed on failure; -1), and the loop: every read of standard input a
- * datagram, every datagram back to standard output; at the end of input the
- * missing echoes are waited for (-w, else 2 s). The exit status: 0 when every
- * byte came back.
+ * datagram.c: -u. A UDP socket connected to a's host and port, from -s if
+ * given (the message is printed on failure; -1), and the loop: every read of
+ * standard input a datagram, every datagram back to standard output; at the
+ * end of input the missing echoes are waited for (-w, else 2 s). The exit
+ * status: 0 when every byte came back.
  */
-int datagram_connect(const char *host, const char *port, int family);
-int datagram_run(int sock, const struct client_mode *mode);
+int datagram_connect(const struct client_args *a);
+int datagram_run(int sock, const struct client_mode *mode, struct client_count *count);
+
+/*
+ * main.c: -s on a new socket, before it connects: 0, or -1 with errno (the
+ * caller names the failure with client_source_error()).
+ */
+int client_bind_source(int fd, const struct client_args *a);
+void client_source_error(const struct client_args *a, int err);
+
+/* -v: the line on connect (the socket's two ends) and the one on close. */
+void client_say_connected(const struct client_args *a, int fd, const char *how);
+void client_say_closed(const struct client_args *a, const struct client_count *count, int rc);
 
 /* terminal.c: the greeting, the prompt, and whether a line read is "quit". */
 void terminal_greet(const char *peer);

@@ -11,6 +11,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
@@ -30,29 +31,32 @@
 #define DATAGRAM_WINDOW (32 * 1024)	/* bytes sent and not echoed yet, at most: no flood */
 
 int
-datagram_connect(const char *host, const char *port, int family)
+datagram_connect(const struct client_args *a)
 {
 	struct addrinfo *res, *ai;
 	int fd = -1, gai, err = 0;
+	bool source_failed = false;
 
-	if ((gai = net_resolve(host, port, 0, family, &res)) != 0) {
-		log_plain("cannot resolve '%s': %s", host,
+	if ((gai = net_resolve(a->host, a->port, 0, a->family, &res)) != 0) {
+		log_plain("cannot resolve '%s': %s", a->host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	for (ai = res; ai != NULL && fd < 0 && !source_failed; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+			err = errno;
+		} else if ((source_failed = client_bind_source(fd, a) < 0) ||
 		    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			err = errno;
 			close(fd);
 			fd = -1;
-		} else if (fd < 0) {
-			err = errno;
 		}
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
-		log_plain("cannot reach %s port %s over UDP: %s", host, port, strerror(err));
+	if (source_failed)
+		client_source_error(a, err);
+	else if (fd < 0)
+		log_plain("cannot reach %s port %s over UDP: %s", a->host, a->port, strerror(err));
 	return fd;
 }
 
@@ -112,26 +116,25 @@ datagram_verdict(const struct datagram *d)
 	return EXIT_FAIL;
 }
 
-int
-datagram_run(int sock, const struct client_mode *mode)
+/* The loop: until every echo is back, or the wait for them is over. The exit status. */
+static int
+datagram_loop(struct datagram *d, const struct client_mode *mode)
 {
-	struct datagram d = { .sock = sock };
 	int wait_ms = mode->timeout_ms > 0 ? mode->timeout_ms : DATAGRAM_WAIT_MS, rc, n;
 	int64_t until = -1;
 	struct pollfd pfd[2];
-
 	bool waiting;
 
 	for (;;) {
-		waiting = d.in_done || d.sent - d.received >= DATAGRAM_WINDOW;
+		waiting = d->in_done || d->sent - d->received >= DATAGRAM_WINDOW;
 		if (!waiting)
 			until = -1;
 		else if (until < 0)
 			until = clock_ms() + wait_ms;
-		if (waiting && ((d.in_done && d.received >= d.sent) || clock_ms() >= until))
-			return datagram_verdict(&d);
+		if (waiting && ((d->in_done && d->received >= d->sent) || clock_ms() >= until))
+			return datagram_verdict(d);
 		pfd[0] = (struct pollfd){ .fd = waiting ? -1 : STDIN_FILENO, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = d->sock, .events = POLLIN };
 		n = poll(pfd, 2, waiting ? (int)(until - clock_ms()) : mode->timeout_ms);
 		if (n < 0 && errno != EINTR)
 			return log_plain("poll: %s", strerror(errno)), EXIT_FAIL;
@@ -139,9 +142,19 @@ datagram_run(int sock, const struct client_mode *mode)
 			log_plain("timed out: nothing came or went for %d s (-w)", mode->timeout_ms / 1000);
 			return EXIT_FAIL;
 		}
-		if (n > 0 && (pfd[1].revents & (POLLIN | POLLERR)) && (rc = datagram_receive(&d)) != 0)
+		if (n > 0 && (pfd[1].revents & (POLLIN | POLLERR)) && (rc = datagram_receive(d)) != 0)
 			return rc;
-		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP)) && (rc = datagram_send(&d)) != 0)
+		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP)) && (rc = datagram_send(d)) != 0)
 			return rc;
 	}
+}
+
+int
+datagram_run(int sock, const struct client_mode *mode, struct client_count *count)
+{
+	struct datagram d = { .sock = sock };
+	int rc = datagram_loop(&d, mode);
+
+	*count = (struct client_count){ d.sent, d.received };
+	return rc;
 }

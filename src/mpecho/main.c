@@ -1,6 +1,7 @@
 /* main: mpecho, the client: options, the connection, then the terminal or the pipe mode. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,40 +31,100 @@ connect_unix(const char *target, int timeout_ms)
 		log_plain("invalid socket '%s': %s", target, strerror(errno));
 		return -1;
 	}
-	if ((fd = net_connect((struct sockaddr *)&ss, len, timeout_ms)) < 0)
+	if ((fd = net_connect((struct sockaddr *)&ss, len, timeout_ms, NULL, NULL)) < 0)
 		log_plain("cannot connect to %s: %s", target, strerror(errno));
 	return fd;
 }
 
-/* Connect to the first address of host that accepts; on failure the message is printed. */
-static int
-connect_host(const char *host, const char *port, int family, int timeout_ms)
+int
+client_bind_source(int fd, const struct client_args *a)
 {
+	return a->source_len == 0 ? 0 : bind(fd, (const struct sockaddr *)&a->source, a->source_len);
+}
+
+void
+client_source_error(const struct client_args *a, int err)
+{
+	log_plain("cannot connect from %s (-s): %s", a->source_name, strerror(err));
+}
+
+/* What a new socket gets before it connects; a failure is kept apart from connect's. */
+struct dial {
+	const struct client_args *a;
+	int failed;		/* errno of the failed step, 0 if none */
+};
+
+static int
+dial_prepare(int fd, void *arg)
+{
+	struct dial *d = arg;
+
+	if (client_bind_source(fd, d->a) < 0) {
+		d->failed = errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect to the first address of the server that accepts; on failure the message is printed. */
+static int
+connect_host(const struct client_args *a)
+{
+	struct dial d = { .a = a };
 	struct addrinfo *res, *ai;
 	char name[NET_ADDRSTRLEN] = "?";
 	int fd = -1, gai, err = 0;
 
-	if (strncmp(host, "unix:", 5) == 0)
-		return connect_unix(host, timeout_ms);
-	gai = net_resolve(host, port, 0, family, &res);
+	if (strncmp(a->host, "unix:", 5) == 0)
+		return connect_unix(a->host, a->timeout_ms);
+	gai = net_resolve(a->host, a->port, 0, a->family, &res);
 	if (gai != 0) {
-		log_plain("cannot resolve '%s': %s", host,
+		log_plain("cannot resolve '%s': %s", a->host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = net_connect(ai->ai_addr, ai->ai_addrlen, timeout_ms);
+	for (ai = res; ai != NULL && fd < 0 && d.failed == 0; ai = ai->ai_next) {
+		fd = net_connect(ai->ai_addr, ai->ai_addrlen, a->timeout_ms, dial_prepare, &d);
 		if (fd < 0) {
 			err = errno;
 			net_format(ai->ai_addr, name, sizeof(name));
 		}
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0 && d.failed != 0)
+		client_source_error(a, d.failed);
+	else if (fd < 0)
 		log_plain("cannot connect to %s: %s", name, strerror(err));
 	else
 		net_tune(fd);
 	return fd;
+}
+
+void
+client_say_connected(const struct client_args *a, int fd, const char *how)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char peer[NET_ADDRSTRLEN] = "?", local[NET_ADDRSTRLEN] = "?";
+
+	if (!a->verbose)
+		return;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		net_format((struct sockaddr *)&ss, peer, sizeof(peer));
+	len = sizeof(ss);
+	if (a->port == NULL)
+		log_plain("connected to %s%s", a->host, how);	/* a client's Unix socket has no name */
+	else if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		log_plain("connected to %s from %s%s", peer, net_format((struct sockaddr *)&ss, local,
+		    sizeof(local)), how);
+}
+
+void
+client_say_closed(const struct client_args *a, const struct client_count *count, int rc)
+{
+	if (a->verbose)
+		log_plain("closed: %" PRIu64 " bytes sent, %" PRIu64 " received, exit status %d",
+		    count->sent, count->received, rc);
 }
 
 int
@@ -177,26 +238,31 @@ static int
 client_udp(struct client_args *a)
 {
 	struct client_mode mode = { .terminal = isatty(STDIN_FILENO), .timeout_ms = a->timeout_ms };
+	struct client_count count = { 0, 0 };
 	int sock, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	sock = datagram_connect(a->host, a->port, a->family);
-	free(a->host);
-	free(a->port);
+	sock = datagram_connect(a);
+	if (sock >= 0)
+		client_say_connected(a, sock, " (UDP)");
+	args_free(a);
 	if (sock < 0)
 		return EXIT_FAIL;
-	rc = datagram_run(sock, &mode);
+	rc = datagram_run(sock, &mode, &count);
 	close(sock);
+	client_say_closed(a, &count, rc);
 	return rc;
 }
 
-/* The end: the connection released; returns rc. */
+/* The end: the connection released, -v's closing line when it was open; returns rc. */
 static int
-client_close(struct conn *c, int rc)
+client_close(struct conn *c, const struct client_args *a, const struct client_count *count, int rc)
 {
 	SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (count != NULL)
+		client_say_closed(a, count, rc);
 	return rc;
 }
 
@@ -205,6 +271,7 @@ main(int argc, char **argv)
 {
 	struct client_args a;
 	struct client_mode mode;
+	struct client_count count = { 0, 0 };
 	char peer[NET_ADDRSTRLEN + 32];
 	struct conn c = { -1, NULL };
 	SSL_CTX *ctx;
@@ -221,22 +288,28 @@ main(int argc, char **argv)
 
 	/* 2. The connection: a server going away is an error on it, never a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	c.fd = connect_host(a.host, a.port, a.family, a.timeout_ms);
+	c.fd = connect_host(&a);
 	snprintf(peer, sizeof(peer), "%s%s%s%s", a.host, a.port != NULL ? " port " : "",
 	    a.port != NULL ? a.port : "", a.tls ? " (TLS)" : "");
 	rc = c.fd >= 0 && ctx != NULL ? client_tls(&c, ctx, &a) : (SSL_CTX_free(ctx), 0);
-	free(a.host);
-	free(a.port);
+	if (c.fd >= 0 && rc == 0)
+		client_say_connected(&a, c.fd, a.tls ? " (TLS)" : "");
+	args_free(&a);
 	if (c.fd < 0 || rc < 0)
-		return client_close(&c, EXIT_FAIL);
+		return client_close(&c, &a, NULL, EXIT_FAIL);
+	if (a.zero) {	/* -z: the port is open; nothing is sent */
+		conn_shutdown(&c);
+		return client_close(&c, &a, &count, EXIT_OK);
+	}
 
 	/* 3. The banner if one is expected, then the relay, on a terminal or on pipes. */
 	mode = (struct client_mode){ .terminal = isatty(STDIN_FILENO), .timeout_ms = a.timeout_ms };
 	if (a.banner && a.timeout_ms > 0)
 		net_set_timeouts(c.fd, a.timeout_ms / 1000);	/* the banner's blocking read */
 	if (a.banner && (rc = client_banner(&c)) != EXIT_OK)
-		return client_close(&c, rc);
+		return client_close(&c, &a, &count, rc);
 	if (mode.terminal)
 		terminal_greet(peer);
-	return client_close(&c, relay_run(&c, &mode));
+	rc = relay_run(&c, &mode, &count);
+	return client_close(&c, &a, &count, rc);
 }

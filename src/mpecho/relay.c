@@ -166,7 +166,7 @@ relay_round(struct relay *r)
 }
 
 int
-relay_run(struct conn *c, const struct client_mode *mode)
+relay_run(struct conn *c, const struct client_mode *mode, struct client_count *count)
 {
 	static struct relay r;
 	int rc;
@@ -176,5 +176,6 @@ relay_run(struct conn *c, const struct client_mode *mode)
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	while ((rc = relay_round(&r)) < 0)
 		;
+	*count = (struct client_count){ r.sent, r.received };
 	return rc;
 }

@@ -21,6 +21,20 @@ static const struct args_case cases[] = {
 	{ "-4", { "-4", "-6", "localhost" }, "options -4 and -6 exclude each other" },
 	{ "-6", { "-6", "::1" }, NULL },
 	{ "-6", { "-6", "127.0.0.1:7" }, "-6 cannot take effect: 127.0.0.1 is an IPv4 address" },
+	{ "-s", { "-s", "127.0.0.2", "localhost" }, NULL },
+	{ "-s", { "-s", "::1", "-6", "[::1]:7" }, NULL },
+	{ "-s", { "-s", "fe80::1%lo" }, "-s fe80::1%lo cannot take effect: it is an IPv6 address, and "
+	    "127.0.0.1 is an IPv4 address" },
+	{ "-s", { "-s", "localhost" }, "invalid source address 'localhost' for -s" },
+	{ "-s", { "-s", "127.0.0.1", "-6", "localhost" }, "-s 127.0.0.1 cannot take effect with -6: it is an IPv4 "
+	    "address" },
+	{ "-s", { "-s", "127.0.0.1", "unix:/x" }, "-s cannot take effect: a unix: socket has no source "
+	    "address" },
+	{ "-v", { "-v", "-u" }, NULL },
+	{ "-z", { "-z", "--tls" }, NULL },
+	{ "-z", { "-z", "unix:/x" }, NULL },
+	{ "-z", { "-z", "-u" }, "-z cannot go with -u: it connects and sends nothing" },
+	{ "-z", { "-z", "--banner" }, "-z cannot go with --banner" },
 	{ "-w", { "-w", "5" }, NULL },
 	{ "-w", { "-w", "0" }, "invalid value '0' for -w" },
 	{ "--banner", { "--banner" }, NULL },
@@ -86,6 +100,7 @@ unit_client(void)
 		CHECK(args_covered(name));
 	}
 	CHECK(args_covered("-4") && args_covered("-6") && args_covered("-w"));
+	CHECK(args_covered("-s") && args_covered("-v") && args_covered("-z"));
 	for (c = cases; c->option != NULL; c++)
 		CHECK(args_case_holds(c));
 }
