@@ -142,7 +142,7 @@ FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
 FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_unix.c \
                src/mpechod/sockfile.c \
                src/mpechod/listener_udp.c \
-               src/mpechod/listener_inherited.c \
+               src/mpechod/listener_inherited.c src/mpechod/inetd_peer.c \
                $(LIB_SRCS)
 FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)

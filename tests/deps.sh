@@ -51,6 +51,7 @@ need nsenter util-linux
 need ip iproute2
 need openssl openssl
 need socat socat
+need tcpserver ucspi-tcp
 need curl curl
 need promtool prometheus
 need ss iproute2

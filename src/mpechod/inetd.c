@@ -2,6 +2,8 @@
 #include "inetd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -30,26 +32,45 @@ inetd_classify(int fd)
 	return listening ? INETD_LISTENING : INETD_CONNECTED;
 }
 
-/* The peer of fd, as the supervisor would have it from accept(). 0 or -1 with errno. */
+/*
+ * The peer of fd, as the supervisor would have it from accept(); on a socket
+ * pair from a relaying super-server, the address it hands on in the
+ * environment. *tcp says whether fd is the client's own TCP socket. 0, or -1
+ * with the error line logged.
+ */
 static int
-inetd_peer(int fd, struct peer *p)
+inetd_peer(int fd, struct peer *p, bool *tcp)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	char which[64];
+	int r;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    listener_peer_of(fd, (struct sockaddr *)&ss, p) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
+		    (long)getpid(), log_qf("standard input: %s", strerror(errno)));
 		return -1;
-	return listener_peer_of(fd, (struct sockaddr *)&ss, p);
+	}
+	if ((*tcp = !p->local))
+		return 0;	/* the kernel's word beats any variable */
+	len = sizeof(ss);
+	if ((r = inetd_peer_from_env(&ss, &len, which, sizeof(which))) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s", (long)getpid(),
+		    log_qf("the client's address in %s is malformed", which));
+		return -1;
+	}
+	return r == 0 ? 0 : listener_peer_of(-1, (struct sockaddr *)&ss, p);
 }
 
 /* What the supervisor's listeners and child set up: the socket options, the rules, the user. */
 static int
-inetd_admit(const struct config *cfg, int fd, const struct peer *p)
+inetd_admit(const struct config *cfg, int fd, const struct peer *p, bool tcp)
 {
 	struct admission adm;
 	enum refusal why;
 
-	if ((!p->local && net_tune(fd) < 0) || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
+	if ((tcp && net_tune(fd) < 0) || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
 		    (long)getpid(), log_qf("%s", strerror(errno)));
 		return -1;
@@ -77,21 +98,27 @@ inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd)
 	struct peer p;
 	enum end end;
 	char how[64], who[PEER_TEXT_MAX];
+	bool tcp;
+	int keep;
 
-	if (inetd_peer(fd, &p) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("standard input: %s", strerror(errno)));
+	if (inetd_peer(fd, &p, &tcp) < 0)
 		return END_ERROR;
-	}
-	if (inetd_admit(cfg, fd, &p) < 0) {
+	if (inetd_admit(cfg, fd, &p, tcp) < 0) {
 		close(fd);
 		return END_ERROR;
 	}
 	params.tls = tls;
 	session_log_connect(peer_text(&p, who, sizeof(who)), false, (long)getpid(), 1);
+	/*
+	 * A relay that ends its child as soon as the connection is over (socat
+	 * sends SIGTERM) would cut the end line: the last close waits for it.
+	 */
+	keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	end = session_run(fd, tls != NULL, &params, &ctr);
 	session_log_end(who, session_kind(false, &ctr), (long)getpid(),
 	    end_describe(W_EXITCODE(end, 0), how, sizeof(how)),
 	    ctr.bytes_in, ctr.bytes_out, clock_ms() - start, 0);
+	if (keep >= 0)
+		close(keep);
 	return end;
 }

@@ -6,6 +6,9 @@
 #ifndef MPECHO_INETD_H
 #define MPECHO_INETD_H
 
+#include <stddef.h>
+#include <sys/socket.h>
+
 struct config;
 struct tls_server;
 
@@ -25,5 +28,21 @@ enum inetd_input inetd_classify(int fd);
  * (0 eof, 2 reset, 3 quit, 7 tls, ...), or 1 if it could not be served.
  */
 int inetd_serve(const struct config *cfg, const struct tls_server *tls, int fd);
+
+/*
+ * inetd_peer.c. A client's address as a super-server writes it in text: ip a
+ * numeric IPv4 or IPv6 address, bare or in brackets (socat), port a number
+ * from 1 to 65535. 0 with *ss and *len set, or -1 (EINVAL).
+ */
+int inetd_peer_parse(const char *ip, const char *port, struct sockaddr_storage *ss, socklen_t *len);
+
+/*
+ * The client's address handed on in the environment by a super-server that
+ * relays the connection over a socket pair or pipes: socat's SOCAT_PEERADDR
+ * and SOCAT_PEERPORT, or UCSPI's (tcpserver) ${PROTO}REMOTEIP and
+ * ${PROTO}REMOTEPORT. 1 with *ss set, 0 if none is there, or -1 when it is
+ * malformed; which names the variables read.
+ */
+int inetd_peer_from_env(struct sockaddr_storage *ss, socklen_t *len, char *which, size_t whichlen);
 
 #endif

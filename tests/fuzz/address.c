@@ -4,14 +4,38 @@
  * refused with a message, or holds a port that passes the port check, or an
  * absolute path; and mpecho's server
  * argument: refused with EINVAL and nothing kept, or a non-empty host (and
- * a non-empty port, if any).
+ * a non-empty port, if any); and a client's address handed on by a
+ * super-server (the text split at its first newline into address and port):
+ * refused, or an IPv4 or IPv6 address with the port written.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "inetd.h"
 #include "listener.h"
 #include "net.h"
+#include "number.h"
+
+/* "IP\nPORT": parsed as SOCAT_PEERADDR/SOCAT_PEERPORT are, or refused. */
+static void
+fuzz_env_peer(const char *text)
+{
+	char ip[512], *nl;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	long port;
+
+	if ((nl = strchr(text, '\n')) == NULL)
+		return;
+	memcpy(ip, text, (size_t)(nl - text));
+	ip[nl - text] = '\0';
+	if (inetd_peer_parse(ip, nl + 1, &ss, &len) < 0)
+		return;
+	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    number_parse(nl + 1, 1, 65535, &port) < 0 || net_port((struct sockaddr *)&ss) != port)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
+	fuzz_env_peer(text);
 	if (net_parse_target(text, &host, &port) == 0) {
 		if (host == NULL || host[0] == '\0' || (port != NULL && port[0] == '\0'))
 			abort();

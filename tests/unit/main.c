@@ -28,6 +28,7 @@ main(void)
 	unit_options();
 	unit_client();
 	unit_upgrade();
+	unit_inetd();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -18,5 +18,6 @@ void unit_observe(void);	/* observe.c */
 void unit_options(void);	/* options.c */
 void unit_client(void);		/* client.c */
 void unit_upgrade(void);	/* upgrade.c */
+void unit_inetd(void);		/* inetd.c */
 
 #endif
