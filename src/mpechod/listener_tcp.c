@@ -28,24 +28,34 @@ tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
+/*
+ * All addresses: the IPv6 wildcard (dual-stack) where the system has IPv6,
+ * else IPv4's. A getaddrinfo() error code; *ai to free with freeaddrinfo().
+ */
+static int
+tcp_wildcard_addr(const char *port, struct addrinfo **ai)
+{
+	int fd;
+
+	if (net_resolve("::", port, 1, AF_INET6, ai) == 0) {
+		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
+			close(fd);
+			return 0;
+		}
+		freeaddrinfo(*ai);
+	}
+	return net_resolve("0.0.0.0", port, 1, AF_INET, ai);
+}
+
 /* All addresses: one dual-stack IPv6 socket where the system has IPv6, else IPv4. */
 static int
 tcp_wildcard(struct listeners *ls, const char *port, const struct listen_params *lp, char *err,
     size_t errlen)
 {
 	struct addrinfo *ai;
-	int rc, gai, fd;
+	int rc, gai;
 
-	if (net_resolve("::", port, 1, AF_INET6, &ai) == 0) {
-		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
-			close(fd);
-			rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 0, err, errlen);
-			freeaddrinfo(ai);
-			return rc;
-		}
-		freeaddrinfo(ai);
-	}
-	if ((gai = net_resolve("0.0.0.0", port, 1, AF_INET, &ai)) != 0) {
+	if ((gai = tcp_wildcard_addr(port, &ai)) != 0) {
 		snprintf(err, errlen, "cannot listen on port %s: %s", port, gai_strerror(gai));
 		return -1;
 	}
@@ -116,39 +126,52 @@ listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
 	return tcp_host(ls, spec, lp, err, errlen);
 }
 
-/* The first address of ADDR:PORT, for an endpoint of the server's own. */
+/*
+ * The address an endpoint of the server's own binds: the first of ADDR:PORT,
+ * or the wildcard for ":PORT". 0, a getaddrinfo() error code (never 1), or 1
+ * for text that is no ADDR:PORT or :PORT.
+ */
+static int
+tcp_endpoint_addr(const char *addr, struct addrinfo **ai, char **host)
+{
+	char *port = NULL;
+	int gai;
+
+	*host = NULL;
+	if (net_split_hostport(addr, host, &port) < 0 || net_check_port(port) < 0)
+		gai = 1;
+	else
+		gai = *host == NULL ? tcp_wildcard_addr(port, ai) : net_resolve(*host, port, 1, AF_UNSPEC, ai);
+	free(port);
+	return gai;
+}
+
 int
 listener_tcp_one(const char *option, const char *addr, int backlog, char *err, size_t errlen)
 {
-	char *host = NULL, *port = NULL, name[NET_ADDRSTRLEN];
+	char *host, name[NET_ADDRSTRLEN];
 	struct addrinfo *ai = NULL;
-	int fd = -1, gai;
+	int fd = -1, gai = tcp_endpoint_addr(addr, &ai, &host);
 
-	if (net_split_hostport(addr, &host, &port) < 0 || host == NULL || net_check_port(port) < 0) {
-		snprintf(err, errlen, "invalid %s address '%s': expected ADDR:PORT", option,
-		    addr);
-		goto out;
-	}
-	if ((gai = net_resolve(host, port, 1, AF_UNSPEC, &ai)) != 0) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
-		goto out;
-	}
-	if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, 1, 0)) < 0)
+	if (gai == 1)
+		snprintf(err, errlen, "invalid %s address '%s': expected ADDR:PORT or :PORT", option, addr);
+	else if (gai != 0)
+		snprintf(err, errlen, "cannot resolve '%s': %s", host != NULL ? host : "::",
+		    gai_strerror(gai));
+	else if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, host != NULL, 0)) < 0)
 		snprintf(err, errlen, "cannot listen on %s for %s: %s",
 		    net_format(ai->ai_addr, name, sizeof(name)), option, strerror(errno));
-out:
-	if (ai != NULL)
+	if (gai == 0)
 		freeaddrinfo(ai);
 	free(host);
-	free(port);
 	return fd;
 }
 
-/* Whether fd is a listening TCP socket bound to the first address of ADDR:PORT. */
+/* Whether fd is a listening TCP socket bound to the address of ADDR:PORT an endpoint binds. */
 bool
 listener_tcp_is(int fd, const char *addr)
 {
-	char *host = NULL, *port = NULL, want[NET_ADDRSTRLEN], have[NET_ADDRSTRLEN];
+	char *host = NULL, want[NET_ADDRSTRLEN], have[NET_ADDRSTRLEN];
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss), ilen = sizeof(int);
 	struct addrinfo *ai = NULL;
@@ -158,13 +181,11 @@ listener_tcp_is(int fd, const char *addr)
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) == 0 && listening &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
-	    net_split_hostport(addr, &host, &port) == 0 && host != NULL &&
-	    net_resolve(host, port, 1, AF_UNSPEC, &ai) == 0)
+	    tcp_endpoint_addr(addr, &ai, &host) == 0) {
 		same = strcmp(net_format(ai->ai_addr, want, sizeof(want)),
 		    net_format((struct sockaddr *)&ss, have, sizeof(have))) == 0;
-	if (ai != NULL)
 		freeaddrinfo(ai);
+	}
 	free(host);
-	free(port);
 	return same;
 }

@@ -249,16 +249,15 @@ options_user(struct config *cfg, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
-/* A value kept as given; an ADDR:PORT (--metrics) must at least look like one. */
+/* A value kept as given; an ADDR:PORT or :PORT (--metrics) must at least look like one. */
 static int
 options_string(char **dst, const char *name, const char *text, char *err, size_t errlen)
 {
 	char *host, *port;
 
-	if (net_split_hostport(text, &host, &port) < 0 || host == NULL) {
-		free(host);	/* NULL after a failure; ":PORT" leaves a port to free */
-		free(port);
-		options_error(err, errlen, "invalid value '%s' for %s: expected ADDR:PORT", text, name);
+	if (net_split_hostport(text, &host, &port) < 0) {
+		options_error(err, errlen, "invalid value '%s' for %s: expected ADDR:PORT or :PORT", text,
+		    name);
 		return -1;
 	}
 	free(host);

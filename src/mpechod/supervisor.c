@@ -348,6 +348,19 @@ supervisor_drop(struct supervisor *sv, char *msg, size_t msglen)
 	return 0;
 }
 
+/* An endpoint of the server's own (--metrics, --agent) under its real address (port 0's too). */
+static void
+supervisor_log_endpoint(int fd, const char *what)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char name[NET_ADDRSTRLEN];
+
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s endpoint=%s",
+		    net_format((struct sockaddr *)&ss, name, sizeof(name)), what);
+}
+
 /* Readiness: one line per listener with its real address, then "ready". Scripts wait for it. */
 static void
 supervisor_log_ready(const struct supervisor *sv)
@@ -365,6 +378,8 @@ supervisor_log_ready(const struct supervisor *sv)
 	for (i = 0; sv->udp.socks != NULL && i < sv->udp.socks->n; i++)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=udp:%s%s%s", sv->udp.socks->v[i].name,
 		    sv->udp.socks->v[i].label[0] != '\0' ? " " : "", sv->udp.socks->v[i].label);
+	supervisor_log_endpoint(sv->metrics.fd, "metrics");
+	supervisor_log_endpoint(sv->agent.fd, "agent");
 	log_msg(LOG_LVL_NOTICE, "event=ready listeners=%zu", sv->ls->n +
 	    (sv->udp.socks != NULL ? sv->udp.socks->n : 0));
 }

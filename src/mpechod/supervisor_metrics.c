@@ -8,6 +8,7 @@
  */
 #include "supervisor.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "model.h"
 #include "mpecho.h"
 #include "options.h"
+#include "procstat.h"
 #include "service.h"
 #include "status.h"
 
@@ -98,6 +100,29 @@ supervisor_metrics_process(struct metrics_text *t, const struct supervisor *sv, 
 	    MPECHO_VERSION, sv->cfg->service->name, sv->model->name);
 }
 
+/* process_*: the supervisor's own figures, named as Prometheus client libraries name them. */
+static void
+supervisor_metrics_os(struct metrics_text *t)
+{
+	struct procstat ps;
+
+	if (procstat_read(&ps) < 0)
+		return;
+	metrics_printf(t, "# HELP process_cpu_seconds_total User and system CPU time spent, in seconds.\n"
+	    "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n"
+	    "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+	    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %" PRIu64 "\n"
+	    "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+	    "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %" PRIu64 "\n"
+	    "# HELP process_open_fds Open file descriptors.\n"
+	    "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n"
+	    "# HELP process_max_fds The most file descriptors that may be open.\n"
+	    "# TYPE process_max_fds gauge\nprocess_max_fds %ld\n"
+	    "# HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n"
+	    "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n",
+	    ps.cpu_seconds, ps.resident_bytes, ps.virtual_bytes, ps.open_fds, ps.max_fds, ps.start_time);
+}
+
 const struct supervisor_sample *
 supervisor_sample_back(const struct supervisor *sv, int k)
 {
@@ -175,6 +200,7 @@ supervisor_metrics_render(void *ctx, const struct http_request *r, struct metric
 	supervisor_metrics_traffic(t, &tl);
 	supervisor_udp_metrics(sv, t);
 	supervisor_metrics_process(t, sv, &tl);
+	supervisor_metrics_os(t);
 	return 200;
 }
 

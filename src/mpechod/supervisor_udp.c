@@ -168,9 +168,12 @@ supervisor_udp_metrics(const struct supervisor *sv, struct metrics_text *t)
 	    "# TYPE mpechod_udp_echoed_total counter\nmpechod_udp_echoed_total %llu\n"
 	    "# HELP mpechod_udp_received_bytes_total Bytes of the UDP datagrams received.\n"
 	    "# TYPE mpechod_udp_received_bytes_total counter\nmpechod_udp_received_bytes_total %llu\n"
+	    "# HELP mpechod_udp_sent_bytes_total Bytes of the UDP datagrams sent back.\n"
+	    "# TYPE mpechod_udp_sent_bytes_total counter\nmpechod_udp_sent_bytes_total %llu\n"
 	    "# HELP mpechod_udp_dropped_total UDP datagrams not sent back, by why.\n"
 	    "# TYPE mpechod_udp_dropped_total counter\n", (unsigned long long)c[UDP_RECEIVED],
-	    (unsigned long long)c[UDP_ECHOED], (unsigned long long)c[UDP_BYTES]);
+	    (unsigned long long)c[UDP_ECHOED], (unsigned long long)c[UDP_BYTES],
+	    (unsigned long long)c[UDP_BYTES_ECHOED]);
 	for (i = 0; i < (int)(sizeof(drops) / sizeof(drops[0])); i++)
 		metrics_printf(t, "mpechod_udp_dropped_total{reason=\"%s\"} %llu\n", drops[i],
 		    (unsigned long long)c[UDP_DROP_PORT + i]);

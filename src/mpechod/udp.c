@@ -24,8 +24,8 @@
 #define UDP_CMSG (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 const char *const udp_count_names[UDP_COUNTS] = {
-	"received", "echoed", "bytes", "dropped_port", "dropped_acl", "dropped_rate", "dropped_send",
-	"dropped_loop"
+	"received", "echoed", "bytes", "echoed_bytes", "dropped_port", "dropped_acl", "dropped_rate",
+	"dropped_send", "dropped_loop"
 };
 
 /* One batch's room: what came in, and the replies that go back. */
@@ -164,7 +164,8 @@ udp_send(struct udp_state *st, int fd, int k)
 			continue;
 		}
 		st->count[UDP_ECHOED] += (uint64_t)n;
-		off += n;
+		for (; n > 0; n--, off++)
+			st->count[UDP_BYTES_ECHOED] += st->b->out[off].msg_len;
 	}
 }
 

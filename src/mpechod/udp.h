@@ -20,10 +20,10 @@ struct acl;
 struct listeners;
 
 /* What the UDP process counts; published to the supervisor (its /metrics) after each batch. */
-enum udp_count { UDP_RECEIVED, UDP_ECHOED, UDP_BYTES, UDP_DROP_PORT, UDP_DROP_ACL, UDP_DROP_RATE,
-	UDP_DROP_SEND, UDP_DROP_LOOP, UDP_COUNTS };
+enum udp_count { UDP_RECEIVED, UDP_ECHOED, UDP_BYTES, UDP_BYTES_ECHOED, UDP_DROP_PORT, UDP_DROP_ACL,
+	UDP_DROP_RATE, UDP_DROP_SEND, UDP_DROP_LOOP, UDP_COUNTS };
 
-/* Their names in the summary line: "received", ..., "dropped_loop". */
+/* Their names in the summary line: "received", "echoed", "bytes", "echoed_bytes", ..., "dropped_loop". */
 extern const char *const udp_count_names[UDP_COUNTS];
 
 struct udp_job {

@@ -117,7 +117,7 @@ class Server:
             self.wait_for(r'event=ready|"event":"ready"')
             self.addrs = [parse_addr(m.group(1) or m.group(2)) for m in
                           (re.search(r'event=listen addr=(\S+)|"event":"listen","addr":"([^"]+)"', l)
-                           for l in self.lines) if m]
+                           for l in self.lines if "endpoint" not in l) if m]
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -136,6 +136,11 @@ class Server:
     @property
     def host(self):
         return self.addrs[0][0]
+
+    def endpoint(self, name):
+        """(host, port) of an endpoint of the server's own ("metrics", "agent") from its listen line."""
+        line = self.wait_for(rf"event=listen addr=\S+ endpoint={name}$")[0]
+        return parse_addr(re.search(r"addr=(\S+)", line).group(1))
 
     def matching(self, pattern):
         with self.cond:

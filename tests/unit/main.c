@@ -29,6 +29,7 @@ main(void)
 	unit_client();
 	unit_upgrade();
 	unit_inetd();
+	unit_procstat();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -19,5 +19,6 @@ void unit_options(void);	/* options.c */
 void unit_client(void);		/* client.c */
 void unit_upgrade(void);	/* upgrade.c */
 void unit_inetd(void);		/* inetd.c */
+void unit_procstat(void);	/* procstat.c */
 
 #endif
