@@ -11,16 +11,67 @@
 #include "listener_tcp.h"
 #include "listener_unix.h"
 #include "mpecho.h"
+#include "number.h"
 
-/* The port must be a number or a known service name; the spec is released if not. */
+/* "FIRST-LAST": port becomes FIRST, ports the number of ports. 0, or -1 with err. */
+static int
+listener_range(struct listen_spec *out, char *err, size_t errlen)
+{
+	char *dash = strchr(out->port, '-');
+	long first, last;
+
+	*dash = '\0';
+	if (number_parse(out->port, 1, 65535, &first) < 0 || number_parse(dash + 1, 1, 65535, &last) < 0) {
+		*dash = '-';
+		snprintf(err, errlen, "invalid port range '%s': expected FIRST-LAST, two numbers from 1 "
+		    "to 65535", out->port);
+		return -1;
+	}
+	if (first > last) {
+		snprintf(err, errlen, "invalid port range '%ld-%ld': the first port is above the last",
+		    first, last);
+		return -1;
+	}
+	if (last - first >= LISTENER_RANGE_MAX) {
+		snprintf(err, errlen, "invalid port range '%ld-%ld': %ld ports, at most %d", first, last,
+		    last - first + 1, LISTENER_RANGE_MAX);
+		return -1;
+	}
+	out->ports = (int)(last - first + 1);
+	return 0;
+}
+
+/* The port must be a number, a known service name, or a range; the spec is released if not. */
 static int
 listener_check_port(struct listen_spec *out, char *err, size_t errlen)
 {
-	if (net_check_port(out->port) == 0)
+	/* a range starts with a digit: a service name may hold a dash (http-alt) */
+	bool range = out->port[0] >= '0' && out->port[0] <= '9' && strchr(out->port, '-') != NULL;
+
+	out->ports = 1;
+	if (range ? listener_range(out, err, errlen) == 0 : net_check_port(out->port) == 0)
 		return 0;
-	snprintf(err, errlen, "invalid port '%s': expected a number from 0 to 65535", out->port);
+	if (!range)
+		snprintf(err, errlen, "invalid port '%s': expected a number from 0 to 65535", out->port);
 	listener_spec_free(out);
 	return -1;
+}
+
+int
+listener_spec_port(const struct listen_spec *range, int i, struct listen_spec *out, char *err,
+    size_t errlen)
+{
+	*out = *range;
+	out->ports = 1;
+	out->host = out->path = NULL;
+	if ((range->host != NULL && (out->host = strdup(range->host)) == NULL) ||
+	    asprintf(&out->port, "%ld", strtol(range->port, NULL, 10) + i) < 0) {
+		free(out->host);
+		out->host = out->port = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 /* The options after a listener's address: ",proxy", ",tls", ",deferred". 0, or -1 with err. */
@@ -100,6 +151,7 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 	char addr[512];
 
 	memset(out, 0, sizeof(*out));
+	out->ports = 1;
 	if (strncmp(text, "unix:", 5) == 0)
 		return listener_parse_unix(text, out, err, errlen);
 	if (strncmp(text, "udp:", 4) == 0)
@@ -118,7 +170,7 @@ listener_parse(const char *text, struct listen_spec *out, char *err, size_t errl
 			snprintf(err, errlen, "out of memory");
 		else
 			snprintf(err, errlen, "invalid listen address '%s': expected HOST:PORT, "
-			    "[IPv6]:PORT or :PORT", text);
+			    "[IPv6]:PORT or :PORT (PORT may be FIRST-LAST)", text);
 		return -1;
 	}
 	return listener_check_port(out, err, errlen);

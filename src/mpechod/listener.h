@@ -34,7 +34,11 @@ struct listen_spec {
 	bool tls;		/* ",tls": clients speak TLS (after the PROXY header, if any) */
 	bool deferred;		/* ",deferred": a connection is accepted once its first bytes are in */
 	bool udp;		/* "udp:HOST:PORT": datagrams, served by the UDP process (udp.c) */
+	int ports;		/* "HOST:FIRST-LAST": that many ports from port on; else 1 */
 };
+
+/* The most ports one range may name. */
+#define LISTENER_RANGE_MAX 1024
 
 #define LISTENER_LABEL_MAX 96
 
@@ -71,10 +75,18 @@ struct listeners {
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or
  * "unix:PATH" or "udp:HOST:PORT", then options after commas: "proxy", "tls"
- * (not for unix: or udp:). 0, or -1
- * with a one-line message in err.
+ * (not for unix: or udp:). PORT may be a range, "FIRST-LAST" (1-65535, at
+ * most LISTENER_RANGE_MAX ports): port is then FIRST and ports their number.
+ * 0, or -1 with a one-line message in err.
  */
 int listener_parse(const char *text, struct listen_spec *out, char *err, size_t errlen);
+
+/*
+ * The i-th port of a range spec (0 <= i < range->ports) as a spec of its own,
+ * its options and address copied. 0, or -1 (out of memory) with err.
+ */
+int listener_spec_port(const struct listen_spec *range, int i, struct listen_spec *out, char *err,
+    size_t errlen);
 
 /* The classic forms "mpechod PORT" (host NULL) and "mpechod ADDRESS PORT". 0 or -1, as above. */
 int listener_parse_pair(const char *host, const char *port, struct listen_spec *out,

@@ -67,14 +67,22 @@ options_add_listen(struct config *cfg, struct listen_spec *spec, char *err, size
 	return 0;
 }
 
+/* -l TEXT: one listener, or one per port of a range. */
 static int
 options_listen(struct config *cfg, const char *text, char *err, size_t errlen)
 {
-	struct listen_spec spec;
+	struct listen_spec spec, one;
+	int i, rc = 0;
 
 	if (listener_parse(text, &spec, err, errlen) < 0)
 		return -1;
-	return options_add_listen(cfg, &spec, err, errlen);
+	if (spec.ports == 1)
+		return options_add_listen(cfg, &spec, err, errlen);
+	for (i = 0; i < spec.ports && rc == 0; i++)	/* a range: a listener per port */
+		if ((rc = listener_spec_port(&spec, i, &one, err, errlen)) == 0)
+			rc = options_add_listen(cfg, &one, err, errlen);
+	listener_spec_free(&spec);
+	return rc;
 }
 
 /* The classic forms: "mpechod PORT" and "mpechod ADDRESS PORT". */

@@ -1,8 +1,9 @@
 /*
  * address: a libFuzzer target for listen addresses ("HOST:PORT[,proxy]",
- * "[IPv6]:PORT", "unix:PATH") and the split under them: a spec is either
- * refused with a message, or holds a port that passes the port check, or an
- * absolute path; and mpecho's server
+ * "[IPv6]:PORT", "unix:PATH", a port range FIRST-LAST) and the split under
+ * them: a spec is either refused with a message, or holds a port that passes
+ * the port check (a range: its first, and a count that stays within 65535),
+ * or an absolute path; and mpecho's server
  * argument: refused with EINVAL and nothing kept, or a non-empty host (and
  * a non-empty port, if any); and a client's address handed on by a
  * super-server (the text split at its first newline into address and port):
@@ -39,6 +40,25 @@ fuzz_env_peer(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A range: 1 to LISTENER_RANGE_MAX ports from a number, its last port a port, copied whole. */
+static void
+fuzz_range(const struct listen_spec *spec)
+{
+	struct listen_spec last;
+	char err[256];
+	long first;
+
+	if (spec->ports == 1)
+		return;
+	if (spec->ports < 1 || spec->ports > LISTENER_RANGE_MAX ||
+	    number_parse(spec->port, 1, 65535, &first) < 0 || first + spec->ports - 1 > 65535 ||
+	    listener_spec_port(spec, spec->ports - 1, &last, err, sizeof(err)) < 0 ||
+	    strtol(last.port, NULL, 10) != first + spec->ports - 1 || last.ports != 1 ||
+	    last.udp != spec->udp || last.proxy != spec->proxy || last.tls != spec->tls)
+		abort();
+	listener_spec_free(&last);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,6 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spec.path != NULL ? spec.path[0] != '/' || spec.port != NULL :
 	    spec.port == NULL || net_check_port(spec.port) < 0)
 		abort();
+	fuzz_range(&spec);
 	listener_spec_free(&spec);
 	return 0;
 }

@@ -416,6 +416,38 @@ spec_fails(const char *text, const char *named)
 	    spec.host == NULL && spec.port == NULL;
 }
 
+/* -l HOST:FIRST-LAST: one spec holding the range, then a spec per port. */
+static void
+test_listener_range(void)
+{
+	struct listen_spec spec, one;
+	char err[256];
+
+	CHECK(listener_parse("127.0.0.1:9600-9602,proxy", &spec, err, sizeof(err)) == 0 &&
+	    spec.ports == 3 && strcmp(spec.port, "9600") == 0 && spec.proxy);
+	CHECK(listener_spec_port(&spec, 2, &one, err, sizeof(err)) == 0 && one.ports == 1 &&
+	    strcmp(one.port, "9602") == 0 && strcmp(one.host, "127.0.0.1") == 0 && one.proxy &&
+	    one.host != spec.host);
+	listener_spec_free(&one);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("udp::7000-7000", &spec, err, sizeof(err)) == 0 && spec.udp &&
+	    spec.ports == 1 && spec.host == NULL && strcmp(spec.port, "7000") == 0);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("[::1]:1-1024", &spec, err, sizeof(err)) == 0 && spec.ports == 1024);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("127.0.0.1:7", &spec, err, sizeof(err)) == 0 && spec.ports == 1);
+	listener_spec_free(&spec);
+	CHECK(spec_is("127.0.0.1:http-alt", "127.0.0.1", "http-alt"));	/* a service's dash */
+	CHECK(spec_fails("127.0.0.1:9602-9600", "'9602-9600': the first port is above the last"));
+	CHECK(spec_fails("127.0.0.1:1-1025", "1025 ports, at most 1024"));
+	CHECK(spec_fails("127.0.0.1:0-3", "invalid port range '0-3'"));
+	CHECK(spec_fails("127.0.0.1:5-", "invalid port range '5-'"));
+	CHECK(spec_fails("127.0.0.1:5-65536", "invalid port range '5-65536'"));
+	CHECK(spec_fails("127.0.0.1:5-6-7", "invalid port range '5-6-7'"));
+	CHECK(spec_fails("127.0.0.1:5--6", "invalid port range '5--6'"));
+	CHECK(spec_fails("udp:127.0.0.1:9-x", "invalid port range '9-x'"));
+}
+
 static void
 test_listener_parse(void)
 {
@@ -795,6 +827,7 @@ unit_mpechod(void)
 	test_limits_rate_survives_a_flood_of_sources();
 	test_udp_guard();
 	test_listener_parse();
+	test_listener_range();
 	test_end();
 	test_stream_pace();
 	test_chargen();
