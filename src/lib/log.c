@@ -334,6 +334,25 @@ log_report_dropped(void)
 }
 
 /*
+ * A line's head into line (LOG_LINE_MAX at least): the journal's priority
+ * when the line goes to stderr and that is the journal, the time, the level.
+ */
+static size_t
+log_stamp(char *line, enum log_level level, bool to_stderr)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t pos;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	pos = log_journal && to_stderr ? (size_t)snprintf(line, 8, "<%d>", log_priorities[level]) : 0;
+	pos += strftime(line + pos, LOG_LINE_MAX - pos, "time=%Y-%m-%dT%H:%M:%S", &tm);
+	return log_append(line, pos, LOG_LINE_MAX - 1, ".%03ldZ level=%s ", ts.tv_nsec / 1000000,
+	    level_names[level]);
+}
+
+/*
  * The line itself, in a frame of its own: log_msg() returns for a level that
  * is off before this stack is touched (a page the supervisor writes after a
  * fork is a page copied, while a child still shares it).
@@ -342,8 +361,6 @@ static void __attribute__((noinline, format(printf, 2, 0)))
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX * 2];	/* a line is LOG_LINE_MAX at most; its JSON twice that */
-	struct timespec ts;
-	struct tm tm;
 	size_t pos;
 	int saved = errno;
 
@@ -365,13 +382,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	pos = log_journal && log_target == LOG_TO_STDERR ?
-	    (size_t)snprintf(line, sizeof(line), "<%d>", log_priorities[level]) : 0;
-	pos += strftime(line + pos, sizeof(line) - pos, "time=%Y-%m-%dT%H:%M:%S", &tm);
-	pos = log_append(line, pos, LOG_LINE_MAX - 1, ".%03ldZ level=%s ",
-	    ts.tv_nsec / 1000000, level_names[level]);
+	pos = log_stamp(line, level, log_target == LOG_TO_STDERR);
 	pos = log_vappend(line, pos, LOG_LINE_MAX - 1, fmt, ap);
 	line[pos] = '\0';
 	pos = log_finish(line, pos);
@@ -398,15 +409,31 @@ log_msg(enum log_level level, const char *fmt, ...)
 static void
 log_vplain(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/*
+ * A start-up error. On stderr in the format chosen: "prog: text", or with
+ * JSON logs an error event; and once a log file or syslog is open, there too.
+ */
 static void
 log_vplain(const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX];
+	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX * 2];
 	size_t pos;
 
-	pos = log_append(line, 0, sizeof(line) - 1, log_journal ? "<3>%s: " : "%s: ", log_prog);
-	pos = log_vappend(line, pos, sizeof(line) - 1, fmt, ap);
-	line[pos++] = '\n';
+	pos = log_vappend(msg, 0, sizeof(msg) - 1, fmt, ap);
+	msg[pos] = '\0';
+	if (log_target != LOG_TO_STDERR)
+		log_msg(LOG_LVL_ERROR, "event=error during=start error=%s", log_qf("%s", msg));
+	if (log_json) {
+		pos = log_stamp(line, LOG_LVL_ERROR, true);
+		pos = log_append(line, pos, LOG_LINE_MAX - 1, "event=error during=start error=%s",
+		    log_qf("%s", msg));
+		line[pos] = '\0';
+		pos = log_finish(line, pos);
+	} else {
+		pos = log_append(line, 0, LOG_LINE_MAX - 1, log_journal ? "<3>%s: %s" : "%s: %s",
+		    log_prog, msg);
+		line[pos++] = '\n';
+	}
 	io_write_all(STDERR_FILENO, line, pos);
 }
 

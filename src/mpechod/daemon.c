@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "log.h"
 #include "mpecho.h"
 
 /* In the foreground: wait for the daemon's word, then leave with the matching status. */
 static void
-foreground_wait(const char *prog, int fd, pid_t child)
+foreground_wait(int fd, pid_t child)
 {
 	char msg[512];
 	size_t len = 0;
@@ -35,7 +36,7 @@ foreground_wait(const char *prog, int fd, pid_t child)
 		_exit(EXIT_OK);
 	if (len == 0)
 		snprintf(msg, sizeof(msg), "the daemon exited before it was ready");
-	fprintf(stderr, "%s: %s\n", prog, msg);
+	log_plain("%s", msg);	/* in the log's format, and into the log too */
 	_exit(EXIT_FAIL);
 }
 
@@ -56,7 +57,7 @@ stdio_to_null(void)
 }
 
 int
-daemon_start(const char *prog)
+daemon_start(void)
 {
 	int p[2];
 	pid_t pid;
@@ -68,7 +69,7 @@ daemon_start(const char *prog)
 		return -1;
 	if (pid > 0) {
 		close(p[1]);
-		foreground_wait(prog, p[0], pid);
+		foreground_wait(p[0], pid);
 	}
 	close(p[0]);
 	if (setsid() < 0)

@@ -385,7 +385,7 @@ main(int argc, char **argv)
 	rc = EXIT_FAIL;
 
 	/* 5. Detach: the foreground process stays until the daemon reports ready or failed. */
-	if (cfg.daemonize && (env.ready_fd = daemon_start("mpechod")) < 0) {
+	if (cfg.daemonize && (env.ready_fd = daemon_start()) < 0) {
 		log_plain("cannot become a daemon: %s", strerror(errno));
 		goto out;
 	}

@@ -384,12 +384,13 @@ supervisor_log_ready(const struct supervisor *sv)
 	    (sv->udp.socks != NULL ? sv->udp.socks->n : 0));
 }
 
-/* A start that failed: the message goes to the person who started the server, and to the log. */
+/*
+ * A start that failed: the message goes to the person who started the server
+ * (the foreground process of -d says it), and to the log (log_plain()).
+ */
 static void
-supervisor_start_failed(const struct config *cfg, struct supervisor_env *env, const char *msg)
+supervisor_start_failed(struct supervisor_env *env, const char *msg)
 {
-	if (cfg->log_target != LOG_TO_STDERR)
-		log_msg(LOG_LVL_ERROR, "event=error during=start error=%s", log_qf("%s", msg));
 	if (env->ready_fd >= 0)
 		daemon_ready(env->ready_fd, msg);
 	else
@@ -464,7 +465,7 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 	}
 	goto out;
 failed:
-	supervisor_start_failed(cfg, env, msg);
+	supervisor_start_failed(env, msg);
 out:
 	privsep_run(&sv.privsep, PRIVSEP_END);	/* the pidfile and the upgrade socket's file removed */
 	supervisor_free(&sv);
