@@ -1,6 +1,7 @@
-/* cli: naming what was wrong on a command line, as the person typed it. */
+/* cli: naming what was wrong on a command line, as the person typed it; the clients' TLS options. */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,4 +29,27 @@ cli_complaint(int c, char **argv, const struct option *longopts, char *buf, size
 	else
 		snprintf(buf, len, "unknown option '%.*s'", (int)n, arg);
 	return buf;
+}
+
+const char *
+cli_tls_check(bool tls, const char *ca, bool insecure, bool unix_target)
+{
+	if ((ca != NULL || insecure) && !tls)
+		return ca != NULL ? "--ca is for TLS: add --tls" : "--insecure is for TLS: add --tls";
+	if (ca != NULL && insecure)
+		return "--ca and --insecure exclude each other";
+	if (tls && unix_target)
+		return "--tls is for TCP servers, not unix: sockets";
+	return NULL;
+}
+
+int
+cli_error(int status, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
 }

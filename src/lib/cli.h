@@ -1,8 +1,9 @@
-/* cli: getopt's complaints as one clear line, the same in the three programs. */
+/* cli: getopt's complaints as one clear line, the same in the three programs; the TLS options. */
 #ifndef MPECHO_CLI_H
 #define MPECHO_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,5 +13,16 @@
  * value", "unknown option '--bogus'". Returns buf.
  */
 const char *cli_complaint(int c, char **argv, const struct option *longopts, char *buf, size_t len);
+
+/*
+ * The two clients' --tls, --ca FILE and --insecure as given, and whether the
+ * target is a unix: socket: NULL if they go together, else the one line that
+ * says why not ("--ca is for TLS: add --tls").
+ */
+const char *cli_tls_check(bool tls, const char *ca, bool insecure, bool unix_target);
+
+/* A one-line message into err; returns status, for "return cli_error(STATUS, ...)". */
+int cli_error(int status, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef MPECHO_BENCH_H
 #define MPECHO_BENCH_H
 
+#include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,9 +89,20 @@ struct totals {
 	struct stats *lat;
 };
 
-
-/* options.c: the command line, the target, the descriptors; usage errors end the program. */
-void options_parse(struct bench *b, int argc, char **argv);
+/*
+ * options.c: the command line into *b, without a side effect (no name looked
+ * up, no file read, nothing printed, no exit): BENCH_RUN, or on
+ * BENCH_USAGE one line in err. b's strings point into argv. setup.c:
+ * bench_setup() then resolves the target, makes the TLS context and raises
+ * the descriptor limit: EXIT_OK, or the exit status (EXIT_USAGE, EXIT_NOT_RUN)
+ * with one line in err.
+ */
+enum bench_parsed { BENCH_RUN, BENCH_HELP, BENCH_VERSION, BENCH_USAGE };
+enum bench_parsed bench_parse(struct bench *b, int argc, char **argv, char *err, size_t errlen);
+const char *bench_usage(void);
+extern const struct option bench_long[];
+bool bench_unix(const struct bench *b);	/* the target is unix:PATH */
+int bench_setup(struct bench *b, char *err, size_t errlen);
 
 /* check.c: what connections send, and how what comes back is checked. */
 void check_init(void);			/* the shared pattern every connection sends slices of */

@@ -151,6 +151,7 @@ main(int argc, char **argv)
 	struct totals tot = { .lat = &lat };
 	struct thread *th;
 	struct bench b;
+	char err[512];
 	bool stuck;
 	int i, wake;
 
@@ -159,7 +160,20 @@ main(int argc, char **argv)
 	log_init("mpecho-bench", LOG_LVL_INFO);
 	if (argc > 1 && strcmp(argv[1], "merge") == 0)
 		return merge_main(argc - 1, argv + 1);
-	options_parse(&b, argc, argv);
+	switch (bench_parse(&b, argc, argv, err, sizeof(err))) {
+	case BENCH_HELP:
+		fputs(bench_usage(), stdout);
+		return EXIT_OK;
+	case BENCH_VERSION:
+		printf("mpecho-bench %s\n", MPECHO_VERSION);
+		return EXIT_OK;
+	case BENCH_USAGE:
+		log_die(EXIT_USAGE, "%s", err);
+	case BENCH_RUN:
+		break;
+	}
+	if ((i = bench_setup(&b, err, sizeof(err))) != EXIT_OK)
+		log_die(i, "%s", err);
 	probe_target(&b);
 	signal(SIGPIPE, SIG_IGN);
 	check_init();

@@ -1,19 +1,15 @@
-/* options: mpecho-bench's command line, its target and its descriptor limit. */
+/* options: mpecho-bench's command line, parsed without a side effect (setup.c acts on it). */
 #include "bench.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "log.h"
 #include "mpecho.h"
 #include "net.h"
 #include "number.h"
@@ -95,7 +91,7 @@ static const char usage_text[] =
 "or nothing back in the whole run (sink: nothing sent); 4 no load: the target's\n"
 "name does not resolve, the CA file cannot be loaded, no memory or threads.\n";
 
-static const struct option long_options[] = {
+const struct option bench_long[] = {
 	{ "conns", required_argument, NULL, 'c' },
 	{ "size", required_argument, NULL, 's' },
 	{ "duration", required_argument, NULL, 'd' },
@@ -119,194 +115,206 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static double
-options_real(const char *name, const char *text, double min, double max)
+/* A decimal number from min to max into *v: BENCH_RUN, or BENCH_USAGE with err. */
+static enum bench_parsed
+options_real(const char *name, const char *text, double min, double max, double *v, char *err,
+    size_t errlen)
 {
 	char *end;
-	double v;
 
 	errno = 0;
-	v = strtod(text, &end);
-	if (*text == '\0' || *end != '\0' || errno != 0 || !(v >= min && v <= max))
-		log_die(EXIT_USAGE, "invalid value '%s' for %s: expected a number from %g to %g",
-		    text, name, min, max);
-	return v;
+	*v = strtod(text, &end);
+	if (*text == '\0' || *end != '\0' || errno != 0 || !(*v >= min && *v <= max))
+		return cli_error(BENCH_USAGE, err, errlen, "invalid value '%s' for %s: expected a number from "
+		    "%g to %g", text, name, min, max);
+	return BENCH_RUN;
 }
 
-static long
-options_whole(const char *name, const char *text, long min, long max)
+/* A whole number from min to max into *v: BENCH_RUN, or BENCH_USAGE with err. */
+static enum bench_parsed
+options_whole(const char *name, const char *text, long min, long max, long *v, char *err,
+    size_t errlen)
 {
-	long v;
-
-	if (number_parse(text, min, max, &v) < 0)
-		log_die(EXIT_USAGE, "invalid value '%s' for %s: expected a whole number from %ld to %ld",
-		    text, name, min, max);
-	return v;
+	if (number_parse(text, min, max, v) < 0)
+		return cli_error(BENCH_USAGE, err, errlen, "invalid value '%s' for %s: expected a whole number "
+		    "from %ld to %ld", text, name, min, max);
+	return BENCH_RUN;
 }
 
-/* One option with its value; a bad value ends the program with a usage error. */
+/* The options with a number: their name, range, and where the value goes. */
+struct numeric {
+	int c;
+	const char *name;
+	double min, max;
+	bool whole;
+};
+
+static const struct numeric numerics[] = {
+	{ 'c', "--conns", 1, 1000000, true },
+	{ 's', "--size", 1, 16777216, true },
+	{ 'd', "--duration", 0.01, 86400, false },
+	{ 'n', "--count", 0, 1000000000000.0, true },
+	{ 'w', "--warmup", 0, 3600, false },
+	{ 't', "--threads", 1, 256, true },
+	{ 'S', "--sources", 0, 65534, true },
+	{ 'R', "--ramp", 0, 1000000, true },
+	{ 'T', "--timeout", 0.01, 3600, false },
+	{ 'r', "--rate", 0.001, 1e9, false },
+	{ 'A', "--start-at", 1, 1e11, false },
+	{ 'P', "--progress", 0.05, 3600, false },
+};
+
+/* The value of a numeric option into its place in *b. */
 static void
-options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_given)
+options_store(struct bench *b, int c, double v)
 {
-	char msg[128];
-
 	switch (c) {
-	case 'c': b->conns = (int)options_whole("--conns", arg, 1, 1000000); break;
-	case 's': b->size = (int)options_whole("--size", arg, 1, 16777216); *size_given = true; break;
-	case 'd': b->duration = options_real("--duration", arg, 0.01, 86400); break;
-	case 'n': b->count = (uint64_t)options_whole("--count", arg, 0, 1000000000000L); break;
-	case 'w': b->warmup = options_real("--warmup", arg, 0, 3600); break;
-	case 't': b->threads = (int)options_whole("--threads", arg, 1, 256); break;
-	case 'S': b->sources = (int)options_whole("--sources", arg, 0, 65534); break;
-	case 'R': b->ramp = (int)options_whole("--ramp", arg, 0, 1000000); break;
-	case 'T': b->timeout_ms = (int)(options_real("--timeout", arg, 0.01, 3600) * 1000); break;
-	case 'r': b->rate = options_real("--rate", arg, 0.001, 1e9); break;
-	case 'A': b->start_at = options_real("--start-at", arg, 1, 1e11); break;
-	case 'P': b->progress = options_real("--progress", arg, 0.05, 3600); break;
+	case 'c': b->conns = (int)v; break;
+	case 's': b->size = (int)v; break;
+	case 'd': b->duration = v; break;
+	case 'n': b->count = (uint64_t)v; break;
+	case 'w': b->warmup = v; break;
+	case 't': b->threads = (int)v; break;
+	case 'S': b->sources = (int)v; break;
+	case 'R': b->ramp = (int)v; break;
+	case 'T': b->timeout_ms = (int)(v * 1000); break;
+	case 'r': b->rate = v; break;
+	case 'A': b->start_at = v; break;
+	default: b->progress = v; break;
+	}
+}
+
+/* One option with its value. */
+static enum bench_parsed
+options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_given, char *err,
+    size_t errlen)
+{
+	const struct numeric *n;
+	char msg[128];
+	double v = 0;
+	long w = 0;
+
+	for (n = numerics; n < numerics + sizeof(numerics) / sizeof(numerics[0]); n++) {
+		if (n->c != c)
+			continue;
+		if (n->whole ? options_whole(n->name, arg, (long)n->min, (long)n->max, &w, err,
+		    errlen) != BENCH_RUN : options_real(n->name, arg, n->min, n->max, &v, err,
+		    errlen) != BENCH_RUN)
+			return BENCH_USAGE;
+		options_store(b, c, n->whole ? (double)w : v);
+		*size_given |= c == 's';
+		return BENCH_RUN;
+	}
+	switch (c) {
 	case 'j': b->json = true; break;
 	case 'q': b->quiet = true; break;
 	case 'b': b->banner = true; break;
 	case 'L': b->tls = true; break;
 	case 'C': b->ca = arg; break;
 	case 'k': b->insecure = true; break;
-	case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
-	case 'V': printf("mpecho-bench %s\n", MPECHO_VERSION); exit(EXIT_OK);
+	case 'h': return BENCH_HELP;
+	case 'V': return BENCH_VERSION;
 	default:
-		log_die(EXIT_USAGE, "%s (see mpecho-bench --help)",
-		    cli_complaint(c, argv, long_options, msg, sizeof(msg)));
+		return cli_error(BENCH_USAGE, err, errlen, "%s (see mpecho-bench --help)",
+		    cli_complaint(c, argv, bench_long, msg, sizeof(msg)));
 	}
+	return BENCH_RUN;
 }
 
 /* MODE [HOST [PORT]] after the options. */
-static void
-options_operands(struct bench *b, int n, char **args, bool size_given)
+static enum bench_parsed
+options_operands(struct bench *b, int n, char **args, bool size_given, char *err, size_t errlen)
 {
 	int i;
 
 	if (n < 1)
-		log_die(EXIT_USAGE, "no mode: expected connrate, pingpong, stream, hold, sink, source or udp");
+		return cli_error(BENCH_USAGE, err, errlen, "no mode: expected connrate, pingpong, stream, hold, "
+		    "sink, source or udp");
 	for (i = 0; i < MODES && strcmp(args[0], mode_names[i]) != 0; i++)
 		;
 	if (i == MODES)
-		log_die(EXIT_USAGE, "unknown mode '%s': expected connrate, pingpong, stream, hold, sink, "
-		    "source or udp", args[0]);
+		return cli_error(BENCH_USAGE, err, errlen, "unknown mode '%s': expected connrate, pingpong, "
+		    "stream, hold, sink, source or udp", args[0]);
 	b->mode = (enum mode)i;
 	if ((b->mode == MODE_STREAM || b->mode == MODE_SINK) && !size_given)
 		b->size = CHUNK;
 	if (b->mode == MODE_UDP && (b->size < 8 || b->size > 65507))
-		log_die(EXIT_USAGE, "udp mode sends datagrams of 8 to 65507 bytes (-s %d)", b->size);
+		return cli_error(BENCH_USAGE, err, errlen, "udp mode sends datagrams of 8 to 65507 bytes (-s %d)",
+		    b->size);
 	if (n > 3)
-		log_die(EXIT_USAGE, "unexpected argument '%s'", args[3]);
+		return cli_error(BENCH_USAGE, err, errlen, "unexpected argument '%s'", args[3]);
 	if (n > 1)
 		b->host = args[1];
-	if (n > 2 && strncmp(b->host, "unix:", 5) == 0)
-		log_die(EXIT_USAGE, "unexpected argument '%s': a unix: socket has no port", args[2]);
+	if (n > 2 && bench_unix(b))
+		return cli_error(BENCH_USAGE, err, errlen, "unexpected argument '%s': a unix: socket has no port",
+		    args[2]);
 	if (n > 2)
 		b->port = args[2];
-	if (net_check_port(b->port) < 0)
-		log_die(EXIT_USAGE, "invalid port '%s': expected a number from 1 to 65535", b->port);
+	if (!bench_unix(b) && net_check_port(b->port) < 0)
+		return cli_error(BENCH_USAGE, err, errlen, "invalid port '%s': expected a number from 1 to 65535",
+		    b->port);
+	if (bench_unix(b) && net_unix_addr(b->host, &b->addr, &b->addrlen) < 0)
+		return cli_error(BENCH_USAGE, err, errlen, "invalid socket '%s': %s", b->host, strerror(errno));
 	if (b->threads > b->conns)
 		b->threads = b->conns;
+	return BENCH_RUN;
 }
 
-static void
-options_resolve(struct bench *b)
-{
-	struct addrinfo *ai;
-	int gai;
-
-	if (strncmp(b->host, "unix:", 5) == 0) {
-		if (net_unix_addr(b->host, &b->addr, &b->addrlen) < 0)
-			log_die(EXIT_USAGE, "invalid socket '%s': %s", b->host, strerror(errno));
-		if (b->sources > 0)
-			log_die(EXIT_USAGE, "--sources needs an IPv4 loopback target (127.0.0.0/8)");
-		return;
-	}
-	gai = net_resolve(b->host, b->port, 0, AF_UNSPEC, &ai);
-	if (gai != 0)
-		log_die(EXIT_NOT_RUN, "cannot resolve '%s': %s", b->host, gai_strerror(gai));
-	memcpy(&b->addr, ai->ai_addr, ai->ai_addrlen);
-	b->addrlen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	if (b->sources > 0 && (b->addr.ss_family != AF_INET ||
-	    (ntohl(((struct sockaddr_in *)&b->addr)->sin_addr.s_addr) >> 24) != 127))
-		log_die(EXIT_USAGE, "--sources needs an IPv4 loopback target (127.0.0.0/8)");
-}
-
-/* --tls, --ca, --insecure: the one client context every connection shares. */
-static void
-options_tls(struct bench *b)
-{
-	char err[512];
-
-	if ((b->ca != NULL || b->insecure) && !b->tls)
-		log_die(EXIT_USAGE, "%s is for TLS: add --tls", b->ca != NULL ? "--ca" : "--insecure");
-	if (b->ca != NULL && b->insecure)
-		log_die(EXIT_USAGE, "--ca and --insecure exclude each other");
-	if (b->tls && b->addr.ss_family == AF_UNIX)
-		log_die(EXIT_USAGE, "--tls is for TCP servers, not unix: sockets");
-	if (b->tls && (b->tls_ctx = tls_client_context(b->ca, b->insecure, err, sizeof(err))) == NULL)
-		log_die(EXIT_NOT_RUN, "%s", err);
-}
-
-/* --rate paces operations; --start-at is at most a week ahead. */
-static void
-options_pacing(const struct bench *b)
+/* What only the whole command line tells: TLS, udp's limits, pacing. */
+static enum bench_parsed
+options_check(const struct bench *b, char *err, size_t errlen)
 {
 	struct timespec now;
+	const char *why;
 
-	if (b->rate > 0 && !(b->mode == MODE_CONNRATE || b->mode == MODE_PINGPONG || b->mode == MODE_UDP))
-		log_die(EXIT_USAGE, "--rate paces connrate, pingpong and udp, not %s", mode_names[b->mode]);
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (b->start_at > (double)now.tv_sec + 7 * 86400)
-		log_die(EXIT_USAGE, "--start-at %.0f is more than a week ahead", b->start_at);
-}
-
-/* The udp mode's limits: IP only, no TLS, no banner, one source address, no ramp. */
-static void
-options_udp(const struct bench *b)
-{
-	if (b->mode != MODE_UDP)
-		return;
-	if (b->addr.ss_family == AF_UNIX || b->tls || b->banner || b->sources > 0 || b->ramp > 0)
-		log_die(EXIT_USAGE, "udp mode cannot go with %s", b->addr.ss_family == AF_UNIX ?
+	if ((why = cli_tls_check(b->tls, b->ca, b->insecure, bench_unix(b))) != NULL)
+		return cli_error(BENCH_USAGE, err, errlen, "%s", why);
+	if (b->sources > 0 && bench_unix(b))
+		return cli_error(BENCH_USAGE, err, errlen, "--sources needs an IPv4 loopback target (127.0.0.0/8)");
+	if (b->mode == MODE_UDP && (bench_unix(b) || b->tls || b->banner || b->sources > 0 ||
+	    b->ramp > 0))
+		return cli_error(BENCH_USAGE, err, errlen, "udp mode cannot go with %s", bench_unix(b) ?
 		    "a unix: socket" : b->tls ? "--tls" : b->banner ? "--banner" :
 		    b->sources > 0 ? "--sources" : "--ramp");
+	if (b->rate > 0 && !(b->mode == MODE_CONNRATE || b->mode == MODE_PINGPONG || b->mode == MODE_UDP))
+		return cli_error(BENCH_USAGE, err, errlen, "--rate paces connrate, pingpong and udp, not %s",
+		    mode_names[b->mode]);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (b->start_at > (double)now.tv_sec + 7 * 86400)
+		return cli_error(BENCH_USAGE, err, errlen, "--start-at %.0f is more than a week ahead", b->start_at);
+	return BENCH_RUN;
 }
 
-/* Room for every connection's descriptor: raise the soft limit to the hard one if needed. */
-static void
-options_fd_limit(const struct bench *b)
+bool
+bench_unix(const struct bench *b)
 {
-	struct rlimit rl;
-	rlim_t need = (rlim_t)b->conns + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
-		return;
-	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < need)
-		log_die(EXIT_USAGE, "%d connections need %llu descriptors; the limit is %llu",
-		    b->conns, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+	return strncmp(b->host, "unix:", 5) == 0;
 }
 
-void
-options_parse(struct bench *b, int argc, char **argv)
+const char *
+bench_usage(void)
+{
+	return usage_text;
+}
+
+enum bench_parsed
+bench_parse(struct bench *b, int argc, char **argv, char *err, size_t errlen)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	bool size_given = false;
+	enum bench_parsed r;
 	int c;
 
 	*b = (struct bench){ .host = "127.0.0.1", .port = MPECHO_DEFAULT_PORT, .conns = 16,
 	    .size = 64, .threads = ncpu > 0 ? (int)ncpu : 1, .timeout_ms = 10000,
 	    .duration = 5, .warmup = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:qhV", long_options, NULL)) != -1)
-		options_apply(b, c, optarg, argv, &size_given);
-	options_operands(b, argc - optind, argv + optind, size_given);
-	options_resolve(b);
-	options_tls(b);
-	options_udp(b);
-	options_pacing(b);
-	options_fd_limit(b);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:qhV", bench_long, NULL)) != -1)
+		if ((r = options_apply(b, c, optarg, argv, &size_given, err, errlen)) != BENCH_RUN)
+			return r;
+	if ((r = options_operands(b, argc - optind, argv + optind, size_given, err, errlen)) !=
+	    BENCH_RUN)
+		return r;
+	return options_check(b, err, errlen);
 }

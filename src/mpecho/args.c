@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,27 +76,15 @@ args_usage(void)
 	return usage_text;
 }
 
-/* A one-line message into err; returns status, for "return args_error(...)". */
-static enum args_result __attribute__((format(printf, 4, 5)))
-args_error(enum args_result status, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return status;
-}
-
 /* "unix:PATH": a Unix-domain socket, no port. */
 static enum args_result
 args_unix(struct client_args *a, int n, char **args, char *err, size_t errlen)
 {
 	if (n == 2)
-		return args_error(ARGS_USAGE, err, errlen, "unexpected argument '%s': a unix: socket has "
+		return cli_error(ARGS_USAGE, err, errlen, "unexpected argument '%s': a unix: socket has "
 		    "no port", args[1]);
 	if ((a->host = strdup(args[0])) == NULL)
-		return args_error(ARGS_FAIL, err, errlen, "out of memory");
+		return cli_error(ARGS_FAIL, err, errlen, "out of memory");
 	return ARGS_RUN;
 }
 
@@ -106,16 +93,16 @@ static enum args_result
 args_target(struct client_args *a, int n, char **args, char *err, size_t errlen)
 {
 	if (n > 2)
-		return args_error(ARGS_USAGE, err, errlen, "unexpected argument '%s' (see mpecho --help)",
+		return cli_error(ARGS_USAGE, err, errlen, "unexpected argument '%s' (see mpecho --help)",
 		    args[2]);
 	if (n >= 1 && strncmp(args[0], "unix:", 5) == 0)
 		return args_unix(a, n, args, err, errlen);
 	if (n >= 1 && net_parse_target(args[0], &a->host, &a->port) < 0)
-		return args_error(errno == EINVAL ? ARGS_USAGE : ARGS_FAIL, err, errlen,
+		return cli_error(errno == EINVAL ? ARGS_USAGE : ARGS_FAIL, err, errlen,
 		    "invalid server '%s': %s", args[0], errno == EINVAL ?
 		    "expected HOST, HOST:PORT or [IPv6]:PORT" : strerror(errno));
 	if (n == 2 && a->port != NULL)
-		return args_error(ARGS_USAGE, err, errlen, "two ports: '%s' has one, and '%s' follows",
+		return cli_error(ARGS_USAGE, err, errlen, "two ports: '%s' has one, and '%s' follows",
 		    args[0], args[1]);
 	if (n == 2)
 		a->port = strdup(args[1]);
@@ -124,10 +111,10 @@ args_target(struct client_args *a, int n, char **args, char *err, size_t errlen)
 	if (a->port == NULL)
 		a->port = strdup(MPECHO_DEFAULT_PORT);
 	if (a->host == NULL || a->port == NULL)
-		return args_error(ARGS_FAIL, err, errlen, "out of memory");
+		return cli_error(ARGS_FAIL, err, errlen, "out of memory");
 	/* a client cannot reach port 0: the number must be 1-65535 */
 	if (net_check_port(a->port) < 0 || strspn(a->port, "0") == strlen(a->port))
-		return args_error(ARGS_USAGE, err, errlen, "invalid port '%s': expected a number from 1 "
+		return cli_error(ARGS_USAGE, err, errlen, "invalid port '%s': expected a number from 1 "
 		    "to 65535 or a service name", a->port);
 	return ARGS_RUN;
 }
@@ -140,7 +127,7 @@ args_source(struct client_args *a, const char *text, char *err, size_t errlen)
 	struct addrinfo *res;
 
 	if (getaddrinfo(text, "0", &hints, &res) != 0)
-		return args_error(ARGS_USAGE, err, errlen, "invalid source address '%s' for -s: expected "
+		return cli_error(ARGS_USAGE, err, errlen, "invalid source address '%s' for -s: expected "
 		    "an IPv4 or IPv6 address", text);
 	memcpy(&a->source, res->ai_addr, res->ai_addrlen);
 	a->source_len = res->ai_addrlen;
@@ -157,7 +144,7 @@ args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
 
 	if (c == '4' || c == '6') {
 		if (a->family != AF_UNSPEC && a->family != (c == '4' ? AF_INET : AF_INET6))
-			return args_error(ARGS_USAGE, err, errlen, "options -4 and -6 exclude each other");
+			return cli_error(ARGS_USAGE, err, errlen, "options -4 and -6 exclude each other");
 		a->family = c == '4' ? AF_INET : AF_INET6;
 	} else if (c == 'b' || c == 't' || c == 'k' || c == 'u') {
 		*(c == 'b' ? &a->banner : c == 't' ? &a->tls : c == 'k' ? &a->insecure : &a->udp) = true;
@@ -169,7 +156,7 @@ args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
 		a->ca = optarg;
 	} else if (c == 'w') {
 		if (number_parse(optarg, 1, 86400, &secs) < 0)
-			return args_error(ARGS_USAGE, err, errlen, "invalid value '%s' for -w: expected "
+			return cli_error(ARGS_USAGE, err, errlen, "invalid value '%s' for -w: expected "
 			    "seconds from 1 to 86400", optarg);
 		a->timeout_ms = (int)secs * 1000;
 	} else if (c == 'h' || c == 'V') {
@@ -177,7 +164,7 @@ args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
 	} else {
 		char said[256];
 
-		return args_error(ARGS_USAGE, err, errlen, "%s (see mpecho --help)",
+		return cli_error(ARGS_USAGE, err, errlen, "%s (see mpecho --help)",
 		    cli_complaint(c, argv, args_long, said, sizeof(said)));
 	}
 	return ARGS_RUN;
@@ -193,10 +180,10 @@ args_check_family(const struct client_args *a, char *err, size_t errlen)
 	if (a->family == AF_UNSPEC)
 		return ARGS_RUN;
 	if (a->port == NULL)
-		return args_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: a unix: socket has no "
+		return cli_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: a unix: socket has no "
 		    "IP version", a->family == AF_INET ? '4' : '6');
 	if (inet_pton(other, a->host, buf) == 1)
-		return args_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: %s is an IPv%c address",
+		return cli_error(ARGS_USAGE, err, errlen, "-%c cannot take effect: %s is an IPv%c address",
 		    a->family == AF_INET ? '4' : '6', a->host, other == AF_INET ? '4' : '6');
 	return ARGS_RUN;
 }
@@ -216,13 +203,13 @@ args_check_source(struct client_args *a, char *err, size_t errlen)
 	if (a->source_len == 0)
 		return ARGS_RUN;
 	if (a->port == NULL)
-		return args_error(ARGS_USAGE, err, errlen, "-s cannot take effect: a unix: socket has no "
+		return cli_error(ARGS_USAGE, err, errlen, "-s cannot take effect: a unix: socket has no "
 		    "source address");
 	if (a->family != AF_UNSPEC && a->family != family)
-		return args_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect with -%c: it is an "
+		return cli_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect with -%c: it is an "
 		    "IPv%c address", a->source_name, other, v);
 	if (inet_pton(family == AF_INET ? AF_INET6 : AF_INET, a->host, buf) == 1)
-		return args_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect: it is an IPv%c "
+		return cli_error(ARGS_USAGE, err, errlen, "-s %s cannot take effect: it is an IPv%c "
 		    "address, and %s is an IPv%c address", a->source_name, v, a->host, other);
 	a->family = family;
 	return ARGS_RUN;
@@ -232,18 +219,15 @@ args_check_source(struct client_args *a, char *err, size_t errlen)
 static enum args_result
 args_check(struct client_args *a, char *err, size_t errlen)
 {
-	if ((a->ca != NULL || a->insecure) && !a->tls)
-		return args_error(ARGS_USAGE, err, errlen, "%s is for TLS: add --tls",
-		    a->ca != NULL ? "--ca" : "--insecure");
-	if (a->ca != NULL && a->insecure)
-		return args_error(ARGS_USAGE, err, errlen, "--ca and --insecure exclude each other");
-	if (a->tls && a->port == NULL)
-		return args_error(ARGS_USAGE, err, errlen, "--tls is for TCP servers, not unix: sockets");
+	const char *why = cli_tls_check(a->tls, a->ca, a->insecure, a->port == NULL);
+
+	if (why != NULL)
+		return cli_error(ARGS_USAGE, err, errlen, "%s", why);
 	if (a->udp && (a->port == NULL || a->tls || a->banner))
-		return args_error(ARGS_USAGE, err, errlen, "-u cannot go with %s", a->port == NULL ?
+		return cli_error(ARGS_USAGE, err, errlen, "-u cannot go with %s", a->port == NULL ?
 		    "a unix: socket" : a->tls ? "--tls" : "--banner");
 	if (a->zero && (a->udp || a->banner))
-		return args_error(ARGS_USAGE, err, errlen, "-z cannot go with %s: it connects and sends "
+		return cli_error(ARGS_USAGE, err, errlen, "-z cannot go with %s: it connects and sends "
 		    "nothing", a->udp ? "-u" : "--banner");
 	return args_check_family(a, err, errlen);
 }

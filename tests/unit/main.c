@@ -22,6 +22,7 @@ main(void)
 	unit_lib();
 	unit_mpechod();
 	unit_bench();
+	unit_bench_options();
 	unit_result();
 	unit_proxy();
 	unit_observe();

@@ -12,6 +12,7 @@ void unit_check(bool ok, const char *what, const char *file, int line);
 void unit_lib(void);		/* lib.c */
 void unit_mpechod(void);	/* mpechod.c */
 void unit_bench(void);		/* bench.c */
+void unit_bench_options(void);	/* bench_options.c */
 void unit_result(void);		/* result.c */
 void unit_proxy(void);		/* proxy.c */
 void unit_observe(void);	/* observe.c */
