@@ -39,27 +39,32 @@ CPPFLAGS += -DMPECHO_VERSION='"$(VERSION)"'
 # in a folder is part of that program: no list to update here.
 objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 LIB_OBJS    = $(call objs,src/lib)
+LIB_A       = $(BUILD)/libmpecho.a
 SERVER_OBJS = $(call objs,src/mpechod)
 CLIENT_OBJS = $(call objs,src/mpecho)
 BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
 BENCH_PURE  = stats json pace result result_json result_read options
-UNIT_OBJS   = $(call objs,tests/unit) $(LIB_OBJS) $(filter-out %/main.o,$(SERVER_OBJS)) \
+UNIT_OBJS   = $(call objs,tests/unit) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 
 .PHONY: all run test unit bench soak install uninstall deb fuzz clean static image
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
-$(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_OBJS)
+# src/lib is linked as an archive: each program carries only the parts it uses.
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/mpechod: $(SERVER_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mpecho: $(CLIENT_OBJS) $(LIB_OBJS)
+$(BUILD)/mpecho: $(CLIENT_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mpecho-bench: $(BENCH_OBJS) $(LIB_OBJS)
+$(BUILD)/mpecho-bench: $(BENCH_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -pthread
 
-$(BUILD)/unit: $(UNIT_OBJS)
+$(BUILD)/unit: $(UNIT_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A file includes its own folder's headers by name ("session.h"), and src/lib's.

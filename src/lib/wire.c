@@ -1,14 +1,8 @@
-/*
- * wire: a load connection's bytes, on a plain socket or in TLS on it, always
- * non-blocking. The load loop sees the same answers either way: bytes, 0 at
- * the server's end, or -1 with errno (EAGAIN: wait for the socket).
- */
-#include "bench.h"
+/* wire: a client connection's bytes, plain or in TLS, never blocking (wire.h). */
+#include "wire.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,41 +10,38 @@
 
 #include "tls.h"
 
-/* A TLS call that did not finish: EAGAIN (w->want says for what), 0 at a close-notify, or -1. */
-static ssize_t
-wire_tls_failed(struct wire *w, int rc)
-{
-	short want = 0;
-	int n = tls_io_failed(w->ssl, rc, &want, NULL, 0);
-
-	w->want = want == POLLIN ? EPOLLIN : EPOLLOUT;
-	return n;
-}
-
 ssize_t
-wire_send(struct wire *w, const void *buf, size_t len)
+wire_send(struct wire *w, const void *buf, size_t len, char *why, size_t whylen)
 {
 	int n;
 
 	if (w->ssl == NULL)
-		return send(w->fd, buf, len, MSG_NOSIGNAL);
+		return send(w->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ERR_clear_error();
 	errno = 0;
 	if ((n = SSL_write(w->ssl, buf, len > INT_MAX ? INT_MAX : (int)len)) > 0)
 		return n;
-	return wire_tls_failed(w, n) == 0 ? (errno = EPIPE, -1) : -1;
+	return tls_io_failed(w->ssl, n, &w->want, why, whylen) == 0 ? (errno = EPIPE, -1) : -1;
 }
 
 ssize_t
-wire_recv(struct wire *w, void *buf, size_t len)
+wire_recv(struct wire *w, void *buf, size_t len, char *why, size_t whylen)
 {
 	int n;
 
 	if (w->ssl == NULL)
-		return recv(w->fd, buf, len, 0);
+		return recv(w->fd, buf, len, MSG_DONTWAIT);
+	ERR_clear_error();
 	errno = 0;
 	if ((n = SSL_read(w->ssl, buf, len > INT_MAX ? INT_MAX : (int)len)) > 0)
 		return n;
-	return wire_tls_failed(w, n);
+	return tls_io_failed(w->ssl, n, &w->want, why, whylen);
+}
+
+bool
+wire_pending(const struct wire *w)
+{
+	return w->ssl != NULL && SSL_pending(w->ssl) > 0;
 }
 
 int
@@ -67,10 +58,11 @@ wire_handshake(struct wire *w, SSL_CTX *ctx, const char *host)
 		}
 		SSL_set_connect_state(w->ssl);
 	}
+	ERR_clear_error();
 	errno = 0;
 	if ((n = SSL_do_handshake(w->ssl)) == 1)
 		return 1;
-	return wire_tls_failed(w, n) < 0 && errno == EAGAIN ? 0 : -1;
+	return tls_io_failed(w->ssl, n, &w->want, NULL, 0) < 0 && errno == EAGAIN ? 0 : -1;
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include "pace.h"
 #include "stats.h"
+#include "wire.h"
 
 #define CHUNK (64 * 1024)		/* largest read or write */
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
@@ -111,24 +112,6 @@ const unsigned char *check_pattern(uint64_t pos);	/* CHUNK bytes from pos on, co
 uint64_t check_echo(const unsigned char *buf, uint64_t pos, size_t n);
 uint64_t check_chargen(const unsigned char *buf, uint64_t pos, size_t n);
 
-/* A load connection's socket, and TLS on it (wire.c). */
-struct wire {
-	int fd;
-	SSL *ssl;			/* NULL: plain */
-	uint32_t want;			/* after EAGAIN under TLS: the epoll events it waits for */
-};
-
-/*
- * wire.c, all non-blocking: bytes, 0 at the server's end (recv), or -1 with
- * errno (EAGAIN: wait; EPROTO: TLS failed). wire_handshake() takes one step
- * of the TLS handshake with host's name checked (unless ctx is insecure): 1
- * done, 0 wait for w->want, -1 failed. wire_close() sends a close-notify if
- * the socket takes it at once, and closes.
- */
-ssize_t wire_send(struct wire *w, const void *buf, size_t len);
-ssize_t wire_recv(struct wire *w, void *buf, size_t len);
-int wire_handshake(struct wire *w, SSL_CTX *ctx, const char *host);
-void wire_close(struct wire *w);
 
 /* probe.c: one connection before the load: exits 3 if the target refuses it. */
 void probe_target(const struct bench *b);

@@ -147,7 +147,7 @@ conn_send(struct thread *t, struct conn *c)
 	while (c->tx < limit) {
 		size_t len = limit - c->tx > CHUNK ? CHUNK : (size_t)(limit - c->tx);
 
-		n = wire_send(&c->w, check_pattern(c->base + c->tx), len);
+		n = wire_send(&c->w, check_pattern(c->base + c->tx), len, NULL, 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				conn_set_events(t, c, EPOLLIN | EPOLLOUT);	/* TLS may want either */
@@ -245,7 +245,7 @@ conn_receive(struct thread *t, struct conn *c, unsigned char *buf)
 
 	/* Bounded: a server that always has the next reply ready cannot keep this loop from the stop flag. */
 	for (reads = 0; reads < EVENT_READS; reads++) {
-		n = wire_recv(&c->w, buf, CHUNK);
+		n = wire_recv(&c->w, buf, CHUNK, NULL, 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -79,7 +80,7 @@ conn_open(struct thread *t, struct conn *c)
 void
 conn_banner(struct thread *t, struct conn *c, unsigned char *buf)
 {
-	ssize_t n = wire_recv(&c->w, buf, BANNER_MAX);
+	ssize_t n = wire_recv(&c->w, buf, BANNER_MAX, NULL, 0);
 	unsigned char *nl;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -148,7 +149,7 @@ conn_handshake(struct thread *t, struct conn *c)
 	}
 	c->t_progress = clock_ns();
 	if (rc == 0)
-		conn_set_events(t, c, c->w.want);
+		conn_set_events(t, c, c->w.want == POLLIN ? EPOLLIN : EPOLLOUT);
 	else
 		conn_greeted(t, c);
 }

@@ -11,6 +11,8 @@
 #include <getopt.h>
 #include <openssl/ssl.h>
 
+#include "wire.h"
+
 /* What the command line asks for (args.c). */
 struct client_args {
 	char *host, *port;	/* malloc'd; port NULL for a unix: socket */
@@ -49,24 +51,17 @@ struct client_mode {
 	int timeout_ms;		/* -w: nothing read or sent for this long ends it; -1: never */
 };
 
-/* The connection to the server: a socket, and TLS on it when ssl is set. */
-struct conn {
-	int fd;
-	SSL *ssl;		/* NULL: plain */
-};
-
 /*
- * conn.c: without blocking, send or read what the connection takes or has:
- * bytes, 0 at the server's end (reads), or -1 with errno (EAGAIN: wait for the
- * socket). conn_pending() says TLS holds read bytes the socket no longer shows.
+ * conn.c: the connection to the server (wire.h: a socket, and TLS on it when
+ * ssl is set). conn_send() and conn_recv() are wire_send() and wire_recv()
+ * with a TLS failure's reason printed. conn_read_byte() reads one byte,
+ * blocking (under the socket's timeouts): 1, 0 at the end, or -1 with errno.
  * conn_shutdown() ends our side: a close-notify first under TLS, then the FIN.
  */
-ssize_t conn_send(struct conn *c, const void *buf, size_t len);
-ssize_t conn_recv(struct conn *c, void *buf, size_t len);
-bool conn_pending(const struct conn *c);
-/* One byte, blocking (under the socket's timeouts): 1, 0 at the end, or -1 with errno. */
-int conn_read_byte(struct conn *c, char *byte);
-void conn_shutdown(struct conn *c);
+ssize_t conn_send(struct wire *c, const void *buf, size_t len);
+ssize_t conn_recv(struct wire *c, void *buf, size_t len);
+int conn_read_byte(struct wire *c, char *byte);
+void conn_shutdown(struct wire *c);
 
 /*
  * Standard input to the socket and the socket to standard output at the same
@@ -75,7 +70,7 @@ void conn_shutdown(struct conn *c);
  * once the server has closed. On pipes, success means the server closed after
  * our whole input and returned as many bytes as were sent. The exit status.
  */
-int relay_run(struct conn *c, const struct client_mode *mode, struct client_count *count);
+int relay_run(struct wire *c, const struct client_mode *mode, struct client_count *count);
 
 /*
  * datagram.c: -u. A UDP socket connected to a's host and port, from -s if

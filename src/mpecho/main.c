@@ -146,7 +146,7 @@ client_connection_error(int err)
  * the echo after it is taken, and shown on stderr. 0, or an exit status.
  */
 static int
-client_banner(struct conn *c)
+client_banner(struct wire *c)
 {
 	char line[1024];
 	size_t n = 0;
@@ -198,7 +198,7 @@ client_tls_context(const struct client_args *a)
 
 /* --tls: the handshake on the connected socket; on failure the message is printed. */
 static int
-client_tls(struct conn *c, SSL_CTX *ctx, const struct client_args *a)
+client_tls(struct wire *c, SSL_CTX *ctx, const struct client_args *a)
 {
 	char why[256];
 
@@ -256,7 +256,7 @@ client_udp(struct client_args *a)
 
 /* The end: the connection released, -v's closing line when it was open; returns rc. */
 static int
-client_close(struct conn *c, const struct client_args *a, const struct client_count *count, int rc)
+client_close(struct wire *c, const struct client_args *a, const struct client_count *count, int rc)
 {
 	SSL_free(c->ssl);
 	if (c->fd >= 0)
@@ -273,7 +273,7 @@ main(int argc, char **argv)
 	struct client_mode mode;
 	struct client_count count = { 0, 0 };
 	char peer[NET_ADDRSTRLEN + 32];
-	struct conn c = { -1, NULL };
+	struct wire c = { .fd = -1 };
 	SSL_CTX *ctx;
 	int rc;
 

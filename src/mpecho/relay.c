@@ -18,7 +18,7 @@
 #define RELAY_BUF_SIZE (64 * 1024)
 
 struct relay {
-	struct conn *c;
+	struct wire *c;
 	const struct client_mode *mode;
 	char up[RELAY_BUF_SIZE];	/* read from standard input, not yet sent */
 	size_t off, len;
@@ -161,12 +161,12 @@ relay_round(struct relay *r)
 		do
 			if ((rc = relay_receive(r)) >= 0)
 				return rc;
-		while (conn_pending(r->c));	/* TLS: a record read whole, not all of it shown yet */
+		while (wire_pending(r->c));	/* TLS: a record read whole, not all of it shown yet */
 	return -1;
 }
 
 int
-relay_run(struct conn *c, const struct client_mode *mode, struct client_count *count)
+relay_run(struct wire *c, const struct client_mode *mode, struct client_count *count)
 {
 	static struct relay r;
 	int rc;

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import tempfile
 
-from harness import check, connect, echo_roundtrip, group_members, track, wait_until
+from harness import binary, check, connect, echo_roundtrip, group_members, track, wait_until
 
 ONCE = True  # about the build, not about a build flavour: run for the first build only
 
@@ -73,6 +73,22 @@ def test_make_run_builds_all_three_and_static_and_unit_honour_build():
     out = subprocess.run(["make", "-s", "-C", ROOT, "unit"], capture_output=True, text=True, timeout=120)
     check(out.returncode == 0 and re.search(r"^unit: \d+ passed, 0 failed$", out.stdout, re.M),
           f"make unit: {out.stdout[-300:]}")
+
+
+def test_each_program_carries_only_the_parts_of_src_lib_it_uses():
+    """src/lib is linked as an archive: the server has no client wire, the client no chargen
+    stream, and only the server quotes log values; each uses cli and tls."""
+    def functions(program):
+        out = subprocess.run(["nm", "--defined-only", binary(program)], capture_output=True,
+                             text=True, check=True).stdout
+        return {line.split()[2] for line in out.splitlines() if line.split()[1] == "T"}
+    server, client, bench = functions("mpechod"), functions("mpecho"), functions("mpecho-bench")
+    check("wire_send" not in server and "wire_send" in client and "wire_send" in bench,
+          "lib/wire.c: in the clients only")
+    check("chargen_fill" in server and "chargen_fill" in bench and "chargen_fill" not in client,
+          "lib/chargen.c: not in mpecho")
+    check("cli_tls_check" in client and "cli_tls_check" in bench and "tls_error_text" in server,
+          "what they all use, they all have")
 
 
 def test_readme_states_the_fuzzing_time_make_test_uses():
