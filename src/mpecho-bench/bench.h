@@ -113,8 +113,8 @@ uint64_t check_echo(const unsigned char *buf, uint64_t pos, size_t n);
 uint64_t check_chargen(const unsigned char *buf, uint64_t pos, size_t n);
 
 
-/* probe.c: one connection before the load: exits 3 if the target refuses it. */
-void probe_target(const struct bench *b);
+/* probe.c: one connection before the load: EXIT_OK, or EXIT_CONN_ERRORS with err (refused). */
+int probe_target(const struct bench *b, char *err, size_t errlen);
 
 /* load.c: the load itself. */
 /* A thread's connections, its epoll set and histogram: 0, or -1 with errno. */

@@ -174,7 +174,8 @@ main(int argc, char **argv)
 	}
 	if ((i = bench_setup(&b, err, sizeof(err))) != EXIT_OK)
 		log_die(i, "%s", err);
-	probe_target(&b);
+	if ((i = probe_target(&b, err, sizeof(err))) != EXIT_OK)
+		log_die(i, "%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	check_init();
 	stats_init(&lat);
