@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -42,6 +43,8 @@ struct bench {
 	double start_at;		/* --start-at: Unix time the load begins; 0: at once */
 	double progress;		/* --progress: seconds between progress lines; 0: none */
 	bool json, quiet;
+	const char *html;		/* --html FILE: the report page, or NULL */
+	FILE *html_file;		/* opened by bench_setup(), before the load */
 	bool banner;			/* the server sends a line first (mpechod --banner) */
 	bool tls, insecure;		/* --tls: every connection does a full handshake; --insecure */
 	const char *ca;			/* --ca FILE, or NULL: the system's CAs */
@@ -74,11 +77,12 @@ struct thread {
 	int next_idle;			/* --ramp: where the search for one to open goes on */
 	struct pace pace;		/* --rate: connections waiting for their next operation's time */
 	struct errors err;
-	/* Read by the main thread while the load runs (progress lines): */
+	/* Read by the main thread while the load runs (progress lines, --html's intervals): */
 	uint64_t progress_ops;		/* all operations (hold: connections held) */
 	uint64_t progress_bytes;	/* all bytes that count for the mode */
 	uint64_t progress_errors;	/* connection errors, published at each sweep */
 	uint64_t progress_bad;		/* lost, extra and corrupted bytes, likewise */
+	uint64_t progress_conns;	/* connections opened (connected, through TLS) */
 };
 
 struct totals {
@@ -148,9 +152,18 @@ void *udp_thread_run(struct thread *t);
  * the next tick is due (INT64_MAX: no ticks), progress_tick() takes it.
  */
 struct progress;
+struct sample;
 struct progress *progress_new(const struct bench *b, struct thread *th, int64_t start);
 int64_t progress_next(const struct progress *p);
 void progress_tick(struct progress *p, int64_t now);
+/*
+ * With --html, each tick also keeps the interval (struct sample, result.h);
+ * progress_last() keeps the one up to now without a line (the drain's), and
+ * clears the redrawn line.
+ * progress_samples() gives them; they go with progress_free().
+ */
+void progress_last(struct progress *p, int64_t now);
+const struct sample *progress_samples(const struct progress *p, size_t *n);
 void progress_free(struct progress *p);
 
 /* merge.c: mpecho-bench merge [--json] FILE...: its exit status. */

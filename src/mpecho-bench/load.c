@@ -411,6 +411,7 @@ load_streams(struct thread *t)
 			last_sweep = now;
 		}
 	}
+	load_publish(t);	/* the drain's errors, for --html's last interval */
 	for (i = 0; i < t->nconns; i++)
 		wire_close(&t->conns[i].w);
 	free(buf);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "mpecho.h"
+#include "html.h"
 #include "result.h"
 
 #define JOIN_GRACE_S 10			/* a thread still running this long after its drain is reported */
@@ -122,14 +123,12 @@ main_start_threads(const struct bench *b, struct totals *tot, int *wake)
  * not stop.
  */
 static bool
-main_measure(const struct bench *b, struct thread *th, struct totals *tot, int wake)
+main_measure(const struct bench *b, struct thread *th, struct totals *tot, int wake,
+    struct progress *pg)
 {
 	int64_t start = load_epoch(), measure_start, end;
-	struct progress *pg = progress_new(b, th, start);
 	bool stuck;
 
-	if (pg == NULL)
-		log_die(EXIT_NOT_RUN, "out of memory");
 	main_wait_phase(pg, wake, start + (int64_t)(b->warmup * 1e9));
 	measure_start = clock_ns();
 	tot->measure_start = wall_now();
@@ -137,10 +136,53 @@ main_measure(const struct bench *b, struct thread *th, struct totals *tot, int w
 	main_wait_phase(pg, wake, measure_start + (int64_t)(b->duration * 1e9));
 	end = load_end_measure(clock_ns());
 	tot->seconds = (double)(end - measure_start) / 1e9;
-	progress_free(pg);
 	stuck = main_join_threads(b, th, b->threads) < 0;
 	tot->ended = wall_now();
+	progress_last(pg, clock_ns());	/* --html: the drain's interval */
 	return stuck;
+}
+
+/* Step 1: the command line (--help and --version end here), what it needs, the probe. */
+static void
+main_options(struct bench *b, int argc, char **argv)
+{
+	char err[512];
+	int rc;
+
+	switch (bench_parse(b, argc, argv, err, sizeof(err))) {
+	case BENCH_HELP:
+		fputs(bench_usage(), stdout);
+		exit(fflush(stdout) == 0 ? EXIT_OK : EXIT_NOT_RUN);
+	case BENCH_VERSION:
+		printf("mpecho-bench %s\n", MPECHO_VERSION);
+		exit(EXIT_OK);
+	case BENCH_USAGE:
+		log_die(EXIT_USAGE, "%s", err);
+	case BENCH_RUN:
+		break;
+	}
+	if ((rc = bench_setup(b, err, sizeof(err))) != EXIT_OK)
+		log_die(rc, "%s", err);
+	if ((rc = probe_target(b, err, sizeof(err))) != EXIT_OK)
+		log_die(rc, "%s", err);
+}
+
+/* --html: the page, into the file bench_setup() opened. A page not written is status 4. */
+static void
+main_html(const struct bench *b, struct result *res, struct progress *pg)
+{
+	const struct sample *s;
+	size_t n;
+
+	if (b->html_file == NULL)
+		return;
+	s = progress_samples(pg, &n);
+	html_report(b->html_file, res, s, n);
+	if (ferror(b->html_file) || fclose(b->html_file) != 0) {
+		log_plain("cannot write %s: %s", b->html, strerror(errno));
+		if (res->status == EXIT_OK)
+			res->status = EXIT_NOT_RUN;
+	}
 }
 
 int
@@ -149,9 +191,9 @@ main(int argc, char **argv)
 	static struct stats lat;
 	static struct result res;
 	struct totals tot = { .lat = &lat };
+	struct progress *pg;
 	struct thread *th;
 	struct bench b;
-	char err[512];
 	bool stuck;
 	int i, wake;
 
@@ -160,22 +202,7 @@ main(int argc, char **argv)
 	log_init("mpecho-bench", LOG_LVL_INFO);
 	if (argc > 1 && strcmp(argv[1], "merge") == 0)
 		return merge_main(argc - 1, argv + 1);
-	switch (bench_parse(&b, argc, argv, err, sizeof(err))) {
-	case BENCH_HELP:
-		fputs(bench_usage(), stdout);
-		return EXIT_OK;
-	case BENCH_VERSION:
-		printf("mpecho-bench %s\n", MPECHO_VERSION);
-		return EXIT_OK;
-	case BENCH_USAGE:
-		log_die(EXIT_USAGE, "%s", err);
-	case BENCH_RUN:
-		break;
-	}
-	if ((i = bench_setup(&b, err, sizeof(err))) != EXIT_OK)
-		log_die(i, "%s", err);
-	if ((i = probe_target(&b, err, sizeof(err))) != EXIT_OK)
-		log_die(i, "%s", err);
+	main_options(&b, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	check_init();
 	stats_init(&lat);
@@ -184,7 +211,9 @@ main(int argc, char **argv)
 	th = main_start_threads(&b, &tot, &wake);
 
 	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
-	stuck = main_measure(&b, th, &tot, wake);
+	if ((pg = progress_new(&b, th, load_epoch())) == NULL)
+		log_die(EXIT_NOT_RUN, "out of memory");
+	stuck = main_measure(&b, th, &tot, wake, pg);
 
 	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */
 	report_sum(th, b.threads, &tot);
@@ -195,6 +224,7 @@ main(int argc, char **argv)
 		result_write_json(stdout, &res);
 	else
 		report_text(stdout, &res);
+	main_html(&b, &res, pg);
 	if (stuck) {
 		fflush(stdout);
 		_exit(res.status);	/* leave without freeing what it uses */
@@ -202,6 +232,7 @@ main(int argc, char **argv)
 	for (i = 0; i < b.threads; i++)
 		load_thread_free(&th[i]);
 	free(th);
+	progress_free(pg);
 	SSL_CTX_free(b.tls_ctx);
 	return res.status;
 }

@@ -5,6 +5,7 @@
  * union of the measured windows. A file holds one result a line, as --json
  * writes them; other lines (a pod's log may hold them) are passed over.
  */
+#include "html.h"
 #include "result.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@
 #define MERGE_MAX 4096			/* results merged at most */
 
 static const char merge_usage[] =
-"Usage: mpecho-bench merge [--json] FILE...\n"
+"Usage: mpecho-bench merge [--json] [--html PAGE] FILE...\n"
 "Merge the results of mpecho-bench --json runs (on several machines, say) into\n"
 "one, as if one run had done it all: counts summed, latency percentiles from the\n"
 "summed histograms, rates over the union of the measured time windows.\n"
@@ -29,11 +30,15 @@ static const char merge_usage[] =
 "Results of different modes, targets, message sizes, TLS or --rate are refused.\n"
 "\n"
 "      --json           print the merged result as one JSON object\n"
+"      --html PAGE      also write it as one self-contained web page (settings,\n"
+"                       figures, latency distribution; no per-second charts:\n"
+"                       results carry their totals only)\n"
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: as a run's, from the merged figures and the worst status among\n"
 "the results (0, 1 or 3); 2 usage error; 4 a file that cannot be read, holds no\n"
-"result, or a result that is malformed or cannot be merged with the others.\n";
+"result, or a result that is malformed or cannot be merged with the others, or\n"
+"the --html page that cannot be written.\n";
 
 /* The whole of a file (or standard input), NUL-terminated; NULL with errno. */
 static char *
@@ -116,8 +121,24 @@ merge_read(char **paths, int npaths, struct result **rs, int *n, char *why, size
 	return rc;
 }
 
+/* --html PAGE: the merged result's page; the exit status then (4 if it cannot be written). */
+static int
+merge_html(const char *path, const struct result *out)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL)
+		html_report(f, out, NULL, 0);
+	if (f == NULL || ferror(f) || fclose(f) != 0) {
+		log_plain("merge: cannot write %s: %s", path, strerror(errno));
+		return EXIT_NOT_RUN;
+	}
+	return out->status;
+}
+
 static const struct option merge_options[] = {
 	{ "json", no_argument, NULL, 'j' },
+	{ "html", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -128,6 +149,7 @@ merge_main(int argc, char **argv)
 	static struct result out;
 	struct result **rs = calloc(MERGE_MAX, sizeof(*rs));
 	char why[768], msg[128];
+	const char *html = NULL;
 	bool json = false;
 	int c, i, n = 0, rc;
 
@@ -136,10 +158,11 @@ merge_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", merge_options, NULL)) != -1) {
 		if (c == 'h')
 			return fputs(merge_usage, stdout) == EOF ? EXIT_NOT_RUN : EXIT_OK;
-		if (c != 'j')
+		if (c != 'j' && c != 'H')
 			log_die(EXIT_USAGE, "merge: %s (see mpecho-bench merge --help)",
 			    cli_complaint(c, argv, merge_options, msg, sizeof(msg)));
-		json = true;
+		json |= c == 'j';
+		html = c == 'H' ? optarg : html;
 	}
 	if (optind == argc)
 		log_die(EXIT_USAGE, "merge: no file: expected one or more results of --json");
@@ -156,5 +179,5 @@ merge_main(int argc, char **argv)
 		result_write_json(stdout, &out);
 	else
 		report_text(stdout, &out);
-	return out.status;
+	return html != NULL ? merge_html(html, &out) : out.status;
 }

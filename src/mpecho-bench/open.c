@@ -116,6 +116,7 @@ conn_connected(struct thread *t, struct conn *c)
 		return;
 	}
 	c->t_progress = clock_ns();
+	__atomic_store_n(&t->progress_conns, t->progress_conns + 1, __ATOMIC_RELAXED);
 	if (t->b->tls) {
 		c->state = C_HANDSHAKE;
 		conn_handshake(t, c);

@@ -68,6 +68,10 @@ static const char usage_text[] =
 "      --json           print the result as one JSON object: the target, every\n"
 "                       setting, the times, the figures (null where one does not\n"
 "                       apply) and the whole latency histogram, for merge\n"
+"      --html FILE      also write the run as one self-contained web page: the\n"
+"                       settings, the figures, charts of each second (operations,\n"
+"                       connections, MB, latency percentiles; errors and bad bytes\n"
+"                       marked) and the latency distribution\n"
 "      --banner         the server sends a line first (mpechod --banner): each\n"
 "                       connection reads it before its echo is checked\n"
 "      --tls            speak TLS; each connection does a full handshake (connrate:\n"
@@ -89,7 +93,8 @@ static const char usage_text[] =
 "echo still missing -T after the end is one) with every byte intact, the target\n"
 "refusing the first connection or its handshake (checked before the load starts),\n"
 "or nothing back in the whole run (sink: nothing sent); 4 no load: the target's\n"
-"name does not resolve, the CA file cannot be loaded, no memory or threads.\n";
+"name does not resolve, the CA file cannot be loaded, the --html file cannot be\n"
+"written, no memory or threads.\n";
 
 const struct option bench_long[] = {
 	{ "conns", required_argument, NULL, 'c' },
@@ -105,6 +110,7 @@ const struct option bench_long[] = {
 	{ "start-at", required_argument, NULL, 'A' },
 	{ "progress", required_argument, NULL, 'P' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "html", required_argument, NULL, 'H' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "banner", no_argument, NULL, 'b' },
 	{ "tls", no_argument, NULL, 'L' },
@@ -207,6 +213,7 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	}
 	switch (c) {
 	case 'j': b->json = true; break;
+	case 'H': b->html = arg; break;
 	case 'q': b->quiet = true; break;
 	case 'b': b->banner = true; break;
 	case 'L': b->tls = true; break;

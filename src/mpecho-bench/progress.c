@@ -3,7 +3,9 @@
  * they run: with --progress, a key=value line on standard error each interval
  * (whatever standard error is); without it, on a terminal, one line redrawn
  * each second. The latency of an interval comes from the difference between
- * copies of the threads' histograms, so the threads never stop for it.
+ * copies of the threads' histograms, so the threads never stop for it. With
+ * --html, every interval is kept for the report page (one a second, or one
+ * each --progress).
  */
 #include "result.h"
 
@@ -19,7 +21,9 @@ struct progress {
 	int64_t start, last, every;	/* ns */
 	bool tty;			/* the redrawn line, not --progress lines */
 	enum phase phase;		/* at the last tick: what the interval since then is */
-	uint64_t ops, bytes;		/* the totals at the last tick */
+	uint64_t last_sum[5];		/* the totals at the last tick (progress_gather()) */
+	struct sample *samples;		/* --html: the intervals so far */
+	size_t nsamples, cap;
 	struct stats now, part, interval;
 	struct stats copies[];		/* each thread's histogram at the last tick */
 };
@@ -37,7 +41,7 @@ progress_new(const struct bench *b, struct thread *th, int64_t start)
 	p->tty = b->progress <= 0 && !b->quiet && isatty(STDERR_FILENO);
 	if (b->progress > 0)
 		p->every = (int64_t)(b->progress * 1e9);
-	else if (p->tty)
+	else if (p->tty || b->html != NULL)
 		p->every = 1000000000;
 	for (i = 0; i < b->threads; i++)
 		stats_init(&p->copies[i]);
@@ -50,19 +54,20 @@ progress_next(const struct progress *p)
 	return p->every == INT64_MAX ? INT64_MAX : p->last + p->every;
 }
 
-/* The latency of the interval, and the threads' totals of the four counters. */
+/* The latency of the interval, and the threads' totals: ops, bytes, errors, bad bytes, conns. */
 static void
-progress_gather(struct progress *p, uint64_t sum[4])
+progress_gather(struct progress *p, uint64_t sum[5])
 {
 	int i;
 
 	stats_init(&p->interval);
-	sum[0] = sum[1] = sum[2] = sum[3] = 0;
+	memset(sum, 0, 5 * sizeof(sum[0]));
 	for (i = 0; i < p->b->threads; i++) {
 		sum[0] += __atomic_load_n(&p->th[i].progress_ops, __ATOMIC_RELAXED);
 		sum[1] += __atomic_load_n(&p->th[i].progress_bytes, __ATOMIC_RELAXED);
 		sum[2] += __atomic_load_n(&p->th[i].progress_errors, __ATOMIC_RELAXED);
 		sum[3] += __atomic_load_n(&p->th[i].progress_bad, __ATOMIC_RELAXED);
+		sum[4] += __atomic_load_n(&p->th[i].progress_conns, __ATOMIC_RELAXED);
 		stats_copy(&p->now, &p->th[i].lat);
 		stats_since(&p->part, &p->now, &p->copies[i]);
 		stats_merge(&p->interval, &p->part);
@@ -72,7 +77,7 @@ progress_gather(struct progress *p, uint64_t sum[4])
 
 /* One --progress line: what applies to the mode, for the interval that just ended (its phase: the one it began in). */
 static void
-progress_line(struct progress *p, const uint64_t sum[4], double secs, double elapsed)
+progress_line(struct progress *p, const uint64_t sum[5], double secs, double elapsed)
 {
 	const struct stats *st = &p->interval;
 	enum mode m = p->b->mode;
@@ -80,12 +85,12 @@ progress_line(struct progress *p, const uint64_t sum[4], double secs, double ela
 
 	if (result_has_ops(m))
 		snprintf(what, sizeof(what), " ops=%llu ops_per_s=%.1f", (unsigned long long)sum[0],
-		    (double)(sum[0] - p->ops) / secs);
+		    (double)(sum[0] - p->last_sum[0]) / secs);
 	else if (m == MODE_HOLD)
 		snprintf(what, sizeof(what), " held=%llu", (unsigned long long)sum[0]);
 	if (result_has_bytes(m))
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), " bytes=%llu mb_per_s=%.2f",
-		    (unsigned long long)sum[1], (double)(sum[1] - p->bytes) / secs / 1e6);
+		    (unsigned long long)sum[1], (double)(sum[1] - p->last_sum[1]) / secs / 1e6);
 	if (st->count > 0)
 		snprintf(lat, sizeof(lat), " p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f",
 		    stats_quantile(st, 0.5) / 1e3, stats_quantile(st, 0.9) / 1e3,
@@ -95,11 +100,44 @@ progress_line(struct progress *p, const uint64_t sum[4], double secs, double ela
 	    elapsed, secs, what, lat, (unsigned long long)sum[2], (unsigned long long)sum[3]);
 }
 
+/* --html: the interval that ends now kept, with the totals sum; then sum is the last. */
+static void
+progress_keep(struct progress *p, const uint64_t sum[5], int64_t now)
+{
+	const struct stats *st = &p->interval;
+	struct sample *s, *more;
+
+	if (p->b->html != NULL && p->nsamples == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		if ((more = realloc(p->samples, p->cap * sizeof(*more))) == NULL)
+			p->cap = p->nsamples;	/* out of memory: the page shows fewer intervals */
+		else
+			p->samples = more;
+	}
+	if (p->b->html != NULL && p->nsamples < p->cap) {
+		s = &p->samples[p->nsamples++];
+		*s = (struct sample){ .at = (double)(now - p->start) / 1e9,
+		    .secs = (double)(now - p->last) / 1e9, .phase = p->phase,
+		    .ops = sum[0] - p->last_sum[0], .bytes = sum[1] - p->last_sum[1],
+		    .errors = sum[2] - p->last_sum[2], .bad = sum[3] - p->last_sum[3],
+		    .conns = sum[4] - p->last_sum[4] };
+		if (st->count > 0) {
+			s->p50 = (double)stats_quantile(st, 0.5) / 1e3;
+			s->p90 = (double)stats_quantile(st, 0.9) / 1e3;
+			s->p99 = (double)stats_quantile(st, 0.99) / 1e3;
+			s->max = (double)st->max / 1e3;
+		}
+	}
+	memcpy(p->last_sum, sum, sizeof(p->last_sum));
+	p->last = now;
+	p->phase = load_phase();
+}
+
 void
 progress_tick(struct progress *p, int64_t now)
 {
 	double secs = (double)(now - p->last) / 1e9;
-	uint64_t sum[4];
+	uint64_t sum[5];
 
 	if (now <= p->last)
 		return;
@@ -110,16 +148,34 @@ progress_tick(struct progress *p, int64_t now)
 		    (unsigned long long)sum[0], (double)sum[1] / 1e6);
 	else if (p->b->progress > 0)
 		progress_line(p, sum, secs, (double)(now - p->start) / 1e9);
-	p->ops = sum[0];
-	p->bytes = sum[1];
-	p->last = now;
-	p->phase = load_phase();
+	progress_keep(p, sum, now);
+}
+
+void
+progress_last(struct progress *p, int64_t now)
+{
+	uint64_t sum[5];
+
+	if (p->tty)
+		fprintf(stderr, "\r%60s\r", "");	/* the redrawn line goes */
+	p->tty = false;
+	if (now <= p->last)
+		return;
+	progress_gather(p, sum);
+	progress_keep(p, sum, now);
+}
+
+const struct sample *
+progress_samples(const struct progress *p, size_t *n)
+{
+	*n = p->nsamples;
+	return p->samples;
 }
 
 void
 progress_free(struct progress *p)
 {
-	if (p != NULL && p->tty)
-		fprintf(stderr, "\r%60s\r", "");
+	if (p != NULL)
+		free(p->samples);
 	free(p);
 }

@@ -39,6 +39,14 @@ struct result {
 	struct stats lat;			/* latency of each operation, ns */
 };
 
+/* One interval of a run, for --html (progress.c records them). */
+struct sample {
+	double at, secs;		/* its end, seconds after the load began; its length */
+	enum phase phase;		/* the phase it began in */
+	uint64_t ops, bytes, conns, errors, bad;	/* in the interval */
+	double p50, p90, p99, max;	/* its operations' latency, us (0: none measured) */
+};
+
 /* result.c: what applies to a mode (what does not is null in JSON, absent in text). */
 bool result_has_ops(enum mode m);	/* connrate, pingpong, udp: operations, their latency */
 bool result_has_bytes(enum mode m);	/* stream, sink, source, udp */

@@ -1,4 +1,4 @@
-/* setup: what the parsed options need before the load: the target's address, TLS, descriptors. */
+/* setup: what the parsed options need before the load: the target, TLS, the --html file, descriptors. */
 #include "bench.h"
 
 #include <errno.h>
@@ -61,5 +61,8 @@ bench_setup(struct bench *b, char *err, size_t errlen)
 		return rc;
 	if (b->tls && (b->tls_ctx = tls_client_context(b->ca, b->insecure, err, errlen)) == NULL)
 		return EXIT_NOT_RUN;
+	if (b->html != NULL && (b->html_file = fopen(b->html, "w")) == NULL)
+		return cli_error(EXIT_NOT_RUN, err, errlen, "cannot write %s: %s", b->html,
+		    strerror(errno));
 	return setup_fd_limit(b, err, errlen);
 }
