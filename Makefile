@@ -62,7 +62,7 @@ $(BUILD)/mpecho: $(CLIENT_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/mpecho-bench: $(BENCH_OBJS) $(LIB_A)
-	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -pthread
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm -pthread
 
 $(BUILD)/unit: $(UNIT_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -180,7 +180,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
 
 # mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js,
 # and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref);
-# writes bench/results.md and bench/results.svg. BENCH_ROUNDS and BENCH_SECONDS scale it.
+# writes bench/results.md, bench/results.svg and the two as one page, bench/results.html.
+# BENCH_ROUNDS and BENCH_SECONDS scale it.
 bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
 	./tests/deps.sh --bench
 	$(MAKE) all static

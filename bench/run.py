@@ -7,7 +7,8 @@ Every server is started on loopback by this script and stopped by it. The same
 loads run against each server in turn, round after round (the order rotates each
 round so no server always runs first); each figure is the median of the rounds.
 Ratios are against the Node.js server measured in the same run. Writes
-bench/results.md, bench/results.svg and the raw figures in bench/results.json.
+bench/results.md, bench/results.svg, the two as one web page in bench/results.html
+(bench/page.py), and the raw figures in bench/results.json.
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpu  # noqa: E402
+import page  # noqa: E402
 from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
 import targets  # noqa: E402
@@ -353,6 +355,14 @@ def write_svg(path, med, ref):
         f.write("\n".join(out) + "\n")
 
 
+def write_page(out):
+    """results.html beside results.md: the same text and tables, results.svg inline."""
+    with open(os.path.join(out, "results.md")) as md, open(os.path.join(out, "results.svg")) as svg:
+        text = page.page(md.read(), svg.read())
+    with open(os.path.join(out, "results.html"), "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
@@ -429,7 +439,8 @@ def main():
     med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, udp_runs, opts.rounds,
                              opts.seconds, started, elapsed, machine)
     write_svg(os.path.join(opts.out, "results.svg"), med, ref)
-    log(f"wrote {md} and results.svg")
+    write_page(opts.out)
+    log(f"wrote {md}, results.svg and results.html")
     print(open(md).read())
 
 

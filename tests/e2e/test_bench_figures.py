@@ -88,6 +88,30 @@ def test_make_bench_prints_the_figures_its_run_measured():
     check("Where the CPU went during mpechod's runs" not in calm, "no split without a measure")
 
 
+def test_make_bench_writes_its_results_as_a_page_too():
+    """results.html beside results.md: the same tables and text, the chart inline, nothing loaded."""
+    from test_bench_html import self_contained
+    text = results(tls_measured(2), {"cpu": SPLIT, "dropped": {"mpechod": 0, "xinetd": 480, "socat": 0}})
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "results.md"), "w") as f:
+            f.write(text)
+        run.write_svg(os.path.join(d, "results.svg"), *ratios())
+        run.write_page(d)
+        page = open(os.path.join(d, "results.html")).read()
+    self_contained(page)
+    rows = [l for l in text.splitlines() if l.startswith("| ") and "---" not in l]
+    check(page.count("<tr>") == len(rows) and "<svg" in page and "ratio against Node.js" in page,
+          f"every table row and the chart: {page.count('<tr>')} rows of {len(rows)}")
+    check('<td class="n">100 (1.00x)</td>' in page and "<h2>Over TLS</h2>" in page and
+          "<li>mpechod: 3.00x xinetd (target &gt;= 2.0: met)</li>" in page, "the figures and text")
+
+
+def ratios():
+    """(med, ref) for write_svg: every server at 100 and the reference too."""
+    med = {(n, m[0]): 100.0 for n, _ in run.SERVERS for m in run.MEASURES}
+    return med, {m[0]: 100.0 for m in run.MEASURES}
+
+
 def test_the_cpu_split_and_machine_figures_are_read_from_proc():
     """cpu.Split counts a server group's CPU (a child it reaped included) and the client's; the
     machine figures are the kernel's; tls.negotiated() reads mpechod's TLS version."""
