@@ -205,7 +205,7 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 		    (long)getpid(), log_qf("%s", strerror(errno)));
 	if (end == END_QUIT)
 		session_linger(&t);
-	else if (end == END_EOF && !t.raw)
+	else if (end == END_EOF && !transport_splices(&t))
 		transport_shutdown(&t);	/* TLS: the close-notify; a plain socket's close() sends the FIN */
 	transport_close(&t);
 	return end;

@@ -2,10 +2,8 @@
 #include "stream.h"
 
 #include <errno.h>
-#include <sys/socket.h>
 
 #include "clock.h"
-#include "io.h"
 #include "transport.h"
 
 void
@@ -15,7 +13,7 @@ stream_init(struct stream *st, struct transport *tr, struct stream_counters *ctr
 	st->tr = tr;
 	st->ctr = ctr;
 	st->bytes_in = st->bytes_out = st->banner = 0;
-	st->splice = tr->raw ? splice : SPLICE_NEVER;
+	st->splice = transport_splices(tr) ? splice : SPLICE_NEVER;
 	st->window_ms = 0;
 }
 
@@ -95,32 +93,24 @@ stream_write(struct stream *st, const void *buf, size_t len)
 ssize_t
 stream_splice_in(struct stream *st, int pipe_w, size_t len)
 {
-	if (!st->tr->raw) {
+	if (!transport_splices(st->tr)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return stream_count_in(st, io_splice_in(st->tr->fd, pipe_w, len));
+	return stream_count_in(st, st->tr->ops->splice_in(st->tr, pipe_w, len));
 }
 
 int
 stream_at_end(struct stream *st)
 {
-	char c;
-	ssize_t n;
-
-	do
-		n = recv(st->tr->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;	/* nothing yet, and no end either: go on */
-	return n == 0 ? 1 : n > 0 ? 0 : -1;
+	return st->tr->ops->at_end(st->tr);
 }
 
 int
 stream_splice_out(struct stream *st, int pipe_r, size_t len)
 {
 	size_t done = 0;
-	int rc = io_splice_out(pipe_r, st->tr->fd, len, &done);
+	int rc = st->tr->ops->splice_out(st->tr, pipe_r, len, &done);
 
 	return stream_count_out(st, rc, done);
 }

@@ -32,6 +32,16 @@ struct transport_ops {
 	int (*write)(struct transport *t, const void *buf, size_t len, size_t *done);
 	/* End our direction (a TCP FIN, or a TLS close-notify); reading goes on. 0 or -1. */
 	int (*shutdown)(struct transport *t);
+	/*
+	 * For a transport whose socket's bytes are the payload, splice(2) between
+	 * the socket and a pipe: up to len bytes in (as read), len bytes out (as
+	 * write), and whether the peer's stream has ended without taking a byte (1,
+	 * 0 not yet, -1 with errno). NULL, all three, where the bytes are framed
+	 * (TLS records): the payload exists only after read.
+	 */
+	ssize_t (*splice_in)(struct transport *t, int pipe_w, size_t len);
+	int (*splice_out)(struct transport *t, int pipe_r, size_t len, size_t *done);
+	int (*at_end)(struct transport *t);
 	/* Release everything, the socket included. */
 	void (*close)(struct transport *t);
 };
@@ -39,7 +49,6 @@ struct transport_ops {
 struct transport {
 	const struct transport_ops *ops;
 	int fd;
-	bool raw;		/* the socket's bytes are the payload: splice(2) may move them */
 	void *state;		/* the implementation's own */
 };
 
@@ -61,6 +70,13 @@ static inline int
 transport_shutdown(struct transport *t)
 {
 	return t->ops->shutdown(t);
+}
+
+/* Whether splice(2) may move this transport's bytes (transport_ops' splice_in and the rest). */
+static inline bool
+transport_splices(const struct transport *t)
+{
+	return t->ops->splice_in != NULL;
 }
 
 static inline void

@@ -1,6 +1,7 @@
 /* transport_plain: a session's bytes straight on its TCP socket. */
 #include "transport.h"
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,7 +13,6 @@ plain_open(struct transport *t, int fd, const void *arg)
 	(void)arg;
 	t->ops = &transport_plain;
 	t->fd = fd;
-	t->raw = true;
 	t->state = NULL;
 	return 0;
 }
@@ -35,6 +35,32 @@ plain_shutdown(struct transport *t)
 	return shutdown(t->fd, SHUT_WR);
 }
 
+static ssize_t
+plain_splice_in(struct transport *t, int pipe_w, size_t len)
+{
+	return io_splice_in(t->fd, pipe_w, len);
+}
+
+static int
+plain_splice_out(struct transport *t, int pipe_r, size_t len, size_t *done)
+{
+	return io_splice_out(pipe_r, t->fd, len, done);
+}
+
+static int
+plain_at_end(struct transport *t)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;	/* nothing yet, and no end either: go on */
+	return n == 0 ? 1 : n > 0 ? 0 : -1;
+}
+
 static void
 plain_close(struct transport *t)
 {
@@ -49,5 +75,8 @@ const struct transport_ops transport_plain = {
 	.read = plain_read,
 	.write = plain_write,
 	.shutdown = plain_shutdown,
+	.splice_in = plain_splice_in,
+	.splice_out = plain_splice_out,
+	.at_end = plain_at_end,
 	.close = plain_close,
 };

@@ -63,7 +63,6 @@ secure_open(struct transport *t, int fd, const void *arg)
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no");
 	t->ops = &transport_tls;
 	t->fd = fd;
-	t->raw = false;		/* records, not payload: no splice */
 	t->state = ssl;
 	return 0;
 }
