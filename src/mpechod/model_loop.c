@@ -178,6 +178,7 @@ loop_start(struct supervisor *sv)
 		return -1;
 	m->job = (struct loop_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
 	    .totals = m->totals, .limits = m->limits, .prefix6 = sv->cfg->source_prefix6,
+	    .proxy_from = &sv->cfg->proxy_from, .proxy_timeout_ms = sv->cfg->proxy_timeout * 1000,
 	    .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000,
 	    .max_requests = sv->cfg->max_requests };
 	if (nofile > 0)

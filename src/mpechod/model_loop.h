@@ -22,6 +22,7 @@
 struct acl;
 struct config;
 struct limits;
+struct proxy_wait;
 struct loop_service;
 struct loop_worker;
 struct service;
@@ -61,6 +62,8 @@ struct loop_job {
 	struct loop_totals *totals;
 	struct limits *limits;		/* --max-per-source, --rate: one table, shared; NULL: none */
 	int prefix6;			/* IPv6 sources are counted by this prefix */
+	const struct acl *proxy_from;	/* who may send a PROXY header */
+	int proxy_timeout_ms;		/* how long a PROXY header may take */
 	long supervisor;		/* its pid: SIGTERM is taken from it alone */
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
 	int max_requests;		/* sessions it takes before it retires; 0: no limit */
@@ -105,6 +108,7 @@ struct loop_session {
 	uint64_t window_in, window_out;
 	int64_t linger_ms;		/* lingering: until then */
 	uint64_t in, out, banner;	/* bytes; of out, the banner's */
+	struct proxy_wait *pw;		/* on a ,proxy listener, until its header is in; else NULL */
 	char *held;			/* output not yet written (NULL: none) */
 	uint32_t held_off, held_len;
 	uint32_t chargen_at;		/* chargen: where in the pattern */
@@ -136,6 +140,7 @@ struct loop_worker {
 	bool listening;			/* the listeners are in the epoll set */
 	bool leave;			/* no new session; leave once none is left */
 	uint64_t taken;			/* sessions it took, for --max-requests */
+	int pending;			/* connections still owing their PROXY header: they count under -c */
 	int64_t rest_until;		/* accepting rests until then (EMFILE); 0: not resting */
 	int64_t kill_at;		/* an orphan: its sessions end then; 0: never */
 	struct loop_heap timers;
@@ -178,6 +183,30 @@ ssize_t loop_service_stream(struct loop_worker *w, struct loop_session *s, int r
  * counted. 0, or -1 (fd closed, counted as an error).
  */
 int loop_session_start(struct loop_worker *w, int fd, const struct peer *p);
+/*
+ * A connection on a ,proxy listener from balancer: held (counted under -c)
+ * until its header is in, then admitted and served as the client it names.
+ * 0, or -1 (closed: refused, or no memory).
+ */
+int loop_session_proxied(struct loop_worker *w, int fd, const struct peer *balancer);
+/* What a session's epoll registration waits for (its events field; 0: not registered yet). */
+enum { LOOP_WANT_IN = 1, LOOP_WANT_OUT = 2 };
+
+/*
+ * The session's parts model_loop_proxy.c shares: a new struct for fd (in the
+ * heap at its first deadline; NULL, fd closed, without memory), a session
+ * beginning (counted, its connect line, its first bytes), one still owing its
+ * PROXY header dropped (uncounted: it never was a session), a session's next
+ * deadline (a linger's end, or the earlier of the idle timeout and --max-time).
+ */
+struct loop_session *loop_session_new(struct loop_worker *w, int fd, const struct peer *p,
+    struct proxy_wait *pw);
+void loop_session_begin(struct loop_worker *w, struct loop_session *s);
+void loop_session_drop(struct loop_worker *w, struct loop_session *s);
+int64_t loop_session_deadline(const struct loop_worker *w, const struct loop_session *s);
+/* model_loop_proxy.c: the header's socket is readable: one step. */
+void loop_proxy_step(struct loop_worker *w, struct loop_session *s);
+
 /* Its socket is ready (epoll events ev). */
 void loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev);
 /* Its deadline came (it is out of the heap): idle, max-time, the end of a linger. */

@@ -26,7 +26,7 @@ enum loop_state {
 	LOOP_LINGER		/* ended by the service (quit): our FIN sent, input dropped until the client closes */
 };
 
-enum { WANT_IN = 1, WANT_OUT = 2 };
+
 
 #define STREAM_ROUNDS 4		/* chargen: writes per readiness, so that one client cannot hog the loop */
 
@@ -35,11 +35,11 @@ static void
 conn_interest(struct loop_worker *w, struct loop_session *s)
 {
 	struct epoll_event ev = { .data.ptr = s };
-	uint8_t want = s->held != NULL || (w->svc->streams && s->state == LOOP_RUN) ? WANT_OUT : WANT_IN;
+	uint8_t want = s->held != NULL || (w->svc->streams && s->state == LOOP_RUN) ? LOOP_WANT_OUT : LOOP_WANT_IN;
 
 	if (want == s->events)
 		return;
-	ev.events = want == WANT_OUT ? EPOLLOUT : EPOLLIN;
+	ev.events = want == LOOP_WANT_OUT ? EPOLLOUT : EPOLLIN;
 	if (epoll_ctl(w->ep, s->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s->fd, &ev) == 0)
 		s->events = want;
 }
@@ -280,16 +280,6 @@ conn_write(struct loop_worker *w, struct loop_session *s)
 		conn_interest(w, s);
 }
 
-void
-loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev)
-{
-	(void)ev;
-	if (s->events == WANT_OUT)
-		conn_write(w, s);
-	else
-		conn_read(w, s);
-}
-
 /* The first bytes: the banner, and daytime's line (which is all it sends). */
 static void
 conn_greet(struct loop_worker *w, struct loop_session *s)
@@ -317,9 +307,8 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 	conn_interest(w, s);
 }
 
-/* Its next deadline: the end of a linger, or the earlier of the idle timeout and --max-time. */
-static int64_t
-conn_deadline(const struct loop_worker *w, const struct loop_session *s)
+int64_t
+loop_session_deadline(const struct loop_worker *w, const struct loop_session *s)
 {
 	const struct session_params *p = w->job->session;
 	int64_t due = INT64_MAX;
@@ -333,33 +322,65 @@ conn_deadline(const struct loop_worker *w, const struct loop_session *s)
 	return due;
 }
 
-int
-loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
+struct loop_session *
+loop_session_new(struct loop_worker *w, int fd, const struct peer *p, struct proxy_wait *pw)
 {
 	struct loop_session *s = calloc(1, sizeof(*s));
-	int live;
-	char who[PEER_TEXT_MAX];
 
 	if (s == NULL) {
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	s->fd = fd;
 	s->heap_at = -1;
 	s->end_after = END_COUNT;
 	s->peer = *p;
+	s->pw = pw;
 	s->start_ms = s->last_ms = s->window_ms = clock_ms();
 	upper_init(&s->upper);
-	if (loop_heap_set(&w->timers, s, conn_deadline(w, s)) < 0) {
+	if (loop_heap_set(&w->timers, s, pw != NULL ? s->start_ms + w->job->proxy_timeout_ms :
+	    loop_session_deadline(w, s)) < 0) {
 		close(fd);
 		free(s);
-		return -1;
+		return NULL;
 	}
+	return s;
+}
+
+void
+loop_session_drop(struct loop_worker *w, struct loop_session *s)
+{
+	loop_heap_remove(&w->timers, s);
+	close(s->fd);
+	free(s->pw);
+	free(s);
+	w->pending--;
+}
+
+void
+loop_session_begin(struct loop_worker *w, struct loop_session *s)
+{
+	const struct peer *p = &s->peer;
+	char who[PEER_TEXT_MAX];
+	int live;
+
+	if (p->check)	/* its PROXY header said so: a check, counted now */
+		__atomic_store_n(&w->me->checks, w->me->checks + 1, __ATOMIC_RELAXED);
 	live = __atomic_add_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->me->live, w->me->live + 1, __ATOMIC_RELAXED);
 	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
 		session_log_connect(peer_text(p, who, sizeof(who)), p->check, (long)getpid(), live);
 	conn_greet(w, s);
+}
+
+int
+loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
+{
+	struct loop_session *s = loop_session_new(w, fd, p, NULL);
+
+	if (s == NULL)
+		return -1;
+	loop_session_begin(w, s);
 	return 0;
 }
 
@@ -367,8 +388,13 @@ void
 loop_session_due(struct loop_worker *w, struct loop_session *s, int64_t now)
 {
 	const struct session_params *p = w->job->session;
-	int64_t due = conn_deadline(w, s);
+	int64_t due = loop_session_deadline(w, s);
 
+	if (s->pw != NULL) {	/* its PROXY header is late */
+		admission_proxy_failed(&w->adm, &s->peer, "timeout", now);
+		loop_session_drop(w, s);
+		return;
+	}
 	if (due > now) {	/* it moved bytes since: later */
 		loop_heap_set(&w->timers, s, due);
 		return;
@@ -384,5 +410,20 @@ loop_session_due(struct loop_worker *w, struct loop_session *s, int64_t now)
 void
 loop_session_kill(struct loop_worker *w, struct loop_session *s, int sig)
 {
-	conn_close(w, s, sig);
+	if (s->pw != NULL)
+		loop_session_drop(w, s);
+	else
+		conn_close(w, s, sig);
+}
+
+void
+loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev)
+{
+	(void)ev;
+	if (s->pw != NULL)
+		loop_proxy_step(w, s);
+	else if (s->events == LOOP_WANT_OUT)
+		conn_write(w, s);
+	else
+		conn_read(w, s);
 }

@@ -62,6 +62,7 @@ lw_setup(struct loop_worker *w)
 	w->adm.shared_refused = w->job->totals->refused;
 	w->adm.limits = w->job->limits;
 	w->adm.prefix6 = w->job->prefix6;
+	w->adm.proxy_from = w->job->proxy_from;
 	w->generation = w->job->totals->generation;
 	return 0;
 }
@@ -183,14 +184,21 @@ lw_give_back(struct loop_worker *w)
 	loop_limits_unlock(w->job);
 }
 
-/* One connection taken: admitted (under the per-source table's lock), then served. */
+/*
+ * One connection taken: admitted (under the per-source table's lock), then
+ * served; on a ,proxy listener, held until its header names the client.
+ */
 static void
-lw_admit(struct loop_worker *w, int fd, const struct peer *p)
+lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct peer *p)
 {
 	enum refusal why;
 
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		close(fd);
+		return;
+	}
+	if (l->proxy) {
+		loop_session_proxied(w, fd, p);
 		return;
 	}
 	loop_limits_lock(w->job);
@@ -215,9 +223,9 @@ lw_accept(struct loop_worker *w, const struct listener *l)
 	struct peer p;
 	int i, fd;
 
-	for (i = 0; i < ACCEPT_BATCH && !w->leave && w->me->live < lw_cap(w); i++) {
+	for (i = 0; i < ACCEPT_BATCH && !w->leave && w->me->live + w->pending < lw_cap(w); i++) {
 		if ((fd = listener_accept(l, &p)) >= 0) {
-			lw_admit(w, fd, &p);
+			lw_admit(w, l, fd, &p);
 			continue;
 		}
 		if (errno == EINVAL) {
@@ -264,12 +272,12 @@ lw_turn(struct loop_worker *w)
 {
 	struct epoll_event ev[LOOP_EVENTS];
 	int i, n, timeout = lw_timers(w, clock_ms());
-	bool room = !w->leave && w->rest_until == 0 && w->me->live < lw_cap(w);
+	bool room = !w->leave && w->rest_until == 0 && w->me->live + w->pending < lw_cap(w);
 
 	if (room != w->listening)
 		lw_listen(w, room);
 	lw_give_back(w);
-	if (w->leave && w->me->live == 0)
+	if (w->leave && w->me->live + w->pending == 0)
 		return 0;
 	if ((n = epoll_wait(w->ep, ev, LOOP_EVENTS, timeout)) < 0)
 		return errno == EINTR ? 0 : -1;
@@ -294,7 +302,7 @@ loop_worker_run(const struct loop_job *job, struct loop_board *me)
 		    (long)getpid(), log_qf("cannot serve: %s", strerror(errno)));
 		_exit(1);
 	}
-	while (!w.leave || me->live > 0) {
+	while (!w.leave || me->live + w.pending > 0) {
 		if (lw_turn(&w) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
 			    (long)getpid(), log_qf("epoll: %s", strerror(errno)));

@@ -22,9 +22,8 @@ options_check_model(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = 0; cfg->model == MODEL_LOOP && i < cfg->nlistens; i++)
-		if (cfg->listens[i].proxy || cfg->listens[i].tls) {
-			options_error(err, errlen, "--model loop does not serve ,%s listeners yet",
-			    cfg->listens[i].proxy ? "proxy" : "tls");
+		if (cfg->listens[i].tls) {
+			options_error(err, errlen, "--model loop does not serve ,tls listeners yet");
 			return -1;
 		}
 	if (cfg->model == MODEL_LOOP && cfg->workers > cfg->max_conns) {

@@ -293,7 +293,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    admission_init(&sv->adm, &cfg->acl, sv->model->serve != NULL ? cfg->max_per_source : 0,
 	    sv->model->serve != NULL ? cfg->rate : 0, cfg->max_conns) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
-	    (supervisor_proxied(sv->ls) && pending_init(&sv->pending, cfg->max_conns) < 0) ||
+	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
+	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
 	    (sv->sigfd = supervisor_signals_open()) < 0)
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;

@@ -13,6 +13,7 @@ import test_echo
 import test_limits
 import test_ops
 import test_process
+import test_proxy
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
 # The tests whose behaviour every model shares (those about a process per session are not here).
@@ -40,6 +41,8 @@ SHARED = (
     test_process.test_grace_period_ends_sessions_that_stay,
     test_process.test_second_signal_ends_sessions_at_once,
     test_process.test_max_conns_holds_extra_clients_in_the_backlog,
+    test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
+    test_proxy.test_limits_and_rules_judge_the_client_not_the_balancer,
 )
 
 

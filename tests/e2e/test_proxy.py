@@ -36,7 +36,7 @@ def through(port, header, payload, source="127.0.0.1"):
 
 
 def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0,proxy", "--model", model)
         check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ proxy=yes$"),
               f"{model}: the listen line says proxy: {srv.lines[:3]}")
@@ -56,7 +56,7 @@ def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
 
 
 def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         pool = ["--start", "8", "--min-spare", "4", "--max-spare", "10"] if model == "prefork" else []
         srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1", "--model", model, *pool)
         silent = [connect(srv.port) for _ in range(4)]
@@ -131,7 +131,7 @@ def test_a_v2_header_cut_short_by_a_close_is_refused_at_once_without_spinning():
     close, in both models (it used to spin at full CPU until --proxy-timeout, then say timeout)."""
     short = SIG + b"\x21\x11" + struct.pack("!H", 212) + socket.inet_aton("192.0.2.60") + \
         socket.inet_aton("127.0.0.1") + struct.pack("!HH", 5555, 7) + bytes(20)
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "5", "--model", model)
         cpu0, t0 = cpu_seconds(*group_members(srv.pid)), time.monotonic()
         with connect(srv.port) as s:
