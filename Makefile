@@ -64,6 +64,26 @@ $(BUILD)/mpecho: $(CLIENT_OBJS) $(LIB_A)
 $(BUILD)/mpecho-bench: $(BENCH_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm -pthread
 
+# The three programs in one file (src/multicall: run by a link's name), for the container
+# image, where the three static programs would hold three copies of OpenSSL and the C
+# library. A program's objects become one, in which all but main() is made local (the
+# programs' names may then clash: options_parse) and main() is renamed PROGRAM_main.
+MULTI_OBJS = $(call objs,src/multicall)
+multicall_part = ld -r -o $@ $(1) && objcopy --keep-global-symbol=main $@ && \
+	objcopy --redefine-sym main=$(2) $@
+$(BUILD)/multicall/mpechod.o: $(SERVER_OBJS)
+	@mkdir -p $(@D)
+	$(call multicall_part,$^,mpechod_main)
+$(BUILD)/multicall/mpecho.o: $(CLIENT_OBJS)
+	@mkdir -p $(@D)
+	$(call multicall_part,$^,mpecho_main)
+$(BUILD)/multicall/mpecho-bench.o: $(BENCH_OBJS)
+	@mkdir -p $(@D)
+	$(call multicall_part,$^,mpecho_bench_main)
+$(BUILD)/mpecho-multicall: $(MULTI_OBJS) $(BUILD)/multicall/mpechod.o $(BUILD)/multicall/mpecho.o \
+    $(BUILD)/multicall/mpecho-bench.o $(LIB_A)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm -pthread
+
 $(BUILD)/unit: $(UNIT_OBJS) $(LIB_A)
 	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -87,20 +107,22 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 STATIC_DIR = $(BUILD)/static
 static:
 	@mkdir -p $(STATIC_DIR) && $(MAKE) --no-print-directory STATIC=1 BUILD=$(STATIC_DIR) $(STATIC_DIR)/mpechod \
-	    $(STATIC_DIR)/mpecho $(STATIC_DIR)/mpecho-bench $(STATIC_DIR)/unit 2>$(STATIC_DIR)/make.log; \
+	    $(STATIC_DIR)/mpecho $(STATIC_DIR)/mpecho-bench $(STATIC_DIR)/unit \
+	    $(STATIC_DIR)/mpecho-multicall 2>$(STATIC_DIR)/make.log; \
 	    rc=$$?; grep -v -e 'in statically linked applications requires at runtime' \
 	    -e ': in function `' $(STATIC_DIR)/make.log >&2; exit $$rc
 
 # The container image mpecho:$(VERSION) and mpecho:latest (Containerfile): the static
-# programs, stripped, in $(BUILD)/image as they are installed, the one build context.
+# programs as one file, stripped, in $(BUILD)/image where they are installed (mpecho and
+# mpecho-bench are links to it), the one build context.
 # IMAGE_TOOL is what builds it: podman (the default), buildah or docker, with their options.
 IMAGE_TOOL ?= podman
 IMAGE_DIR   = $(BUILD)/image
 image: static
 	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/usr/sbin $(IMAGE_DIR)/usr/bin
-	strip -o $(IMAGE_DIR)/usr/sbin/mpechod $(STATIC_DIR)/mpechod
-	strip -o $(IMAGE_DIR)/usr/bin/mpecho $(STATIC_DIR)/mpecho
-	strip -o $(IMAGE_DIR)/usr/bin/mpecho-bench $(STATIC_DIR)/mpecho-bench
+	strip -o $(IMAGE_DIR)/usr/sbin/mpechod $(STATIC_DIR)/mpecho-multicall
+	ln -s ../sbin/mpechod $(IMAGE_DIR)/usr/bin/mpecho
+	ln -s ../sbin/mpechod $(IMAGE_DIR)/usr/bin/mpecho-bench
 	$(IMAGE_TOOL) build -f Containerfile --build-arg VERSION=$(VERSION) \
 	    -t mpecho:$(VERSION) -t mpecho:latest $(IMAGE_DIR)
 

@@ -61,6 +61,8 @@ def image():
                                       text=True, env=environment(), start_new_session=True))
         out = make.communicate(timeout=100)[0]
         check(make.returncode == 0, f"make image failed: {out[-3000:]}")
+        subprocess.run([*podman, "image", "prune", "--force"], env=environment(),
+                       capture_output=True, timeout=60)  # the images it replaced
         _built[harness.BUILD] = f"localhost/mpecho:{changelog_version()}"
     return _built[harness.BUILD]
 

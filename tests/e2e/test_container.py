@@ -1,7 +1,8 @@
 """The container image (Containerfile, make image), run for real by podman.
 
-The image holds the three static programs and nothing else, runs as nobody, and works
-read-only with every capability dropped. mpechod is its PID 1: on SIGTERM (podman stop)
+The image holds the three static programs, as one file that runs the one it is called
+by, and nothing else; it runs as nobody, and works read-only with every capability
+dropped. mpechod is its PID 1: on SIGTERM (podman stop)
 it stops accepting, lets a client that is still streaming finish with every byte, reaps
 every session and exits 0. mpecho and mpecho-bench run from the same image.
 """
@@ -19,7 +20,7 @@ ONCE = True  # one image, whatever the build: it is made from BUILD/static
 LOCKED = ("--read-only", "--cap-drop", "ALL", "--user", "65534")
 
 
-def test_image_is_the_three_static_programs_as_nobody_with_its_labels():
+def test_image_is_the_three_programs_in_one_file_as_nobody_with_its_labels():
     image = pods.image()
     pm = pods.Podman()
     try:
@@ -35,10 +36,10 @@ def test_image_is_the_three_static_programs_as_nobody_with_its_labels():
         check({"8000/tcp", "8000/udp", "9100/tcp"} <= set(conf["ExposedPorts"]),
               f"exposes the echo and metrics ports: {conf['ExposedPorts']}")
         pm.run("create", "--name", "files", image)
-        listing = pm.run("export", "files", data=b"").stdout
-        names = sorted(n for n in _tar_names(listing) if not n.endswith("/"))
-        check(names == ["usr/bin/mpecho", "usr/bin/mpecho-bench", "usr/sbin/mpechod"],
-              f"the image is the three programs and nothing else: {names}")
+        files = _tar_files(pm.run("export", "files", data=b"").stdout)
+        check(files == {"usr/sbin/mpechod": None, "usr/bin/mpecho": "../sbin/mpechod",
+                        "usr/bin/mpecho-bench": "../sbin/mpechod"},
+              f"the image is the three programs in one file and nothing else: {files}")
         check(_buildah_bud(pm, version) == conf, "buildah bud makes the same image from it")
     finally:
         pm.close()
@@ -61,11 +62,13 @@ def _buildah_bud(pm, version):
         pm.run("rmi", tag)
 
 
-def _tar_names(blob):
+def _tar_files(blob):
+    """{name: None for a file, or where a link points} of an exported file system."""
     import io
     import tarfile
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
-        return [m.name + ("/" if m.isdir() else "") for m in tar.getmembers()]
+        return {m.name: m.linkname if m.issym() else None for m in tar.getmembers()
+                if not m.isdir()}
 
 
 def test_read_only_nobody_container_echoes_runs_the_client_and_bench_and_drains_on_stop():
