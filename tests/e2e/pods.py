@@ -127,10 +127,6 @@ class Podman:
         infra = json.loads(self.run("pod", "inspect", pod).stdout)["InfraContainerID"]
         return self.address(infra)
 
-    def follow(self, container):
-        """The container's log as it grows, kept past the container's removal."""
-        return Follower([*self.ns, *self.podman, "logs", "-f", container], self.env)
-
     def logs(self, container):
         out = self.run("logs", container, ok=False)
         return out.stdout + out.stderr
@@ -178,40 +174,6 @@ class Stream:
         finally:
             self.sock.close()
         return self.got[0] if self.got else b""
-
-
-class Follower:
-    """podman logs -f, read by a thread: text() so far, wait(pattern) for a line."""
-
-    def __init__(self, cmd, env):
-        self.proc = track(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           env=env, start_new_session=True))
-        self.chunks = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.chunks.append(line.decode("utf-8", "replace"))
-
-    def text(self):
-        return "".join(self.chunks)
-
-    def wait(self, pattern, timeout=30.0):
-        try:
-            return harness.wait_until(lambda: re.search(pattern, self.text()), timeout,
-                                      f"/{pattern}/ in {self.proc.args[-1]}'s log")
-        except harness.TestFailure as e:
-            raise harness.TestFailure(f"{e}:\n{self.text()}") from None
-
-    def end(self, timeout=30.0):
-        """The whole log, once the container is gone (podman logs -f then returns)."""
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.reader.join(5)
-        return self.text()
 
 
 def _setns(fd):

@@ -161,17 +161,19 @@ def test_kube_play_runs_the_deployment_and_kube_down_loses_no_byte_of_a_stream()
             for pod, addr in addrs.items():
                 _check_pod(pm, pod, addr)
             pod = names[0]
-            log = pm.follow(f"{pod}-mpechod")
             grace = dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
             containers = [f"{p}-{c['name']}" for p in names
                           for c in dep["spec"]["template"]["spec"]["containers"]]
-            sent, back = _stream_across_kube_down(pm, f.name, containers, grace, addrs[pod], log)
-            text = log.end()
+            logs = {}
+            sent, back = _stream_across_kube_down(pm, f.name, containers, grace, addrs[pod],
+                                                  logs)
+            text = logs.get(f"{pod}-mpechod", "")
             check(back == f"mpechod {pod} {addrs[pod]}:8000\r\n".encode() + sent,
                   f"the stream through kube down got every byte back ({len(back)} bytes for "
                   f"{len(sent)}):\n{text}")
-            check("event=terminate" not in text and re.search(r"event=stop served=", text),
-                  f"{pod} drained and stopped by itself:\n{text}")
+            check(re.search(r"event=leaving signal=TERM sessions=1 .*event=shutdown signal=TERM "
+                            r".*event=stop served=", text, re.S) and "event=terminate" not in text,
+                  f"{pod} left, drained and stopped by itself:\n{text}")
         finally:
             pm.close()
 
@@ -190,37 +192,48 @@ def _check_pod(pm, pod, addr):
     check(status == 200 and "mpechod_sessions_ended_total" in body, f"{pod}'s /metrics: {body[:300]}")
 
 
-def _kube_down(pm, manifest, containers, grace):
+def _kube_down(pm, manifest, containers, grace, logs):
     """podman kube down, after podman stop of the pods' containers, as a kubelet stops a
     pod: SIGTERM, up to terminationGracePeriodSeconds, and only then the pod's network.
     podman 4.3 alone would not: kube down kills the containers outright (podman issue
     22397, fixed in 5.1), and podman pod stop stops the infra container at once, whose
-    network then goes while the others drain; nor does it read the grace period."""
+    network then goes while the others drain; nor does it read the grace period. Their
+    logs are kept in logs before kube down removes them."""
     pm.run("stop", "--time", str(grace), *containers, timeout=grace + 30)
+    logs.update((c, pm.logs(c)) for c in containers)
     pm.run("kube", "down", manifest, timeout=60)
 
 
-def _stream_across_kube_down(pm, manifest, containers, grace, addr, log):
+def _stream_across_kube_down(pm, manifest, containers, grace, addr, logs):
     """Half a stream before kube down, half once the pod drains: (sent, what came back).
-    In between, the pod is leaving: /readyz says 503, and a new client is still served."""
+    In between, the pod is leaving, as its clients see it: /readyz says 503 and a new
+    client is still served; then its listener is gone (the drain began)."""
     stream = pods.Stream(pm, addr)
-    down = threading.Thread(target=_kube_down, args=(pm, manifest, containers, grace))
+    down = threading.Thread(target=_kube_down, args=(pm, manifest, containers, grace, logs))
     try:
         stream.send(os.urandom(1 << 20))
         down.start()
-        log.wait(r"event=leaving signal=TERM sessions=1 ")
-        check(pm.get(addr, 9100, "/readyz")[0] == 503, "/readyz 503 once the pod is leaving")
+        harness.wait_until(lambda: pm.get(addr, 9100, "/readyz")[0] == 503, 30,
+                           "/readyz 503 once the pod is leaving")
         with pm.connect(addr, 8000, timeout=0) as late:
             late.settimeout(20)
             late.sendall(b"late\n")
             check(b"late\n" in recv_until(late, b"late\n"), "a client is served while leaving")
-        log.wait(r"event=shutdown signal=TERM ")
+        harness.wait_until(lambda: refused(pm, addr, 8000), 30, "the listener to close")
         stream.send(os.urandom(1 << 20))
     finally:
         back = stream.finish()
         if down.ident is not None:
             down.join(grace + 90)
     return stream.sent, back
+
+
+def refused(pm, addr, port):
+    try:
+        pm.connect(addr, port, timeout=0).close()
+        return False
+    except ConnectionRefusedError:
+        return True
 
 
 def recv_until(s, tail):
