@@ -9,7 +9,7 @@
 /* argv after "mpecho-bench"; error: words the usage error must hold, or NULL: it parses. */
 struct bench_case {
 	const char *option;	/* "--conns" or "MODE": what the case is about */
-	const char *argv[10];
+	const char *argv[12];
 	const char *error;
 };
 
@@ -43,6 +43,8 @@ static const struct bench_case cases[] = {
 	{ "--progress", { "--progress", "0.01", "connrate" }, "invalid value '0.01' for --progress" },
 	{ "--json", { "--json", "connrate" }, NULL },
 	{ "--json", { "--json=1", "connrate" }, "option '--json' takes no value" },
+	{ "--html", { "--html", "/nonexistent/dir/x.html", "stream" }, NULL },	/* opened by setup */
+	{ "--html", { "stream", "--html" }, "option '--html' needs a value" },
 	{ "--quiet", { "-q", "connrate" }, NULL },
 	{ "--banner", { "--banner", "connrate" }, NULL },
 	{ "--banner", { "--banner", "udp" }, "udp mode cannot go with --banner" },
@@ -74,7 +76,7 @@ static const struct bench_case cases[] = {
 static enum bench_parsed
 case_parse(const struct bench_case *c, struct bench *b, char *err, size_t errlen)
 {
-	char *argv[12] = { "mpecho-bench" };
+	char *argv[14] = { "mpecho-bench" };
 	int argc = 1;
 
 	while (c->argv[argc - 1] != NULL) {
