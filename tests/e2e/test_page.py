@@ -1,9 +1,10 @@
 """The live status page in a real browser (headless Chromium, through tests/e2e/browser.py),
 against a server under bounded load (sessions from a thread, a few held ones, a refused one,
-UDP): no console error and no CSP violation (and a violation
-put in on purpose is seen), live figures that move within two seconds and agree with /metrics
-read around them, charts whose points are the ring's samples, and the first view as it reads
-with scripts off. One browser for the module; a screenshot is kept in BUILD/artefacts/."""
+UDP): no console error and no CSP violation (and a violation put in on purpose is seen), live
+figures that move within two seconds and agree with /metrics read around them, charts whose
+points are the ring's samples, the first view as it reads with scripts off, and a page whose
+server went away saying so. One browser for the module; a screenshot is kept in
+BUILD/artefacts/."""
 import json
 import os
 import threading
@@ -157,9 +158,11 @@ def test_the_status_page_in_chromium_under_load():
         page.wait("window.__problems.length > 0", 5)
         check(any("CSP" in p for p in page.problems()) and page.eval("window.injected") is None,
               "an inline script the policy does not name is refused, and seen")
-        page.close()
         check_scripts_off(b, url, mport)
-    load.stop()
-    for s in socks:
-        s.close()
-    check(srv.stop() == 0, "exit 0")
+        load.stop()
+        for s in socks:
+            s.close()
+        check(srv.stop() == 0, "exit 0")
+        page.wait("document.getElementById('live').className == 'stale'", 3)
+        check(page.eval("document.getElementById('live').textContent").startswith("no answer from the server"),
+              "a page whose server went away says so")
