@@ -54,6 +54,22 @@ supervisor_json_identity(struct status_view *v, const struct supervisor *sv, int
 	}
 }
 
+/*
+ * A pool listed whole: busy counted in the list, the same reading of the
+ * workers' boards (the tally's reading came a moment before, and a worker may
+ * have taken or ended a session since: the pool's figures would not add up).
+ */
+static void
+supervisor_json_busy(struct status_view *v)
+{
+	int i;
+
+	if (v->nworkers == 0 || v->nworkers != v->workers)
+		return;
+	for (v->busy = i = 0; i < v->nworkers; i++)
+		v->busy += v->worker[i].connections > 0;
+}
+
 /* sessions ... refused, the pool: the tally; the rates between the two newest samples. */
 static void
 supervisor_json_tally(struct status_view *v, const struct supervisor *sv, const struct tally *tl)
@@ -83,10 +99,11 @@ supervisor_json_tally(struct status_view *v, const struct supervisor *sv, const 
 	if ((v->pool = tl->workers >= 0)) {
 		v->workers = tl->workers;
 		v->busy = tl->sessions;
-		v->idle = tl->workers - tl->sessions;
 		v->workers_started = tl->workers_started;
 		if (sv->model->workers != NULL)
 			v->nworkers = sv->model->workers(sv, v->worker, STATUS_WORKERS);
+		supervisor_json_busy(v);
+		v->idle = v->workers - v->busy;
 	}
 }
 
