@@ -23,6 +23,7 @@
 #include "model_loop.h"
 #include "limits.h"
 #include "options.h"
+#include "status.h"
 #include "supervisor.h"
 
 #define TICK_MS 100		/* missing workers are started this often */
@@ -368,6 +369,25 @@ loop_notify(struct supervisor *sv, enum model_event ev)
 		proctab_signal(&sv->tab, SIGUSR1);
 }
 
+/* The workers for the status page: each serving its sessions, or leaving (--max-requests). */
+static int
+loop_list(const struct supervisor *sv, struct status_worker *out, int max)
+{
+	const struct loop_model *m = sv->model_data;
+	int i, n = 0;
+
+	for (i = 0; i < sv->tab.size && n < max; i++) {
+		if (sv->tab.slots[i].pid <= 0)
+			continue;
+		out[n] = (struct status_worker){ .pid = (long)sv->tab.slots[i].pid,
+		    .connections = __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED),
+		    .served = __atomic_load_n(&m->boards[i].served, __ATOMIC_RELAXED) };
+		snprintf(out[n++].state, sizeof(out->state), "%s",
+		    __atomic_load_n(&m->boards[i].retiring, __ATOMIC_RELAXED) ? "leaving" : "serving");
+	}
+	return n;
+}
+
 const struct model model_loop = {
 	.name = "loop",
 	.start = loop_start,
@@ -378,6 +398,7 @@ const struct model model_loop = {
 	.tally = loop_tally,
 	.peers = loop_peers,
 	.metrics = loop_metrics,
+	.workers = loop_list,
 	.notify = loop_notify,
 	.stop = loop_stop,
 };

@@ -56,7 +56,7 @@ const char page_style[] =
 	".board { display: flex; flex-wrap: wrap; gap: 2px; padding: .2rem 0; }\n"
 	".board span { min-width: 1.3rem; padding: 0 .2rem; border-radius: 3px; font-size: .75rem;\n"
 	"\ttext-align: center; background: var(--line); color: var(--dim); }\n"
-	".board .busy { background: var(--a); color: #fff; }\n"
+	".board .busy, .board .serving { background: var(--a); color: #fff; }\n"
 	".board .starting, .board .leaving { background: var(--b); color: #fff; }\n"
 	"footer { margin-top: 1rem; font-size: .8rem; color: var(--dim); }\n"
 	"a { color: var(--a); }\n";

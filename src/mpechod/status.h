@@ -26,7 +26,7 @@
 /* One worker of a pool (model.h's workers operation fills these). */
 struct status_worker {
 	long pid;
-	char state[12];			/* prefork: "starting", "idle", "busy", "leaving" */
+	char state[12];			/* prefork: "starting", "idle", "busy", "leaving"; loop: "serving", "leaving" */
 	int connections;		/* its clients now (prefork: 0 or 1; a loop worker: many) */
 	uint64_t served;		/* sessions it served to their end */
 };

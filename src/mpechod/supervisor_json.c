@@ -96,8 +96,8 @@ supervisor_json_tally(struct status_view *v, const struct supervisor *sv, const 
 	memcpy(v->refused, tl->refused, sizeof(v->refused));
 	memcpy(v->duration, tl->duration, sizeof(v->duration));
 	v->duration_ms = tl->duration_ms;
-	if ((v->pool = tl->workers >= 0)) {
-		v->workers = tl->workers;
+	if ((v->pool = tl->workers >= 0 || sv->model->workers != NULL)) {
+		v->workers = tl->workers >= 0 ? tl->workers : sv->tab.live;	/* loop: every child */
 		v->busy = tl->sessions;
 		v->workers_started = tl->workers_started;
 		if (sv->model->workers != NULL)

@@ -146,6 +146,24 @@ def test_status_json_says_what_happened_and_agrees_with_metrics():
         check(srv.stop() == 0, "exit 0")
 
 
+def test_the_loop_models_workers_and_their_connections():
+    srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", "loop", "--workers", "3")
+    mport = metrics_port(srv)
+    socks = held(srv.port, "127.0.0.3", 5) + held(srv.port, "127.0.0.2", 2)
+    s = wait_until(lambda: (lambda j: j if j["sessions"] == 7 else None)(status(mport)), 10, "seven sessions")
+    m, ws = prometheus(mport), s["pool"]["list"]
+    per_pid = {int(k.split('pid="')[1].split('"')[0]): v for k, v in m.items()
+               if k.startswith("mpechod_loop_worker_sessions{")}
+    check(len(ws) == s["pool"]["workers"] == 3 and {w["state"] for w in ws} == {"serving"} and
+          {w["pid"]: w["connections"] for w in ws} == per_pid and sum(per_pid.values()) == 7 and
+          {w["pid"] for w in ws} <= set(children(srv.pid)) and
+          s["pool"]["busy"] == sum(w["connections"] > 0 for w in ws) == 3 - s["pool"]["idle"],
+          f"the loop workers: {s['pool']} /metrics: {per_pid}")
+    for c in socks:
+        c.close()
+    check(srv.stop() == 0, "exit 0")
+
+
 def test_the_ring_of_samples_and_since():
     srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
     mport = metrics_port(srv)
