@@ -14,6 +14,7 @@ import test_limits
 import test_ops
 import test_process
 import test_proxy
+import test_scaleout
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
 # The tests whose behaviour every model shares (those about a process per session are not here).
@@ -43,6 +44,7 @@ SHARED = (
     test_process.test_max_conns_holds_extra_clients_in_the_backlog,
     test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
     test_proxy.test_limits_and_rules_judge_the_client_not_the_balancer,
+    test_scaleout.test_upgrade_under_a_connect_loop_refuses_and_resets_nothing,  # loop to prefork
 )
 
 
