@@ -48,7 +48,7 @@ BENCH_PURE  = stats json pace result result_json result_read options
 UNIT_OBJS   = $(call objs,tests/unit) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 
-.PHONY: all run test unit bench soak install uninstall deb fuzz clean static image
+.PHONY: all run test unit bench soak hold install uninstall deb fuzz clean static image
 all: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench $(BUILD)/unit
 
 # src/lib is linked as an archive: each program carries only the parts it uses.
@@ -213,6 +213,12 @@ bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
 $(BUILD)/ref/%: bench/ref/%.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra $(WERROR) -o $@ $< -pthread
+
+# The loop model holding HOLD_CONNS echo-checked idle connections (default 250,000) and what
+# each costs in memory (bench/hold.py): minutes and a few GiB, not part of make test.
+HOLD_CONNS ?= 250000
+hold: $(BUILD)/mpechod $(BUILD)/mpecho-bench
+	python3 bench/hold.py $(HOLD_CONNS) $(BUILD)
 
 # Mixed load while faults are injected (tests/soak.py says which and what is asserted);
 # minutes, bounded: SOAK_SECONDS per model (default 60). Not part of make test.
