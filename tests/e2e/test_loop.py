@@ -33,7 +33,7 @@ SHARED = (
     test_limits.test_max_per_source_refuses_the_extra_connection,
     test_limits.test_rate_limit_per_source,
     test_limits.test_allow_and_deny_rules,
-    test_limits.test_refusal_lines_are_rate_limited,
+    (test_limits.test_refusal_lines_are_rate_limited, "--workers", "1"),  # a throttle per worker
     test_limits.test_min_rate_0_lifts_the_minimum_for_a_trickling_load_test,
     test_ops.test_idle_timeout_closes_a_client_that_never_reads,
     test_ops.test_max_time_ends_a_busy_session,
@@ -48,9 +48,9 @@ SHARED = (
 )
 
 
-def _under_loop(fn):
+def _under_loop(fn, *extra):
     def run():
-        harness.SERVER_ARGS[:] = ["--model", "loop"]
+        harness.SERVER_ARGS[:] = ["--model", "loop", *extra]
         try:
             fn()
         finally:
@@ -58,8 +58,9 @@ def _under_loop(fn):
     return run
 
 
-for _fn in SHARED:
-    globals()[f"test_{_fn.__module__[5:]}_{_fn.__name__[5:]}"] = _under_loop(_fn)
+for _entry in SHARED:
+    _fn, *_extra = _entry if isinstance(_entry, tuple) else (_entry,)
+    globals()[f"test_{_fn.__module__[5:]}_{_fn.__name__[5:]}"] = _under_loop(_fn, *_extra)
 
 
 def loop(*args, **kw):
