@@ -236,6 +236,8 @@ UNITS = mpechod.service mpechod.socket mpechod-inetd.socket mpechod-inetd@.servi
 DOCS = README.md LICENSE docs/guide.md docs/guide.zh-CN.md docs/guide.ko.md docs/balancer.md \
        bench/results.md bench/results.svg
 EXAMPLES = $(wildcard dist/*/*)
+# README's pictures, copied as they are.
+IMAGES = $(wildcard docs/*.png)
 install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/mpechod $(DESTDIR)$(SBINDIR)/mpechod
@@ -253,6 +255,7 @@ install: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 	    install -d $(DESTDIR)$(DOCDIR)/$$d && sed $(INSTALLED_PATHS) -e 's|](dist/|](examples/|g' \
 	    -e 's|](\.\./dist/|](../examples/|g' $$f >$(DESTDIR)$(DOCDIR)/$$d/$$(basename $$f) && \
 	    chmod 644 $(DESTDIR)$(DOCDIR)/$$d/$$(basename $$f) || exit 1; done
+	for f in $(IMAGES); do install -D -m 644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mpechod $(DESTDIR)$(BINDIR)/mpecho $(DESTDIR)$(BINDIR)/mpecho-bench \
