@@ -121,9 +121,11 @@ def slow_samples(r, over_ns):
 
 def paced(r, rate):
     """Paced: never more than the rate allows (without warm-up: one due per connection at the
-    start, then rate a second); and a quarter of it at least, whatever the machine's load
-    (a schedule that stalled would give about one operation per connection)."""
-    return 0.25 * rate * r["seconds"] <= r["ops"] <= rate * r["seconds"] + r["settings"]["conns"]
+    start, then rate a second, and one in flight per connection finished in the drain after
+    the measured time: 413 in 1.004 s at 400/s with 8 connections was seen); and a quarter of
+    it at least, whatever the machine's load (a schedule that stalled would give about one
+    operation per connection)."""
+    return 0.25 * rate * r["seconds"] <= r["ops"] <= rate * r["seconds"] + 2 * r["settings"]["conns"]
 
 
 def test_rate_is_an_open_loop_that_counts_a_stall_from_when_each_message_was_due():
