@@ -9,19 +9,42 @@ on any failure.
 
 MPECHO_WRAP="valgrind --log-file=/tmp/vg.%p ..." runs every mpechod the tests start under
 that command (its forked children stay under it too); read its logs after the run.
+
+On the sanitizer build, a report (ASan, LeakSanitizer, UBSan) ends the program with status
+SANITIZER_STATUS, which none of the three programs uses (ASan's default, 1, is also
+mpecho-bench's "lost bytes" and mpechod's "cannot start"), and is written to a file in a
+directory of the runner's, which the harness reads after every test: a report from a
+process whose standard error no test reads (mpecho-bench's, a daemon's) fails the test too.
 """
 import importlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 TEST_TIMEOUT = 120  # seconds for one test, a safety net: tests bound their own waits
+SANITIZER_STATUS = 86  # see above
+
+
+def sanitizer_setup():
+    """Sanitizer reports into files of a directory every process may write (sessions run as
+    nobody too), and their status; returns the directory."""
+    directory = tempfile.mkdtemp(prefix="mpecho-sanitizer-")
+    os.chmod(directory, 0o1777)
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        given = os.environ.get(var)
+        os.environ[var] = (f"{given}:" if given else "") + \
+            f"exitcode={SANITIZER_STATUS}:log_path={directory}/report"
+    os.environ["UBSAN_OPTIONS"] += ":print_stacktrace=1"
+    os.environ["MPECHO_SANITIZER_DIR"] = directory
+    return directory
 
 
 class TestTimeout(Exception):
@@ -41,9 +64,11 @@ def run_unit(build):
         print(f"FAIL [{build}] unit: no summary (status {proc.returncode})\n{proc.stderr}")
         return 0, 1
     p, f = int(m.group(1)), int(m.group(2))
-    if proc.returncode != 0 or "runtime error" in proc.stderr or "Sanitizer" in proc.stderr:
+    import harness
+    reports = harness.sanitizer_reports()
+    if proc.returncode != 0 or "runtime error" in proc.stderr or "Sanitizer" in proc.stderr or reports:
         f = max(f, 1)
-        print(proc.stderr)
+        print(proc.stderr, *reports, sep="\n")
     print(f"{'ok  ' if f == 0 else 'FAIL'} [{build}] unit ({p} checks)")
     return (1, 0) if f == 0 else (0, 1)
 
@@ -75,6 +100,7 @@ def main():
     failures = []
     signal.signal(signal.SIGALRM, _alarm)
     started = time.monotonic()
+    reports = sanitizer_setup()
     for spec in builds:
         build, _, only = spec.partition("=")
         os.environ["MPECHO_BUILD"] = build
@@ -108,6 +134,7 @@ def main():
                 failed += 1
                 failures.append(f"[{build}] {name}")
                 print(f"FAIL [{build}] {name} ({dt:.1f}s)\n{error}", flush=True)
+    shutil.rmtree(reports, ignore_errors=True)
     print(f"\nran in {time.monotonic() - started:.0f}s")
     for f in failures:
         print(f"failed: {f}")

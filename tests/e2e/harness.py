@@ -5,6 +5,7 @@ calls after each test; servers run in their own session, so ending the process
 group ends their children too.
 """
 import ctypes
+import json
 import os
 import re
 import signal
@@ -168,14 +169,50 @@ class Server:
         self.reader.join(5)
         return rc
 
-    def stop(self, sig=signal.SIGTERM, timeout=15.0):
-        """Signal the server, wait for it, check that nothing of it is left; returns its status."""
+    def stop(self, sig=signal.SIGTERM, timeout=15.0, served=None):
+        """Signal the server, wait for it, check that nothing of it is left and that it counted
+        every session (check_served); returns its status."""
         self.proc.send_signal(sig)
         rc = self.wait_exit(timeout)
         wait_until(lambda: not group_members(self.pid), 5, "the server's processes to end")
-        pids = lambda ev: sorted(re.findall(rf"event={ev} .*?pid=(\d+)", "\n".join(self.lines)))
-        check(pids("connect") == pids("end"), "every session the server started was reaped and logged")
+        self.check_served(served)
         return rc
+
+    def events(self, event):
+        """The log lines of one event, key=value or JSON, each as {field: text}."""
+        out = []
+        for line in self.lines:
+            if line.startswith("{"):
+                fields = json.loads(line)
+                if fields.get("event") == event:
+                    out.append({k: str(v) for k, v in fields.items()})
+            elif re.search(rf"(^| )event={event}( |$)", line):
+                out.append(dict(re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line)))
+        return out
+
+    def check_served(self, served=None):
+        """Every session was reaped and counted: a session's connect line has its end line, and
+        the stop line's served= is the number of sessions (not checks) that ended. Under -q the
+        server logs no sessions, so the test says what it knows: served=N, or a test of N."""
+        pids = lambda ev: sorted(e["pid"] for e in self.events(ev))
+        check(pids("connect") == pids("end"), "every session the server started was reaped and logged")
+        stops = self.events("stop")
+        if not stops:
+            check(served is None, f"no stop line to count the sessions served: {self.lines[-3:]}")
+            return
+        n = int(stops[-1]["served"])
+        if served is not None:
+            check(served(n) if callable(served) else n == served, f"the stop line's served={n}: "
+                  f"{'not what the test made' if callable(served) else f'the test made {served}'}")
+        elif "-q" in self.args or "--quiet" in self.args:
+            # No session lines to count: a server with UDP listeners only has no sessions at
+            # all; otherwise only the test knows (served=), and the stop line is all there is.
+            listens = [e["addr"] for e in self.events("listen")]
+            check(n == 0 or not all(a.startswith("udp:") for a in listens),
+                  f"served={n} by UDP listeners only: {listens}")
+        else:
+            ended = [e for e in self.events("end") if e.get("check") != "yes"]
+            check(n == len(ended), f"served={n} on the stop line, {len(ended)} sessions ended")
 
     def sessions(self):
         """Live session processes (children of the supervisor, zombies excluded)."""
@@ -332,6 +369,18 @@ def track_daemon(pid):
     return pid
 
 
+def sanitizer_reports():
+    """The reports sanitizers wrote to files (tests/run.py sends them there) since the last call."""
+    directory = os.environ.get("MPECHO_SANITIZER_DIR")
+    reports = []
+    for name in sorted(os.listdir(directory)) if directory else ():
+        path = os.path.join(directory, name)
+        with open(path, errors="replace") as f:
+            reports.append(f"{name}:\n{f.read()}")
+        os.unlink(path)
+    return reports
+
+
 def cleanup():
     """End everything the test started; report processes that were still running."""
     leftovers = []
@@ -362,7 +411,7 @@ def cleanup():
                 except ProcessLookupError:
                     pass
     _daemons.clear()
-    hits = list(_sanitizer_hits)
+    hits = list(_sanitizer_hits) + sanitizer_reports()
     _sanitizer_hits.clear()
     return leftovers, hits
 

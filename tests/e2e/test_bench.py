@@ -226,7 +226,7 @@ def test_connect_failures_and_usage():
         rc, r = bench_json("-c", "2", "-d", "0.5", "-w", "0", mode, "127.0.0.1", str(srv.port))
         check(rc == 3 and r["errors"]["lost"] == 0 and r["errors"]["closed"] + r["errors"]["reset"] > 0,
               f"{mode} against a refusing server: status 3, nothing lost: {r}")
-    srv.stop()
+    check(srv.stop(served=0) == 0, "exit 0, no session served")
     for args, named in ((["-c", "0", "connrate"], "'0'"), (["bogus"], "'bogus'"), ([], "mode"),
                         (["-d", "x", "stream"], "'x'"), (["--nope", "hold"], "'--nope'"),
                         (["-S", "2", "connrate", "::1"], "--sources")):

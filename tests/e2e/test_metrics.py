@@ -130,7 +130,7 @@ def test_the_endpoint_is_strict_bounded_and_guarded():
 
 def test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on():
     mport = free_port()
-    srv = Server("-q", "-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}")
+    srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}")
     bench = subprocess.Popen([binary("mpecho-bench"), "--json", "-q", "-c", "8", "-d", "3", "-w", "0",
                               "pingpong", "127.0.0.1", str(srv.port)], stdout=subprocess.PIPE, text=True)
     answers = []

@@ -156,7 +156,7 @@ def test_the_service_reads_its_options_file_and_the_socket_takes_the_documented_
         with connect_when_up(port) as s:
             check(echo_roundtrip(s, b"options\n") == b"OPTIONS\n", "-s upper from the options file")
         srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{port} fd=3 ")
-        check(srv.stop() == 0, "exit 0")
+        check(srv.stop(served=1) == 0, "exit 0")
 
 
 def test_deb_builds_passes_lintian_and_the_installed_server_runs():

@@ -1,4 +1,5 @@
 """The process model: 1 + N processes, no zombies, drain on SIGTERM, EMFILE, fork failure."""
+import json
 import os
 import re
 import resource
@@ -64,7 +65,7 @@ def test_no_zombie_after_500_short_connections_in_bursts():
     status = srv.wait_for(r"event=status")[0]
     check("served=500 " in status and "sessions=0 " in status, f"status counts 500: {status}")
     check(not srv.matching(r"event=connect|event=end"), "-q drops per-connection lines")
-    check(srv.stop() == 0, "server exits 0")
+    check(srv.stop(served=500) == 0, "server exits 0")
 
 
 def test_sigterm_lets_a_transfer_in_flight_finish():
@@ -219,9 +220,11 @@ def test_repeating_lines_are_throttled_not_flooding():
     """At -c 1 under a connection loop the limit is reached thousands of times a second: its
     line comes at most once a second, and the rest are counted in limit-held lines."""
     srv = Server("-q", "-c", "1", "-l", "127.0.0.1:0")
-    out = subprocess.run([binary("mpecho-bench"), "-q", "-c", "4", "-d", "2", "-w", "0", "connrate",
-                          "127.0.0.1", str(srv.port)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([binary("mpecho-bench"), "--json", "-q", "-c", "4", "-d", "2", "-w", "0",
+                          "connrate", "127.0.0.1", str(srv.port)], capture_output=True, text=True,
+                         timeout=60)
     check(out.returncode == 0, f"the load ran clean: {out.stdout}")
+    ops = json.loads(out.stdout)["ops"]
     held = srv.wait_for(r"event=limit-held count=\d+", timeout=5)
     limits = srv.matching(r"event=limit sessions=")
     total = len(limits) + sum(int(re.search(r"count=(\d+)", l).group(1)) for l in held)
@@ -230,4 +233,4 @@ def test_repeating_lines_are_throttled_not_flooding():
     # the sanitizer build of a loaded 2-CPU machine); what counts is that held lines are summed.
     check(total > len(limits), f"the held ones are counted: {total} times at the limit, "
           f"{len(limits)} lines")
-    check(srv.stop() == 0, "exit 0")
+    check(srv.stop(served=lambda n: n >= ops) == 0, f"exit 0, the {ops} sessions measured counted")
