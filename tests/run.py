@@ -74,16 +74,18 @@ def run_unit(build):
 
 
 def e2e_tests(pattern, first_build):
-    """(name, function) of every test; a module with ONCE = True runs for the first build only."""
+    """(name, function) of every test; a module with ONCE = True runs for the first build only
+    (ONCE = a set of test names: those tests only)."""
     tests = []
     for name in sorted(os.listdir(os.path.join(HERE, "e2e"))):
         if name.startswith("test_") and name.endswith(".py"):
             mod = importlib.import_module(name[:-3])
-            if getattr(mod, "ONCE", False) and not first_build:
+            once = getattr(mod, "ONCE", False)
+            if once is True and not first_build:
                 continue
             for attr in dir(mod):
                 fn = getattr(mod, attr)
-                if attr.startswith("test_") and callable(fn):
+                if attr.startswith("test_") and callable(fn) and (first_build or attr not in (once or ())):
                     full = f"{name[:-3]}.{attr}"
                     if pattern is None or re.search(pattern, full):
                         tests.append((full, fn))
