@@ -240,6 +240,8 @@ worker_run(const struct worker_job *job, struct worker_board *me)
 		    (long)getpid(), log_qf("cannot wait for connections: %s", strerror(errno)));
 		_exit(1);
 	}
+	/* Its user, signal mask and descriptors are final from here: /proc shows the worker. */
+	log_msg(LOG_LVL_DEBUG, "event=worker-ready pid=%ld", (long)getpid());
 	while (!w.leave && (job->max_requests == 0 || me->sessions < (uint64_t)job->max_requests)) {
 		__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 		if (worker_wait(&w) < 0) {

@@ -3,6 +3,7 @@ import os
 import re
 import signal
 import socket
+import tempfile
 import time
 
 from harness import Server, check, echo_roundtrip, run_server_once, wait_until
@@ -238,3 +239,25 @@ def test_a_burst_of_3000_clients_waits_in_the_backlog_by_default():
         s.close()
     srv.wait_for(r"event=end ", count=3000, timeout=60)
     check(srv.stop() == 0, "server exits 0")
+
+
+def unix_accept_queue(path):
+    """A Unix-domain listener's queue limit (ss's Send-Q)."""
+    import subprocess
+    out = subprocess.run(["ss", "-lxH", f"src = {path}"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[3])
+
+
+def test_backlog_sets_the_queue_of_every_listener_in_both_models():
+    with open("/proc/sys/net/core/somaxconn") as f:
+        cap = int(f.read())
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "echo.sock")
+        for model in ("fork", "prefork"):
+            for asked, queue in (("7", 7), ("65535", min(65535, cap))):
+                srv = Server("--backlog", asked, "--model", model, "-l", "127.0.0.1:0", "-l", "[::1]:0",
+                             "-l", f"unix:{path}")
+                got = [accept_queue(port)[1] for _, port in srv.addrs[:2]] + [unix_accept_queue(path)]
+                check(got == [queue] * 3, f"{model}: --backlog {asked}: queues {got}, not {queue}")
+                check(srv.stop() == 0, "exit 0")

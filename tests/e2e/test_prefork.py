@@ -189,25 +189,17 @@ def signal_masks(pid):
     return st["SigBlk"], st["SigCgt"]
 
 
-def waiting_in_epoll(pid):
-    """Whether pid sleeps in epoll_wait(2): a worker done setting up, in its loop."""
-    try:
-        return open(f"/proc/{pid}/wchan").read() == "do_epoll_wait"
-    except FileNotFoundError:
-        return False
-
-
 def test_workers_read_their_signals_from_a_signalfd():
     """A worker never tests a flag and then blocks in accept(): SIGUSR1 and SIGHUP stay
     blocked and arrive through a signalfd it waits on with the listeners, so one that comes
     at any moment is seen at once (the old handlers were missed if they landed in between)."""
     srv = prefork("-v", "-l", "127.0.0.1:0", "--start", "2", "--min-spare", "1", "--max-spare", "3")
-    wait_until(lambda: len(workers(srv)) == 2, 5, "2 workers")
-    # A worker is read once it waits in its loop: worker-start is logged just after the fork,
-    # while the new process is still closing the supervisor's descriptors and making its own.
-    wait_until(lambda: all(waiting_in_epoll(pid) for pid in workers(srv)), 5, "the workers in their loop")
+    # A worker is read once it says it is ready: just forked, it still has the supervisor's.
+    ready = sorted(int(re.search(r"pid=(\d+)", l).group(1))
+                   for l in srv.wait_for(r"event=worker-ready ", count=2))
+    check(ready == workers(srv), f"2 workers, both ready: {ready} {workers(srv)}")
     usr1, hup = 1 << (signal.SIGUSR1 - 1), 1 << (signal.SIGHUP - 1)
-    for pid in workers(srv):
+    for pid in ready:
         blocked, caught = signal_masks(pid)
         check(blocked & usr1 and blocked & hup, f"worker {pid} blocks USR1 and HUP: {blocked:x}")
         check(not caught & (usr1 | hup), f"worker {pid} has no handler for them: {caught:x}")

@@ -62,15 +62,17 @@ def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
         silent = [connect(srv.port) for _ in range(4)]
         slow = connect(srv.port)
         slow.sendall(b"PROXY TCP4 192.0.2")  # and no more
-        t0 = time.monotonic()
         check(through(srv.port, v1("192.0.2.20"), b"on time") == b"on time", f"{model}: served")
-        check(time.monotonic() - t0 < 0.5, f"{model}: not held up by the silent ones")
         for s in silent + [slow]:
             s.settimeout(5)
             check(recv_all(s) == b"", f"{model}: a late header is closed")
             s.close()
         lines = srv.wait_for(r"event=refused .*reason=proxy detail=timeout", count=5)
         check(len(lines) == 5, f"{model}: each logged: {lines}")
+        # Not held up by the silent ones: by the server's own log, its session began before
+        # the first of them timed out (no wall clock: the sanitizer build is slow, not stuck).
+        order = [l for l in srv.lines if "event=connect " in l or "detail=timeout" in l]
+        check("peer=192.0.2.20:" in order[0], f"{model}: served before any timeout: {order}")
         check(srv.stop() == 0, "exit 0")
 
 
