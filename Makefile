@@ -175,9 +175,10 @@ FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/lis
 FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
 FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c src/lib/number.c
+FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench \
+FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench -iquote src/mpecho \
              -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
 
@@ -196,7 +197,7 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	done
 
 .SECONDEXPANSION:
-$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_$$*)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/argv.h $$(FUZZ_$$*)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*) -lssl -lcrypto
 

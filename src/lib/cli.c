@@ -5,6 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+char *
+cli_one_line(char *msg)
+{
+	char *p;
+
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return msg;
+}
+
 const char *
 cli_complaint(int c, char **argv, const struct option *longopts, char *buf, size_t len)
 {
@@ -51,5 +62,6 @@ cli_error(int status, char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	cli_one_line(err);	/* it may echo what was typed */
 	return status;
 }

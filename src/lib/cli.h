@@ -21,8 +21,14 @@ const char *cli_complaint(int c, char **argv, const struct option *longopts, cha
  */
 const char *cli_tls_check(bool tls, const char *ca, bool insecure, bool unix_target);
 
-/* A one-line message into err; returns status, for "return cli_error(STATUS, ...)". */
+/* A one-line message into err (cli_one_line()); returns status, for "return cli_error(STATUS, ...)". */
 int cli_error(int status, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * A message that echoes what was typed, kept one line: each control character
+ * in it (a newline in an argument) becomes '?'. Returns msg.
+ */
+char *cli_one_line(char *msg);
 
 #endif

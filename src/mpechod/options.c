@@ -400,11 +400,7 @@ options_defaults(struct config *cfg)
 static enum options_result
 options_failed(char *err)
 {
-	char *p;
-
-	for (p = err; *p != '\0'; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			*p = '?';
+	cli_one_line(err);
 	return OPTIONS_ERROR;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,22 +18,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char buf[1024], *argv[34], err[512];
 	struct config cfg;
 	enum options_result r;
-	int argc = 0;
-	size_t i, start = 0;
+	int argc;
 
-	if (size >= sizeof(buf))
+	if ((argc = fuzz_argv(data, size, buf, sizeof(buf), argv, 34, "mpechod")) < 0)
 		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
-	argv[argc++] = "mpechod";
-	for (i = 0; i <= size && argc < 33; i++) {
-		if (i == size || buf[i] == '\0') {
-			buf[i] = '\0';
-			argv[argc++] = buf + start;
-			start = i + 1;
-		}
-	}
-	argv[argc] = NULL;
 	err[0] = '\0';
 	r = options_parse(&cfg, argc, argv, err, sizeof(err));
 	if (r != OPTIONS_RUN && r != OPTIONS_HELP && r != OPTIONS_VERSION && r != OPTIONS_ERROR)

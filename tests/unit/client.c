@@ -37,6 +37,8 @@ static const struct args_case cases[] = {
 	{ "-z", { "-z", "--banner" }, "-z cannot go with --banner" },
 	{ "-w", { "-w", "5" }, NULL },
 	{ "-w", { "-w", "0" }, "invalid value '0' for -w" },
+	{ "-w", { "-w", "1\n2" }, "invalid value '1?2' for -w" },	/* one line, whatever was typed */
+	{ "(unknown)", { "-\n" }, "unknown option '-?'" },
 	{ "--banner", { "--banner" }, NULL },
 	{ "--banner", { "--banner", "-u" }, "-u cannot go with --banner" },
 	{ "--tls", { "--tls", "localhost:7" }, NULL },
