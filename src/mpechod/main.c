@@ -20,6 +20,7 @@
 #include "options.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "sandbox.h"
 #include "supervisor.h"
 #include "tls_server.h"
 #include "upgrade.h"
@@ -48,6 +49,22 @@ main_options(struct config *cfg, int argc, char **argv)
 	}
 	options_free(cfg);
 	exit(EXIT_OK);
+}
+
+/*
+ * Step 2: neither a peer that goes away nor a log over the size limit kills
+ * (EPIPE, EFBIG); the sandbox (no_new_privs, the seccomp filter: sandbox.h)
+ * holds from here, for every process. 0, or -1 once the reason is printed.
+ */
+static int
+main_guard(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	if (sandbox_enter() == 0)
+		return 0;
+	log_plain("cannot enter the sandbox (no_new_privs, seccomp): %s", strerror(errno));
+	return -1;
 }
 
 /*
@@ -343,6 +360,7 @@ main_inetd(struct config *cfg, struct tls_server *tls)
 			dup2(null, STDERR_FILENO);
 		close(null);
 	}
+	tls->forget_key = true;		/* one session: the key goes after its handshake */
 	rc = inetd_serve(cfg, tls->ctx != NULL ? tls : NULL, STDIN_FILENO);
 	tls_server_free(tls);
 	log_close();
@@ -366,9 +384,9 @@ main(int argc, char **argv)
 	main_options(&cfg, argc, argv);
 	env.pidfile = cfg.pidfile != NULL ? &pidfile : NULL;
 
-	/* 2. Neither a peer that goes away nor a log over the size limit kills: EPIPE, EFBIG. */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
+	/* 2. Signals that must not kill, and the sandbox every process of the server inherits. */
+	if (main_guard() < 0)
+		goto out;
 
 	/* 3. Resolve the user sessions run as, open the log, load the TLS credentials. */
 	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0)

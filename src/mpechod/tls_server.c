@@ -214,6 +214,21 @@ tls_server_reload(struct tls_server *ts)
 	return 0;
 }
 
+int
+tls_server_forget_key(SSL *ssl)
+{
+	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	STACK_OF(X509) *chain = NULL;
+
+	/* With no private key given, OpenSSL puts the certificate's public key in its place. */
+	if (x == NULL || SSL_CTX_get0_chain_certs(ctx, &chain) != 1 ||
+	    SSL_use_cert_and_key(ssl, x, NULL, chain, 1) != 1 ||
+	    SSL_CTX_use_cert_and_key(ctx, x, NULL, chain, 1) != 1)
+		return -1;
+	return 0;
+}
+
 const char *
 tls_server_describe(const struct tls_server *ts, char *buf, size_t len)
 {

@@ -17,6 +17,7 @@ struct tls_server {
 	const char *cert;	/* --tls-cert: a PEM chain, the server's certificate first */
 	const char *key;	/* --tls-key: its PEM private key */
 	int timeout_ms;		/* --tls-timeout: a handshake's deadline */
+	bool forget_key;	/* a process serves one session: the key goes once its handshake is done */
 	/* NULL: open the files here; else who opens them (the key may be root's: privsep.h) */
 	int (*open)(void *ctx, bool key);
 	void *open_ctx;
@@ -35,6 +36,15 @@ int tls_server_load(struct tls_server *ts, char *err, size_t errlen);
  * action=kept" (the old credentials serve on). 0 when new ones are in place.
  */
 int tls_server_reload(struct tls_server *ts);
+
+/*
+ * In a process that serves one session, once its handshake is done: the
+ * private key is dropped from the connection and from this process's copy of
+ * the context (the certificate's public key takes its place), so OpenSSL frees
+ * it and clears its numbers. What is left serves the session to its end
+ * (renegotiation is off; TLS 1.3 key updates and tickets need no key). 0 or -1.
+ */
+int tls_server_forget_key(SSL *ssl);
 
 /* A certificate or key file opened as the loader wants it (never blocking); -1 with errno. */
 int tls_server_open_file(const char *path);

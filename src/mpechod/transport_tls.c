@@ -59,6 +59,13 @@ secure_open(struct transport *t, int fd, const void *arg)
 		SSL_free(ssl);
 		return -1;
 	}
+	if (ts->forget_key && tls_server_forget_key(ssl) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=tls-failed pid=%ld stage=handshake error=%s",
+		    (long)getpid(), log_qf("%s", "the key could not be dropped after the handshake"));
+		SSL_free(ssl);
+		errno = EPROTO;
+		return -1;
+	}
 	log_msg(LOG_LVL_DEBUG, "event=tls pid=%ld version=%s cipher=%s resumed=%s", (long)getpid(),
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no");
 	t->ops = &transport_tls;

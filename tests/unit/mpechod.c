@@ -10,9 +10,11 @@
 
 #include "unit.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include "model.h"
 #include "options.h"
 #include "proctab.h"
+#include "sandbox.h"
 #include "service.h"
 #include "chargen.h"
 #include "service_upper.h"
@@ -815,9 +818,47 @@ test_peer_of(void)
 	CHECK(listener_peer_of(-1, (struct sockaddr *)&un, &p) == -1 && errno == EAFNOSUPPORT);
 }
 
+/*
+ * In a child (the sandbox cannot be left): what the filter refuses fails with
+ * EPERM, what a server does still works. The child's exit status counts the
+ * checks that failed.
+ */
+static int
+sandbox_child(void)
+{
+	char *argv[] = { "false", NULL }, *envp[] = { NULL }, a = 'a', b = 'b';
+	struct iovec local = { &b, 1 }, remote = { &a, 1 };
+	int bad = 0, p[2];
+
+	if (sandbox_enter() < 0)
+		return 100;
+	errno = 0;
+	bad += execve("/bin/false", argv, envp) != -1 || errno != EPERM;
+	errno = 0;
+	bad += process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != -1 || errno != EPERM;
+	errno = 0;
+	bad += unshare(CLONE_NEWNET) != -1 || errno != EPERM;
+	bad += pipe(p) != 0 || write(p[1], "x", 1) != 1 || close(p[0]) != 0 || close(p[1]) != 0;
+	bad += getppid() <= 0;
+	return bad;
+}
+
+static void
+test_sandbox(void)
+{
+	pid_t pid = fork();
+	int st = -1;
+
+	if (pid == 0)
+		_exit(sandbox_child());
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 void
 unit_mpechod(void)
 {
+	test_sandbox();
 	test_upper();
 	test_upper_binary();
 	test_options_parse();
