@@ -438,7 +438,50 @@ log_vplain(const char *fmt, va_list ap)
 }
 
 void
-log_plain(const char *fmt, ...)
+log_verrtext(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int err = errno;
+	size_t pos;
+
+	if (len == 0)
+		return;
+	pos = log_vappend(buf, 0, len, fmt, ap);
+	log_append(buf, pos, len, ": %s", strerror(err));
+	errno = err;
+}
+
+void
+log_errtext(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrtext(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* log_warn()'s line: the text, ": ", strerror(errno). */
+static void __attribute__((format(printf, 1, 0)))
+log_vwarn(const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+
+	log_verrtext(msg, sizeof(msg), fmt, ap);
+	log_warnx("%s", msg);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -448,7 +491,18 @@ log_plain(const char *fmt, ...)
 }
 
 void
-log_die(int status, const char *fmt, ...)
+fatal(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwarn(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void
+fatalx(int status, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -2,6 +2,7 @@
 #ifndef MPECHO_LOG_H
 #define MPECHO_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,12 +70,24 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* A plain "prog: text" line on stderr, for errors a person reads at start-up. */
-void log_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Errors a person reads at start-up, in the words of BSD's warn(3) and
+ * OpenBSD's log.c: log_warnx() writes a plain "prog: text" line on stderr,
+ * log_warn() the same with ": " and strerror(errno) after the text; fatalx()
+ * and fatal() write them, then exit(status). Only start-up code calls fatal.
+ */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+void fatalx(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-/* log_plain(), then exit(status). Only start-up code calls it. */
-void log_die(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+/*
+ * The text log_warn() writes, "text: strerror(errno)", into buf (cut to fit),
+ * for a helper that hands its caller an error message. errno is kept.
+ */
+void log_errtext(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_verrtext(char *buf, size_t len, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* At most `max` lines of a kind a second; the rest are counted, then summed up in one line. */
 struct log_throttle {
@@ -105,5 +118,12 @@ const char *log_quote(const char *s, char *buf, size_t len);
  * of a few rotating buffers (these programs log from one thread).
  */
 const char *log_qf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * An error=VALUE for an event line, quoted as log_qf() does: strerror(errno)
+ * (log_qerr), or "text: strerror(errno)" (log_qerrf, the text formatted).
+ */
+const char *log_qerr(void);
+const char *log_qerrf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,6 +1,7 @@
 /* log_quote: values made safe for one key=value line: quoted and escaped when they must be. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,17 +43,57 @@ log_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-const char *
-log_qf(const char *fmt, ...)
+/* The next of the few rotating buffers the quoted values live in. */
+static char *
+log_qbuf(void)
 {
-	static char raw[512], quoted[4][LOG_VALUE_MAX];
+	static char quoted[4][LOG_VALUE_MAX];
 	static int next;
-	va_list ap;
 	char *out = quoted[next];
 
 	next = (next + 1) % 4;
+	return out;
+}
+
+/* The formatted text (followed by ": strerror(errno)" if with_errno), quoted. */
+static const char * __attribute__((format(printf, 2, 0)))
+log_vqf(bool with_errno, const char *fmt, va_list ap)
+{
+	char raw[LOG_VALUE_MAX];
+
+	if (with_errno)
+		log_verrtext(raw, sizeof(raw), fmt, ap);
+	else
+		vsnprintf(raw, sizeof(raw), fmt, ap);
+	return log_quote(raw, log_qbuf(), LOG_VALUE_MAX);
+}
+
+const char *
+log_qf(const char *fmt, ...)
+{
+	const char *q;
+	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	q = log_vqf(false, fmt, ap);
 	va_end(ap);
-	return log_quote(raw, out, sizeof(quoted[0]));
+	return q;
+}
+
+const char *
+log_qerrf(const char *fmt, ...)
+{
+	const char *q;
+	va_list ap;
+
+	va_start(ap, fmt);
+	q = log_vqf(true, fmt, ap);
+	va_end(ap);
+	return q;
+}
+
+const char *
+log_qerr(void)
+{
+	return log_quote(strerror(errno), log_qbuf(), LOG_VALUE_MAX);
 }

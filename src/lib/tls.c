@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "clock.h"
+#include "log.h"
 
 const char *
 tls_error_text(char *buf, size_t len, const char *fallback)
@@ -96,7 +97,7 @@ tls_handshake(SSL *ssl, int fd, int timeout_ms, char *why, size_t whylen)
 			break;
 		}
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
-			snprintf(why, whylen, "poll: %s", strerror(errno));
+			log_errtext(why, whylen, "poll");
 			break;
 		}
 	}

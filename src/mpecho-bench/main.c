@@ -68,7 +68,7 @@ main_join_threads(const struct bench *b, struct thread *th, int n)
 	deadline.tv_sec += JOIN_GRACE_S + b->timeout_ms / 1000 + 1;
 	for (i = 0; i < n; i++) {
 		if (pthread_timedjoin_np(th[i].tid, NULL, &deadline) != 0) {
-			log_plain("thread %d did not stop; its figures may be incomplete", i);
+			log_warnx("thread %d did not stop; its figures may be incomplete", i);
 			rc = -1;
 		}
 	}
@@ -85,7 +85,7 @@ main_start_at(const struct bench *b)
 	if (b->start_at <= 0)
 		return;
 	if (b->start_at < now) {
-		log_plain("--start-at %.3f is %.3f s past: starting now", b->start_at, now - b->start_at);
+		log_warnx("--start-at %.3f is %.3f s past: starting now", b->start_at, now - b->start_at);
 		return;
 	}
 	ts.tv_sec = (time_t)b->start_at;
@@ -102,18 +102,18 @@ main_start_threads(const struct bench *b, struct totals *tot, int *wake)
 	int i, per = b->conns / b->threads, rest = b->conns % b->threads;
 
 	if (th == NULL)
-		log_die(EXIT_NOT_RUN, "out of memory");
+		fatalx(EXIT_NOT_RUN, "out of memory");
 	for (i = 0; i < b->threads; i++)
 		if (load_thread_init(&th[i], b, (unsigned)(i * per + (i < rest ? i : rest)),
 		    per + (i < rest)) < 0)
-			log_die(EXIT_NOT_RUN, "cannot set up thread %d: %s", i, strerror(errno));
+			fatal(EXIT_NOT_RUN, "cannot set up thread %d", i);
 	main_start_at(b);
 	tot->started = wall_now();
 	if ((*wake = load_begin(clock_ns())) < 0)
-		log_die(EXIT_NOT_RUN, "cannot make an eventfd: %s", strerror(errno));
+		fatal(EXIT_NOT_RUN, "cannot make an eventfd");
 	for (i = 0; i < b->threads; i++)
 		if (pthread_create(&th[i].tid, NULL, load_thread_run, &th[i]) != 0)
-			log_die(EXIT_NOT_RUN, "cannot start a thread");
+			fatalx(EXIT_NOT_RUN, "cannot start a thread");
 	return th;
 }
 
@@ -157,14 +157,14 @@ main_options(struct bench *b, int argc, char **argv)
 		printf("mpecho-bench %s\n", MPECHO_VERSION);
 		exit(EXIT_OK);
 	case BENCH_USAGE:
-		log_die(EXIT_USAGE, "%s", err);
+		fatalx(EXIT_USAGE, "%s", err);
 	case BENCH_RUN:
 		break;
 	}
 	if ((rc = bench_setup(b, err, sizeof(err))) != EXIT_OK)
-		log_die(rc, "%s", err);
+		fatalx(rc, "%s", err);
 	if ((rc = probe_target(b, err, sizeof(err))) != EXIT_OK)
-		log_die(rc, "%s", err);
+		fatalx(rc, "%s", err);
 }
 
 /* --html: the page, into the file bench_setup() opened. A page not written is status 4. */
@@ -179,7 +179,7 @@ main_html(const struct bench *b, struct result *res, struct progress *pg)
 	s = progress_samples(pg, &n);
 	html_report(b->html_file, res, s, n);
 	if (ferror(b->html_file) || fclose(b->html_file) != 0) {
-		log_plain("cannot write %s: %s", b->html, strerror(errno));
+		log_warn("cannot write %s", b->html);
 		if (res->status == EXIT_OK)
 			res->status = EXIT_NOT_RUN;
 	}
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 
 	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
 	if ((pg = progress_new(&b, th, load_epoch())) == NULL)
-		log_die(EXIT_NOT_RUN, "out of memory");
+		fatalx(EXIT_NOT_RUN, "out of memory");
 	stuck = main_measure(&b, th, &tot, wake, pg);
 
 	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */

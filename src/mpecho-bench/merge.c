@@ -112,7 +112,7 @@ merge_read(char **paths, int npaths, struct result **rs, int *n, char *why, size
 
 	for (i = 0; i < npaths && rc == 0; i++) {
 		if ((text = merge_slurp(paths[i], &len)) == NULL) {
-			snprintf(why, whylen, "cannot read %s: %s", paths[i], strerror(errno));
+			log_errtext(why, whylen, "cannot read %s", paths[i]);
 			return -1;
 		}
 		rc = merge_parse(paths[i], text, len, rs, n, why, whylen);
@@ -130,7 +130,7 @@ merge_html(const char *path, const struct result *out)
 	if (f != NULL)
 		html_report(f, out, NULL, 0);
 	if (f == NULL || ferror(f) || fclose(f) != 0) {
-		log_plain("merge: cannot write %s: %s", path, strerror(errno));
+		log_warn("merge: cannot write %s", path);
 		return EXIT_NOT_RUN;
 	}
 	return out->status;
@@ -159,22 +159,22 @@ merge_main(int argc, char **argv)
 		if (c == 'h')
 			return fputs(merge_usage, stdout) == EOF ? EXIT_NOT_RUN : EXIT_OK;
 		if (c != 'j' && c != 'H')
-			log_die(EXIT_USAGE, "merge: %s (see mpecho-bench merge --help)",
+			fatalx(EXIT_USAGE, "merge: %s (see mpecho-bench merge --help)",
 			    cli_complaint(c, argv, merge_options, msg, sizeof(msg)));
 		json |= c == 'j';
 		html = c == 'H' ? optarg : html;
 	}
 	if (optind == argc)
-		log_die(EXIT_USAGE, "merge: no file: expected one or more results of --json");
+		fatalx(EXIT_USAGE, "merge: no file: expected one or more results of --json");
 	if (rs == NULL)
-		log_die(EXIT_NOT_RUN, "out of memory");
+		fatalx(EXIT_NOT_RUN, "out of memory");
 	rc = merge_read(argv + optind, argc - optind, rs, &n, why, sizeof(why)) < 0 ||
 	    result_merge(&out, rs, n, why, sizeof(why)) < 0 ? -1 : 0;
 	for (i = 0; i < n; i++)
 		free(rs[i]);
 	free(rs);
 	if (rc < 0)
-		log_die(EXIT_NOT_RUN, "%s", why);
+		fatalx(EXIT_NOT_RUN, "%s", why);
 	if (json)
 		result_write_json(stdout, &out);
 	else

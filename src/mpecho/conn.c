@@ -15,7 +15,7 @@ static ssize_t
 conn_told(ssize_t n, const char *why)
 {
 	if (n < 0 && errno == EPROTO)
-		log_plain("TLS: %s", why);
+		log_warnx("TLS: %s", why);
 	return n;
 }
 

@@ -38,7 +38,7 @@ datagram_connect(const struct client_args *a)
 	bool source_failed = false;
 
 	if ((gai = net_resolve(a->host, a->port, 0, a->family, &res)) != 0) {
-		log_plain("cannot resolve '%s': %s", a->host,
+		log_warnx("cannot resolve '%s': %s", a->host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
@@ -56,7 +56,7 @@ datagram_connect(const struct client_args *a)
 	if (source_failed)
 		client_source_error(a, err);
 	else if (fd < 0)
-		log_plain("cannot reach %s port %s over UDP: %s", a->host, a->port, strerror(err));
+		log_warnx("cannot reach %s port %s over UDP: %s", a->host, a->port, strerror(err));
 	return fd;
 }
 
@@ -74,7 +74,7 @@ datagram_send(struct datagram *d)
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
 	if (n < 0)
-		return errno == EINTR ? 0 : (log_plain("standard input: %s", strerror(errno)), EXIT_FAIL);
+		return errno == EINTR ? 0 : (log_warn("standard input"), EXIT_FAIL);
 	if (n == 0) {
 		d->in_done = true;
 		return 0;
@@ -98,7 +98,7 @@ datagram_receive(struct datagram *d)
 	d->received += (uint64_t)n;
 	d->replies++;
 	if (io_write_all(STDOUT_FILENO, buf, (size_t)n) < 0) {
-		log_plain("standard output: %s", strerror(errno));
+		log_warn("standard output");
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -110,7 +110,7 @@ datagram_verdict(const struct datagram *d)
 {
 	if (d->received >= d->sent)
 		return EXIT_OK;
-	log_plain("%" PRIu64 " of %" PRIu64 " datagrams came back (%" PRIu64 " of %" PRIu64
+	log_warnx("%" PRIu64 " of %" PRIu64 " datagrams came back (%" PRIu64 " of %" PRIu64
 	    " bytes): UDP lost them, or the server dropped them", d->replies, d->datagrams,
 	    d->received, d->sent);
 	return EXIT_FAIL;
@@ -137,9 +137,9 @@ datagram_loop(struct datagram *d, const struct client_mode *mode)
 		pfd[1] = (struct pollfd){ .fd = d->sock, .events = POLLIN };
 		n = poll(pfd, 2, waiting ? (int)(until - clock_ms()) : mode->timeout_ms);
 		if (n < 0 && errno != EINTR)
-			return log_plain("poll: %s", strerror(errno)), EXIT_FAIL;
+			return log_warn("poll"), EXIT_FAIL;
 		if (n == 0 && !waiting) {
-			log_plain("timed out: nothing came or went for %d s (-w)", mode->timeout_ms / 1000);
+			log_warnx("timed out: nothing came or went for %d s (-w)", mode->timeout_ms / 1000);
 			return EXIT_FAIL;
 		}
 		if (n > 0 && (pfd[1].revents & (POLLIN | POLLERR)) && (rc = datagram_receive(d)) != 0)

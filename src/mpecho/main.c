@@ -28,11 +28,11 @@ connect_unix(const char *target, int timeout_ms)
 	int fd;
 
 	if (net_unix_addr(target, &ss, &len) < 0) {
-		log_plain("invalid socket '%s': %s", target, strerror(errno));
+		log_warn("invalid socket '%s'", target);
 		return -1;
 	}
 	if ((fd = net_connect((struct sockaddr *)&ss, len, timeout_ms, NULL, NULL)) < 0)
-		log_plain("cannot connect to %s: %s", target, strerror(errno));
+		log_warn("cannot connect to %s", target);
 	return fd;
 }
 
@@ -45,7 +45,7 @@ client_bind_source(int fd, const struct client_args *a)
 void
 client_source_error(const struct client_args *a, int err)
 {
-	log_plain("cannot connect from %s (-s): %s", a->source_name, strerror(err));
+	log_warnx("cannot connect from %s (-s): %s", a->source_name, strerror(err));
 }
 
 /* What a new socket gets before it connects; a failure is kept apart from connect's. */
@@ -79,7 +79,7 @@ connect_host(const struct client_args *a)
 		return connect_unix(a->host, a->timeout_ms);
 	gai = net_resolve(a->host, a->port, 0, a->family, &res);
 	if (gai != 0) {
-		log_plain("cannot resolve '%s': %s", a->host,
+		log_warnx("cannot resolve '%s': %s", a->host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
@@ -94,7 +94,7 @@ connect_host(const struct client_args *a)
 	if (fd < 0 && d.failed != 0)
 		client_source_error(a, d.failed);
 	else if (fd < 0)
-		log_plain("cannot connect to %s: %s", name, strerror(err));
+		log_warnx("cannot connect to %s: %s", name, strerror(err));
 	else
 		net_tune(fd);
 	return fd;
@@ -113,9 +113,9 @@ client_say_connected(const struct client_args *a, int fd, const char *how)
 		net_format((struct sockaddr *)&ss, peer, sizeof(peer));
 	len = sizeof(ss);
 	if (a->port == NULL)
-		log_plain("connected to %s%s", a->host, how);	/* a client's Unix socket has no name */
+		log_warnx("connected to %s%s", a->host, how);	/* a client's Unix socket has no name */
 	else if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		log_plain("connected to %s from %s%s", peer, net_format((struct sockaddr *)&ss, local,
+		log_warnx("connected to %s from %s%s", peer, net_format((struct sockaddr *)&ss, local,
 		    sizeof(local)), how);
 }
 
@@ -123,7 +123,7 @@ void
 client_say_closed(const struct client_args *a, const struct client_count *count, int rc)
 {
 	if (a->verbose)
-		log_plain("closed: %" PRIu64 " bytes sent, %" PRIu64 " received, exit status %d",
+		log_warnx("closed: %" PRIu64 " bytes sent, %" PRIu64 " received, exit status %d",
 		    count->sent, count->received, rc);
 }
 
@@ -131,13 +131,13 @@ int
 client_connection_error(int err)
 {
 	if (err == ECONNRESET || err == EPIPE)
-		log_plain("connection reset by the server");
+		log_warnx("connection reset by the server");
 	else if (err == ETIMEDOUT || err == EAGAIN)
-		log_plain("timed out waiting for the server (-w)");
+		log_warnx("timed out waiting for the server (-w)");
 	else if (err == EPROTO)
 		;	/* TLS: the reason is printed already */
 	else
-		log_plain("connection failed: %s", strerror(err));
+		log_warnx("connection failed: %s", strerror(err));
 	return EXIT_FAIL;
 }
 
@@ -154,12 +154,12 @@ client_banner(struct wire *c)
 
 	while (n < sizeof(line)) {
 		if ((r = conn_read_byte(c, line + n)) <= 0)
-			return r == 0 ? (log_plain("connection closed before the banner"), EXIT_FAIL) :
+			return r == 0 ? (log_warnx("connection closed before the banner"), EXIT_FAIL) :
 			    client_connection_error(errno);
 		if (line[n++] == '\n')
 			return io_write_all(STDERR_FILENO, line, n) < 0 ? EXIT_FAIL : EXIT_OK;
 	}
-	log_plain("no banner line in the first %zu bytes", sizeof(line));
+	log_warnx("no banner line in the first %zu bytes", sizeof(line));
 	return EXIT_FAIL;
 }
 
@@ -174,7 +174,7 @@ client_options(struct client_args *a, int argc, char **argv)
 		return;
 	args_free(a);
 	if (r == ARGS_USAGE || r == ARGS_FAIL)
-		log_die(r == ARGS_FAIL ? EXIT_FAIL : EXIT_USAGE, "%s", err);
+		fatalx(r == ARGS_FAIL ? EXIT_FAIL : EXIT_USAGE, "%s", err);
 	if (r == ARGS_HELP)
 		fputs(args_usage(), stdout);
 	else
@@ -192,7 +192,7 @@ client_tls_context(const struct client_args *a)
 	if (!a->tls)
 		return NULL;
 	if ((ctx = tls_client_context(a->ca, a->insecure, err, sizeof(err))) == NULL)
-		log_die(EXIT_FAIL, "%s", err);
+		fatalx(EXIT_FAIL, "%s", err);
 	return ctx;
 }
 
@@ -205,7 +205,7 @@ client_tls(struct wire *c, SSL_CTX *ctx, const struct client_args *a)
 	c->ssl = tls_client_connect(ctx, c->fd, a->host, a->timeout_ms, why, sizeof(why));
 	SSL_CTX_free(ctx);	/* the connection holds its own reference */
 	if (c->ssl == NULL) {
-		log_plain("TLS handshake with %s failed: %s", a->host, why);
+		log_warnx("TLS handshake with %s failed: %s", a->host, why);
 		return -1;
 	}
 	return 0;
@@ -230,7 +230,7 @@ client_guard_stdio(void)
 			exit(EXIT_FAIL);
 	for (fd = 0; fd < 2; fd++)
 		if (closed[fd])
-			log_die(EXIT_FAIL, "standard %s is closed", names[fd]);
+			fatalx(EXIT_FAIL, "standard %s is closed", names[fd]);
 }
 
 /* -u: the datagram loop instead of the stream relay. The exit status. */

@@ -38,7 +38,7 @@ relay_input(struct relay *r)
 	ssize_t n = read(STDIN_FILENO, r->up, sizeof(r->up));
 
 	if (n < 0 && errno != EINTR && errno != EAGAIN) {
-		log_plain("standard input: %s", strerror(errno));
+		log_warn("standard input");
 		return -1;
 	}
 	if (n == 0) {
@@ -81,16 +81,16 @@ relay_closed(const struct relay *r)
 	if (r->mode->terminal && r->shut)
 		return EXIT_OK;	/* we ended it (quit, Ctrl-D): what came back was shown */
 	if (r->mode->terminal) {
-		log_plain("connection closed by the server");
+		log_warnx("connection closed by the server");
 		return EXIT_FAIL;
 	}
 	if (!r->shut || r->cut) {
-		log_plain("the server closed the connection before the end of the input: "
+		log_warnx("the server closed the connection before the end of the input: "
 		    "%" PRIu64 " bytes sent, %" PRIu64 " came back", r->sent, r->received);
 		return EXIT_FAIL;
 	}
 	if (r->received < r->sent) {
-		log_plain("the server closed the connection after returning %" PRIu64 " of %" PRIu64
+		log_warnx("the server closed the connection after returning %" PRIu64 " of %" PRIu64
 		    " bytes", r->received, r->sent);
 		return EXIT_FAIL;
 	}
@@ -114,7 +114,7 @@ relay_receive(struct relay *r)
 	r->line_start = down[n - 1] == '\n';
 	r->prompted = false;	/* shown after a prompt: a fresh one follows it */
 	if (io_write_all(STDOUT_FILENO, down, (size_t)n) < 0) {
-		log_plain("standard output: %s", strerror(errno));
+		log_warn("standard output");
 		return EXIT_FAIL;
 	}
 	return -1;
@@ -144,9 +144,9 @@ relay_round(struct relay *r)
 	pfd[1].fd = r->c->fd;
 	pfd[1].events = POLLIN | (r->len > 0 ? POLLOUT : 0);
 	if ((n = poll(pfd, 2, r->mode->timeout_ms)) < 0)
-		return errno == EINTR ? -1 : (log_plain("poll: %s", strerror(errno)), EXIT_FAIL);
+		return errno == EINTR ? -1 : (log_warn("poll"), EXIT_FAIL);
 	if (n == 0) {
-		log_plain("timed out: nothing came or went for %d s (-w)", r->mode->timeout_ms / 1000);
+		log_warnx("timed out: nothing came or went for %d s (-w)", r->mode->timeout_ms / 1000);
 		return EXIT_FAIL;
 	}
 	if (pfd[0].revents && relay_input(r) < 0)

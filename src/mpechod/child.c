@@ -97,10 +97,10 @@ child_begin(const struct child_env *env, const struct child_keep *keep, const si
 	bool failed = false;
 
 	if (child_close_others(keep) < 0) {
-		snprintf(why, sizeof(why), "cannot close the supervisor's descriptors: %s", strerror(errno));
+		log_errtext(why, sizeof(why), "cannot close the supervisor's descriptors");
 		failed = true;
 	} else if (env->privs != NULL && privs_drop(env->privs) < 0) {
-		snprintf(why, sizeof(why), "cannot become %s: %s", env->privs->name, strerror(errno));
+		log_errtext(why, sizeof(why), "cannot become %s", env->privs->name);
 		failed = true;
 	}
 	child_signals(env, orphan_signal);

@@ -36,7 +36,7 @@ foreground_wait(int fd, pid_t child)
 		_exit(EXIT_OK);
 	if (len == 0)
 		snprintf(msg, sizeof(msg), "the daemon exited before it was ready");
-	log_plain("%s", msg);	/* in the log's format, and into the log too */
+	log_warnx("%s", msg);	/* in the log's format, and into the log too */
 	_exit(EXIT_FAIL);
 }
 

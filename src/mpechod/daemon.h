@@ -7,7 +7,7 @@
  * can become controlling), working directory /, umask 022, standard descriptors
  * on /dev/null; other descriptors are left alone. The foreground process stays
  * until the daemon calls daemon_ready(): it exits 0 if the daemon is ready, or
- * prints the daemon's error (as log_plain() does) and exits 1. Returns, in the daemon only, the
+ * prints the daemon's error (as log_warnx() does) and exits 1. Returns, in the daemon only, the
  * descriptor to pass to daemon_ready(); -1 with errno if it could not fork.
  */
 int daemon_start(void);

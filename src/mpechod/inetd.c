@@ -49,7 +49,7 @@ inetd_peer(int fd, struct peer *p, bool *tcp)
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    listener_peer_of(fd, (struct sockaddr *)&ss, p) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("standard input: %s", strerror(errno)));
+		    (long)getpid(), log_qerrf("standard input"));
 		return -1;
 	}
 	if ((*tcp = !p->local))
@@ -72,7 +72,7 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p, bool tcp)
 
 	if ((tcp && net_tune(fd) < 0) || net_set_timeouts(fd, cfg->idle_timeout) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("%s", strerror(errno)));
+		    (long)getpid(), log_qerr());
 		return -1;
 	}
 	if (admission_init(&adm, &cfg->acl, 0, 0, 1) < 0)
@@ -83,7 +83,7 @@ inetd_admit(const struct config *cfg, int fd, const struct peer *p, bool tcp)
 		return -1;
 	if (cfg->privs.set && privs_drop(&cfg->privs) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("cannot become %s: %s", cfg->privs.name, strerror(errno)));
+		    (long)getpid(), log_qerrf("cannot become %s", cfg->privs.name));
 		return -1;
 	}
 	return 0;

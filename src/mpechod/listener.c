@@ -10,6 +10,7 @@
 
 #include "listener_tcp.h"
 #include "listener_unix.h"
+#include "log.h"
 #include "mpecho.h"
 #include "number.h"
 
@@ -116,7 +117,7 @@ listener_parse_unix(const char *text, struct listen_spec *out, char *err, size_t
 		return -1;
 	}
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
-		snprintf(err, errlen, "cannot make '%s' absolute: %s", path, strerror(errno));
+		log_errtext(err, errlen, "cannot make '%s' absolute", path);
 		return -1;
 	}
 	if (path[0] == '/')

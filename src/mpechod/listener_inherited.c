@@ -15,6 +15,7 @@
 
 #include "listener.h"
 #include "listener_udp.h"
+#include "log.h"
 #include "number.h"
 #include "sockfile.h"
 
@@ -85,7 +86,7 @@ listener_inherited_take(struct listeners *ls, int fd, const char *label, char *e
 	/* The supervisor takes connections in batches until EAGAIN: never block on one. */
 	if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || listeners_append(ls, fd) < 0) {
-		snprintf(err, errlen, "descriptor %d (%s): %s", fd, label, strerror(errno));
+		log_errtext(err, errlen, "descriptor %d (%s)", fd, label);
 		return -1;
 	}
 	snprintf(ls->v[ls->n - 1].label, sizeof(ls->v[ls->n - 1].label), "%s", label);
@@ -267,9 +268,8 @@ listener_inherited_apply(struct listeners *ls, const struct listen_spec *specs, 
 		/* listen() again on a listening socket sets its backlog: --backlog takes effect */
 		if ((lp->backlog > 0 && listen(l->fd, lp->backlog) < 0) ||
 		    (l->local && lp->socket_mode >= 0 && sockfile_chmod(l->name + 5, lp->socket_mode) < 0)) {
-			snprintf(err, errlen, "cannot give the socket handed over as %s (%s) its %s: %s",
-			    l->name, l->label, lp->backlog > 0 && !l->local ? "--backlog" : "options",
-			    strerror(errno));
+			log_errtext(err, errlen, "cannot give the socket handed over as %s (%s) its %s",
+			    l->name, l->label, lp->backlog > 0 && !l->local ? "--backlog" : "options");
 			return -1;
 		}
 	}

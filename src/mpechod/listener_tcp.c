@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "log.h"
 #include "net.h"
 
 /* Bind one address and record it under its real name (the port the kernel chose for port 0). */
@@ -21,8 +22,7 @@ tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
 	int fd = net_listen(sa, len, lp->backlog, v6only, lp->reuseport);
 
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", net_format(sa, name, sizeof(name)),
-		    strerror(errno));
+		log_errtext(err, errlen, "cannot listen on %s", net_format(sa, name, sizeof(name)));
 		return -1;
 	}
 	return 0;
@@ -159,8 +159,8 @@ listener_tcp_one(const char *option, const char *addr, int backlog, char *err, s
 		snprintf(err, errlen, "cannot resolve '%s': %s", host != NULL ? host : "::",
 		    gai_strerror(gai));
 	else if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, host != NULL, 0)) < 0)
-		snprintf(err, errlen, "cannot listen on %s for %s: %s",
-		    net_format(ai->ai_addr, name, sizeof(name)), option, strerror(errno));
+		log_errtext(err, errlen, "cannot listen on %s for %s",
+		    net_format(ai->ai_addr, name, sizeof(name)), option);
 	if (gai == 0)
 		freeaddrinfo(ai);
 	free(host);

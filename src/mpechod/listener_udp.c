@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "log.h"
 #include "net.h"
 
 /* Each datagram's destination comes with it (for the reply's source). 0 or -1. */
@@ -71,8 +72,8 @@ dgram_open_one(struct listeners *ls, const struct listen_spec *spec, bool reusep
 		return -1;
 	}
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
-		snprintf(err, errlen, "cannot listen on udp:%s: %s", net_format(ai->ai_addr, name,
-		    sizeof(name)), strerror(errno));
+		log_errtext(err, errlen, "cannot listen on udp:%s",
+		    net_format(ai->ai_addr, name, sizeof(name)));
 		freeaddrinfo(ai);
 		return -1;
 	}
@@ -109,7 +110,7 @@ listener_udp_take(struct listeners *ls, int fd, const char *label, char *err, si
 	if (dgram_pktinfo(fd, ss.ss_family) < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 	    listeners_append(ls, fd) < 0) {
-		snprintf(err, errlen, "descriptor %d (%s): %s", fd, label, strerror(errno));
+		log_errtext(err, errlen, "descriptor %d (%s)", fd, label);
 		return -1;
 	}
 	snprintf(ls->v[ls->n - 1].label, sizeof(ls->v[ls->n - 1].label), "%s", label);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "log.h"
 #include "sockfile.h"
 
 /* Room at the path: a stale socket is replaced (sockfile.c), anything else refused. 0, or -1 with err. */
@@ -23,7 +24,7 @@ unix_clear(const char *path, char *err, size_t errlen)
 	else if (errno == EADDRINUSE)
 		snprintf(err, errlen, "cannot listen on unix:%s: a server is listening there", path);
 	else
-		snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
+		log_errtext(err, errlen, "cannot listen on unix:%s", path);
 	return -1;
 }
 

@@ -45,7 +45,7 @@ main_options(struct config *cfg, int argc, char **argv)
 		break;
 	case OPTIONS_ERROR:
 		options_free(cfg);
-		log_die(EXIT_USAGE, "%s (see mpechod --help)", err);
+		fatalx(EXIT_USAGE, "%s (see mpechod --help)", err);
 	}
 	options_free(cfg);
 	exit(EXIT_OK);
@@ -63,7 +63,7 @@ main_guard(void)
 	signal(SIGXFSZ, SIG_IGN);
 	if (sandbox_enter() == 0)
 		return 0;
-	log_plain("cannot enter the sandbox (no_new_privs, seccomp): %s", strerror(errno));
+	log_warn("cannot enter the sandbox (no_new_privs, seccomp)");
 	return -1;
 }
 
@@ -80,7 +80,7 @@ main_check_user(struct config *cfg)
 		privs_free(&cfg->privs);	/* already that user: nothing to drop */
 		return 0;
 	}
-	log_plain("cannot run sessions as '%s': only root can change user (mpechod runs as uid %ld)",
+	log_warnx("cannot run sessions as '%s': only root can change user (mpechod runs as uid %ld)",
 	    cfg->privs.name, (long)geteuid());
 	return -1;
 }
@@ -103,7 +103,7 @@ main_user_and_log(struct config *cfg)
 	char err[512];
 
 	if (cfg->user != NULL && privs_lookup(cfg->user, &cfg->privs, err, sizeof(err)) < 0) {
-		log_plain("%s", err);
+		log_warnx("%s", err);
 		return -1;
 	}
 	if (main_check_user(cfg) < 0)
@@ -111,9 +111,9 @@ main_user_and_log(struct config *cfg)
 	main_inetd_log(cfg);
 	if (cfg->log_target != LOG_TO_STDERR && log_open(cfg->log_target, cfg->log_path) < 0) {
 		if (cfg->log_target == LOG_TO_SYSLOG)
-			log_plain("cannot log to syslog: /dev/log: %s (give --log FILE)", strerror(errno));
+			log_warnx("cannot log to syslog: /dev/log: %s (give --log FILE)", strerror(errno));
 		else
-			log_plain("cannot open the log file %s: %s", cfg->log_path, log_strerror(errno));
+			log_warnx("cannot open the log file %s: %s", cfg->log_path, log_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -138,7 +138,7 @@ main_tls(const struct config *cfg, struct tls_server *tls, struct supervisor_env
 	*tls = (struct tls_server){ .cert = cfg->tls_cert, .key = cfg->tls_key,
 	    .timeout_ms = cfg->tls_timeout * 1000 };
 	if (tls_server_load(tls, err, sizeof(err)) < 0) {
-		log_plain("%s", err);
+		log_warnx("%s", err);
 		return -1;
 	}
 	log_msg(LOG_LVL_NOTICE, "event=tls-loaded cert=%s %s", log_qf("%s", cfg->tls_cert),
@@ -156,14 +156,14 @@ main_pidfile(const struct config *cfg, struct pidfile *pf)
 	if (pidfile_open(cfg->pidfile, pf, &holder) == 0)
 		return 0;
 	if (errno == EWOULDBLOCK && holder > 0)
-		log_plain("already running as pid %ld (pidfile %s is locked)", (long)holder, cfg->pidfile);
+		log_warnx("already running as pid %ld (pidfile %s is locked)", (long)holder, cfg->pidfile);
 	else if (errno == EWOULDBLOCK)
-		log_plain("pidfile %s is locked by another process", cfg->pidfile);
+		log_warnx("pidfile %s is locked by another process", cfg->pidfile);
 	else if (errno == EPERM)
-		log_plain("cannot use the pidfile %s: it must be a regular file owned by uid %ld",
+		log_warnx("cannot use the pidfile %s: it must be a regular file owned by uid %ld",
 		    cfg->pidfile, (long)geteuid());
 	else
-		log_plain("cannot open the pidfile %s: %s", cfg->pidfile, strerror(errno));
+		log_warn("cannot open the pidfile %s", cfg->pidfile);
 	return -1;
 }
 
@@ -219,7 +219,7 @@ main_taken(const struct config *cfg, struct supervisor_env *env, bool with_udp)
 	char err[768];
 
 	if (match == NULL) {
-		log_plain("out of memory");
+		log_warnx("out of memory");
 		return EXIT_FAIL;
 	}
 	if (listener_inherited_match(env->ls, false, cfg->listens, cfg->nlistens, match, err,
@@ -237,7 +237,7 @@ main_taken(const struct config *cfg, struct supervisor_env *env, bool with_udp)
 	rc = 0;
 out:
 	if (rc != 0)
-		log_plain("%s", err);
+		log_warnx("%s", err);
 	free(match);
 	return rc;
 }
@@ -257,7 +257,7 @@ main_scene(const struct config *cfg, const struct listeners *ls, const struct li
 	}
 	if (options_effect_check(cfg, &sc, err, sizeof(err)) == 0)
 		return 0;
-	log_plain("%s (see mpechod --help)", err);
+	log_warnx("%s (see mpechod --help)", err);
 	return EXIT_USAGE;
 }
 
@@ -314,7 +314,7 @@ main_bind(const struct config *cfg, struct supervisor_env *env)
 		goto failed;
 	goto out;
 failed:
-	log_plain("%s", err);
+	log_warnx("%s", err);
 	rc = EXIT_FAIL;
 out:
 	upgrade_extras_close(&x);	/* what the new options do without */
@@ -331,7 +331,7 @@ main_inetd_scene(const struct config *cfg)
 
 	if (options_effect_check(cfg, &sc, err, sizeof(err)) == 0)
 		return 0;
-	log_plain("%s (see mpechod --help)", err);
+	log_warnx("%s (see mpechod --help)", err);
 	return EXIT_USAGE;
 }
 
@@ -348,7 +348,7 @@ main_inetd(struct config *cfg, struct tls_server *tls)
 	int null, rc;
 
 	if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
-		log_plain("-i: standard input is not a stream socket");
+		log_warnx("-i: standard input is not a stream socket");
 		return EXIT_FAIL;
 	}
 	if (main_inetd_scene(cfg) != 0)
@@ -404,7 +404,7 @@ main(int argc, char **argv)
 
 	/* 5. Detach: the foreground process stays until the daemon reports ready or failed. */
 	if (cfg.daemonize && (env.ready_fd = daemon_start()) < 0) {
-		log_plain("cannot become a daemon: %s", strerror(errno));
+		log_warn("cannot become a daemon");
 		goto out;
 	}
 

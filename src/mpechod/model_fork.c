@@ -90,7 +90,7 @@ fork_serve(struct supervisor *sv, int fd, const struct peer *peer)
 	if (pid < 0) {
 		if (log_throttle_allow(&fs->fork_log, clock_ms(), "fork-failed-held"))
 			log_msg(LOG_LVL_ERROR, "event=fork-failed %s error=%s action=closed",
-			    peer_text(peer, who, sizeof(who)), log_qf("%s", strerror(errno)));
+			    peer_text(peer, who, sizeof(who)), log_qerr());
 		admission_release(&sv->adm, peer);
 		proctab_unclaim(&sv->tab, slot);
 		sv->ended.fork_failures++;

@@ -168,7 +168,7 @@ conn_finish(struct loop_worker *w, struct loop_session *s, enum end end)
 {
 	if (end == END_ERROR)
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s", (long)getpid(),
-		    log_qf("%s", strerror(errno)));
+		    log_qerr());
 	if (s->held != NULL && (end == END_EOF || end == END_QUIT)) {
 		s->end_after = (uint8_t)end;
 		conn_interest(w, s);

@@ -134,7 +134,7 @@ lw_rest(struct loop_worker *w)
 {
 	if (w->rest_until == 0)
 		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=%s action=pause pause_ms=%d",
-		    (long)getpid(), log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
+		    (long)getpid(), log_qerr(), LISTENER_PAUSE_MS);
 	__atomic_store_n(&w->me->accept_pauses, w->me->accept_pauses + 1, __ATOMIC_RELAXED);
 	w->rest_until = clock_ms() + LISTENER_PAUSE_MS;
 	lw_listen(w, false);
@@ -299,13 +299,13 @@ loop_worker_run(const struct loop_job *job, struct loop_board *me)
 
 	if (lw_setup(&w) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("cannot serve: %s", strerror(errno)));
+		    (long)getpid(), log_qerrf("cannot serve"));
 		_exit(1);
 	}
 	while (!w.leave || me->live + w.pending > 0) {
 		if (lw_turn(&w) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
-			    (long)getpid(), log_qf("epoll: %s", strerror(errno)));
+			    (long)getpid(), log_qerrf("epoll"));
 			_exit(1);
 		}
 	}

@@ -81,7 +81,7 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 	}
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
-		    log_qf("%s", strerror(errno)));
+		    log_qerr());
 		sv->ended.fork_failures++;
 		proctab_unclaim(&sv->tab, slot);
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;

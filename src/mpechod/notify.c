@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "number.h"
 
 /* The watchdog interval, if one is set for this process: half of WATCHDOG_USEC, in ms. */
@@ -52,7 +53,7 @@ notify_open(struct notify *n, char *err, size_t errlen)
 	n->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '/'));
 	unsetenv("NOTIFY_SOCKET");
 	if ((n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
-		snprintf(err, errlen, "cannot make the notification socket: %s", strerror(errno));
+		log_errtext(err, errlen, "cannot make the notification socket");
 		return -1;
 	}
 	return 0;

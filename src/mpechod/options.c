@@ -161,7 +161,7 @@ options_path(char **dst, const char *name, const char *text, char *err, size_t e
 	if (text[0] == '/') {
 		abs = strdup(text);
 	} else if ((cwd = getcwd(NULL, 0)) == NULL) {
-		options_error(err, errlen, "cannot make '%s' absolute: %s", text, strerror(errno));
+		log_errtext(err, errlen, "cannot make '%s' absolute", text);
 		return -1;
 	} else if ((abs = malloc(strlen(cwd) + strlen(text) + 2)) != NULL) {
 		sprintf(abs, "%s/%s", cwd, text);

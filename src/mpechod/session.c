@@ -186,7 +186,7 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 		end = errno == EPROTO ? END_TLS : errno == ENODATA ? END_EOF : END_ERROR;
 		if (end == END_ERROR)
 			log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
-			    (long)getpid(), log_qf("%s", strerror(errno)));
+			    (long)getpid(), log_qerr());
 		close(fd);
 		return p->max_time > 0 && session_disarm_max_time() ? END_MAX_TIME : end;
 	}
@@ -202,7 +202,7 @@ session_run(int fd, bool tls, const struct session_params *p, struct stream_coun
 	max_time_fd = -1;
 	if (end == END_ERROR)
 		log_msg(LOG_LVL_WARN, "event=session-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("%s", strerror(errno)));
+		    (long)getpid(), log_qerr());
 	if (end == END_QUIT)
 		session_linger(&t);
 	else if (end == END_EOF && !transport_splices(&t))

@@ -78,7 +78,7 @@ supervisor_accept(struct supervisor *sv, const struct listener *l)
 		/* Out of descriptors or memory: rest instead of spinning on a ready listener. */
 		if (!sv->accept_error_logged)
 			log_msg(LOG_LVL_ERROR, "event=accept-failed listener=%s error=%s action=pause pause_ms=%d",
-			    l->name, log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
+			    l->name, log_qerr(), LISTENER_PAUSE_MS);
 		sv->accept_error_logged = true;
 		sv->ended.accept_pauses++;
 		sv->resume_ms = clock_ms() + LISTENER_PAUSE_MS;
@@ -339,7 +339,7 @@ static int
 supervisor_drop(struct supervisor *sv, char *msg, size_t msglen)
 {
 	if (privsep_start(&sv->privsep, sv->child.privs) < 0) {
-		snprintf(msg, msglen, "cannot become %s: %s", sv->cfg->privs.name, strerror(errno));
+		log_errtext(msg, msglen, "cannot become %s", sv->cfg->privs.name);
 		return -1;
 	}
 	if (privsep_dropped(&sv->privsep))
@@ -389,7 +389,7 @@ supervisor_log_ready(const struct supervisor *sv)
 
 /*
  * A start that failed: the message goes to the person who started the server
- * (the foreground process of -d says it), and to the log (log_plain()).
+ * (the foreground process of -d says it), and to the log (log_warnx()).
  */
 static void
 supervisor_start_failed(struct supervisor_env *env, const char *msg)
@@ -397,7 +397,7 @@ supervisor_start_failed(struct supervisor_env *env, const char *msg)
 	if (env->ready_fd >= 0)
 		daemon_ready(env->ready_fd, msg);
 	else
-		log_plain("%s", msg);
+		log_warnx("%s", msg);
 	env->ready_fd = -1;
 }
 
@@ -414,7 +414,7 @@ supervisor_loop(struct supervisor *sv)
 	while (supervisor_busy(sv)) {
 		if ((rc = supervisor_turn(sv, pfd)) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=error error=%s during=poll",
-			    log_qf("%s", strerror(errno)));
+			    log_qerr());
 			proctab_signal(&sv->tab, SIGKILL);
 			break;
 		}
@@ -435,17 +435,16 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		if (env->error[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s", env->error);
 		else
-			snprintf(msg, sizeof(msg), "cannot start the supervisor: %s", strerror(errno));
+			log_errtext(msg, sizeof(msg), "cannot start the supervisor");
 		goto failed;
 	}
 	if (env->pidfile != NULL && pidfile_write(env->pidfile, getpid()) < 0) {
-		snprintf(msg, sizeof(msg), "cannot write the pidfile %s: %s", env->pidfile->path,
-		    strerror(errno));
+		log_errtext(msg, sizeof(msg), "cannot write the pidfile %s", env->pidfile->path);
 		goto failed;
 	}
 	if (sv.model->start(&sv) < 0 || supervisor_udp_start(&sv) < 0) {
-		snprintf(msg, sizeof(msg), "cannot start the %s model and the UDP process: %s",
-		    sv.model->name, strerror(errno));
+		log_errtext(msg, sizeof(msg), "cannot start the %s model and the UDP process",
+		    sv.model->name);
 		goto failed;
 	}
 	/* the upgrade socket exists once "ready" is said; then, with -u, the supervisor drops root */

@@ -121,7 +121,7 @@ supervisor_udp_tick(struct supervisor *sv, int64_t now_ms)
 		return sv->udp.respawn_ms;
 	if (supervisor_udp_start(sv) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
-		    log_qf("%s", strerror(errno)));
+		    log_qerr());
 		sv->udp.respawn_ms = now_ms + UDP_YOUNG_MS;
 		return sv->udp.respawn_ms;
 	}

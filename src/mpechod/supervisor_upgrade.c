@@ -58,7 +58,7 @@ supervisor_upgrade_accept(struct supervisor *sv)
 	sv->successor_pid = upgrade_peer_pid(conn);
 	if (supervisor_upgrade_pidfile(sv, true) < 0 || upgrade_offer(conn, sv->ls, x, nx) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=upgrade-failed successor=%ld error=%s",
-		    (long)sv->successor_pid, log_qf("%s", strerror(errno)));
+		    (long)sv->successor_pid, log_qerr());
 		supervisor_upgrade_pidfile(sv, false);
 		close(conn);
 		return;
@@ -149,6 +149,6 @@ supervisor_upgrade_start(struct supervisor *sv, struct supervisor_env *env, char
 		return 0;
 	if ((sv->upgrade_fd = upgrade_listen(sv->cfg->upgrade_socket, &sv->upgrade_file)) < 0)
 		log_msg(LOG_LVL_ERROR, "event=error during=upgrade-socket error=%s",
-		    log_qf("%s: %s", sv->cfg->upgrade_socket, strerror(errno)));
+		    log_qerrf("%s", sv->cfg->upgrade_socket));
 	return 0;
 }

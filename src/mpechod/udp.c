@@ -263,7 +263,7 @@ udp_run(const struct udp_job *job)
 
 	if (pfd == NULL || udp_setup(&st, job) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=udp-error pid=%ld error=%s", (long)getpid(),
-		    log_qf("%s", strerror(errno)));
+		    log_qerr());
 		_exit(1);
 	}
 	for (i = 0; i < n; i++)

@@ -12,6 +12,7 @@
 
 #include "listener.h"
 #include "listener_inherited.h"
+#include "log.h"
 #include "sockfile.h"
 
 /* Both ends wait this long for the other at most (the old server may be stopped or stuck). */
@@ -212,14 +213,14 @@ upgrade_take(const char *path, struct listeners *ls, struct upgrade_extras *x, i
 	if (upgrade_address(path, &sun) < 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    upgrade_deadline(fd, UPGRADE_READY_MS) < 0) {
-		snprintf(err, errlen, "--upgrade-socket %s: %s", path, strerror(errno));
+		log_errtext(err, errlen, "--upgrade-socket %s", path);
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		close(fd);
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			return 0;	/* nobody offers: this is the first server */
-		snprintf(err, errlen, "--upgrade-socket %s: %s", path, strerror(errno));
+		log_errtext(err, errlen, "--upgrade-socket %s", path);
 		return -1;
 	}
 	*from = upgrade_peer_pid(fd);

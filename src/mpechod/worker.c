@@ -181,7 +181,7 @@ worker_rest(struct worker *w)
 
 	if (!w->accept_error_logged)
 		log_msg(LOG_LVL_ERROR, "event=accept-failed pid=%ld error=%s action=pause pause_ms=%d",
-		    (long)getpid(), log_qf("%s", strerror(errno)), LISTENER_PAUSE_MS);
+		    (long)getpid(), log_qerr(), LISTENER_PAUSE_MS);
 	w->accept_error_logged = true;
 	__atomic_add_fetch(&w->job->totals->accept_pauses, 1, __ATOMIC_RELAXED);
 	if (poll(&pfd, 1, LISTENER_PAUSE_MS) > 0)
@@ -237,7 +237,7 @@ worker_run(const struct worker_job *job, struct worker_board *me)
 
 	if (worker_setup(&w) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
-		    (long)getpid(), log_qf("cannot wait for connections: %s", strerror(errno)));
+		    (long)getpid(), log_qerrf("cannot wait for connections"));
 		_exit(1);
 	}
 	/* Its user, signal mask and descriptors are final from here: /proc shows the worker. */
@@ -246,7 +246,7 @@ worker_run(const struct worker_job *job, struct worker_board *me)
 		__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 		if (worker_wait(&w) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",
-			    (long)getpid(), log_qf("epoll: %s", strerror(errno)));
+			    (long)getpid(), log_qerrf("epoll"));
 			_exit(1);
 		}
 	}

@@ -175,6 +175,25 @@ test_quote(void)
 	    buf, sizeof(buf))) < sizeof(buf));
 }
 
+/* The "text: strerror(errno)" of log_warn(), in a buffer and as a quoted value; errno is kept. */
+static void
+test_errtext(void)
+{
+	char buf[64], small[12];
+
+	errno = ENOENT;
+	log_errtext(buf, sizeof(buf), "cannot open %s", "x.pid");
+	CHECK(strcmp(buf, "cannot open x.pid: No such file or directory") == 0 && errno == ENOENT);
+	log_errtext(small, sizeof(small), "cannot open %s", "x.pid");
+	CHECK(strlen(small) == sizeof(small) - 1 && strcmp(small + sizeof(small) - 4, "...") == 0);
+	errno = EPERM;
+	CHECK(strcmp(log_qerr(), "\"Operation not permitted\"") == 0 && errno == EPERM);
+	errno = EBADF;
+	CHECK(strcmp(log_qerrf("epoll"), "\"epoll: Bad file descriptor\"") == 0);
+	errno = EACCES;
+	CHECK(strcmp(log_qerrf("%s", "/run/a\"b"), "\"/run/a\\\"b: Permission denied\"") == 0);
+}
+
 static void
 test_net_addr_of(void)
 {
@@ -199,6 +218,7 @@ unit_lib(void)
 	test_parse_target();
 	test_check_port();
 	test_format();
+	test_errtext();
 	test_quote();
 	test_net_addr_of();
 }
