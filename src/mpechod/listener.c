@@ -2,6 +2,7 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,21 @@ listeners_append(struct listeners *ls, int fd)
 	v[ls->n].local = ss.ss_family == AF_UNIX;
 	ls->n++;
 	return 0;
+}
+
+int
+listener_wildcard(const char *port, struct addrinfo **ai)
+{
+	int fd;
+
+	if (net_resolve("::", port, 1, AF_INET6, ai) == 0) {
+		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
+			close(fd);
+			return 0;
+		}
+		freeaddrinfo(*ai);
+	}
+	return net_resolve("0.0.0.0", port, 1, AF_INET, ai);
 }
 
 int

@@ -102,6 +102,14 @@ void listener_spec_free(struct listen_spec *spec);
 int listeners_open(struct listeners *ls, const struct listen_spec *specs, size_t n,
     const struct listen_params *lp, char *err, size_t errlen);
 
+/*
+ * For listener kinds: the address of every address on port, the one wildcard
+ * both TCP and UDP bind: IPv6's "::" (dual-stack) where the system has IPv6,
+ * else IPv4's "0.0.0.0". A getaddrinfo() error code; *ai to free with freeaddrinfo().
+ */
+struct addrinfo;
+int listener_wildcard(const char *port, struct addrinfo **ai);
+
 /* For listener kinds: record an open socket under its real name. 0, or -1 (ENOMEM; fd is closed). */
 int listeners_append(struct listeners *ls, int fd);
 

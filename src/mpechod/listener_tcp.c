@@ -28,25 +28,6 @@ tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
-/*
- * All addresses: the IPv6 wildcard (dual-stack) where the system has IPv6,
- * else IPv4's. A getaddrinfo() error code; *ai to free with freeaddrinfo().
- */
-static int
-tcp_wildcard_addr(const char *port, struct addrinfo **ai)
-{
-	int fd;
-
-	if (net_resolve("::", port, 1, AF_INET6, ai) == 0) {
-		if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0) {
-			close(fd);
-			return 0;
-		}
-		freeaddrinfo(*ai);
-	}
-	return net_resolve("0.0.0.0", port, 1, AF_INET, ai);
-}
-
 /* All addresses: one dual-stack IPv6 socket where the system has IPv6, else IPv4. */
 static int
 tcp_wildcard(struct listeners *ls, const char *port, const struct listen_params *lp, char *err,
@@ -55,7 +36,7 @@ tcp_wildcard(struct listeners *ls, const char *port, const struct listen_params 
 	struct addrinfo *ai;
 	int rc, gai;
 
-	if ((gai = tcp_wildcard_addr(port, &ai)) != 0) {
+	if ((gai = listener_wildcard(port, &ai)) != 0) {
 		snprintf(err, errlen, "cannot listen on port %s: %s", port, gai_strerror(gai));
 		return -1;
 	}
@@ -141,7 +122,7 @@ tcp_endpoint_addr(const char *addr, struct addrinfo **ai, char **host)
 	if (net_split_hostport(addr, host, &port) < 0 || net_check_port(port) < 0)
 		gai = 1;
 	else
-		gai = *host == NULL ? tcp_wildcard_addr(port, ai) : net_resolve(*host, port, 1, AF_UNSPEC, ai);
+		gai = *host == NULL ? listener_wildcard(port, ai) : net_resolve(*host, port, 1, AF_UNSPEC, ai);
 	free(port);
 	return gai;
 }

@@ -48,29 +48,23 @@ dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
 	return fd;
 }
 
-/* Bind spec's address ("::" then "0.0.0.0" for every address). 0 or -1 with err. */
+/* Bind spec's address (the wildcard for every address). 0 or -1 with err. */
 static int
 dgram_open_one(struct listeners *ls, const struct listen_spec *spec, bool reuseport, char *err,
     size_t errlen)
 {
-	const char *hosts[2] = { spec->host != NULL ? spec->host : "::", spec->host != NULL ? NULL :
-	    "0.0.0.0" };
 	char name[NET_ADDRSTRLEN];
-	struct addrinfo *ai = NULL;
-	int gai = EAI_NONAME, fd = -1, i;
+	struct addrinfo *ai;
+	int gai, fd;
 
-	for (i = 0; i < 2 && hosts[i] != NULL && fd < 0; i++) {
-		if (ai != NULL)
-			freeaddrinfo(ai);
-		ai = NULL;
-		if ((gai = net_resolve(hosts[i], spec->port, 1, AF_UNSPEC, &ai)) == 0)
-			fd = dgram_socket(ai->ai_addr, ai->ai_addrlen, reuseport);
-	}
+	gai = spec->host != NULL ? net_resolve(spec->host, spec->port, 1, AF_UNSPEC, &ai) :
+	    listener_wildcard(spec->port, &ai);
 	if (gai != 0) {
 		snprintf(err, errlen, "cannot listen on udp:%s:%s: %s", spec->host != NULL ?
 		    spec->host : "", spec->port, gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
+	fd = dgram_socket(ai->ai_addr, ai->ai_addrlen, reuseport);
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
 		log_errtext(err, errlen, "cannot listen on udp:%s",
 		    net_format(ai->ai_addr, name, sizeof(name)));

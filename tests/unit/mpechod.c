@@ -1,6 +1,7 @@
 /* mpechod: unit tests of the server's pure code: options, listeners, rules, limits, upper, the pool. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -417,6 +418,27 @@ spec_fails(const char *text, const char *named)
 
 	return listener_parse(text, &spec, err, sizeof(err)) < 0 && strstr(err, named) != NULL &&
 	    spec.host == NULL && spec.port == NULL;
+}
+
+/*
+ * The one wildcard TCP and UDP bind: "::" on port where an IPv6 socket can be
+ * made (this machine's answer, asked the same way), else "0.0.0.0".
+ */
+static void
+test_listener_wildcard(void)
+{
+	struct addrinfo *ai = NULL;
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), want = fd >= 0 ? AF_INET6 : AF_INET;
+	char name[NET_ADDRSTRLEN];
+
+	if (fd >= 0)
+		close(fd);
+	CHECK(listener_wildcard("7007", &ai) == 0 && ai->ai_family == want &&
+	    strcmp(net_format(ai->ai_addr, name, sizeof(name)),
+	    want == AF_INET6 ? "[::]:7007" : "0.0.0.0:7007") == 0);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	CHECK(listener_wildcard("no-such-service-name", &ai) != 0);
 }
 
 /* -l HOST:FIRST-LAST: one spec holding the range, then a spec per port. */
@@ -869,6 +891,7 @@ unit_mpechod(void)
 	test_udp_guard();
 	test_listener_parse();
 	test_listener_range();
+	test_listener_wildcard();
 	test_end();
 	test_stream_pace();
 	test_chargen();
