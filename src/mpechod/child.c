@@ -53,21 +53,28 @@ child_signals(const struct child_env *env, int orphan_signal)
 		raise(orphan_signal);	/* it died before the line above */
 }
 
-/* The lowest descriptor at or above from that the child keeps; INT_MAX if none. */
+/* What a child keeps besides stdin, stdout and stderr. */
+struct child_kept {
+	const struct child_keep *keep;	/* NULL: only fds */
+	const int *fds;
+	size_t nfds;
+};
+
+/* The lowest descriptor at or above from that *k keeps; INT_MAX if none. */
 static int
-child_next_kept(const struct child_keep *keep, const int *logs, size_t nlogs, int from)
+child_next_kept(const struct child_kept *k, int from)
 {
 	int next = INT_MAX;
 	size_t i;
 
-	for (i = 0; i < nlogs; i++)
-		if (logs[i] >= from && logs[i] < next)
-			next = logs[i];
-	for (i = 0; keep->ls != NULL && i < keep->ls->n; i++)
-		if (keep->ls->v[i].fd >= from && keep->ls->v[i].fd < next)
-			next = keep->ls->v[i].fd;
-	if (keep->fd >= from && keep->fd < next)
-		next = keep->fd;
+	for (i = 0; i < k->nfds; i++)
+		if (k->fds[i] >= from && k->fds[i] < next)
+			next = k->fds[i];
+	for (i = 0; k->keep != NULL && k->keep->ls != NULL && i < k->keep->ls->n; i++)
+		if (k->keep->ls->v[i].fd >= from && k->keep->ls->v[i].fd < next)
+			next = k->keep->ls->v[i].fd;
+	if (k->keep != NULL && k->keep->fd >= from && k->keep->fd < next)
+		next = k->keep->fd;
 	return next;
 }
 
@@ -76,17 +83,34 @@ child_next_kept(const struct child_keep *keep, const int *logs, size_t nlogs, in
  * each gap between them: no table to build, nothing allocated in the child.
  */
 static int
-child_close_others(const struct child_keep *keep)
+child_close_gaps(const struct child_kept *k)
 {
-	int logs[4], from = 3, next;
-	size_t nlogs = log_fds(logs, 4);
+	int from = 3, next;
 
-	while ((next = child_next_kept(keep, logs, nlogs, from)) != INT_MAX) {
+	while ((next = child_next_kept(k, from)) != INT_MAX) {
 		if (next > from && close_range((unsigned)from, (unsigned)next - 1, 0) < 0)
 			return -1;
 		from = next + 1;
 	}
 	return close_range((unsigned)from, ~0U, 0);
+}
+
+int
+child_close_except(const int *fds, size_t n)
+{
+	struct child_kept k = { .keep = NULL, .fds = fds, .nfds = n };
+
+	return child_close_gaps(&k);
+}
+
+/* The child's descriptors: those of *keep and the log's. */
+static int
+child_close_others(const struct child_keep *keep)
+{
+	int logs[4];
+	struct child_kept k = { .keep = keep, .fds = logs, .nfds = log_fds(logs, 4) };
+
+	return child_close_gaps(&k);
 }
 
 void

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct listeners;
@@ -26,6 +27,13 @@ struct child_keep {
 	const struct listeners *ls;	/* NULL: none; a worker keeps the TCP listeners, the UDP process its sockets */
 	int fd;				/* -1: none; a session keeps its connection */
 };
+
+/*
+ * Close every descriptor from 3 up but the n in fds (in any order; a negative
+ * one stands for none): for a forked process that keeps neither listeners nor
+ * the log (the privileged helper). 0, or -1 with errno.
+ */
+int child_close_except(const int *fds, size_t n);
 
 /*
  * In the supervisor, once, before it forks: what every child inherits rather

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "listener.h"
 #include "log.h"
 #include "pidfile.h"
@@ -131,9 +132,7 @@ privsep_send(int sock, int rc, int err, bool with_fd)
 static void
 privsep_keep_only(int sock, int pidfile_fd)
 {
-	int keep[2] = { sock < pidfile_fd ? sock : pidfile_fd, sock < pidfile_fd ? pidfile_fd : sock };
-	int null = open("/dev/null", O_RDWR), i;
-	unsigned int from = 3;
+	int keep[2] = { sock, pidfile_fd }, null = open("/dev/null", O_RDWR);
 	struct stat st;
 
 	if (null >= 0) {
@@ -142,14 +141,7 @@ privsep_keep_only(int sock, int pidfile_fd)
 		if (fstat(STDERR_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
 			dup2(null, STDERR_FILENO);
 	}	/* null itself is closed with the rest */
-	for (i = 0; i < 2; i++) {
-		if (keep[i] < (int)from)
-			continue;
-		if ((unsigned int)keep[i] > from)
-			close_range(from, (unsigned int)keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	close_range(from, ~0U, 0);
+	child_close_except(keep, 2);
 }
 
 /* The privileged process: one request at a time, until the supervisor ends it or goes away. */

@@ -1,6 +1,7 @@
 /* mpechod: unit tests of the server's pure code: options, listeners, rules, limits, upper, the pool. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "acl.h"
 #include "admission.h"
 #include "banner.h"
+#include "child.h"
 #include "end.h"
 #include "limits.h"
 #include "listener.h"
@@ -439,6 +441,27 @@ test_listener_wildcard(void)
 	if (ai != NULL)
 		freeaddrinfo(ai);
 	CHECK(listener_wildcard("no-such-service-name", &ai) != 0);
+}
+
+/* child_close_except() in a child of its own: the kept descriptors stay, any order; the rest go. */
+static void
+test_child_close_except(void)
+{
+	int st = -1, fd[4], i;
+	pid_t pid;
+
+	for (i = 0; i < 4; i++)
+		fd[i] = open("/dev/null", O_RDONLY);
+	if ((pid = fork()) == 0) {
+		int keep[3] = { fd[3], -1, fd[1] };
+
+		_exit(child_close_except(keep, 3) == 0 && fcntl(fd[1], F_GETFD) >= 0 &&
+		    fcntl(fd[3], F_GETFD) >= 0 && fcntl(fd[0], F_GETFD) < 0 && fcntl(fd[2], F_GETFD) < 0 &&
+		    fcntl(STDERR_FILENO, F_GETFD) >= 0 ? 0 : 1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
 }
 
 /* -l HOST:FIRST-LAST: one spec holding the range, then a spec per port. */
@@ -892,6 +915,7 @@ unit_mpechod(void)
 	test_listener_parse();
 	test_listener_range();
 	test_listener_wildcard();
+	test_child_close_except();
 	test_end();
 	test_stream_pace();
 	test_chargen();
