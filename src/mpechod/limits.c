@@ -149,6 +149,8 @@ unlink_entry(struct limits *l, int idx)
 /*
  * When the entry holds nothing: no live session and, at now_ms, a full bucket
  * (which it always has without a rate). INT64_MAX while it has live sessions.
+ * Not a timer: evict_empty() only compares it with now_ms (at or before: drop
+ * it now; after: the earliest such time gates the next scan of a full table).
  */
 static int64_t
 empty_at(const struct limits *l, const struct source *s, int64_t now_ms)
@@ -271,6 +273,7 @@ limits_clear_live(struct limits *l)
 
 	for (i = 0; i < l->capacity; i++)
 		l->v[i].live = 0;
+	l->evict_ms = 0;	/* as limits_release(): entries may hold nothing now (no release will come) */
 }
 
 void

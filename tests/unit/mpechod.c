@@ -396,6 +396,31 @@ test_limits_rate_survives_a_flood_of_sources(void)
 	limits_free(l);
 }
 
+/*
+ * A full table whose sources all had live sessions, then a loop worker died
+ * with them (limits_clear_live()): its entries hold nothing and make room for
+ * new sources, though no session ends (limits_release()) to say so.
+ */
+static void
+test_limits_room_after_clear_live(void)
+{
+	struct limits *l = limits_new(4, 0, 10);
+	struct net_addr a;
+	char text[32];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "10.0.0.%d", i + 1);
+		a = addr(text);
+		CHECK(limits_admit(l, &a, 1000) == LIMITS_OK);
+	}
+	a = addr("10.0.1.1");
+	CHECK(limits_admit(l, &a, 1000) == LIMITS_RATE);	/* full of live sources: fails closed */
+	limits_clear_live(l);
+	CHECK(limits_admit(l, &a, 3000) == LIMITS_OK);		/* their buckets full again, nothing live */
+	limits_free(l);
+}
+
 static bool
 spec_is(const char *text, const char *host, const char *port)
 {
@@ -911,6 +936,7 @@ unit_mpechod(void)
 	test_limits_per_source();
 	test_limits_rate();
 	test_limits_rate_survives_a_flood_of_sources();
+	test_limits_room_after_clear_live();
 	test_udp_guard();
 	test_listener_parse();
 	test_listener_range();
