@@ -8,16 +8,21 @@
 #ifndef MPECHO_MODEL_H
 #define MPECHO_MODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+struct admission;
+struct child_env;
+struct config;
+struct listeners;
+struct metrics_text;
 struct net_addr;
 struct peer;
+struct proctab;
+struct session_params;
 struct status_worker;
-struct supervisor;
 struct tally;
-struct config;
-struct metrics_text;
 
 enum model_event {
 	MODEL_REOPEN,		/* SIGHUP: the log file was reopened; children reopen theirs */
@@ -25,40 +30,61 @@ enum model_event {
 	MODEL_RENEW		/* SIGHUP loaded new TLS credentials: children that hold the old go */
 };
 
+/*
+ * What a model is given of the supervisor's, and all it is given: the
+ * configuration, what every session gets, what every child drops, the
+ * listeners (workers that accept on their own keep them), the process table
+ * it fills, the tally it adds what ended to, admission (per-source counts
+ * given back, health checks counted). The supervisor keeps the rest: its
+ * signals, stop stages, endpoints, pidfile, privileged helper.
+ */
+struct model_env {
+	const struct config *cfg;
+	const struct session_params *session;
+	const struct child_env *child;
+	const struct listeners *ls;
+	struct proctab *tab;
+	struct tally *ended;		/* what ended children served and moved */
+	struct admission *adm;
+	bool draining;			/* the drain began: no new workers, no respawn */
+	void *data;			/* the model's own state (start() sets it, stop() frees it) */
+	char words[96];			/* what the model adds to the start line (" workers=2"), or "" */
+};
+
 struct model {
 	const char *name;
 	/* Before ready: set up (shared memory, the first workers). 0, or -1 with errno. */
-	int (*start)(struct supervisor *sv);
-	/* The children it may have at once (the supervisor's table); NULL: -c. */
+	int (*start)(struct model_env *env);
+	/* The children it may have at once (the process table); NULL: -c. */
 	int (*children)(const struct config *cfg);
 	/*
 	 * A connection the supervisor accepted and admitted: serve it; fd is the
 	 * model's. NULL for a model whose workers accept on their own: the
 	 * supervisor then never polls the listeners.
 	 */
-	void (*serve)(struct supervisor *sv, int fd, const struct peer *peer);
+	void (*serve)(struct model_env *env, int fd, const struct peer *peer);
 	/* A child of the model was reaped; slot is its table slot (now free, still readable). */
-	void (*reaped)(struct supervisor *sv, int slot, pid_t pid, int wstatus);
+	void (*reaped)(struct model_env *env, int slot, pid_t pid, int wstatus);
 	/* Work on a timer: returns when to be called next (INT64_MAX: no timer). */
-	int64_t (*tick)(struct supervisor *sv, int64_t now_ms);
+	int64_t (*tick)(struct model_env *env, int64_t now_ms);
 	/* Add what the live children hold (sessions, bytes) to a status tally. */
-	void (*tally)(const struct supervisor *sv, struct tally *t);
+	void (*tally)(const struct model_env *env, struct tally *t);
 	/*
 	 * The client addresses of the live sessions (at most max, health checks
 	 * and Unix-socket clients left out) into out; returns how many.
 	 */
-	int (*peers)(const struct supervisor *sv, struct net_addr *out, int max);
+	int (*peers)(const struct model_env *env, struct net_addr *out, int max);
 	/* Lines of its own for /metrics (NULL: none). */
-	void (*metrics)(const struct supervisor *sv, struct metrics_text *t);
+	void (*metrics)(const struct model_env *env, struct metrics_text *t);
 	/*
 	 * The workers, for the status page (at most max into out, in slot order);
 	 * returns how many. NULL for a model without workers (fork).
 	 */
-	int (*workers)(const struct supervisor *sv, struct status_worker *out, int max);
+	int (*workers)(const struct model_env *env, struct status_worker *out, int max);
 	/* Tell the children about an event. */
-	void (*notify)(struct supervisor *sv, enum model_event ev);
+	void (*notify)(struct model_env *env, enum model_event ev);
 	/* Release what start() set up. */
-	void (*stop)(struct supervisor *sv);
+	void (*stop)(struct model_env *env);
 };
 
 extern const struct model model_fork, model_prefork, model_loop;

@@ -17,14 +17,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admission.h"
+#include "child.h"
 #include "clock.h"
+#include "limits.h"
 #include "log.h"
 #include "mem.h"
 #include "model_loop.h"
-#include "limits.h"
 #include "options.h"
+#include "proctab.h"
+#include "session.h"
 #include "status.h"
-#include "supervisor.h"
+#include "tally.h"
 
 #define TICK_MS 100		/* missing workers are started this often */
 #define FAST_FAIL_MS 1000	/* a worker that fails this young is replaced after RESPAWN_HOLD_MS */
@@ -82,13 +86,13 @@ loop_children(const struct config *cfg)
  * that lane that retired still holds; -1 if no worker takes sessions for it.
  */
 static int
-loop_lane_room(const struct supervisor *sv, const struct loop_model *m, int lane, int *taker)
+loop_lane_room(const struct model_env *env, const struct loop_model *m, int lane, int *taker)
 {
-	int i, room = loop_share(sv->cfg->max_conns, m->workers, lane);
+	int i, room = loop_share(env->cfg->max_conns, m->workers, lane);
 
 	*taker = -1;
-	for (i = 0; i < sv->tab.size; i++) {
-		if (sv->tab.slots[i].pid <= 0 || m->lane[i] != lane)
+	for (i = 0; i < env->tab->size; i++) {
+		if (env->tab->slots[i].pid <= 0 || m->lane[i] != lane)
 			continue;
 		if (__atomic_load_n(&m->boards[i].retiring, __ATOMIC_ACQUIRE))
 			room -= __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED);
@@ -99,9 +103,9 @@ loop_lane_room(const struct supervisor *sv, const struct loop_model *m, int lane
 }
 
 static void
-loop_spawn(struct supervisor *sv, struct loop_model *m, int lane)
+loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 {
-	int slot = proctab_claim(&sv->tab), taker;
+	int slot = proctab_claim(env->tab), taker;
 	sigset_t mask;
 	pid_t pid;
 
@@ -109,8 +113,8 @@ loop_spawn(struct supervisor *sv, struct loop_model *m, int lane)
 		return;
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
 	m->lane[slot] = lane;
-	m->boards[slot].cap = loop_lane_room(sv, m, lane, &taker);
-	sv->tab.slots[slot].start_ms = clock_ms();
+	m->boards[slot].cap = loop_lane_room(env, m, lane, &taker);
+	env->tab->slots[slot].start_ms = clock_ms();
 	if ((pid = fork()) == 0) {
 		/* The worker reads these from a signalfd: they stay blocked. */
 		child_mask(&mask);
@@ -118,21 +122,21 @@ loop_spawn(struct supervisor *sv, struct loop_model *m, int lane)
 		sigaddset(&mask, SIGHUP);
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGUSR2);
-		child_begin(&sv->child, &(struct child_keep){ .ls = sv->ls, .fd = -1 }, &mask, SIGUSR1,
+		child_begin(env->child, &(struct child_keep){ .ls = env->ls, .fd = -1 }, &mask, SIGUSR1,
 		    "worker-error", 1);
 		loop_worker_run(&m->job, &m->boards[slot]);
 	}
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
 		    log_qerr());
-		sv->ended.fork_failures++;
-		proctab_unclaim(&sv->tab, slot);
+		env->ended->fork_failures++;
+		proctab_unclaim(env->tab, slot);
 		m->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 		return;
 	}
-	proctab_bind(&sv->tab, slot, pid);
-	sv->ended.workers_started++;
-	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
+	proctab_bind(env->tab, slot, pid);
+	env->ended->workers_started++;
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, env->tab->live);
 }
 
 /* --max-per-source, --rate: one table for the workers, in shared memory, behind a robust lock. */
@@ -159,7 +163,7 @@ loop_limits_start(const struct config *cfg, struct loop_model *m)
 }
 
 static int
-loop_start(struct supervisor *sv)
+loop_start(struct model_env *env)
 {
 	struct loop_model *m = calloc(1, sizeof(*m));
 	long nofile;
@@ -167,80 +171,80 @@ loop_start(struct supervisor *sv)
 
 	if (m == NULL)
 		return -1;
-	sv->model_data = m;
+	env->data = m;
 	m->limit_log.max = 1;
-	m->workers = loop_workers(sv->cfg, &nofile);
-	m->boards = mem_shared((size_t)sv->tab.size * sizeof(*m->boards));
+	m->workers = loop_workers(env->cfg, &nofile);
+	m->boards = mem_shared((size_t)env->tab->size * sizeof(*m->boards));
 	m->totals = mem_shared(sizeof(*m->totals));
-	m->lane = calloc((size_t)sv->tab.size, sizeof(*m->lane));
+	m->lane = calloc((size_t)env->tab->size, sizeof(*m->lane));
 	if (m->boards == NULL || m->totals == NULL || m->lane == NULL)
 		return -1;
-	if (loop_limits_start(sv->cfg, m) < 0)
+	if (loop_limits_start(env->cfg, m) < 0)
 		return -1;
-	m->job = (struct loop_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
-	    .totals = m->totals, .limits = m->limits, .prefix6 = sv->cfg->source_prefix6,
-	    .proxy_from = &sv->cfg->proxy_from, .proxy_timeout_ms = sv->cfg->proxy_timeout * 1000,
-	    .supervisor = (long)getpid(), .grace_ms = sv->cfg->grace * 1000,
-	    .max_requests = sv->cfg->max_requests };
+	m->job = (struct loop_job){ .ls = env->ls, .session = env->session, .acl = &env->cfg->acl,
+	    .totals = m->totals, .limits = m->limits, .prefix6 = env->cfg->source_prefix6,
+	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
+	    .supervisor = (long)getpid(), .grace_ms = env->cfg->grace * 1000,
+	    .max_requests = env->cfg->max_requests };
 	if (nofile > 0)
-		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d nofile=%ld "
-		    "per_worker=%d", m->workers, nofile, loop_share(sv->cfg->max_conns, m->workers, 0));
+		snprintf(env->words, sizeof(env->words), " workers=%d nofile=%ld "
+		    "per_worker=%d", m->workers, nofile, loop_share(env->cfg->max_conns, m->workers, 0));
 	else
-		snprintf(sv->model_words, sizeof(sv->model_words), " workers=%d", m->workers);
+		snprintf(env->words, sizeof(env->words), " workers=%d", m->workers);
 	for (i = 0; i < m->workers; i++)
-		loop_spawn(sv, m, i);
+		loop_spawn(env, m, i);
 	return 0;
 }
 
 static void
-loop_stop(struct supervisor *sv)
+loop_stop(struct model_env *env)
 {
-	struct loop_model *m = sv->model_data;
+	struct loop_model *m = env->data;
 
-	mem_free(m->boards, (size_t)sv->tab.size * sizeof(*m->boards));
+	mem_free(m->boards, (size_t)env->tab->size * sizeof(*m->boards));
 	free(m->lane);
 	mem_free(m->totals, sizeof(*m->totals));
 	limits_free(m->limits);
 	free(m);
-	sv->model_data = NULL;
+	env->data = NULL;
 }
 
 /* What a worker that ended did goes into the supervisor's figures; its live sessions were lost. */
 static int
-loop_fold(struct supervisor *sv, struct loop_model *m, const struct loop_board *b, int64_t age)
+loop_fold(struct model_env *env, struct loop_model *m, const struct loop_board *b, int64_t age)
 {
 	int i, lost = __atomic_load_n(&b->live, __ATOMIC_RELAXED);
 
-	sv->ended.served += b->served;
-	sv->ended.bytes_in += b->bytes_in;
-	sv->ended.bytes_out += b->bytes_out;
+	env->ended->served += b->served;
+	env->ended->bytes_in += b->bytes_in;
+	env->ended->bytes_out += b->bytes_out;
 	for (i = 0; i < END_REASONS; i++)
-		sv->ended.ended[i] += b->ended[i];
+		env->ended->ended[i] += b->ended[i];
 	for (i = 0; i < END_BUCKETS; i++)
-		sv->ended.duration[i] += b->duration[i];
-	sv->ended.duration_ms += b->duration_ms;
-	sv->ended.accept_pauses += b->accept_pauses;
-	sv->adm.checks += b->checks;
+		env->ended->duration[i] += b->duration[i];
+	env->ended->duration_ms += b->duration_ms;
+	env->ended->accept_pauses += b->accept_pauses;
+	env->adm->checks += b->checks;
 	for (i = 0; i < lost; i++)	/* how long each lasted is not known: at most the worker's age */
-		tally_end(&sv->ended, &sv->adm.checks, SESSION_SERVED, END_KILLED, age);
+		tally_end(env->ended, &env->adm->checks, SESSION_SERVED, END_KILLED, age);
 	__atomic_sub_fetch(&m->totals->live, lost, __ATOMIC_RELAXED);
 	if (lost > 0 && m->limits != NULL) {	/* its sources' counts cannot be given back one by one */
 		loop_limits_lock(&m->job);
 		limits_clear_live(m->limits);
 		__atomic_add_fetch(&m->totals->generation, 1, __ATOMIC_RELEASE);
 		loop_limits_unlock(&m->job);
-		proctab_signal(&sv->tab, SIGUSR2);	/* the others give theirs back now */
+		proctab_signal(env->tab, SIGUSR2);	/* the others give theirs back now */
 	}
 	return lost;
 }
 
 static void
-loop_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
+loop_reaped(struct model_env *env, int slot, pid_t pid, int wstatus)
 {
-	struct loop_model *m = sv->model_data;
-	int64_t now = clock_ms(), age = now - sv->tab.slots[slot].start_ms;
+	struct loop_model *m = env->data;
+	int64_t now = clock_ms(), age = now - env->tab->slots[slot].start_ms;
 	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
-	int lost = loop_fold(sv, m, &m->boards[slot], age);
+	int lost = loop_fold(env, m, &m->boards[slot], age);
 	char how[64];
 
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
@@ -250,7 +254,7 @@ loop_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
 		snprintf(how, sizeof(how), "signal=%s", end_signal_name(WTERMSIG(wstatus)));
 	log_msg(failed || lost > 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s "
 	    "lost=%d age=%lld.%03lld workers=%d", (long)pid, how, lost, (long long)(age / 1000),
-	    (long long)(age % 1000), sv->tab.live);
+	    (long long)(age % 1000), env->tab->live);
 	if (failed && age < FAST_FAIL_MS)
 		m->spawn_hold_ms = now + RESPAWN_HOLD_MS;
 	m->tick_ms = now;	/* replace it at the next turn (unless respawning is held) */
@@ -261,57 +265,57 @@ loop_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
  * grew: it may be waiting without the listeners), or a worker started for it.
  */
 static void
-loop_lanes(struct supervisor *sv, struct loop_model *m, int64_t now)
+loop_lanes(struct model_env *env, struct loop_model *m, int64_t now)
 {
 	int lane, room, taker;
 
 	for (lane = 0; lane < m->workers; lane++) {
-		room = loop_lane_room(sv, m, lane, &taker);
+		room = loop_lane_room(env, m, lane, &taker);
 		if (taker >= 0 && room != m->boards[taker].cap) {
 			__atomic_store_n(&m->boards[taker].cap, room, __ATOMIC_RELEASE);
 			if (room > 0)
-				kill(sv->tab.slots[taker].pid, SIGUSR2);
-		} else if (taker < 0 && now >= m->spawn_hold_ms && sv->tab.nfree > 0) {
-			loop_spawn(sv, m, lane);
+				kill(env->tab->slots[taker].pid, SIGUSR2);
+		} else if (taker < 0 && now >= m->spawn_hold_ms && env->tab->nfree > 0) {
+			loop_spawn(env, m, lane);
 		}
 	}
 }
 
 /* Start missing workers; the limit line once per stretch at -c. */
 static int64_t
-loop_tick(struct supervisor *sv, int64_t now)
+loop_tick(struct model_env *env, int64_t now)
 {
-	struct loop_model *m = sv->model_data;
+	struct loop_model *m = env->data;
 	int live = __atomic_load_n(&m->totals->live, __ATOMIC_RELAXED);
 
-	if (sv->stage != RUNNING)
+	if (env->draining)
 		return INT64_MAX;
 	if (now < m->tick_ms)
 		return m->tick_ms;
 	m->tick_ms = now + TICK_MS;
 	if (m->limit_log.held > 0)
 		log_throttle_roll(&m->limit_log, now, "limit-held");
-	if (live >= sv->cfg->max_conns && !m->at_limit_logged) {
+	if (live >= env->cfg->max_conns && !m->at_limit_logged) {
 		if (log_throttle_allow(&m->limit_log, now, "limit-held"))
 			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-			    live, sv->cfg->max_conns);
+			    live, env->cfg->max_conns);
 		m->at_limit_logged = true;
-	} else if (live < sv->cfg->max_conns) {
+	} else if (live < env->cfg->max_conns) {
 		m->at_limit_logged = false;
 	}
-	loop_lanes(sv, m, now);
+	loop_lanes(env, m, now);
 	return m->tick_ms;
 }
 
 static void
-loop_tally(const struct supervisor *sv, struct tally *t)
+loop_tally(const struct model_env *env, struct tally *t)
 {
-	const struct loop_model *m = sv->model_data;
+	const struct loop_model *m = env->data;
 	const struct loop_board *b;
 	int i, k;
 
-	for (i = 0; i < sv->tab.size; i++) {
-		if (sv->tab.slots[i].pid <= 0)
+	for (i = 0; i < env->tab->size; i++) {
+		if (env->tab->slots[i].pid <= 0)
 			continue;
 		b = &m->boards[i];
 		t->sessions += __atomic_load_n(&b->live, __ATOMIC_RELAXED);
@@ -332,28 +336,28 @@ loop_tally(const struct supervisor *sv, struct tally *t)
 
 /* /metrics: each worker's sessions now, and the workers started. */
 static void
-loop_metrics(const struct supervisor *sv, struct metrics_text *t)
+loop_metrics(const struct model_env *env, struct metrics_text *t)
 {
-	const struct loop_model *m = sv->model_data;
+	const struct loop_model *m = env->data;
 	int i;
 
 	metrics_printf(t, "# HELP mpechod_loop_worker_sessions Sessions a loop worker holds now.\n"
 	    "# TYPE mpechod_loop_worker_sessions gauge\n");
-	for (i = 0; i < sv->tab.size; i++)
-		if (sv->tab.slots[i].pid > 0)
+	for (i = 0; i < env->tab->size; i++)
+		if (env->tab->slots[i].pid > 0)
 			metrics_printf(t, "mpechod_loop_worker_sessions{lane=\"%d\",pid=\"%ld\"} %d\n",
-			    m->lane[i], (long)sv->tab.slots[i].pid,
+			    m->lane[i], (long)env->tab->slots[i].pid,
 			    __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED));
 	metrics_printf(t, "# HELP mpechod_loop_workers_started_total Loop workers started.\n"
 	    "# TYPE mpechod_loop_workers_started_total counter\n"
-	    "mpechod_loop_workers_started_total %llu\n", (unsigned long long)sv->ended.workers_started);
+	    "mpechod_loop_workers_started_total %llu\n", (unsigned long long)env->ended->workers_started);
 }
 
 /* The workers do not publish their clients' addresses: a million would not fit a page anyway. */
 static int
-loop_peers(const struct supervisor *sv, struct net_addr *out, int max)
+loop_peers(const struct model_env *env, struct net_addr *out, int max)
 {
-	(void)sv;
+	(void)env;
 	(void)out;
 	(void)max;
 	return 0;
@@ -361,25 +365,25 @@ loop_peers(const struct supervisor *sv, struct net_addr *out, int max)
 
 /* Workers reopen the log file on HUP; in a drain they take no new client and leave once idle. */
 static void
-loop_notify(struct supervisor *sv, enum model_event ev)
+loop_notify(struct model_env *env, enum model_event ev)
 {
 	if (ev == MODEL_REOPEN)
-		proctab_signal(&sv->tab, SIGHUP);
+		proctab_signal(env->tab, SIGHUP);
 	else if (ev == MODEL_DRAIN)
-		proctab_signal(&sv->tab, SIGUSR1);
+		proctab_signal(env->tab, SIGUSR1);
 }
 
 /* The workers for the status page: each serving its sessions, or leaving (--max-requests). */
 static int
-loop_list(const struct supervisor *sv, struct status_worker *out, int max)
+loop_list(const struct model_env *env, struct status_worker *out, int max)
 {
-	const struct loop_model *m = sv->model_data;
+	const struct loop_model *m = env->data;
 	int i, n = 0;
 
-	for (i = 0; i < sv->tab.size && n < max; i++) {
-		if (sv->tab.slots[i].pid <= 0)
+	for (i = 0; i < env->tab->size && n < max; i++) {
+		if (env->tab->slots[i].pid <= 0)
 			continue;
-		out[n] = (struct status_worker){ .pid = (long)sv->tab.slots[i].pid,
+		out[n] = (struct status_worker){ .pid = (long)env->tab->slots[i].pid,
 		    .connections = __atomic_load_n(&m->boards[i].live, __ATOMIC_RELAXED),
 		    .served = __atomic_load_n(&m->boards[i].served, __ATOMIC_RELAXED) };
 		snprintf(out[n++].state, sizeof(out->state), "%s",

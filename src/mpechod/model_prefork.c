@@ -14,12 +14,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admission.h"
+#include "child.h"
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
 #include "options.h"
+#include "proctab.h"
+#include "session.h"
 #include "status.h"
-#include "supervisor.h"
+#include "tally.h"
 #include "worker.h"
 
 #define SPAWN_MAX 32		/* workers started in one step at most */
@@ -60,15 +64,15 @@ prefork_plan(int idle, int total, const struct config *cfg)
 }
 
 static void
-pool_spawn(struct supervisor *sv, struct pool *p)
+pool_spawn(struct model_env *env, struct pool *p)
 {
-	int slot = proctab_claim(&sv->tab);
-	struct child_keep keep = { .ls = sv->ls, .fd = -1 };
+	int slot = proctab_claim(env->tab);
+	struct child_keep keep = { .ls = env->ls, .fd = -1 };
 	sigset_t wait_set;
 	pid_t pid;
 
 	memset(&p->board[slot], 0, sizeof(p->board[slot]));
-	sv->tab.slots[slot].start_ms = clock_ms();
+	env->tab->slots[slot].start_ms = clock_ms();
 	p->retiring[slot] = false;
 	if ((pid = fork()) == 0) {
 		/* The worker reads SIGUSR1 and SIGHUP from a signalfd: they stay blocked. */
@@ -76,57 +80,57 @@ pool_spawn(struct supervisor *sv, struct pool *p)
 		sigaddset(&wait_set, SIGUSR1);
 		sigaddset(&wait_set, SIGHUP);
 		/* An orphaned worker leaves after its session in hand, and frees the listeners. */
-		child_begin(&sv->child, &keep, &wait_set, SIGUSR1, "worker-error", 1);
+		child_begin(env->child, &keep, &wait_set, SIGUSR1, "worker-error", 1);
 		worker_run(&p->job, &p->board[slot]);
 	}
 	if (pid < 0) {
 		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
 		    log_qerr());
-		sv->ended.fork_failures++;
-		proctab_unclaim(&sv->tab, slot);
+		env->ended->fork_failures++;
+		proctab_unclaim(env->tab, slot);
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 		return;
 	}
-	proctab_bind(&sv->tab, slot, pid);
-	sv->ended.workers_started++;
-	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, sv->tab.live);
+	proctab_bind(env->tab, slot, pid);
+	env->ended->workers_started++;
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, env->tab->live);
 }
 
 static int
-pool_start(struct supervisor *sv)
+pool_start(struct model_env *env)
 {
-	size_t n = (size_t)sv->cfg->max_conns;
+	size_t n = (size_t)env->cfg->max_conns;
 	struct pool *p = calloc(1, sizeof(*p));
 	int i;
 
 	if (p == NULL)
 		return -1;
-	sv->model_data = p;
+	env->data = p;
 	p->limit_log.max = 1;
 	p->board = mem_shared(n * sizeof(*p->board));
 	p->totals = mem_shared(sizeof(*p->totals));
 	p->retiring = mem_private(n * sizeof(*p->retiring));
 	if (p->board == NULL || p->totals == NULL || p->retiring == NULL)
 		return -1;
-	p->job = (struct worker_job){ .ls = sv->ls, .session = &sv->session, .acl = &sv->cfg->acl,
-	    .proxy_from = &sv->cfg->proxy_from, .proxy_timeout_ms = sv->cfg->proxy_timeout * 1000,
-	    .max_requests = sv->cfg->max_requests, .totals = p->totals };
-	for (i = 0; i < sv->cfg->start_workers; i++)
-		pool_spawn(sv, p);
+	p->job = (struct worker_job){ .ls = env->ls, .session = env->session, .acl = &env->cfg->acl,
+	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
+	    .max_requests = env->cfg->max_requests, .totals = p->totals };
+	for (i = 0; i < env->cfg->start_workers; i++)
+		pool_spawn(env, p);
 	return 0;
 }
 
 static void
-pool_stop(struct supervisor *sv)
+pool_stop(struct model_env *env)
 {
-	struct pool *p = sv->model_data;
-	size_t n = (size_t)sv->cfg->max_conns;
+	struct pool *p = env->data;
+	size_t n = (size_t)env->cfg->max_conns;
 
 	mem_free(p->board, n * sizeof(*p->board));
 	mem_free(p->totals, sizeof(*p->totals));
 	mem_free(p->retiring, n * sizeof(*p->retiring));
 	free(p);
-	sv->model_data = NULL;
+	env->data = NULL;
 }
 
 /*
@@ -154,7 +158,7 @@ pool_note_fast_failure(struct pool *p, int64_t now)
 
 /* A worker that died while serving: that session's end line is the supervisor's to write. */
 static void
-pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid, int wstatus,
+pool_log_lost_session(struct model_env *env, struct pool *p, int slot, pid_t pid, int wstatus,
     int64_t now)
 {
 	const struct worker_board *b = &p->board[slot];
@@ -164,40 +168,40 @@ pool_log_lost_session(struct supervisor *sv, struct pool *p, int slot, pid_t pid
 	__atomic_sub_fetch(&p->totals->busy, 1, __ATOMIC_RELAXED);
 	session_log_end(b->peer, kind, (long)pid, end_describe(wstatus, how, sizeof(how)),
 	    b->cur.bytes_in, b->cur.bytes_out, now - b->session_start_ms, p->totals->busy);
-	tally_end(&sv->ended, &sv->adm.checks, kind, END_KILLED, now - b->session_start_ms);
+	tally_end(env->ended, &env->adm->checks, kind, END_KILLED, now - b->session_start_ms);
 }
 
 static void
-pool_reaped(struct supervisor *sv, int slot, pid_t pid, int wstatus)
+pool_reaped(struct model_env *env, int slot, pid_t pid, int wstatus)
 {
-	struct pool *p = sv->model_data;
+	struct pool *p = env->data;
 	const struct worker_board *b = &p->board[slot];
-	int64_t now = clock_ms(), age = now - sv->tab.slots[slot].start_ms;
+	int64_t now = clock_ms(), age = now - env->tab->slots[slot].start_ms;
 	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
 	char how[64];
 
 	if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY)
-		pool_log_lost_session(sv, p, slot, pid, wstatus, now);
-	sv->ended.served += b->sessions;
-	sv->ended.bytes_in += b->bytes_in + b->cur.bytes_in;
-	sv->ended.bytes_out += b->bytes_out + b->cur.bytes_out;
+		pool_log_lost_session(env, p, slot, pid, wstatus, now);
+	env->ended->served += b->sessions;
+	env->ended->bytes_in += b->bytes_in + b->cur.bytes_in;
+	env->ended->bytes_out += b->bytes_out + b->cur.bytes_out;
 	log_msg(failed ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s sessions=%llu age=%lld.%03lld workers=%d",
 	    (long)pid, end_wait_text(wstatus, how, sizeof(how)), (unsigned long long)b->sessions, (long long)(age / 1000),
-	    (long long)(age % 1000), sv->tab.live);
-	if (failed && age < FAST_FAIL_MS && sv->stage == RUNNING)
+	    (long long)(age % 1000), env->tab->live);
+	if (failed && age < FAST_FAIL_MS && !env->draining)
 		pool_note_fast_failure(p, now);
 	p->maintain_ms = now;	/* replace it at once (unless respawning is held) */
 }
 
 /* Idle workers not yet told to leave; *victim becomes one of them that may retire, or stays -1. */
 static int
-pool_idle(const struct supervisor *sv, const struct pool *p, int *victim)
+pool_idle(const struct model_env *env, const struct pool *p, int *victim)
 {
 	int i, idle = 0, state;
 
 	*victim = -1;
-	for (i = 0; i < sv->tab.size; i++) {
-		if (sv->tab.slots[i].pid <= 0 || p->retiring[i])
+	for (i = 0; i < env->tab->size; i++) {
+		if (env->tab->slots[i].pid <= 0 || p->retiring[i])
 			continue;
 		state = __atomic_load_n(&p->board[i].state, __ATOMIC_RELAXED);
 		if (state != WORKER_BUSY) {
@@ -211,53 +215,53 @@ pool_idle(const struct supervisor *sv, const struct pool *p, int *victim)
 
 /* Size the pool: start workers while too few are idle, retire one while too many are. */
 static void
-pool_maintain(struct supervisor *sv, struct pool *p, int64_t now)
+pool_maintain(struct model_env *env, struct pool *p, int64_t now)
 {
 	int idle, plan, victim;
 
 	p->maintain_ms = now + MAINTAIN_MS;
-	idle = pool_idle(sv, p, &victim);
+	idle = pool_idle(env, p, &victim);
 	if (p->limit_log.held > 0)
 		log_throttle_roll(&p->limit_log, now, "limit-held");
-	if (idle == 0 && sv->tab.live == sv->cfg->max_conns && !p->at_limit_logged) {
+	if (idle == 0 && env->tab->live == env->cfg->max_conns && !p->at_limit_logged) {
 		if (log_throttle_allow(&p->limit_log, now, "limit-held"))
 			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-			    sv->tab.live, sv->cfg->max_conns);
+			    env->tab->live, env->cfg->max_conns);
 		p->at_limit_logged = true;
 	} else if (idle > 0) {
 		p->at_limit_logged = false;
 	}
-	plan = prefork_plan(idle, sv->tab.live, sv->cfg);
+	plan = prefork_plan(idle, env->tab->live, env->cfg);
 	if (plan > 0 && now >= p->spawn_hold_ms) {
 		while (plan-- > 0)
-			pool_spawn(sv, p);
+			pool_spawn(env, p);
 	} else if (plan < 0 && victim >= 0) {
 		p->retiring[victim] = true;
-		kill(sv->tab.slots[victim].pid, SIGUSR1);	/* it leaves now, or after a connection it just took */
+		kill(env->tab->slots[victim].pid, SIGUSR1);	/* it leaves now, or after a connection it just took */
 	}
 }
 
 static int64_t
-pool_tick(struct supervisor *sv, int64_t now_ms)
+pool_tick(struct model_env *env, int64_t now_ms)
 {
-	struct pool *p = sv->model_data;
+	struct pool *p = env->data;
 
-	if (sv->stage != RUNNING)
+	if (env->draining)
 		return INT64_MAX;
 	if (now_ms >= p->maintain_ms)
-		pool_maintain(sv, p, now_ms);
+		pool_maintain(env, p, now_ms);
 	return p->maintain_ms;
 }
 
 static void
-pool_tally(const struct supervisor *sv, struct tally *t)
+pool_tally(const struct model_env *env, struct tally *t)
 {
-	const struct pool *p = sv->model_data;
+	const struct pool *p = env->data;
 	const struct worker_board *b;
 	int i;
 
-	for (i = 0; i < sv->tab.size; i++) {
-		if (sv->tab.slots[i].pid <= 0)
+	for (i = 0; i < env->tab->size; i++) {
+		if (env->tab->slots[i].pid <= 0)
 			continue;
 		b = &p->board[i];
 		t->bytes_in += __atomic_load_n(&b->bytes_in, __ATOMIC_RELAXED) +
@@ -268,7 +272,7 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 		if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY)
 			t->sessions++;
 	}
-	t->workers = sv->tab.live;
+	t->workers = env->tab->live;
 	for (i = 0; i < REFUSAL_COUNT; i++)
 		t->refused[i] += __atomic_load_n(&p->totals->refused[i], __ATOMIC_RELAXED);
 	t->checks += __atomic_load_n(&p->totals->checks, __ATOMIC_RELAXED);
@@ -281,15 +285,15 @@ pool_tally(const struct supervisor *sv, struct tally *t)
 }
 
 static int
-pool_peers(const struct supervisor *sv, struct net_addr *out, int max)
+pool_peers(const struct model_env *env, struct net_addr *out, int max)
 {
-	const struct pool *p = sv->model_data;
+	const struct pool *p = env->data;
 	const struct worker_board *b;
 	int i, n = 0;
 
-	for (i = 0; i < sv->tab.size && n < max; i++) {
+	for (i = 0; i < env->tab->size && n < max; i++) {
 		b = &p->board[i];
-		if (sv->tab.slots[i].pid > 0 && __atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY &&
+		if (env->tab->slots[i].pid > 0 && __atomic_load_n(&b->state, __ATOMIC_RELAXED) == WORKER_BUSY &&
 		    b->addr.family != 0 && !b->check)
 			out[n++] = b->addr;
 	}
@@ -297,18 +301,18 @@ pool_peers(const struct supervisor *sv, struct net_addr *out, int max)
 }
 
 static int
-pool_workers(const struct supervisor *sv, struct status_worker *out, int max)
+pool_workers(const struct model_env *env, struct status_worker *out, int max)
 {
 	static const char *const names[] = { [WORKER_STARTING] = "starting", [WORKER_IDLE] = "idle",
 	    [WORKER_BUSY] = "busy" };
-	const struct pool *p = sv->model_data;
+	const struct pool *p = env->data;
 	int i, n = 0, state;
 
-	for (i = 0; i < sv->tab.size && n < max; i++) {
-		if (sv->tab.slots[i].pid <= 0)
+	for (i = 0; i < env->tab->size && n < max; i++) {
+		if (env->tab->slots[i].pid <= 0)
 			continue;
 		state = __atomic_load_n(&p->board[i].state, __ATOMIC_RELAXED);
-		out[n] = (struct status_worker){ .pid = (long)sv->tab.slots[i].pid,
+		out[n] = (struct status_worker){ .pid = (long)env->tab->slots[i].pid,
 		    .connections = state == WORKER_BUSY,
 		    .served = __atomic_load_n(&p->board[i].sessions, __ATOMIC_RELAXED) };
 		snprintf(out[n++].state, sizeof(out->state), "%s", p->retiring[i] && state != WORKER_BUSY ?
@@ -323,18 +327,18 @@ pool_workers(const struct supervisor *sv, struct status_worker *out, int max)
  * leaves once idle) and new ones, forked with the new credentials, take over.
  */
 static void
-pool_notify(struct supervisor *sv, enum model_event ev)
+pool_notify(struct model_env *env, enum model_event ev)
 {
-	struct pool *p = sv->model_data;
+	struct pool *p = env->data;
 	int i;
 
 	if (ev == MODEL_RENEW) {
-		for (i = 0; i < sv->tab.size; i++)
-			if (sv->tab.slots[i].pid > 0)
+		for (i = 0; i < env->tab->size; i++)
+			if (env->tab->slots[i].pid > 0)
 				p->retiring[i] = true;
 		p->maintain_ms = 0;	/* replacements at the next tick */
 	}
-	proctab_signal(&sv->tab, ev == MODEL_REOPEN ? SIGHUP : SIGUSR1);
+	proctab_signal(env->tab, ev == MODEL_REOPEN ? SIGHUP : SIGUSR1);
 }
 
 const struct model model_prefork = {

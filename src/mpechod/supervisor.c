@@ -66,7 +66,7 @@ supervisor_accept(struct supervisor *sv, const struct listener *l)
 			if (l->proxy)
 				supervisor_proxy_accept(sv, fd, &peer);
 			else if (admission_check(&sv->adm, &peer, clock_ms()) == ADMITTED)
-				sv->model->serve(sv, fd, &peer);
+				sv->model->serve(&sv->menv, fd, &peer);
 			else
 				close(fd);
 			continue;
@@ -100,7 +100,7 @@ supervisor_reap(struct supervisor *sv)
 		if ((slot = proctab_reap(&sv->tab, pid)) < 0)
 			log_msg(LOG_LVL_DEBUG, "event=reap pid=%ld note=unknown-child", (long)pid);
 		else
-			sv->model->reaped(sv, slot, pid, status);
+			sv->model->reaped(&sv->menv, slot, pid, status);
 	}
 	if (n > 0)
 		log_msg(LOG_LVL_DEBUG, "event=reap children=%d sessions=%d", n, sv->tab.live);
@@ -115,7 +115,7 @@ supervisor_tally(const struct supervisor *sv)
 	t.workers = -1;
 	memcpy(t.refused, sv->adm.refused, sizeof(t.refused));
 	t.checks = sv->adm.checks;
-	sv->model->tally(sv, &t);
+	sv->model->tally(&sv->menv, &t);
 	return t;
 }
 
@@ -127,10 +127,10 @@ supervisor_reopen(struct supervisor *sv)
 		    log_qf("%s", log_strerror(errno)));
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
-	sv->model->notify(sv, MODEL_REOPEN);
+	sv->model->notify(&sv->menv, MODEL_REOPEN);
 	supervisor_udp_signal(sv, SIGHUP);	/* the UDP process reopens its log too */
 	if (sv->tls != NULL && tls_server_reload(sv->tls) == 0)
-		sv->model->notify(sv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
+		sv->model->notify(&sv->menv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
 }
 
 static void
@@ -171,7 +171,7 @@ supervisor_timers(struct supervisor *sv, int64_t now)
 	if (sv->resume_ms > 0 && now >= sv->resume_ms)
 		sv->resume_ms = 0;
 	next = admission_tick(&sv->adm, now);
-	if ((t = sv->model->tick(sv, now)) < next)
+	if ((t = sv->model->tick(&sv->menv, now)) < next)
 		next = t;
 	if ((t = supervisor_proxy_expire(sv, now)) < next)
 		next = t;
@@ -304,14 +304,16 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->child = (struct child_env){ .privs = cfg->privs.set ? &cfg->privs : NULL,
 	    .supervisor = getpid() };
 	child_prepare(&sv->child);
+	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
+	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm };
 	return 0;
 }
 
 static void
 supervisor_free(struct supervisor *sv)
 {
-	if (sv->model_data != NULL)
-		sv->model->stop(sv);
+	if (sv->menv.data != NULL)
+		sv->model->stop(&sv->menv);
 	listeners_close(sv->ls);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);
@@ -372,7 +374,7 @@ supervisor_log_ready(const struct supervisor *sv)
 
 	log_msg(LOG_LVL_NOTICE, "event=start version=%s pid=%ld service=%s model=%s max_conns=%d%s",
 	    MPECHO_VERSION, (long)getpid(), sv->cfg->service->name, sv->model->name,
-	    sv->cfg->max_conns, sv->model_words);
+	    sv->cfg->max_conns, sv->menv.words);
 	for (i = 0; i < sv->ls->n; i++)
 		log_msg(LOG_LVL_NOTICE, "event=listen addr=%s%s%s%s%s%s", sv->ls->v[i].name,
 		    sv->ls->v[i].label[0] != '\0' ? " " : "", sv->ls->v[i].label,
@@ -442,7 +444,7 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 		log_errtext(msg, sizeof(msg), "cannot write the pidfile %s", env->pidfile->path);
 		goto failed;
 	}
-	if (sv.model->start(&sv) < 0 || supervisor_udp_start(&sv) < 0) {
+	if (sv.model->start(&sv.menv) < 0 || supervisor_udp_start(&sv) < 0) {
 		log_errtext(msg, sizeof(msg), "cannot start the %s model and the UDP process",
 		    sv.model->name);
 		goto failed;

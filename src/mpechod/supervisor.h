@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "child.h"
 #include "metrics.h"
+#include "model.h"
 #include "notify.h"
 #include "pending.h"
 #include "privsep.h"
@@ -78,8 +79,7 @@ struct supervisor {
 	struct proctab tab;		/* the children */
 	struct admission adm;
 	const struct model *model;
-	void *model_data;		/* the model's own state */
-	char model_words[96];		/* what the model adds to the start line (" workers=2"), or "" */
+	struct model_env menv;		/* what the model sees: parts of this, and its own state */
 	struct tally ended;		/* what ended children served and moved */
 	enum stop_stage stage;
 	bool leaving;			/* RUNNING, but --shutdown-delay is running out: not ready */

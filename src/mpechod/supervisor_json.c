@@ -101,7 +101,7 @@ supervisor_json_tally(struct status_view *v, const struct supervisor *sv, const 
 		v->busy = tl->sessions;
 		v->workers_started = tl->workers_started;
 		if (sv->model->workers != NULL)
-			v->nworkers = sv->model->workers(sv, v->worker, STATUS_WORKERS);
+			v->nworkers = sv->model->workers(&sv->menv, v->worker, STATUS_WORKERS);
 		supervisor_json_busy(v);
 		v->idle = v->workers - v->busy;
 	}
@@ -141,7 +141,7 @@ supervisor_json_sources(struct status_view *v, const struct supervisor *sv)
 	struct net_addr top[STATUS_SOURCES], *a = calloc((size_t)sv->tab.size + 1, sizeof(*a));
 	int count[STATUS_SOURCES] = { 0 }, n = 0, k, i, run;
 
-	k = a != NULL ? sv->model->peers(sv, a, sv->tab.size) : 0;
+	k = a != NULL ? sv->model->peers(&sv->menv, a, sv->tab.size) : 0;
 	qsort(a, (size_t)k, sizeof(*a), supervisor_json_addr_cmp);
 	for (i = 0; i < k; i += run) {
 		for (run = 1; i + run < k && supervisor_json_addr_cmp(&a[i], &a[i + run]) == 0; run++)

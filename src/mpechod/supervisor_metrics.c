@@ -92,7 +92,7 @@ supervisor_metrics_process(struct metrics_text *t, const struct supervisor *sv, 
 		metrics_printf(t, "mpechod_workers_started_total %llu\n", (unsigned long long)tl->workers_started);
 	}
 	if (sv->model->metrics != NULL)
-		sv->model->metrics(sv, t);
+		sv->model->metrics(&sv->menv, t);
 	supervisor_metric(t, "start_time_seconds", "gauge", "When the server started, in Unix time.");
 	metrics_printf(t, "mpechod_start_time_seconds %lld\n", (long long)sv->start_unix);
 	supervisor_metric(t, "build_info", "gauge", "The version, service and process model; always 1.");

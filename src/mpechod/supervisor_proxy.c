@@ -52,7 +52,7 @@ supervisor_proxy_step(struct supervisor *sv, int i)
 		if (admission_check(&sv->adm, &client, now) == ADMITTED) {
 			fd = c->fd;	/* out of the table first: the session forked next must not close it */
 			pending_remove(&sv->pending, i, true);
-			sv->model->serve(sv, fd, &client);
+			sv->model->serve(&sv->menv, fd, &client);
 			return;
 		}
 		break;

@@ -60,8 +60,9 @@ supervisor_drain(struct supervisor *sv, bool handed_over)
 	supervisor_udp_stop(sv);	/* datagrams have no session to drain */
 	notify_send(&sv->notify, "STOPPING=1\nSTATUS=%s", handed_over ? "handed over, draining" :
 	    "draining");
-	sv->model->notify(sv, MODEL_DRAIN);
+	sv->model->notify(&sv->menv, MODEL_DRAIN);
 	sv->stage = DRAINING;
+	sv->menv.draining = true;
 	sv->stage_deadline_ms = clock_ms() + (int64_t)sv->cfg->grace * 1000;
 }
 
