@@ -8,6 +8,7 @@
 #ifndef MPECHO_MODEL_H
 #define MPECHO_MODEL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -88,6 +89,19 @@ struct model {
 };
 
 extern const struct model model_fork, model_prefork, model_loop;
+
+/*
+ * A worker of a pool model (prefork, loop) into slot, claimed from env->tab.
+ * The child keeps the listeners, keeps signals blocked (the worker reads them
+ * from its signalfd), drops what child_begin() drops, and gets 0. The
+ * supervisor gets the pid, the worker recorded in the table and counted; or
+ * -1 (fork failed: logged, counted, the slot given back).
+ */
+pid_t model_fork_worker(struct model_env *env, int slot, const sigset_t *signals);
+
+/* The next signal a worker's signalfd (non-blocking) holds: true, or false when none. */
+struct signalfd_siginfo;
+bool model_worker_signal(int sigfd, struct signalfd_siginfo *si);
 
 /*
  * The prefork pool's next step, pure (Apache prefork rules, at most

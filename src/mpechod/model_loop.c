@@ -106,7 +106,7 @@ static void
 loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 {
 	int slot = proctab_claim(env->tab), taker;
-	sigset_t mask;
+	sigset_t signals;
 	pid_t pid;
 
 	if (slot < 0)
@@ -114,29 +114,11 @@ loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
 	m->lane[slot] = lane;
 	m->boards[slot].cap = loop_lane_room(env, m, lane, &taker);
-	env->tab->slots[slot].start_ms = clock_ms();
-	if ((pid = fork()) == 0) {
-		/* The worker reads these from a signalfd: they stay blocked. */
-		child_mask(&mask);
-		sigaddset(&mask, SIGUSR1);
-		sigaddset(&mask, SIGHUP);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGUSR2);
-		child_begin(env->child, &(struct child_keep){ .ls = env->ls, .fd = -1 }, &mask, SIGUSR1,
-		    "worker-error", 1);
+	loop_worker_signals(&signals);
+	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
 		loop_worker_run(&m->job, &m->boards[slot]);
-	}
-	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
-		    log_qerr());
-		env->ended->fork_failures++;
-		proctab_unclaim(env->tab, slot);
+	if (pid < 0)
 		m->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
-		return;
-	}
-	proctab_bind(env->tab, slot, pid);
-	env->ended->workers_started++;
-	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, env->tab->live);
 }
 
 /* --max-per-source, --rate: one table for the workers, in shared memory, behind a robust lock. */

@@ -9,6 +9,7 @@
 #define MPECHO_MODEL_LOOP_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,9 @@ void loop_limits_release(struct loop_worker *w, const struct peer *p);
  * supervisor ends them at once. Never returns: _exit(0), or 1 if it cannot work.
  */
 void loop_worker_run(const struct loop_job *job, struct loop_board *me) __attribute__((noreturn));
+
+/* The signals a loop worker reads from its signalfd (blocked from its fork on): USR1, HUP, TERM, USR2. */
+void loop_worker_signals(sigset_t *set);
 
 /* A connection in a worker. An idle one holds no buffer: only this. */
 struct loop_session {

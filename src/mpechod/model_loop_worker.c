@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "model.h"
 #include "session.h"
 
 /* epoll keys below this are a listener's index; this one is the signalfd; above, sessions. */
@@ -46,11 +47,7 @@ lw_setup(struct loop_worker *w)
 	sigset_t set;
 
 	lw_raise_nofile();
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR2);
+	loop_worker_signals(&set);
 	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
 	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
@@ -108,24 +105,30 @@ lw_kill_all(struct loop_worker *w, int sig)
 static void
 lw_read_signals(struct loop_worker *w)
 {
-	struct signalfd_siginfo si[8];
-	ssize_t n;
-	size_t i;
+	struct signalfd_siginfo si;
 
-	while ((n = read(w->sigfd, si, sizeof(si))) > 0) {
-		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
-			if (si[i].ssi_signo == SIGUSR1) {
-				w->leave = true;
-				if (getppid() != w->job->supervisor && w->kill_at == 0)
-					w->kill_at = clock_ms() + w->job->grace_ms;
-			} else if (si[i].ssi_signo == SIGHUP) {
-				log_reopen();
-			} else if (si[i].ssi_signo == SIGTERM && (long)si[i].ssi_pid == w->job->supervisor) {
-				lw_kill_all(w, SIGTERM);
-				_exit(0);
-			}
+	while (model_worker_signal(w->sigfd, &si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			w->leave = true;
+			if (getppid() != w->job->supervisor && w->kill_at == 0)
+				w->kill_at = clock_ms() + w->job->grace_ms;
+		} else if (si.ssi_signo == SIGHUP) {
+			log_reopen();
+		} else if (si.ssi_signo == SIGTERM && (long)si.ssi_pid == w->job->supervisor) {
+			lw_kill_all(w, SIGTERM);
+			_exit(0);
 		}
 	}
+}
+
+void
+loop_worker_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR2);
 }
 
 /* Out of descriptors or memory: accepting rests a moment instead of spinning. */

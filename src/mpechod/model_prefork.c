@@ -67,33 +67,16 @@ static void
 pool_spawn(struct model_env *env, struct pool *p)
 {
 	int slot = proctab_claim(env->tab);
-	struct child_keep keep = { .ls = env->ls, .fd = -1 };
-	sigset_t wait_set;
+	sigset_t signals;
 	pid_t pid;
 
 	memset(&p->board[slot], 0, sizeof(p->board[slot]));
-	env->tab->slots[slot].start_ms = clock_ms();
 	p->retiring[slot] = false;
-	if ((pid = fork()) == 0) {
-		/* The worker reads SIGUSR1 and SIGHUP from a signalfd: they stay blocked. */
-		child_mask(&wait_set);
-		sigaddset(&wait_set, SIGUSR1);
-		sigaddset(&wait_set, SIGHUP);
-		/* An orphaned worker leaves after its session in hand, and frees the listeners. */
-		child_begin(env->child, &keep, &wait_set, SIGUSR1, "worker-error", 1);
+	worker_signals(&signals);
+	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
 		worker_run(&p->job, &p->board[slot]);
-	}
-	if (pid < 0) {
-		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry",
-		    log_qerr());
-		env->ended->fork_failures++;
-		proctab_unclaim(env->tab, slot);
+	if (pid < 0)
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
-		return;
-	}
-	proctab_bind(env->tab, slot, pid);
-	env->ended->workers_started++;
-	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, env->tab->live);
 }
 
 static int

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "model.h"
 #include "proxy_wait.h"
 #include "session.h"
 
@@ -43,9 +44,7 @@ worker_setup(struct worker *w)
 	sigset_t set;
 	size_t i;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
+	worker_signals(&set);
 	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
 	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0)
@@ -63,21 +62,25 @@ worker_setup(struct worker *w)
 	return 0;
 }
 
+void
+worker_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGHUP);
+}
+
 /* SIGUSR1: leave after the current session; SIGHUP: reopen the log file. */
 static void
 worker_read_signals(struct worker *w)
 {
-	struct signalfd_siginfo si[8];
-	ssize_t n;
-	size_t i;
+	struct signalfd_siginfo si;
 
-	while ((n = read(w->sigfd, si, sizeof(si))) > 0) {
-		for (i = 0; i < (size_t)n / sizeof(si[0]); i++) {
-			if (si[i].ssi_signo == SIGUSR1)
-				w->leave = true;
-			else if (si[i].ssi_signo == SIGHUP)
-				log_reopen();
-		}
+	while (model_worker_signal(w->sigfd, &si)) {
+		if (si.ssi_signo == SIGUSR1)
+			w->leave = true;
+		else if (si.ssi_signo == SIGHUP)
+			log_reopen();
 	}
 }
 

@@ -6,6 +6,7 @@
 #ifndef MPECHO_WORKER_H
 #define MPECHO_WORKER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "admission.h"
@@ -64,5 +65,8 @@ struct worker_job {
  * cannot work.
  */
 void worker_run(const struct worker_job *job, struct worker_board *me) __attribute__((noreturn));
+
+/* The signals a worker reads from its signalfd (blocked from its fork on): SIGUSR1, SIGHUP. */
+void worker_signals(sigset_t *set);
 
 #endif

@@ -1,0 +1,51 @@
+/* model: what the pool models (prefork, loop) share: forking a worker, reading its signals. */
+#include "model.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "clock.h"
+#include "listener.h"
+#include "log.h"
+#include "proctab.h"
+#include "tally.h"
+
+pid_t
+model_fork_worker(struct model_env *env, int slot, const sigset_t *signals)
+{
+	struct child_keep keep = { .ls = env->ls, .fd = -1 };
+	sigset_t mask;
+	pid_t pid;
+
+	env->tab->slots[slot].start_ms = clock_ms();
+	if ((pid = fork()) == 0) {
+		child_mask(&mask);
+		sigorset(&mask, &mask, signals);
+		/* An orphaned worker finishes what it serves (SIGUSR1), and frees the listeners. */
+		child_begin(env->child, &keep, &mask, SIGUSR1, "worker-error", 1);
+		return 0;
+	}
+	if (pid < 0) {
+		log_msg(LOG_LVL_ERROR, "event=fork-failed error=%s action=retry", log_qerr());
+		env->ended->fork_failures++;
+		proctab_unclaim(env->tab, slot);
+		return -1;
+	}
+	proctab_bind(env->tab, slot, pid);
+	env->ended->workers_started++;
+	log_msg(LOG_LVL_DEBUG, "event=worker-start pid=%ld workers=%d", (long)pid, env->tab->live);
+	return pid;
+}
+
+bool
+model_worker_signal(int sigfd, struct signalfd_siginfo *si)
+{
+	ssize_t n;
+
+	while ((n = read(sigfd, si, sizeof(*si))) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)sizeof(*si);
+}
