@@ -11,6 +11,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proctab.h"
+#include "sandbox.h"
 #include "tally.h"
 
 pid_t
@@ -26,6 +27,11 @@ model_fork_worker(struct model_env *env, int slot, const sigset_t *signals)
 		sigorset(&mask, &mask, signals);
 		/* An orphaned worker finishes what it serves (SIGUSR1), and frees the listeners. */
 		child_begin(env->child, &keep, &mask, SIGUSR1, "worker-error", 1);
+		if (sandbox_signal_self_only() < 0) {
+			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s", (long)getpid(),
+			    log_qerrf("cannot confine its signals"));
+			_exit(1);
+		}
 		return 0;
 	}
 	if (pid < 0) {

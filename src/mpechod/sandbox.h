@@ -10,7 +10,26 @@
 #ifndef MPECHO_SANDBOX_H
 #define MPECHO_SANDBOX_H
 
+#include <sys/types.h>
+
 /* 0, or -1 with errno (EINVAL: this kernel has no seccomp filters). */
 int sandbox_enter(void);
+
+/*
+ * In the supervisor, before its first child: from now on neither it nor any
+ * process it forks may signal the supervisor (pid), a process group or every
+ * process (pid 0 or negative), or make the kernel do so for it (a
+ * descriptor's owner, for SIGIO and SIGURG). A session, a worker, the UDP
+ * process, all run as the same user after -u: without this, any of them
+ * could stop or kill the supervisor. 0, or -1 with errno.
+ */
+int sandbox_shield(pid_t supervisor);
+
+/*
+ * In a long-lived child (a prefork or loop worker, the UDP process): it may
+ * signal itself only (raise(), abort()), not a sibling. A fork-model session
+ * does without (see README: the filter's cost at every fork). 0, or -1.
+ */
+int sandbox_signal_self_only(void);
 
 #endif

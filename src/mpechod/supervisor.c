@@ -20,6 +20,7 @@
 #include "mpecho.h"
 #include "options.h"
 #include "pidfile.h"
+#include "sandbox.h"
 #include "service.h"
 #include "sockfile.h"
 #include "tls_server.h"
@@ -304,6 +305,11 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->child = (struct child_env){ .privs = cfg->privs.set ? &cfg->privs : NULL,
 	    .supervisor = getpid() };
 	child_prepare(&sv->child);
+	/* from here on no process of the server may signal the supervisor: sandbox.h */
+	if (sandbox_shield(getpid()) < 0) {
+		log_errtext(env->error, sizeof(env->error), "cannot shield the supervisor from signals");
+		return -1;
+	}
 	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
 	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm };
 	return 0;

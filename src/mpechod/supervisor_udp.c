@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "net.h"
 #include "options.h"
+#include "sandbox.h"
 #include "udp.h"
 
 #define UDP_YOUNG_MS 1000	/* a UDP process that dies younger waits this long to be started again */
@@ -84,6 +85,11 @@ supervisor_udp_start(struct supervisor *sv)
 		sigaddset(&mask, SIGUSR1);
 		sigaddset(&mask, SIGUSR2);
 		child_begin(&sv->child, &keep, &mask, SIGUSR2, "udp-error", 1);
+		if (sandbox_signal_self_only() < 0) {
+			log_msg(LOG_LVL_ERROR, "event=udp-error pid=%ld error=%s", (long)getpid(),
+			    log_qerrf("cannot confine its signals"));
+			_exit(1);
+		}
 		udp_run(&job);
 	}
 	free(ports);

@@ -133,6 +133,29 @@ def test_with_u_nothing_that_reads_the_network_is_root_in_either_model():
             shutil.rmtree(d)
 
 
+def test_no_process_of_the_server_can_signal_the_supervisor():
+    """The signal filters (sandbox.c), counted in /proc: every process has the start's filter
+    and the supervisor's shield (no signal to the supervisor or a group, no SIGIO owner); a
+    prefork or loop worker and the UDP process also one that lets them signal only themselves.
+    What each filter refuses is checked in the unit tests (test_sandbox_signals)."""
+    for model in ("fork", "prefork", "loop"):
+        srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"x") == b"x", f"{model}: echo")
+            kids = {p: v for p, v in children(srv.pid).items() if v[0] != "Z"}
+            helper = [p for p in kids if ids(p, "Uid")[0] == 0]
+            counts = {p: status(p, "Seccomp_filters") for p in [srv.pid, *kids]}
+            check(counts[srv.pid] == ["2"] and all(counts[p] == ["2"] for p in helper),
+                  f"{model}: the supervisor and the root helper: start + shield: {counts}")
+            served = [p for p in kids if p not in helper]  # sessions or workers, the UDP process
+            session = holders(srv, s) if model == "fork" else set()
+            check(len(served) >= 2 and all(counts[p] == (["2"] if p in session else ["3"])
+                                           for p in served),
+                  f"{model}: a fork session start + shield; workers and UDP also self-only: "
+                  f"{counts}, session {session}")
+        check(srv.stop() == 0, f"{model}: exit 0")
+
+
 def test_sighup_as_nobody_reopens_a_root_only_log_and_reloads_a_root_only_key():
     for model in ("fork", "prefork"):
         d = root_dir()

@@ -14,6 +14,8 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/uio.h>
@@ -913,6 +915,77 @@ sandbox_child(void)
 	return bad;
 }
 
+static volatile sig_atomic_t sandbox_raised;
+
+static void
+sandbox_on_usr2(int sig)
+{
+	(void)sig;
+	sandbox_raised = 1;
+}
+
+/* What a session can signal under the supervisor's shield; then, confined to itself, a worker's. */
+static int
+sandbox_session(pid_t supervisor, pid_t outsider)
+{
+	int bad = 0;
+
+	signal(SIGUSR2, sandbox_on_usr2);
+	errno = 0;
+	bad += kill(supervisor, SIGTERM) != -1 || errno != EPERM;
+	errno = 0;
+	bad += syscall(SYS_tgkill, supervisor, supervisor, SIGTERM) != -1 || errno != EPERM;
+	errno = 0;
+	bad += kill(0, SIGTERM) != -1 || errno != EPERM;	/* the process group */
+	errno = 0;
+	bad += kill(-1, SIGTERM) != -1 || errno != EPERM;	/* everyone it may signal */
+	bad += raise(SIGUSR2) != 0 || !sandbox_raised;		/* itself: abort() and raise() work */
+	bad += kill(outsider, 0) != 0;				/* a sibling: still allowed here */
+	if (sandbox_signal_self_only() < 0)
+		return bad + 100;
+	errno = 0;
+	bad += kill(outsider, 0) != -1 || errno != EPERM;
+	sandbox_raised = 0;
+	bad += raise(SIGUSR2) != 0 || !sandbox_raised;
+	return bad;
+}
+
+/* The supervisor's side: its own pid and groups shielded, no descriptor owner to set. */
+static int
+sandbox_supervisor(pid_t outsider)
+{
+	int bad = 0, sv[2], me = getpid(), st = -1, n;
+	pid_t pid;
+
+	if (sandbox_enter() < 0 || sandbox_shield(getpid()) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return 100;
+	errno = 0;
+	bad += fcntl(sv[0], F_SETOWN, me) != -1 || errno != EPERM;
+	errno = 0;
+	bad += ioctl(sv[0], FIOSETOWN, &me) != -1 || errno != EPERM;
+	bad += fcntl(sv[0], F_GETFL) < 0 || ioctl(sv[0], FIONREAD, &n) != 0;	/* other commands pass */
+	bad += kill(outsider, 0) != 0;		/* its children's pids are not its own */
+	if ((pid = fork()) == 0)
+		_exit(sandbox_session(me, outsider));
+	bad += pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	return bad;
+}
+
+/* The signal filters in a child of their own (they cannot be left). */
+static void
+test_sandbox_signals(void)
+{
+	pid_t outsider = getpid(), pid = fork();
+	int st = -1;
+
+	if (pid == 0)
+		_exit(sandbox_supervisor(outsider));
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		printf("  %d sandbox signal checks failed\n", WEXITSTATUS(st));
+}
+
 static void
 test_sandbox(void)
 {
@@ -929,6 +1002,7 @@ void
 unit_mpechod(void)
 {
 	test_sandbox();
+	test_sandbox_signals();
 	test_upper();
 	test_upper_binary();
 	test_options_parse();
