@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 import harness  # noqa: E402
-from harness import Server, binary, children, free_port, group_members, wait_until  # noqa: E402
+from harness import Server, binary, children, group_members, wait_until  # noqa: E402
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 ROUND = 5.0
@@ -122,16 +122,16 @@ def bench_round(port, seconds, faults=None):
 
 
 def soak(model, seconds):
-    port = free_port()
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o755)
         script = 'mount -t tmpfs -o size=512k,mode=1777 tmpfs "$0" && exec ' + " ".join(AS_NOBODY) + ' "$@"'
-        srv = Server("--model", model, "-l", f"127.0.0.1:{port}", "--log", f"{d}/log", "-c", "300",
+        srv = Server("--model", model, "-l", "127.0.0.1:0", "--log", f"{d}/log", "-c", "300",
                      "--grace", "5", ready=False,
                      prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, d))
         inside = f"/proc/{srv.pid}/root{d}"
         wait_until(lambda: os.path.exists(f"{inside}/log") and "event=ready" in open(f"{inside}/log").read(),
                    10, "the ready line")
+        port = int(re.search(r"event=listen addr=127\.0\.0\.1:(\d+)", open(f"{inside}/log").read()).group(1))
         faults = Faults(srv, inside)
         errors, ops, samples, zombies_seen = {}, 0, [], 0
         deadline = time.monotonic() + seconds

@@ -4,6 +4,7 @@ Every process started here is recorded and ended by cleanup(), which the runner
 calls after each test; servers run in their own session, so ending the process
 group ends their children too.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -416,12 +417,47 @@ def cleanup():
     return leftovers, hits
 
 
-def free_port(host="127.0.0.1"):
-    """A port nobody listens on now, for tools that cannot take port 0 (they bind it themselves)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def setns(fd):
+    """The calling thread into the network namespace fd refers to."""
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+@contextlib.contextmanager
+def own_network():
+    """The block runs with the calling thread in a new network namespace, lo up (127.0.0.1
+    and ::1): every socket it makes and every thread and process it starts is there, and
+    nothing else is. For a third-party component that binds a port it is given and cannot
+    bind port 0 and say which it got (xinetd, inetd, systemd-socket-activate, HAProxy,
+    socat): there, any fixed port (OWN_PORT) is free by construction, for TCP and UDP alike.
+    A port picked in the shared namespace instead (bind port 0, close, hand the number on)
+    was a race: between the close and the component's bind, any other bind to port 0 (every
+    mpechod of a test run beside this one) could take it (four pickers at once, each giving
+    the port 50 ms: 1 lost in 1600), and a TCP probe said nothing of UDP (37 in 1000 picks
+    were ports a UDP socket held, with 1000 of those about). Holding the port until the
+    component starts is not possible (it binds for itself), and retrying a start on its
+    EADDRINUSE would need each one's own error text and still lose to a UDP holder. mpechod
+    itself needs none of this: it binds port 0 and logs the port it got (event=listen;
+    endpoint= for metrics and agent). The thread comes back when the block ends; the
+    namespace goes with the last process in it, which the test or cleanup() ends."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        if _libc.unshare(CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+        try:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
+            yield
+        finally:
+            setns(home)
+    finally:
+        os.close(home)
+
+
+OWN_PORT = 7007  # any port will do inside own_network(); this one reads as "echo"
 
 
 def wait_for_file(path, pattern, timeout=10.0):

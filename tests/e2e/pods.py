@@ -10,7 +10,6 @@ what this machine needs: runc (crun fails on its cgroup setup), default ulimits 
 the machine's hard limits, and a folder of its own for the networks podman kube play makes. Every container and pod a test starts is removed by close(),
 which the tests call in a finally.
 """
-import ctypes
 import json
 import os
 import re
@@ -30,8 +29,6 @@ runtime = "runc"
 [network]
 network_config_dir = "{top}/networks"
 """
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
 _built = {}  # BUILD -> the image's name, once make image has run in this process
 
 
@@ -95,12 +92,12 @@ class Podman:
         home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         there = os.open(f"/proc/{self.holder.pid}/ns/net", os.O_RDONLY)
         try:
-            _setns(there)
+            harness.setns(there)
             try:
                 return wait_connectable(lambda: socket.create_connection((addr, port), 5),
                                         timeout)
             finally:
-                _setns(home)
+                harness.setns(home)
         finally:
             os.close(home)
             os.close(there)
@@ -174,11 +171,6 @@ class Stream:
         finally:
             self.sock.close()
         return self.got[0] if self.got else b""
-
-
-def _setns(fd):
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns")
 
 
 def wait_connectable(connect, timeout=20.0):

@@ -11,8 +11,8 @@ import stat
 import subprocess
 import tempfile
 
-from harness import (Server, binary, check, connect, connect_when_up, echo_roundtrip, free_port,
-                     recv_all, track, wait_until)
+from harness import (OWN_PORT, Server, binary, check, connect, connect_when_up, echo_roundtrip,
+                     own_network, recv_all, track, wait_until)
 
 
 def one_line(err):
@@ -72,25 +72,27 @@ def activate(sockets, *args, datagram=False):
 
 
 def test_under_socket_activation_each_l_names_a_socket_handed_over_and_each_socket_has_one():
-    p, q = free_port(), free_port()
+    # The manager binds the ports it is given: in a network namespace of the test's own.
+    p, q = OWN_PORT, OWN_PORT + 1
     a, b = f"127.0.0.1:{p}", f"127.0.0.1:{q}"
-    for sockets, args, says, datagram in (
-            ([a], ["-l", f"127.0.0.1:{q},proxy"],
-             f"-l 127.0.0.1:{q} cannot take effect: it names none of the sockets handed over ({a} fd=3",
-             False),
-            ([a, b], ["-l", f"{a},proxy"], f"the socket handed over as {b} (fd=4 name=", False),
-            ([b], ["-l", f"udp:127.0.0.2:{q}"],
-             f"-l udp:127.0.0.2:{q} cannot take effect: it names none of the sockets handed over", True),
-            ([a], ["-l", a, "-l", f"localhost:{p}"], f"-l {a} and -l localhost:{p} both name the socket",
-             False),
-            ([a], ["--reuseport"], f"--reuseport cannot take effect: the socket handed over as {a}", False),
-            ([a], ["--socket-mode", "600", "-l", "unix:/nonexistent/x"], "-l unix:/nonexistent/x cannot "
-             "take effect", False)):
-        proc, first = activate(sockets, *args, datagram=datagram)
-        err = proc.communicate(timeout=10)[1].decode()
-        first.close()
-        check(proc.returncode == 2, f"{sockets} {args}: status 2, got {proc.returncode}: {err!r}")
-        check(says in one_line(err), f"{sockets} {args}: {one_line(err)!r} says {says!r}")
+    with own_network():
+        for sockets, args, says, datagram in (
+                ([a], ["-l", f"127.0.0.1:{q},proxy"],
+                 f"-l 127.0.0.1:{q} cannot take effect: it names none of the sockets handed over ({a} fd=3",
+                 False),
+                ([a, b], ["-l", f"{a},proxy"], f"the socket handed over as {b} (fd=4 name=", False),
+                ([b], ["-l", f"udp:127.0.0.2:{q}"],
+                 f"-l udp:127.0.0.2:{q} cannot take effect: it names none of the sockets handed over", True),
+                ([a], ["-l", a, "-l", f"localhost:{p}"], f"-l {a} and -l localhost:{p} both name the socket",
+                 False),
+                ([a], ["--reuseport"], f"--reuseport cannot take effect: the socket handed over as {a}", False),
+                ([a], ["--socket-mode", "600", "-l", "unix:/nonexistent/x"], "-l unix:/nonexistent/x cannot "
+                 "take effect", False)):
+            proc, first = activate(sockets, *args, datagram=datagram)
+            err = proc.communicate(timeout=10)[1].decode()
+            first.close()
+            check(proc.returncode == 2, f"{sockets} {args}: status 2, got {proc.returncode}: {err!r}")
+            check(says in one_line(err), f"{sockets} {args}: {one_line(err)!r} says {says!r}")
 
 
 def listen_queue(port):
@@ -101,18 +103,19 @@ def listen_queue(port):
 
 
 def test_options_take_effect_on_the_sockets_handed_over():
-    p = free_port()
-    srv = Server("-l", f"localhost:{p},proxy", "--backlog", "77", ready=False,
-                 prefix=("systemd-socket-activate", "-l", f"127.0.0.1:{p}"))
-    first = connect_when_up(p)
-    srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{p} fd=3 ")
-    first.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 5555 7\r\nproxied")
-    first.shutdown(socket.SHUT_WR)
-    check(recv_all(first) == b"proxied", "the header is taken off: the socket is served as ,proxy")
-    first.close()
-    srv.wait_for(r"event=connect peer=192\.0\.2\.9:5555 via=127\.0\.0\.1:")
-    check(listen_queue(p) == 77, f"--backlog reaches the socket handed over: {listen_queue(p)}")
-    check(srv.stop() == 0, "exit 0")
+    with own_network():
+        p = OWN_PORT  # the manager binds it: in a network namespace of the test's own
+        srv = Server("-l", f"localhost:{p},proxy", "--backlog", "77", ready=False,
+                     prefix=("systemd-socket-activate", "-l", f"127.0.0.1:{p}"))
+        first = connect_when_up(p)
+        srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{p} fd=3 ")
+        first.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 5555 7\r\nproxied")
+        first.shutdown(socket.SHUT_WR)
+        check(recv_all(first) == b"proxied", "the header is taken off: the socket is served as ,proxy")
+        first.close()
+        srv.wait_for(r"event=connect peer=192\.0\.2\.9:5555 via=127\.0\.0\.1:")
+        check(listen_queue(p) == 77, f"--backlog reaches the socket handed over: {listen_queue(p)}")
+        check(srv.stop() == 0, "exit 0")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "echo.sock")
         srv = Server("-l", f"unix:{path}", "--socket-mode", "600", ready=False,

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from harness import (Server, binary, check, closed_from, connect, echo_roundtrip, free_port,
+from harness import (Server, binary, check, closed_from, connect, echo_roundtrip,
                      half_close_echo, recv_all, wait_until)
 
 
@@ -36,10 +36,10 @@ def promtool(text):
 
 def test_metrics_after_a_mixed_load_equal_what_happened():
     for model in ("fork", "prefork", "loop"):
-        mport = free_port()
         extra = ("--max-per-source", "2") if model != "prefork" else ()
-        srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--model", model,
+        srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--deny", "127.0.0.9", "--idle-timeout", "1", *extra)
+        mport = srv.endpoint("metrics")[1]
         sent = 0
         for i in range(5):
             data = os.urandom(10_000 * (i + 1))
@@ -102,8 +102,8 @@ def raw(port, data, source="127.0.0.1"):
 
 
 def test_the_endpoint_is_strict_bounded_and_guarded():
-    mport = free_port()
-    srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--metrics-allow", "127.0.0.1")
+    srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--metrics-allow", "127.0.0.1")
+    mport = srv.endpoint("metrics")[1]
     check(scrape(mport, "/nope")[0] == 404, "unknown path: 404")
     status, head, _ = scrape(mport, "/metrics", ("-X", "POST"))
     check(status == 405 and "Allow: GET, HEAD" in head, f"POST: 405 with Allow: {head}")
@@ -129,8 +129,8 @@ def test_the_endpoint_is_strict_bounded_and_guarded():
 
 
 def test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on():
-    mport = free_port()
-    srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}")
+    srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
+    mport = srv.endpoint("metrics")[1]
     bench = subprocess.Popen([binary("mpecho-bench"), "--json", "-q", "-c", "8", "-d", "3", "-w", "0",
                               "pingpong", "127.0.0.1", str(srv.port)], stdout=subprocess.PIPE, text=True)
     answers = []
@@ -181,8 +181,8 @@ def test_json_log_lines_carry_the_same_events_and_fields():
 def test_refused_scrapers_take_no_slot_and_cannot_starve_an_allowed_one():
     """Peers outside --metrics-allow are closed at once, without taking one of the 16 slots: a
     crowd of them holding their connections open cannot keep an allowed scraper waiting."""
-    mport = free_port()
-    srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--metrics-allow", "127.0.0.2")
+    srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--metrics-allow", "127.0.0.2")
+    mport = srv.endpoint("metrics")[1]
     crowd = []
     for _ in range(40):  # more than the 16 slots; they send nothing and never close
         s = socket.socket()

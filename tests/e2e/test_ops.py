@@ -8,7 +8,7 @@ import socket
 import tempfile
 import time
 
-from harness import (Server, check, children, closed_from, connect, echo_roundtrip, free_port, recv_all,
+from harness import (Server, check, children, closed_from, connect, echo_roundtrip, recv_all,
                      recv_exactly, run_server_once, wait_until)
 
 
@@ -266,16 +266,16 @@ def test_a_user_with_more_than_256_groups():
 def test_a_full_log_disk_loses_whole_lines_and_says_how_many():
     """Issue 10.11: a log on a 64 KiB tmpfs that fills up; then space comes back."""
     with tempfile.TemporaryDirectory() as d:
-        port = free_port()
         # 15 of the tmpfs's 16 pages taken: the log file gets the last 4 KiB.
         script = ('mount -t tmpfs -o size=64k tmpfs "$0" && head -c 61440 /dev/zero > "$0/filler"'
                   ' && exec "$@"')
-        srv = Server("--log", os.path.join(d, "log"), "-l", f"127.0.0.1:{port}", ready=False,
+        srv = Server("--log", os.path.join(d, "log"), "-l", "127.0.0.1:0", ready=False,
                      prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, d))
         inside = f"/proc/{srv.pid}/root{d}"   # the tmpfs, seen through the server's namespace
         log = os.path.join(inside, "log")
         wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10,
                    "the ready line in the log file")
+        port = int(re.search(r"event=listen addr=127\.0\.0\.1:(\d+)", open(log).read()).group(1))
 
         def sessions(n):
             for i in range(n):

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import tempfile
 
-from harness import (BUILD, ROOT_DIR, Server, binary, check, connect, connect_when_up,
-                     echo_roundtrip, free_port)
+from harness import (BUILD, OWN_PORT, ROOT_DIR, Server, binary, check, connect, connect_when_up,
+                     echo_roundtrip, own_network)
 
 ONCE = True  # about the tree and the package, not a build flavour
 
@@ -130,7 +130,7 @@ def readme_block(lang, marker):
 
 
 def test_the_service_reads_its_options_file_and_the_socket_takes_the_documented_drop_in():
-    port = free_port()
+    port = OWN_PORT  # systemd-socket-activate binds it below, in a network namespace of the test's own
     with tempfile.TemporaryDirectory() as d:
         make_install(d)
         systemd_root(d)
@@ -151,12 +151,13 @@ def test_the_service_reads_its_options_file_and_the_socket_takes_the_documented_
         check(listen == [f"127.0.0.1:{port}"], f"the drop-in replaces the address: {listen}")
         argv = service_command(d, "mpechod.service")
         check(argv[0] == "/usr/local/sbin/mpechod", f"{argv}")
-        srv = Server(*argv[1:], program=os.path.join(d, argv[0].lstrip("/")), ready=False,
-                     prefix=("systemd-socket-activate", "-l", listen[0]))
-        with connect_when_up(port) as s:
-            check(echo_roundtrip(s, b"options\n") == b"OPTIONS\n", "-s upper from the options file")
-        srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{port} fd=3 ")
-        check(srv.stop(served=1) == 0, "exit 0")
+        with own_network():
+            srv = Server(*argv[1:], program=os.path.join(d, argv[0].lstrip("/")), ready=False,
+                         prefix=("systemd-socket-activate", "-l", listen[0]))
+            with connect_when_up(port) as s:
+                check(echo_roundtrip(s, b"options\n") == b"OPTIONS\n", "-s upper from the options file")
+            srv.wait_for(rf"event=listen addr=127\.0\.0\.1:{port} fd=3 ")
+            check(srv.stop(served=1) == 0, "exit 0")
 
 
 def test_deb_builds_passes_lintian_and_the_installed_server_runs():

@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import tempfile
 
-from harness import (Server, binary, check, children, connect, echo_roundtrip, free_port,
+from harness import (Server, binary, check, children, connect, echo_roundtrip,
                      socket_fds, steal_fd, wait_for_file, wait_until)
 from test_tls import certs, served_subject, swap_cert
 
@@ -95,11 +95,12 @@ def test_with_u_nothing_that_reads_the_network_is_root_in_either_model():
         d = root_dir()
         try:
             cert, key = root_only_credentials(d)
-            mport, aport = free_port(), free_port()
             srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0,tls", "-l",
                          "127.0.0.1:0,proxy", "--tls-cert", cert, "--tls-key", key, "--metrics",
-                         f"127.0.0.1:{mport}", "--agent", f"127.0.0.1:{aport}", "-p",
+                         "127.0.0.1:0", "--agent", "127.0.0.1:0", "-p",
                          os.path.join(d, "pid"), "--proxy-timeout", "30")
+            mport = srv.endpoint("metrics")[1]
+            aport = srv.endpoint("agent")[1]
             tls_port, proxy_port = srv.addrs[0][1], srv.addrs[1][1]
             check(is_nobody(srv.pid), f"{model}: the supervisor: {ids(srv.pid, 'Uid')}")
             helper, others = the_root_helper(srv)
@@ -161,10 +162,11 @@ def test_sighup_as_nobody_reopens_a_root_only_log_and_reloads_a_root_only_key():
         d = root_dir()
         try:
             cert, key = root_only_credentials(d)
-            log, port = os.path.join(d, "log"), free_port()
-            srv = Server("-u", "nobody", "--model", model, "-l", f"127.0.0.1:{port},tls",
+            log = os.path.join(d, "log")
+            srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0,tls",
                          "--tls-cert", cert, "--tls-key", key, "--log", log, ready=False)
-            wait_for_file(log, r"event=ready ")
+            port = int(re.search(r"event=listen addr=127\.0\.0\.1:(\d+)",
+                                 wait_for_file(log, r"event=ready ")).group(1))
             check(is_nobody(srv.pid), f"{model}: the supervisor runs as nobody")
             check(served_subject(port) == "a", f"{model}: a serves")
             os.rename(log, log + ".1")  # rotated: only root may create the new file

@@ -10,7 +10,7 @@ import statistics
 import struct
 import time
 
-from harness import Server, check, connect, echo_roundtrip, free_port, recv_all, run_server_once
+from harness import Server, check, connect, echo_roundtrip, recv_all, run_server_once
 from test_metrics import samples, scrape
 from test_tls import certs
 
@@ -30,8 +30,8 @@ def probe_times(port, path, n):
 
 def test_healthz_and_readyz_answer_fast_and_are_no_sessions():
     for model in ("fork", "prefork"):
-        mport = free_port()
-        srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--model", model)
+        srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model)
+        mport = srv.endpoint("metrics")[1]
         status, head, body = scrape(mport, "/healthz")
         check(status == 200 and body == "ok\n", f"{model}: /healthz {status} {body!r}")
         status, head, body = scrape(mport, "/readyz")
@@ -51,9 +51,9 @@ def test_healthz_and_readyz_answer_fast_and_are_no_sessions():
 
 def test_shutdown_delay_turns_readyz_at_once_keeps_accepting_then_drains():
     for model in ("fork", "prefork"):
-        mport = free_port()
-        srv = Server("-l", "127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}", "--model", model,
+        srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--shutdown-delay", "2", "--grace", "10")
+        mport = srv.endpoint("metrics")[1]
         early = connect(srv.port)
         check(echo_roundtrip(early, b"before") == b"before", "a session before SIGTERM")
         srv.proc.send_signal(signal.SIGTERM)
@@ -109,9 +109,9 @@ def reset_close(s):
 def test_health_checks_are_counted_as_checks_only():
     cert, key = certs()
     for model in ("fork", "prefork"):
-        mport = free_port()
         srv = Server("-l", "127.0.0.1:0", "-l", "127.0.0.1:0,tls", "--tls-cert", cert, "--tls-key", key,
-                     "--banner", "hi %p", "--metrics", f"127.0.0.1:{mport}", "--model", model)
+                     "--banner", "hi %p", "--metrics", "127.0.0.1:0", "--model", model)
+        mport = srv.endpoint("metrics")[1]
         plain, tls = srv.addrs[0][1], srv.addrs[1][1]
         for _ in range(3):
             connect(plain).close()          # a connect-and-close (a Kubernetes tcpSocket probe)
@@ -159,9 +159,9 @@ def agent_says(port, send=b""):
 
 
 def test_the_agent_says_up_drain_down_and_guards_itself():
-    aport = free_port()
-    srv = Server("-v", "-l", "127.0.0.1:0", "--agent", f"127.0.0.1:{aport}", "--shutdown-delay", "30",
+    srv = Server("-v", "-l", "127.0.0.1:0", "--agent", "127.0.0.1:0", "--shutdown-delay", "30",
                  "--grace", "30")
+    aport = srv.endpoint("agent")[1]
     check(agent_says(aport) == b"up ready\n", "ready: up ready")
     check(agent_says(aport, b"be_echo/s1\n") == b"up ready\n", "with an agent-send line too")
     srv.wait_for(r'event=agent peer=127\.0\.0\.1:\d+ answer="up ready" asked=be_echo/s1 end=line')

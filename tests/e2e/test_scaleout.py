@@ -10,13 +10,13 @@ import tempfile
 import threading
 import time
 
-from harness import (Server, binary, check, connect, echo_roundtrip, free_port, recv_all,
+from harness import (Server, binary, check, connect, echo_roundtrip, recv_all,
                      run_server_once, track, wait_until)
 
 
 def test_reuseport_instances_share_one_port():
-    port = free_port()
-    a = Server("--reuseport", "-l", f"127.0.0.1:{port}")
+    a = Server("--reuseport", "-l", "127.0.0.1:0")
+    port = a.port
     b = Server("--reuseport", "-l", f"127.0.0.1:{port}")
     for i in range(40):
         with connect(port) as s:
@@ -96,11 +96,12 @@ def test_a_successor_that_fails_leaves_the_old_server_as_it_was():
 def test_after_an_upgrade_with_udp_the_old_server_lets_go_at_once():
     """The old server stops its UDP process and closes its UDP sockets when it hands over, as it
     does on SIGTERM: it used to keep them for --grace + 2 s, then SIGKILL the UDP process."""
-    from test_udp import echo
+    from test_udp import echo, udp_port
     with tempfile.TemporaryDirectory() as d:
-        sock, port = os.path.join(d, "upgrade.sock"), free_port()
-        old = Server("-l", f"udp:127.0.0.1:{port}", "-l", "127.0.0.1:0", "--upgrade-socket", sock,
+        sock = os.path.join(d, "upgrade.sock")
+        old = Server("-l", "udp:127.0.0.1:0", "-l", "127.0.0.1:0", "--upgrade-socket", sock,
                      "--grace", "10")
+        port = udp_port(old)
         check(echo(("127.0.0.1", port), b"before")[0] == b"before", "the old server echoes")
         new = Server("-l", f"udp:127.0.0.1:{port}", "--upgrade-socket", sock)
         old.wait_for(rf"event=handover successor={new.pid} ")
@@ -133,9 +134,11 @@ def test_metrics_and_agent_sockets_are_handed_over_and_scraped_across_the_upgrad
     (EADDRINUSE), so --upgrade-socket never worked with --metrics."""
     from test_probes import agent_says
     with tempfile.TemporaryDirectory() as d:
-        sock, mport, aport = os.path.join(d, "upgrade.sock"), free_port(), free_port()
+        sock = os.path.join(d, "upgrade.sock")
+        old = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--agent", "127.0.0.1:0",
+                     "--upgrade-socket", sock)
+        mport, aport = old.endpoint("metrics")[1], old.endpoint("agent")[1]
         ends = ("--metrics", f"127.0.0.1:{mport}", "--agent", f"127.0.0.1:{aport}", "--upgrade-socket", sock)
-        old = Server("-l", "127.0.0.1:0", *ends)
         stop, results = threading.Event(), []
         scraper = threading.Thread(target=scrape_loop, args=(mport, stop, results))
         scraper.start()

@@ -8,8 +8,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (ROOT_DIR, Server, binary, check, connect, connect_when_up, echo_roundtrip, environ,
-                     free_port, half_close_echo, recv_all, run_server_once, socket_fds, track,
+from harness import (OWN_PORT, ROOT_DIR, Server, binary, check, connect, connect_when_up, echo_roundtrip,
+                     environ, half_close_echo, own_network, recv_all, run_server_once, socket_fds, track,
                      wait_for_file, wait_until)
 
 OPENBSD_INETD = os.path.join(ROOT_DIR, "build", "deps", "openbsd-inetd", "usr", "sbin", "inetd")
@@ -48,8 +48,9 @@ def live_environment(pid):
 
 
 def activated(host, model, *args):
-    """mpechod under systemd-socket-activate (Accept=no): the manager binds, mpechod inherits."""
-    port = free_port(host)
+    """mpechod under systemd-socket-activate (Accept=no): the manager binds, mpechod inherits.
+    The manager takes a fixed port: call it inside own_network()."""
+    port = OWN_PORT
     addr = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     srv = Server("--model", model, *args, ready=False,
                  prefix=("systemd-socket-activate", "-l", addr, "--fdname=echo"))
@@ -61,24 +62,25 @@ def activated(host, model, *args):
 def test_socket_activation_inherits_the_listener_ipv4_ipv6_fork_and_prefork():
     for host in ("127.0.0.1", "::1"):
         for model in ("fork", "prefork"):
-            srv, port, first = activated(host, model)
-            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            srv.wait_for(rf"event=listen addr={re.escape(shown)} fd=3 name=echo$")
-            check(len(srv.matching(r"event=listen ")) == 1, "one listener, the inherited one")
-            check(echo_roundtrip(first, b"first") == b"first", f"{host} {model}: the first client")
-            srv.wait_for(r"event=connect ")  # the supervisor closed its copy of that connection
-            check(socket_fds(srv.pid) == [3], f"nothing else bound: sockets {socket_fds(srv.pid)}")
-            data = os.urandom(1 << 20)
-            with connect(port, host) as s:
-                check(half_close_echo(s, data) == data, f"{host} {model}: 1 MiB and a half-close")
-            with connect(port, host) as s:
-                check(echo_roundtrip(s, b"env") == b"env", "echo")
-                pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect", count=3)[2]).group(1))
-                env = live_environment(pid)
-                check("PATH" in env and not [k for k in env if k.startswith("LISTEN_")],
-                      f"{host} {model}: the session sees PATH but no LISTEN_*: {sorted(env)}")
-            first.close()
-            check(srv.stop() == 0, "exit 0")
+            with own_network():
+                srv, port, first = activated(host, model)
+                shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                srv.wait_for(rf"event=listen addr={re.escape(shown)} fd=3 name=echo$")
+                check(len(srv.matching(r"event=listen ")) == 1, "one listener, the inherited one")
+                check(echo_roundtrip(first, b"first") == b"first", f"{host} {model}: the first client")
+                srv.wait_for(r"event=connect ")  # the supervisor closed its copy of that connection
+                check(socket_fds(srv.pid) == [3], f"nothing else bound: sockets {socket_fds(srv.pid)}")
+                data = os.urandom(1 << 20)
+                with connect(port, host) as s:
+                    check(half_close_echo(s, data) == data, f"{host} {model}: 1 MiB and a half-close")
+                with connect(port, host) as s:
+                    check(echo_roundtrip(s, b"env") == b"env", "echo")
+                    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect", count=3)[2]).group(1))
+                    env = live_environment(pid)
+                    check("PATH" in env and not [k for k in env if k.startswith("LISTEN_")],
+                          f"{host} {model}: the session sees PATH but no LISTEN_*: {sorted(env)}")
+                first.close()
+                check(srv.stop() == 0, "exit 0")
 
 
 def test_an_inherited_descriptor_that_is_not_a_listener_is_a_start_error():
@@ -133,8 +135,8 @@ def super_server(cmd, port, log, who):
 
 
 def test_inetd_mode_under_xinetd():
-    with tempfile.TemporaryDirectory() as d:
-        port, log = free_port(), inetd_log(d)
+    with tempfile.TemporaryDirectory() as d, own_network():
+        port, log = OWN_PORT, inetd_log(d)
         conf = open(os.path.join(ROOT_DIR, "dist", "xinetd", "mpechod")).read()
         conf = re.sub(r"port\s*=\s*7", f"port = {port}", conf)
         conf = conf.replace("/usr/sbin/mpechod", os.path.abspath(binary("mpechod")))
@@ -148,8 +150,8 @@ def test_inetd_mode_under_xinetd():
 
 def test_inetd_mode_under_openbsd_inetd():
     check(os.access(OPENBSD_INETD, os.X_OK), f"tests/deps.sh unpacks openbsd-inetd to {OPENBSD_INETD}")
-    with tempfile.TemporaryDirectory() as d:
-        port, log = free_port(), inetd_log(d)
+    with tempfile.TemporaryDirectory() as d, own_network():
+        port, log = OWN_PORT, inetd_log(d)
         line = [l for l in open(os.path.join(ROOT_DIR, "dist", "inetd", "inetd.conf"))
                 if not l.startswith("#")][0].rstrip("\n")
         line = line.replace("127.0.0.1:echo", f"127.0.0.1:{port}")
@@ -161,8 +163,8 @@ def test_inetd_mode_under_openbsd_inetd():
 
 
 def test_inetd_mode_under_systemd_socket_activate_accept_yes():
-    with tempfile.TemporaryDirectory() as d:
-        port, log = free_port(), inetd_log(d)
+    with tempfile.TemporaryDirectory() as d, own_network():
+        port, log = OWN_PORT, inetd_log(d)
         manager = os.path.join(d, "manager.log")
         with open(manager, "w") as out:
             sa = track(subprocess.Popen(["systemd-socket-activate", "--inetd", "-a", "-l",

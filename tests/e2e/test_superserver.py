@@ -8,8 +8,8 @@ import socket
 import subprocess
 import tempfile
 
-from harness import (binary, check, connect_when_up, free_port, half_close_echo, recv_all, track,
-                     wait_for_file)
+from harness import (OWN_PORT, binary, check, connect_when_up, half_close_echo, own_network, recv_all,
+                     track, wait_for_file)
 
 
 def started(cmd, d):
@@ -40,8 +40,8 @@ def served(host, port, log):
 def test_socat_exec_hands_on_the_client_address_ipv4_and_ipv6():
     for host, listen in (("127.0.0.1", "TCP4-LISTEN:{},bind=127.0.0.1"),
                          ("::1", "TCP6-LISTEN:{},bind=[::1]")):
-        with tempfile.TemporaryDirectory() as d:
-            log, port = os.path.join(d, "log"), free_port(host)
+        with tempfile.TemporaryDirectory() as d, own_network():  # socat binds the port it is given
+            log, port = os.path.join(d, "log"), OWN_PORT
             proc = started(["socat", listen.format(port),
                             f"EXEC:{os.path.abspath(binary('mpechod'))} -i --log {log}"], d)
             try:

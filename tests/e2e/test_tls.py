@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (Server, binary, check, free_port, run_client, run_server_once, track,
+from harness import (OWN_PORT, Server, binary, check, own_network, run_client, run_server_once, track,
                      wait_until)
 from test_service import connect_when_up
 
@@ -455,20 +455,21 @@ def test_taken_over_sockets_keep_tls_from_the_listen_options():
         back, _ = half_close(port, b"after the upgrade")
         check(back == b"after the upgrade", "TLS echo from the successor")
         check(new.stop() == 0, "exit 0")
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
-    srv = Server("-l", f"{addr},tls", "--tls-cert", c, "--tls-key", k, ready=False,
-                 prefix=("systemd-socket-activate", "-l", addr))
-    first = connect_when_up(port)   # the manager starts mpechod on the first connection
-    srv.wait_for(r"event=ready")
-    check(srv.matching(rf"event=listen addr={addr} fd=3 .*tls=yes$"), f"{srv.lines[:5]}")
-    c = TLSClient(port, sock=first)
-    c.send(b"socket-activated")
-    c.close_notify()
-    back, _ = c.read_to_end()
-    c.close()
-    check(back == b"socket-activated", "TLS echo on the socket systemd bound")
-    check(srv.stop() == 0, "exit 0")
+    with own_network():
+        port = OWN_PORT  # the manager binds it: in a network namespace of the test's own
+        addr = f"127.0.0.1:{port}"
+        srv = Server("-l", f"{addr},tls", "--tls-cert", c, "--tls-key", k, ready=False,
+                     prefix=("systemd-socket-activate", "-l", addr))
+        first = connect_when_up(port)   # the manager starts mpechod on the first connection
+        srv.wait_for(r"event=ready")
+        check(srv.matching(rf"event=listen addr={addr} fd=3 .*tls=yes$"), f"{srv.lines[:5]}")
+        c = TLSClient(port, sock=first)
+        c.send(b"socket-activated")
+        c.close_notify()
+        back, _ = c.read_to_end()
+        c.close()
+        check(back == b"socket-activated", "TLS echo on the socket systemd bound")
+        check(srv.stop() == 0, "exit 0")
 
 
 def test_mpecho_tls_is_byte_exact_and_checks_the_certificate():

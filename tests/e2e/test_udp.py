@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from harness import (Server, binary, check, free_port, run_client, run_server_once, track,
+from harness import (OWN_PORT, Server, binary, check, own_network, run_client, run_server_once, track,
                      wait_for_file, wait_until)
 
 
@@ -230,8 +230,8 @@ def test_sighup_makes_the_udp_process_reopen_the_log_file_too():
 
 def test_udp_counters_in_metrics_never_go_back_across_a_restart():
     from test_metrics import promtool, samples, scrape
-    mport = free_port()   # TCP, for a TCP listener: the metrics port is not logged
-    srv = Server("-v", "-l", "udp:127.0.0.1:0", "--metrics", f"127.0.0.1:{mport}")
+    srv = Server("-v", "-l", "udp:127.0.0.1:0", "--metrics", "127.0.0.1:0")
+    mport = srv.endpoint("metrics")[1]
     port = udp_port(srv)
     for i in range(5):
         check(echo(("127.0.0.1", port), b"x" * 100)[0] == b"x" * 100, "echo")
@@ -253,21 +253,20 @@ def test_udp_counters_in_metrics_never_go_back_across_a_restart():
 
 def test_udp_sockets_from_systemd_and_across_an_upgrade():
     import tempfile
-    # systemd-socket-activate binds the port itself: a UDP port found free, the one place here
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    srv = Server("-v", "-l", f"udp:127.0.0.1:{port}", ready=False,
-                 prefix=("systemd-socket-activate", "-d", "-l", f"127.0.0.1:{port}", "--fdname=dgram"))
-    back = None
-    for _ in range(50):   # the manager starts mpechod on the first datagram
-        back, _ = echo(("127.0.0.1", port), b"activated")
-        if back is not None:
-            break
-    check(back == b"activated", "the first datagram is echoed by the activated server")
-    # The echo comes from the UDP process: the supervisor's lines may still be on their way.
-    srv.wait_for(rf"event=listen addr=udp:127\.0\.0\.1:{port} fd=3 name=dgram$")
-    check(srv.stop() == 0, "exit 0")
+    # systemd-socket-activate binds the port itself: in a network namespace of the test's own
+    with own_network():
+        port = OWN_PORT
+        srv = Server("-v", "-l", f"udp:127.0.0.1:{port}", ready=False,
+                     prefix=("systemd-socket-activate", "-d", "-l", f"127.0.0.1:{port}", "--fdname=dgram"))
+        back = None
+        for _ in range(50):   # the manager starts mpechod on the first datagram
+            back, _ = echo(("127.0.0.1", port), b"activated")
+            if back is not None:
+                break
+        check(back == b"activated", "the first datagram is echoed by the activated server")
+        # The echo comes from the UDP process: the supervisor's lines may still be on their way.
+        srv.wait_for(rf"event=listen addr=udp:127\.0\.0\.1:{port} fd=3 name=dgram$")
+        check(srv.stop() == 0, "exit 0")
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, "upgrade.sock")
         old = Server("-l", "udp:127.0.0.1:0", "-l", "127.0.0.1:0", "--upgrade-socket", sock)
