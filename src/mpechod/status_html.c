@@ -152,6 +152,7 @@ status_html_pool(const struct status_view *v, struct metrics_text *t)
 	status_html_row(t, "datagrams in", "udp.received", v->udp_count[UDP_RECEIVED]);
 	status_html_row(t, "sent back", "udp.echoed", v->udp_count[UDP_ECHOED]);
 	status_html_row(t, "bytes in", "udp.bytes", v->udp_count[UDP_BYTES]);
+	status_html_row(t, "bytes sent back", "udp.echoed_bytes", v->udp_count[UDP_BYTES_ECHOED]);
 	for (i = 0; i < (int)(sizeof(drop) / sizeof(drop[0])); i++) {
 		snprintf(path, sizeof(path), "udp.dropped.%s", drop[i]);
 		snprintf(name, sizeof(name), "dropped: %s", drop[i]);

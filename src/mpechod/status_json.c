@@ -84,12 +84,13 @@ status_json_pool(const struct status_view *v, struct metrics_text *t)
 		metrics_printf(t, "\"udp\":null,");
 		return;
 	}
-	metrics_printf(t, "\"udp\":{\"received\":%llu,\"echoed\":%llu,\"bytes\":%llu,\"dropped\":"
-	    "{\"port\":%llu,\"acl\":%llu,\"rate\":%llu,\"send\":%llu,\"loop\":%llu}},",
+	metrics_printf(t, "\"udp\":{\"received\":%llu,\"echoed\":%llu,\"bytes\":%llu,\"echoed_bytes\":%llu,"
+	    "\"dropped\":{\"port\":%llu,\"acl\":%llu,\"rate\":%llu,\"send\":%llu,\"loop\":%llu}},",
 	    (unsigned long long)c[UDP_RECEIVED], (unsigned long long)c[UDP_ECHOED],
-	    (unsigned long long)c[UDP_BYTES], (unsigned long long)c[UDP_DROP_PORT],
-	    (unsigned long long)c[UDP_DROP_ACL], (unsigned long long)c[UDP_DROP_RATE],
-	    (unsigned long long)c[UDP_DROP_SEND], (unsigned long long)c[UDP_DROP_LOOP]);
+	    (unsigned long long)c[UDP_BYTES], (unsigned long long)c[UDP_BYTES_ECHOED],
+	    (unsigned long long)c[UDP_DROP_PORT], (unsigned long long)c[UDP_DROP_ACL],
+	    (unsigned long long)c[UDP_DROP_RATE], (unsigned long long)c[UDP_DROP_SEND],
+	    (unsigned long long)c[UDP_DROP_LOOP]);
 }
 
 /* duration: the histogram, a count per bucket (not cumulative), the last bucket's bound null. */

@@ -88,7 +88,8 @@ def check_agreement(page, mport):
     live = int(f["sessions"])
     check(sum(n for _, n in HELD) <= live <= sum(n for _, n in HELD) + LOAD_CONNS, f"live sessions: {live}")
     check(float(f["rates.sessions"]) > 0 and f["rates.bytes_in"].endswith("B/s"), f"rates: {f}")
-    check(f["refused.acl"] == "1" and f["pool.workers"] != "-" and int(f["udp.echoed"]) == 5, f"{f}")
+    check(f["refused.acl"] == "1" and f["pool.workers"] != "-" and int(f["udp.echoed"]) == 5 and
+          int(f["udp.echoed_bytes"]) == 100, f"{f}")
     board = page.eval(WORKERS)
     check(len(board) == int(f["pool.workers"]) and sum(c == "busy" for c, _ in board) == int(f["pool.busy"]) and
           all(n == ("1" if c == "busy" else "0") for c, n in board), f"the pool's board: {board} {f}")

@@ -199,6 +199,10 @@ def test_udp_counts_and_the_metrics_allow_rule():
     m = prometheus(mport)
     check(s["udp"]["received"] == m["mpechod_udp_received_total"] == 5 and s["udp"]["bytes"] == 50 and
           s["udp"]["dropped"] == {"port": 0, "acl": 0, "rate": 0, "send": 0, "loop": 0}, f"UDP: {s['udp']}")
+    check(s["udp"]["echoed_bytes"] == m["mpechod_udp_sent_bytes_total"] == 50, f"UDP bytes sent: {s['udp']}")
+    page = get(mport, "/?format=html")[2].decode()
+    check(re.search(r'<th>bytes sent back</th><td><b data-f="udp.echoed_bytes">50</b>', page),
+          "the page shows the UDP bytes sent back")
     check(f"udp:127.0.0.1:{uport}" in s["listeners"], f"the UDP listener named: {s['listeners']}")
     check(get(mport, "/status.json", source="127.0.0.2")[0] == 403, "outside --metrics-allow: 403")
     out = subprocess.run(["curl", "-sS", "-I", f"http://127.0.0.1:{mport}/status.json"],
