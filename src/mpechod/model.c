@@ -17,7 +17,7 @@
 pid_t
 model_fork_worker(struct model_env *env, int slot, const sigset_t *signals)
 {
-	struct child_keep keep = { .ls = env->ls, .fd = -1 };
+	struct child_keep keep = { .ls = env->ls, .fd = env->gate };
 	sigset_t mask;
 	pid_t pid;
 

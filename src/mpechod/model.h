@@ -48,6 +48,7 @@ struct model_env {
 	struct tally *ended;		/* what ended children served and moved */
 	struct admission *adm;
 	bool draining;			/* the drain began: no new workers, no respawn */
+	int gate;			/* -1, or workers forked now wait until it is readable (ready logged) */
 	void *data;			/* the model's own state (start() sets it, stop() frees it) */
 	char words[96];			/* what the model adds to the start line (" workers=2"), or "" */
 };

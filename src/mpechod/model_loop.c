@@ -116,7 +116,7 @@ loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 	m->boards[slot].cap = loop_lane_room(env, m, lane, &taker);
 	loop_worker_signals(&signals);
 	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
-		loop_worker_run(&m->job, &m->boards[slot]);
+		loop_worker_run(&m->job, &m->boards[slot], env->gate);
 	if (pid < 0)
 		m->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 }

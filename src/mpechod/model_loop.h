@@ -92,9 +92,12 @@ void loop_limits_release(struct loop_worker *w, const struct peer *p);
  * A worker's life, in the child the model forked (after child_begin(), with
  * SIGUSR1, SIGHUP and SIGTERM blocked): serve until SIGUSR1 or the listeners
  * shut down, and then until its sessions are over; SIGTERM from the
- * supervisor ends them at once. Never returns: _exit(0), or 1 if it cannot work.
+ * supervisor ends them at once. gate: -1, or the supervisor's, which turns
+ * readable once the server said "ready"; no connection is taken before.
+ * Never returns: _exit(0), or 1 if it cannot work.
  */
-void loop_worker_run(const struct loop_job *job, struct loop_board *me) __attribute__((noreturn));
+void loop_worker_run(const struct loop_job *job, struct loop_board *me, int gate)
+    __attribute__((noreturn));
 
 /* The signals a loop worker reads from its signalfd (blocked from its fork on): USR1, HUP, TERM, USR2. */
 void loop_worker_signals(sigset_t *set);
@@ -141,6 +144,7 @@ struct loop_worker {
 	struct admission adm;
 	unsigned generation;		/* of the per-source table's live counts, as last given back */
 	int ep, sigfd;
+	int gate;			/* -1, or no listener is added until it is readable */
 	bool listening;			/* the listeners are in the epoll set */
 	bool leave;			/* no new session; leave once none is left */
 	uint64_t taken;			/* sessions it took, for --max-requests */

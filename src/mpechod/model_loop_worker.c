@@ -24,6 +24,7 @@
 
 /* epoll keys below this are a listener's index; this one is the signalfd; above, sessions. */
 #define KEY_SIGNALS 0xffffu
+#define KEY_GATE (KEY_SIGNALS - 1)	/* the supervisor's gate; listeners are keyed by index below it */
 #define LOOP_EVENTS 256		/* events taken per wait */
 #define ACCEPT_BATCH 64		/* connections taken per wake-up of one listener */
 
@@ -51,6 +52,8 @@ lw_setup(struct loop_worker *w)
 	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
 	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
+	    (w->gate >= 0 && epoll_ctl(w->ep, EPOLL_CTL_ADD, w->gate,
+	    &(struct epoll_event){ .events = EPOLLIN, .data.u64 = KEY_GATE }) < 0) ||
 	    admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0 ||
 	    loop_heap_init(&w->timers, 1024) < 0 ||
 	    loop_service_init(w) < 0 ||
@@ -269,13 +272,23 @@ lw_timers(struct loop_worker *w, int64_t now)
 	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
 }
 
+/* The supervisor said "ready": the gate goes; the next turn adds the listeners. */
+static void
+lw_pass_gate(struct loop_worker *w)
+{
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, w->gate, NULL);
+	close(w->gate);
+	w->gate = -1;
+}
+
 /* One wait and what it brought. 0, or -1 with errno (epoll failed). */
 static int
 lw_turn(struct loop_worker *w)
 {
 	struct epoll_event ev[LOOP_EVENTS];
 	int i, n, timeout = lw_timers(w, clock_ms());
-	bool room = !w->leave && w->rest_until == 0 && w->me->live + w->pending < lw_cap(w);
+	bool room = !w->leave && w->gate < 0 && w->rest_until == 0 &&
+	    w->me->live + w->pending < lw_cap(w);
 
 	if (room != w->listening)
 		lw_listen(w, room);
@@ -287,7 +300,9 @@ lw_turn(struct loop_worker *w)
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u64 == KEY_SIGNALS)
 			lw_read_signals(w);
-		else if (ev[i].data.u64 < KEY_SIGNALS)
+		else if (ev[i].data.u64 == KEY_GATE)
+			lw_pass_gate(w);
+		else if (ev[i].data.u64 < KEY_GATE)
 			lw_accept(w, &w->job->ls->v[ev[i].data.u64]);
 		else
 			loop_session_ready(w, ev[i].data.ptr, ev[i].events);
@@ -296,9 +311,9 @@ lw_turn(struct loop_worker *w)
 }
 
 void
-loop_worker_run(const struct loop_job *job, struct loop_board *me)
+loop_worker_run(const struct loop_job *job, struct loop_board *me, int gate)
 {
-	struct loop_worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1 };
+	struct loop_worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1, .gate = gate };
 
 	if (lw_setup(&w) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",

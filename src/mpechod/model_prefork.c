@@ -74,7 +74,7 @@ pool_spawn(struct model_env *env, struct pool *p)
 	p->retiring[slot] = false;
 	worker_signals(&signals);
 	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
-		worker_run(&p->job, &p->board[slot]);
+		worker_run(&p->job, &p->board[slot], env->gate);
 	if (pid < 0)
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -269,7 +270,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->privsep = (struct privsep){ .fd = -1, .pidfile = env->pidfile, .ls = env->ls,
 	    .upgrade_path = cfg->upgrade_socket, .upgrade_file = &sv->upgrade_file,
 	    .cert = cfg->tls_cert, .key = cfg->tls_key };
-	sv->sigfd = -1;
+	sv->sigfd = sv->gate = -1;
 	sv->notify.fd = -1;
 	sv->upgrade_fd = sv->successor_fd = -1;
 	sv->pidfile = env->pidfile;
@@ -298,7 +299,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
 	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
-	    (sv->sigfd = supervisor_signals_open()) < 0)
+	    (sv->sigfd = supervisor_signals_open()) < 0 ||
+	    (sv->gate = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->adm.prefix6 = cfg->source_prefix6;
@@ -311,7 +313,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 		return -1;
 	}
 	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
-	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm };
+	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm,
+	    .gate = sv->gate };
 	return 0;
 }
 
@@ -323,6 +326,8 @@ supervisor_free(struct supervisor *sv)
 	listeners_close(sv->ls);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);
+	if (sv->gate >= 0)
+		close(sv->gate);
 	proctab_free(&sv->tab);
 	admission_free(&sv->adm);
 	if (sv->pending.v != NULL)
@@ -396,6 +401,25 @@ supervisor_log_ready(const struct supervisor *sv)
 }
 
 /*
+ * Workers started before "ready" was logged wait until the gate is readable
+ * (they never read it: it stays so for every one of them), so that a
+ * connection queued before the start (on an inherited socket) is logged after
+ * the lines that say the server is up. Workers forked later find no gate.
+ * 0, or -1 with msg.
+ */
+static int
+supervisor_open_gate(struct supervisor *sv, char *msg, size_t msglen)
+{
+	int rc = eventfd_write(sv->gate, 1);
+
+	if (rc < 0)
+		log_errtext(msg, msglen, "cannot let the workers in");
+	close(sv->gate);
+	sv->gate = sv->menv.gate = -1;
+	return rc;
+}
+
+/*
  * A start that failed: the message goes to the person who started the server
  * (the foreground process of -d says it), and to the log (log_warnx()).
  */
@@ -460,6 +484,8 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 	    supervisor_drop(&sv, msg, sizeof(msg)) < 0)
 		goto failed;
 	supervisor_log_ready(&sv);
+	if (supervisor_open_gate(&sv, msg, sizeof(msg)) < 0)
+		goto failed;
 	/* A daemon is not the process the manager started: it names itself the main one. */
 	if (cfg->daemonize)
 		notify_send(&sv.notify, "READY=1\nMAINPID=%ld", (long)getpid());

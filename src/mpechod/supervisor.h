@@ -89,6 +89,7 @@ struct supervisor {
 	int64_t resume_ms;		/* accepting paused until then (0: not paused) */
 	bool accept_error_logged;
 	int sigfd;
+	int gate;			/* -1, or until "ready" is logged: workers wait for it to be readable */
 	struct notify notify;		/* readiness and status for a service manager */
 	struct pending pending;		/* connections still owing their PROXY header */
 	struct pidfile *pidfile;	/* NULL, or the locked pidfile */

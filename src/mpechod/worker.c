@@ -25,6 +25,7 @@
 #include "session.h"
 
 #define WORKER_SIGNALS UINT32_MAX	/* the epoll key of the signalfd; listeners are keyed by index */
+#define WORKER_GATE (UINT32_MAX - 1)	/* the supervisor's gate, until it opens */
 
 struct worker {
 	const struct worker_job *job;
@@ -32,29 +33,54 @@ struct worker {
 	struct admission adm;		/* the access rules (per-source limits are the fork model's) */
 	uint64_t published_checks;	/* of adm's count, in the totals */
 	int ep, sigfd;
+	int gate;			/* -1, or the listeners wait until it is readable */
 	bool leave;
 	bool accept_error_logged;
 };
 
-/* The signalfd for SIGUSR1 and SIGHUP (blocked since the fork), and the epoll set. 0 or -1. */
+/* The listeners into the epoll set. 0 or -1. */
 static int
-worker_setup(struct worker *w)
+worker_listen(struct worker *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = WORKER_SIGNALS };
-	sigset_t set;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	size_t i;
 
-	worker_signals(&set);
-	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0)
-		return -1;
 	for (i = 0; i < w->job->ls->n; i++) {
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.u32 = (uint32_t)i;
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->job->ls->v[i].fd, &ev) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* The supervisor said "ready": the gate goes, the listeners come. 0 or -1. */
+static int
+worker_pass_gate(struct worker *w)
+{
+	if (epoll_ctl(w->ep, EPOLL_CTL_DEL, w->gate, NULL) < 0)
+		return -1;
+	close(w->gate);
+	w->gate = -1;
+	return worker_listen(w);
+}
+
+/*
+ * The signalfd for SIGUSR1 and SIGHUP (blocked since the fork), and the epoll
+ * set: the listeners, or the gate until it opens. 0 or -1.
+ */
+static int
+worker_setup(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = WORKER_SIGNALS };
+	struct epoll_event gate = { .events = EPOLLIN, .data.u32 = WORKER_GATE };
+	sigset_t set;
+
+	worker_signals(&set);
+	if ((w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
+	    (w->gate >= 0 ? epoll_ctl(w->ep, EPOLL_CTL_ADD, w->gate, &gate) : worker_listen(w)) < 0)
+		return -1;
 	if (admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0)
 		return -1;
 	w->adm.proxy_from = w->job->proxy_from;
@@ -224,6 +250,8 @@ worker_wait(struct worker *w)
 	for (i = 0; i < n; i++)
 		if (ev[i].data.u32 == WORKER_SIGNALS)
 			worker_read_signals(w);
+		else if (ev[i].data.u32 == WORKER_GATE)
+			return worker_pass_gate(w);
 	for (i = 0; i < n && !w->leave; i++) {
 		if (ev[i].data.u32 != WORKER_SIGNALS) {
 			worker_take(w, &w->job->ls->v[ev[i].data.u32]);
@@ -234,9 +262,9 @@ worker_wait(struct worker *w)
 }
 
 void
-worker_run(const struct worker_job *job, struct worker_board *me)
+worker_run(const struct worker_job *job, struct worker_board *me, int gate)
 {
-	struct worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1 };
+	struct worker w = { .job = job, .me = me, .ep = -1, .sigfd = -1, .gate = gate };
 
 	if (worker_setup(&w) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",

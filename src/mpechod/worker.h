@@ -61,10 +61,12 @@ struct worker_job {
  * until SIGUSR1 (leave after the current session), --max-requests sessions,
  * or the listeners shut down. SIGHUP reopens the log file. The signals are
  * read from a signalfd in the same epoll set as the listeners, so none is
- * missed between a check and a wait. Never returns: _exit(0), or 1 if it
- * cannot work.
+ * missed between a check and a wait. gate: -1, or the supervisor's, which
+ * turns readable once the server said "ready"; no connection is taken before.
+ * Never returns: _exit(0), or 1 if it cannot work.
  */
-void worker_run(const struct worker_job *job, struct worker_board *me) __attribute__((noreturn));
+void worker_run(const struct worker_job *job, struct worker_board *me, int gate)
+    __attribute__((noreturn));
 
 /* The signals a worker reads from its signalfd (blocked from its fork on): SIGUSR1, SIGHUP. */
 void worker_signals(sigset_t *set);

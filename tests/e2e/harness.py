@@ -102,14 +102,16 @@ def wait_until(cond, timeout=10.0, what="condition"):
 class Server:
     """mpechod in its own session, its stderr collected line by line."""
 
-    def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None):
+    def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None,
+                 pass_fds=()):
         self.args = [*(() if program else wrapper()), program or binary("mpechod"),
                      *(() if program else SERVER_ARGS), *args]
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True, preexec_fn=preexec_fn, env=env)
+                                     start_new_session=True, preexec_fn=preexec_fn, env=env,
+                                     pass_fds=pass_fds)
         _procs.append(self.proc)
         self.pid = self.proc.pid
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -213,3 +213,29 @@ def test_workers_read_their_signals_from_a_signalfd():
     with connect(srv.port) as s:
         check(echo_roundtrip(s, b"still") == b"still", "the pool still serves")
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_connections_queued_before_the_start_are_logged_after_ready():
+    """Clients queued on an inherited listener before mpechod runs: a worker serves them at once,
+    but their connect and end lines follow the supervisor's start, listen and ready lines."""
+    for model, extra in (("prefork", ("--start", "4")), ("loop", ("--workers", "2"))):
+        with socket.socket() as lsock:
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(64)
+            clients = []
+            for i in range(8):
+                c = socket.create_connection(lsock.getsockname(), timeout=10)
+                c.sendall(b"queued %d" % i)
+                c.shutdown(socket.SHUT_WR)
+                clients.append(c)
+            srv = Server("--model", model, *extra, pass_fds=(lsock.fileno(),),
+                         prefix=("sh", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@" 3<&{lsock.fileno()}', "sh"))
+        for i, c in enumerate(clients):
+            with c:
+                check(recv_all(c) == b"queued %d" % i, f"{model}: queued client {i} served")
+        srv.wait_for(r"event=end ", count=len(clients))
+        order = [re.search(r"event=(\S+)", l).group(1) for l in srv.lines if "event=" in l]
+        first = min(order.index(e) for e in ("connect", "end"))
+        check(order.index("ready") < first and order.index("start") == 0,
+              f"{model}: start, listen, ready, then the sessions: {order}")
+        check(srv.stop() == 0, f"{model}: exit 0")
