@@ -167,6 +167,7 @@ FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_syslog.c src/lib/log
 FUZZ_number = src/lib/number.c
 FUZZ_procstat = src/mpechod/procstat.c src/lib/io.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
+FUZZ_rules = src/mpechod/rules.c src/mpechod/acl.c src/lib/number.c src/lib/io.c
 FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/listener_unix.c \
                src/mpechod/sockfile.c \
                src/mpechod/listener_udp.c \

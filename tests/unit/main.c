@@ -31,6 +31,7 @@ main(void)
 	unit_upgrade();
 	unit_inetd();
 	unit_procstat();
+	unit_rules();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -21,5 +21,6 @@ void unit_client(void);		/* client.c */
 void unit_upgrade(void);	/* upgrade.c */
 void unit_inetd(void);		/* inetd.c */
 void unit_procstat(void);	/* procstat.c */
+void unit_rules(void);		/* rules.c */
 
 #endif
