@@ -33,6 +33,13 @@ admission_free(struct admission *a)
 {
 	limits_free(a->limits);
 	a->limits = NULL;
+	acl_view_free(&a->rules);
+}
+
+void
+admission_follow(struct admission *a, const struct acl_shared *shared)
+{
+	a->rules.from = shared;
 }
 
 /* The key a source is counted under: an IPv4 address, or an IPv6 prefix (one host has a /64). */
@@ -69,7 +76,7 @@ admission_decide(struct admission *a, const struct peer *p, int64_t now_ms)
 
 	if (p->local)
 		return ADMITTED;	/* the socket file's permissions say who may connect */
-	if (!acl_permits(a->acl, &p->addr))
+	if (!acl_permits(a->rules.from != NULL ? acl_view_get(&a->rules) : a->acl, &p->addr))
 		return REFUSED_ACL;
 	if (a->limits == NULL)
 		return ADMITTED;

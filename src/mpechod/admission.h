@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acl_shared.h"
 #include "log.h"
 
 struct acl;
@@ -25,7 +26,8 @@ enum refusal {
 };
 
 struct admission {
-	const struct acl *acl;
+	const struct acl *acl;		/* the rules, unless rules.from is set */
+	struct acl_view rules;		/* the rules in force, when they can change (admission_follow) */
 	const struct acl *proxy_from;	/* who may send a PROXY header; no rule: anyone */
 	struct limits *limits;		/* NULL when no per-source limit and no rate is set */
 	int prefix6;			/* IPv6 sources are counted by this prefix (a /64: one host) */
@@ -44,6 +46,9 @@ struct admission {
 int admission_init(struct admission *a, const struct acl *acl, int max_per_source, int rate,
     int live);
 void admission_free(struct admission *a);
+
+/* Judge by the rules published in shared (the --rules file, re-read on SIGHUP) instead. */
+void admission_follow(struct admission *a, const struct acl_shared *shared);
 
 /*
  * ADMITTED (the peer then counts as live in the per-source limits until

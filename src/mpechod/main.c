@@ -20,6 +20,7 @@
 #include "options.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "rules.h"
 #include "sandbox.h"
 #include "supervisor.h"
 #include "tls_server.h"
@@ -144,6 +145,36 @@ main_tls(const struct config *cfg, struct tls_server *tls, struct supervisor_env
 	log_msg(LOG_LVL_NOTICE, "event=tls-loaded cert=%s %s", log_qf("%s", cfg->tls_cert),
 	    tls_server_describe(tls, what, sizeof(what)));
 	env->tls = tls;
+	return 0;
+}
+
+/*
+ * The --rules file, read now, while the server may still read a file only
+ * root can (the supervisor asks its privileged process for it on SIGHUP).
+ * 0 (also without --rules), or -1 once the reason is printed.
+ */
+static int
+main_rules(const struct config *cfg, struct rules *file)
+{
+	struct rules_error err;
+	char msg[sizeof(err.what) + 4200];
+	size_t i, allow = 0;
+	int fd;
+
+	if (cfg->rules == NULL)
+		return 0;
+	if ((fd = rules_open(cfg->rules)) < 0) {
+		log_warn("cannot open the rules file %s", cfg->rules);
+		return -1;
+	}
+	if (rules_read(fd, &cfg->acl, file, &err) < 0) {
+		log_warnx("bad rules file: %s", rules_describe(cfg->rules, &err, msg, sizeof(msg)));
+		return -1;
+	}
+	for (i = 0; i < file->acl.n; i++)
+		allow += file->acl.rules[i].allow;
+	log_msg(LOG_LVL_NOTICE, "event=rules-loaded file=%s allow=%zu deny=%zu",
+	    log_qf("%s", cfg->rules), allow, file->acl.n - allow);
 	return 0;
 }
 
@@ -343,8 +374,9 @@ main_inetd_scene(const struct config *cfg)
  * stream socket, EXIT_USAGE for an option that cannot take effect on one session.
  */
 static int
-main_inetd(struct config *cfg, struct tls_server *tls)
+main_inetd(struct config *cfg, struct tls_server *tls, struct rules *file)
 {
+	size_t i;
 	int null, rc;
 
 	if (inetd_classify(STDIN_FILENO) == INETD_OTHER) {
@@ -353,6 +385,12 @@ main_inetd(struct config *cfg, struct tls_server *tls)
 	}
 	if (main_inetd_scene(cfg) != 0)
 		return EXIT_USAGE;
+	for (i = 0; i < file->acl.n; i++)	/* one session: the file's rules join the command line's */
+		if (acl_add(&cfg->acl, &file->acl.rules[i]) < 0) {
+			log_warnx("out of memory");
+			return EXIT_FAIL;
+		}
+	rules_free(file);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDOUT_FILENO);
@@ -374,6 +412,7 @@ main(int argc, char **argv)
 	struct listeners ls = { NULL, 0 }, udp = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
 	struct tls_server tls = { .ctx = NULL };
+	struct rules rules = { .acl = { NULL, 0, false }, .lines = NULL };
 	struct supervisor_env env = { .ls = &ls, .udp = &udp, .pidfile = NULL, .ready_fd = -1,
 	    .upgrade_conn = -1, .metrics_fd = -1, .agent_fd = -1 };
 	struct config cfg;
@@ -388,14 +427,16 @@ main(int argc, char **argv)
 	if (main_guard() < 0)
 		goto out;
 
-	/* 3. Resolve the user sessions run as, open the log, load the TLS credentials. */
-	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0)
+	/* 3. Resolve the user sessions run as, open the log, load the TLS credentials and the rules. */
+	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0 ||
+	    main_rules(&cfg, &rules) < 0)
 		goto out;
+	env.rules = &rules;
 
 	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
 	 * then open or take over every listener; any failure ends the start here. */
 	if (cfg.inetd && inetd_classify(STDIN_FILENO) != INETD_LISTENING) {
-		rc = main_inetd(&cfg, &tls);	/* returns only if it cannot serve */
+		rc = main_inetd(&cfg, &tls, &rules);	/* returns only if it cannot serve */
 		goto out;
 	}
 	if ((rc = main_bind(&cfg, &env)) != 0)
@@ -415,6 +456,7 @@ out:
 	listeners_free(&ls);
 	listeners_free(&udp);
 	tls_server_free(&tls);
+	rules_free(&rules);
 	log_close();
 	options_free(&cfg);
 	return rc;

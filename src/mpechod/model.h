@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct acl_shared;
 struct admission;
 struct child_env;
 struct config;
@@ -47,6 +48,7 @@ struct model_env {
 	struct proctab *tab;
 	struct tally *ended;		/* what ended children served and moved */
 	struct admission *adm;
+	const struct acl_shared *rules;	/* the access rules in force (workers follow them) */
 	bool draining;			/* the drain began: no new workers, no respawn */
 	int gate;			/* -1, or workers forked now wait until it is readable (ready logged) */
 	void *data;			/* the model's own state (start() sets it, stop() frees it) */

@@ -163,7 +163,7 @@ loop_start(struct model_env *env)
 		return -1;
 	if (loop_limits_start(env->cfg, m) < 0)
 		return -1;
-	m->job = (struct loop_job){ .ls = env->ls, .session = env->session, .acl = &env->cfg->acl,
+	m->job = (struct loop_job){ .ls = env->ls, .session = env->session, .rules = env->rules,
 	    .totals = m->totals, .limits = m->limits, .prefix6 = env->cfg->source_prefix6,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
 	    .supervisor = (long)getpid(), .grace_ms = env->cfg->grace * 1000,

@@ -21,6 +21,7 @@
 #include "service_upper.h"
 
 struct acl;
+struct acl_shared;
 struct config;
 struct limits;
 struct proxy_wait;
@@ -59,7 +60,7 @@ struct loop_totals {
 struct loop_job {
 	const struct listeners *ls;
 	const struct session_params *session;
-	const struct acl *acl;
+	const struct acl_shared *rules;	/* the access rules in force */
 	struct loop_totals *totals;
 	struct limits *limits;		/* --max-per-source, --rate: one table, shared; NULL: none */
 	int prefix6;			/* IPv6 sources are counted by this prefix */

@@ -54,11 +54,12 @@ lw_setup(struct loop_worker *w)
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
 	    (w->gate >= 0 && epoll_ctl(w->ep, EPOLL_CTL_ADD, w->gate,
 	    &(struct epoll_event){ .events = EPOLLIN, .data.u64 = KEY_GATE }) < 0) ||
-	    admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0 ||
+	    admission_init(&w->adm, NULL, 0, 0, 0) < 0 ||
 	    loop_heap_init(&w->timers, 1024) < 0 ||
 	    loop_service_init(w) < 0 ||
 	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL)
 		return -1;
+	admission_follow(&w->adm, w->job->rules);
 	w->adm.shared_refused = w->job->totals->refused;
 	w->adm.limits = w->job->limits;
 	w->adm.prefix6 = w->job->prefix6;

@@ -95,7 +95,7 @@ pool_start(struct model_env *env)
 	p->retiring = mem_private(n * sizeof(*p->retiring));
 	if (p->board == NULL || p->totals == NULL || p->retiring == NULL)
 		return -1;
-	p->job = (struct worker_job){ .ls = env->ls, .session = env->session, .acl = &env->cfg->acl,
+	p->job = (struct worker_job){ .ls = env->ls, .session = env->session, .rules = env->rules,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
 	    .max_requests = env->cfg->max_requests, .totals = p->totals };
 	for (i = 0; i < env->cfg->start_workers; i++)

@@ -176,7 +176,7 @@ options_path(char **dst, const char *name, const char *text, char *err, size_t e
 	return 0;
 }
 
-/* The options that name a file: --pidfile, --upgrade-socket, --tls-cert, --tls-key. */
+/* The options that name a file: --pidfile, --upgrade-socket, --tls-cert, --tls-key, --rules. */
 static int
 options_file(struct config *cfg, int c, const char *arg, char *err, size_t errlen)
 {
@@ -187,6 +187,8 @@ options_file(struct config *cfg, int c, const char *arg, char *err, size_t errle
 		return options_path(&cfg->upgrade_socket, "--upgrade-socket", arg, err, errlen);
 	case OPT_TLS_CERT:
 		return options_path(&cfg->tls_cert, "--tls-cert", arg, err, errlen);
+	case OPT_RULES:
+		return options_path(&cfg->rules, "--rules", arg, err, errlen);
 	default:
 		return options_path(&cfg->tls_key, "--tls-key", arg, err, errlen);
 	}
@@ -353,6 +355,7 @@ options_apply(struct config *cfg, int c, const char *arg, struct options_seen *s
 	case OPT_UPGRADE_SOCKET:
 	case OPT_TLS_CERT:
 	case OPT_TLS_KEY:
+	case OPT_RULES:
 		return options_file(cfg, c, arg, err, errlen);
 	case OPT_LOG:
 		seen->log = true;
@@ -462,7 +465,8 @@ options_free(struct config *cfg)
 	free(cfg->banner);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
-	cfg->banner = cfg->tls_cert = cfg->tls_key = NULL;
+	free(cfg->rules);
+	cfg->banner = cfg->tls_cert = cfg->tls_key = cfg->rules = NULL;
 	cfg->pidfile = cfg->log_path = cfg->user = cfg->upgrade_socket = NULL;
 
 	for (i = 0; i < cfg->nlistens; i++)

@@ -53,6 +53,7 @@ enum {
 	OPT_SHUTDOWN_DELAY,
 	OPT_AGENT,
 	OPT_WORKERS,
+	OPT_RULES,
 	OPTIONS_IDS		/* every option's id (short letters included) is below this */
 };
 
@@ -83,6 +84,7 @@ struct config {
 	int socket_mode;	/* --socket-mode: Unix listeners' permissions; -1: as bind(2) leaves them */
 	char *tls_cert;		/* --tls-cert: absolute path, or NULL */
 	char *tls_key;		/* --tls-key: absolute path, or NULL */
+	char *rules;		/* --rules: absolute path, or NULL */
 	int tls_timeout;	/* seconds a TLS handshake may take */
 	int udp_rate;		/* datagrams a second from one source (udp: listeners); 0: no limit */
 	bool daemonize;

@@ -52,6 +52,8 @@ static const char usage_text[] =
 "      --allow CIDR         accept only clients in these networks; repeatable\n"
 "      --deny CIDR          refuse clients in this network; repeatable, wins over --allow\n"
 "                           (10.0.0.0/8, 2001:db8::/32, or one address)\n"
+"      --rules FILE         more of them from FILE: lines 'allow CIDR', 'deny CIDR',\n"
+"                           # comments; read again on SIGHUP (a bad file: the old kept)\n"
 "      --proxy-from CIDR    only these peers may send a PROXY header (to a listener\n"
 "                           with ,proxy); repeatable; none: any peer may\n"
 "      --proxy-timeout SECS how long a PROXY header may take to arrive (1-3600, default 5)\n"
@@ -157,6 +159,7 @@ const struct option options_long[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
 	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "rules.h"
 #include "sockfile.h"
 #include "tls_server.h"
 
@@ -28,7 +29,7 @@ struct privsep_reply {
 static bool
 privsep_opens(enum privsep_op op)
 {
-	return op == PRIVSEP_LOG || op == PRIVSEP_CERT || op == PRIVSEP_KEY;
+	return op == PRIVSEP_LOG || op == PRIVSEP_CERT || op == PRIVSEP_KEY || op == PRIVSEP_RULES;
 }
 
 /* The pidfile's name goes to an upgrade's successor (NAME.old), or comes back. 0 or -1 with errno. */
@@ -50,15 +51,18 @@ privsep_pidfile(struct pidfile *pf, bool to_old)
 	return pidfile_rename(pf, path);
 }
 
-/* A TLS file, for tls_server.c to check and read (it refuses what is not a regular file). */
+/*
+ * A TLS file, for tls_server.c to check and read, or the rules file, for
+ * rules.c (each refuses what is not a regular file).
+ */
 static int
-privsep_open_tls(const char *path)
+privsep_open_file(const char *path, bool rules)
 {
 	if (path == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	return tls_server_open_file(path);
+	return rules ? rules_open(path) : tls_server_open_file(path);
 }
 
 int
@@ -75,9 +79,11 @@ privsep_local(struct privsep *ps, enum privsep_op op)
 	case PRIVSEP_LOG:
 		return log_file_again();
 	case PRIVSEP_CERT:
-		return privsep_open_tls(ps->cert);
+		return privsep_open_file(ps->cert, false);
 	case PRIVSEP_KEY:
-		return privsep_open_tls(ps->key);
+		return privsep_open_file(ps->key, false);
+	case PRIVSEP_RULES:
+		return privsep_open_file(ps->rules, true);
 	case PRIVSEP_PIDFILE_OLD:
 	case PRIVSEP_PIDFILE_BACK:
 		return privsep_pidfile(ps->pidfile, op == PRIVSEP_PIDFILE_OLD);

@@ -1,7 +1,7 @@
 /*
  * privsep: with -u, the supervisor becomes the user once it has bound and set
  * up, and a small process of its own keeps root for the few things that need
- * it later: opening the log file and the TLS files again on SIGHUP, and
+ * it later: opening the log file, the TLS files and the rules file again on SIGHUP, and
  * renaming and removing the files the server made (the pidfile, Unix socket
  * files, the upgrade socket). It reads nothing from the network: it takes one
  * fixed-size request at a time from the supervisor over a socket pair, and
@@ -24,6 +24,7 @@ enum privsep_op {
 	PRIVSEP_LOG,		/* the log file, opened again: a descriptor (none: no log file) */
 	PRIVSEP_CERT,		/* --tls-cert, opened for reading: a descriptor */
 	PRIVSEP_KEY,		/* --tls-key, opened for reading: a descriptor */
+	PRIVSEP_RULES,		/* --rules, opened for reading: a descriptor */
 	PRIVSEP_PIDFILE_OLD,	/* an upgrade: the pidfile renamed NAME.old */
 	PRIVSEP_PIDFILE_BACK,	/* the upgrade failed: the pidfile gets its name back */
 	PRIVSEP_SOCKET_FILES,	/* the drain: the Unix listeners' files removed */
@@ -40,6 +41,7 @@ struct privsep {
 	const char *upgrade_path;	/* NULL: no --upgrade-socket */
 	struct sockfile *upgrade_file;
 	const char *cert, *key;		/* NULL: no TLS */
+	const char *rules;		/* NULL: no --rules */
 };
 
 /*
@@ -54,7 +56,7 @@ bool privsep_dropped(const struct privsep *ps);
 
 /*
  * Run op, in the privileged process if there is one. The descriptor it opens
- * (PRIVSEP_LOG, _CERT, _KEY; -2 when there is none to open: the log is no
+ * (PRIVSEP_LOG, _CERT, _KEY, _RULES; -2 when there is none to open: the log is no
  * file), 0 for the others; or -1 with errno.
  */
 int privsep_run(struct privsep *ps, enum privsep_op op);

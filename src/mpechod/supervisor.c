@@ -133,6 +133,7 @@ supervisor_reopen(struct supervisor *sv)
 	supervisor_udp_signal(sv, SIGHUP);	/* the UDP process reopens its log too */
 	if (sv->tls != NULL && tls_server_reload(sv->tls) == 0)
 		sv->model->notify(&sv->menv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
+	supervisor_rules_reload(sv);	/* every process takes the new rules up by itself */
 }
 
 static void
@@ -269,7 +270,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	memset(sv, 0, sizeof(*sv));
 	sv->privsep = (struct privsep){ .fd = -1, .pidfile = env->pidfile, .ls = env->ls,
 	    .upgrade_path = cfg->upgrade_socket, .upgrade_file = &sv->upgrade_file,
-	    .cert = cfg->tls_cert, .key = cfg->tls_key };
+	    .cert = cfg->tls_cert, .key = cfg->tls_key, .rules = cfg->rules };
 	sv->sigfd = sv->gate = -1;
 	sv->notify.fd = -1;
 	sv->upgrade_fd = sv->successor_fd = -1;
@@ -296,6 +297,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    cfg->max_conns) < 0 ||
 	    admission_init(&sv->adm, &cfg->acl, sv->model->serve != NULL ? cfg->max_per_source : 0,
 	    sv->model->serve != NULL ? cfg->rate : 0, cfg->max_conns) < 0 ||
+	    supervisor_rules_start(sv, env->rules) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
 	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
@@ -314,7 +316,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	}
 	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
 	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm,
-	    .gate = sv->gate };
+	    .rules = sv->rules, .gate = sv->gate };
 	return 0;
 }
 
@@ -330,6 +332,7 @@ supervisor_free(struct supervisor *sv)
 		close(sv->gate);
 	proctab_free(&sv->tab);
 	admission_free(&sv->adm);
+	acl_shared_free(sv->rules);
 	if (sv->pending.v != NULL)
 		pending_free(&sv->pending);
 	notify_close(&sv->notify);

@@ -28,6 +28,7 @@ struct config;
 struct listeners;
 struct model;
 struct pidfile;
+struct rules;
 struct tls_server;
 
 /* What start-up prepared for the supervisor. */
@@ -42,6 +43,7 @@ struct supervisor_env {
 	char handed[64];		/* its endpoints this server took ("metrics,agent"), or "" */
 	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
 	struct listeners *udp;		/* the bound UDP sockets (none: no UDP process) */
+	struct rules *rules;		/* the --rules file's, read at start (none: empty) */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
@@ -78,6 +80,7 @@ struct supervisor {
 	struct child_env child;		/* what every child drops */
 	struct proctab tab;		/* the children */
 	struct admission adm;
+	struct acl_shared *rules;	/* the access rules in force, for every process (supervisor_rules.c) */
 	const struct model *model;
 	struct model_env menv;		/* what the model sees: parts of this, and its own state */
 	struct tally ended;		/* what ended children served and moved */
@@ -135,6 +138,15 @@ struct tally supervisor_tally(const struct supervisor *sv);
  * Closes the listeners; removes the pidfile. Returns the process exit status.
  */
 int supervisor_run(const struct config *cfg, struct supervisor_env *env);
+
+/*
+ * supervisor_rules.c: the access rules in force, the command line's and the
+ * --rules file's (file: read at start), published for every process; on
+ * SIGHUP the file is read again (through the privileged process) and a bad
+ * one leaves the rules as they were. 0, or -1 with errno.
+ */
+int supervisor_rules_start(struct supervisor *sv, const struct rules *file);
+void supervisor_rules_reload(struct supervisor *sv);
 
 /* supervisor_proxy.c: connections on PROXY listeners, until their header is in. */
 void supervisor_proxy_accept(struct supervisor *sv, int fd, const struct peer *balancer);

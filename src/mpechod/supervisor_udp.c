@@ -60,7 +60,7 @@ own_ports(const struct supervisor *sv, int *ports)
 int
 supervisor_udp_start(struct supervisor *sv)
 {
-	struct udp_job job = { .socks = sv->udp.socks, .acl = &sv->cfg->acl, .rate = sv->cfg->udp_rate,
+	struct udp_job job = { .socks = sv->udp.socks, .rules = sv->rules, .rate = sv->cfg->udp_rate,
 	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
 	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1 };
 	int *ports;

@@ -243,10 +243,11 @@ udp_setup(struct udp_state *st, const struct udp_job *job)
 	if ((st->b = calloc(1, sizeof(*st->b))) == NULL ||
 	    (st->b->buf = malloc((size_t)UDP_BATCH * UDP_MAX)) == NULL ||
 	    (st->guard = udp_guard_new(job->ports, job->nports)) == NULL ||
-	    admission_init(&st->adm, job->acl, 0, job->rate, 4096) < 0 ||
+	    admission_init(&st->adm, NULL, 0, job->rate, 4096) < 0 ||
 	    (st->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return -1;
 	st->adm.prefix6 = job->prefix6;
+	admission_follow(&st->adm, job->rules);
 	for (i = 0; i < UDP_COUNTS; i++)	/* a restarted process counts on */
 		st->count[i] = st->logged[i] = __atomic_load_n(&job->shared[i], __ATOMIC_RELAXED);
 	return 0;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct acl;
+struct acl_shared;
 struct listeners;
 
 /* What the UDP process counts; published to the supervisor (its /metrics) after each batch. */
@@ -30,7 +30,7 @@ struct udp_job {
 	const struct listeners *socks;	/* the bound UDP sockets */
 	uint64_t *shared;		/* UDP_COUNTS counters shared with the supervisor; a new
 					 * UDP process goes on from where the last one left them */
-	const struct acl *acl;
+	const struct acl_shared *rules;	/* the access rules in force */
 	int rate;			/* datagrams a second from one source; 0: no limit */
 	int prefix6;			/* IPv6 sources are counted by this prefix */
 	pid_t supervisor;		/* the one sender of SIGTERM it obeys */

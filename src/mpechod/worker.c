@@ -81,8 +81,9 @@ worker_setup(struct worker *w)
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sigfd, &ev) < 0 ||
 	    (w->gate >= 0 ? epoll_ctl(w->ep, EPOLL_CTL_ADD, w->gate, &gate) : worker_listen(w)) < 0)
 		return -1;
-	if (admission_init(&w->adm, w->job->acl, 0, 0, 0) < 0)
+	if (admission_init(&w->adm, NULL, 0, 0, 0) < 0)
 		return -1;
+	admission_follow(&w->adm, w->job->rules);
 	w->adm.proxy_from = w->job->proxy_from;
 	w->adm.shared_refused = w->job->totals->refused;
 	return 0;

@@ -16,6 +16,7 @@
 #include "stream.h"
 
 struct acl;
+struct acl_shared;
 struct listeners;
 struct session_params;
 
@@ -48,7 +49,7 @@ struct worker_totals {
 struct worker_job {
 	const struct listeners *ls;
 	const struct session_params *session;
-	const struct acl *acl;
+	const struct acl_shared *rules;	/* the access rules in force */
 	const struct acl *proxy_from;	/* who may send a PROXY header */
 	int proxy_timeout_ms;		/* how long a PROXY header may take */
 	int max_requests;		/* sessions before it leaves; 0: no limit */

@@ -44,6 +44,8 @@ static const struct effect_case cases[] = {
 	{ "allow", { "--allow", "10.1.0.0/16", "--deny", "10.1.0.0/16" }, "(deny wins)" },
 	{ "allow", { "--allow", "10.0.0.0/8", "--allow", "10.1.0.0/16" },
 	    "--allow 10.1.0.0/16 cannot take effect: --allow 10.0.0.0/8 covers it" },
+	{ "rules", { "--rules", "/etc/mpechod.rules" }, NULL },
+	{ "rules", { "--rules", "" }, "empty path for --rules" },
 	{ "deny", { "--deny", "10.0.0.0/8" }, NULL },
 	{ "deny", { "--deny", "10.0.0.0/8", "--deny", "10.0.0.0/8" },
 	    "--deny 10.0.0.0/8 cannot take effect: --deny 10.0.0.0/8 covers it" },
