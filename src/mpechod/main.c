@@ -150,12 +150,14 @@ main_tls(const struct config *cfg, struct tls_server *tls, struct supervisor_env
 
 /*
  * The --rules file, read now, while the server may still read a file only
- * root can (the supervisor asks its privileged process for it on SIGHUP).
+ * root can (the supervisor asks its privileged process for it on SIGHUP);
+ * env->rules holds them.
  * 0 (also without --rules), or -1 once the reason is printed.
  */
 static int
-main_rules(const struct config *cfg, struct rules *file)
+main_rules(const struct config *cfg, struct supervisor_env *env)
 {
+	struct rules *file = &env->rules;
 	struct rules_error err;
 	char msg[sizeof(err.what) + 4200];
 	size_t i, allow = 0;
@@ -412,7 +414,6 @@ main(int argc, char **argv)
 	struct listeners ls = { NULL, 0 }, udp = { NULL, 0 };
 	struct pidfile pidfile = { -1, NULL };
 	struct tls_server tls = { .ctx = NULL };
-	struct rules rules = { .acl = { NULL, 0, false }, .lines = NULL };
 	struct supervisor_env env = { .ls = &ls, .udp = &udp, .pidfile = NULL, .ready_fd = -1,
 	    .upgrade_conn = -1, .metrics_fd = -1, .agent_fd = -1 };
 	struct config cfg;
@@ -428,15 +429,12 @@ main(int argc, char **argv)
 		goto out;
 
 	/* 3. Resolve the user sessions run as, open the log, load the TLS credentials and the rules. */
-	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0 ||
-	    main_rules(&cfg, &rules) < 0)
+	if (main_user_and_log(&cfg) < 0 || main_tls(&cfg, &tls, &env) < 0 || main_rules(&cfg, &env) < 0)
 		goto out;
-	env.rules = &rules;
 
-	/* 4. A connection on standard input (-i) is served at once; else take the pidfile,
-	 * then open or take over every listener; any failure ends the start here. */
+	/* 4. -i with a connection on standard input: serve it now; else the pidfile, the listeners. */
 	if (cfg.inetd && inetd_classify(STDIN_FILENO) != INETD_LISTENING) {
-		rc = main_inetd(&cfg, &tls, &rules);	/* returns only if it cannot serve */
+		rc = main_inetd(&cfg, &tls, &env.rules);	/* returns only if it cannot serve */
 		goto out;
 	}
 	if ((rc = main_bind(&cfg, &env)) != 0)
@@ -456,7 +454,7 @@ out:
 	listeners_free(&ls);
 	listeners_free(&udp);
 	tls_server_free(&tls);
-	rules_free(&rules);
+	rules_free(&env.rules);
 	log_close();
 	options_free(&cfg);
 	return rc;

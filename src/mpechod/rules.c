@@ -80,16 +80,42 @@ rules_add(struct rules *out, const struct acl_rule *rule, int line)
 	return acl_add(&out->acl, rule);
 }
 
+/* A rule's address, from the file as it is (no NUL): into *rule. 0, or -1 with *err. */
+static int
+rules_address(const char *addr, size_t alen, bool allow, int line, struct acl_rule *rule,
+    struct rules_error *err)
+{
+	char shown[RULES_WORD_SHOWN + 4], text[INET6_ADDRSTRLEN + 8], net[INET6_ADDRSTRLEN] = "?";
+	int rc = -1;
+
+	if (alen < sizeof(text)) {
+		memcpy(text, addr, alen);
+		text[alen] = '\0';
+		rc = acl_parse(text, allow, rule);
+	}
+	if (rc == ACL_HOST_BITS) {
+		inet_ntop(rule->net.family, rule->net.bytes, net, sizeof(net));
+		rules_fail(err, line, EINVAL, "'%s' has bits set past /%d (did you mean %s/%d?)",
+		    rules_shown(addr, alen, shown, sizeof(shown)), rule->prefix, net, rule->prefix);
+		return -1;
+	}
+	if (rc < 0) {
+		rules_fail(err, line, EINVAL, "'%s' is not an address or ADDRESS/PREFIX",
+		    rules_shown(addr, alen, shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
 /* One line, from p to end (its newline left out): a rule, a comment, or nothing. */
 static int
 rules_line(const char *p, const char *end, int line, struct rules *out, struct rules_error *err)
 {
-	char shown[RULES_WORD_SHOWN + 4], text[INET6_ADDRSTRLEN + 8], net[INET6_ADDRSTRLEN] = "?";
+	char shown[RULES_WORD_SHOWN + 4];
 	const char *kw, *addr, *extra;
 	size_t klen, alen, xlen;
 	struct acl_rule rule;
 	bool allow;
-	int rc;
 
 	if ((kw = rules_word(&p, end, &klen)) == NULL)
 		return 0;
@@ -108,23 +134,8 @@ rules_line(const char *p, const char *end, int line, struct rules *out, struct r
 		    rules_shown(extra, xlen, shown, sizeof(shown)));
 		return -1;
 	}
-	rc = -1;
-	if (alen < sizeof(text)) {
-		memcpy(text, addr, alen);
-		text[alen] = '\0';
-		rc = acl_parse(text, allow, &rule);
-	}
-	if (rc == ACL_HOST_BITS) {
-		inet_ntop(rule.net.family, rule.net.bytes, net, sizeof(net));
-		rules_fail(err, line, EINVAL, "'%s' has bits set past /%d (did you mean %s/%d?)",
-		    rules_shown(addr, alen, shown, sizeof(shown)), rule.prefix, net, rule.prefix);
+	if (rules_address(addr, alen, allow, line, &rule, err) < 0)
 		return -1;
-	}
-	if (rc < 0) {
-		rules_fail(err, line, EINVAL, "'%s' is not an address or ADDRESS/PREFIX",
-		    rules_shown(addr, alen, shown, sizeof(shown)));
-		return -1;
-	}
 	if (out->acl.n >= RULES_MAX) {
 		rules_fail(err, line, EINVAL, "more than %d rules", RULES_MAX);
 		return -1;

@@ -297,7 +297,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    cfg->max_conns) < 0 ||
 	    admission_init(&sv->adm, &cfg->acl, sv->model->serve != NULL ? cfg->max_per_source : 0,
 	    sv->model->serve != NULL ? cfg->rate : 0, cfg->max_conns) < 0 ||
-	    supervisor_rules_start(sv, env->rules) < 0 ||
+	    supervisor_rules_start(sv, &env->rules) < 0 ||
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
 	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
@@ -404,25 +404,6 @@ supervisor_log_ready(const struct supervisor *sv)
 }
 
 /*
- * Workers started before "ready" was logged wait until the gate is readable
- * (they never read it: it stays so for every one of them), so that a
- * connection queued before the start (on an inherited socket) is logged after
- * the lines that say the server is up. Workers forked later find no gate.
- * 0, or -1 with msg.
- */
-static int
-supervisor_open_gate(struct supervisor *sv, char *msg, size_t msglen)
-{
-	int rc = eventfd_write(sv->gate, 1);
-
-	if (rc < 0)
-		log_errtext(msg, msglen, "cannot let the workers in");
-	close(sv->gate);
-	sv->gate = sv->menv.gate = -1;
-	return rc;
-}
-
-/*
  * A start that failed: the message goes to the person who started the server
  * (the foreground process of -d says it), and to the log (log_warnx()).
  */
@@ -487,15 +468,8 @@ supervisor_run(const struct config *cfg, struct supervisor_env *env)
 	    supervisor_drop(&sv, msg, sizeof(msg)) < 0)
 		goto failed;
 	supervisor_log_ready(&sv);
-	if (supervisor_open_gate(&sv, msg, sizeof(msg)) < 0)
+	if (supervisor_up(&sv, env, msg, sizeof(msg)) < 0)
 		goto failed;
-	/* A daemon is not the process the manager started: it names itself the main one. */
-	if (cfg->daemonize)
-		notify_send(&sv.notify, "READY=1\nMAINPID=%ld", (long)getpid());
-	else
-		notify_send(&sv.notify, "READY=1");
-	daemon_ready(env->ready_fd, NULL);
-	env->ready_fd = -1;
 	if (supervisor_loop(&sv) == 0) {
 		log_msg(LOG_LVL_NOTICE, "event=stop served=%llu in=%llu out=%llu",
 		    (unsigned long long)sv.ended.served, (unsigned long long)sv.ended.bytes_in,

@@ -20,6 +20,7 @@
 #include "pending.h"
 #include "privsep.h"
 #include "proctab.h"
+#include "rules.h"
 #include "session.h"
 #include "sockfile.h"
 #include "tally.h"
@@ -28,7 +29,6 @@ struct config;
 struct listeners;
 struct model;
 struct pidfile;
-struct rules;
 struct tls_server;
 
 /* What start-up prepared for the supervisor. */
@@ -43,7 +43,7 @@ struct supervisor_env {
 	char handed[64];		/* its endpoints this server took ("metrics,agent"), or "" */
 	struct tls_server *tls;		/* NULL, or the loaded TLS credentials: reloaded on SIGHUP */
 	struct listeners *udp;		/* the bound UDP sockets (none: no UDP process) */
-	struct rules *rules;		/* the --rules file's, read at start (none: empty) */
+	struct rules rules;		/* the --rules file's, read at start (none: empty) */
 	char error[256];		/* why the start failed, when errno alone cannot say */
 };
 
@@ -138,6 +138,13 @@ struct tally supervisor_tally(const struct supervisor *sv);
  * Closes the listeners; removes the pidfile. Returns the process exit status.
  */
 int supervisor_run(const struct config *cfg, struct supervisor_env *env);
+
+/*
+ * supervisor_up.c: the start's last step, once "ready" is logged: the workers'
+ * gate opens, and a service manager and the foreground process of -d hear it.
+ * 0, or -1 with msg.
+ */
+int supervisor_up(struct supervisor *sv, struct supervisor_env *env, char *msg, size_t msglen);
 
 /*
  * supervisor_rules.c: the access rules in force, the command line's and the

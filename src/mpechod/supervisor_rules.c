@@ -32,11 +32,9 @@ supervisor_rules_publish(struct supervisor *sv, const struct rules *file)
 int
 supervisor_rules_start(struct supervisor *sv, const struct rules *file)
 {
-	static const struct rules none = { .acl = { NULL, 0, false }, .lines = NULL };
 	size_t cap = sv->cfg->acl.n + (sv->cfg->rules != NULL ? RULES_MAX : 0);
 
-	if ((sv->rules = acl_shared_new(cap)) == NULL ||
-	    supervisor_rules_publish(sv, file != NULL ? file : &none) < 0)
+	if ((sv->rules = acl_shared_new(cap)) == NULL || supervisor_rules_publish(sv, file) < 0)
 		return -1;
 	admission_follow(&sv->adm, sv->rules);
 	return 0;
@@ -56,7 +54,7 @@ supervisor_rules_reload(struct supervisor *sv)
 		return;
 	if ((fd = privsep_run(&sv->privsep, PRIVSEP_RULES)) < 0) {
 		err.line = 0;
-		snprintf(err.what, sizeof(err.what), "cannot open it: %s", strerror(errno));
+		log_errtext(err.what, sizeof(err.what), "cannot open it");
 		goto failed;
 	}
 	if (rules_read(fd, &sv->cfg->acl, &file, &err) < 0)
