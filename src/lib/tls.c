@@ -72,9 +72,21 @@ tls_handshake_wait(SSL *ssl, int rc, short *events, char *why, size_t whylen)
 }
 
 int
+tls_handshake_step(SSL *ssl, short *events, char *why, size_t whylen)
+{
+	int n;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_do_handshake(ssl)) == 1)
+		return 1;
+	return tls_handshake_wait(ssl, n, events, why, whylen);
+}
+
+int
 tls_handshake(SSL *ssl, int fd, int timeout_ms, char *why, size_t whylen)
 {
-	int flags = fcntl(fd, F_GETFL), rc = -1, n;
+	int flags = fcntl(fd, F_GETFL), rc, n;
 	int64_t deadline = clock_ms() + timeout_ms, left;
 	struct pollfd pfd = { .fd = fd };
 
@@ -82,29 +94,23 @@ tls_handshake(SSL *ssl, int fd, int timeout_ms, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		ERR_clear_error();
-		errno = 0;
-		if ((n = SSL_do_handshake(ssl)) == 1) {
-			rc = 0;
-			break;
-		}
-		if (tls_handshake_wait(ssl, n, &pfd.events, why, whylen) < 0)
-			break;
+	while ((rc = tls_handshake_step(ssl, &pfd.events, why, whylen)) == 0) {
 		if ((left = deadline - clock_ms()) <= 0) {
 			snprintf(why, whylen, "no handshake within %d ms", timeout_ms);
 			errno = ETIMEDOUT;
+			rc = -1;
 			break;
 		}
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
 			log_errtext(why, whylen, "poll");
+			rc = -1;
 			break;
 		}
 	}
 	n = errno;
 	fcntl(fd, F_SETFL, flags);
 	errno = n;
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 SSL_CTX *

@@ -20,6 +20,13 @@
 int tls_handshake(SSL *ssl, int fd, int timeout_ms, char *why, size_t whylen);
 
 /*
+ * One step of ssl's handshake on its non-blocking socket: 1 done; 0 not yet,
+ * *events (POLLIN or POLLOUT) says what to wait for; -1 failed, with errno and
+ * why as tls_handshake() sets them.
+ */
+int tls_handshake_step(SSL *ssl, short *events, char *why, size_t whylen);
+
+/*
  * A client context: TLS 1.2 or 1.3; the server's certificate checked against
  * ca (a PEM file), or the system's trusted certificates when ca is NULL, or
  * not at all when insecure. NULL, with err set.

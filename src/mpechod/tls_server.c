@@ -229,6 +229,46 @@ tls_server_forget_key(SSL *ssl)
 	return 0;
 }
 
+static void
+tls_server_log(const char *stage, const char *why)
+{
+	log_msg(LOG_LVL_INFO, "event=tls-failed pid=%ld%s%s error=%s", (long)getpid(),
+	    stage != NULL ? " stage=" : "", stage != NULL ? stage : "", log_qf("%s", why));
+}
+
+int
+tls_server_refused(SSL *ssl, const char *why)
+{
+	/* Not one byte came: a health check's connect-and-close, not a failed client. */
+	if (errno == ECONNRESET && BIO_number_read(SSL_get_rbio(ssl)) == 0) {
+		errno = ENODATA;
+		return -1;
+	}
+	tls_server_log("handshake", why);
+	errno = EPROTO;
+	return -1;
+}
+
+int
+tls_server_accepted(SSL *ssl, const struct tls_server *ts)
+{
+	if (ts->forget_key && tls_server_forget_key(ssl) < 0) {
+		log_msg(LOG_LVL_ERROR, "event=tls-failed pid=%ld stage=handshake error=%s",
+		    (long)getpid(), log_qf("%s", "the key could not be dropped after the handshake"));
+		errno = EPROTO;
+		return -1;
+	}
+	log_msg(LOG_LVL_DEBUG, "event=tls pid=%ld version=%s cipher=%s resumed=%s", (long)getpid(),
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no");
+	return 0;
+}
+
+void
+tls_server_failed(const char *why)
+{
+	tls_server_log(NULL, why);
+}
+
 const char *
 tls_server_describe(const struct tls_server *ts, char *buf, size_t len)
 {

@@ -2,7 +2,9 @@
  * tls_server: the server's TLS credentials. The supervisor loads the
  * certificate chain and key once, before serving, and again on SIGHUP; it
  * never speaks TLS itself: sessions (and prefork workers) inherit the loaded
- * context when they are forked, and transport_tls.c does the handshake.
+ * context when they are forked, and transport_tls.c (or, in the loop model,
+ * model_loop_tls.c) does the handshake, around which every model logs and
+ * counts the same through the functions below.
  */
 #ifndef MPECHO_TLS_SERVER_H
 #define MPECHO_TLS_SERVER_H
@@ -45,6 +47,20 @@ int tls_server_reload(struct tls_server *ts);
  * (renegotiation is off; TLS 1.3 key updates and tickets need no key). 0 or -1.
  */
 int tls_server_forget_key(SSL *ssl);
+
+/*
+ * What every model does around a session's handshake, with the same log lines:
+ * tls_server_refused() takes a failed one (errno and why from tls.h's
+ * handshake): a peer that closed before its first byte is a health check,
+ * ENODATA, nothing logged; anything else is "event=tls-failed ...
+ * stage=handshake", EPROTO. Returns -1 with that errno. tls_server_accepted()
+ * takes one that is done: the key dropped if ts->forget_key, and the
+ * "event=tls ..." line. 0, or -1 with EPROTO (logged). tls_server_failed()
+ * logs a failed record after the handshake (why: OpenSSL's reason).
+ */
+int tls_server_refused(SSL *ssl, const char *why);
+int tls_server_accepted(SSL *ssl, const struct tls_server *ts);
+void tls_server_failed(const char *why);
 
 /* A certificate or key file opened as the loader wants it (never blocking); -1 with errno. */
 int tls_server_open_file(const char *path);

@@ -32,8 +32,7 @@ secure_failed(SSL *ssl, int rc)
 	if (errno == EAGAIN)
 		errno = ETIMEDOUT;
 	else if (errno == EPROTO)
-		log_msg(LOG_LVL_INFO, "event=tls-failed pid=%ld error=%s", (long)getpid(),
-		    log_qf("%s", why));
+		tls_server_failed(why);
 	return -1;
 }
 
@@ -51,23 +50,14 @@ secure_open(struct transport *t, int fd, const void *arg)
 	}
 	SSL_set_accept_state(ssl);
 	if (tls_handshake(ssl, fd, ts->timeout_ms, why, sizeof(why)) < 0) {
-		/* Not one byte came: a health check's connect-and-close, not a failed client. */
-		errno = errno == ECONNRESET && BIO_number_read(SSL_get_rbio(ssl)) == 0 ? ENODATA : EPROTO;
-		if (errno == EPROTO)
-			log_msg(LOG_LVL_INFO, "event=tls-failed pid=%ld stage=handshake error=%s",
-			    (long)getpid(), log_qf("%s", why));
+		tls_server_refused(ssl, why);
 		SSL_free(ssl);
 		return -1;
 	}
-	if (ts->forget_key && tls_server_forget_key(ssl) < 0) {
-		log_msg(LOG_LVL_ERROR, "event=tls-failed pid=%ld stage=handshake error=%s",
-		    (long)getpid(), log_qf("%s", "the key could not be dropped after the handshake"));
+	if (tls_server_accepted(ssl, ts) < 0) {
 		SSL_free(ssl);
-		errno = EPROTO;
 		return -1;
 	}
-	log_msg(LOG_LVL_DEBUG, "event=tls pid=%ld version=%s cipher=%s resumed=%s", (long)getpid(),
-	    SSL_get_version(ssl), SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "yes" : "no");
 	t->ops = &transport_tls;
 	t->fd = fd;
 	t->state = ssl;
