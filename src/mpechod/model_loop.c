@@ -72,13 +72,17 @@ loop_workers(const struct config *cfg, long *nofile)
 	return (int)(n > OPTIONS_LOOP_WORKERS ? OPTIONS_LOOP_WORKERS : n);
 }
 
-/* A worker per lane, and room for one retiring in each (--max-requests). */
+/*
+ * A worker per lane, and room for three retiring in each (--max-requests, new
+ * TLS credentials) that still serve their sessions; a lane whose room is all
+ * taken gets a worker once one of them is gone.
+ */
 static int
 loop_children(const struct config *cfg)
 {
 	long nofile;
 
-	return 2 * loop_workers(cfg, &nofile);
+	return LOOP_LANE_SLOTS * loop_workers(cfg, &nofile);
 }
 
 /*
@@ -345,14 +349,27 @@ loop_peers(const struct model_env *env, struct net_addr *out, int max)
 	return 0;
 }
 
-/* Workers reopen the log file on HUP; in a drain they take no new client and leave once idle. */
+/*
+ * Workers reopen the log file on HUP; in a drain they take no new client and
+ * leave once idle. New TLS credentials: each worker retires as after
+ * --max-requests (it serves its sessions to their end, with the credentials
+ * they began with), and new ones, forked from the new context, take the lanes.
+ */
 static void
 loop_notify(struct model_env *env, enum model_event ev)
 {
-	if (ev == MODEL_REOPEN)
+	struct loop_model *m = env->data;
+
+	if (ev == MODEL_REOPEN) {
 		proctab_signal(env->tab, SIGHUP);
-	else if (ev == MODEL_DRAIN)
+	} else if (ev == MODEL_DRAIN) {
 		proctab_signal(env->tab, SIGUSR1);
+	} else if (ev == MODEL_RENEW) {
+		m->job.credentials++;	/* what the workers forked from now on hold */
+		__atomic_store_n(&m->totals->credentials, m->job.credentials, __ATOMIC_RELEASE);
+		proctab_signal(env->tab, SIGUSR2);
+		m->tick_ms = 0;		/* the lanes are looked at next turn */
+	}
 }
 
 /* The workers for the status page: each serving its sessions, or leaving (--max-requests). */

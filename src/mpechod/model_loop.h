@@ -28,11 +28,15 @@ struct proxy_wait;
 struct loop_service;
 struct loop_worker;
 struct service;
+struct ssl_st;
 struct listeners;
 struct session_params;
 
 /* Descriptors a worker needs besides its sessions': the epoll set, the signalfd, stdio, the log. */
 #define LOOP_FD_SPARE 32
+
+/* Process table slots per lane: its taking worker, and retiring ones still serving (model_loop.c). */
+#define LOOP_LANE_SLOTS 4
 
 /* One worker's figures, in memory shared with the supervisor; the worker alone writes them. */
 struct loop_board {
@@ -54,6 +58,7 @@ struct loop_totals {
 	uint64_t refused[REFUSAL_COUNT];
 	pthread_mutex_t lock;		/* the per-source table's (robust: a worker may die holding it) */
 	unsigned generation;		/* its live counts were cleared: each worker gives its own back */
+	unsigned credentials;		/* SIGHUP loaded new TLS credentials this many times */
 };
 
 /* What a worker is given. */
@@ -69,6 +74,7 @@ struct loop_job {
 	long supervisor;		/* its pid: SIGTERM is taken from it alone */
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
 	int max_requests;		/* sessions it takes before it retires; 0: no limit */
+	unsigned credentials;		/* of the TLS context it was forked with (totals->credentials then) */
 };
 
 /*
@@ -109,6 +115,7 @@ struct loop_session {
 	uint8_t state;			/* enum loop_state (model_loop_session.c) */
 	uint8_t events;			/* what the epoll set waits for now */
 	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
+	uint8_t wait;			/* TLS: the way its last call waits (LOOP_WANT_*); 0: the call's own */
 	int heap_at;			/* in the timer heap; -1: not in it */
 	int64_t due_ms;			/* its key there */
 	int64_t start_ms, last_ms;	/* began; last moved a byte */
@@ -117,6 +124,7 @@ struct loop_session {
 	int64_t linger_ms;		/* lingering: until then */
 	uint64_t in, out, banner;	/* bytes; of out, the banner's */
 	struct proxy_wait *pw;		/* on a ,proxy listener, until its header is in; else NULL */
+	struct ssl_st *ssl;		/* on a ,tls listener: its TLS connection; else NULL */
 	char *held;			/* output not yet written (NULL: none) */
 	uint32_t held_off, held_len;
 	uint32_t chargen_at;		/* chargen: where in the pattern */
@@ -213,6 +221,29 @@ struct loop_session *loop_session_new(struct loop_worker *w, int fd, const struc
 void loop_session_begin(struct loop_worker *w, struct loop_session *s);
 void loop_session_drop(struct loop_worker *w, struct loop_session *s);
 int64_t loop_session_deadline(const struct loop_worker *w, const struct loop_session *s);
+/*
+ * model_loop_tls.c: a TLS session's set-up (0, or -1 with ENOMEM) and its
+ * handshake, a step at a time (1 done, and logged as in the other models; 0
+ * not yet, s->wait says which way; -1 failed, errno ENODATA: the peer left
+ * before its first byte, a health check, or EPROTO: logged), and the
+ * handshake's deadline passed (logged; -1 with EPROTO).
+ */
+int loop_tls_open(struct loop_worker *w, struct loop_session *s);
+int loop_tls_handshake(struct loop_worker *w, struct loop_session *s);
+int loop_tls_timed_out(struct loop_worker *w, struct loop_session *s);
+/*
+ * A session's bytes, plain or TLS, without blocking: read (bytes, 0 at the
+ * end of the client's stream, or -1 with errno: EAGAIN, or EPROTO, logged),
+ * send (bytes taken, or -1 with errno when none was), our direction's end (a
+ * close-notify if TLS, and the FIN: 0, or -1 with errno), input TLS holds
+ * decrypted already (no socket readiness will say so), and the TLS state freed.
+ */
+ssize_t loop_io_recv(struct loop_session *s, void *buf, size_t len);
+ssize_t loop_io_send(struct loop_session *s, const void *buf, size_t len);
+int loop_io_shutdown(struct loop_session *s);
+bool loop_io_buffered(const struct loop_session *s);
+void loop_io_free(struct loop_session *s);
+
 /* model_loop_proxy.c: the header's socket is readable: one step. */
 void loop_proxy_step(struct loop_worker *w, struct loop_session *s);
 

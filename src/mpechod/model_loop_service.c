@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 
 #include "chargen.h"
 #include "service.h"
@@ -89,10 +88,7 @@ loop_service_stream(struct loop_worker *w, struct loop_session *s, int rounds)
 	ssize_t n, sent = 0;
 
 	while (rounds-- > 0) {
-		do
-			n = send(s->fd, w->chargen + s->chargen_at, SERVICE_BUF, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
+		if ((n = loop_io_send(s, w->chargen + s->chargen_at, SERVICE_BUF)) < 0)
 			return sent > 0 || errno == EAGAIN || errno == EWOULDBLOCK ? sent : -1;
 		sent += n;
 		s->chargen_at = (uint32_t)((s->chargen_at + (size_t)n) % CHARGEN_PERIOD);

@@ -20,22 +20,27 @@
 #include "clock.h"
 #include "log.h"
 #include "session.h"
+#include "tls_server.h"
 
 enum loop_state {
 	LOOP_RUN,		/* serving */
+	LOOP_HANDSHAKE,		/* TLS: its handshake, until done or its deadline */
+	LOOP_CLOSING,		/* TLS: its close-notify waits for room (then the FIN, as the end decides) */
 	LOOP_LINGER		/* ended by the service (quit): our FIN sent, input dropped until the client closes */
 };
 
-
-
 #define STREAM_ROUNDS 4		/* chargen: writes per readiness, so that one client cannot hog the loop */
 
-/* Wait for what the session needs next: output space while it holds bytes or streams, else input. */
+/*
+ * Wait for what the session needs next: output space while it holds bytes or
+ * streams, else input; unless a TLS call waits the other way (s->wait).
+ */
 static void
 conn_interest(struct loop_worker *w, struct loop_session *s)
 {
 	struct epoll_event ev = { .data.ptr = s };
-	uint8_t want = s->held != NULL || (w->svc->streams && s->state == LOOP_RUN) ? LOOP_WANT_OUT : LOOP_WANT_IN;
+	uint8_t want = s->wait != 0 ? s->wait : s->held != NULL ||
+	    (w->svc->streams && s->state == LOOP_RUN) ? LOOP_WANT_OUT : LOOP_WANT_IN;
 
 	if (want == s->events)
 		return;
@@ -112,9 +117,7 @@ conn_send(struct loop_worker *w, struct loop_session *s, const char *buf, size_t
 	ssize_t n = 0;
 
 	if (s->held == NULL) {
-		do
-			n = send(s->fd, buf, len, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
+		n = loop_io_send(s, buf, len);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 		n = n < 0 ? 0 : n;
@@ -140,6 +143,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 
 	loop_heap_remove(&w->timers, s);
 	loop_limits_release(w, &s->peer);
+	loop_io_free(s);
 	close(s->fd);
 	free(s->held);
 	live = __atomic_sub_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
@@ -159,9 +163,32 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 	free(s);
 }
 
+/* Our direction ends (TLS: its close-notify first); then a quit lingers, any other end closes. */
+static void
+conn_closing(struct loop_worker *w, struct loop_session *s)
+{
+	enum end end = (enum end)s->end_after;
+
+	if (loop_io_shutdown(s) < 0) {
+		if (errno == EAGAIN) {	/* TLS: the socket is full; s->wait says when to try again */
+			conn_interest(w, s);
+			return;
+		}
+	} else if (end == END_QUIT) {
+		s->state = LOOP_LINGER;
+		s->linger_ms = clock_ms() + SESSION_LINGER_MS;
+		if (loop_heap_set(&w->timers, s, s->linger_ms) == 0) {
+			conn_interest(w, s);
+			return;
+		}
+	}
+	conn_close(w, s, W_EXITCODE(end, 0));
+}
+
 /*
  * The session's end is known. A client that ended its side, or a quit, still
- * gets what is held; a quit then lingers; anything else ends it now.
+ * gets what is held; a quit then lingers, and TLS says close-notify (as
+ * session_run() does); anything else ends it now.
  */
 static void
 conn_finish(struct loop_worker *w, struct loop_session *s, enum end end)
@@ -174,18 +201,20 @@ conn_finish(struct loop_worker *w, struct loop_session *s, enum end end)
 		conn_interest(w, s);
 		return;
 	}
-	if (end == END_QUIT && s->state == LOOP_RUN && shutdown(s->fd, SHUT_WR) == 0) {
-		s->state = LOOP_LINGER;
-		s->linger_ms = clock_ms() + SESSION_LINGER_MS;
-		if (loop_heap_set(&w->timers, s, s->linger_ms) == 0) {
-			conn_interest(w, s);
-			return;
-		}
+	if (s->state == LOOP_RUN && (end == END_QUIT || (end == END_EOF && s->ssl != NULL))) {
+		s->state = LOOP_CLOSING;
+		s->end_after = (uint8_t)end;
+		conn_closing(w, s);
+		return;
 	}
 	conn_close(w, s, W_EXITCODE(end, 0));
 }
 
-/* Lingering: input read and dropped until the client closes (or the deadline: loop_session_due). */
+/*
+ * Lingering: input read and dropped until the client closes (or the deadline:
+ * loop_session_due). TLS records too are dropped as they come: nothing in them
+ * is wanted now.
+ */
 static void
 conn_linger(struct loop_worker *w, struct loop_session *s)
 {
@@ -210,9 +239,9 @@ conn_input_over(struct loop_worker *w, struct loop_session *s)
 	conn_finish(w, s, END_EOF);
 }
 
-/* One read, through the service, and its answer sent (or held). */
-static void
-conn_read(struct loop_worker *w, struct loop_session *s)
+/* One read, through the service, and its answer sent (or held). Whether the session reads on. */
+static bool
+conn_read_once(struct loop_worker *w, struct loop_session *s)
 {
 	char *out = w->buf + LOOP_BUF;
 	const char *reply;
@@ -220,29 +249,37 @@ conn_read(struct loop_worker *w, struct loop_session *s)
 	size_t m;
 	ssize_t n;
 
-	if (s->state == LOOP_LINGER) {
-		conn_linger(w, s);
-		return;
-	}
-	if ((n = recv(s->fd, w->buf, LOOP_BUF, 0)) < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+	if ((n = loop_io_recv(s, w->buf, LOOP_BUF)) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			conn_finish(w, s, end_of_errno(errno));
-		return;
+		else
+			conn_interest(w, s);	/* TLS: a read may wait for room to write */
+		return false;
 	}
 	if (n == 0) {
 		conn_input_over(w, s);
-		return;
+		return false;
 	}
 	conn_moved(w, s, (size_t)n, 0);
 	reply = w->svc->feed(s, w->buf, (size_t)n, out, &m, &quit);
 	if ((m > 0 && conn_send(w, s, reply, m) < 0) || conn_paced(w, s) < 0) {
 		conn_finish(w, s, end_of_errno(errno));
-		return;
+		return false;
 	}
-	if (quit)
+	if (quit) {
 		conn_finish(w, s, END_QUIT);
-	else
-		conn_interest(w, s);
+		return false;
+	}
+	conn_interest(w, s);
+	return true;
+}
+
+/* Reads, while TLS holds input it decrypted already (no readiness would come for it). */
+static void
+conn_read(struct loop_worker *w, struct loop_session *s)
+{
+	while (conn_read_once(w, s) && s->held == NULL && loop_io_buffered(s))
+		;
 }
 
 /* Room to write: what is held first, then chargen's stream; then a decided end. */
@@ -252,9 +289,7 @@ conn_write(struct loop_worker *w, struct loop_session *s)
 	ssize_t n = 0;
 
 	if (s->held != NULL) {
-		do
-			n = send(s->fd, s->held + s->held_off, s->held_len - s->held_off, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
+		n = loop_io_send(s, s->held + s->held_off, s->held_len - s->held_off);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			conn_finish(w, s, end_of_errno(errno));
 			return;
@@ -276,9 +311,12 @@ conn_write(struct loop_worker *w, struct loop_session *s)
 		conn_finish(w, s, END_SLOW);
 	else if (s->held == NULL && s->end_after != END_COUNT)
 		conn_finish(w, s, (enum end)s->end_after);
+	else if (s->held == NULL && loop_io_buffered(s))
+		conn_read(w, s);
 	else
 		conn_interest(w, s);
 }
+
 
 /* The first bytes: the banner, and daytime's line (which is all it sends). */
 static void
@@ -307,6 +345,26 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 	conn_interest(w, s);
 }
 
+/* A step of the TLS handshake; once done, the session begins as a plain one would. */
+static void
+conn_handshake(struct loop_worker *w, struct loop_session *s)
+{
+	int rc = loop_tls_handshake(w, s);
+
+	if (rc == 0) {
+		conn_interest(w, s);
+		return;
+	}
+	if (rc < 0) {	/* ENODATA: a health check's connect-and-close; else logged */
+		conn_close(w, s, W_EXITCODE(errno == ENODATA ? END_EOF : END_TLS, 0));
+		return;
+	}
+	s->state = LOOP_RUN;
+	s->last_ms = s->window_ms = clock_ms();
+	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
+	conn_greet(w, s);
+}
+
 int64_t
 loop_session_deadline(const struct loop_worker *w, const struct loop_session *s)
 {
@@ -315,7 +373,9 @@ loop_session_deadline(const struct loop_worker *w, const struct loop_session *s)
 
 	if (s->state == LOOP_LINGER)
 		return s->linger_ms;
-	if (p->idle_timeout > 0)
+	if (s->state == LOOP_HANDSHAKE)
+		due = s->start_ms + p->tls->timeout_ms;
+	else if (p->idle_timeout > 0)
 		due = s->last_ms + (int64_t)p->idle_timeout * 1000;
 	if (p->max_time > 0 && s->start_ms + (int64_t)p->max_time * 1000 < due)
 		due = s->start_ms + (int64_t)p->max_time * 1000;
@@ -370,7 +430,17 @@ loop_session_begin(struct loop_worker *w, struct loop_session *s)
 	__atomic_store_n(&w->me->live, w->me->live + 1, __ATOMIC_RELAXED);
 	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
 		session_log_connect(peer_text(p, who, sizeof(who)), p->check, (long)getpid(), live);
-	conn_greet(w, s);
+	if (!p->tls) {
+		conn_greet(w, s);
+		return;
+	}
+	if (loop_tls_open(w, s) < 0) {
+		conn_finish(w, s, END_ERROR);
+		return;
+	}
+	s->state = LOOP_HANDSHAKE;
+	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
+	conn_interest(w, s);
 }
 
 int
@@ -403,6 +473,8 @@ loop_session_due(struct loop_worker *w, struct loop_session *s, int64_t now)
 		conn_close(w, s, W_EXITCODE(END_QUIT, 0));
 	else if (p->max_time > 0 && now - s->start_ms >= (int64_t)p->max_time * 1000)
 		conn_close(w, s, W_EXITCODE(END_MAX_TIME, 0));
+	else if (s->state == LOOP_HANDSHAKE && loop_tls_timed_out(w, s) < 0)
+		conn_close(w, s, W_EXITCODE(END_TLS, 0));
 	else
 		conn_close(w, s, W_EXITCODE(END_IDLE, 0));
 }
@@ -422,7 +494,13 @@ loop_session_ready(struct loop_worker *w, struct loop_session *s, uint32_t ev)
 	(void)ev;
 	if (s->pw != NULL)
 		loop_proxy_step(w, s);
-	else if (s->events == LOOP_WANT_OUT)
+	else if (s->state == LOOP_HANDSHAKE)
+		conn_handshake(w, s);
+	else if (s->state == LOOP_CLOSING)
+		conn_closing(w, s);
+	else if (s->state == LOOP_LINGER)
+		conn_linger(w, s);
+	else if (s->held != NULL || w->svc->streams)
 		conn_write(w, s);
 	else
 		conn_read(w, s);

@@ -103,8 +103,9 @@ lw_kill_all(struct loop_worker *w, int sig)
  * SIGUSR1: no new sessions (the drain; or the supervisor died: then the
  * sessions get --grace); SIGHUP: reopen the log file; SIGTERM from the
  * supervisor (the grace is over): every session ends now. SIGUSR2 only wakes
- * the loop: the per-source counts are to be given back (lw_give_back()), or
- * its room under -c grew (--max-requests: a retiring worker's session ended).
+ * the loop: the per-source counts are to be given back (lw_give_back()), its
+ * room under -c grew (--max-requests: a retiring worker's session ended), or
+ * there are new TLS credentials (lw_renew()).
  */
 static void
 lw_read_signals(struct loop_worker *w)
@@ -191,6 +192,23 @@ lw_give_back(struct loop_worker *w)
 	loop_limits_unlock(w->job);
 }
 
+/* This worker retires: no new session; a new worker takes its share of -c (model_loop.c). */
+static void
+lw_retire(struct loop_worker *w)
+{
+	w->leave = true;
+	__atomic_store_n(&w->me->retiring, 1, __ATOMIC_RELEASE);
+}
+
+/* SIGHUP loaded new TLS credentials: this worker's are old, it retires. */
+static void
+lw_renew(struct loop_worker *w)
+{
+	if (__atomic_load_n(&w->job->totals->credentials, __ATOMIC_ACQUIRE) != w->job->credentials &&
+	    !w->me->retiring)
+		lw_retire(w);
+}
+
 /*
  * One connection taken: admitted (under the per-source table's lock), then
  * served; on a ,proxy listener, held until its header names the client.
@@ -217,10 +235,8 @@ lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct p
 	}
 	if (loop_session_start(w, fd, p) < 0)
 		loop_limits_release(w, p);
-	if (w->job->max_requests > 0 && ++w->taken >= (uint64_t)w->job->max_requests) {
-		w->leave = true;	/* --max-requests: a new worker takes its place */
-		__atomic_store_n(&w->me->retiring, 1, __ATOMIC_RELEASE);
-	}
+	if (w->job->max_requests > 0 && ++w->taken >= (uint64_t)w->job->max_requests)
+		lw_retire(w);	/* --max-requests: a new worker takes its place */
 }
 
 /* A listener is ready: take its connections while there is room (other workers may be faster). */
@@ -288,9 +304,10 @@ lw_turn(struct loop_worker *w)
 {
 	struct epoll_event ev[LOOP_EVENTS];
 	int i, n, timeout = lw_timers(w, clock_ms());
-	bool room = !w->leave && w->gate < 0 && w->rest_until == 0 &&
-	    w->me->live + w->pending < lw_cap(w);
+	bool room;
 
+	lw_renew(w);
+	room = !w->leave && w->gate < 0 && w->rest_until == 0 && w->me->live + w->pending < lw_cap(w);
 	if (room != w->listening)
 		lw_listen(w, room);
 	lw_give_back(w);

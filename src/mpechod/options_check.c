@@ -21,11 +21,6 @@ options_check_model(struct config *cfg, char *err, size_t errlen)
 		    "--model loop holds more", cfg->max_conns, OPTIONS_PROCESS_CONNS);
 		return -1;
 	}
-	for (i = 0; cfg->model == MODEL_LOOP && i < cfg->nlistens; i++)
-		if (cfg->listens[i].tls) {
-			options_error(err, errlen, "--model loop does not serve ,tls listeners yet");
-			return -1;
-		}
 	if (cfg->model == MODEL_LOOP && cfg->workers > cfg->max_conns) {
 		options_error(err, errlen, "--workers %d cannot take effect: there are at most -c %d "
 		    "sessions to serve", cfg->workers, cfg->max_conns);

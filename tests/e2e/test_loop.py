@@ -15,6 +15,7 @@ import test_ops
 import test_process
 import test_proxy
 import test_scaleout
+import test_tls
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
 # The tests whose behaviour every model shares (those about a process per session are not here).
@@ -45,6 +46,14 @@ SHARED = (
     test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
     test_proxy.test_limits_and_rules_judge_the_client_not_the_balancer,
     test_scaleout.test_upgrade_under_a_connect_loop_refuses_and_resets_nothing,  # loop to prefork
+    test_tls.test_every_service_works_over_tls,
+    test_tls.test_clients_written_by_others_openssl_s_client_and_socat,
+    test_tls.test_bad_clients_end_their_session_with_reason_tls_and_nothing_else,
+    test_tls.test_idle_timeout_and_max_time_hold_over_tls,
+    test_tls.test_proxy_header_then_tls,
+    test_tls.test_a_root_only_key_serves_sessions_that_run_as_nobody,
+    test_tls.test_taken_over_sockets_keep_tls_from_the_listen_options,
+    test_tls.test_mpecho_tls_is_byte_exact_and_checks_the_certificate,
 )
 
 
@@ -72,6 +81,22 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
+def send_until_stalled(step, total):
+    """step() sends what the socket takes (BlockingIOError: nothing), until the sends have
+    stalled for a second, 20 s have passed or total() says 256 MiB went; whether they stalled."""
+    stalled, deadline = None, time.monotonic() + 20
+    while time.monotonic() < deadline and total() < (256 << 20):
+        try:
+            step()
+            stalled = None
+        except BlockingIOError:
+            stalled = stalled or time.monotonic()
+            if time.monotonic() - stalled > 1.0:
+                return True
+            time.sleep(0.01)
+    return False
+
+
 def test_a_client_that_does_not_read_is_not_buffered_without_bound():
     """Back-pressure: while a session holds output its client has not taken, the worker reads
     nothing more from it; the client's sends block, the worker stays small and serves others."""
@@ -82,18 +107,9 @@ def test_a_client_that_does_not_read_is_not_buffered_without_bound():
     s.setblocking(False)
     pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
     before = rss_kib(pid)
-    sent, stalled, deadline = bytearray(), None, time.monotonic() + 20
-    chunk = os.urandom(1 << 16)
-    while time.monotonic() < deadline and len(sent) < (256 << 20):
-        try:
-            sent += chunk[:s.send(chunk)]
-            stalled = None
-        except BlockingIOError:
-            stalled = stalled or time.monotonic()
-            if time.monotonic() - stalled > 1.0:
-                break
-            time.sleep(0.01)
-    check(stalled is not None, f"the client's sends stalled (sent {len(sent)} bytes)")
+    sent, chunk = bytearray(), os.urandom(1 << 16)
+    stalled = send_until_stalled(lambda: sent.extend(chunk[:s.send(chunk)]), lambda: len(sent))
+    check(stalled, f"the client's sends stalled (sent {len(sent)} bytes)")
     check(len(sent) < (64 << 20), f"only socket buffers' worth went in: {len(sent) >> 20} MiB")
     grew = rss_kib(pid) - before
     check(grew < 4096, f"the worker grew by {grew} KiB only, for {len(sent) >> 10} KiB taken in")
@@ -217,4 +233,105 @@ def test_max_requests_retires_a_worker_and_its_successor_keeps_within_c():
     pids = re.findall(r"event=connect .*?pid=(\d+)", "\n".join(srv.lines))
     check(pids[0] == pids[1] != pids[2], f"the third on the new worker: {pids}")
     c.close()
+    check(srv.stop() == 0, "server exits 0")
+
+
+def tls_loop(*args):
+    return test_tls.tls_server("--workers", "1", *args, model="loop")
+
+
+def test_a_tls_handshake_that_stalls_does_not_hold_up_the_worker():
+    """One worker, three clients that stop halfway through their ClientHello: another client's
+    handshake and echo go through at once (the handshakes are steps of the loop, not calls that
+    wait), and the three end at --tls-timeout with reason=tls, as in the other models."""
+    srv = tls_loop("--tls-timeout", "3")
+    hello = test_tls.TLSHello.first_bytes()
+    stalled = [connect(srv.port) for _ in range(3)]
+    for s in stalled:
+        s.sendall(hello[:10])
+    srv.wait_for(r"event=connect ", count=3)
+    t0 = time.monotonic()
+    back, notified = test_tls.half_close(srv.port, b"not held up")
+    took = time.monotonic() - t0
+    check(back == b"not held up" and notified, f"served while three handshakes wait: {back!r}")
+    check(took < 2.5, f"within {took:.2f} s, before the stalled ones' deadline")
+    check(not srv.matching(r"event=tls-failed "), "none of the three has ended yet")
+    fails = srv.wait_for(r"event=tls-failed ", count=3)
+    check(all("stage=handshake" in f and "no handshake within 3000 ms" in f for f in fails), f"{fails}")
+    ends = [e for e in srv.wait_for(r"event=end ", count=4) if "reason=tls" in e]
+    check(len(ends) == 3 and all("exit=7 reason=tls in=0 out=0" in e for e in ends), f"{ends}")
+    for s in stalled:
+        s.close()
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_a_tls_client_that_does_not_read_is_not_buffered_without_bound():
+    """Back-pressure over TLS: a client that sends and never reads fills its socket buffers; the
+    worker then holds what one read made (and OpenSSL a record it could not finish), reads no
+    more, serves others, and sends every byte back once the client reads."""
+    import threading
+    srv = tls_loop()
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", srv.port))
+    raw.settimeout(10)
+    c = test_tls.TLSClient(srv.port, sock=raw)
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+    before = rss_kib(pid)
+    raw.setblocking(False)
+    plain, backlog, chunk = bytearray(), bytearray(), os.urandom(1 << 14)
+
+    def step():
+        if len(backlog) < (1 << 20):   # records made ahead, at most 1 MiB
+            c.obj.write(chunk)
+            plain.extend(chunk)
+            backlog.extend(c.out.read())
+        del backlog[:raw.send(backlog)]
+    stalled = send_until_stalled(step, lambda: len(plain))
+    check(stalled, f"the client's sends stalled ({len(plain)} bytes written)")
+    check(len(plain) < (64 << 20), f"only socket buffers' worth went in: {len(plain) >> 20} MiB")
+    grew = rss_kib(pid) - before
+    if "sanitize" not in harness.binary("mpechod"):  # ASan's quarantine keeps OpenSSL's freed records
+        check(grew < 4096, f"the worker grew by {grew} KiB only, for {len(plain) >> 10} KiB written")
+    back, _ = test_tls.half_close(srv.port, b"meanwhile")
+    check(back == b"meanwhile", "the worker serves others")
+    raw.setblocking(True)
+    raw.settimeout(10)
+    rest = bytes(backlog)
+    sender = threading.Thread(target=raw.sendall, args=(rest,))
+    sender.start()
+    got = c.read_exactly(len(plain))
+    sender.join(10)
+    check(got == bytes(plain), "and every byte comes back, in order")
+    c.close_notify()
+    check(c.read_to_end() == (b"", True), "then the server's close-notify")
+    c.close()
+    srv.wait_for(rf"event=end .*in={len(plain)} out={len(plain)} ", count=1)
+    check(srv.stop() == 0, "server exits 0")
+
+
+def test_an_idle_tls_session_holds_no_record_buffer():
+    """300 idle TLS sessions on one worker, each after an echo: OpenSSL freed their record
+    buffers (SSL_MODE_RELEASE_BUFFERS), so each costs the worker less than those two buffers
+    (16 KiB each) would. The sanitizer build keeps freed memory in quarantine: there only the
+    echoes are checked."""
+    srv = tls_loop()
+    first = test_tls.TLSClient(srv.port)
+    first.send(b"x" * 65536)
+    check(first.read_exactly(65536) == b"x" * 65536, "one bulk echo")
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+    before = rss_kib(pid)
+    held, record = [], os.urandom(16384)
+    for _ in range(300):
+        c = test_tls.TLSClient(srv.port)
+        c.send(record)
+        check(c.read_exactly(len(record)) == record, "each one echoes a full record once")
+        held.append(c)
+    per = (rss_kib(pid) - before) * 1024 // 300
+    if "sanitize" not in harness.binary("mpechod"):
+        check(per < 20 * 1024, f"an idle TLS session costs the worker {per} bytes, less than its "
+              "two record buffers would")
+    for c in held + [first]:
+        c.close()
+    srv.wait_for(r"event=end ", count=301)
     check(srv.stop() == 0, "server exits 0")

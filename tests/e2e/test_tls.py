@@ -1,4 +1,4 @@
-"""TLS listeners (-l ADDR:PORT,tls): every service over TLS in both models, a close-notify
+"""TLS listeners (-l ADDR:PORT,tls): every service over TLS in every model, a close-notify
 half-close, clients written by others (Python's ssl, openssl s_client, socat OPENSSL:), the
 failures that must end one session with reason=tls and nothing else, the credentials read
 before privileges drop and reloaded on SIGHUP, and the usage errors."""
@@ -16,6 +16,7 @@ from harness import (OWN_PORT, Server, binary, check, own_network, run_client, r
 from test_service import connect_when_up
 
 _certs = {}
+MODELS = ("fork", "prefork", "loop")
 
 
 def certs(name="a"):
@@ -32,10 +33,12 @@ def certs(name="a"):
     return _certs[name]
 
 
-def tls_server(*args, cert="a", model="fork"):
+def tls_server(*args, cert="a", model=None):
+    """A server on a ,tls listener; model None: the harness's (test_loop.py runs these again
+    with --model loop)."""
     c, k = certs(cert)
-    return Server("-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", k, "--model", model,
-                  *(() if "-q" in args else ("-v",)), *args)
+    return Server("-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", k,
+                  *(("--model", model) if model else ()), *(() if "-q" in args else ("-v",)), *args)
 
 
 def client_context(cert="a", version=None):
@@ -138,9 +141,9 @@ def half_close(port, data, **kw):
     return back, notified
 
 
-def test_echo_over_tls_in_both_models_half_closes_with_close_notify():
+def test_echo_over_tls_in_every_model_half_closes_with_close_notify():
     data = os.urandom(3 << 20)
-    for model in ("fork", "prefork"):
+    for model in MODELS:
         srv = tls_server(model=model)
         check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ tls=yes$"), "the listen line says tls")
         check(srv.matching(r'event=tls-loaded cert=\S+ subject="/CN=mpecho test a" not_after=20'),
@@ -264,7 +267,9 @@ def test_bad_clients_end_their_session_with_reason_tls_and_nothing_else():
     back, _ = half_close(port, b"still serving")
     check(back == b"still serving", "the server serves on")
     check("reason=eof" in srv.wait_for(r"event=end ", count=5)[4], "and that session ends well")
-    check(not srv.sessions() and not srv.zombies(), "no session or zombie left")
+    srv.proc.send_signal(signal.SIGUSR1)    # the loop model's workers are children that stay
+    status = srv.wait_for(r"event=status ")[0]
+    check("event=status sessions=0 " in status and not srv.zombies(), f"no session or zombie left: {status}")
     check(srv.stop() == 0, "clean stop")
 
 
@@ -317,7 +322,7 @@ def test_proxy_header_then_tls():
 
 def test_sessions_resume_across_processes():
     """The ticket keys are made before the fork: a session served by one process resumes in another."""
-    for model in ("fork", "prefork"):
+    for model in MODELS:
         srv = tls_server(model=model)
         ctx = client_context(version=ssl.TLSVersion.TLSv1_2)
         c = TLSClient(srv.port, ctx=ctx)
@@ -356,18 +361,26 @@ def served_subject(port):
 
 
 def test_sighup_reloads_the_certificate_and_keeps_the_old_one_when_the_new_is_bad():
-    for model in ("fork", "prefork"):
+    for model in MODELS:
         d = tempfile.mkdtemp(prefix="mpecho-rot-")
         files = (os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
         swap_cert(files, "a")
         srv = Server("-l", "127.0.0.1:0,tls", "--tls-cert", files[0], "--tls-key", files[1],
                      "--model", model)
         check(served_subject(srv.port) == "a", f"{model}: serves a")
+        held = TLSClient(srv.port)
+        held.send(b"before")
+        check(held.read_exactly(6) == b"before", f"{model}: a session begun with a")
         swap_cert(files, "b")
         srv.proc.send_signal(signal.SIGHUP)
         srv.wait_for(r'event=tls-reload cert=\S+ subject="/CN=mpecho test b"')
         wait_until(lambda: served_subject(srv.port) == "b", timeout=10,
                    what=f"{model}: new connections get b after SIGHUP")
+        held.send(b"after the reload")
+        check(held.read_exactly(16) == b"after the reload", f"{model}: the session begun with a goes on")
+        held.close_notify()
+        check(held.read_to_end() == (b"", True), f"{model}: and ends with a close-notify")
+        held.close()
         with open(files[0], "w") as f:
             f.write("not a certificate\n")
         srv.proc.send_signal(signal.SIGHUP)
@@ -513,7 +526,7 @@ def test_mpecho_tls_is_byte_exact_and_checks_the_certificate():
 def test_mpecho_bench_tls_runs_every_mode_and_fails_fast_on_a_bad_certificate():
     from test_bench import bench, bench_json, no_errors
     cert = certs()[0]
-    for model in ("fork", "prefork"):
+    for model in MODELS:
         srv = tls_server("-q", "-c", "64", model=model)
         port = str(srv.port)
         tls = ("--tls", "--ca", cert)
