@@ -38,6 +38,7 @@ struct loop_model {
 	struct loop_board *boards;	/* by slot, shared with the workers */
 	struct loop_totals *totals;	/* shared */
 	struct limits *limits;		/* the per-source table, shared; NULL: no such limit */
+	struct admission giveback;	/* its view of that table: a dead worker's counts given back */
 	struct loop_job job;
 	int workers;			/* lanes: shares of -c */
 	int *lane;			/* by table slot: the lane of the worker there */
@@ -106,6 +107,13 @@ loop_lane_room(const struct model_env *env, const struct loop_model *m, int lane
 	return room > 0 ? room : 0;
 }
 
+/* The list of a worker's clients' addresses (model_loop_worker.c: loop_admit()). */
+static struct net_addr *
+loop_spots(const struct loop_model *m, int slot)
+{
+	return m->job.spots + (size_t)slot * (size_t)m->job.stride;
+}
+
 static void
 loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 {
@@ -118,6 +126,9 @@ loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
 	m->lane[slot] = lane;
 	m->boards[slot].cap = loop_lane_room(env, m, lane, &taker);
+	m->boards[slot].spots = loop_share(env->cfg->max_conns, m->workers, lane);
+	memset(loop_spots(m, slot), 0, (size_t)m->job.stride * sizeof(*m->job.spots));
+	m->job.slot = slot;	/* the worker's copy of the job says which are its */
 	loop_worker_signals(&signals);
 	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
 		loop_worker_run(&m->job, &m->boards[slot], env->gate);
@@ -165,9 +176,16 @@ loop_start(struct model_env *env)
 	m->lane = calloc((size_t)env->tab->size, sizeof(*m->lane));
 	if (m->boards == NULL || m->totals == NULL || m->lane == NULL)
 		return -1;
-	if (loop_limits_start(env->cfg, m) < 0)
+	m->job.stride = loop_share(env->cfg->max_conns, m->workers, 0);	/* the largest share */
+	m->job.spots = mem_shared((size_t)env->tab->size * (size_t)m->job.stride *
+	    sizeof(*m->job.spots));
+	if (m->job.spots == NULL || loop_limits_start(env->cfg, m) < 0 ||
+	    admission_init(&m->giveback, &env->cfg->acl, 0, 0, 0) < 0)
 		return -1;
-	m->job = (struct loop_job){ .ls = env->ls, .session = env->session, .rules = env->rules,
+	m->giveback.limits = m->limits;
+	m->giveback.prefix6 = env->cfg->source_prefix6;
+	m->job = (struct loop_job){ .spots = m->job.spots, .stride = m->job.stride, .ls = env->ls,
+	    .session = env->session, .rules = env->rules,
 	    .totals = m->totals, .limits = m->limits, .prefix6 = env->cfg->source_prefix6,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
 	    .supervisor = (long)getpid(), .grace_ms = env->cfg->grace * 1000,
@@ -188,6 +206,9 @@ loop_stop(struct model_env *env)
 	struct loop_model *m = env->data;
 
 	mem_free(m->boards, (size_t)env->tab->size * sizeof(*m->boards));
+	mem_free(m->job.spots, (size_t)env->tab->size * (size_t)m->job.stride * sizeof(*m->job.spots));
+	m->giveback.limits = NULL;	/* the table is m->limits, freed below */
+	admission_free(&m->giveback);
 	free(m->lane);
 	mem_free(m->totals, sizeof(*m->totals));
 	limits_free(m->limits);
@@ -195,10 +216,42 @@ loop_stop(struct model_env *env)
 	env->data = NULL;
 }
 
+/*
+ * The per-source counts of a dead worker's sessions, given back at once: its
+ * list of addresses says which, unless it died holding the table's lock (or
+ * its list was not whole): then the live counts are cleared, and the other
+ * workers count theirs again (lw_give_back()).
+ */
+static void
+loop_give_back(struct model_env *env, struct loop_model *m, int slot)
+{
+	const struct net_addr *spot = loop_spots(m, slot);
+	struct peer p = { 0 };
+	int i;
+
+	loop_limits_lock(&m->job);
+	if (!__atomic_load_n(&m->totals->torn, __ATOMIC_RELAXED)) {
+		for (i = 0; i < m->boards[slot].spots; i++) {
+			if (spot[i].family == 0)
+				continue;
+			p.addr = spot[i];
+			admission_release(&m->giveback, &p);
+		}
+		loop_limits_unlock(&m->job);
+		return;
+	}
+	limits_clear_live(m->limits);
+	__atomic_store_n(&m->totals->torn, 0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&m->totals->generation, 1, __ATOMIC_RELEASE);
+	loop_limits_unlock(&m->job);
+	proctab_signal(env->tab, SIGUSR2);	/* the others count theirs again now */
+}
+
 /* What a worker that ended did goes into the supervisor's figures; its live sessions were lost. */
 static int
-loop_fold(struct model_env *env, struct loop_model *m, const struct loop_board *b, int64_t age)
+loop_fold(struct model_env *env, struct loop_model *m, int slot, int64_t age)
 {
+	const struct loop_board *b = &m->boards[slot];
 	int i, lost = __atomic_load_n(&b->live, __ATOMIC_RELAXED);
 
 	env->ended->served += b->served;
@@ -214,13 +267,8 @@ loop_fold(struct model_env *env, struct loop_model *m, const struct loop_board *
 	for (i = 0; i < lost; i++)	/* how long each lasted is not known: at most the worker's age */
 		tally_end(env->ended, &env->adm->checks, SESSION_SERVED, END_KILLED, age);
 	__atomic_sub_fetch(&m->totals->live, lost, __ATOMIC_RELAXED);
-	if (lost > 0 && m->limits != NULL) {	/* its sources' counts cannot be given back one by one */
-		loop_limits_lock(&m->job);
-		limits_clear_live(m->limits);
-		__atomic_add_fetch(&m->totals->generation, 1, __ATOMIC_RELEASE);
-		loop_limits_unlock(&m->job);
-		proctab_signal(env->tab, SIGUSR2);	/* the others give theirs back now */
-	}
+	if (lost > 0 && m->limits != NULL)
+		loop_give_back(env, m, slot);
 	return lost;
 }
 
@@ -230,7 +278,7 @@ loop_reaped(struct model_env *env, int slot, pid_t pid, int wstatus)
 	struct loop_model *m = env->data;
 	int64_t now = clock_ms(), age = now - env->tab->slots[slot].start_ms;
 	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
-	int lost = loop_fold(env, m, &m->boards[slot], age);
+	int lost = loop_fold(env, m, slot, age);
 	char how[64];
 
 	memset(&m->boards[slot], 0, sizeof(m->boards[slot]));
@@ -339,14 +387,29 @@ loop_metrics(const struct model_env *env, struct metrics_text *t)
 	    "mpechod_loop_workers_started_total %llu\n", (unsigned long long)env->ended->workers_started);
 }
 
-/* The workers do not publish their clients' addresses: a million would not fit a page anyway. */
+/*
+ * The live sessions' client addresses, from the workers' lists (written as
+ * this reads them: one that changes meanwhile may be missed or counted once
+ * too many, as a status page may).
+ */
 static int
 loop_peers(const struct model_env *env, struct net_addr *out, int max)
 {
-	(void)env;
-	(void)out;
-	(void)max;
-	return 0;
+	const struct loop_model *m = env->data;
+	const struct net_addr *spot;
+	int i, k, n = 0;
+
+	for (i = 0; i < env->tab->size && n < max; i++) {
+		if (env->tab->slots[i].pid <= 0)
+			continue;
+		spot = loop_spots(m, i);
+		for (k = 0; k < m->boards[i].spots && n < max; k++) {
+			if ((out[n].family = __atomic_load_n(&spot[k].family, __ATOMIC_ACQUIRE)) == 0)
+				continue;
+			memcpy(out[n++].bytes, spot[k].bytes, sizeof(spot[k].bytes));
+		}
+	}
+	return n;
 }
 
 /*

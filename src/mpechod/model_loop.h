@@ -41,6 +41,7 @@ struct session_params;
 /* One worker's figures, in memory shared with the supervisor; the worker alone writes them. */
 struct loop_board {
 	int cap;			/* sessions it may have: set by the supervisor (see model_loop.c) */
+	int spots;			/* its list of clients' addresses holds this many (its lane's share) */
 	int retiring;			/* 1: it served --max-requests and takes no more (set by the worker) */
 	int live;			/* its sessions now */
 	uint64_t served;		/* sessions that ended */
@@ -57,6 +58,7 @@ struct loop_totals {
 	int live;			/* sessions of all workers now, for log lines */
 	uint64_t refused[REFUSAL_COUNT];
 	pthread_mutex_t lock;		/* the per-source table's (robust: a worker may die holding it) */
+	int torn;			/* a worker died holding it: a count may be half-changed */
 	unsigned generation;		/* its live counts were cleared: each worker gives its own back */
 	unsigned credentials;		/* SIGHUP loaded new TLS credentials this many times */
 };
@@ -75,6 +77,9 @@ struct loop_job {
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
 	int max_requests;		/* sessions it takes before it retires; 0: no limit */
 	unsigned credentials;		/* of the TLS context it was forked with (totals->credentials then) */
+	struct net_addr *spots;		/* each worker's clients' addresses, shared: stride entries a slot */
+	int stride;
+	int slot;			/* the worker's, in the table (and so its boards and spots) */
 };
 
 /*
@@ -89,11 +94,20 @@ int loop_share(int max_conns, int n, int slot);
 
 /*
  * model_loop_worker.c: the per-source table is the workers' together; these
- * take its lock (nothing without a table), and give a peer's live count back.
+ * take its lock (nothing without a table; true if a worker died holding it).
  */
-void loop_limits_lock(const struct loop_job *job);
+bool loop_limits_lock(const struct loop_job *job);
 void loop_limits_unlock(const struct loop_job *job);
-void loop_limits_release(struct loop_worker *w, const struct peer *p);
+/*
+ * A client judged (the access rules, the per-source table, under its lock)
+ * and, if admitted, its address put in a spot of the worker's list, in
+ * shared memory: what the status page counts by source, and what the
+ * supervisor gives back to the table at once if the worker dies. *spot: the
+ * spot, or -1 (a Unix-socket client: no address). loop_release() gives both
+ * back when the session ends.
+ */
+enum refusal loop_admit(struct loop_worker *w, const struct peer *p, int *spot);
+void loop_release(struct loop_worker *w, const struct peer *p, int spot);
 
 /*
  * A worker's life, in the child the model forked (after child_begin(), with
@@ -112,6 +126,7 @@ void loop_worker_signals(sigset_t *set);
 /* A connection in a worker. An idle one holds no buffer: only this. */
 struct loop_session {
 	int fd;
+	int spot;			/* its client's address in the worker's list; -1: none */
 	uint8_t state;			/* enum loop_state (model_loop_session.c) */
 	uint8_t events;			/* what the epoll set waits for now */
 	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
@@ -164,6 +179,8 @@ struct loop_worker {
 	const struct loop_service *svc;	/* what the sessions do (model_loop_session.c) */
 	char *chargen;			/* chargen's pattern, made once; NULL for other services */
 	char *buf;			/* the one buffer: LOOP_BUF in, then room for a service's out */
+	struct net_addr *spots;		/* its clients' addresses, in shared memory (job->spots) */
+	int *free_spots, nfree;		/* the spots not in use, lowest on top */
 };
 
 #define LOOP_BUF (64 * 1024)
@@ -199,7 +216,7 @@ ssize_t loop_service_stream(struct loop_worker *w, struct loop_session *s, int r
  * registered, greeted, served as its socket becomes ready; its end logged and
  * counted. 0, or -1 (fd closed, counted as an error).
  */
-int loop_session_start(struct loop_worker *w, int fd, const struct peer *p);
+int loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot);
 /*
  * A connection on a ,proxy listener from balancer: held (counted under -c)
  * until its header is in, then admitted and served as the client it names.

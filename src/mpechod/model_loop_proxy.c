@@ -45,20 +45,18 @@ static void
 header_done(struct loop_worker *w, struct loop_session *s, int64_t now)
 {
 	struct peer client;
-	enum refusal why;
+	int spot;
 
 	if (proxy_wait_peer(s->pw, &s->peer, &client) < 0) {
 		admission_proxy_failed(&w->adm, &s->peer, "client address", now);
 		loop_session_drop(w, s);
 		return;
 	}
-	loop_limits_lock(w->job);
-	why = admission_check(&w->adm, &client, now);
-	loop_limits_unlock(w->job);
-	if (why != ADMITTED) {
+	if (loop_admit(w, &client, &spot) != ADMITTED) {
 		loop_session_drop(w, s);
 		return;
 	}
+	s->spot = spot;
 	free(s->pw);
 	s->pw = NULL;
 	w->pending--;

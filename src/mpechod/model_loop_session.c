@@ -142,7 +142,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 	int live;
 
 	loop_heap_remove(&w->timers, s);
-	loop_limits_release(w, &s->peer);
+	loop_release(w, &s->peer, s->spot);
 	loop_io_free(s);
 	close(s->fd);
 	free(s->held);
@@ -392,6 +392,7 @@ loop_session_new(struct loop_worker *w, int fd, const struct peer *p, struct pro
 		return NULL;
 	}
 	s->fd = fd;
+	s->spot = -1;
 	s->heap_at = -1;
 	s->end_after = END_COUNT;
 	s->peer = *p;
@@ -444,12 +445,13 @@ loop_session_begin(struct loop_worker *w, struct loop_session *s)
 }
 
 int
-loop_session_start(struct loop_worker *w, int fd, const struct peer *p)
+loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot)
 {
 	struct loop_session *s = loop_session_new(w, fd, p, NULL);
 
 	if (s == NULL)
 		return -1;
+	s->spot = spot;
 	loop_session_begin(w, s);
 	return 0;
 }

@@ -57,9 +57,13 @@ lw_setup(struct loop_worker *w)
 	    admission_init(&w->adm, NULL, 0, 0, 0) < 0 ||
 	    loop_heap_init(&w->timers, 1024) < 0 ||
 	    loop_service_init(w) < 0 ||
-	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL)
+	    (w->buf = malloc(2 * LOOP_BUF + 64)) == NULL ||
+	    (w->free_spots = malloc(((size_t)w->me->spots + 1) * sizeof(int))) == NULL)
 		return -1;
 	admission_follow(&w->adm, w->job->rules);
+	w->spots = w->job->spots + (size_t)w->job->slot * (size_t)w->job->stride;
+	for (w->nfree = 0; w->nfree < w->me->spots; w->nfree++)	/* the lowest on top: dense */
+		w->free_spots[w->nfree] = w->me->spots - 1 - w->nfree;
 	w->adm.shared_refused = w->job->totals->refused;
 	w->adm.limits = w->job->limits;
 	w->adm.prefix6 = w->job->prefix6;
@@ -148,11 +152,15 @@ lw_rest(struct loop_worker *w)
 	lw_listen(w, false);
 }
 
-void
+bool
 loop_limits_lock(const struct loop_job *job)
 {
-	if (job->limits != NULL && pthread_mutex_lock(&job->totals->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&job->totals->lock);	/* a worker died holding it: the table is whole between calls */
+	if (job->limits == NULL || pthread_mutex_lock(&job->totals->lock) != EOWNERDEAD)
+		return false;
+	/* A worker died holding it: a count (and that worker's spots) may be half-changed. */
+	pthread_mutex_consistent(&job->totals->lock);
+	__atomic_store_n(&job->totals->torn, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 void
@@ -162,13 +170,46 @@ loop_limits_unlock(const struct loop_job *job)
 		pthread_mutex_unlock(&job->totals->lock);
 }
 
-void
-loop_limits_release(struct loop_worker *w, const struct peer *p)
+/* A spot for p's address (written address first, family last: the supervisor may be reading). */
+static int
+lw_spot_take(struct loop_worker *w, const struct peer *p)
 {
-	if (w->job->limits == NULL)
-		return;
+	int i;
+
+	if (p->local)
+		return -1;
+	if (w->nfree == 0) {	/* live <= the lane's share = spots: never; if it were, the recount path */
+		__atomic_store_n(&w->job->totals->torn, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	i = w->free_spots[--w->nfree];
+	memcpy(w->spots[i].bytes, p->addr.bytes, sizeof(p->addr.bytes));
+	__atomic_store_n(&w->spots[i].family, p->addr.family, __ATOMIC_RELEASE);
+	return i;
+}
+
+enum refusal
+loop_admit(struct loop_worker *w, const struct peer *p, int *spot)
+{
+	enum refusal why;
+
+	*spot = -1;
+	loop_limits_lock(w->job);
+	if ((why = admission_check(&w->adm, p, clock_ms())) == ADMITTED)
+		*spot = lw_spot_take(w, p);
+	loop_limits_unlock(w->job);
+	return why;
+}
+
+void
+loop_release(struct loop_worker *w, const struct peer *p, int spot)
+{
 	loop_limits_lock(w->job);
 	admission_release(&w->adm, p);
+	if (spot >= 0) {
+		__atomic_store_n(&w->spots[spot].family, 0, __ATOMIC_RELEASE);
+		w->free_spots[w->nfree++] = spot;
+	}
 	loop_limits_unlock(w->job);
 }
 
@@ -187,7 +228,8 @@ lw_give_back(struct loop_worker *w)
 		return;
 	loop_limits_lock(w->job);
 	for (i = 0; i < w->timers.n; i++)
-		admission_hold(&w->adm, &w->timers.v[i]->peer, now);
+		if (w->timers.v[i]->pw == NULL)	/* one still owing its PROXY header is not counted yet */
+			admission_hold(&w->adm, &w->timers.v[i]->peer, now);
 	w->generation = __atomic_load_n(&w->job->totals->generation, __ATOMIC_RELAXED);
 	loop_limits_unlock(w->job);
 }
@@ -216,7 +258,7 @@ lw_renew(struct loop_worker *w)
 static void
 lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct peer *p)
 {
-	enum refusal why;
+	int spot;
 
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		close(fd);
@@ -226,15 +268,12 @@ lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct p
 		loop_session_proxied(w, fd, p);
 		return;
 	}
-	loop_limits_lock(w->job);
-	why = admission_check(&w->adm, p, clock_ms());
-	loop_limits_unlock(w->job);
-	if (why != ADMITTED) {
+	if (loop_admit(w, p, &spot) != ADMITTED) {
 		close(fd);
 		return;
 	}
-	if (loop_session_start(w, fd, p) < 0)
-		loop_limits_release(w, p);
+	if (loop_session_start(w, fd, p, spot) < 0)
+		loop_release(w, p, spot);
 	if (w->job->max_requests > 0 && ++w->taken >= (uint64_t)w->job->max_requests)
 		lw_retire(w);	/* --max-requests: a new worker takes its place */
 }

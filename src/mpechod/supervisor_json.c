@@ -134,14 +134,18 @@ supervisor_json_rank(struct net_addr *top, int *count, int *n, const struct net_
 	count[i] = c;
 }
 
-/* sources: the addresses with the most live sessions (ties: the lower address first). */
+/*
+ * sources: the addresses with the most live sessions (ties: the lower address
+ * first); room for every session (a loop worker has many), and the table's
+ * children.
+ */
 static void
-supervisor_json_sources(struct status_view *v, const struct supervisor *sv)
+supervisor_json_sources(struct status_view *v, const struct supervisor *sv, int sessions)
 {
-	struct net_addr top[STATUS_SOURCES], *a = calloc((size_t)sv->tab.size + 1, sizeof(*a));
-	int count[STATUS_SOURCES] = { 0 }, n = 0, k, i, run;
+	int count[STATUS_SOURCES] = { 0 }, n = 0, k, i, run, max = sv->tab.size + sessions;
+	struct net_addr top[STATUS_SOURCES], *a = calloc((size_t)max + 1, sizeof(*a));
 
-	k = a != NULL ? sv->model->peers(&sv->menv, a, sv->tab.size) : 0;
+	k = a != NULL ? sv->model->peers(&sv->menv, a, max) : 0;
 	qsort(a, (size_t)k, sizeof(*a), supervisor_json_addr_cmp);
 	for (i = 0; i < k; i += run) {
 		for (run = 1; i + run < k && supervisor_json_addr_cmp(&a[i], &a[i + run]) == 0; run++)
@@ -191,7 +195,7 @@ supervisor_json(const struct supervisor *sv, const struct http_request *r, struc
 		return 503;
 	supervisor_json_identity(v, sv, clock_ms());
 	supervisor_json_tally(v, sv, &tl);
-	supervisor_json_sources(v, sv);
+	supervisor_json_sources(v, sv, tl.sessions);
 	supervisor_json_ring(v, sv);
 	if (!page)
 		status_json(v, r->since, t);

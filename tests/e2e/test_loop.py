@@ -185,8 +185,10 @@ def test_more_workers_when_one_process_cannot_hold_its_share():
 
 def test_a_dead_workers_sources_get_their_count_back_and_the_others_keep_theirs():
     """--max-per-source 1 with two workers of one session each (-c 2): a session from .2 on one
-    worker, one from .3 on the other. The first worker is killed: .3's count, given back by the
-    worker that still serves it, still refuses a second from .3, and .2 may connect again."""
+    worker, one from .3 on the other. The second worker is stopped (SIGSTOP) and the first killed:
+    the supervisor gives back exactly the dead worker's counts, from its list of addresses, with
+    no help from the others, so .3's count still refuses a second from .3 at once, and .2 may
+    connect again."""
     srv = loop("-v", "-l", "127.0.0.1:0", "--workers", "2", "-c", "2", "--max-per-source", "1")
     a = test_limits.connect_from(srv.port, "127.0.0.2")
     b = test_limits.connect_from(srv.port, "127.0.0.3")
@@ -195,15 +197,43 @@ def test_a_dead_workers_sources_get_their_count_back_and_the_others_keep_theirs(
                                        "\n".join(srv.wait_for(rf"event=connect peer={src}:"))).group(1))
     victim, other = pid_of("127.0.0.2"), pid_of("127.0.0.3")
     check(victim != other, "the two sessions are on two workers")
-    os.kill(victim, signal.SIGKILL)
-    srv.wait_for(rf"event=worker-exit pid={victim} signal=KILL lost=1 ")
-    srv.wait_for(r"event=worker-start ", count=3)
-    a.close()
-    with test_limits.connect_from(srv.port, "127.0.0.3") as c:
-        check(test_limits.refused(c), "127.0.0.3 still has its one session counted")
-    again = test_limits.connect_from(srv.port, "127.0.0.2")
-    check(test_limits.served(again), "127.0.0.2's count went with the dead worker")
+    os.kill(other, signal.SIGSTOP)
+    try:
+        os.kill(victim, signal.SIGKILL)
+        srv.wait_for(rf"event=worker-exit pid={victim} signal=KILL lost=1 ")
+        srv.wait_for(r"event=worker-start ", count=3)
+        a.close()
+        with test_limits.connect_from(srv.port, "127.0.0.3") as c:
+            check(test_limits.refused(c), "127.0.0.3 still has its one session counted")
+        again = test_limits.connect_from(srv.port, "127.0.0.2")
+        check(test_limits.served(again), "127.0.0.2's count went with the dead worker")
+    finally:
+        os.kill(other, signal.SIGCONT)
+    check(test_limits.served(b, b"after"), "the stopped worker serves on")
     for s in (again, b):
+        s.close()
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.wait_exit() == 0, "server exits 0")
+
+
+def test_a_killed_worker_gives_back_every_count_of_its_source_before_its_successor_starts():
+    """--max-per-source 3, one worker with 3 sessions from 127.0.0.2 (a fourth is refused). The
+    worker is killed (-9): as soon as its successor's start is logged, 127.0.0.2 gets all three
+    back, and the fourth is refused again."""
+    srv = loop("-v", "-l", "127.0.0.1:0", "--workers", "1", "--max-per-source", "3")
+    held = [test_limits.connect_from(srv.port, "127.0.0.2") for _ in range(3)]
+    check(all(test_limits.served(s) for s in held), "three sessions from 127.0.0.2")
+    with test_limits.connect_from(srv.port, "127.0.0.2") as s:
+        check(test_limits.refused(s), "a fourth is refused")
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect ")[0]).group(1))
+    os.kill(pid, signal.SIGKILL)
+    srv.wait_for(rf"event=worker-exit pid={pid} signal=KILL lost=3 ")
+    srv.wait_for(r"event=worker-start ", count=2)
+    again = [test_limits.connect_from(srv.port, "127.0.0.2") for _ in range(3)]
+    check(all(test_limits.served(s) for s in again), "three sessions again, at once")
+    with test_limits.connect_from(srv.port, "127.0.0.2") as s:
+        check(test_limits.refused(s), "and a fourth is refused again: nothing was lost either way")
+    for s in held + again:
         s.close()
     srv.proc.send_signal(signal.SIGTERM)
     check(srv.wait_exit() == 0, "server exits 0")
@@ -335,3 +365,11 @@ def test_an_idle_tls_session_holds_no_record_buffer():
         c.close()
     srv.wait_for(r"event=end ", count=301)
     check(srv.stop() == 0, "server exits 0")
+
+
+def test_splice_cannot_take_effect_in_the_loop_model():
+    """--splice in any form is a usage error with --model loop (a worker copies; see README)."""
+    for when in ("auto", "always", "never"):
+        rc, err = harness.run_server_once("--model", "loop", "--splice", when, "-l", "127.0.0.1:0")
+        check(rc == 2 and err.count("\n") == 1 and "--splice cannot take effect: it needs --model "
+              "fork or prefork: the loop model copies" in err, f"--splice {when}: {rc} {err!r}")

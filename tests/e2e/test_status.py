@@ -106,7 +106,7 @@ def udp_echoes(srv, n, size):
 
 
 def test_status_json_says_what_happened_and_agrees_with_metrics():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         extra = ("--start", "8", "--min-spare", "2") if model == "prefork" else ()
         srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--deny", "127.0.0.9", *extra)
@@ -139,7 +139,7 @@ def test_status_json_says_what_happened_and_agrees_with_metrics():
                   sum(w["connections"] for w in ws) == 6 and sum(w["served"] for w in ws) <= 3 and
                   {w["pid"] for w in ws} <= set(children(srv.pid)) and
                   {w["state"] for w in ws} <= {"starting", "idle", "busy", "leaving"}, f"the workers: {ws}")
-        else:
+        elif model == "fork":
             check(s["pool"] is None and s["udp"] is None, f"no pool, no UDP: {s['pool']} {s['udp']}")
         for c in socks:
             c.close()
@@ -159,7 +159,14 @@ def test_the_loop_models_workers_and_their_connections():
           {w["pid"] for w in ws} <= set(children(srv.pid)) and
           s["pool"]["busy"] == sum(w["connections"] > 0 for w in ws) == 3 - s["pool"]["idle"],
           f"the loop workers: {s['pool']} /metrics: {per_pid}")
-    for c in socks:
+    check(s["sources"] == [{"addr": "127.0.0.3", "sessions": 5}, {"addr": "127.0.0.2", "sessions": 2}],
+          f"the busiest sources, from every worker: {s['sources']}")
+    for c in socks[:4]:
+        c.close()
+    s = wait_until(lambda: (lambda j: j if j["sessions"] == 3 else None)(status(mport)), 10, "three left")
+    check(s["sources"] == [{"addr": "127.0.0.2", "sessions": 2}, {"addr": "127.0.0.3", "sessions": 1}],
+          f"an ended session leaves its source's count: {s['sources']}")
+    for c in socks[4:]:
         c.close()
     check(srv.stop() == 0, "exit 0")
 
