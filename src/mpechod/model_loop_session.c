@@ -328,11 +328,12 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 
 	if (p->banner != NULL) {
 		n = session_banner_text(s->fd, p, out, BANNER_MAX);
-		s->banner = n;
 		if (conn_send(w, s, out, n) < 0) {
+			s->banner = s->out;	/* what went out of it, as session_banner() counts: a check's reset */
 			conn_finish(w, s, end_of_errno(errno));
 			return;
 		}
+		s->banner = n;
 	}
 	if (w->svc->first != NULL) {
 		if ((n = w->svc->first(out)) == 0 || conn_send(w, s, out, n) < 0) {

@@ -377,6 +377,8 @@ loop_worker_run(const struct loop_job *job, struct loop_board *me, int gate)
 		    (long)getpid(), log_qerrf("cannot serve"));
 		_exit(1);
 	}
+	/* Its user, signal mask and descriptors are final from here, as a prefork worker's. */
+	log_msg(LOG_LVL_DEBUG, "event=worker-ready pid=%ld", (long)getpid());
 	while (!w.leave || me->live + w.pending > 0) {
 		if (lw_turn(&w) < 0) {
 			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s",

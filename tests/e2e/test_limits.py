@@ -249,12 +249,12 @@ def unix_accept_queue(path):
     return int(out[3])
 
 
-def test_backlog_sets_the_queue_of_every_listener_in_both_models():
+def test_backlog_sets_the_queue_of_every_listener_in_every_model():
     with open("/proc/sys/net/core/somaxconn") as f:
         cap = int(f.read())
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "echo.sock")
-        for model in ("fork", "prefork"):
+        for model in ("fork", "prefork", "loop"):
             for asked, queue in (("7", 7), ("65535", min(65535, cap))):
                 srv = Server("--backlog", asked, "--model", model, "-l", "127.0.0.1:0", "-l", "[::1]:0",
                              "-l", f"unix:{path}")

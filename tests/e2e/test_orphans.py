@@ -13,7 +13,7 @@ from harness import (Server, check, connect, echo_roundtrip, group_members,
 
 def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
     for sig in (signal.SIGINT, signal.SIGTERM):
-        for model in ("fork", "prefork"):
+        for model in ("fork", "prefork", "loop"):
             srv = Server("-l", "127.0.0.1:0", "--grace", "20", "--model", model)
             s = connect(srv.port)
             part = os.urandom(500_000)
@@ -31,7 +31,7 @@ def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
 def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
     """SIGUSR2 tells a fork-model session its supervisor died; sent to the supervisor (a stray
     kill, or one to the whole group) it changes nothing: it used to end the server."""
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0", "--model", model, "--grace", "1")
         with connect(srv.port) as s:
             check(echo_roundtrip(s, b"before") == b"before", "echo")

@@ -29,7 +29,7 @@ def probe_times(port, path, n):
 
 
 def test_healthz_and_readyz_answer_fast_and_are_no_sessions():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model)
         mport = srv.endpoint("metrics")[1]
         status, head, body = scrape(mport, "/healthz")
@@ -50,7 +50,7 @@ def test_healthz_and_readyz_answer_fast_and_are_no_sessions():
 
 
 def test_shutdown_delay_turns_readyz_at_once_keeps_accepting_then_drains():
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--shutdown-delay", "2", "--grace", "10")
         mport = srv.endpoint("metrics")[1]
@@ -108,7 +108,7 @@ def reset_close(s):
 
 def test_health_checks_are_counted_as_checks_only():
     cert, key = certs()
-    for model in ("fork", "prefork"):
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-l", "127.0.0.1:0", "-l", "127.0.0.1:0,tls", "--tls-cert", cert, "--tls-key", key,
                      "--banner", "hi %p", "--metrics", "127.0.0.1:0", "--model", model)
         mport = srv.endpoint("metrics")[1]

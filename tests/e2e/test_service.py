@@ -59,9 +59,9 @@ def activated(host, model, *args):
     return srv, port, first
 
 
-def test_socket_activation_inherits_the_listener_ipv4_ipv6_fork_and_prefork():
+def test_socket_activation_inherits_the_listener_ipv4_ipv6_in_every_model():
     for host in ("127.0.0.1", "::1"):
-        for model in ("fork", "prefork"):
+        for model in ("fork", "prefork", "loop"):
             with own_network():
                 srv, port, first = activated(host, model)
                 shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

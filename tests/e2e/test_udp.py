@@ -58,8 +58,8 @@ def udp_pid(srv, count=1):
     return int(re.search(r"pid=(\d+)", srv.wait_for(r"event=udp-start ", count=count)[count - 1]).group(1))
 
 
-def test_datagrams_come_back_whole_from_the_address_they_came_to_in_both_models():
-    for model in ("fork", "prefork"):
+def test_datagrams_come_back_whole_from_the_address_they_came_to_in_every_model():
+    for model in ("fork", "prefork", "loop"):
         srv = Server("-v", "--model", model, "-l", "udp::0", "-l", "127.0.0.1:0")
         port = udp_port(srv)
         check(srv.matching(rf"event=listen addr=udp:\[::\]:{port}$"), "a dual-stack UDP socket")
