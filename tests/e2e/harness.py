@@ -261,6 +261,20 @@ def connect_when_up(port, host="127.0.0.1", timeout=10.0):
     return wait_until(attempt, timeout, f"something to listen on {host}:{port}")
 
 
+def unix_connect_when_up(path, timeout=10.0):
+    """Connect to a Unix socket a service manager made, as soon as it listens: its file
+    appears at bind(), before listen(), and a connect in between is refused."""
+    def attempt():
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            s.close()
+            return None
+    return wait_until(attempt, timeout, f"something to listen on {path}")
+
+
 def parse_addr(text):
     """("host", port) of a listen line's address (a udp: one too); ("unix", path) for a Unix socket."""
     if text.startswith("unix:"):

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 from harness import (OWN_PORT, Server, binary, check, connect, connect_when_up, echo_roundtrip,
-                     own_network, recv_all, track, wait_until)
+                     own_network, recv_all, track, unix_connect_when_up, wait_until)
 
 
 def one_line(err):
@@ -122,8 +122,7 @@ def test_options_take_effect_on_the_sockets_handed_over():
                      prefix=("systemd-socket-activate", "-l", path))
         wait_until(lambda: os.path.exists(path), 10, "the manager's socket")
         check(stat.S_IMODE(os.stat(path).st_mode) != 0o600, "the manager made it with another mode")
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(path)
+        with unix_connect_when_up(path) as s:
             srv.wait_for(r"event=ready")
             check(echo_roundtrip(s, b"unix") == b"unix", "echo")
         check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, f"--socket-mode: {oct(os.stat(path).st_mode)}")

@@ -11,13 +11,16 @@ import subprocess
 import tempfile
 
 from harness import (Server, binary, check, half_close_echo, run_client, run_server_once,
-                     track, wait_for_file, wait_until)
+                     track, unix_connect_when_up, wait_for_file, wait_until)
 
 
-def unix_echo(path, data):
-    with socket.socket(socket.AF_UNIX) as s:
+def unix_echo(path, data, managed=False):
+    """data back after a half-close; managed: a service manager's socket, which may not
+    listen yet when its file appears."""
+    with (unix_connect_when_up(path) if managed else socket.socket(socket.AF_UNIX)) as s:
         s.settimeout(10)
-        s.connect(path)
+        if not managed:
+            s.connect(path)
         return half_close_echo(s, data)
 
 
@@ -111,9 +114,8 @@ def test_socket_activation_hands_over_a_unix_socket_and_keeps_its_file():
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "act.sock")
         srv = Server(prefix=("systemd-socket-activate", "-l", path), ready=False)
-        wait_until(lambda: os.path.exists(path), 10, "systemd-socket-activate's socket")
         # the first connection makes it start mpechod, which then accepts it
-        check(unix_echo(path, b"activated") == b"activated", "echo through systemd's socket")
+        check(unix_echo(path, b"activated", managed=True) == b"activated", "echo through systemd's socket")
         srv.wait_for(rf"event=listen addr=unix:{re.escape(path)} fd=3")
         srv.wait_for(r"event=end peer=unix ")
         check(srv.stop() == 0, "server exits 0")
@@ -129,11 +131,9 @@ def test_inetd_mode_on_a_unix_socket_names_the_peer_by_credentials():
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True))
         try:
-            wait_until(lambda: os.path.exists(path), 10, "systemd-socket-activate's socket")
             data = os.urandom(1 << 20)
-            with socket.socket(socket.AF_UNIX) as s:
+            with unix_connect_when_up(path) as s:
                 s.settimeout(10)
-                s.connect(path)
                 check(half_close_echo(s, data) == data, "1 MiB back after a half-close")
             me = rf"peer=unix peer_uid={os.getuid()} peer_pid={os.getpid()}"
             text = wait_for_file(log, rf"event=end {me} pid=\d+ exit=0 reason=eof in={len(data)} ")
