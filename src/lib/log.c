@@ -437,29 +437,6 @@ log_vplain(const char *fmt, va_list ap)
 	io_write_all(STDERR_FILENO, line, pos);
 }
 
-void
-log_verrtext(char *buf, size_t len, const char *fmt, va_list ap)
-{
-	int err = errno;
-	size_t pos;
-
-	if (len == 0)
-		return;
-	pos = log_vappend(buf, 0, len, fmt, ap);
-	log_append(buf, pos, len, ": %s", strerror(err));
-	errno = err;
-}
-
-void
-log_errtext(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_verrtext(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* log_warn()'s line: the text, ": ", strerror(errno). */
 static void __attribute__((format(printf, 1, 0)))
 log_vwarn(const char *fmt, va_list ap)
@@ -510,30 +487,6 @@ fatalx(int status, const char *fmt, ...)
 	log_vplain(fmt, ap);
 	va_end(ap);
 	exit(status);
-}
-
-void
-log_throttle_roll(struct log_throttle *t, int64_t now_ms, const char *held_event)
-{
-	if (now_ms - t->window_ms < 1000)
-		return;
-	if (t->held > 0)
-		log_msg(LOG_LVL_WARN, "event=%s count=%llu", held_event, (unsigned long long)t->held);
-	t->window_ms = now_ms;
-	t->lines = 0;
-	t->held = 0;
-}
-
-bool
-log_throttle_allow(struct log_throttle *t, int64_t now_ms, const char *held_event)
-{
-	log_throttle_roll(t, now_ms, held_event);
-	if (t->lines < t->max) {
-		t->lines++;
-		return true;
-	}
-	t->held++;
-	return false;
 }
 
 const char *

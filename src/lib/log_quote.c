@@ -43,6 +43,32 @@ log_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+void
+log_verrtext(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int err = errno, n, m = 0;
+
+	if (len == 0)
+		return;
+	if ((n = vsnprintf(buf, len, fmt, ap)) < 0)
+		n = 0, buf[0] = '\0';
+	if ((size_t)n < len)
+		m = snprintf(buf + n, len - (size_t)n, ": %s", strerror(err));
+	if ((size_t)n + (size_t)m >= len && len >= 4)
+		memcpy(buf + len - 4, "...", 3);	/* cut: say so */
+	errno = err;
+}
+
+void
+log_errtext(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrtext(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 /* The next of the few rotating buffers the quoted values live in. */
 static char *
 log_qbuf(void)

@@ -15,7 +15,7 @@
 #include "tally.h"
 
 pid_t
-model_fork_worker(struct model_env *env, int slot, const sigset_t *signals)
+model_worker_fork(struct model_env *env, int slot, const sigset_t *signals)
 {
 	struct child_keep keep = { .ls = env->ls, .fd = env->gate };
 	sigset_t mask;

@@ -100,7 +100,7 @@ extern const struct model model_fork, model_prefork, model_loop;
  * supervisor gets the pid, the worker recorded in the table and counted; or
  * -1 (fork failed: logged, counted, the slot given back).
  */
-pid_t model_fork_worker(struct model_env *env, int slot, const sigset_t *signals);
+pid_t model_worker_fork(struct model_env *env, int slot, const sigset_t *signals);
 
 /* The next signal a worker's signalfd (non-blocking) holds: true, or false when none. */
 struct signalfd_siginfo;

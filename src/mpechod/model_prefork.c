@@ -73,7 +73,7 @@ pool_spawn(struct model_env *env, struct pool *p)
 	memset(&p->board[slot], 0, sizeof(p->board[slot]));
 	p->retiring[slot] = false;
 	worker_signals(&signals);
-	if ((pid = model_fork_worker(env, slot, &signals)) == 0)
+	if ((pid = model_worker_fork(env, slot, &signals)) == 0)
 		worker_run(&p->job, &p->board[slot], env->gate);
 	if (pid < 0)
 		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;

@@ -309,11 +309,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->child = (struct child_env){ .privs = cfg->privs.set ? &cfg->privs : NULL,
 	    .supervisor = getpid() };
 	child_prepare(&sv->child);
-	/* from here on no process of the server may signal the supervisor: sandbox.h */
-	if (sandbox_shield(getpid()) < 0) {
-		log_errtext(env->error, sizeof(env->error), "cannot shield the supervisor from signals");
+	if (sandbox_shield(getpid()) < 0)	/* from now on, no process of ours may signal this one */
 		return -1;
-	}
 	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
 	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm,
 	    .rules = sv->rules, .gate = sv->gate };
