@@ -123,11 +123,19 @@ void loop_worker_run(const struct loop_job *job, struct loop_board *me, int gate
 /* The signals a loop worker reads from its signalfd (blocked from its fork on): USR1, HUP, TERM, USR2. */
 void loop_worker_signals(sigset_t *set);
 
+/* Where a session is in its life (model_loop_session.c moves it on). */
+enum loop_state {
+	LOOP_RUN,		/* serving */
+	LOOP_HANDSHAKE,		/* TLS: its handshake, until done or its deadline */
+	LOOP_CLOSING,		/* TLS: its close-notify waits for room (then the FIN, as the end decides) */
+	LOOP_LINGER		/* ended by the service (quit): our FIN sent, input dropped until the client closes */
+};
+
 /* A connection in a worker. An idle one holds no buffer: only this. */
 struct loop_session {
 	int fd;
 	int spot;			/* its client's address in the worker's list; -1: none */
-	uint8_t state;			/* enum loop_state (model_loop_session.c) */
+	uint8_t state;			/* enum loop_state */
 	uint8_t events;			/* what the epoll set waits for now */
 	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
 	uint8_t wait;			/* TLS: the way its last call waits (LOOP_WANT_*); 0: the call's own */

@@ -22,13 +22,6 @@
 #include "session.h"
 #include "tls_server.h"
 
-enum loop_state {
-	LOOP_RUN,		/* serving */
-	LOOP_HANDSHAKE,		/* TLS: its handshake, until done or its deadline */
-	LOOP_CLOSING,		/* TLS: its close-notify waits for room (then the FIN, as the end decides) */
-	LOOP_LINGER		/* ended by the service (quit): our FIN sent, input dropped until the client closes */
-};
-
 #define STREAM_ROUNDS 4		/* chargen: writes per readiness, so that one client cannot hog the loop */
 
 /*
@@ -364,23 +357,6 @@ conn_handshake(struct loop_worker *w, struct loop_session *s)
 	s->last_ms = s->window_ms = clock_ms();
 	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
 	conn_greet(w, s);
-}
-
-int64_t
-loop_session_deadline(const struct loop_worker *w, const struct loop_session *s)
-{
-	const struct session_params *p = w->job->session;
-	int64_t due = INT64_MAX;
-
-	if (s->state == LOOP_LINGER)
-		return s->linger_ms;
-	if (s->state == LOOP_HANDSHAKE)
-		due = s->start_ms + p->tls->timeout_ms;
-	else if (p->idle_timeout > 0)
-		due = s->last_ms + (int64_t)p->idle_timeout * 1000;
-	if (p->max_time > 0 && s->start_ms + (int64_t)p->max_time * 1000 < due)
-		due = s->start_ms + (int64_t)p->max_time * 1000;
-	return due;
 }
 
 struct loop_session *

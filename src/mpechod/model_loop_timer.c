@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "session.h"
+#include "tls_server.h"
+
 int
 loop_heap_init(struct loop_heap *h, int cap)
 {
@@ -112,4 +115,22 @@ struct loop_session *
 loop_heap_top(const struct loop_heap *h)
 {
 	return h->n > 0 ? h->v[0] : NULL;
+}
+
+/* When a session is next due: its linger's end, its handshake's, --idle-timeout's or --max-time's. */
+int64_t
+loop_session_deadline(const struct loop_worker *w, const struct loop_session *s)
+{
+	const struct session_params *p = w->job->session;
+	int64_t due = INT64_MAX;
+
+	if (s->state == LOOP_LINGER)
+		return s->linger_ms;
+	if (s->state == LOOP_HANDSHAKE)
+		due = s->start_ms + p->tls->timeout_ms;
+	else if (p->idle_timeout > 0)
+		due = s->last_ms + (int64_t)p->idle_timeout * 1000;
+	if (p->max_time > 0 && s->start_ms + (int64_t)p->max_time * 1000 < due)
+		due = s->start_ms + (int64_t)p->max_time * 1000;
+	return due;
 }

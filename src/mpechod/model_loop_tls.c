@@ -42,7 +42,7 @@ loop_tls_open(struct loop_worker *w, struct loop_session *s)
 }
 
 static uint8_t
-tls_way(short events)
+loop_tls_way(short events)
 {
 	return events == POLLOUT ? LOOP_WANT_OUT : LOOP_WANT_IN;
 }
@@ -55,7 +55,7 @@ loop_tls_handshake(struct loop_worker *w, struct loop_session *s)
 	int rc = tls_handshake_step(s->ssl, &events, why, sizeof(why));
 
 	if (rc == 0) {
-		s->wait = tls_way(events);
+		s->wait = loop_tls_way(events);
 		return 0;
 	}
 	if (rc < 0)
@@ -76,7 +76,7 @@ loop_tls_timed_out(struct loop_worker *w, struct loop_session *s)
 
 /* A TLS call that returned rc <= 0: -1 with errno (EAGAIN: s->wait set; EPROTO: logged), or 0 at a close-notify. */
 static int
-tls_stopped(struct loop_session *s, int rc)
+loop_tls_stopped(struct loop_session *s, int rc)
 {
 	char why[160];
 	short events = POLLIN;
@@ -84,7 +84,7 @@ tls_stopped(struct loop_session *s, int rc)
 	if (tls_io_failed(s->ssl, rc, &events, why, sizeof(why)) == 0)
 		return 0;
 	if (errno == EAGAIN)
-		s->wait = tls_way(events);
+		s->wait = loop_tls_way(events);
 	else if (errno == EPROTO)
 		tls_server_failed(why);
 	return -1;
@@ -109,7 +109,7 @@ loop_io_recv(struct loop_session *s, void *buf, size_t len)
 			s->wait = 0;
 			return rc;
 		}
-	} while ((rc = tls_stopped(s, rc)) < 0 && errno == EINTR);
+	} while ((rc = loop_tls_stopped(s, rc)) < 0 && errno == EINTR);
 	return rc;
 }
 
@@ -141,7 +141,7 @@ loop_io_send(struct loop_session *s, const void *buf, size_t len)
 			s->wait = 0;
 			continue;
 		}
-		if (tls_stopped(s, rc) == 0)
+		if (loop_tls_stopped(s, rc) == 0)
 			errno = EPIPE;	/* the peer's close-notify came first: our records are unread */
 		if (errno == EINTR)
 			continue;
@@ -160,7 +160,7 @@ loop_io_shutdown(struct loop_session *s)
 	if (s->ssl != NULL) {
 		ERR_clear_error();
 		errno = 0;
-		if ((rc = SSL_shutdown(s->ssl)) < 0 && tls_stopped(s, rc) < 0)
+		if ((rc = SSL_shutdown(s->ssl)) < 0 && loop_tls_stopped(s, rc) < 0)
 			return -1;
 		s->wait = 0;
 	}

@@ -311,9 +311,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	child_prepare(&sv->child);
 	if (sandbox_shield(getpid()) < 0)	/* from now on, no process of ours may signal this one */
 		return -1;
-	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child,
-	    .ls = sv->ls, .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm,
-	    .rules = sv->rules, .gate = sv->gate };
+	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child, .ls = sv->ls,
+	    .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm, .rules = sv->rules, .gate = sv->gate };
 	return 0;
 }
 
