@@ -271,9 +271,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->privsep = (struct privsep){ .fd = -1, .pidfile = env->pidfile, .ls = env->ls,
 	    .upgrade_path = cfg->upgrade_socket, .upgrade_file = &sv->upgrade_file,
 	    .cert = cfg->tls_cert, .key = cfg->tls_key, .rules = cfg->rules };
-	sv->sigfd = sv->gate = -1;
-	sv->notify.fd = -1;
-	sv->upgrade_fd = sv->successor_fd = -1;
+	sv->sigfd = sv->gate = sv->notify.fd = sv->upgrade_fd = sv->successor_fd = -1;
 	sv->pidfile = env->pidfile;
 	sv->start_unix = (int64_t)time(NULL);
 	sv->metrics = (struct metrics){ .fd = env->metrics_fd, .allow = &cfg->metrics_allow,
@@ -302,7 +300,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
 	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
 	    (sv->sigfd = supervisor_signals_open()) < 0 ||
-	    (sv->gate = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+	    (sv->model->serve == NULL &&	/* workers accept: they wait behind a gate */
+	    (sv->gate = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0))
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->adm.prefix6 = cfg->source_prefix6;

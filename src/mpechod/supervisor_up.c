@@ -13,14 +13,17 @@
  * Workers started before "ready" was logged wait until the gate is readable
  * (they never read it: it stays so for every one of them), so that a
  * connection queued before the start (on an inherited socket) is logged after
- * the lines that say the server is up. Workers forked later find no gate.
+ * the lines that say the server is up. Workers forked later find no gate,
+ * and the fork model has none (it would cost a descriptor for nothing).
  */
 static int
 supervisor_open_gate(struct supervisor *sv, char *msg, size_t msglen)
 {
-	int rc = eventfd_write(sv->gate, 1);
+	int rc;
 
-	if (rc < 0)
+	if (sv->gate < 0)	/* the supervisor accepts itself: no worker waits */
+		return 0;
+	if ((rc = eventfd_write(sv->gate, 1)) < 0)
 		log_errtext(msg, msglen, "cannot let the workers in");
 	close(sv->gate);
 	sv->gate = sv->menv.gate = -1;
