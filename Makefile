@@ -44,7 +44,7 @@ SERVER_OBJS = $(call objs,src/mpechod)
 CLIENT_OBJS = $(call objs,src/mpecho)
 BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
-BENCH_PURE  = stats json pace result result_json result_read options
+BENCH_PURE  = stats json pace result result_json result_read sample options
 UNIT_OBJS   = $(call objs,tests/unit) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 

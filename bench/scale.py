@@ -153,6 +153,7 @@ def hold_test(running, mpechod, bench, tmp, seconds):
             out, err = c.communicate(timeout=hold_for + 120)
             r = json.loads(out) if out.strip() else {"held": 0, "errors": {"status": c.returncode,
                                                                           "stderr": err.strip()}}
+            r.pop("intervals", None)   # the totals are what is kept
             results.append(r)
         errors = {}
         for r in results:
@@ -177,6 +178,7 @@ def burst_once(running, make, name, bench, tmp):
                               "-S", "4", "-d", "60", "-w", "0", "-T", "30", "connrate", "127.0.0.1",
                               str(srv.port)], capture_output=True, text=True, timeout=180)
         res = json.loads(run.stdout) if run.stdout.strip() else {"status": run.returncode}
+        res.pop("intervals", None)
         res["listen_overflows"] = kernel_counters().get("ListenOverflows", 0) - before
         return res
     finally:

@@ -31,6 +31,7 @@ enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN };
 enum mode { MODE_CONNRATE, MODE_PINGPONG, MODE_STREAM, MODE_HOLD, MODE_SINK, MODE_SOURCE, MODE_UDP };
 #define MODES 7
 extern const char *const mode_names[];
+extern const char *const phase_names[];	/* "warm-up", "measure", "drain" */
 
 struct bench {
 	enum mode mode;
@@ -157,13 +158,13 @@ struct progress *progress_new(const struct bench *b, struct thread *th, int64_t 
 int64_t progress_next(const struct progress *p);
 void progress_tick(struct progress *p, int64_t now);
 /*
- * With --html, each tick also keeps the interval (struct sample, result.h);
+ * With --html or --json, each tick also keeps the interval (struct sample, result.h);
  * progress_last() keeps the one up to now without a line (the drain's), and
  * clears the redrawn line.
  * progress_samples() gives them; they go with progress_free().
  */
 void progress_last(struct progress *p, int64_t now);
-const struct sample *progress_samples(const struct progress *p, size_t *n);
+struct sample *progress_samples(const struct progress *p, size_t *n);
 void progress_free(struct progress *p);
 
 /* merge.c: mpecho-bench merge [--json] FILE...: its exit status. */

@@ -196,15 +196,17 @@ html_intervals(FILE *f, const struct sample *s, size_t n)
 		fprintf(f, "<tr><td class=\"n\">%.2f</td><td>%s</td><td class=\"n\">%" PRIu64 "</td>"
 		    "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%"
 		    PRIu64 "</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%.1f</td><td class=\"n\">"
-		    "%.1f</td><td class=\"n\">%.1f</td></tr>\n", s[i].at, s[i].phase == PHASE_WARMUP ?
-		    "warm-up" : s[i].phase == PHASE_MEASURE ? "measure" : "drain", s[i].ops, s[i].conns,
+		    "%.1f</td><td class=\"n\">%.1f</td></tr>\n", s[i].at, phase_names[s[i].phase], s[i].ops, s[i].conns,
 		    s[i].bytes, s[i].errors, s[i].bad, s[i].p50, s[i].p99, s[i].max);
 	fputs("</table></details>\n", f);
 }
 
 void
-html_report(FILE *f, const struct result *r, const struct sample *s, size_t n)
+html_report(FILE *f, const struct result *r)
 {
+	const struct sample *s = r->intervals;
+	size_t n = r->nintervals;
+
 	html_top(f, r);
 	html_settings(f, r);
 	html_figures(f, r);
@@ -212,7 +214,7 @@ html_report(FILE *f, const struct result *r, const struct sample *s, size_t n)
 		html_charts(f, r, s, n);
 	} else {
 		fputs("<h2>Over time</h2>\n<p id=\"no-intervals\">No figures by interval: ", f);
-		fputs(r->runs > 1 ? "the results merged (--json) carry each run's totals only." :
+		fputs(r->runs > 1 ? "a result merged carries no intervals (an older mpecho-bench's)." :
 		    "the run was shorter than one interval.", f);
 		fputs("</p>\n", f);
 	}

@@ -17,12 +17,12 @@ struct html_series {
 };
 
 /*
- * html.c: the whole page for a result and its intervals (n may be 0: a merged
- * result has none): settings and target, the figures, the charts over time,
- * the latency distribution, and every interval in a table. Only inline style
- * and SVG, nothing loaded from elsewhere (its Content-Security-Policy says so).
+ * html.c: the whole page for a result, a run's or a merged one's: settings and
+ * target, the figures, the charts over time from its intervals, the latency
+ * distribution, and every interval in a table. Only inline style and SVG,
+ * nothing loaded from elsewhere (its Content-Security-Policy says so).
  */
-void html_report(FILE *f, const struct result *r, const struct sample *s, size_t n);
+void html_report(FILE *f, const struct result *r);
 
 /* html_chart.c: a chart over the run's time; the percentile plot. */
 void html_chart_time_series(FILE *f, const char *id, const char *title, const char *unit,

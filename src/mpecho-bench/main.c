@@ -167,17 +167,22 @@ main_options(struct bench *b, int argc, char **argv)
 		fatalx(rc, "%s", err);
 }
 
-/* --html: the page, into the file bench_setup() opened. A page not written is status 4. */
+/*
+ * The result with its intervals (progress_free() frees them): as text or
+ * JSON, and with --html as the page, into the file bench_setup() opened. A
+ * page not written is status 4.
+ */
 static void
-main_html(const struct bench *b, struct result *res, struct progress *pg)
+main_report(const struct bench *b, struct result *res, struct progress *pg)
 {
-	const struct sample *s;
-	size_t n;
-
+	res->intervals = progress_samples(pg, &res->nintervals);
+	if (b->json)
+		result_write_json(stdout, res);
+	else
+		report_text(stdout, res);
 	if (b->html_file == NULL)
 		return;
-	s = progress_samples(pg, &n);
-	html_report(b->html_file, res, s, n);
+	html_report(b->html_file, res);
 	if (ferror(b->html_file) || fclose(b->html_file) != 0) {
 		log_warn("cannot write %s", b->html);
 		if (res->status == EXIT_OK)
@@ -220,11 +225,7 @@ main(int argc, char **argv)
 	result_of_run(&res, &b, &tot);
 	if (stuck && res.status == EXIT_OK)
 		res.status = EXIT_CONN_ERRORS;
-	if (b.json)
-		result_write_json(stdout, &res);
-	else
-		report_text(stdout, &res);
-	main_html(&b, &res, pg);
+	main_report(&b, &res, pg);
 	if (stuck) {
 		fflush(stdout);
 		_exit(res.status);	/* leave without freeing what it uses */

@@ -2,7 +2,8 @@
  * merge: mpecho-bench merge [--json] FILE...: the results of runs made apart
  * (generators on several machines) as one result, as if one run had done it
  * all: counts summed, percentiles from the summed histograms, rates over the
- * union of the measured windows. A file holds one result a line, as --json
+ * union of the measured windows, and the runs' intervals as one series by
+ * wall-clock time (sample.c). A file holds one result a line, as --json
  * writes them; other lines (a pod's log may hold them) are passed over.
  */
 #include "html.h"
@@ -24,15 +25,18 @@ static const char merge_usage[] =
 "Usage: mpecho-bench merge [--json] [--html PAGE] FILE...\n"
 "Merge the results of mpecho-bench --json runs (on several machines, say) into\n"
 "one, as if one run had done it all: counts summed, latency percentiles from the\n"
-"summed histograms, rates over the union of the measured time windows.\n"
+"summed histograms, rates over the union of the measured time windows; their\n"
+"intervals as one series by wall-clock time, each in the slot (as long as the\n"
+"longest interval asked for) its middle falls in: counts summed, histograms\n"
+"merged.\n"
 "A FILE ('-': standard input) holds one result a line; lines that do not begin\n"
 "with '{' are passed over, so a pod's whole log can be given.\n"
 "Results of different modes, targets, message sizes, TLS or --rate are refused.\n"
 "\n"
 "      --json           print the merged result as one JSON object\n"
-"      --html PAGE      also write it as one self-contained web page (settings,\n"
-"                       figures, latency distribution; no per-second charts:\n"
-"                       results carry their totals only)\n"
+"      --html PAGE      also write it as one self-contained web page, as a run's:\n"
+"                       settings, figures, charts over time (the runs' intervals\n"
+"                       merged by wall-clock time), latency distribution\n"
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: as a run's, from the merged figures and the worst status among\n"
@@ -128,7 +132,7 @@ merge_html(const char *path, const struct result *out)
 	FILE *f = fopen(path, "w");
 
 	if (f != NULL)
-		html_report(f, out, NULL, 0);
+		html_report(f, out);
 	if (f == NULL || ferror(f) || fclose(f) != 0) {
 		log_warn("merge: cannot write %s", path);
 		return EXIT_NOT_RUN;
@@ -170,8 +174,10 @@ merge_main(int argc, char **argv)
 		fatalx(EXIT_NOT_RUN, "out of memory");
 	rc = merge_read(argv + optind, argc - optind, rs, &n, why, sizeof(why)) < 0 ||
 	    result_merge(&out, rs, n, why, sizeof(why)) < 0 ? -1 : 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		result_free(rs[i]);
 		free(rs[i]);
+	}
 	free(rs);
 	if (rc < 0)
 		fatalx(EXIT_NOT_RUN, "%s", why);
@@ -179,5 +185,7 @@ merge_main(int argc, char **argv)
 		result_write_json(stdout, &out);
 	else
 		report_text(stdout, &out);
-	return html != NULL ? merge_html(html, &out) : out.status;
+	rc = html != NULL ? merge_html(html, &out) : out.status;
+	result_free(&out);
+	return rc;
 }

@@ -4,8 +4,8 @@
  * (whatever standard error is); without it, on a terminal, one line redrawn
  * each second. The latency of an interval comes from the difference between
  * copies of the threads' histograms, so the threads never stop for it. With
- * --html, every interval is kept for the report page (one a second, or one
- * each --progress).
+ * --html or --json, every interval is kept, its latency as a histogram, for
+ * the report page and the JSON result (one a second, or one each --progress).
  */
 #include "result.h"
 
@@ -20,6 +20,7 @@ struct progress {
 	struct thread *th;
 	int64_t start, last, every;	/* ns */
 	bool tty;			/* the redrawn line, not --progress lines */
+	bool keep;			/* --html or --json: every interval kept */
 	enum phase phase;		/* at the last tick: what the interval since then is */
 	uint64_t last_sum[5];		/* the totals at the last tick (progress_gather()) */
 	struct sample *samples;		/* --html: the intervals so far */
@@ -39,9 +40,10 @@ progress_new(const struct bench *b, struct thread *th, int64_t start)
 	*p = (struct progress){ .b = b, .th = th, .start = start, .last = start, .every = INT64_MAX,
 	    .phase = b->warmup > 0 ? PHASE_WARMUP : PHASE_MEASURE };
 	p->tty = b->progress <= 0 && !b->quiet && isatty(STDERR_FILENO);
+	p->keep = b->html != NULL || b->json;
 	if (b->progress > 0)
 		p->every = (int64_t)(b->progress * 1e9);
-	else if (p->tty || b->html != NULL)
+	else if (p->tty || p->keep)
 		p->every = 1000000000;
 	for (i = 0; i < b->threads; i++)
 		stats_init(&p->copies[i]);
@@ -100,33 +102,28 @@ progress_line(struct progress *p, const uint64_t sum[5], double secs, double ela
 	    elapsed, secs, what, lat, (unsigned long long)sum[2], (unsigned long long)sum[3]);
 }
 
-/* --html: the interval that ends now kept, with the totals sum; then sum is the last. */
+/* --html, --json: the interval that ends now kept, with the totals sum; then sum is the last. */
 static void
 progress_keep(struct progress *p, const uint64_t sum[5], int64_t now)
 {
-	const struct stats *st = &p->interval;
 	struct sample *s, *more;
 
-	if (p->b->html != NULL && p->nsamples == p->cap) {
+	if (p->keep && p->nsamples == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 64;
 		if ((more = realloc(p->samples, p->cap * sizeof(*more))) == NULL)
-			p->cap = p->nsamples;	/* out of memory: the page shows fewer intervals */
+			p->cap = p->nsamples;	/* out of memory: fewer intervals */
 		else
 			p->samples = more;
 	}
-	if (p->b->html != NULL && p->nsamples < p->cap) {
-		s = &p->samples[p->nsamples++];
+	if (p->keep && p->nsamples < p->cap) {
+		s = &p->samples[p->nsamples];
 		*s = (struct sample){ .at = (double)(now - p->start) / 1e9,
 		    .secs = (double)(now - p->last) / 1e9, .phase = p->phase,
 		    .ops = sum[0] - p->last_sum[0], .bytes = sum[1] - p->last_sum[1],
 		    .errors = sum[2] - p->last_sum[2], .bad = sum[3] - p->last_sum[3],
 		    .conns = sum[4] - p->last_sum[4] };
-		if (st->count > 0) {
-			s->p50 = (double)stats_quantile(st, 0.5) / 1e3;
-			s->p90 = (double)stats_quantile(st, 0.9) / 1e3;
-			s->p99 = (double)stats_quantile(st, 0.99) / 1e3;
-			s->max = (double)st->max / 1e3;
-		}
+		if (sample_keep_latency(s, &p->interval) == 0)
+			p->nsamples++;
 	}
 	memcpy(p->last_sum, sum, sizeof(p->last_sum));
 	p->last = now;
@@ -165,7 +162,7 @@ progress_last(struct progress *p, int64_t now)
 	progress_keep(p, sum, now);
 }
 
-const struct sample *
+struct sample *
 progress_samples(const struct progress *p, size_t *n)
 {
 	*n = p->nsamples;
@@ -176,6 +173,6 @@ void
 progress_free(struct progress *p)
 {
 	if (p != NULL)
-		free(p->samples);
+		samples_free(p->samples, p->nsamples);
 	free(p);
 }

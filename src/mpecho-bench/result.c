@@ -9,6 +9,8 @@
 
 const char *const mode_names[] = { "connrate", "pingpong", "stream", "hold", "sink", "source", "udp" };
 
+const char *const phase_names[] = { "warm-up", "measure", "drain" };
+
 const char *const result_error_names[RESULT_ERRORS] = { "connect", "reset", "closed", "timeout",
     "lost", "extra", "corrupt", "dropped", "reordered" };
 
@@ -179,9 +181,11 @@ result_merge(struct result *out, struct result *const *in, int n, char *why, siz
 			return -1;
 		}
 	*out = *in[0];
+	out->intervals = NULL;
+	out->nintervals = 0;
 	for (i = 1; i < n; i++)
 		result_add(out, in[i]);
-	if ((out->seconds = result_union(in, n)) < 0) {
+	if ((out->seconds = result_union(in, n)) < 0 || samples_merge(out, in, n) < 0) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
@@ -189,6 +193,14 @@ result_merge(struct result *out, struct result *const *in, int n, char *why, siz
 	for (i = 0; i < n; i++)
 		out->status = result_worse(out->status, in[i]->status);
 	return 0;
+}
+
+void
+result_free(struct result *r)
+{
+	samples_free(r->intervals, r->nintervals);
+	r->intervals = NULL;
+	r->nintervals = 0;
 }
 
 int

@@ -37,14 +37,30 @@ struct result {
 	uint64_t ops, bytes, held;
 	struct errors err;
 	struct stats lat;			/* latency of each operation, ns */
+	/*
+	 * Its course, interval by interval (NULL, 0: none). A run's are its
+	 * progress's (progress_samples()); result_read_json() and result_merge()
+	 * allocate them, and result_free() frees those.
+	 */
+	struct sample *intervals;
+	size_t nintervals;
 };
 
-/* One interval of a run, for --html (progress.c records them). */
+/* A non-empty bucket of an interval's latency histogram: its index in stats' layout, its count. */
+struct sample_bucket {
+	uint32_t index;
+	uint64_t count;
+};
+
+/* One interval of a run, for --html and --json (progress.c records them). */
 struct sample {
-	double at, secs;		/* its end, seconds after the load began; its length */
+	double at, secs;		/* its end, seconds after the load began (started); its length */
 	enum phase phase;		/* the phase it began in */
 	uint64_t ops, bytes, conns, errors, bad;	/* in the interval */
 	double p50, p90, p99, max;	/* its operations' latency, us (0: none measured) */
+	uint64_t lat_max;		/* ns: its slowest operation (0: none) */
+	size_t nlat;			/* its latency histogram: the non-empty buckets, in order */
+	struct sample_bucket *lat;
 };
 
 /* result.c: what applies to a mode (what does not is null in JSON, absent in text). */
@@ -66,6 +82,29 @@ void result_of_run(struct result *r, const struct bench *b, const struct totals 
  * -1 with why set.
  */
 int result_merge(struct result *out, struct result *const *in, int n, char *why, size_t whylen);
+
+/* result.c: free what result_read_json() or result_merge() allocated in r (its intervals). */
+void result_free(struct result *r);
+
+/*
+ * sample.c: an interval's latency kept from a histogram of it (sparse; its
+ * percentiles set), and the histogram back from it. -1 with errno if out of memory.
+ */
+int sample_keep_latency(struct sample *s, const struct stats *st);
+void sample_latency(const struct sample *s, struct stats *st);
+void sample_percentiles(struct sample *s, const struct stats *st);	/* p50 ... max from st */
+void samples_free(struct sample *s, size_t n);
+
+/*
+ * The intervals of n results as one series by wall-clock time, into out
+ * (whose started is the earliest): each interval falls in the slot of the
+ * merged series where its middle is, slots as long as the longest interval
+ * a run asked for (--progress, else 1 s) from the earliest interval's start.
+ * A slot sums the counts, merges the histograms, and lasts as long as the
+ * longest time one run spent in it. No intervals if a result has none. 0, or
+ * -1 with errno (out of memory).
+ */
+int samples_merge(struct result *out, struct result *const *in, int n);
 
 /* The exit status the figures mean: 1 bad bytes, 3 connection errors, else 0. */
 int result_status(const struct result *r);

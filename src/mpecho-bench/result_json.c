@@ -1,7 +1,8 @@
 /*
  * result_json: a result as one JSON object on one line: the target, every
- * setting, the times, the figures (null where one does not apply to the mode)
- * and the whole latency histogram with exact counts, for merge to read back.
+ * setting, the times, the figures (null where one does not apply to the mode),
+ * the whole latency histogram with exact counts, and the run's intervals,
+ * each with its own histogram, for merge to read back.
  */
 #include "result.h"
 
@@ -137,6 +138,36 @@ put_errors(FILE *f, const struct result *r)
 	fputc('}', f);
 }
 
+/*
+ * The intervals: each with its wall-clock start, its counts, and its latency
+ * as its slowest operation and its non-empty buckets [lowest, count] (ns).
+ */
+static void
+put_intervals(FILE *f, const struct result *r)
+{
+	const struct sample *s;
+	size_t i, k;
+
+	fputs("\"intervals\":[", f);
+	for (i = 0; i < r->nintervals; i++) {
+		s = &r->intervals[i];
+		fprintf(f, "%s{\"start\":%.6f,\"secs\":%.6f,\"phase\":\"%s\",\"ops\":%" PRIu64
+		    ",\"conns\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"bad_bytes\":%"
+		    PRIu64 ",\"latency\":", i ? "," : "", r->started + s->at - s->secs, s->secs,
+		    phase_names[s->phase], s->ops, s->conns, s->bytes, s->errors, s->bad);
+		if (s->nlat == 0) {
+			fputs("null}", f);
+			continue;
+		}
+		fprintf(f, "{\"max\":%" PRIu64 ",\"buckets\":[", s->lat_max);
+		for (k = 0; k < s->nlat; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRIu64 "]", k ? "," : "",
+			    stats_bucket_low(s->lat[k].index), s->lat[k].count);
+		fputs("]}}", f);
+	}
+	fputc(']', f);
+}
+
 void
 result_write_json(FILE *f, const struct result *r)
 {
@@ -169,5 +200,7 @@ result_write_json(FILE *f, const struct result *r)
 	put_errors(f, r);
 	fputc(',', f);
 	put_histogram(f, r);
+	fputc(',', f);
+	put_intervals(f, r);
 	fputs("}\n", f);
 }

@@ -2,12 +2,14 @@
  * result_read: a result back from the JSON that result_write_json() writes,
  * for merge. Everything is checked, as anything read from outside must be:
  * the format, the mode and target, every setting's range, null exactly where
- * a figure does not apply, and a histogram whose buckets are this layout's and
- * whose counts add up to its own count and to the operations.
+ * a figure does not apply, a histogram whose buckets are this layout's and
+ * whose counts add up to its own count and to the operations, and intervals
+ * in order within the run's time, each with such a histogram.
  */
 #include "result.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -119,7 +121,7 @@ read_settings(struct reader *rd, const struct json *o, struct settings *s)
 	    read_real(rd, o, "timeout", false, 0, 1e9, &s->timeout) < 0 ||
 	    read_real(rd, o, "rate", true, 0, 1e15, &s->rate) < 0 ||
 	    read_real(rd, o, "start_at", true, 0, 1e11, &s->start_at) < 0 ||
-	    read_real(rd, o, "progress", true, 0, 1e9, &s->progress) < 0 ||
+	    read_real(rd, o, "progress", true, 0.05, 3600, &s->progress) < 0 ||
 	    read_bool(rd, o, "tls", &s->tls) < 0 || read_bool(rd, o, "insecure", &s->insecure) < 0 ||
 	    read_bool(rd, o, "banner", &s->banner) < 0 ||
 	    read_string(rd, o, "ca", true, s->ca, sizeof(s->ca)) < 0)
@@ -205,6 +207,103 @@ read_histogram(struct reader *rd, const struct json *h, struct result *r)
 	return read_extremes(rd, h, &r->lat, first, last);
 }
 
+/* An interval's latency: null, or its slowest operation and its buckets [lowest, count] in order. */
+static int
+read_sample_latency(struct reader *rd, const struct json *l, struct sample *s)
+{
+	const struct json *b, *list = json_get(l, "buckets");
+	uint64_t total = 0;
+	size_t n = 0;
+	int last = -1;
+	unsigned i = 0;
+
+	if (l != NULL && l->type == JSON_NULL)
+		return 0;
+	if (l == NULL || l->type != JSON_OBJECT || list == NULL || list->type != JSON_ARRAY ||
+	    list->child == NULL || read_whole(rd, l, "max", true, UINT64_MAX, &s->lat_max) < 0)
+		return bad(rd, "intervals.latency", "must be null or an object with max and buckets");
+	for (b = list->child; b != NULL; b = b->next)
+		n++;
+	if ((s->lat = calloc(n, sizeof(*s->lat))) == NULL)
+		return bad(rd, "intervals.latency", "is too large (out of memory)");
+	for (b = list->child; b != NULL; b = b->next) {
+		if (b->type != JSON_ARRAY || b->child == NULL || b->child->next == NULL ||
+		    b->child->next->next != NULL || b->child->type != JSON_NUMBER ||
+		    !b->child->whole || b->child->next->type != JSON_NUMBER ||
+		    !b->child->next->whole || b->child->next->u == 0)
+			return bad(rd, "intervals.latency.buckets", "must hold [lowest, count] of whole numbers");
+		i = stats_bucket_of(b->child->u);
+		if (stats_bucket_low(i) != b->child->u || (int)i <= last)
+			return bad(rd, "intervals.latency.buckets", "must hold this layout's buckets in order");
+		if (total + b->child->next->u < total)
+			return bad(rd, "intervals.latency.buckets", "counts overflow");
+		total += b->child->next->u;
+		last = (int)i;
+		s->lat[s->nlat++] = (struct sample_bucket){ i, b->child->next->u };
+	}
+	if (s->lat_max < stats_bucket_low(i) || s->lat_max > stats_bucket_high(i))
+		return bad(rd, "intervals.latency.max", "is outside its last bucket");
+	return 0;
+}
+
+/* One interval: its start within the run's time, after the one before (*prev), its counts. */
+static int
+read_sample(struct reader *rd, const struct json *o, const struct result *r, double *prev,
+    struct sample *s)
+{
+	const struct json *ph = json_get(o, "phase");
+	double start;
+	int i;
+
+	if (o->type != JSON_OBJECT)
+		return bad(rd, "intervals", "must hold objects");
+	if (read_real(rd, o, "start", false, r->started - 1e-3, r->ended + 1e-3, &start) < 0 ||
+	    read_real(rd, o, "secs", false, 1e-6, 1e6, &s->secs) < 0 ||
+	    read_whole(rd, o, "ops", true, UINT64_MAX, &s->ops) < 0 ||
+	    read_whole(rd, o, "conns", true, UINT64_MAX, &s->conns) < 0 ||
+	    read_whole(rd, o, "bytes", true, UINT64_MAX, &s->bytes) < 0 ||
+	    read_whole(rd, o, "errors", true, UINT64_MAX, &s->errors) < 0 ||
+	    read_whole(rd, o, "bad_bytes", true, UINT64_MAX, &s->bad) < 0)
+		return -1;
+	if (start <= *prev)
+		return bad(rd, "intervals.start", "must increase from one interval to the next");
+	*prev = start;
+	s->at = start + s->secs - r->started;
+	for (i = 0; ph != NULL && ph->type == JSON_STRING && i < 3; i++)
+		if (strcmp(ph->str, phase_names[i]) == 0)
+			break;
+	if (ph == NULL || ph->type != JSON_STRING || i == 3)
+		return bad(rd, "intervals.phase", "must be warm-up, measure or drain");
+	s->phase = (enum phase)i;
+	return read_sample_latency(rd, json_get(o, "latency"), s);
+}
+
+/* The intervals (none if the member is absent: a result of an mpecho-bench before them). */
+static int
+read_intervals(struct reader *rd, const struct json *list, struct result *r)
+{
+	static struct stats st;
+	const struct json *o;
+	double prev = -1;
+	size_t n = 0;
+
+	if (list == NULL)
+		return 0;
+	if (list->type != JSON_ARRAY)
+		return bad(rd, "intervals", "must be an array");
+	for (o = list->child; o != NULL; o = o->next)
+		n++;
+	if (n > 0 && (r->intervals = calloc(n, sizeof(*r->intervals))) == NULL)
+		return bad(rd, "intervals", "are too many (out of memory)");
+	for (o = list->child; o != NULL; o = o->next) {
+		if (read_sample(rd, o, r, &prev, &r->intervals[r->nintervals++]) < 0)
+			return -1;
+		sample_latency(&r->intervals[r->nintervals - 1], &st);
+		sample_percentiles(&r->intervals[r->nintervals - 1], &st);
+	}
+	return 0;
+}
+
 static int
 read_figures(struct reader *rd, const struct json *o, struct result *r)
 {
@@ -279,8 +378,11 @@ result_read_json(struct result *r, const char *text, size_t len, char *why, size
 	memset(r, 0, sizeof(*r));
 	if (json_parse(text, len, &doc, why, whylen) == 0 && read_head(&rd, doc.root, r) == 0 &&
 	    read_settings(&rd, json_get(doc.root, "settings"), &r->set) == 0 &&
-	    read_times(&rd, doc.root, r) == 0 && read_figures(&rd, doc.root, r) == 0)
+	    read_times(&rd, doc.root, r) == 0 && read_figures(&rd, doc.root, r) == 0 &&
+	    read_intervals(&rd, json_get(doc.root, "intervals"), r) == 0)
 		rc = 0;
 	json_free(&doc);
+	if (rc < 0)
+		result_free(r);
 	return rc;
 }

@@ -2,7 +2,9 @@
 no console message (no CSP violation, nothing loaded from elsewhere), the run's own figures in
 the page, a chart point for each interval; a screenshot is kept in BUILD/artefacts. Errors and
 bad bytes marked, and the merged run's page, read from the file (static SVG and HTML, no script:
-the page chromium shows is that text)."""
+the page chromium shows is that text). merge --html from two real runs, opened in chromium: the
+merged run's figures, and its charts over time from the runs' intervals merged by wall-clock
+time, their percentiles those of the merged histograms."""
 import json
 import os
 import re
@@ -10,8 +12,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
-from harness import BUILD, Server, check, track
+from harness import BUILD, Server, binary, check, track
 from test_bench import FaultyServer, bench
 
 CHROMIUM_TIMEOUT = 100   # it starts slowly on a loaded machine; a test has 120 s
@@ -125,9 +128,98 @@ def test_bad_bytes_are_marked_and_merge_writes_the_page_of_the_merged_run():
         figures = cells(dom, "figures")
         total = re.search(r"messages: (\d+)", out).group(1)
         check(figures["operations"] == total and "2 runs merged" in dom and
-              'id="no-intervals"' in dom, f"the merged run's page: {figures} {out}")
+              'id="no-intervals"' not in dom, f"the merged run's page: {figures} {out}")
+        check(re.search(r'<svg id="ops".*?<line class="mark-bad"', dom, re.S),
+              "the merged page marks bad bytes on its time axis too")
     finally:
         fs.close()
+
+
+def bucket_high(low):
+    """The highest value of the histogram's bucket that begins at low (128 a power of two)."""
+    return low if low < 128 else low + (1 << (low.bit_length() - 8)) - 1
+
+
+def quantile(counts, top, q):
+    """As stats_quantile(): the bucket of the sample at rank q, its highest value (not above top)."""
+    total = sum(counts.values())
+    rank, seen = min(int(q * total), total - 1), 0
+    for low in sorted(counts):
+        seen += counts[low]
+        if seen > rank:
+            return min(bucket_high(low), top)
+
+
+def slots(results):
+    """The runs' intervals merged as merge should, computed here on its own: each in the slot of
+    its middle, slots of 1 s from the earliest start; {slot: (ops, conns, {low: count}, max)}."""
+    origin = min(i["start"] for r in results for i in r["intervals"])
+    out = {}
+    for r in results:
+        for i in r["intervals"]:
+            ops, conns, counts, top = out.setdefault(int(i["start"] + i["secs"] / 2 - origin),
+                                                     (0, 0, {}, 0))
+            lat = i["latency"] or {"buckets": [], "max": 0}
+            for low, n in lat["buckets"]:
+                counts[low] = counts.get(low, 0) + n
+            out[int(i["start"] + i["secs"] / 2 - origin)] = (ops + i["ops"], conns + i["conns"],
+                                                             counts, max(top, lat["max"]))
+    return [out[k] for k in sorted(out)]
+
+
+def test_merge_draws_the_merged_runs_charts_over_time_in_chromium():
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    with tempfile.TemporaryDirectory() as d:
+        at, runs = time.time() + 3, []
+        for i in range(2):   # two generators started together, as on two machines
+            runs.append(track(subprocess.Popen(
+                [binary("mpecho-bench"), "--json", "-q", "--start-at", f"{at:.3f}", "-c", str(2 + i),
+                 "-d", "3", "-w", "1", "pingpong", "127.0.0.1", str(srv.port)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)))
+        results = []
+        for i, p in enumerate(runs):
+            out, err = p.communicate(timeout=60)
+            check(p.returncode == 0, f"run {i}: {p.returncode} {err.decode()}")
+            results.append(json.loads(out))
+            with open(os.path.join(d, f"{i}.json"), "wb") as f:
+                f.write(out)
+        page = os.path.join(d, "merged.html")
+        rc, out, err = bench("merge", "--json", "--html", page, *(os.path.join(d, f"{i}.json")
+                                                                  for i in range(2)))
+        merged = json.loads(out)
+        check(rc == 0 and merged["runs"] == 2, f"merge: {rc} {err}")
+        self_contained(open(page).read())
+        dom = opened(page, os.path.join(BUILD, "artefacts", "bench-merged.png"))
+    a, b = results
+    expect = slots(results)
+    n = len(merged["intervals"])
+    check(n == len(expect) >= 4, f"a merged interval a slot: {n} against {len(expect)}")
+    if abs(a["started"] - b["started"]) < 0.2:   # started together: the intervals line up
+        check(n == max(len(a["intervals"]), len(b["intervals"])),
+              f"lined up: {n} from {len(a['intervals'])} and {len(b['intervals'])}")
+    check(sum(i["ops"] for i in merged["intervals"]) ==
+          sum(i["ops"] for r in results for i in r["intervals"]), "every operation in an interval")
+    rows = re.findall(r'<tr><td class="n">([\d.]+)</td><td>(?:warm-up|measure|drain)</td>'
+                      r'<td class="n">(\d+)</td><td class="n">(\d+)</td>(?:<td class="n">\d+</td>){3}'
+                      r'<td class="n">([\d.]+)</td><td class="n">([\d.]+)</td>', dom)
+    check(len(rows) == n, f"a row an interval: {len(rows)} of {n}")
+    for row, (ops, conns, counts, top) in zip(rows, expect):
+        check(int(row[1]) == ops and int(row[2]) == conns,
+              f"an interval's counts are the runs' summed: {row} against {ops}, {conns}")
+        if counts:
+            check(row[3] == f"{quantile(counts, top, 0.5) / 1e3:.1f}" and
+                  row[4] == f"{quantile(counts, top, 0.99) / 1e3:.1f}",
+                  f"its p50 and p99 are the merged histogram's: {row} against {counts}")
+    for chart, series in (("ops", "operations"), ("conns", "opened"), ("latency", "p50"),
+                          ("latency", "p99"), ("latency", "max")):
+        check(len(points(dom, chart, series)) == n, f"{chart}/{series}: a point an interval")
+    figures = cells(dom, "figures")
+    check(figures["operations"] == str(merged["ops"]) == str(a["ops"] + b["ops"]) and
+          figures["operations a second"] == f"{merged['ops_per_s']:.1f}" and
+          figures["latency p99, us"] == f"{merged['latency_us']['p99']:.1f}" and
+          "2 runs merged" in dom and 'id="no-intervals"' not in dom,
+          f"the merged run's own figures: {figures} {merged['ops']}")
+    check(srv.stop() == 0, "server exits 0")
 
 
 def test_html_usage_and_an_unwritable_page():

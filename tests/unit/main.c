@@ -24,6 +24,7 @@ main(void)
 	unit_bench();
 	unit_bench_options();
 	unit_result();
+	unit_sample();
 	unit_proxy();
 	unit_observe();
 	unit_options();

@@ -14,6 +14,7 @@ void unit_mpechod(void);	/* mpechod.c */
 void unit_bench(void);		/* bench.c */
 void unit_bench_options(void);	/* bench_options.c */
 void unit_result(void);		/* result.c */
+void unit_sample(void);		/* sample.c */
 void unit_proxy(void);		/* proxy.c */
 void unit_observe(void);	/* observe.c */
 void unit_options(void);	/* options.c */
