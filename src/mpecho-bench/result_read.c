@@ -207,41 +207,44 @@ read_histogram(struct reader *rd, const struct json *h, struct result *r)
 	return read_extremes(rd, h, &r->lat, first, last);
 }
 
-/* An interval's latency: null, or its slowest operation and its buckets [lowest, count] in order. */
+/*
+ * An interval's latency: null, or its slowest operation, the lowest value of
+ * its first bucket and the counts from that bucket on, the first and the last
+ * not 0, the last within the layout.
+ */
 static int
 read_sample_latency(struct reader *rd, const struct json *l, struct sample *s)
 {
-	const struct json *b, *list = json_get(l, "buckets");
-	uint64_t total = 0;
+	const struct json *c, *list = json_get(l, "counts");
+	uint64_t low, total = 0;
 	size_t n = 0;
-	int last = -1;
-	unsigned i = 0;
+	unsigned i;
 
 	if (l != NULL && l->type == JSON_NULL)
 		return 0;
 	if (l == NULL || l->type != JSON_OBJECT || list == NULL || list->type != JSON_ARRAY ||
-	    list->child == NULL || read_whole(rd, l, "max", true, UINT64_MAX, &s->lat_max) < 0)
-		return bad(rd, "intervals.latency", "must be null or an object with max and buckets");
-	for (b = list->child; b != NULL; b = b->next)
+	    read_whole(rd, l, "max", true, UINT64_MAX, &s->lat_max) < 0 ||
+	    read_whole(rd, l, "lowest", true, UINT64_MAX, &low) < 0)
+		return bad(rd, "intervals.latency", "must be null or an object: max, lowest, counts");
+	if (stats_bucket_low((i = stats_bucket_of(low))) != low)
+		return bad(rd, "intervals.latency.lowest", "is not a bucket's lowest value in this layout");
+	for (c = list->child; c != NULL; c = c->next)
 		n++;
+	if (n == 0 || n > STATS_BUCKETS - i)
+		return bad(rd, "intervals.latency.counts", "must hold from 1 to the layout's buckets");
 	if ((s->lat = calloc(n, sizeof(*s->lat))) == NULL)
 		return bad(rd, "intervals.latency", "is too large (out of memory)");
-	for (b = list->child; b != NULL; b = b->next) {
-		if (b->type != JSON_ARRAY || b->child == NULL || b->child->next == NULL ||
-		    b->child->next->next != NULL || b->child->type != JSON_NUMBER ||
-		    !b->child->whole || b->child->next->type != JSON_NUMBER ||
-		    !b->child->next->whole || b->child->next->u == 0)
-			return bad(rd, "intervals.latency.buckets", "must hold [lowest, count] of whole numbers");
-		i = stats_bucket_of(b->child->u);
-		if (stats_bucket_low(i) != b->child->u || (int)i <= last)
-			return bad(rd, "intervals.latency.buckets", "must hold this layout's buckets in order");
-		if (total + b->child->next->u < total)
-			return bad(rd, "intervals.latency.buckets", "counts overflow");
-		total += b->child->next->u;
-		last = (int)i;
-		s->lat[s->nlat++] = (struct sample_bucket){ i, b->child->next->u };
+	for (c = list->child; c != NULL; c = c->next, i++) {
+		if (c->type != JSON_NUMBER || !c->whole || total + c->u < total)
+			return bad(rd, "intervals.latency.counts", "must be whole numbers, not overflowing");
+		if (c->u > 0)
+			s->lat[s->nlat++] = (struct sample_bucket){ i, c->u };
+		total += c->u;
 	}
-	if (s->lat_max < stats_bucket_low(i) || s->lat_max > stats_bucket_high(i))
+	if (s->nlat == 0 || s->lat[0].index != stats_bucket_of(low) ||
+	    s->lat[s->nlat - 1].index != i - 1)
+		return bad(rd, "intervals.latency.counts", "must begin and end with a count not 0");
+	if (s->lat_max < stats_bucket_low(i - 1) || s->lat_max > stats_bucket_high(i - 1))
 		return bad(rd, "intervals.latency.max", "is outside its last bucket");
 	return 0;
 }

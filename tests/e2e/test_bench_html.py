@@ -140,6 +140,17 @@ def bucket_high(low):
     return low if low < 128 else low + (1 << (low.bit_length() - 8)) - 1
 
 
+def buckets(latency):
+    """An interval's latency in the JSON as {lowest: count}: its counts are those of the buckets
+    one after the other from lowest on."""
+    out, low = {}, latency["lowest"] if latency else 0
+    for n in latency["counts"] if latency else []:
+        if n:
+            out[low] = n
+        low = bucket_high(low) + 1
+    return out
+
+
 def quantile(counts, top, q):
     """As stats_quantile(): the bucket of the sample at rank q, its highest value (not above top)."""
     total = sum(counts.values())
@@ -159,11 +170,10 @@ def slots(results):
         for i in r["intervals"]:
             ops, conns, counts, top = out.setdefault(int(i["start"] + i["secs"] / 2 - origin),
                                                      (0, 0, {}, 0))
-            lat = i["latency"] or {"buckets": [], "max": 0}
-            for low, n in lat["buckets"]:
+            for low, n in buckets(i["latency"]).items():
                 counts[low] = counts.get(low, 0) + n
-            out[int(i["start"] + i["secs"] / 2 - origin)] = (ops + i["ops"], conns + i["conns"],
-                                                             counts, max(top, lat["max"]))
+            out[int(i["start"] + i["secs"] / 2 - origin)] = (ops + i["ops"], conns + i["conns"], counts,
+                                                             max(top, (i["latency"] or {"max": 0})["max"]))
     return [out[k] for k in sorted(out)]
 
 

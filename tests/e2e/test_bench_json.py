@@ -47,6 +47,29 @@ def test_json_carries_the_histogram_the_target_the_times_and_every_setting():
     check(srv.stop() == 0, "server exits 0")
 
 
+def test_json_carries_each_interval_with_its_own_histogram():
+    srv = Server("-q", "-l", "127.0.0.1:0")
+    for every, args in ((1.0, ()), (0.25, ("--progress", "0.25"))):
+        rc, r = bench_json("-c", "2", "-d", "1.5", "-w", "0.5", *args, "pingpong", "127.0.0.1",
+                           str(srv.port))
+        iv = r["intervals"]
+        check(rc == 0 and len(iv) >= 2 / every / 2 and r["settings"]["progress"] == (args and every or None),
+              f"an interval each {every} s: {len(iv)} {r['settings']}")
+        check(abs(iv[0]["start"] - r["started"]) < 1e-3 and
+              all(a["start"] < b["start"] and abs(a["start"] + a["secs"] - b["start"]) < 2e-6
+                  for a, b in zip(iv, iv[1:])) and iv[-1]["start"] <= r["ended"],
+              f"from the start to the end, one after the other: {[(i['start'], i['secs']) for i in iv]}")
+        check(all(i["secs"] >= every - 1e-3 for i in iv[:-1]) and iv[0]["phase"] == "warm-up"
+              and iv[-1]["phase"] in ("measure", "drain"), f"{every} s each at least, phases in order: {iv}")
+        counted = [c for i in iv if i["latency"] for c in i["latency"]["counts"]]
+        check(sum(counted) == r["histogram"]["count"] == r["ops"],
+              f"every measured operation's latency in one interval: {sum(counted)} {r['ops']}")
+        check(max(i["latency"]["max"] for i in iv if i["latency"]) == r["histogram"]["max"] and
+              sum(i["conns"] for i in iv) >= 2 and all(i["errors"] == i["bad_bytes"] == 0 for i in iv),
+              "the slowest of the intervals' is the run's; its connections opened, no error")
+    check(srv.stop() == 0, "server exits 0")
+
+
 def test_merge_sums_counts_and_takes_rates_over_the_union_of_the_windows():
     srv = Server("-q", "-l", "127.0.0.1:0")
     with tempfile.TemporaryDirectory() as d:

@@ -146,11 +146,12 @@ test_intervals_json(void)
 	fclose(f);
 	CHECK(strstr(text, "\"intervals\":[{\"start\":3000.000000,\"secs\":0.500000,\"phase\":\"warm-up\","
 	    "\"ops\":7,\"conns\":1,\"bytes\":70,\"errors\":0,\"bad_bytes\":0,\"latency\":{\"max\":10000,"
-	    "\"buckets\":[[100,90],[9984,10]]}}") != NULL);
+	    "\"lowest\":100,\"counts\":[90,0,0,") != NULL && strstr(text, ",0,10]}}") != NULL);
+	CHECK(strstr(text, "\"counts\":[90,0,0,") - strstr(text, ",0,10]}}") < 0);
 	CHECK(result_read_json(&back, text, len, why, sizeof(why)) == 0 && back.nintervals == 3);
 	for (i = 0; i < back.nintervals && back.nintervals == 3; i++)
 		CHECK(back.intervals[i].ops == a.intervals[i].ops && back.intervals[i].nlat == 2 &&
-		    back.intervals[i].lat[1].count == 10 && back.intervals[i].p90 == a.intervals[i].p90 &&
+		    back.intervals[i].lat[1].count == 10 && back.intervals[i].lat[1].index == 924 && back.intervals[i].p90 == a.intervals[i].p90 &&
 		    back.intervals[i].max == 10 && back.intervals[i].at > 0.5 * (double)i + 0.49 &&
 		    back.intervals[i].phase == a.intervals[i].phase);
 	result_free(&back);
@@ -191,11 +192,16 @@ test_intervals_refused(void)
 	CHECK(interval_refused("\"start\":3000.500000", "\"start\":3000.000000", "increase"));
 	CHECK(interval_refused("\"start\":3000.000000", "\"start\":2990", "start"));
 	CHECK(interval_refused("\"phase\":\"warm-up\"", "\"phase\":\"cool\"", "phase"));
-	CHECK(interval_refused("[9984,10]", "[9985,10]", "layout"));
-	CHECK(interval_refused("[[100,90],[9984,10]]", "[[9984,10],[100,90]]", "in order"));
-	CHECK(interval_refused("[[100,90],", "[[100,0],", "[lowest, count]"));
+	CHECK(interval_refused("\"lowest\":100,", "\"lowest\":1001,", "layout"));
+	CHECK(interval_refused("\"counts\":[90,", "\"counts\":[0,", "begin and end"));
+	CHECK(interval_refused(",0,10]}}", ",0,0]}}", "begin and end"));
+	CHECK(interval_refused(",0,10]}}", ",0,-1]}}", "whole numbers"));
+	CHECK(interval_refused("\"counts\":[90,", "\"counts\":[18446744073709551615,", "overflow"));
 	CHECK(interval_refused("{\"max\":10000,", "{\"max\":20000,", "last bucket"));
-	CHECK(interval_refused("\"buckets\":[[100,90],[9984,10]]", "\"buckets\":[]", "latency"));
+	CHECK(interval_refused("\"lowest\":100,", "\"lowest\":4398046511104,", "from 1 to"));
+	CHECK(interval_refused("\"lowest\":100,\"counts\":[90,", "\"lowest\":100,\"counts\":[],\"x\":[90,",
+	    "from 1 to"));
+	CHECK(interval_refused("\"lowest\":100,", "", "latency"));
 	CHECK(interval_refused("\"secs\":0.500000", "\"secs\":0", "secs"));
 	CHECK(interval_refused("\"intervals\":[", "\"intervals\":7,\"x\":[", "intervals"));
 	CHECK(interval_refused("\"bad_bytes\":0", "\"bad_bytes\":-1", "bad_bytes"));
