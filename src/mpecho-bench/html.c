@@ -171,7 +171,12 @@ html_charts(FILE *f, const struct result *r, const struct sample *s, size_t n)
 	html_rates(s, n, v);
 	fputs("<h2>Over time</h2>\n<p>Interval by interval, the warm-up shaded; an orange line marks "
 	    "an interval with connection errors, a red one an interval with lost, extra or corrupted "
-	    "bytes.</p>\n", f);
+	    "bytes.", f);
+	if (r->runs > 1)
+		fprintf(f, " The runs' intervals merged by wall-clock time, in slots of %g s: each "
+		    "interval in the slot its middle falls in, the slot's percentiles from the merged "
+		    "histograms.", r->set.progress > 0 ? r->set.progress : 1);
+	fputs("</p>\n", f);
 	if (result_has_ops(r->mode))
 		html_chart_time_series(f, "ops", "Operations a second", "ops/s", s, n, ops, 1);
 	html_chart_time_series(f, "conns", "Connections opened a second", "conns/s", s, n, conns, 1);

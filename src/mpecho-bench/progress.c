@@ -119,7 +119,8 @@ progress_keep(struct progress *p, const uint64_t sum[5], int64_t now)
 		s = &p->samples[p->nsamples];
 		*s = (struct sample){ .at = (double)(now - p->start) / 1e9,
 		    .secs = (double)(now - p->last) / 1e9, .phase = p->phase,
-		    .ops = sum[0] - p->last_sum[0], .bytes = sum[1] - p->last_sum[1],
+		    .ops = sum[0] > p->last_sum[0] ? sum[0] - p->last_sum[0] : 0,	/* hold: held may fall */
+		    .bytes = sum[1] - p->last_sum[1],
 		    .errors = sum[2] - p->last_sum[2], .bad = sum[3] - p->last_sum[3],
 		    .conns = sum[4] - p->last_sum[4] };
 		if (sample_keep_latency(s, &p->interval) == 0)
