@@ -84,14 +84,21 @@ if [ -n "$missing" ]; then
 fi
 sanitizer_cc >/dev/null
 
-# openbsd-inetd conflicts with xinetd as a package: the tests run it unpacked instead.
-inetd_dir="$(dirname "$0")/../build/deps/openbsd-inetd"
-if [ ! -x "$inetd_dir/usr/sbin/inetd" ]; then
-	mkdir -p "$inetd_dir"
-	cd "$inetd_dir/.."
-	apt-get download openbsd-inetd >/dev/null 2>&1 || {
-		$sudo apt-get update -qq && apt-get download openbsd-inetd >/dev/null
+# unpack PACKAGE: the package's files in build/deps/PACKAGE (dpkg -x), not installed.
+unpack() {
+	dir="$(dirname "$0")/../build/deps/$1"
+	[ -d "$dir/usr" ] && return 0
+	mkdir -p "$dir"
+	cd "$dir/.."
+	apt-get download "$1" >/dev/null 2>&1 || {
+		$sudo apt-get update -qq && apt-get download "$1" >/dev/null
 	}
-	dpkg -x openbsd-inetd_*.deb openbsd-inetd
+	dpkg -x "$1"_*.deb "$1"
+	rm -f "$1"_*.deb
 	cd - >/dev/null
-fi
+}
+# openbsd-inetd conflicts with xinetd as a package: the tests run it unpacked instead.
+unpack openbsd-inetd
+# Debian's kubectl (1.20 in Debian 12, kustomize 2.0.3): test_kube renders deploy/ with it
+# as well as with the kubectl on PATH, which may be newer.
+unpack kubernetes-client

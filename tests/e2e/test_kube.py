@@ -11,6 +11,7 @@ the stream gets every byte back. (podman 4.3 needs podman pod stop first: see _k
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -26,12 +27,27 @@ ONCE = True
 BASE = os.path.join(harness.ROOT_DIR, "deploy", "kubernetes")
 
 
+# Debian's kubectl, which tests/deps.sh unpacks: 1.20 in Debian 12 (kustomize 2.0.3, no
+# components, no inline patches). Every manifest must render the same with it as with the
+# kubectl on PATH, which may be newer, and only these warnings of a newer one may show.
+DEBIAN_KUBECTL = os.path.join(harness.ROOT_DIR, "build", "deps", "kubernetes-client", "usr",
+                              "bin", "kubectl")
+DEPRECATED = re.compile(r"# Warning: '(bases|patchesJson6902)' is deprecated\. .*")
+
+
 def render(path):
-    """kubectl kustomize PATH, read: its documents by kind (and name, for a kind twice)."""
-    out = subprocess.run(["kubectl", "kustomize", path], capture_output=True, text=True,
-                         timeout=60)
-    check(out.returncode == 0 and out.stderr == "", f"kubectl kustomize {path}: {out.stderr}")
-    return {d["kind"]: d for d in kyaml.load_all(out.stdout)}
+    """kubectl kustomize PATH by each kubectl, the same: its documents by kind."""
+    check(os.access(DEBIAN_KUBECTL, os.X_OK), f"tests/deps.sh unpacks kubectl to {DEBIAN_KUBECTL}")
+    outs = []
+    for kubectl in ("kubectl", DEBIAN_KUBECTL):
+        out = subprocess.run([kubectl, "kustomize", path], capture_output=True, text=True,
+                             timeout=60)
+        check(out.returncode == 0 and all(DEPRECATED.fullmatch(line) for line in
+                                          out.stderr.splitlines()),
+              f"{kubectl} kustomize {path}: {out.stderr}")
+        outs.append(out.stdout)
+    check(outs[0] == outs[1], f"both kubectls render {path} the same:\n{outs[0]}\n{outs[1]}")
+    return {d["kind"]: d for d in kyaml.load_all(outs[0])}
 
 
 def option(args, name):
@@ -80,24 +96,33 @@ def test_the_base_is_a_restricted_deployment_of_three_with_its_service_and_budge
     check(pdb["spec"].get("maxUnavailable") == 1, "one pod at a time may be disrupted")
 
 
-COMPONENTS = ("monitoring", "prefork", "tls", "proxy")
+OVERLAYS = os.path.join(harness.ROOT_DIR, "deploy", "kubernetes-overlays")
+LAYERS = ("monitoring", "prefork", "tls", "proxy")
 
 
-def render_with(*components):
-    """The base with these components, through a kustomization of the test's own."""
-    top = os.path.join(pods.store()[0], "kustomize")
-    os.makedirs(top, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=top) as d:
-        rel = os.path.relpath(BASE, d)
-        with open(os.path.join(d, "kustomization.yaml"), "w") as f:
-            f.write(f"resources:\n- {rel}\ncomponents:\n" +
-                    "".join(f"- {rel}/components/{c}\n" for c in components))
-        return render(d)
+def chain(*layers):
+    """The layers on top of each other, as README says to combine them: each layer's
+    folder copied, its bases pointed at the one before (the first's at the base)."""
+    top = tempfile.mkdtemp(dir=pods.store()[0])
+    below = os.path.relpath(BASE, os.path.join(top, layers[0]))
+    for layer in layers:
+        shutil.copytree(os.path.join(OVERLAYS, layer), os.path.join(top, layer))
+        kust = os.path.join(top, layer, "kustomization.yaml")
+        with open(kust) as f:
+            text = f.read()
+        check("\n- ../../kubernetes\n" in text, f"{layer}'s bases is the base: {text}")
+        with open(kust, "w") as f:
+            f.write(text.replace("\n- ../../kubernetes\n", f"\n- {below}\n"))
+        below = f"../{layer}"
+    try:
+        return render(os.path.join(top, layers[-1]))
+    finally:
+        shutil.rmtree(top)
 
 
-def test_components_add_monitoring_prefork_tls_and_proxy_and_mpechod_takes_their_options():
-    alone = {c: render_with(c) for c in COMPONENTS}
-    every = render_with(*COMPONENTS)
+def test_overlays_add_monitoring_prefork_tls_and_proxy_alone_or_chained_and_mpechod_takes_them():
+    alone = {layer: render(os.path.join(OVERLAYS, layer)) for layer in LAYERS}
+    every = chain(*LAYERS)
     mon = alone["monitoring"]["ServiceMonitor"]["spec"]
     check(mon["endpoints"][0]["port"] == "metrics" and mon["selector"]["matchLabels"].items()
           <= every["Deployment"]["spec"]["template"]["metadata"]["labels"].items(),
@@ -114,7 +139,12 @@ def test_components_add_monitoring_prefork_tls_and_proxy_and_mpechod_takes_their
           f"{mount['mountPath']}/tls.crt" and spec["volumes"][0]["secret"]["secretName"]
           == "mpecho-tls" and 8443 in [p["port"] for p in tls["Service"]["spec"]["ports"]],
           f"tls: port 8443 with the Secret's pair: {args['tls']}")
-    for name, d in (("the base", render(BASE)), ("every component", every)):
+    chained = every["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    check(all(a in chained for layer in LAYERS for a in args[layer] if a != "--listen=:8000")
+          and "ServiceMonitor" in every and 8443 in
+          [p["port"] for p in every["Service"]["spec"]["ports"]],
+          f"the chain holds every layer's change: {chained}")
+    for name, d in (("the base", render(BASE)), ("every layer", every)):
         _mpechod_takes(d["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"], name)
 
 
