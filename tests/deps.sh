@@ -65,6 +65,8 @@ need catatonit catatonit
 need buildah buildah
 need kubectl kubernetes-client
 [ -x /usr/lib/podman/netavark ] || missing="$missing netavark"
+# dockerd, unpacked below, links libdevmapper
+ldconfig -p | grep -q 'libdevmapper\.so\.1\.02\.1 ' || missing="$missing libdevmapper1.02.1"
 need chromium chromium
 # OpenSSL's headers and libraries: the one build dependency beyond libc
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
@@ -102,3 +104,7 @@ unpack openbsd-inetd
 # Debian's kubectl (1.20 in Debian 12, kustomize 2.0.3): test_kube renders deploy/ with it
 # as well as with the kubectl on PATH, which may be newer.
 unpack kubernetes-client
+# Docker (docker.io and its containerd), which test_container runs on a store of its own
+# in namespaces of its own: unpacked, so that no docker service starts on the machine.
+unpack docker.io
+unpack containerd

@@ -1,4 +1,4 @@
-"""Podman for the container tests: a network namespace of the test's own, a private store.
+"""Podman (and Docker) for the container tests: namespaces of the test's own, private stores.
 
 Podman runs only inside a network namespace the test made (`unshare -n`, lo up): its NAT
 rules would otherwise turn on connection tracking in the machine's own namespace, and
@@ -112,17 +112,19 @@ class Podman:
 
     def address(self, container):
         """The container's address on podman's bridge network."""
-        info = json.loads(self.run("inspect", container).stdout)[0]
-        nets = info["NetworkSettings"]["Networks"]
-        addr = info["NetworkSettings"].get("IPAddress") or next(
-            (n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
-        check(addr, f"{container} has an address on the bridge: {nets}")
-        return addr
+        return bridge_address(json.loads(self.run("inspect", container).stdout)[0])
 
-    def pod_address(self, pod):
-        """A pod's address: its infra container's, on the network kube play made."""
-        infra = json.loads(self.run("pod", "inspect", pod).stdout)["InfraContainerID"]
-        return self.address(infra)
+    def pods(self, names, container):
+        """Each pod's address (its infra container's, on the network kube play made) and the
+        host's pid of its container CONTAINER, from two podman calls for them all."""
+        found = json.loads(self.run("pod", "inspect", *names).stdout)
+        infra = {p["Name"]: p["InfraContainerID"] for p in
+                 (found if isinstance(found, list) else [found])}
+        info = json.loads(self.run("inspect", *infra.values(),
+                                   *(f"{n}-{container}" for n in names)).stdout)
+        by = {c["Id"]: c for c in info} | {c["Name"]: c for c in info}
+        return ({n: bridge_address(by[infra[n]]) for n in names},
+                {n: by[f"{n}-{container}"]["State"]["Pid"] for n in names})
 
     def logs(self, container):
         out = self.run("logs", container, ok=False)
@@ -173,6 +175,15 @@ class Stream:
         return self.got[0] if self.got else b""
 
 
+def bridge_address(info):
+    """A container's address on podman's bridge network, from its podman inspect."""
+    nets = info["NetworkSettings"]["Networks"]
+    addr = info["NetworkSettings"].get("IPAddress") or next(
+        (n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
+    check(addr, f"{info['Name']} has an address on the bridge: {nets}")
+    return addr
+
+
 def wait_connectable(connect, timeout=20.0):
     """connect(), retried while it is refused."""
     deadline = time.monotonic() + timeout
@@ -183,3 +194,41 @@ def wait_connectable(connect, timeout=20.0):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+class Docker:
+    """dockerd from Debian's docker.io (tests/deps.sh unpacks it and its containerd), in a
+    network and a mount namespace of its own, with /run a tmpfs there and its store under
+    BUILD/containers/docker: the machine has no Docker engine, and gets none. run() is the
+    docker client's command line for it; close() stops it."""
+    DEPS = os.path.join(harness.ROOT_DIR, "build", "deps")
+
+    def __init__(self):
+        top = os.path.join(store()[0], "docker")
+        os.makedirs(top, exist_ok=True)
+        self.sock = f"unix://{top}/docker.sock"
+        self.cli = [os.path.join(self.DEPS, "docker.io", "usr", "bin", "docker"), "-H", self.sock]
+        check(os.access(self.cli[0], os.X_OK), f"tests/deps.sh unpacks docker.io to {self.DEPS}")
+        path = ":".join([os.path.join(self.DEPS, "docker.io", "usr", "sbin"),
+                         os.path.join(self.DEPS, "containerd", "usr", "bin"), os.environ["PATH"]])
+        with open(f"{top}/dockerd.log", "w") as log:
+            self.daemon = track(subprocess.Popen(
+                ["unshare", "-n", "-m", "sh", "-c", 'ip link set lo up && '
+                 'mount -t tmpfs run /run && exec dockerd "$@"', "sh", "--data-root",
+                 f"{top}/data", "--exec-root", f"{top}/run", "--pidfile", f"{top}/docker.pid",
+                 "-H", self.sock, "--iptables=false", "--ip6tables=false", "--bridge=none"],
+                stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ, PATH=path),
+                start_new_session=True))
+        harness.wait_until(lambda: self.daemon.poll() is not None or self.run(
+            "version", ok=False).returncode == 0, 30, "dockerd to answer")
+        check(self.daemon.poll() is None, f"dockerd runs: {open(f'{top}/dockerd.log').read()}")
+
+    def run(self, *args, ok=True, timeout=60):
+        out = subprocess.run([*self.cli, *args], capture_output=True, text=True, timeout=timeout)
+        if ok:
+            check(out.returncode == 0, f"docker {' '.join(args)}: {out.stderr}")
+        return out
+
+    def close(self):
+        self.daemon.terminate()
+        self.daemon.wait(30)

@@ -4,7 +4,8 @@ The image holds the three static programs, as one file that runs the one it is c
 by, and nothing else; it runs as nobody, and works read-only with every capability
 dropped. mpechod is its PID 1: on SIGTERM (podman stop)
 it stops accepting, lets a client that is still streaming finish with every byte, reaps
-every session and exits 0. mpecho and mpecho-bench run from the same image.
+every session and exits 0. mpecho and mpecho-bench run from the same image. buildah bud
+and docker build make the same image from the Containerfile.
 """
 import json
 import os
@@ -18,6 +19,8 @@ from harness import check
 
 ONCE = True  # one image, whatever the build: it is made from BUILD/static
 LOCKED = ("--read-only", "--cap-drop", "ALL", "--user", "65534")
+FILES = {"usr/sbin/mpechod": None, "usr/bin/mpecho": "../sbin/mpechod",
+         "usr/bin/mpecho-bench": "../sbin/mpechod"}
 
 
 def test_image_is_the_three_programs_in_one_file_as_nobody_with_its_labels():
@@ -37,9 +40,7 @@ def test_image_is_the_three_programs_in_one_file_as_nobody_with_its_labels():
               f"exposes the echo and metrics ports: {conf['ExposedPorts']}")
         pm.run("create", "--name", "files", image)
         files = _tar_files(pm.run("export", "files", data=b"").stdout)
-        check(files == {"usr/sbin/mpechod": None, "usr/bin/mpecho": "../sbin/mpechod",
-                        "usr/bin/mpecho-bench": "../sbin/mpechod"},
-              f"the image is the three programs in one file and nothing else: {files}")
+        check(files == FILES, f"the image is the three programs in one file and nothing else: {files}")
         check(_buildah_bud(pm, version) == conf, "buildah bud makes the same image from it")
     finally:
         pm.close()
@@ -60,6 +61,50 @@ def _buildah_bud(pm, version):
         return json.loads(pm.run("image", "inspect", tag).stdout)[0]["Config"]
     finally:
         pm.run("rmi", tag)
+
+
+def test_docker_build_takes_the_containerfile_and_makes_the_same_image():
+    """make image IMAGE_TOOL=docker, with Debian's Docker (20.10, its default builder):
+    the image's configuration and files are those podman built."""
+    image = pods.image()
+    pm = pods.Podman()
+    docker = None
+    try:
+        want = json.loads(pm.run("image", "inspect", image).stdout)[0]["Config"]
+        docker = pods.Docker()
+        make = subprocess.run(["make", "-s", "-C", harness.ROOT_DIR, "image",
+                               f"BUILD={os.path.abspath(harness.BUILD)}",
+                               "IMAGE_TOOL=" + " ".join(docker.cli)],
+                              capture_output=True, text=True, timeout=100)
+        check(make.returncode == 0, f"make image IMAGE_TOOL=docker: {make.stdout}{make.stderr}")
+        tag = image.split("/", 1)[1]
+        got = json.loads(docker.run("image", "inspect", tag).stdout)[0]["Config"]
+        want["Labels"].pop("io.buildah.version", None)  # podman's own mark
+        same = ("User", "Entrypoint", "Env", "Labels", "ExposedPorts", "Cmd", "WorkingDir")
+        check({k: got.get(k) or None for k in same} == {k: want.get(k) or None for k in same},
+              f"docker's image is configured as podman's:\n{got}\n{want}")
+        blob = os.path.join(pods.store()[0], "docker", "image.tar")
+        docker.run("save", "-o", blob, tag)
+        try:
+            files = _saved_files(blob)
+        finally:
+            os.unlink(blob)
+        check(files == FILES, f"docker's image holds the same files: {files}")
+    finally:
+        if docker:
+            docker.close()
+        pm.close()
+
+
+def _saved_files(path):
+    """What the layers of an image that docker save wrote hold, as _tar_files says."""
+    import tarfile
+    files = {}
+    with tarfile.open(path) as tar:
+        for m in tar.getmembers():
+            if m.name.endswith("/layer.tar"):
+                files.update(_tar_files(tar.extractfile(m).read()))
+    return files
 
 
 def _tar_files(blob):

@@ -1,12 +1,14 @@
-"""deploy/kubernetes: the kustomize base, rendered by kubectl and run by podman kube play.
+"""deploy/kubernetes and its overlays: rendered by two kubectls, run by podman kube play.
 
-kubectl kustomize renders it with no cluster. The Deployment then runs for real: podman
-kube play starts its pods from the image make image built, in a network namespace of the
-test's own, and the test reaches each pod at its address on podman's bridge network: the
-banner names the pod, every byte comes back, /readyz says 200 and /metrics answers. Then
-podman kube down stops them while a client streams: the pod leaves as it would leave a
-cluster (/readyz 503 at once, still accepting for --shutdown-delay, then the drain), and
-the stream gets every byte back. (podman 4.3 needs podman pod stop first: see _kube_down.)
+kubectl kustomize renders them with no cluster: Debian's kubectl 1.20 (tests/deps.sh
+unpacks it) and the one on PATH must give the same. The Deployment then runs for real:
+podman kube play starts its pods from the image make image built, in a network namespace
+of the test's own, and the test reaches each pod at its address on podman's bridge
+network: the banner names the pod, every byte comes back, /readyz says 200 and /metrics
+answers. The bench Job's generators load one of those pods meanwhile. Then podman kube
+down stops them while a client streams: the pod leaves as it would leave a cluster
+(/readyz 503 at once, still accepting for --shutdown-delay, then the drain), and the
+stream gets every byte back. (podman 4.3 needs podman stop first: see _kube_down.)
 """
 import json
 import os
@@ -176,36 +178,40 @@ def playable(deployment):
     return d
 
 
-def test_kube_play_runs_the_deployment_and_kube_down_loses_no_byte_of_a_stream():
+def test_kube_play_runs_the_deployment_and_the_bench_job_and_kube_down_loses_no_byte():
+    """One play of the Deployment for both: its pods are checked while the Job's two
+    generators load one of them, then kube down stops them while a client streams."""
     pods.image()
     dep = playable(render(BASE)["Deployment"])
-    name, replicas = dep["metadata"]["name"], dep["spec"]["replicas"]
-    pm = pods.Podman()
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=pods.store()[0]) as f:
-        f.write(kyaml.dump([dep]))
-        f.flush()
+    job = render(os.path.join(BASE, "bench"))["Job"]
+    check(job["spec"]["completionMode"] == "Indexed" and "--json" in
+          job["spec"]["template"]["spec"]["containers"][0]["args"], "an Indexed Job of --json runs")
+    names = [f"{dep['metadata']['name']}-pod-{i}" for i in range(dep["spec"]["replicas"])]
+    with tempfile.TemporaryDirectory(dir=pods.store()[0]) as d:
+        pm = pods.Podman()
         try:
-            pm.run("kube", "play", f.name, timeout=120)
-            names = [f"{name}-pod-{i}" for i in range(replicas)]
-            addrs = {pod: pm.pod_address(pod) for pod in names}
-            for pod, addr in addrs.items():
-                _check_pod(pm, pod, addr)
-            pod = names[0]
-            grace = dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-            containers = [f"{p}-{c['name']}" for p in names
-                          for c in dep["spec"]["template"]["spec"]["containers"]]
-            logs = {}
-            sent, back = _stream_across_kube_down(pm, f.name, containers, grace, addrs[pod],
-                                                  logs)
-            text = logs.get(f"{pod}-mpechod", "")
-            check(back == f"mpechod {pod} {addrs[pod]}:8000\r\n".encode() + sent,
-                  f"the stream through kube down got every byte back ({len(back)} bytes for "
-                  f"{len(sent)}):\n{text}")
-            check(re.search(r"event=leaving signal=TERM sessions=1 .*event=shutdown signal=TERM "
-                            r".*event=stop served=", text, re.S) and "event=terminate" not in text,
-                  f"{pod} left, drained and stopped by itself:\n{text}")
+            server = _play(pm, d, "server", dep)
+            addrs, pids = pm.pods(names, "mpechod")
+            harness.wait_until(lambda: pm.get(addrs[names[1]], 9100, "/readyz")[0] == 200, 20,
+                               f"{names[1]} ready for the generators")
+            start_at = round(time.time() + 2, 3)
+            bench = _play(pm, d, "bench", bench_pod(job, addrs[names[1]], start_at))
+            for pod in names:
+                _check_pod(pm, pod, addrs[pod])
+            _check_bench(pm, d, start_at)
+            pm.run("kube", "down", bench, timeout=60)
+            _check_kube_down(pm, server, dep, names, addrs[names[0]], list(pids.values()))
         finally:
             pm.close()
+
+
+def _play(pm, d, name, doc):
+    """podman kube play of one document, written to d/name.json: that file."""
+    path = os.path.join(d, f"{name}.json")
+    with open(path, "w") as f:
+        f.write(kyaml.dump([doc]))
+    pm.run("kube", "play", path, timeout=120)
+    return path
 
 
 def _check_pod(pm, pod, addr):
@@ -222,24 +228,67 @@ def _check_pod(pm, pod, addr):
     check(status == 200 and "mpechod_sessions_ended_total" in body, f"{pod}'s /metrics: {body[:300]}")
 
 
+def _check_bench(pm, d, start_at):
+    """The Job's two generators began at --start-at, and merged, their messages are the sum."""
+    results = []
+    gens = [f"mpecho-bench-gen-{i}" for i in range(2)]
+    pm.run("wait", *gens, timeout=60)
+    for gen in gens:
+        results.append(os.path.join(d, f"{gen}.json"))
+        with open(results[-1], "w") as f:
+            f.write(pm.run("logs", gen).stdout)
+    merged = subprocess.run([harness.binary("mpecho-bench"), "merge", "--json", *results],
+                            capture_output=True, text=True, timeout=30)
+    check(merged.returncode == 0, f"merge: {merged.stderr}")
+    each = [json.load(open(r)) for r in results]
+    total = json.loads(merged.stdout)
+    check(all(r["settings"]["start_at"] == start_at and r["measure_start"] >= start_at
+              for r in each), f"both began at --start-at {start_at}: "
+          f"{[r['measure_start'] for r in each]}")
+    check(all(r["ops"] > 0 and not any(r["errors"].values()) for r in each) and
+          total["ops"] == sum(r["ops"] for r in each),
+          f"merged messages {total['ops']} = {[r['ops'] for r in each]}")
+
+
+def _check_kube_down(pm, manifest, dep, names, addr, pids):
+    """kube down while a client streams to the first pod: every byte comes back, and the
+    pod left, drained and stopped by itself."""
+    pod = names[0]
+    spec = dep["spec"]["template"]["spec"]
+    grace = spec["terminationGracePeriodSeconds"]
+    containers = [f"{p}-{c['name']}" for p in names for c in spec["containers"]]
+    logs = {}
+    sent, back = _stream_across_kube_down(pm, (manifest, containers, grace, logs), addr, pids)
+    text = logs.get(f"{pod}-mpechod", "")
+    check(back == f"mpechod {pod} {addr}:8000\r\n".encode() + sent,
+          f"the stream through kube down got every byte back ({len(back)} bytes for "
+          f"{len(sent)}):\n{text}")
+    check(re.search(r"event=leaving signal=TERM sessions=1 .*event=shutdown signal=TERM "
+                    r".*event=stop served=", text, re.S) and "event=terminate" not in text,
+          f"{pod} left, drained and stopped by itself:\n{text}")
+
+
 def _kube_down(pm, manifest, containers, grace, logs):
     """podman kube down, after podman stop of the pods' containers, as a kubelet stops a
     pod: SIGTERM, up to terminationGracePeriodSeconds, and only then the pod's network.
     podman 4.3 alone would not: kube down kills the containers outright (podman issue
     22397, fixed in 5.1), and podman pod stop stops the infra container at once, whose
-    network then goes while the others drain; nor does it read the grace period. Their
-    logs are kept in logs before kube down removes them."""
+    network then goes while the others drain; nor does it read the grace period. The
+    first container's log is kept in logs before kube down removes it."""
     pm.run("stop", "--time", str(grace), *containers, timeout=grace + 30)
-    logs.update((c, pm.logs(c)) for c in containers)
+    logs[containers[0]] = pm.logs(containers[0])
     pm.run("kube", "down", manifest, timeout=60)
 
 
-def _stream_across_kube_down(pm, manifest, containers, grace, addr, logs):
+def _stream_across_kube_down(pm, down_args, addr, pids):
     """Half a stream before kube down, half once the pod drains: (sent, what came back).
     In between, the pod is leaving, as its clients see it: /readyz says 503 and a new
-    client is still served; then its listener is gone (the drain began)."""
+    client is still served; then its listener is gone (the drain began). Once that is
+    seen, a second TERM to each pod's mpechod (pids, on this host) ends --shutdown-delay
+    (5 s) at once, as mpechod.8 says, instead of waiting it out: test_probes times the
+    delay itself."""
     stream = pods.Stream(pm, addr)
-    down = threading.Thread(target=_kube_down, args=(pm, manifest, containers, grace, logs))
+    down = threading.Thread(target=_kube_down, args=(pm, *down_args))
     try:
         stream.send(os.urandom(1 << 20))
         down.start()
@@ -249,12 +298,16 @@ def _stream_across_kube_down(pm, manifest, containers, grace, addr, logs):
             late.settimeout(20)
             late.sendall(b"late\n")
             check(b"late\n" in recv_until(late, b"late\n"), "a client is served while leaving")
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
         harness.wait_until(lambda: refused(pm, addr, 8000), 30, "the listener to close")
         stream.send(os.urandom(1 << 20))
     finally:
-        back = stream.finish()
-        if down.ident is not None:
-            down.join(grace + 90)
+        try:
+            back = stream.finish()
+        finally:
+            if down.ident is not None:
+                down.join(down_args[2] + 90)
     return stream.sent, back
 
 
@@ -292,46 +345,3 @@ def bench_pod(job, target, start_at, generators=2):
                           for i in range(generators)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "mpecho-bench"},
             "spec": spec}
-
-
-def test_bench_job_generators_start_together_and_their_json_merges_to_the_sum():
-    pods.image()
-    job = render(os.path.join(BASE, "bench"))["Job"]
-    check(job["spec"]["completionMode"] == "Indexed" and "--json" in
-          job["spec"]["template"]["spec"]["containers"][0]["args"], "an Indexed Job of --json runs")
-    server = playable(render(BASE)["Deployment"])
-    server["spec"]["replicas"] = 1
-    pm = pods.Podman()
-    top = pods.store()[0]
-    try:
-        with tempfile.TemporaryDirectory(dir=top) as d:
-            play = os.path.join(d, "server.json")
-            with open(play, "w") as f:
-                f.write(kyaml.dump([server]))
-            pm.run("kube", "play", play, timeout=120)
-            addr = pm.pod_address("mpecho-pod-0")
-            pm.get(addr, 9100, "/readyz")
-            with open(os.path.join(d, "bench.json"), "w") as f:
-                start_at = round(time.time() + 3, 3)
-                f.write(kyaml.dump([bench_pod(job, addr, start_at)]))
-            pm.run("kube", "play", f.name, timeout=120)
-            results = []
-            for i in range(2):
-                pm.run("wait", f"mpecho-bench-gen-{i}", timeout=60)
-                out = os.path.join(d, f"gen-{i}.json")
-                with open(out, "w") as f:
-                    f.write(pm.run("logs", f"mpecho-bench-gen-{i}").stdout)
-                results.append(out)
-            merged = subprocess.run([harness.binary("mpecho-bench"), "merge", "--json", *results],
-                                    capture_output=True, text=True, timeout=30)
-            check(merged.returncode == 0, f"merge: {merged.stderr}")
-            each = [json.load(open(r)) for r in results]
-            total = json.loads(merged.stdout)
-            check(all(r["settings"]["start_at"] == start_at and r["measure_start"] >= start_at
-                      for r in each), f"both began at --start-at {start_at}: "
-                  f"{[r['measure_start'] for r in each]}")
-            check(all(r["ops"] > 0 and not any(r["errors"].values()) for r in each) and
-                  total["ops"] == sum(r["ops"] for r in each),
-                  f"merged messages {total['ops']} = {[r['ops'] for r in each]}")
-    finally:
-        pm.close()
