@@ -10,6 +10,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "logline.h"
 #include "privs.h"
 
 static volatile pid_t child_supervisor;
@@ -103,13 +104,15 @@ child_close_except(const int *fds, size_t n)
 	return child_close_gaps(&k);
 }
 
-/* The child's descriptors: those of *keep and the log's. */
+/* The child's descriptors: those of *keep and the log's (its line too, if keep says so). */
 static int
 child_close_others(const struct child_keep *keep)
 {
-	int logs[4];
+	int logs[5];
 	struct child_kept k = { .keep = keep, .fds = logs, .nfds = log_fds(logs, 4) };
 
+	if (keep->line && logline_child_fd() >= 0)
+		logs[k.nfds++] = logline_child_fd();
 	return child_close_gaps(&k);
 }
 

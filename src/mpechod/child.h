@@ -26,6 +26,7 @@ struct child_env {
 struct child_keep {
 	const struct listeners *ls;	/* NULL: none; a worker keeps the TCP listeners, the UDP process its sockets */
 	int fd;				/* -1: none; a session keeps its connection */
+	bool line;			/* the log's line (logline.h): workers and the UDP process keep it */
 };
 
 /*

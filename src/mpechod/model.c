@@ -17,7 +17,7 @@
 pid_t
 model_worker_fork(struct model_env *env, int slot, const sigset_t *signals)
 {
-	struct child_keep keep = { .ls = env->ls, .fd = env->gate };
+	struct child_keep keep = { .ls = env->ls, .fd = env->gate, .line = true };
 	sigset_t mask;
 	pid_t pid;
 

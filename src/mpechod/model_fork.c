@@ -69,7 +69,7 @@ static void __attribute__((noreturn))
 fork_child(struct model_env *env, const struct fork_state *fs, int fd, bool tls,
     struct stream_counters *ctr)
 {
-	struct child_keep keep = { .ls = NULL, .fd = fd };
+	struct child_keep keep = { .ls = NULL, .fd = fd, .line = false };
 
 	child_begin(env->child, &keep, &fs->child_mask, SESSION_ORPHAN_SIGNAL, "session-error",
 	    END_ERROR);

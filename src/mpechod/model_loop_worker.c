@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "logline.h"
 #include "model.h"
 #include "session.h"
 
@@ -105,11 +106,11 @@ lw_kill_all(struct loop_worker *w, int sig)
 
 /*
  * SIGUSR1: no new sessions (the drain; or the supervisor died: then the
- * sessions get --grace); SIGHUP: reopen the log file; SIGTERM from the
- * supervisor (the grace is over): every session ends now. SIGUSR2 only wakes
- * the loop: the per-source counts are to be given back (lw_give_back()), its
- * room under -c grew (--max-requests: a retiring worker's session ended), or
- * there are new TLS credentials (lw_renew()).
+ * sessions get --grace); SIGHUP: take the log file the supervisor opened
+ * again; SIGTERM from the supervisor (the grace is over): every session ends
+ * now. SIGUSR2 only wakes the loop: the per-source counts are to be given
+ * back (lw_give_back()), its room under -c grew (--max-requests: a retiring
+ * worker's session ended), or there are new TLS credentials (lw_renew()).
  */
 static void
 lw_read_signals(struct loop_worker *w)
@@ -122,7 +123,7 @@ lw_read_signals(struct loop_worker *w)
 			if (getppid() != w->job->supervisor && w->kill_at == 0)
 				w->kill_at = clock_ms() + w->job->grace_ms;
 		} else if (si.ssi_signo == SIGHUP) {
-			log_reopen();
+			logline_reopen();
 		} else if (si.ssi_signo == SIGTERM && (long)si.ssi_pid == w->job->supervisor) {
 			lw_kill_all(w, SIGTERM);
 			_exit(0);

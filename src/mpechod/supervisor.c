@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "logline.h"
 #include "model.h"
 #include "mpecho.h"
 #include "options.h"
@@ -121,16 +121,27 @@ supervisor_tally(const struct supervisor *sv)
 	return t;
 }
 
+/*
+ * SIGHUP: the log file opened again (by the privileged process under -u) and
+ * published on the log's line, from which the workers and the UDP process,
+ * told SIGHUP, take it: they may not be able to open it themselves.
+ */
 static void
 supervisor_reopen(struct supervisor *sv)
 {
-	if (log_reopen_fd(privsep_run(&sv->privsep, PRIVSEP_LOG)) < 0)
-		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=%s",
-		    log_qf("%s", log_strerror(errno)));
+	int fd = privsep_run(&sv->privsep, PRIVSEP_LOG);
+	const char *why = NULL;
+
+	if (fd >= 0 && logline_publish(fd) < 0)
+		why = log_qerrf("cannot hand it to the workers");
+	if (log_reopen_fd(fd) < 0)
+		why = log_qf("%s", log_strerror(errno));
+	if (why != NULL)
+		log_msg(LOG_LVL_ERROR, "event=reopen signal=HUP error=%s", why);
 	else
 		log_msg(LOG_LVL_NOTICE, "event=reopen signal=HUP");
 	sv->model->notify(&sv->menv, MODEL_REOPEN);
-	supervisor_udp_signal(sv, SIGHUP);	/* the UDP process reopens its log too */
+	supervisor_udp_signal(sv, SIGHUP);	/* the UDP process takes it too */
 	if (sv->tls != NULL && tls_server_reload(sv->tls) == 0)
 		sv->model->notify(&sv->menv, MODEL_RENEW);	/* prefork: workers hold the old credentials */
 	supervisor_rules_reload(sv);	/* every process takes the new rules up by itself */
@@ -299,9 +310,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	    listeners_tune(sv->ls, cfg->idle_timeout) < 0 ||
 	    (sv->model->serve != NULL && supervisor_proxied(sv->ls) &&
 	    pending_init(&sv->pending, cfg->max_conns) < 0) ||
-	    (sv->sigfd = supervisor_signals_open()) < 0 ||
-	    (sv->model->serve == NULL &&	/* workers accept: they wait behind a gate */
-	    (sv->gate = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0))
+	    (sv->sigfd = supervisor_signals_open()) < 0 || supervisor_lines(sv, env) < 0)
 		return -1;
 	sv->adm.proxy_from = &cfg->proxy_from;
 	sv->adm.prefix6 = cfg->source_prefix6;
@@ -325,6 +334,7 @@ supervisor_free(struct supervisor *sv)
 		close(sv->sigfd);
 	if (sv->gate >= 0)
 		close(sv->gate);
+	logline_close();
 	proctab_free(&sv->tab);
 	admission_free(&sv->adm);
 	acl_shared_free(sv->rules);

@@ -140,6 +140,14 @@ struct tally supervisor_tally(const struct supervisor *sv);
 int supervisor_run(const struct config *cfg, struct supervisor_env *env);
 
 /*
+ * supervisor_up.c: what long-lived children read besides their sockets,
+ * made before the first is forked: the gate (workers accept: they wait behind
+ * it until ready) and the log's line (workers and the UDP process take the
+ * log file from it on SIGHUP, logline.h). 0, or -1 with errno.
+ */
+int supervisor_lines(struct supervisor *sv, const struct supervisor_env *env);
+
+/*
  * supervisor_up.c: the start's last step, once "ready" is logged: the workers'
  * gate opens, and a service manager and the foreground process of -d hear it.
  * 0, or -1 with msg.

@@ -62,7 +62,7 @@ supervisor_udp_start(struct supervisor *sv)
 {
 	struct udp_job job = { .socks = sv->udp.socks, .rules = sv->rules, .rate = sv->cfg->udp_rate,
 	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
-	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1 };
+	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1, .line = true };
 	int *ports;
 	sigset_t mask;
 	pid_t pid;

@@ -1,4 +1,8 @@
-/* supervisor_up: the start's last step: the workers' gate opens, and whoever waits hears it. */
+/*
+ * supervisor_up: the lines long-lived children wait on or read (the workers'
+ * gate, the log's line), and the start's last step: the gate opens, and
+ * whoever waits hears it.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,8 +10,22 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
+#include "logline.h"
 #include "options.h"
 #include "supervisor.h"
+
+int
+supervisor_lines(struct supervisor *sv, const struct supervisor_env *env)
+{
+	bool workers = sv->model->serve == NULL;
+
+	if (workers && (sv->gate = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -1;
+	if (sv->cfg->log_target == LOG_TO_FILE && (workers || env->udp->n > 0))
+		return logline_open();
+	return 0;
+}
 
 /*
  * Workers started before "ready" was logged wait until the gate is readable

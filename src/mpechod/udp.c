@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "logline.h"
 #include "udp_guard.h"
 
 #define UDP_BATCH 64			/* datagrams a recvmmsg or sendmmsg takes */
@@ -214,7 +215,7 @@ udp_signals(struct udp_state *st)
 
 	while (read(st->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
-			log_reopen();
+			logline_reopen();
 		else if (si.ssi_signo == SIGUSR1)
 			udp_summary(st, "status");
 		else if (si.ssi_signo == SIGUSR2 ||

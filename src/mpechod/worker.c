@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "logline.h"
 #include "model.h"
 #include "proxy_wait.h"
 #include "session.h"
@@ -97,7 +98,7 @@ worker_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
-/* SIGUSR1: leave after the current session; SIGHUP: reopen the log file. */
+/* SIGUSR1: leave after the current session; SIGHUP: the log file the supervisor opened again. */
 static void
 worker_read_signals(struct worker *w)
 {
@@ -107,7 +108,7 @@ worker_read_signals(struct worker *w)
 		if (si.ssi_signo == SIGUSR1)
 			w->leave = true;
 		else if (si.ssi_signo == SIGHUP)
-			log_reopen();
+			logline_reopen();
 	}
 }
 

@@ -25,10 +25,25 @@ def socket_inodes(table, port, listening):
     return found
 
 
-def check_fds(pid, what, sockets, log):
-    """pid's descriptors from 3 up: sockets among `sockets`, the log file, and at most one
-    signalfd, epoll and timerfd of its own (the supervisor's signalfd would make a second)."""
-    kinds = {}
+def log_line(supervisor):
+    """The supervisor's unnamed Unix datagram sockets: the two ends of the log's line, on which a
+    worker or the UDP process takes the log file the supervisor opened again (logline.c)."""
+    with open("/proc/net/unix") as f:
+        dgram = {int(cols[6]) for cols in (row.split() for row in f.read().splitlines()[1:])
+                 if cols[4] == "0002" and len(cols) == 7}
+    held = set()
+    for fd in os.listdir(f"/proc/{supervisor}/fd"):
+        m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{supervisor}/fd/{fd}"))
+        if m:
+            held.add(int(m.group(1)))
+    return dgram & held
+
+
+def check_fds(pid, what, sockets, log, line=frozenset()):
+    """pid's descriptors from 3 up: sockets among `sockets`, at most one of `line` (the log's
+    line, for a worker or the UDP process), the log file, and at most one signalfd, epoll and
+    timerfd of its own (the supervisor's signalfd would make a second)."""
+    kinds, lines = {}, 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
         if int(fd) < 3:
             continue
@@ -37,7 +52,10 @@ def check_fds(pid, what, sockets, log):
         except FileNotFoundError:
             continue
         m = re.fullmatch(r"socket:\[(\d+)\]", target)
-        if m:
+        if m and int(m.group(1)) in line:
+            lines += 1
+            check(lines == 1, f"{what} {pid}: fd {fd} is a second end of the log's line")
+        elif m:
             check(int(m.group(1)) in sockets, f"{what} {pid}: fd {fd} is a socket it does not serve")
         elif target.startswith("anon_inode:"):
             kinds[target] = kinds.get(target, 0) + 1
@@ -70,14 +88,15 @@ def test_sessions_workers_and_the_udp_process_keep_only_what_they_serve():
                                                              if model == "prefork" else set())
                 if model == "prefork":
                     served |= socket_inodes("tcp", proxied, True)
-                check_fds(pid, "session" if model == "fork" else "worker", served, log)
+                check_fds(pid, "session" if model == "fork" else "worker", served, log,
+                          log_line(srv.pid) if model == "prefork" else frozenset())
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             u.settimeout(10)
             u.sendto(b"dgram", ("127.0.0.1", udp))
             check(u.recvfrom(100)[0] == b"dgram", f"{model}: the UDP echo")
             u.close()
             upid = int(re.search(r"event=udp-start pid=(\d+)", open(log).read()).group(1))
-            check_fds(upid, "UDP process", socket_inodes("udp", udp, False), log)
+            check_fds(upid, "UDP process", socket_inodes("udp", udp, False), log, log_line(srv.pid))
             owing.close()
             check(srv.stop() == 0, f"{model}: exit 0")
 
@@ -104,7 +123,7 @@ def test_a_prefork_daemon_returns_once_ready():
             text = wait_for_file(log, r"event=connect ")
             worker = int(re.search(r"event=connect .*? pid=(\d+)", text).group(1))
             check_fds(worker, "worker", socket_inodes("tcp", port, False) |
-                      socket_inodes("tcp", port, True), log)
+                      socket_inodes("tcp", port, True), log, log_line(pid))
         os.kill(pid, 15)
         wait_until(lambda: processes().get(pid, ("Z",))[0] == "Z", 15, "the daemon to exit")
         wait_until(lambda: not group_members(pid), 5, "its workers to end")

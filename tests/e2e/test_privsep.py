@@ -7,6 +7,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -199,6 +200,66 @@ def test_sighup_as_nobody_reopens_a_root_only_log_and_reloads_a_root_only_key():
             check(os.stat(log).st_uid == 0, f"{model}: the new log file was made by root")
             # prefork: the workers that hold a's context are replaced, one connection later at most
             wait_until(lambda: served_subject(port) == "b", 10, f"{model}: b served after SIGHUP")
+            check(srv.stop() == 0, f"{model}: exit 0")
+        finally:
+            shutil.rmtree(d)
+
+
+def test_after_rotation_every_process_writes_to_the_new_root_only_log():
+    """Workers and the UDP process, running as nobody, may not open a root-only log (here a root
+    file, mode 600, in a directory only root may enter): on SIGHUP they take the file the
+    privileged process opened again from the supervisor. After a rotation, the lines of sessions
+    that workers started before it serve, and the UDP process's, are in the new file, none in the
+    old one."""
+    for model, pool in (("prefork", ["--start", "3", "--min-spare", "1", "--max-spare", "3"]),
+                        ("loop", ["--workers", "2"])):
+        d = root_dir()
+        try:
+            log = os.path.join(d, "log")
+            os.close(os.open(log, os.O_CREAT | os.O_WRONLY, 0o600))
+            srv = Server("-v", "-u", "nobody", "--model", model, *pool, "-l", "127.0.0.1:0",
+                         "-l", "udp:127.0.0.1:0", "--log", log, ready=False)
+            text = wait_for_file(log, r"event=ready ")
+            tcp, udp = (int(p) for p in re.findall(r"event=listen addr=(?:udp:)?127\.0\.0\.1:(\d+)", text))
+            count = 3 if model == "prefork" else 2
+            text = wait_until(lambda: (lambda t: t if t.count("event=worker-ready ") >= count else None)(
+                open(log).read()), 10, f"{model}: {count} workers ready")
+            before = {int(p) for p in re.findall(r"event=worker-ready pid=(\d+)", text)}
+            udp_pid = int(re.search(r"event=udp-start pid=(\d+)", text).group(1))
+            check(all(is_nobody(p) for p in [*before, udp_pid]), f"{model}: workers and UDP are nobody")
+            os.rename(log, log + ".1")  # rotated: only root may make the new file
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: os.path.exists(log) and "event=reopen signal=HUP" in open(log).read(),
+                       10, f"{model}: the supervisor's reopen, in the new file")
+            held = []
+            for i in range(len(before)):  # one held each: in prefork every worker serves one
+                s = connect(tcp)
+                check(echo_roundtrip(s, b"rotated %d" % i) == b"rotated %d" % i, f"{model}: echo")
+                held.append(s)
+            ports = [s.getsockname()[1] for s in held]
+            for s in held:
+                s.close()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(10)
+            u.sendto(b"dgram", ("127.0.0.1", udp))
+            check(u.recvfrom(100)[0] == b"dgram", f"{model}: the UDP echo")
+            u.close()
+            srv.proc.send_signal(signal.SIGUSR1)  # the UDP process's summary line
+            new = wait_for_file(log, r"event=udp-summary pid=%d .*why=status" % udp_pid)
+            for port in ports:
+                wait_for_file(log, r"event=end peer=127\.0\.0\.1:%d " % port)
+            new = open(log).read()
+            served = {int(m) for m in re.findall(r"event=connect peer=127\.0\.0\.1:(?:%s) .*?pid=(\d+)"
+                                                 % "|".join(map(str, ports)), new)}
+            check(served and served <= before, f"{model}: served by workers started before the "
+                  f"rotation: {served} of {before}")
+            if model == "prefork":
+                check(served == before, f"{model}: every worker served one: {served} of {before}")
+            old = open(log + ".1").read()
+            stray = [line for line in old.splitlines() if "why=status" in line or
+                     any(f"127.0.0.1:{port} " in line for port in ports)]
+            check(not stray, f"{model}: lines written to the rotated file: {stray}")
+            check("error" not in new, f"{model}: no process failed to reopen: {new}")
             check(srv.stop() == 0, f"{model}: exit 0")
         finally:
             shutil.rmtree(d)
