@@ -400,7 +400,7 @@ main_inetd(struct config *cfg, struct tls_server *tls, struct rules *file)
 			dup2(null, STDERR_FILENO);
 		close(null);
 	}
-	tls->forget_key = true;		/* one session: the key goes after its handshake */
+	tls->forget_keys = true;	/* one session: its keys go after its handshake */
 	rc = inetd_serve(cfg, tls->ctx != NULL ? tls : NULL, STDIN_FILENO);
 	tls_server_free(tls);
 	log_close();

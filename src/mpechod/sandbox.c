@@ -24,7 +24,10 @@
 #endif
 #define SANDBOX_X32 0x40000000U	/* x86_64's x32 calls carry this bit */
 
-/* An ASan build's LeakSanitizer stops the threads with ptrace(2) at exit: that build keeps it. */
+/*
+ * An ASan build's LeakSanitizer stops the threads with ptrace(2) at exit,
+ * from a process of its own: that build keeps the call, and stays dumpable.
+ */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_KEEP_PTRACE 1
 #elif defined(__has_feature)
@@ -168,5 +171,10 @@ sandbox_enter(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
+#ifndef SANDBOX_KEEP_PTRACE
+	/* Not dumpable: no process of the same user may read its memory (/proc/PID/mem) or trace it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -1;
+#endif
 	return SANDBOX_ARCH == 0 ? 0 : sandbox_filter();
 }

@@ -3,7 +3,11 @@
  * gain privileges through execve(2) (no_new_privs), or make a system call it
  * never needs (a seccomp filter: executing a program, tracing or reading
  * another process, loading kernel code or modules, mounting, namespaces, the
- * kernel keyring, the clock). A refused call fails with EPERM. Entered once, at
+ * kernel keyring, the clock). A refused call fails with EPERM. Nor may another
+ * process of the same user (a compromised session, without -u) read its
+ * memory through /proc/PID/mem or trace it: it is not dumpable (as a process
+ * that changed its user is not), and so no core file is written for it
+ * either (except in an ASan build, whose leak check traces). Entered once, at
  * start, before the first fork: every process of the server inherits it, and
  * a session pays nothing for it when it is forked.
  */

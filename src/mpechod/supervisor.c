@@ -298,7 +298,7 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	sv->session = options_session_params(cfg);
 	sv->session.tls = sv->tls = env->tls;
 	if (sv->tls != NULL)	/* a session process serves one client: its key goes after the handshake */
-		sv->tls->forget_key = cfg->model == MODEL_FORK;
+		sv->tls->forget_keys = cfg->model == MODEL_FORK;
 	sv->udp.socks = env->udp;
 	if (notify_open(&sv->notify, env->error, sizeof(env->error)) < 0)
 		return -1;

@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "io.h"
@@ -215,18 +216,29 @@ tls_server_reload(struct tls_server *ts)
 }
 
 int
-tls_server_forget_key(SSL *ssl)
+tls_server_forget_keys(SSL *ssl)
 {
 	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
 	X509 *x = SSL_CTX_get0_certificate(ctx);
 	STACK_OF(X509) *chain = NULL;
+	unsigned char fresh[80];	/* a ticket key's name, HMAC key and AES key */
+	int rc = 0;
 
 	/* With no private key given, OpenSSL puts the certificate's public key in its place. */
 	if (x == NULL || SSL_CTX_get0_chain_certs(ctx, &chain) != 1 ||
 	    SSL_use_cert_and_key(ssl, x, NULL, chain, 1) != 1 ||
 	    SSL_CTX_use_cert_and_key(ctx, x, NULL, chain, 1) != 1)
 		return -1;
-	return 0;
+	/*
+	 * The ticket keys, written over in place by keys of this process's own
+	 * (TLS 1.3's tickets went out with the handshake's last flight, 1.2's in
+	 * it): a ticket it made now would be one only it could read.
+	 */
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1 ||
+	    SSL_CTX_set_tlsext_ticket_keys(ctx, fresh, sizeof(fresh)) != 1)
+		rc = -1;
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	return rc;
 }
 
 static void
@@ -252,9 +264,9 @@ tls_server_refused(SSL *ssl, const char *why)
 int
 tls_server_accepted(SSL *ssl, const struct tls_server *ts)
 {
-	if (ts->forget_key && tls_server_forget_key(ssl) < 0) {
+	if (ts->forget_keys && tls_server_forget_keys(ssl) < 0) {
 		log_msg(LOG_LVL_ERROR, "event=tls-failed pid=%ld stage=handshake error=%s",
-		    (long)getpid(), log_qf("%s", "the key could not be dropped after the handshake"));
+		    (long)getpid(), log_qf("%s", "the keys could not be dropped after the handshake"));
 		errno = EPROTO;
 		return -1;
 	}

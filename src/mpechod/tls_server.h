@@ -19,7 +19,7 @@ struct tls_server {
 	const char *cert;	/* --tls-cert: a PEM chain, the server's certificate first */
 	const char *key;	/* --tls-key: its PEM private key */
 	int timeout_ms;		/* --tls-timeout: a handshake's deadline */
-	bool forget_key;	/* a process serves one session: the key goes once its handshake is done */
+	bool forget_keys;	/* a process serves one session: its keys go once its handshake is done */
 	/* NULL: open the files here; else who opens them (the key may be root's: privsep.h) */
 	int (*open)(void *ctx, bool key);
 	void *open_ctx;
@@ -40,13 +40,16 @@ int tls_server_load(struct tls_server *ts, char *err, size_t errlen);
 int tls_server_reload(struct tls_server *ts);
 
 /*
- * In a process that serves one session, once its handshake is done: the
- * private key is dropped from the connection and from this process's copy of
- * the context (the certificate's public key takes its place), so OpenSSL frees
- * it and clears its numbers. What is left serves the session to its end
- * (renegotiation is off; TLS 1.3 key updates and tickets need no key). 0 or -1.
+ * In a process that serves one session, once its handshake is done (and with
+ * it the resumption tickets sent): the private key is dropped from the
+ * connection and from this process's copy of the context (the certificate's
+ * public key takes its place), so OpenSSL frees it and clears its numbers;
+ * and the ticket keys every session shares, with which it could read or forge
+ * the tickets of any other, are written over by random ones. What is left
+ * serves the session to its end (renegotiation is off; TLS 1.3 key updates
+ * need neither). 0 or -1.
  */
-int tls_server_forget_key(SSL *ssl);
+int tls_server_forget_keys(SSL *ssl);
 
 /*
  * What every model does around a session's handshake, with the same log lines:
@@ -54,7 +57,7 @@ int tls_server_forget_key(SSL *ssl);
  * handshake): a peer that closed before its first byte is a health check,
  * ENODATA, nothing logged; anything else is "event=tls-failed ...
  * stage=handshake", EPROTO. Returns -1 with that errno. tls_server_accepted()
- * takes one that is done: the key dropped if ts->forget_key, and the
+ * takes one that is done: the keys dropped if ts->forget_keys, and the
  * "event=tls ..." line. 0, or -1 with EPROTO (logged). tls_server_failed()
  * logs a failed record after the handshake (why: OpenSSL's reason).
  */

@@ -2,6 +2,8 @@
 supervisor, its PROXY headers, the metrics HTTP, the agent, the sessions); one small root process
 holds no socket but its line to the supervisor, and does what needs root (a root-only log and key
 opened again on SIGHUP, files in root-only directories renamed and removed)."""
+import base64
+import hmac
 import os
 import pwd
 import re
@@ -10,6 +12,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -297,10 +300,8 @@ def private_scalar(key):
     return bytes.fromhex(digits)[-32:]
 
 
-def holds(pid, number):
-    """Whether a process's writable memory holds the number, big-endian or as OpenSSL's
-    BIGNUM keeps it on a little-endian machine (64-bit words, the lowest first)."""
-    forms = (number, number[::-1])
+def writable(pid):
+    """The bytes of each writable mapping of a process (those under 256 MiB)."""
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             fields = line.split()
@@ -312,15 +313,23 @@ def holds(pid, number):
                 data = mem.read(hi - lo)
             except (OSError, ValueError, OverflowError):
                 continue
-            if any(f in data for f in forms):
-                return True
-    return False
+            yield data
+
+
+def holds(pid, number):
+    """Whether a process's writable memory holds the number, big-endian or as OpenSSL's
+    BIGNUM keeps it on a little-endian machine (64-bit words, the lowest first)."""
+    forms = (number, number[::-1])
+    return any(f in data for data in writable(pid) for f in forms)
+
+
+def scannable():
+    """ASan's heap lies in regions too large to read here: the scans need the usual allocator."""
+    with open(binary("mpechod"), "rb") as f:
+        return b"AddressSanitizer" not in f.read()
 
 
 def test_a_session_process_drops_the_private_key_after_its_handshake():
-    with open(binary("mpechod"), "rb") as f:
-        # ASan's heap lies in regions too large to read here: the scan needs the usual allocator
-        scannable = b"AddressSanitizer" not in f.read()
     d = root_dir()
     try:
         cert, key = root_only_credentials(d)
@@ -333,9 +342,124 @@ def test_a_session_process_drops_the_private_key_after_its_handshake():
             check(t.recv(64) == b"after the handshake", "echo over TLS")
             session = holders(srv, t)
             check(len(session) == 1 and srv.pid not in session, f"one session process: {session}")
-            if scannable:
+            if scannable():
                 check(holds(srv.pid, number), "the supervisor holds the key (the scan finds it)")
                 check(not holds(session.pop(), number), "the session holds no copy of the key")
+        check(srv.stop() == 0, "exit 0")
+    finally:
+        shutil.rmtree(d)
+
+
+def der(data):
+    """The (tag, contents) of each DER element in data, in turn."""
+    i = 0
+    while i < len(data):
+        tag, n = data[i], data[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7f
+            n = int.from_bytes(data[i:i + k], "big")
+            i += k
+        yield tag, data[i:i + n]
+        i += n
+
+
+def session_ticket(path):
+    """The ticket in the session openssl s_client -sess_out wrote (OpenSSL's SSL_SESSION: a
+    SEQUENCE whose [10] holds it as an OCTET STRING): key name, IV, state, HMAC-SHA256."""
+    with open(path) as f:
+        blob = base64.b64decode("".join(l for l in f.read().splitlines() if not l.startswith("-----")))
+    (_, fields), = der(blob)
+    for tag, value in der(fields):
+        if tag == 0xAA:
+            return next(der(value))[1]
+    return None
+
+
+def ticket_keys(pid, ticket):
+    """The ticket keys a process holds, found by what they do: 32 bytes at an address malloc may
+    give (16-aligned) that are the key of the ticket's HMAC, and the 32 after them (OpenSSL keeps
+    the HMAC key, then the AES key, in a struct of their own); None if there are none."""
+    body, mac = ticket[:-32], ticket[-32:]
+    for data in writable(pid):
+        for at in range(0, len(data) - 63, 16):
+            if hmac.digest(data[at:at + 32], body, "sha256") == mac:
+                return data[at:at + 32], data[at + 32:at + 64]
+    return None
+
+
+def test_a_session_process_drops_the_ticket_keys_once_its_tickets_are_sent():
+    """Every session is forked with the ticket keys, with which it could read (or forge) the
+    resumption ticket of any other client: a fork-model session writes over them once its
+    handshake, and with it its own ticket, is done. The keys are found in the supervisor by the
+    ticket a client got, and then looked for in the session serving that client."""
+    d = root_dir()
+    try:
+        cert, key = root_only_credentials(d)
+        sess = os.path.join(d, "session.pem")
+        srv = Server("-u", "nobody", "-l", "127.0.0.1:0,tls", "--tls-cert", cert, "--tls-key", key)
+        client = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{srv.port}",
+                                   "-quiet", "-no_ign_eof", "-sess_out", sess], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            client.stdin.write(b"ticket\n")
+            client.stdin.flush()
+            check(client.stdout.readline() == b"ticket\n", "echo over TLS")
+            ticket = wait_until(lambda: os.path.exists(sess) and session_ticket(sess), 10,
+                                "the ticket, in the session s_client wrote")
+            session = int(re.search(r" pid=(\d+)", srv.wait_for(r"event=connect ")[0]).group(1))
+            check(session != srv.pid and is_nobody(session), f"the session process: {session}")
+            if scannable():
+                keys = ticket_keys(srv.pid, ticket)
+                check(keys is not None, "the supervisor holds the keys the ticket was made with")
+                check(not any(holds(session, k) for k in keys),
+                      "the session holds neither the ticket's HMAC key nor its AES key")
+        finally:
+            client.stdin.close()
+            client.wait(10)
+        check(srv.stop() == 0, "exit 0")
+    finally:
+        shutil.rmtree(d)
+
+
+READ_MEMORY = """
+import sys
+pid = sys.argv[1]
+try:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        lo = int(next(l for l in maps if " rw" in l).split("-")[0], 16)
+        mem.seek(lo)
+        print("read", len(mem.read(64)))
+except OSError as e:
+    print(type(e).__name__)
+"""
+
+
+def test_no_process_of_the_same_user_can_read_the_servers_memory():
+    """Without -u every process of the server runs as the user that started it (systemd's
+    DynamicUser= too), as a compromised session would: through /proc/PID/mem it could read the
+    supervisor's memory, and the private key and ticket keys in it. No process of the server is
+    dumpable (sandbox.c), so another process of that user is refused."""
+    d = tempfile.mkdtemp(prefix="mpecho-privsep-")
+    try:
+        os.chmod(d, 0o755)
+        cert, key = root_only_credentials(d)
+        os.chown(key, NOBODY.pw_uid, NOBODY.pw_gid)
+        nobody = ("setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}", "--clear-groups")
+        srv = Server("-l", "127.0.0.1:0,tls", "--tls-cert", cert, "--tls-key", key, prefix=nobody)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with connect(srv.port) as raw, ctx.wrap_socket(raw) as t:
+            t.sendall(b"mine")
+            check(t.recv(64) == b"mine", "echo over TLS")
+            session = int(re.search(r" pid=(\d+)", srv.wait_for(r"event=connect ")[0]).group(1))
+            check(is_nobody(srv.pid) and is_nobody(session), "the server runs as nobody, without -u")
+            for pid, who in ((srv.pid, "the supervisor"), (session, "the session")):
+                out = subprocess.run([*nobody, sys.executable, "-c", READ_MEMORY, str(pid)],
+                                     capture_output=True, text=True, timeout=10).stdout.strip()
+                # An ASan build stays dumpable: its leak check traces the process at exit.
+                check(out == "PermissionError" or (not scannable() and out.startswith("read")),
+                      f"{who}'s memory, read by another process of its user: {out}")
         check(srv.stop() == 0, "exit 0")
     finally:
         shutil.rmtree(d)
