@@ -10,6 +10,7 @@
 struct acl_shared {
 	unsigned seq;			/* odd while a publish is under way; never 0 once published */
 	size_t cap;			/* set at creation, read only by the publisher */
+	void *view;			/* the read-only mapping of this, for the children */
 	size_t n;
 	bool any_allow;
 	struct acl_rule rules[];
@@ -24,11 +25,20 @@ acl_shared_size(size_t cap)
 struct acl_shared *
 acl_shared_new(size_t cap)
 {
-	struct acl_shared *s = mem_shared(acl_shared_size(cap));
+	void *w = NULL, *view = mem_published(acl_shared_size(cap), &w);
+	struct acl_shared *s = w;
 
-	if (s != NULL)
-		s->cap = cap;
+	if (view == NULL)
+		return NULL;
+	s->cap = cap;
+	s->view = view;
 	return s;
+}
+
+const struct acl_shared *
+acl_shared_view(const struct acl_shared *s)
+{
+	return s->view;
 }
 
 int
@@ -51,8 +61,13 @@ acl_shared_publish(struct acl_shared *s, const struct acl *acl)
 void
 acl_shared_free(struct acl_shared *s)
 {
-	if (s != NULL)
-		mem_free(s, acl_shared_size(s->cap));
+	size_t len;
+
+	if (s == NULL)
+		return;
+	len = acl_shared_size(s->cap);
+	mem_free(s->view, len);
+	mem_free(s, len);
 }
 
 /* One try at copying the set published as seq: true if no publish overlapped it. */

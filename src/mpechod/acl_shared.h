@@ -15,8 +15,16 @@
 
 struct acl_shared;
 
-/* Room for cap rules, shared with every child forked later. NULL with errno. */
+/*
+ * Room for cap rules: the supervisor's, to publish into (its mapping is kept
+ * from children), and a read-only view of it that every child forked later
+ * inherits and cannot make writable (mem_published()): a compromised session
+ * or worker cannot change the rules the others admit by. NULL with errno.
+ */
 struct acl_shared *acl_shared_new(size_t cap);
+
+/* The read-only view: what the children read the rules from (take it before the fork: s is not theirs). */
+const struct acl_shared *acl_shared_view(const struct acl_shared *s);
 
 /* The set in force from now: 0, or -1 with errno E2BIG when it has more than cap rules. */
 int acl_shared_publish(struct acl_shared *s, const struct acl *acl);

@@ -2,9 +2,11 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void *
 mem_shared(size_t len)
@@ -29,6 +31,32 @@ mem_private(size_t len)
 		return NULL;
 	}
 	return p;
+}
+
+void *
+mem_published(size_t len, void **writer)
+{
+	int fd = memfd_create("mpechod-published", MFD_CLOEXEC | MFD_ALLOW_SEALING), saved;
+	void *w = MAP_FAILED, *r = MAP_FAILED;
+
+	if (fd < 0)
+		return NULL;
+	/* Sealed between the two mappings: the later one, read-only, can never be made writable. */
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED ||
+	    madvise(w, len, MADV_DONTFORK) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0 ||
+	    (r = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		saved = errno;
+		if (w != MAP_FAILED)
+			munmap(w, len);
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	close(fd);
+	*writer = w;
+	return r;
 }
 
 void

@@ -1,6 +1,7 @@
 /*
- * mem: the supervisor's two kinds of table memory, shared with its children or
- * kept from them; and the libraries its children never call, kept from them.
+ * mem: the supervisor's kinds of table memory: shared with its children, kept
+ * from them, or published to them (theirs to read only); and the libraries
+ * its children never call, kept from them.
  */
 #ifndef MPECHO_MEM_H
 #define MPECHO_MEM_H
@@ -28,7 +29,18 @@ void *mem_private(size_t len);
  */
 int mem_dontfork_library(const char *name);
 
-/* Release either kind; p may be NULL. */
+/*
+ * Zeroed memory the supervisor writes and its children may only read: the
+ * returned mapping is read-only, inherited by every child forked later, and
+ * cannot be made writable (mprotect() fails with EACCES): it maps a memfd
+ * sealed against writable mappings (F_SEAL_FUTURE_WRITE) before it was made.
+ * *writer is the supervisor's own, writable, mapping of the same pages, kept
+ * from children (MADV_DONTFORK). The memfd is closed: nothing else reaches
+ * the pages. NULL with errno.
+ */
+void *mem_published(size_t len, void **writer);
+
+/* Release any kind (each of mem_published()'s two mappings); p may be NULL. */
 void mem_free(void *p, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl_shared.h"
 #include "clock.h"
 #include "daemon.h"
 #include "listener.h"
@@ -320,7 +321,8 @@ supervisor_init(struct supervisor *sv, const struct config *cfg, struct supervis
 	if (sandbox_shield(getpid()) < 0)	/* from now on, no process of ours may signal this one */
 		return -1;
 	sv->menv = (struct model_env){ .cfg = cfg, .session = &sv->session, .child = &sv->child, .ls = sv->ls,
-	    .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm, .rules = sv->rules, .gate = sv->gate };
+	    .tab = &sv->tab, .ended = &sv->ended, .adm = &sv->adm, .rules = acl_shared_view(sv->rules),
+	    .gate = sv->gate };
 	return 0;
 }
 

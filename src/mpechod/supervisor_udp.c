@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "acl_shared.h"
 #include "clock.h"
 #include "end.h"
 #include "listener.h"
@@ -60,8 +61,8 @@ own_ports(const struct supervisor *sv, int *ports)
 int
 supervisor_udp_start(struct supervisor *sv)
 {
-	struct udp_job job = { .socks = sv->udp.socks, .rules = sv->rules, .rate = sv->cfg->udp_rate,
-	    .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
+	struct udp_job job = { .socks = sv->udp.socks, .rules = acl_shared_view(sv->rules),
+	    .rate = sv->cfg->udp_rate, .prefix6 = sv->cfg->source_prefix6, .supervisor = getpid() };
 	struct child_keep keep = { .ls = sv->udp.socks, .fd = -1, .line = true };
 	int *ports;
 	sigset_t mask;

@@ -463,3 +463,28 @@ def test_no_process_of_the_same_user_can_read_the_servers_memory():
         check(srv.stop() == 0, "exit 0")
     finally:
         shutil.rmtree(d)
+
+
+def published_mappings(pid):
+    """The permissions of each mapping of the memory the supervisor publishes (mem_published)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return [line.split()[1] for line in f if "memfd:mpechod-published" in line]
+
+
+def test_children_read_the_rules_in_force_but_cannot_write_them():
+    """The access rules every process admits by (the --rules file's, published again on SIGHUP)
+    are in memory the supervisor writes and its children may only read: a compromised session or
+    worker would otherwise let anyone in, for every process. A child has the read-only mapping
+    alone (that it cannot be made writable is the unit test's, test_acl_shared)."""
+    for model in ("fork", "prefork", "loop"):
+        srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0",
+                     "--deny", "192.0.2.0/24")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"rules") == b"rules", f"{model}: echo")
+            kids = [p for p, v in children(srv.pid).items() if v[0] != "Z" and ids(p, "Uid")[0] != 0]
+            check(sorted(published_mappings(srv.pid)) == ["r--s", "rw-s"],
+                  f"{model}: the supervisor writes the rules: {published_mappings(srv.pid)}")
+            check(len(kids) >= 2 and all(published_mappings(p) == ["r--s"] for p in kids),
+                  f"{model}: sessions, workers and the UDP process read them only: "
+                  f"{ {p: published_mappings(p) for p in kids} }")
+        check(srv.stop() == 0, f"{model}: exit 0")

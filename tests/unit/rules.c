@@ -2,9 +2,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -195,11 +197,31 @@ test_rules_read(void)
 	rmdir(dir);
 }
 
-/* A set published after a reader's fork reaches it; cap bounds what may be published. */
+/*
+ * In a child: the publisher's mapping is not there (msync() on it: ENOMEM),
+ * and the view cannot be made writable. 0, or the number of failed checks.
+ */
+static int
+acl_shared_out_of_reach(struct acl_shared *s, const struct acl_shared *ro)
+{
+	void *view = (void *)(uintptr_t)ro;
+	long page = sysconf(_SC_PAGESIZE);
+	int bad = 0;
+
+	bad += !(msync(s, (size_t)page, MS_ASYNC) < 0 && errno == ENOMEM);
+	bad += !(mprotect(view, (size_t)page, PROT_READ | PROT_WRITE) < 0 && errno == EACCES);
+	return bad;
+}
+
+/*
+ * A set published after a reader's fork reaches it; cap bounds what may be
+ * published; a child reads it from a view it cannot write.
+ */
 static void
 test_acl_shared(void)
 {
 	struct acl_shared *s = acl_shared_new(2);
+	const struct acl_shared *ro = s != NULL ? acl_shared_view(s) : NULL;
 	struct acl_view v = { .from = s };
 	struct acl a = { NULL, 0, false }, big = { NULL, 0, false };
 	struct acl_rule rule;
@@ -217,9 +239,11 @@ test_acl_shared(void)
 	fflush(stdout);
 	if ((pid = fork()) == 0) {
 		/* the child holds the old set until the parent publishes an empty one */
-		struct acl_view cv = { .from = s };
+		struct acl_view cv = { .from = ro };
 		int i;
 
+		if (acl_shared_out_of_reach(s, ro) != 0)
+			_exit(2);
 		for (i = 0; i < 5000 && !acl_permits(acl_view_get(&cv), &lab); i++)
 			usleep(1000);
 		_exit(acl_permits(acl_view_get(&cv), &lab) ? 0 : 1);
