@@ -17,9 +17,9 @@
 #define MPECHO_LOGLINE_H
 
 /*
- * In the supervisor, before its first child: make the line, when the log is a
- * file (nothing otherwise: syslog and stderr are not opened again). 0, or -1
- * with errno.
+ * In the supervisor, before its first child: make the line. Called when the
+ * log is a file and workers or a UDP process will need it (syslog and stderr
+ * are never opened again). 0, or -1 with errno.
  */
 int logline_open(void);
 
