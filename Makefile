@@ -165,6 +165,7 @@ FUZZ_agent = src/mpechod/agent_line.c
 FUZZ_upgrade = src/mpechod/upgrade_hello.c
 FUZZ_logjson = src/lib/log_json.c src/lib/log.c src/lib/log_syslog.c src/lib/log_quote.c src/lib/io.c
 FUZZ_number = src/lib/number.c
+FUZZ_sockopt = src/lib/sockopt.c src/lib/number.c src/lib/cli.c
 FUZZ_procstat = src/mpechod/procstat.c src/lib/io.c
 FUZZ_cidr = src/mpechod/acl.c src/lib/number.c
 FUZZ_rules = src/mpechod/rules.c src/mpechod/acl.c src/lib/number.c src/lib/io.c

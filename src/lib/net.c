@@ -209,7 +209,8 @@ net_port(const struct sockaddr *sa)
 }
 
 int
-net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport)
+net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport,
+    int (*prepare)(int fd, void *arg), void *arg)
 {
 	int fd, on = 1, saved;
 
@@ -221,6 +222,8 @@ net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, in
 		goto fail;
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+		goto fail;
+	if (prepare != NULL && prepare(fd, arg) < 0)
 		goto fail;
 	if (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0)
 		goto fail;

@@ -62,9 +62,11 @@ int net_port(const struct sockaddr *sa);
  * A listening, non-blocking, close-on-exec TCP socket bound to sa.
  * v6only: for an IPv6 socket, 1 = IPv6 only, 0 = dual-stack. reuseport: share the
  * address and port with other sockets that ask the same (SO_REUSEPORT).
- * Returns fd or -1 with errno.
+ * prepare, when not NULL, is called on the new socket before bind() (socket
+ * options) and fails it with -1 and errno. Returns fd or -1 with errno.
  */
-int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport);
+int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, int v6only, int reuseport,
+    int (*prepare)(int fd, void *arg), void *arg);
 
 /*
  * Connect to one address, waiting up to timeout_ms (-1: the kernel's own

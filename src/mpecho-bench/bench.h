@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "pace.h"
+#include "sockopt.h"
 #include "stats.h"
 #include "wire.h"
 
@@ -50,6 +51,7 @@ struct bench {
 	bool tls, insecure;		/* --tls: every connection does a full handshake; --insecure */
 	const char *ca;			/* --ca FILE, or NULL: the system's CAs */
 	SSL_CTX *tls_ctx;		/* made once from those, shared by the threads */
+	struct sockopts so;		/* -O: socket options, set on each socket before connect() */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };
@@ -118,7 +120,10 @@ uint64_t check_echo(const unsigned char *buf, uint64_t pos, size_t n);
 uint64_t check_chargen(const unsigned char *buf, uint64_t pos, size_t n);
 
 
-/* probe.c: one connection before the load: EXIT_OK, or EXIT_CONN_ERRORS with err (refused). */
+/*
+ * probe.c: one connection before the load: EXIT_OK, or EXIT_CONN_ERRORS with
+ * err (refused), or EXIT_NOT_RUN (a socket option of -O the system refused).
+ */
 int probe_target(const struct bench *b, char *err, size_t errlen);
 
 /* load.c: the load itself. */

@@ -37,6 +37,7 @@ void
 conn_open(struct thread *t, struct conn *c)
 {
 	const struct bench *b = t->b;
+	char why[160];
 	int on = 1;
 
 	if (load_phase() == PHASE_DRAIN || (t->ramp > 0 && t->opening >= t->ramp))
@@ -49,6 +50,11 @@ conn_open(struct thread *t, struct conn *c)
 		return;
 	}
 	setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (b->so.set != 0 && sockopt_apply(c->w.fd, &b->so, SOCKOPT_AT_CLIENT, why, sizeof(why)) < 0) {
+		t->err.connect++;	/* the probe's took them: this is no usual case */
+		conn_close(t, c, (int64_t)RETRY_MS * 1000000);
+		return;
+	}
 	if (b->sources > 0) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 

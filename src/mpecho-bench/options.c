@@ -75,6 +75,11 @@ static const char usage_text[] =
 "                       marked) and the latency distribution\n"
 "      --banner         the server sends a line first (mpechod --banner): each\n"
 "                       connection reads it before its echo is checked\n"
+"  -O, --sockopt LIST   socket options set on every socket before it connects\n"
+"                       (comma-separated; -O may be repeated): keepalive[=IDLE:\n"
+"                       INTVL:CNT], user-timeout=MS, rcvbuf=BYTES, sndbuf=BYTES,\n"
+"                       tos=N|DSCP, mark=N, device=IFNAME, freebind, transparent,\n"
+"                       fastopen, mss=BYTES (see mpecho-bench(1)); udp: the UDP ones\n"
 "      --tls            speak TLS; each connection does a full handshake (connrate:\n"
 "                       handshakes a second); the certificate is checked for HOST\n"
 "                       against the system's CAs, or --ca FILE; --insecure: no check\n"
@@ -95,7 +100,8 @@ static const char usage_text[] =
 "refusing the first connection or its handshake (checked before the load starts),\n"
 "or nothing back in the whole run (sink: nothing sent); 4 no load: the target's\n"
 "name does not resolve, the CA file cannot be loaded, the --html file cannot be\n"
-"written, no memory or threads.\n";
+"written, a socket option of -O the system refuses (device=nope), no memory or\n"
+"threads.\n";
 
 const struct option bench_long[] = {
 	{ "conns", required_argument, NULL, 'c' },
@@ -117,6 +123,7 @@ const struct option bench_long[] = {
 	{ "tls", no_argument, NULL, 'L' },
 	{ "ca", required_argument, NULL, 'C' },
 	{ "insecure", no_argument, NULL, 'k' },
+	{ "sockopt", required_argument, NULL, 'O' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -197,7 +204,7 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
     size_t errlen)
 {
 	const struct numeric *n;
-	char msg[128];
+	char msg[256];
 	double v = 0;
 	long w = 0;
 
@@ -220,6 +227,10 @@ options_apply(struct bench *b, int c, const char *arg, char **argv, bool *size_g
 	case 'L': b->tls = true; break;
 	case 'C': b->ca = arg; break;
 	case 'k': b->insecure = true; break;
+	case 'O':
+		if (sockopt_parse_list(arg, &b->so, msg, sizeof(msg)) < 0)
+			return cli_error(BENCH_USAGE, err, errlen, "-O: %s", msg);
+		break;
 	case 'h': return BENCH_HELP;
 	case 'V': return BENCH_VERSION;
 	default:
@@ -274,6 +285,7 @@ options_check(const struct bench *b, char *err, size_t errlen)
 {
 	struct timespec now;
 	const char *why;
+	char msg[256];
 
 	if ((why = cli_tls_check(b->tls, b->ca, b->insecure, bench_unix(b))) != NULL)
 		return cli_error(BENCH_USAGE, err, errlen, "%s", why);
@@ -284,6 +296,12 @@ options_check(const struct bench *b, char *err, size_t errlen)
 		return cli_error(BENCH_USAGE, err, errlen, "udp mode cannot go with %s", bench_unix(b) ?
 		    "a unix: socket" : b->tls ? "--tls" : b->banner ? "--banner" :
 		    b->sources > 0 ? "--sources" : "--ramp");
+	if (b->so.set != 0 && bench_unix(b))
+		return cli_error(BENCH_USAGE, err, errlen, "-O cannot take effect: a unix: socket takes no "
+		    "socket options");
+	if (sockopt_check(&b->so, b->mode == MODE_UDP ? SOCKOPT_AT_CLIENT_UDP : SOCKOPT_AT_CLIENT,
+	    msg, sizeof(msg)) < 0)
+		return cli_error(BENCH_USAGE, err, errlen, "-O: %s", msg);
 	if (b->rate > 0 && !(b->mode == MODE_CONNRATE || b->mode == MODE_PINGPONG || b->mode == MODE_UDP))
 		return cli_error(BENCH_USAGE, err, errlen, "--rate paces connrate, pingpong and udp, not %s",
 		    mode_names[b->mode]);
@@ -318,7 +336,7 @@ bench_parse(struct bench *b, int argc, char **argv, char *err, size_t errlen)
 	    .duration = 5, .warmup = 1 };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:qhV", bench_long, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:O:qhV", bench_long, NULL)) != -1)
 		if ((r = options_apply(b, c, optarg, argv, &size_given, err, errlen)) != BENCH_RUN)
 			return r;
 	if ((r = options_operands(b, argc - optind, argv + optind, size_given, err, errlen)) !=

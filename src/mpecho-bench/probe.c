@@ -13,6 +13,24 @@
 #include "mpecho.h"
 #include "tls.h"
 
+/*
+ * -O's options on the probe's socket: EXIT_OK, or EXIT_NOT_RUN (fd closed) with
+ * err. All but fastopen: its connect() would return before any SYN is sent.
+ */
+static int
+probe_sockopts(int fd, const struct bench *b, enum sockopt_place place, char *err, size_t errlen)
+{
+	struct sockopts so = b->so;
+	char why[160];
+
+	so.set &= ~(1u << SOCKOPT_FASTOPEN);
+	if (sockopt_apply(fd, &so, place, why, sizeof(why)) == 0)
+		return EXIT_OK;
+	close(fd);
+	return cli_error(EXIT_NOT_RUN, err, errlen, "cannot connect to %s port %s (-O %s)", b->host,
+	    b->port, why);
+}
+
 /* udp: one datagram must come back within --timeout. */
 static int
 probe_udp(const struct bench *b, char *err, size_t errlen)
@@ -23,6 +41,8 @@ probe_udp(const struct bench *b, char *err, size_t errlen)
 	char back[sizeof(hello)];
 
 	errno = 0;
+	if (fd >= 0 && probe_sockopts(fd, b, SOCKOPT_AT_CLIENT_UDP, err, errlen) != EXIT_OK)
+		return EXIT_NOT_RUN;
 	if (fd < 0 || connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0 ||
 	    send(fd, hello, sizeof(hello), 0) < 0 || poll(&pfd, 1, b->timeout_ms) != 1 ||
 	    recv(fd, back, sizeof(back), 0) != (ssize_t)sizeof(hello)) {
@@ -60,6 +80,8 @@ probe_target(const struct bench *b, char *err, size_t errlen)
 	if (fd < 0)
 		return cli_error(EXIT_CONN_ERRORS, err, errlen, "cannot make a socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (probe_sockopts(fd, b, SOCKOPT_AT_CLIENT, err, errlen) != EXIT_OK)
+		return EXIT_NOT_RUN;
 	if ((b->sources > 0 && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
 	    connect(fd, (const struct sockaddr *)&b->addr, b->addrlen) < 0) {
 		cli_error(0, err, errlen, "cannot connect to %s port %s: %s", b->host, b->port,

@@ -143,6 +143,7 @@ static int
 udp_open(struct thread *t, struct flow *fl)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	char why[160];
 	int i;
 
 	for (i = 0; i < t->nconns; i++)
@@ -152,7 +153,8 @@ udp_open(struct thread *t, struct flow *fl)
 		fl[i].base = (uint64_t)(t->first_id + (unsigned)i) * 7919u * 64u;
 		fl[i].fd = socket(t->b->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		ev.data.ptr = &fl[i];
-		if (fl[i].fd < 0 || connect(fl[i].fd, (const struct sockaddr *)&t->b->addr,
+		if (fl[i].fd < 0 || sockopt_apply(fl[i].fd, &t->b->so, SOCKOPT_AT_CLIENT_UDP, why,
+		    sizeof(why)) < 0 || connect(fl[i].fd, (const struct sockaddr *)&t->b->addr,
 		    t->b->addrlen) < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fl[i].fd, &ev) < 0)
 			return -1;
 	}

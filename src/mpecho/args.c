@@ -39,6 +39,11 @@ static const char usage_text[] =
 "                     read or sent for SECS (1-86400; default: wait for ever)\n"
 "  -z                 connect only, send nothing: the exit status says whether\n"
 "                     the port is open (0) or not (1)\n"
+"  -O, --sockopt LIST socket options, set before connecting (comma-separated;\n"
+"                     -O may be repeated): keepalive[=IDLE:INTVL:CNT],\n"
+"                     user-timeout=MS, rcvbuf=BYTES, sndbuf=BYTES, tos=N|DSCP,\n"
+"                     mark=N, device=IFNAME, freebind, transparent, fastopen,\n"
+"                     mss=BYTES (see mpecho(1)); with -u the UDP ones only\n"
 "      --banner       the server sends a line first (mpechod --banner): print it\n"
 "                     on standard error, apart from the echo\n"
 "      --tls          speak TLS (1.2 or 1.3): the server's certificate must be valid\n"
@@ -56,8 +61,8 @@ static const char usage_text[] =
 "Exit status: 0 done (on pipes: every byte sent came back; with -z: the port\n"
 "is open), 1 connection failed or broken (refused, unknown host, reset, timed\n"
 "out, closed by the server before the end of the input or with bytes missing, a\n"
-"TLS handshake or record that failed, -s not an address of this host, a\n"
-"standard descriptor closed; with -z: the port is not open), 2 usage error.\n";
+"TLS handshake or record that failed, -s not an address of this host, a socket\n"
+"option the system refused (-O device=nope), a standard descriptor closed; with -z: the port is not open), 2 usage error.\n";
 
 const struct option args_long[] = {
 	{ "banner", no_argument, NULL, 'b' },
@@ -65,6 +70,7 @@ const struct option args_long[] = {
 	{ "ca", required_argument, NULL, 'C' },
 	{ "insecure", no_argument, NULL, 'k' },
 	{ "udp", no_argument, NULL, 'u' },
+	{ "sockopt", required_argument, NULL, 'O' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -136,6 +142,17 @@ args_source(struct client_args *a, const char *text, char *err, size_t errlen)
 	return ARGS_RUN;
 }
 
+/* -O LIST: socket options, added to those of an earlier -O. */
+static enum args_result
+args_sockopts(struct client_args *a, const char *text, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (sockopt_parse_list(text, &a->so, why, sizeof(why)) < 0)
+		return cli_error(ARGS_USAGE, err, errlen, "-O: %s", why);
+	return ARGS_RUN;
+}
+
 /* One option getopt returned. */
 static enum args_result
 args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
@@ -154,6 +171,8 @@ args_apply(struct client_args *a, int c, char **argv, char *err, size_t errlen)
 		return args_source(a, optarg, err, errlen);
 	} else if (c == 'C') {
 		a->ca = optarg;
+	} else if (c == 'O') {
+		return args_sockopts(a, optarg, err, errlen);
 	} else if (c == 'w') {
 		if (number_parse(optarg, 1, 86400, &secs) < 0)
 			return cli_error(ARGS_USAGE, err, errlen, "invalid value '%s' for -w: expected "
@@ -215,6 +234,29 @@ args_check_source(struct client_args *a, char *err, size_t errlen)
 	return ARGS_RUN;
 }
 
+/*
+ * -O's options must take effect: none on a unix: socket, the UDP ones with -u;
+ * fastopen sends its SYN with the first bytes, and -z sends none.
+ */
+static enum args_result
+args_check_sockopts(const struct client_args *a, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!sockopt_any(&a->so))
+		return ARGS_RUN;
+	if (a->port == NULL)
+		return cli_error(ARGS_USAGE, err, errlen, "-O cannot take effect: a unix: socket takes no "
+		    "socket options");
+	if (a->zero && (a->so.set & (1u << SOCKOPT_FASTOPEN)))
+		return cli_error(ARGS_USAGE, err, errlen, "-O fastopen cannot take effect with -z: its SYN "
+		    "goes with the first bytes, and -z sends none");
+	if (sockopt_check(&a->so, a->udp ? SOCKOPT_AT_CLIENT_UDP : SOCKOPT_AT_CLIENT, why,
+	    sizeof(why)) < 0)
+		return cli_error(ARGS_USAGE, err, errlen, "-O: %s", why);
+	return ARGS_RUN;
+}
+
 /* What only the whole command line tells. */
 static enum args_result
 args_check(struct client_args *a, char *err, size_t errlen)
@@ -229,7 +271,8 @@ args_check(struct client_args *a, char *err, size_t errlen)
 	if (a->zero && (a->udp || a->banner))
 		return cli_error(ARGS_USAGE, err, errlen, "-z cannot go with %s: it connects and sends "
 		    "nothing", a->udp ? "-u" : "--banner");
-	return args_check_family(a, err, errlen);
+	return args_check_sockopts(a, err, errlen) != ARGS_RUN ? ARGS_USAGE :
+	    args_check_family(a, err, errlen);
 }
 
 enum args_result
@@ -241,7 +284,7 @@ args_parse(struct client_args *a, int argc, char **argv, char *err, size_t errle
 	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":46s:uvw:zhV", args_long, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":46O:s:uvw:zhV", args_long, NULL)) != -1)
 		if ((r = args_apply(a, c, argv, err, errlen)) != ARGS_RUN)
 			return r;
 	if ((r = args_target(a, argc - optind, argv + optind, err, errlen)) != ARGS_RUN ||

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <openssl/ssl.h>
 
+#include "sockopt.h"
 #include "wire.h"
 
 /* What the command line asks for (args.c). */
@@ -27,6 +28,7 @@ struct client_args {
 	bool tls, insecure;	/* --tls, --insecure */
 	bool udp;		/* -u */
 	const char *ca;		/* --ca FILE, or NULL */
+	struct sockopts so;	/* -O: socket options, set before connect() */
 };
 
 enum args_result { ARGS_RUN, ARGS_HELP, ARGS_VERSION, ARGS_USAGE, ARGS_FAIL };

@@ -36,6 +36,7 @@ datagram_connect(const struct client_args *a)
 	struct addrinfo *res, *ai;
 	int fd = -1, gai, err = 0;
 	bool source_failed = false;
+	char why[160] = "";
 
 	if ((gai = net_resolve(a->host, a->port, 0, a->family, &res)) != 0) {
 		log_warnx("cannot resolve '%s': %s", a->host,
@@ -45,7 +46,8 @@ datagram_connect(const struct client_args *a)
 	for (ai = res; ai != NULL && fd < 0 && !source_failed; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
 			err = errno;
-		} else if ((source_failed = client_bind_source(fd, a) < 0) ||
+		} else if ((source_failed = sockopt_apply(fd, &a->so, SOCKOPT_AT_CLIENT_UDP, why,
+		    sizeof(why)) < 0 || client_bind_source(fd, a) < 0) ||
 		    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			err = errno;
 			close(fd);
@@ -53,7 +55,9 @@ datagram_connect(const struct client_args *a)
 		}
 	}
 	freeaddrinfo(res);
-	if (source_failed)
+	if (source_failed && why[0] != '\0')
+		log_warnx("cannot reach %s port %s over UDP (-O %s)", a->host, a->port, why);
+	else if (source_failed)
 		client_source_error(a, err);
 	else if (fd < 0)
 		log_warnx("cannot reach %s port %s over UDP: %s", a->host, a->port, strerror(err));

@@ -52,14 +52,17 @@ client_source_error(const struct client_args *a, int err)
 struct dial {
 	const struct client_args *a;
 	int failed;		/* errno of the failed step, 0 if none */
+	char why[160];		/* "": -s failed; else the socket option refused, and why */
 };
 
+/* -O's socket options, then -s. */
 static int
 dial_prepare(int fd, void *arg)
 {
 	struct dial *d = arg;
 
-	if (client_bind_source(fd, d->a) < 0) {
+	if (sockopt_apply(fd, &d->a->so, SOCKOPT_AT_CLIENT, d->why, sizeof(d->why)) < 0 ||
+	    client_bind_source(fd, d->a) < 0) {
 		d->failed = errno;
 		return -1;
 	}
@@ -70,7 +73,7 @@ dial_prepare(int fd, void *arg)
 static int
 connect_host(const struct client_args *a)
 {
-	struct dial d = { .a = a };
+	struct dial d = { .a = a, .why = "" };
 	struct addrinfo *res, *ai;
 	char name[NET_ADDRSTRLEN] = "?";
 	int fd = -1, gai, err = 0;
@@ -91,7 +94,9 @@ connect_host(const struct client_args *a)
 		}
 	}
 	freeaddrinfo(res);
-	if (fd < 0 && d.failed != 0)
+	if (fd < 0 && d.why[0] != '\0')
+		log_warnx("cannot connect to %s (-O %s)", a->host, d.why);
+	else if (fd < 0 && d.failed != 0)
 		client_source_error(a, d.failed);
 	else if (fd < 0)
 		log_warnx("cannot connect to %s: %s", name, strerror(err));

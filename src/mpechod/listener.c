@@ -76,12 +76,16 @@ listener_spec_port(const struct listen_spec *range, int i, struct listen_spec *o
 	return 0;
 }
 
-/* The options after a listener's address: ",proxy", ",tls", ",deferred". 0, or -1 with err. */
+/*
+ * The options after a listener's address: ",proxy", ",tls", ",deferred" and
+ * the socket options (sockopt.h); udp: takes socket options only. 0, or -1 with err.
+ */
 static int
 listener_options(const char *opts, const char *text, struct listen_spec *out, char *err,
     size_t errlen)
 {
 	size_t n;
+	int rc;
 
 	while (*opts != '\0') {
 		n = strcspn(opts, ",");
@@ -89,16 +93,25 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 			snprintf(err, errlen, "empty option in listener '%s'", text);
 			return -1;
 		}
-		if (n == 5 && strncmp(opts, "proxy", 5) == 0) {
+		if ((rc = sockopt_parse(opts, n, &out->so, err, errlen)) < 0)
+			return -1;
+		if (rc == 1) {
+			;	/* a socket option */
+		} else if (out->udp) {
+			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': a udp: listener "
+			    "takes socket options only (rcvbuf, sndbuf, tos, mark, device, freebind, "
+			    "transparent)", (int)n, opts, text);
+			return -1;
+		} else if (n == 5 && strncmp(opts, "proxy", 5) == 0) {
 			out->proxy = true;
 		} else if (n == 3 && strncmp(opts, "tls", 3) == 0) {
 			out->tls = true;
 		} else if (n == 8 && strncmp(opts, "deferred", 8) == 0) {
 			out->deferred = true;
 		} else {
-			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy, tls "
-			    "or deferred",
-			    (int)n, opts, text);
+			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy, tls, "
+			    "deferred or a socket option (keepalive, user-timeout, rcvbuf, sndbuf, tos, "
+			    "mark, device, freebind, transparent, fastopen, mss)", (int)n, opts, text);
 			return -1;
 		}
 		opts += n + (opts[n] == ',');
@@ -132,17 +145,30 @@ listener_parse_unix(const char *text, struct listen_spec *out, char *err, size_t
 	return 0;
 }
 
-/* "udp:HOST:PORT", "udp:[IPv6]:PORT" or "udp::PORT", without options. 0, or -1 with err. */
+/* "udp:HOST:PORT", "udp:[IPv6]:PORT" or "udp::PORT", then socket options. 0, or -1 with err. */
 static int
 listener_parse_udp(const char *text, struct listen_spec *out, char *err, size_t errlen)
 {
-	if (strchr(text, ',') != NULL || net_split_hostport(text + 4, &out->host, &out->port) < 0) {
+	size_t alen = strcspn(text, ",");
+	char addr[512];
+
+	out->udp = true;
+	if (alen < sizeof(addr)) {
+		memcpy(addr, text + 4, alen - 4);
+		addr[alen - 4] = '\0';
+	}
+	if (alen >= sizeof(addr) || text[strlen(text) - 1] == ',' ||
+	    net_split_hostport(addr, &out->host, &out->port) < 0) {
 		snprintf(err, errlen, "invalid listen address '%s': expected udp:HOST:PORT, "
-		    "udp:[IPv6]:PORT or udp::PORT (no options)", text);
+		    "udp:[IPv6]:PORT or udp::PORT, then socket options (,rcvbuf=BYTES...)", text);
 		listener_spec_free(out);
 		return -1;
 	}
-	out->udp = true;
+	if (text[alen] == ',' && (listener_options(text + alen + 1, text, out, err, errlen) < 0 ||
+	    sockopt_check(&out->so, SOCKOPT_AT_UDP, err, errlen) < 0)) {
+		listener_spec_free(out);
+		return -1;
+	}
 	return listener_check_port(out, err, errlen);
 }
 

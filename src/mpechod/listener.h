@@ -15,6 +15,7 @@
 #include "net.h"
 #include "peer.h"
 #include "sockfile.h"
+#include "sockopt.h"
 
 /*
  * A ",deferred" listener hands over a client that has sent nothing after this
@@ -35,6 +36,7 @@ struct listen_spec {
 	bool deferred;		/* ",deferred": a connection is accepted once its first bytes are in */
 	bool udp;		/* "udp:HOST:PORT": datagrams, served by the UDP process (udp.c) */
 	int ports;		/* "HOST:FIRST-LAST": that many ports from port on; else 1 */
+	struct sockopts so;	/* ",keepalive", ",mark=7", ...: set before bind() (sockopt.h) */
 };
 
 /* The most ports one range may name. */
@@ -74,8 +76,9 @@ struct listeners {
 
 /*
  * Parse a -l value: "HOST:PORT", "[IPv6]:PORT", ":PORT" (every address) or
- * "unix:PATH" or "udp:HOST:PORT", then options after commas: "proxy", "tls"
- * (not for unix: or udp:). PORT may be a range, "FIRST-LAST" (1-65535, at
+ * "unix:PATH" or "udp:HOST:PORT", then options after commas: "proxy", "tls",
+ * "deferred" and socket options (sockopt.h), none for unix:, only those
+ * socket options that take effect on a UDP socket for udp:. PORT may be a range, "FIRST-LAST" (1-65535, at
  * most LISTENER_RANGE_MAX ports): port is then FIRST and ports their number.
  * 0, or -1 with a one-line message in err.
  */

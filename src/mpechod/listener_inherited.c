@@ -225,6 +225,10 @@ listener_inherited_match(const struct listeners *ls, bool udp, const struct list
 	if (inherited_match_specs(ls, udp, specs, n, match, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < ls->n; i++)
+		if (match[i] >= 0 && sockopt_check(&specs[match[i]].so, udp ? SOCKOPT_AT_UDP_TAKEN :
+		    SOCKOPT_AT_TAKEN, err, errlen) < 0)
+			return -1;	/* freebind on a socket bound already */
+	for (i = 0; i < ls->n; i++)
 		if (match[i] < 0) {
 			snprintf(err, errlen, "the socket handed over as %s (%s) is named by no -l: with -l "
 			    "given, each socket handed over needs one that says how to serve it",
@@ -252,12 +256,31 @@ listener_inherited_reuseport(const struct listeners *ls, char *err, size_t errle
 }
 
 int
+listener_inherited_sockopts(const struct listeners *ls, const struct listen_spec *specs,
+    const int *match, char *err, size_t errlen)
+{
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (match[i] >= 0 && sockopt_apply(ls->v[i].fd, &specs[match[i]].so, SOCKOPT_AT_TAKEN,
+		    why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "cannot give the socket handed over as %s (%s) its %s",
+			    ls->v[i].name, ls->v[i].label, why);
+			return -1;
+		}
+	return 0;
+}
+
+int
 listener_inherited_apply(struct listeners *ls, const struct listen_spec *specs, const int *match,
     const struct listen_params *lp, char *err, size_t errlen)
 {
 	struct listener *l;
 	size_t i;
 
+	if (listener_inherited_sockopts(ls, specs, match, err, errlen) < 0)
+		return -1;
 	for (i = 0; i < ls->n; i++) {
 		l = &ls->v[i];
 		if (match[i] >= 0) {

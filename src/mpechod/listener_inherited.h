@@ -47,8 +47,9 @@ struct listen_params;
  * index in specs of the -l that names ls->v[i] (its address resolved as it
  * would be bound; port 0 names any port), or -1. With no -l of that kind, every
  * socket is served as it is; with any, each -l must name a socket and each
- * socket be named by one -l, so that no ,proxy or ,tls is ever silently lost.
- * 0, or -1 with err naming the odd one (a usage error).
+ * socket be named by one -l, so that no ,proxy or ,tls is ever silently lost;
+ * and a -l's socket options must take effect on a socket bound already (no
+ * freebind). 0, or -1 with err naming the odd one (a usage error).
  */
 int listener_inherited_match(const struct listeners *ls, bool udp, const struct listen_spec *specs,
     size_t n, int *match, char *err, size_t errlen);
@@ -57,7 +58,16 @@ int listener_inherited_match(const struct listeners *ls, bool udp, const struct 
 int listener_inherited_reuseport(const struct listeners *ls, char *err, size_t errlen);
 
 /*
- * Give each taken socket the options of its -l (match[i], as found above) and
+ * Set the socket options of its -l (match[i]) on each taken socket, stream or
+ * udp: ("keepalive", "mark=7"; Linux copies them into each accepted socket).
+ * 0, or -1 with err naming the socket and the option refused.
+ */
+int listener_inherited_sockopts(const struct listeners *ls, const struct listen_spec *specs,
+    const int *match, char *err, size_t errlen);
+
+/*
+ * Give each taken socket the options of its -l (match[i], as found above: its
+ * socket options too) and
  * those of lp: backlog above 0 (listen() again), socket_mode (a unix: socket's
  * file). 0, or -1 with err.
  */

@@ -13,14 +13,37 @@
 #include "log.h"
 #include "net.h"
 
-/* Bind one address and record it under its real name (the port the kernel chose for port 0). */
+/* A listener's socket options, set before bind(); the one refused is named in why. */
+struct tcp_prepare {
+	const struct sockopts *so;
+	char why[160];
+};
+
+static int
+tcp_prepare(int fd, void *arg)
+{
+	struct tcp_prepare *p = arg;
+
+	return sockopt_apply(fd, p->so, SOCKOPT_AT_LISTENER, p->why, sizeof(p->why));
+}
+
+/*
+ * Bind one address with the spec's socket options and record it under its real
+ * name (the port the kernel chose for port 0).
+ */
 static int
 tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
-    const struct listen_params *lp, int v6only, char *err, size_t errlen)
+    const struct listen_params *lp, const struct sockopts *so, int v6only, char *err, size_t errlen)
 {
+	struct tcp_prepare prep = { .so = so, .why = "" };
 	char name[NET_ADDRSTRLEN];
-	int fd = net_listen(sa, len, lp->backlog, v6only, lp->reuseport);
+	int fd = net_listen(sa, len, lp->backlog, v6only, lp->reuseport, tcp_prepare, &prep);
 
+	if (fd < 0 && prep.why[0] != '\0') {
+		snprintf(err, errlen, "cannot listen on %s: %s", net_format(sa, name, sizeof(name)),
+		    prep.why);
+		return -1;
+	}
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
 		log_errtext(err, errlen, "cannot listen on %s", net_format(sa, name, sizeof(name)));
 		return -1;
@@ -30,17 +53,17 @@ tcp_bind(struct listeners *ls, const struct sockaddr *sa, socklen_t len,
 
 /* All addresses: one dual-stack IPv6 socket where the system has IPv6, else IPv4. */
 static int
-tcp_wildcard(struct listeners *ls, const char *port, const struct listen_params *lp, char *err,
-    size_t errlen)
+tcp_wildcard(struct listeners *ls, const struct listen_spec *spec, const struct listen_params *lp,
+    char *err, size_t errlen)
 {
 	struct addrinfo *ai;
 	int rc, gai;
 
-	if ((gai = listener_wildcard(port, &ai)) != 0) {
-		snprintf(err, errlen, "cannot listen on port %s: %s", port, gai_strerror(gai));
+	if ((gai = listener_wildcard(spec->port, &ai)) != 0) {
+		snprintf(err, errlen, "cannot listen on port %s: %s", spec->port, gai_strerror(gai));
 		return -1;
 	}
-	rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 0, err, errlen);
+	rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, &spec->so, 0, err, errlen);
 	freeaddrinfo(ai);
 	return rc;
 }
@@ -92,7 +115,7 @@ tcp_host(struct listeners *ls, const struct listen_spec *spec, const struct list
 			if (getsockname(ls->v[first].fd, (struct sockaddr *)&ss, &len) == 0)
 				tcp_set_port(ai->ai_addr, net_port((struct sockaddr *)&ss));
 		}
-		rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, 1, err, errlen);
+		rc = tcp_bind(ls, ai->ai_addr, ai->ai_addrlen, lp, &spec->so, 1, err, errlen);
 	}
 	freeaddrinfo(res);
 	return rc;
@@ -103,7 +126,7 @@ listener_tcp_open(struct listeners *ls, const struct listen_spec *spec,
     const struct listen_params *lp, char *err, size_t errlen)
 {
 	if (spec->host == NULL)
-		return tcp_wildcard(ls, spec->port, lp, err, errlen);
+		return tcp_wildcard(ls, spec, lp, err, errlen);
 	return tcp_host(ls, spec, lp, err, errlen);
 }
 
@@ -139,7 +162,8 @@ listener_tcp_one(const char *option, const char *addr, int backlog, char *err, s
 	else if (gai != 0)
 		snprintf(err, errlen, "cannot resolve '%s': %s", host != NULL ? host : "::",
 		    gai_strerror(gai));
-	else if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, host != NULL, 0)) < 0)
+	else if ((fd = net_listen(ai->ai_addr, ai->ai_addrlen, backlog, host != NULL, 0, NULL,
+	    NULL)) < 0)
 		log_errtext(err, errlen, "cannot listen on %s for %s",
 		    net_format(ai->ai_addr, name, sizeof(name)), option);
 	if (gai == 0)

@@ -25,9 +25,13 @@ dgram_pktinfo(int fd, int family)
 	return family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) : 0;
 }
 
-/* One socket bound to sa, told each datagram's destination. The fd, or -1 with errno. */
+/*
+ * One socket bound to sa with spec's socket options, told each datagram's
+ * destination. The fd, or -1 with errno (and the option refused in why).
+ */
 static int
-dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
+dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport, const struct sockopts *so,
+    char *why, size_t whylen)
 {
 	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, off = 0;
 	int saved;
@@ -35,6 +39,7 @@ dgram_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
 	if (fd < 0)
 		return -1;
 	if (dgram_pktinfo(fd, sa->sa_family) < 0 ||
+	    sockopt_apply(fd, so, SOCKOPT_AT_UDP, why, whylen) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0) ||
 	    (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, IN6_IS_ADDR_UNSPECIFIED(
@@ -53,7 +58,7 @@ static int
 dgram_open_one(struct listeners *ls, const struct listen_spec *spec, bool reuseport, char *err,
     size_t errlen)
 {
-	char name[NET_ADDRSTRLEN];
+	char name[NET_ADDRSTRLEN], why[160] = "";
 	struct addrinfo *ai;
 	int gai, fd;
 
@@ -64,7 +69,13 @@ dgram_open_one(struct listeners *ls, const struct listen_spec *spec, bool reusep
 		    spec->host : "", spec->port, gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
-	fd = dgram_socket(ai->ai_addr, ai->ai_addrlen, reuseport);
+	fd = dgram_socket(ai->ai_addr, ai->ai_addrlen, reuseport, &spec->so, why, sizeof(why));
+	if (fd < 0 && why[0] != '\0') {
+		snprintf(err, errlen, "cannot listen on udp:%s: %s",
+		    net_format(ai->ai_addr, name, sizeof(name)), why);
+		freeaddrinfo(ai);
+		return -1;
+	}
 	if (fd < 0 || listeners_append(ls, fd) < 0) {
 		log_errtext(err, errlen, "cannot listen on udp:%s",
 		    net_format(ai->ai_addr, name, sizeof(name)));

@@ -267,6 +267,9 @@ main_taken(const struct config *cfg, struct supervisor_env *env, bool with_udp)
 	    err, sizeof(err)) < 0 || (cfg->reuseport && listener_inherited_reuseport(env->udp, err,
 	    sizeof(err)) < 0)))
 		goto out;
+	rc = EXIT_FAIL;
+	if (with_udp && listener_inherited_sockopts(env->udp, cfg->listens, match, err, sizeof(err)) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc != 0)

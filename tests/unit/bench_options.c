@@ -56,6 +56,12 @@ static const struct bench_case cases[] = {
 	{ "--ca", { "--tls", "--ca", "/c", "--insecure", "connrate" }, "--ca and --insecure exclude each other" },
 	{ "--insecure", { "--tls", "--insecure", "connrate" }, NULL },
 	{ "--insecure", { "--insecure", "connrate" }, "--insecure is for TLS: add --tls" },
+	{ "--sockopt", { "-O", "keepalive,user-timeout=3000", "-O", "fastopen", "connrate" }, NULL },
+	{ "--sockopt", { "-O", "rcvbuf=65536,mark=1", "udp" }, NULL },
+	{ "--sockopt", { "-O", "mss=500", "udp" }, "-O: socket option mss=500 cannot take effect on a "
+	    "UDP client socket: it is a TCP option" },
+	{ "--sockopt", { "-O", "mark=1", "hold", "unix:/x" }, "-O cannot take effect: a unix: socket" },
+	{ "--sockopt", { "-O", "tos=9000", "hold" }, "-O: invalid socket option 'tos=9000'" },
 	{ "--help", { "-h" }, NULL },
 	{ "--version", { "-V" }, NULL },
 	{ "MODE", { "connrate", "no.such.host.invalid", "7" }, NULL },	/* no lookup while parsing */

@@ -51,6 +51,16 @@ static const struct args_case cases[] = {
 	{ "--udp", { "-u" }, NULL },
 	{ "--udp", { "-u", "unix:/x" }, "-u cannot go with a unix: socket" },
 	{ "--udp", { "-u", "--tls" }, "-u cannot go with --tls" },
+	{ "--sockopt", { "-O", "keepalive=5:2:3,mark=7", "-O", "fastopen", "localhost:7" }, NULL },
+	{ "--sockopt", { "-u", "-O", "rcvbuf=65536,tos=ef", "localhost:7" }, NULL },
+	{ "--sockopt", { "-O", "mark=7", "-O", "mark=8" }, "-O: socket option mark is given twice" },
+	{ "--sockopt", { "-O", "nodelay" }, "-O: unknown socket option 'nodelay'" },
+	{ "--sockopt", { "-O", "mark=7", "unix:/x" }, "-O cannot take effect: a unix: socket takes no "
+	    "socket options" },
+	{ "--sockopt", { "-u", "-O", "keepalive" }, "-O: socket option keepalive cannot take effect "
+	    "on a UDP client socket: it is a TCP option" },
+	{ "--sockopt", { "-O", "fastopen=5" }, "QLEN is a listener's queue" },
+	{ "--sockopt", { "-z", "-O", "fastopen" }, "-O fastopen cannot take effect with -z" },
 	{ "--help", { "-h" }, NULL },
 	{ "--version", { "-V" }, NULL },
 	{ NULL, { NULL }, NULL }

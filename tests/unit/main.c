@@ -33,6 +33,7 @@ main(void)
 	unit_inetd();
 	unit_procstat();
 	unit_rules();
+	unit_sockopt();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

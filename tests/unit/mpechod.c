@@ -569,7 +569,7 @@ test_listener_parse(void)
 	listener_spec_free(&spec);
 	CHECK(listener_parse(":7,tls", &spec, err, sizeof(err)) == 0 && !spec.deferred);
 	listener_spec_free(&spec);
-	CHECK(spec_fails(":7,defer", "expected proxy, tls or deferred"));
+	CHECK(spec_fails(":7,defer", "expected proxy, tls, deferred or a socket option"));
 	CHECK(spec_fails("unix:/x.sock,deferred", "no options"));
 	CHECK(spec_fails("127.0.0.1:8443,,tls", "empty option"));
 	CHECK(listener_parse("udp:127.0.0.1:7", &spec, err, sizeof(err)) == 0 && spec.udp &&
@@ -580,7 +580,7 @@ test_listener_parse(void)
 	listener_spec_free(&spec);
 	CHECK(listener_parse("udp::7007", &spec, err, sizeof(err)) == 0 && spec.udp && spec.host == NULL);
 	listener_spec_free(&spec);
-	CHECK(spec_fails("udp:127.0.0.1:7,proxy", "no options"));
+	CHECK(spec_fails("udp:127.0.0.1:7,proxy", "a udp: listener takes socket options only"));
 	CHECK(spec_fails("udp:", "udp:HOST:PORT"));
 	CHECK(spec_fails("udp:127.0.0.1:65536", "'65536'"));
 	CHECK(udp_port_reflects(19) && udp_port_reflects(7) && udp_port_reflects(53) &&

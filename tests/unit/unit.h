@@ -23,5 +23,6 @@ void unit_upgrade(void);	/* upgrade.c */
 void unit_inetd(void);		/* inetd.c */
 void unit_procstat(void);	/* procstat.c */
 void unit_rules(void);		/* rules.c */
+void unit_sockopt(void);	/* sockopt.c */
 
 #endif
