@@ -25,6 +25,7 @@ enum sockopt_value {
 #define AT(p)	(1u << (p))
 #define TCP_ALL	(AT(SOCKOPT_AT_LISTENER) | AT(SOCKOPT_AT_TAKEN) | AT(SOCKOPT_AT_CLIENT))
 #define ALL	(TCP_ALL | AT(SOCKOPT_AT_UDP) | AT(SOCKOPT_AT_UDP_TAKEN) | AT(SOCKOPT_AT_CLIENT_UDP))
+#define CONN	AT(SOCKOPT_AT_ACCEPTED)	/* acts on a connection too */
 #define UNBOUND	(AT(SOCKOPT_AT_LISTENER) | AT(SOCKOPT_AT_UDP) | AT(SOCKOPT_AT_CLIENT) | \
 		 AT(SOCKOPT_AT_CLIENT_UDP))
 
@@ -40,12 +41,12 @@ struct sockopt_def {
 
 /* In enum sockopt_id's order. */
 static const struct sockopt_def defs[SOCKOPT_COUNT] = {
-	{ "keepalive", VALUE_KEEPALIVE, 1, 32767, TCP_ALL, TCP_ONLY },
-	{ "user-timeout", VALUE_NUMBER, 1, 2147483647, TCP_ALL, TCP_ONLY },
-	{ "rcvbuf", VALUE_NUMBER, 1, 1073741823, ALL, "" },
-	{ "sndbuf", VALUE_NUMBER, 1, 1073741823, ALL, "" },
-	{ "tos", VALUE_TOS, 0, 255, ALL, "" },
-	{ "mark", VALUE_NUMBER, 0, 4294967295L, ALL, "" },
+	{ "keepalive", VALUE_KEEPALIVE, 1, 32767, TCP_ALL | CONN, TCP_ONLY },
+	{ "user-timeout", VALUE_NUMBER, 1, 2147483647, TCP_ALL | CONN, TCP_ONLY },
+	{ "rcvbuf", VALUE_NUMBER, 1, 1073741823, ALL | CONN, "" },
+	{ "sndbuf", VALUE_NUMBER, 1, 1073741823, ALL | CONN, "" },
+	{ "tos", VALUE_TOS, 0, 255, ALL | CONN, "" },
+	{ "mark", VALUE_NUMBER, 0, 4294967295L, ALL | CONN, "" },
 	{ "device", VALUE_DEVICE, 0, 0, ALL, "" },
 	{ "freebind", VALUE_NONE, 0, 0, UNBOUND, "it lets bind() take an address not (yet) on this "
 	    "host, and this socket is bound already" },
@@ -56,7 +57,7 @@ static const struct sockopt_def defs[SOCKOPT_COUNT] = {
 
 static const char *const place_names[] = {
 	"a TCP listener", "a TCP socket handed over", "a udp: listener", "a UDP socket handed over",
-	"a TCP connection", "a UDP client socket"
+	"a TCP connection", "a UDP client socket", "an accepted connection"
 };
 
 /* DSCP names (RFC 2474, 2597, 3246, 8622): the DSCP, a byte's upper six bits. */
@@ -282,7 +283,8 @@ sockopt_apply(int fd, const struct sockopts *so, enum sockopt_place place, char 
 	int id, saved;
 
 	for (id = 0; id < SOCKOPT_COUNT; id++)
-		if ((so->set & (1u << id)) && sockopt_set(fd, so, id, place) < 0) {
+		if ((so->set & (1u << id)) && (place != SOCKOPT_AT_ACCEPTED || (defs[id].places & CONN)) &&
+		    sockopt_set(fd, so, id, place) < 0) {
 			saved = errno;
 			snprintf(err, errlen, "%s: %s", sockopt_text(so, id, text, sizeof(text)),
 			    strerror(saved));

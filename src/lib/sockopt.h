@@ -4,7 +4,9 @@
  * and the clients' -O OPT,OPT. Parsed here, checked against where they are
  * asked for (a TCP or udp: listener, a client), and set on a socket before its
  * bind()/listen()/connect(). Linux copies every one of them from a listener
- * into each socket accept() returns, so a listener's are set once.
+ * into each socket accept() returns, so a listener's are set once; but a
+ * connection already queued when they are set (on a socket handed over) has
+ * none, so there they are set again on each (SOCKOPT_AT_ACCEPTED).
  */
 #ifndef MPECHO_SOCKOPT_H
 #define MPECHO_SOCKOPT_H
@@ -34,7 +36,8 @@ enum sockopt_place {
 	SOCKOPT_AT_UDP,		/* a udp: listener bound here */
 	SOCKOPT_AT_UDP_TAKEN,	/* a udp: listener handed over */
 	SOCKOPT_AT_CLIENT,	/* a TCP client's socket, before connect() */
-	SOCKOPT_AT_CLIENT_UDP	/* a UDP client's socket */
+	SOCKOPT_AT_CLIENT_UDP,	/* a UDP client's socket */
+	SOCKOPT_AT_ACCEPTED	/* a connection accept() returned: those that still act, set again */
 };
 
 /* A bare "fastopen" on a listener: this many connections may wait in the TFO queue. */
@@ -74,7 +77,8 @@ int sockopt_check(const struct sockopts *so, enum sockopt_place place, char *err
 
 /*
  * Set so's options on fd, an IPv4 or IPv6 socket not yet bound or connected
- * (or handed over, at SOCKOPT_AT_*TAKEN). 0, or -1 with errno and "OPT:
+ * (or handed over, at SOCKOPT_AT_*TAKEN; or accepted: then only those that
+ * still act on a connection). 0, or -1 with errno and "OPT:
  * reason" in err, OPT as it was given ("device=nope: No such device").
  */
 int sockopt_apply(int fd, const struct sockopts *so, enum sockopt_place place, char *err,

@@ -243,6 +243,7 @@ listeners_append(struct listeners *ls, int fd)
 	v[ls->n].fd = fd;
 	v[ls->n].label[0] = '\0';
 	v[ls->n].proxy = v[ls->n].tls = v[ls->n].deferred = v[ls->n].file.set = false;
+	v[ls->n].so = (struct sockopts){ .set = 0 };
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		net_format((struct sockaddr *)&ss, v[ls->n].name, sizeof(v[ls->n].name));
 	else
@@ -392,9 +393,15 @@ listener_accept(const struct listener *l, struct peer *p)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	char why[160];
 
 	if (fd < 0)
 		return -1;
+	if (l->so.set != 0 && sockopt_apply(fd, &l->so, SOCKOPT_AT_ACCEPTED, why, sizeof(why)) < 0) {
+		close(fd);	/* the listener took them: not this one's to refuse */
+		errno = ECONNABORTED;
+		return -1;
+	}
 	if (listener_peer_of(fd, (struct sockaddr *)&ss, p) < 0) {
 		close(fd);	/* neither IP nor local: nothing to serve */
 		errno = ECONNABORTED;

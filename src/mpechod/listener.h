@@ -66,6 +66,7 @@ struct listener {
 	bool tls;			/* then a TLS handshake */
 	bool deferred;			/* handed over once the client has sent something (LISTENER_DEFER_SECS) */
 	bool local;			/* a Unix-domain socket: TCP options do not apply */
+	struct sockopts so;		/* handed over: set again on each connection (sockopt.h) */
 	struct sockfile file;		/* a socket file this server made or took over: removed when done */
 };
 

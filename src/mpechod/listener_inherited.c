@@ -256,19 +256,23 @@ listener_inherited_reuseport(const struct listeners *ls, char *err, size_t errle
 }
 
 int
-listener_inherited_sockopts(const struct listeners *ls, const struct listen_spec *specs,
+listener_inherited_sockopts(struct listeners *ls, const struct listen_spec *specs,
     const int *match, char *err, size_t errlen)
 {
 	char why[160];
 	size_t i;
 
-	for (i = 0; i < ls->n; i++)
-		if (match[i] >= 0 && sockopt_apply(ls->v[i].fd, &specs[match[i]].so, SOCKOPT_AT_TAKEN,
-		    why, sizeof(why)) < 0) {
+	for (i = 0; i < ls->n; i++) {
+		if (match[i] < 0)
+			continue;
+		if (sockopt_apply(ls->v[i].fd, &specs[match[i]].so, SOCKOPT_AT_TAKEN, why,
+		    sizeof(why)) < 0) {
 			snprintf(err, errlen, "cannot give the socket handed over as %s (%s) its %s",
 			    ls->v[i].name, ls->v[i].label, why);
 			return -1;
 		}
+		ls->v[i].so = specs[match[i]].so;	/* for connections queued before now */
+	}
 	return 0;
 }
 

@@ -59,10 +59,11 @@ int listener_inherited_reuseport(const struct listeners *ls, char *err, size_t e
 
 /*
  * Set the socket options of its -l (match[i]) on each taken socket, stream or
- * udp: ("keepalive", "mark=7"; Linux copies them into each accepted socket).
+ * udp: ("keepalive", "mark=7"); kept in the listener, to be set again on each
+ * connection accepted: one queued before now has none of them.
  * 0, or -1 with err naming the socket and the option refused.
  */
-int listener_inherited_sockopts(const struct listeners *ls, const struct listen_spec *specs,
+int listener_inherited_sockopts(struct listeners *ls, const struct listen_spec *specs,
     const int *match, char *err, size_t errlen);
 
 /*

@@ -51,6 +51,6 @@ def test_services_that_speak_first_refuse_a_deferred_listener():
         check(rc == 2 and f"a ,deferred listener waits for the client to speak first, and {who} "
               "speaks first" in err and err.count("\n") == 1, f"{who}: {rc} {err!r}")
     rc, err = run_server_once("-l", "127.0.0.1:0,defer")
-    check(rc == 2 and "unknown option 'defer'" in err and "expected proxy, tls or deferred" in err, err)
+    check(rc == 2 and "unknown option 'defer'" in err and "expected proxy, tls, deferred or a socket option" in err, err)
     rc, err = run_server_once("-l", "udp:127.0.0.1:0,deferred")
-    check(rc == 2 and "(no options)" in err, err)
+    check(rc == 2 and "a udp: listener takes socket options only" in err, err)

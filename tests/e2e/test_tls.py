@@ -421,7 +421,7 @@ def test_tls_usage_errors_and_bad_files():
             (["-l", "127.0.0.1:0", "--tls-key", k], 2, "--tls-key needs --tls-cert too"),
             (["-l", "127.0.0.1:0", "--tls-cert", c, "--tls-key", k], 2, "none has it"),
             (["-l", "127.0.0.1:0,tsl"], 2, "unknown option 'tsl' for listener '127.0.0.1:0,tsl': "
-                                           "expected proxy, tls or deferred"),
+                                           "expected proxy, tls, deferred or a socket option"),
             (["-l", "127.0.0.1:0,tls", "--tls-cert", "/nonexistent.pem", "--tls-key", k], 1,
              "cannot load the certificate /nonexistent.pem: "),
             (["-l", "127.0.0.1:0,tls", "--tls-cert", c, "--tls-key", c], 1, "cannot load the key "),

@@ -144,7 +144,7 @@ def test_the_udp_process_is_restarted_runs_as_the_user_and_stops_with_the_server
 def test_udp_usage_errors():
     for args, status, msg in (
             (["-l", "udp:127.0.0.1"], 2, "expected udp:HOST:PORT"),
-            (["-l", "udp:127.0.0.1:7,tls"], 2, "no options"),
+            (["-l", "udp:127.0.0.1:7,tls"], 2, "a udp: listener takes socket options only"),
             (["-l", "udp:127.0.0.1:99999"], 2, "invalid port '99999'"),
             (["-l", "127.0.0.1:0", "--udp-rate", "5"], 2,
              "--udp-rate cannot take effect: it needs a udp: listener"),

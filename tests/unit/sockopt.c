@@ -150,6 +150,9 @@ test_sockopt_apply(void)
 	    get_int(fd6, IPPROTO_IP, IP_TOS) == 0x88);	/* dual-stack: both */
 	CHECK(parses("fastopen", &so) && sockopt_apply(fd6, &so, SOCKOPT_AT_CLIENT, err, sizeof(err)) == 0 &&
 	    get_int(fd6, IPPROTO_TCP, TCP_FASTOPEN_CONNECT) == 1);
+	CHECK(parses("freebind,mark=3", &so) && sockopt_apply(fd6, &so, SOCKOPT_AT_ACCEPTED, err,
+	    sizeof(err)) == 0 && get_int(fd6, SOL_SOCKET, SO_MARK) == 3 &&
+	    get_int(fd6, IPPROTO_IP, IP_FREEBIND) == 0);	/* accepted: only what acts on a connection */
 	CHECK(parses("mark=7,device=no-such-dev0", &so) &&
 	    sockopt_apply(fd, &so, SOCKOPT_AT_CLIENT, err, sizeof(err)) < 0 &&
 	    strncmp(err, "device=no-such-dev0: ", 21) == 0);
