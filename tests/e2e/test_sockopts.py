@@ -57,10 +57,9 @@ def keepalive_seconds(line):
     return float(m.group(1)) * {"ms": 0.001, "sec": 1, "min": 60, "h": 3600, None: 1}[m.group(2)]
 
 
-def counted(ns, table_chain, rule):
-    """Packets counted by the iptables rule (its match text) in ns."""
-    table, chain = table_chain
-    out = sh(ns, f"iptables -t {table} -L {chain} -v -x -n")
+def counted(ns, rule, tool="iptables"):
+    """Packets counted by the rule in OUTPUT (its match text) in ns."""
+    out = sh(ns, f"{tool} -L OUTPUT -v -x -n")
     for line in out.splitlines():
         if rule in line:
             return int(line.split()[0])
@@ -94,10 +93,26 @@ def test_listener_options_are_on_every_accepted_socket_and_on_the_wire():
                   int(re.search(r" mss:(\d+)", ours).group(1)) > 1000, f"no options, none: {theirs}")
         proc.kill()
         proc.wait(10)
-    check(counted(ns, ("filter", "OUTPUT"), "mark match 0x7") > 0, "mark=7: the packets carry it")
-    check(counted(ns, ("filter", "OUTPUT"), "DSCP match 0x2e") > 0, "tos=ef: the packets carry DSCP 46")
+    check(counted(ns, "mark match 0x7") > 0, "mark=7: the packets carry it")
+    check(counted(ns, "DSCP match 0x2e") > 0, "tos=ef: the packets carry DSCP 46")
     check(srv.stop() == 0, "exit 0")
 
+
+
+def test_tos_on_ipv6_is_the_traffic_class_and_both_on_the_dual_stack_socket():
+    srv, ns = ns_server("-l", "[::1]:9,tos=af41", "-l", ":10,tos=cs1", setup=(
+        "ip6tables -A OUTPUT -p tcp --sport 9 -m dscp --dscp 0x22",
+        "ip6tables -A OUTPUT -p tcp --sport 10 -m dscp --dscp 0x08",
+        "iptables -A OUTPUT -p tcp --sport 10 -m dscp --dscp 0x08"))
+    for host, port in (("::1", 9), ("::1", 10), ("127.0.0.1", 10)):
+        proc, _ = hold(ns, host, port)
+        proc.kill()
+        proc.wait(10)
+    for tool, rule, what in (("ip6tables", "DSCP match 0x22", "[::1]:9,tos=af41: IPV6_TCLASS"),
+                             ("ip6tables", "DSCP match 0x08", ":10,tos=cs1 over IPv6"),
+                             ("iptables", "DSCP match 0x08", ":10,tos=cs1 over IPv4 (dual-stack)")):
+        check(counted(ns, rule, tool) > 0, f"{what}: the packets carry it")
+    check(srv.stop() == 0, "exit 0")
 
 def test_keepalive_and_user_timeout_drop_a_peer_that_vanished():
     srv, ns = ns_server("-l", "127.0.0.1:7,keepalive=1:1:2", "-l", "127.0.0.1:8,user-timeout=1500")
@@ -202,8 +217,8 @@ def test_a_udp_listener_takes_the_udp_ones():
     check(out.returncode == 0 and out.stdout == b"hello\n", f"the datagram is echoed ({out})")
     line = " ".join(sh(ns, "ss -uamenH 'sport = :7'").split())
     check("rb60000," in line and "fwmark:0x5" in line, f"rcvbuf=30000 and mark=5 on the socket: {line}")
-    check(counted(ns, ("filter", "OUTPUT"), "mark match 0x5") > 0 and
-          counted(ns, ("filter", "OUTPUT"), "DSCP match 0x08") > 0, "the echo carries mark 5 and cs1")
+    check(counted(ns, "mark match 0x5") > 0 and
+          counted(ns, "DSCP match 0x08") > 0, "the echo carries mark 5 and cs1")
     check(srv.stop() == 0, "exit 0")
 
 
@@ -225,14 +240,14 @@ def test_the_clients_set_them_on_their_own_sockets():
           f"mpecho -O keepalive=5:2:3,rcvbuf=30000,mark=9: on its socket: {line}")
     proc.stdin.close()
     check(proc.wait(10) == 0, "mpecho exits 0")
-    check(counted(ns, ("filter", "OUTPUT"), "mark match 0x9") > 0 and
-          counted(ns, ("filter", "OUTPUT"), "DSCP match 0x0a") > 0, "its packets carry mark 9 and af11")
+    check(counted(ns, "mark match 0x9") > 0 and
+          counted(ns, "DSCP match 0x0a") > 0, "its packets carry mark 9 and af11")
     run = subprocess.run([*ns, binary("mpecho-bench"), "-q", "-O", "mark=11", "-d", "0.5", "-w", "0",
                           "-c", "2", "pingpong", "127.0.0.1", "7"], capture_output=True, timeout=60)
-    check(run.returncode == 0 and counted(ns, ("filter", "OUTPUT"), "mark match 0xb") > 0,
+    check(run.returncode == 0 and counted(ns, "mark match 0xb") > 0,
           f"mpecho-bench -O mark=11: its packets carry it ({run.returncode}, {run.stderr!r})")
     out = client(ns, "-u", "-O", "mark=12", "-w", "5", "127.0.0.1:7")
-    check(out.returncode == 0 and counted(ns, ("filter", "OUTPUT"), "mark match 0xc") > 0,
+    check(out.returncode == 0 and counted(ns, "mark match 0xc") > 0,
           f"mpecho -u -O mark=12: its datagrams carry it ({out})")
     check(srv.stop() == 0, "exit 0")
 
@@ -244,6 +259,9 @@ def test_a_socket_handed_over_gets_the_options_of_its_l():
                      prefix=("systemd-socket-activate", "-l", f"127.0.0.1:{p}"))
         first = connect_when_up(p)
         srv.wait_for(r"event=ready")
+        listening = " ".join(subprocess.run(["ss", "-ltenH", f"sport = :{p}"], capture_output=True,
+                                            text=True, check=True).stdout.split())
+        check("fwmark:0x7 " in listening, f"mark=7 is set on the socket handed over: {listening}")
         first.sendall(b"x")
         check(first.recv(1) == b"x", "served")
         line = ss((), p, first.getsockname()[1])
