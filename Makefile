@@ -176,8 +176,9 @@ FUZZ_address = src/mpechod/listener.c src/mpechod/listener_tcp.c src/mpechod/lis
                $(LIB_SRCS)
 FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c src/lib/io.c
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
-FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c src/lib/number.c
-FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c
+FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c src/lib/number.c \
+               src/lib/sockopt.c
+FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c src/lib/sockopt.c
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench -iquote src/mpecho \
