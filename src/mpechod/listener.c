@@ -123,10 +123,16 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 static int
 listener_parse_unix(const char *text, struct listen_spec *out, char *err, size_t errlen)
 {
-	const char *path = text + 5;
+	const char *path = text + 5, *opt = strchr(path, ',');
+	struct sockopts so = { .set = 0 };
 	char cwd[4096];
 
-	if (path[0] == '\0' || strchr(path, ',') != NULL) {
+	if (opt != NULL && sockopt_parse(opt + 1, strcspn(opt + 1, ","), &so, cwd, sizeof(cwd)) == 1) {
+		snprintf(err, errlen, "socket option %.*s cannot take effect on a unix: listener: a "
+		    "Unix-domain socket takes none", (int)strcspn(opt + 1, ","), opt + 1);
+		return -1;
+	}
+	if (path[0] == '\0' || opt != NULL) {
 		snprintf(err, errlen, "invalid listen address '%s': expected unix:PATH (no options)", text);
 		return -1;
 	}

@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 
 from harness import (OWN_PORT, Server, binary, check, connect_when_up, own_network, run_server_once,
                      track, wait_until)
@@ -277,6 +278,17 @@ def test_a_socket_handed_over_gets_the_options_of_its_l():
         first.close()
         check(any("socket option freebind cannot take effect on a TCP socket handed over" in l
                   for l in srv.lines), f"it says why: {srv.lines}")
+        # A datagram socket handed over: the udp: -l's options are set on it.
+        srv = Server("-l", f"udp:127.0.0.1:{p},mark=5,rcvbuf=30000", ready=False,
+                     prefix=("systemd-socket-activate", "-d", "-l", f"127.0.0.1:{p}"))
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        wait_until(lambda: s.sendto(b"x", ("127.0.0.1", p)) and srv.matching(r"event=ready"), 10,
+                   "a datagram to start mpechod")  # sent again until the manager has bound
+        line = " ".join(subprocess.run(["ss", "-uamenH", f"sport = :{p}"], capture_output=True,
+                                       text=True, check=True).stdout.split())
+        check("fwmark:0x5 " in line and "rb60000," in line, f"mark=5, rcvbuf=30000 on it: {line}")
+        s.close()
+        check(srv.stop() == 0, "exit 0")
 
 
 def test_an_option_the_kernel_refuses_is_one_line_at_start_and_nothing_is_left():
@@ -291,6 +303,12 @@ def test_an_option_the_kernel_refuses_is_one_line_at_start_and_nothing_is_left()
         rc, err = run_server_once(*args)
         lines = [l for l in err.splitlines() if l.startswith("mpechod:")]
         check(rc == status and len(lines) == 1 and says in lines[0], f"{args}: {rc} {err!r}")
+    with tempfile.TemporaryDirectory() as d:  # a socket file bound before the refusal goes too
+        rc, err = run_server_once("-l", f"unix:{d}/echo.sock", "-l", "127.0.0.1:0,device=nope")
+        check(rc == 1 and "device=nope: No such device" in err and os.listdir(d) == [],
+              f"nothing left behind: {rc} {err!r} {os.listdir(d)}")
+        rc, err = run_server_once("-l", f"unix:{d}/echo.sock,mark=5")
+        check(rc == 2 and "socket option mark=5 cannot take effect on a unix: listener" in err, err)
     out = subprocess.run([binary("mpecho"), "-O", "device=nope", "127.0.0.1:9"], capture_output=True,
                          text=True, timeout=10)
     check(out.returncode == 1 and out.stderr == "mpecho: cannot connect to 127.0.0.1 (-O device=nope: "

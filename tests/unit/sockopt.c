@@ -183,6 +183,8 @@ test_sockopt_listeners(void)
 	CHECK(listener_parse("127.0.0.1:7,mss=1", &spec, err, sizeof(err)) < 0 &&
 	    strstr(err, "mss=BYTES"));
 	CHECK(listener_parse("unix:/x.sock,keepalive", &spec, err, sizeof(err)) < 0 &&
+	    strstr(err, "socket option keepalive cannot take effect on a unix: listener"));
+	CHECK(listener_parse("unix:/x.sock,proxy", &spec, err, sizeof(err)) < 0 &&
 	    strstr(err, "no options"));
 }
 
