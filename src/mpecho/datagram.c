@@ -35,7 +35,7 @@ datagram_connect(const struct client_args *a)
 {
 	struct addrinfo *res, *ai;
 	int fd = -1, gai, err = 0;
-	bool source_failed = false;
+	bool prep_failed = false;	/* -O or -s, before connect() */
 	char why[160] = "";
 
 	if ((gai = net_resolve(a->host, a->port, 0, a->family, &res)) != 0) {
@@ -43,10 +43,10 @@ datagram_connect(const struct client_args *a)
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd < 0 && !source_failed; ai = ai->ai_next) {
+	for (ai = res; ai != NULL && fd < 0 && !prep_failed; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
 			err = errno;
-		} else if ((source_failed = sockopt_apply(fd, &a->so, SOCKOPT_AT_CLIENT_UDP, why,
+		} else if ((prep_failed = sockopt_apply(fd, &a->so, SOCKOPT_AT_CLIENT_UDP, why,
 		    sizeof(why)) < 0 || client_bind_source(fd, a) < 0) ||
 		    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			err = errno;
@@ -55,9 +55,9 @@ datagram_connect(const struct client_args *a)
 		}
 	}
 	freeaddrinfo(res);
-	if (source_failed && why[0] != '\0')
+	if (prep_failed && why[0] != '\0')
 		log_warnx("cannot reach %s port %s over UDP (-O %s)", a->host, a->port, why);
-	else if (source_failed)
+	else if (prep_failed)
 		client_source_error(a, err);
 	else if (fd < 0)
 		log_warnx("cannot reach %s port %s over UDP: %s", a->host, a->port, strerror(err));

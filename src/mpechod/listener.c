@@ -76,9 +76,35 @@ listener_spec_port(const struct listen_spec *range, int i, struct listen_spec *o
 	return 0;
 }
 
+/* One of the n bytes at opt that is not a socket option: ",proxy", ",tls", ",deferred". 0 or -1. */
+static int
+listener_flag(const char *opt, size_t n, const char *text, struct listen_spec *out, char *err,
+    size_t errlen)
+{
+	if (out->udp) {
+		snprintf(err, errlen, "unknown option '%.*s' for listener '%s': a udp: listener "
+		    "takes socket options only (rcvbuf, sndbuf, tos, mark, device, freebind, "
+		    "transparent)", (int)n, opt, text);
+		return -1;
+	}
+	if (n == 5 && strncmp(opt, "proxy", 5) == 0) {
+		out->proxy = true;
+	} else if (n == 3 && strncmp(opt, "tls", 3) == 0) {
+		out->tls = true;
+	} else if (n == 8 && strncmp(opt, "deferred", 8) == 0) {
+		out->deferred = true;
+	} else {
+		snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy, tls, "
+		    "deferred or a socket option (keepalive, user-timeout, rcvbuf, sndbuf, tos, "
+		    "mark, device, freebind, transparent, fastopen, mss)", (int)n, opt, text);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * The options after a listener's address: ",proxy", ",tls", ",deferred" and
- * the socket options (sockopt.h); udp: takes socket options only. 0, or -1 with err.
+ * The options after a listener's address: the socket options (sockopt.h)
+ * and ",proxy", ",tls", ",deferred"; udp: takes socket options only. 0, or -1 with err.
  */
 static int
 listener_options(const char *opts, const char *text, struct listen_spec *out, char *err,
@@ -93,27 +119,9 @@ listener_options(const char *opts, const char *text, struct listen_spec *out, ch
 			snprintf(err, errlen, "empty option in listener '%s'", text);
 			return -1;
 		}
-		if ((rc = sockopt_parse(opts, n, &out->so, err, errlen)) < 0)
+		if ((rc = sockopt_parse(opts, n, &out->so, err, errlen)) < 0 ||
+		    (rc == 0 && listener_flag(opts, n, text, out, err, errlen) < 0))
 			return -1;
-		if (rc == 1) {
-			;	/* a socket option */
-		} else if (out->udp) {
-			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': a udp: listener "
-			    "takes socket options only (rcvbuf, sndbuf, tos, mark, device, freebind, "
-			    "transparent)", (int)n, opts, text);
-			return -1;
-		} else if (n == 5 && strncmp(opts, "proxy", 5) == 0) {
-			out->proxy = true;
-		} else if (n == 3 && strncmp(opts, "tls", 3) == 0) {
-			out->tls = true;
-		} else if (n == 8 && strncmp(opts, "deferred", 8) == 0) {
-			out->deferred = true;
-		} else {
-			snprintf(err, errlen, "unknown option '%.*s' for listener '%s': expected proxy, tls, "
-			    "deferred or a socket option (keepalive, user-timeout, rcvbuf, sndbuf, tos, "
-			    "mark, device, freebind, transparent, fastopen, mss)", (int)n, opts, text);
-			return -1;
-		}
 		opts += n + (opts[n] == ',');
 	}
 	return 0;
