@@ -76,7 +76,7 @@ listener_spec_port(const struct listen_spec *range, int i, struct listen_spec *o
 	return 0;
 }
 
-/* One of the n bytes at opt that is not a socket option: ",proxy", ",tls", ",deferred". 0 or -1. */
+/* The option of n bytes at opt that is no socket option: ",proxy", ",tls", ",deferred". 0 or -1. */
 static int
 listener_flag(const char *opt, size_t n, const char *text, struct listen_spec *out, char *err,
     size_t errlen)

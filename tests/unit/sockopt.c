@@ -166,11 +166,16 @@ test_sockopt_apply(void)
 static void
 test_sockopt_listeners(void)
 {
-	struct listen_spec spec;
+	struct listen_spec spec, one;
 	char err[256];
 
 	CHECK(listener_parse("127.0.0.1:7,proxy,keepalive=5:2:3,mark=7", &spec, err, sizeof(err)) == 0 &&
 	    spec.proxy && spec.so.keepidle == 5 && spec.so.mark == 7);
+	listener_spec_free(&spec);
+	CHECK(listener_parse("127.0.0.1:9600-9601,mark=3", &spec, err, sizeof(err)) == 0 &&
+	    listener_spec_port(&spec, 1, &one, err, sizeof(err)) == 0 && one.so.mark == 3 &&
+	    strcmp(one.port, "9601") == 0);	/* each port of a range has them */
+	listener_spec_free(&one);
 	listener_spec_free(&spec);
 	CHECK(listener_parse("udp:127.0.0.1:7,rcvbuf=65536,tos=ef", &spec, err, sizeof(err)) == 0 &&
 	    spec.udp && spec.so.rcvbuf == 65536 && strcmp(spec.port, "7") == 0);
