@@ -15,6 +15,7 @@ import test_ops
 import test_process
 import test_proxy
 import test_scaleout
+import test_sockopts
 import test_tls
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
@@ -54,6 +55,9 @@ SHARED = (
     test_tls.test_a_root_only_key_serves_sessions_that_run_as_nobody,
     test_tls.test_taken_over_sockets_keep_tls_from_the_listen_options,
     test_tls.test_mpecho_tls_is_byte_exact_and_checks_the_certificate,
+    test_sockopts.test_listener_options_are_on_every_accepted_socket_and_on_the_wire,
+    test_sockopts.test_keepalive_and_user_timeout_drop_a_peer_that_vanished,
+    test_sockopts.test_a_socket_handed_over_gets_the_options_of_its_l,
 )
 
 

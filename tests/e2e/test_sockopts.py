@@ -278,7 +278,11 @@ def test_a_socket_handed_over_gets_the_options_of_its_l():
         first.close()
         check(any("socket option freebind cannot take effect on a TCP socket handed over" in l
                   for l in srv.lines), f"it says why: {srv.lines}")
-        # A datagram socket handed over: the udp: -l's options are set on it.
+
+
+def test_a_datagram_socket_handed_over_gets_the_options_of_its_udp_l():
+    with own_network():
+        p = OWN_PORT  # the manager binds it: in a network namespace of the test's own
         srv = Server("-l", f"udp:127.0.0.1:{p},mark=5,rcvbuf=30000", ready=False,
                      prefix=("systemd-socket-activate", "-d", "-l", f"127.0.0.1:{p}"))
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
