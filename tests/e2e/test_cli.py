@@ -29,6 +29,11 @@ def test_bad_arguments_give_one_line_and_status_2():
         (["-l", "::1:80"], "'::1:80'"),
         (["1", "2", "3"], "'3'"),
         (["-v", "-q"], "-v"),
+        (["-l", "127.0.0.1:0,keepalive=5:2"], "'keepalive=5:2'"),
+        (["-l", "127.0.0.1:0,tos=af44"], "'tos=af44'"),
+        (["-l", "127.0.0.1:0,mark=1,mark=2"], "mark is given twice"),
+        (["-l", "udp:127.0.0.1:0,mss=1000"], "mss=1000 cannot take effect on a udp: listener"),
+        (["-l", "127.0.0.1:0,device=eth0\nx"], "'device=eth0?x'"),
     ]
     for args, named in cases:
         rc, err = run_server_once(*args)
