@@ -178,6 +178,7 @@ FUZZ_upper = src/mpechod/service_upper.c src/mpechod/end.c src/mpechod/stream.c 
 FUZZ_options = $(filter-out src/mpechod/main.c,$(wildcard src/mpechod/*.c)) $(LIB_SRCS)
 FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c src/lib/number.c \
                src/lib/sockopt.c
+FUZZ_bench = $(FUZZ_result)
 FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c src/lib/sockopt.c
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang

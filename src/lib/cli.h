@@ -11,6 +11,9 @@
  * starts with ':') or '?' (anything else wrong), the message that names the
  * option as typed: "option '-c' needs a value", "option '--quiet' takes no
  * value", "unknown option '--bogus'". Returns buf.
+ * Each parser starts with optind = 0, glibc's whole reset: with optind = 1 a
+ * parse went on inside a cluster of short options the last one had left half
+ * read ("-Vc5" stops after V; the next parse took c5 from the old argv).
  */
 const char *cli_complaint(int c, char **argv, const struct option *longopts, char *buf, size_t len);
 

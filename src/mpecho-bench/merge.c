@@ -158,7 +158,7 @@ merge_main(int argc, char **argv)
 	int c, i, n = 0, rc;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* getopt's whole reset (see cli.h) */
 	while ((c = getopt_long(argc, argv, ":h", merge_options, NULL)) != -1) {
 		if (c == 'h')
 			return fputs(merge_usage, stdout) == EOF ? EXIT_NOT_RUN : EXIT_OK;

@@ -335,7 +335,7 @@ bench_parse(struct bench *b, int argc, char **argv, char *err, size_t errlen)
 	    .size = 64, .threads = ncpu > 0 ? (int)ncpu : 1, .timeout_ms = 10000,
 	    .duration = 5, .warmup = 1 };
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* getopt's whole reset (see cli.h) */
 	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:O:qhV", bench_long, NULL)) != -1)
 		if ((r = options_apply(b, c, optarg, argv, &size_given, err, errlen)) != BENCH_RUN)
 			return r;

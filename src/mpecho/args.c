@@ -283,7 +283,7 @@ args_parse(struct client_args *a, int argc, char **argv, char *err, size_t errle
 
 	*a = (struct client_args){ .family = AF_UNSPEC, .timeout_ms = -1 };
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* getopt's whole reset (see cli.h) */
 	while ((c = getopt_long(argc, argv, ":46O:s:uvw:zhV", args_long, NULL)) != -1)
 		if ((r = args_apply(a, c, argv, err, errlen)) != ARGS_RUN)
 			return r;

@@ -415,7 +415,7 @@ options_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
 
 	options_defaults(cfg);
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* getopt's whole reset (see cli.h) */
 	while ((c = getopt_long(argc, argv, ":l:s:c:m:dip:u:vqhV", options_long, NULL)) != -1) {
 		if (c == 'h')
 			return OPTIONS_HELP;

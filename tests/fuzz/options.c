@@ -1,7 +1,8 @@
 /*
  * options: a libFuzzer target for mpechod's command line. The input is split
  * at NUL bytes into arguments; whatever they are, options_parse() must answer
- * with one of its results and, on error, a one-line message, and free all.
+ * with one of its results and, on error, a one-line message, the same when
+ * asked again, and free all.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char buf[1024], *argv[34], err[512];
-	struct config cfg;
+	char buf[1024], *argv[34], err[512], again_err[512];
+	struct config cfg, again;
 	enum options_result r;
 	int argc;
 
@@ -28,6 +29,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r == OPTIONS_ERROR && (err[0] == '\0' || strchr(err, '\n') != NULL))
 		abort();
+	again_err[0] = '\0';
+	if (options_parse(&again, argc, argv, again_err, sizeof(again_err)) != r ||
+	    strcmp(err, again_err) != 0)
+		abort();	/* no state carried from one parse to the next */
+	options_free(&again);
 	options_free(&cfg);
 	return 0;
 }
