@@ -135,15 +135,17 @@ run: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 # build and on an ASan/UBSan build, and the tests of what linking statically changes
 # (STATIC_TESTS: whole modules, the build the container image ships) on the static build;
 # ends with the runner's "N passed, N failed" line.
+# The builds and the fuzzers run TEST_JOBS at a time (default: one per CPU).
 STATIC_TESTS = ^test_(echo|process|orphans|ops|service|tls|cli|prefork|daemon|unix|udp|scaleout|proxy|metrics|limits)\.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test:
 	./tests/deps.sh
-	$(MAKE) WERROR=-Werror all
-	$(MAKE) WERROR=-Werror static
-	$(MAKE) WERROR=-Werror BUILD=$(BUILD)/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
+	$(MAKE) -j$(TEST_JOBS) WERROR=-Werror all
+	$(MAKE) -j$(TEST_JOBS) WERROR=-Werror static
+	$(MAKE) -j$(TEST_JOBS) WERROR=-Werror BUILD=$(BUILD)/sanitize CC="$$(./tests/deps.sh --sanitizer-cc)" \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
-	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(MAKE) -j$(TEST_JOBS) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	python3 tests/run.py $(BUILD) $(BUILD)/sanitize '$(STATIC_DIR)=$(STATIC_TESTS)'
 
 # The unit tests alone: build them, run them (the last line says how many checks passed).
@@ -186,19 +188,20 @@ FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpec
              -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all -DMPECHO_VERSION='"$(VERSION)"'
 
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
-	@for t in $(FUZZ_TARGETS); do \
-	    mkdir -p $(BUILD)/fuzz/$$t.corpus && \
-	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
-	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$t. \
-	        $(BUILD)/fuzz/$$t.corpus tests/fuzz/corpus/$$t 2>$(BUILD)/fuzz/$$t.log; \
-	    rc=$$?; grep -E "^Done [0-9]+ runs" $(BUILD)/fuzz/$$t.log; \
-	    if [ $$rc -ne 0 ] || ! grep -qE "^Done [0-9]+ runs" $(BUILD)/fuzz/$$t.log || \
-	        grep -qE "ERROR: |==ERROR|SUMMARY: |deadly signal" $(BUILD)/fuzz/$$t.log; then \
-	        tail -30 $(BUILD)/fuzz/$$t.log; \
-	        echo "fuzz: $$t failed: status $$rc (libFuzzer's Done line is required)"; exit 1; fi; \
-	done
+# Each target's run is a goal of its own (fuzz-run-NAME), so that make -jN runs N at once.
+FUZZ_RUNS = $(FUZZ_TARGETS:%=fuzz-run-%)
+.PHONY: $(FUZZ_RUNS)
+fuzz: $(FUZZ_RUNS)
+$(FUZZ_RUNS): fuzz-run-%: $(BUILD)/fuzz/%
+	@mkdir -p $(BUILD)/fuzz/$*.corpus && echo "fuzz: $* for $(FUZZ_SECONDS) s" && \
+	$(BUILD)/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/$*. \
+	    $(BUILD)/fuzz/$*.corpus tests/fuzz/corpus/$* 2>$(BUILD)/fuzz/$*.log; \
+	rc=$$?; grep -E "^Done [0-9]+ runs" $(BUILD)/fuzz/$*.log | sed 's/^/fuzz: $*: /'; \
+	if [ $$rc -ne 0 ] || ! grep -qE "^Done [0-9]+ runs" $(BUILD)/fuzz/$*.log || \
+	    grep -qE "ERROR: |==ERROR|SUMMARY: |deadly signal" $(BUILD)/fuzz/$*.log; then \
+	    tail -30 $(BUILD)/fuzz/$*.log; \
+	    echo "fuzz: $* failed: status $$rc (libFuzzer's Done line is required)"; exit 1; fi
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/argv.h $$(FUZZ_$$*)
