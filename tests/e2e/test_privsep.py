@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 from harness import (Server, binary, check, children, connect, echo_roundtrip,
                      socket_fds, steal_fd, wait_for_file, wait_until)
@@ -148,33 +147,40 @@ def test_no_process_of_the_server_can_signal_the_supervisor():
     """The signal filters (sandbox.c), counted in /proc: every process has the start's filter
     and the supervisor's shield (no signal to the supervisor or a group, no SIGIO owner); a
     prefork or loop worker and the UDP process also one that lets them signal only themselves.
-    What each filter refuses is checked in the unit tests (test_sandbox_signals)."""
+    What each filter refuses is checked in the unit tests (test_sandbox_signals).
+    Each child is read once it is ready, and named by the log, not by its uid: a worker is
+    root with two filters for a moment after fork() (its worker-ready line comes once its user
+    and filters are final), the UDP process once it has echoed, a session once it has."""
     for model in ("fork", "prefork", "loop"):
-        srv = Server("-u", "nobody", "--model", model, "-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0")
-        with connect(srv.port) as s:
+        srv = Server("-v", "-u", "nobody", "--model", model, "-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0")
+        udp_port = int(srv.wait_for(r"event=listen addr=udp:127\.0\.0\.1:\d+")[0].rsplit(":", 1)[1])
+        with connect(srv.port) as s, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             check(echo_roundtrip(s, b"x") == b"x", f"{model}: echo")
+            u.settimeout(5)
+            u.sendto(b"y", ("127.0.0.1", udp_port))
+            check(u.recv(16) == b"y", f"{model}: the UDP process echoes")
             session = holders(srv, s) if model == "fork" else set()
 
-            def filters():
-                """Each child's filters and who is root. Just forked, a worker is root with the
-                supervisor's two filters for a moment (read then, under load, it looked like a
-                second root helper), so the reading is taken again until it settles or 5 s."""
-                kids = [p for p, v in children(srv.pid).items() if v[0] != "Z"]
-                counts = {p: status(p, "Seccomp_filters") for p in [srv.pid, *kids]}
-                helper = [p for p in kids if ids(p, "Uid")[0] == 0]
-                served = [p for p in kids if p not in helper]  # sessions or workers, UDP
-                return counts, helper, served
-            deadline = time.monotonic() + 5
-            while True:
-                counts, helper, served = filters()
-                expected = {p: ["2"] if p in session else ["3"] for p in served}
-                if len(helper) == 1 and len(served) >= 2 and \
-                        all(counts[p] == expected[p] for p in served) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
-            check(counts[srv.pid] == ["2"] and len(helper) == 1 and counts[helper[0]] == ["2"],
+            def named():
+                """The children, each named by a start line but the helper (a pool may be
+                starting one more worker: its line comes just after fork())."""
+                kids = {p for p, v in children(srv.pid).items() if v[0] != "Z"}
+                workers = {int(e["pid"]) for e in srv.events("worker-start")} & kids
+                udp = {int(e["pid"]) for e in srv.events("udp-start")} & kids
+                rest = kids - workers - udp - session
+                return (kids, workers, udp, rest) if len(rest) == 1 else None
+            kids, workers, udp, helper = wait_until(named, 5, f"{model}: the children named")
+            for pid in workers:
+                srv.wait_for(rf"event=worker-ready pid={pid}( |$)")
+            check(all(ids(p, "Uid")[0] == 0 for p in helper) and len(udp) == 1
+                  and (len(workers) >= 1) == (model != "fork"),
+                  f"{model}: one root helper, the UDP process, workers or the session: {kids}, "
+                  f"workers {workers}, udp {udp}, session {session}")
+            counts = {p: status(p, "Seccomp_filters") for p in [srv.pid, *kids]}
+            check(counts[srv.pid] == ["2"] and all(counts[p] == ["2"] for p in helper),
                   f"{model}: the supervisor and the root helper: start + shield: {counts}")
-            check(all(counts[p] == (["2"] if p in session else ["3"]) for p in served),
+            check(all(counts[p] == ["2"] for p in session) and all(counts[p] == ["3"] for p in
+                                                                   workers | udp),
                   f"{model}: a fork session start + shield; workers and UDP also self-only: "
                   f"{counts}, session {session}")
         check(srv.stop() == 0, f"{model}: exit 0")
