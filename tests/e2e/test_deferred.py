@@ -4,12 +4,12 @@ import re
 import socket
 import time
 
-from harness import (Server, check, connect, echo_roundtrip, recv_all, run_server_once,
+from harness import (Server, check, concurrently, connect, echo_roundtrip, recv_all, run_server_once,
                      socket_fds, steal_fd)
 
 
 def test_a_deferred_listener_serves_a_client_once_it_speaks_in_every_model():
-    for model in ("fork", "prefork", "loop"):
+    def one(model):
         srv = Server("-l", "127.0.0.1:0,deferred", "--model", model, "--idle-timeout", "2",
                      *(["--start", "2"] if model == "prefork" else []))
         check(srv.matching(r"event=listen addr=127\.0\.0\.1:\d+ deferred=yes$"), f"{model}: {srv.lines}")
@@ -31,6 +31,7 @@ def test_a_deferred_listener_serves_a_client_once_it_speaks_in_every_model():
         check(recv_all(silent) == b"", "closed")
         silent.close()
         check(srv.stop() == 0, f"{model}: exit 0")
+    concurrently(one, ("fork", "prefork", "loop"))
 
 
 def test_a_deferred_listener_takes_a_proxy_header_for_first_bytes():

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from harness import (Server, binary, check, closed_from, connect, echo_roundtrip,
+from harness import (Server, binary, check, closed_from, concurrently, connect, echo_roundtrip,
                      half_close_echo, recv_all, wait_until)
 
 
@@ -35,7 +35,7 @@ def promtool(text):
 
 
 def test_metrics_after_a_mixed_load_equal_what_happened():
-    for model in ("fork", "prefork", "loop"):
+    def one(model):
         extra = ("--max-per-source", "2") if model != "prefork" else ()
         srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--deny", "127.0.0.9", "--idle-timeout", "1", *extra)
@@ -85,6 +85,7 @@ def test_metrics_after_a_mixed_load_equal_what_happened():
         after = samples(scrape(mport)[2])
         check(all(after[k] >= v for k, v in m.items() if k.endswith("_total")), "no counter went back")
         check(srv.stop() == 0, "exit 0")
+    concurrently(one, ("fork", "prefork", "loop"))
 
 
 def raw(port, data, source="127.0.0.1"):

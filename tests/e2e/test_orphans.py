@@ -7,7 +7,7 @@ import signal
 import socket
 import time
 
-from harness import (Server, check, connect, echo_roundtrip, group_members,
+from harness import (Server, check, concurrently, connect, echo_roundtrip, group_members,
                      half_close_echo, recv_all, run_server_once, wait_until)
 
 
@@ -31,7 +31,7 @@ def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
 def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
     """SIGUSR2 tells a fork-model session its supervisor died; sent to the supervisor (a stray
     kill, or one to the whole group) it changes nothing: it used to end the server."""
-    for model in ("fork", "prefork", "loop"):
+    def one(model):
         srv = Server("-l", "127.0.0.1:0", "--model", model, "--grace", "1")
         with connect(srv.port) as s:
             check(echo_roundtrip(s, b"before") == b"before", "echo")
@@ -44,6 +44,7 @@ def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
         with connect(srv.port) as s:
             check(echo_roundtrip(s, b"after") == b"after", f"{model}: new clients are served")
         check(srv.stop() == 0, f"{model}: exit 0")
+    concurrently(one, ("fork", "prefork", "loop"))
 
 
 def test_orphaned_prefork_workers_leave_and_free_the_port():

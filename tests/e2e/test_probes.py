@@ -10,7 +10,7 @@ import statistics
 import struct
 import time
 
-from harness import Server, check, connect, echo_roundtrip, recv_all, run_server_once
+from harness import Server, check, concurrently, connect, echo_roundtrip, recv_all, run_server_once
 from test_metrics import samples, scrape
 from test_tls import certs
 
@@ -50,7 +50,7 @@ def test_healthz_and_readyz_answer_fast_and_are_no_sessions():
 
 
 def test_shutdown_delay_turns_readyz_at_once_keeps_accepting_then_drains():
-    for model in ("fork", "prefork", "loop"):
+    def one(model):
         srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model,
                      "--shutdown-delay", "2", "--grace", "10")
         mport = srv.endpoint("metrics")[1]
@@ -84,6 +84,7 @@ def test_shutdown_delay_turns_readyz_at_once_keeps_accepting_then_drains():
         early.close()
         check(srv.wait_exit() == 0, "exit 0")
         srv.wait_for(r"event=stop served=2 ")
+    concurrently(one, ("fork", "prefork", "loop"))
 
 
 def stamp(line):
