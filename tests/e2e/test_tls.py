@@ -2,13 +2,16 @@
 half-close, clients written by others (Python's ssl, openssl s_client, socat OPENSSL:), the
 failures that must end one session with reason=tls and nothing else, the credentials read
 before privileges drop and reloaded on SIGHUP, and the usage errors."""
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 
 from harness import (OWN_PORT, Server, binary, check, own_network, run_client, run_server_once, track,
@@ -16,21 +19,28 @@ from harness import (OWN_PORT, Server, binary, check, own_network, run_client, r
 from test_service import connect_when_up
 
 _certs = {}
+_certs_made = threading.Lock()  # tests whose models run at once ask for the same one
+_certs_dir = []  # their directory, made once, removed when the run ends
 MODELS = ("fork", "prefork", "loop")
 
 
 def certs(name="a"):
     """A self-signed certificate for localhost and 127.0.0.1, and its key, made once per name."""
-    if name not in _certs:
-        d = tempfile.mkdtemp(prefix="mpecho-tls-")
-        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", f"/CN=mpecho test {name}",
-                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                       check=True, capture_output=True)
-        _certs[name] = (cert, key)
-    return _certs[name]
+    with _certs_made:
+        if name not in _certs:
+            if not _certs_dir:
+                _certs_dir.append(tempfile.mkdtemp(prefix="mpecho-tls-"))
+                atexit.register(shutil.rmtree, _certs_dir[0], True)
+            d = os.path.join(_certs_dir[0], name)
+            os.mkdir(d)
+            cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", f"/CN=mpecho test {name}",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           check=True, capture_output=True)
+            _certs[name] = (cert, key)
+        return _certs[name]
 
 
 def tls_server(*args, cert="a", model=None):
@@ -363,6 +373,7 @@ def served_subject(port):
 def test_sighup_reloads_the_certificate_and_keeps_the_old_one_when_the_new_is_bad():
     for model in MODELS:
         d = tempfile.mkdtemp(prefix="mpecho-rot-")
+        atexit.register(shutil.rmtree, d, True)  # whatever becomes of the test
         files = (os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
         swap_cert(files, "a")
         srv = Server("-l", "127.0.0.1:0,tls", "--tls-cert", files[0], "--tls-key", files[1],
@@ -401,6 +412,7 @@ def test_a_root_only_key_serves_sessions_that_run_as_nobody():
     check(os.geteuid() == 0, "this test runs as root (as CI does): a root-only key and -u nobody")
     c, k = certs()
     d = tempfile.mkdtemp(prefix="mpecho-key-")
+    atexit.register(shutil.rmtree, d, True)
     key = os.path.join(d, "key.pem")
     with open(k, "rb") as f, open(key, "wb") as g:
         g.write(f.read())
