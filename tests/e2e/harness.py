@@ -171,16 +171,19 @@ class Server:
         with self.cond:
             return [l for l in self.lines if re.search(pattern, l)]
 
-    def wait_for(self, pattern, count=1, timeout=10.0):
-        """Wait until `count` log lines match; returns them."""
+    def wait_for(self, pattern, count=1, timeout=10.0, moving=False):
+        """Wait until `count` log lines match; returns them. moving: the timeout is from the
+        last line that matched (a slow server that keeps going is not a stuck one)."""
         deadline = time.monotonic() + timeout
         regex, found, seen = re.compile(pattern), [], 0
         with self.cond:
             while True:  # each line read once: a busy server logs thousands a second
-                found += [l for l in self.lines[seen:] if regex.search(l)]
-                seen = len(self.lines)
+                new = [l for l in self.lines[seen:] if regex.search(l)]
+                found, seen = found + new, len(self.lines)
                 if len(found) >= count:
                     return found
+                if new and moving:
+                    deadline = time.monotonic() + timeout
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
                     raise TestFailure(f"log never showed {count} x /{pattern}/; log was:\n  "

@@ -264,11 +264,18 @@ def test_ramp_bounds_the_connections_opening():
             ss.close()
         check(ss.peak == want, f"--ramp {ramp}: {want} connections open at most, saw {ss.peak}")
     concurrently(silent, (("3", 3), ("0", 10)))
-    # Against mpechod every connection gets its turn: all held, over two threads.
-    srv = Server("-q", "-l", "127.0.0.1:0")
+    # Against mpechod every connection that got its turn is held, over two threads. How many
+    # got it within -d 1 is the machine's speed (all 40 in 20 ms on a quiet one; fewer on the
+    # ASan build under a load of 25, where 40 forks take seconds): judged by the server's log,
+    # every session it began is held, and the turns went on past the first four (fewer than
+    # 40 held is status 3, the bench's "not all held").
+    srv = Server("-l", "127.0.0.1:0")
     rc, r = bench_json("-c", "40", "--ramp", "4", "-t", "2", "-d", "1", "-w", "0", "hold",
                        "127.0.0.1", str(srv.port))
-    check(rc == 0 and r["held"] == 40 and no_errors(r), f"hold with --ramp 4: {r}")
+    ends = srv.wait_for(r"event=end ", count=len(srv.matching(r"event=connect ")))
+    began = len([e for e in ends if " in=0 " not in e])  # not the probe, which sends nothing
+    check(rc == (0 if began == 40 else 3) and r["held"] == began and 8 <= began <= 40 and no_errors(r),
+          f"hold with --ramp 4: {began} sessions began, {r}")
     rc, r = bench_json("-c", "8", "--ramp", "2", "-d", "0.5", "-w", "0", "connrate",
                        "127.0.0.1", str(srv.port))
     check(rc == 0 and r["ops"] > 0 and no_errors(r), f"connrate with --ramp 2: {r}")
