@@ -5,7 +5,7 @@ import re
 import socket
 import time
 
-from harness import Server, check, connect, recv_all
+from harness import Server, check, concurrently, connect, recv_all
 
 MODELS = (("--model", "fork"), ("--model", "prefork"))
 
@@ -96,15 +96,19 @@ def test_mpecho_bench_measures_discard_and_chargen_one_way():
     discard = Server("-l", "127.0.0.1:0", "-s", "discard")
     chargen = Server("-l", "127.0.0.1:0", "-s", "chargen")
     echo = Server("-l", "127.0.0.1:0", "--banner", "hello")
-    rc, r = bench("sink", discard.port)
-    check(rc == 0 and r["bytes"] > 0 and not any(r["errors"].values()), f"sink to discard: {r}")
-    rc, r = bench("source", chargen.port)
-    check(rc == 0 and r["bytes"] > 0 and not any(r["errors"].values()), f"source from chargen: {r}")
+    clean = lambda rc, r: rc == 0 and r["bytes"] > 0 and not any(r["errors"].values())
+
+    def one(case):  # the four at once: each runs its -d 1
+        mode, srv, holds, what = case
+        rc, r = bench(mode, srv.port)
+        check(holds(rc, r), f"{what}: {rc} {r}")
     # the checks can fail: an echo server with a banner sends a line that is not chargen's,
     # and chargen sends bytes a sink says are extra
-    rc, r = bench("source", echo.port)
-    check(rc == 1 and r["errors"]["corrupt"] > 0, f"source from a banner: corrupt bytes: {r['errors']}")
-    rc, r = bench("sink", chargen.port)
-    check(rc == 1 and r["errors"]["extra"] > 0, f"sink to chargen: extra bytes: {r['errors']}")
+    concurrently(one, (("sink", discard, clean, "sink to discard"),
+                       ("source", chargen, clean, "source from chargen"),
+                       ("source", echo, lambda rc, r: rc == 1 and r["errors"]["corrupt"] > 0,
+                        "source from a banner: corrupt bytes"),
+                       ("sink", chargen, lambda rc, r: rc == 1 and r["errors"]["extra"] > 0,
+                        "sink to chargen: extra bytes")))
     for srv in (discard, chargen, echo):
         check(srv.stop() == 0, "server exits 0")
