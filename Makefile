@@ -135,7 +135,8 @@ run: $(BUILD)/mpechod $(BUILD)/mpecho $(BUILD)/mpecho-bench
 # build and on an ASan/UBSan build, and the tests of what linking statically changes
 # (STATIC_TESTS: whole modules, the build the container image ships) on the static build;
 # ends with the runner's "N passed, N failed" line.
-# The builds and the fuzzers run TEST_JOBS at a time (default: one per CPU).
+# The builds, the fuzzers and the builds' tests (tests/run.py --jobs) run TEST_JOBS at a time
+# (default: one per CPU).
 STATIC_TESTS = ^test_(echo|process|orphans|ops|service|tls|cli|prefork|daemon|unix|udp|scaleout|proxy|metrics|limits)\.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test:
@@ -146,7 +147,7 @@ test:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all
 	$(MAKE) -j$(TEST_JOBS) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
-	python3 tests/run.py $(BUILD) $(BUILD)/sanitize '$(STATIC_DIR)=$(STATIC_TESTS)'
+	python3 tests/run.py --jobs $(TEST_JOBS) $(BUILD) $(BUILD)/sanitize '$(STATIC_DIR)=$(STATIC_TESTS)'
 
 # The unit tests alone: build them, run them (the last line says how many checks passed).
 unit: $(BUILD)/unit

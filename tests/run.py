@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The test runner: unit tests, then every end-to-end test, for each build directory given.
 
-    python3 tests/run.py [-k PATTERN] BUILD_DIR[=PATTERN]...
+    python3 tests/run.py [-k PATTERN] [--jobs N] BUILD_DIR[=PATTERN]...
 
 A pattern after a build directory selects that build's end-to-end tests (its unit tests
 run whole). Prints one line per test and ends with "N passed, N failed"; exits non-zero
-on any failure.
+on any failure. --jobs N runs N builds' tests at once, each build in a runner of its own
+(make test: one per CPU): a test waits on a server's timeouts far more than it computes,
+so two builds at once take little more than the longer one. The tests of a module with
+ONCE run with the first build given, as without --jobs.
 
 MPECHO_WRAP="valgrind --log-file=/tmp/vg.%p ..." runs every mpechod the tests start under
 that command (its forked children stay under it too); read its logs after the run.
@@ -24,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -93,12 +97,59 @@ def e2e_tests(pattern, first_build):
     return tests
 
 
+def at_once(builds, pattern, jobs):
+    """Each build's tests in a runner of its own (tests/run.py --later for all but the first),
+    jobs of them at a time; their lines as they come, then the sums of their last lines."""
+    started = time.monotonic()
+    lock, sums, failures, threads = threading.Lock(), [0, 0], [], []
+
+    def runner(i, spec):
+        cmd = [sys.executable, os.path.abspath(__file__), *(["-k", pattern] if pattern else []),
+               *(["--later"] if i else []), spec]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            m = re.fullmatch(r"(\d+) passed, (\d+) failed\n", line)
+            with lock:
+                if m:
+                    sums[0], sums[1] = sums[0] + int(m.group(1)), sums[1] + int(m.group(2))
+                elif line.startswith("failed: "):
+                    failures.append(line)
+                elif not line.startswith("ran in ") and line != "\n":
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+        if proc.wait() != 0 and not failures:
+            with lock:
+                failures.append(f"failed: the runner of {spec}: status {proc.returncode}\n")
+                sums[1] += 1
+    free = threading.Semaphore(jobs)
+
+    def slot(i, spec):
+        with free:
+            runner(i, spec)
+    for i, spec in enumerate(builds):
+        threads.append(threading.Thread(target=slot, args=(i, spec)))
+        threads[-1].start()
+    for t in threads:
+        t.join()
+    print(f"\nran in {time.monotonic() - started:.0f}s")
+    sys.stdout.write("".join(failures))
+    print(f"{sums[0]} passed, {sums[1]} failed")
+    return 1 if sums[1] else 0
+
+
 def main():
     args = sys.argv[1:]
-    pattern = None
-    if len(args) >= 2 and args[0] == "-k":
-        pattern, args = args[1], args[2:]
+    pattern, jobs, later = None, 1, False
+    while args and args[0] in ("-k", "--jobs", "--later"):
+        if args[0] == "--later":
+            later, args = True, args[1:]
+        elif args[0] == "-k":
+            pattern, args = args[1], args[2:]
+        else:
+            jobs, args = int(args[1]), args[2:]
     builds = args or ["build"]
+    if jobs > 1 and len(builds) > 1:
+        return at_once(builds, pattern, jobs)
     passed = failed = 0
     failures = []
     signal.signal(signal.SIGALRM, _alarm)
@@ -114,7 +165,7 @@ def main():
             passed, failed = passed + p, failed + f
             if f:
                 failures.append(f"[{build}] unit")
-        for name, fn in e2e_tests(pattern or only or None, spec == builds[0]):
+        for name, fn in e2e_tests(pattern or only or None, spec == builds[0] and not later):
             t0 = time.monotonic()
             error = None
             signal.alarm(getattr(fn, "timeout", TEST_TIMEOUT))
