@@ -32,14 +32,14 @@ def test_client_z_says_whether_the_port_is_open():
 
 
 def test_client_z_on_a_unix_socket_and_over_tls():
-    d = tempfile.mkdtemp(prefix="mpecho-z-")
-    path = os.path.join(d, "s")
-    srv = Server("-l", f"unix:{path}")
-    check(run_client("-z", f"unix:{path}")[0] == 0, "-z on a listening Unix socket: status 0")
-    rc, _, err = run_client("-z", f"unix:{path}.none")
-    check(rc == 1 and "No such file or directory" in err, f"-z on no socket: status 1: {err!r}")
-    check(srv.stop() == 0, "the Unix server ends cleanly")
-    os.rmdir(d)
+    with tempfile.TemporaryDirectory(prefix="mpecho-z-") as d:  # removed whatever happens
+        path = os.path.join(d, "s")
+        srv = Server("-l", f"unix:{path}")
+        check(run_client("-z", f"unix:{path}")[0] == 0, "-z on a listening Unix socket: status 0")
+        rc, _, err = run_client("-z", f"unix:{path}.none")
+        check(rc == 1 and "No such file or directory" in err, f"-z on no socket: status 1: {err!r}")
+        check(srv.stop() == 0, "the Unix server ends cleanly")
+        check(not os.listdir(d), f"the server removed its socket file: {os.listdir(d)}")
     srv = tls_server()
     rc, _, err = run_client("-z", "--tls", "--ca", certs()[0], f"127.0.0.1:{srv.port}")
     check((rc, err) == (0, ""), f"-z --tls: the handshake succeeds: {rc} {err!r}")

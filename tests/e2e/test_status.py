@@ -3,11 +3,13 @@ against /metrics read at the same moment; the busiest sources, the pool, UDP, th
 samples and ?since=; the same limits as /metrics (--metrics-allow, strict queries). The page
 itself as served (test_page.py opens it in a browser): for a browser only, under a policy that
 admits its own script and style alone, escaped, and unable to stall the supervisor."""
+import atexit
 import base64
 import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -228,6 +230,7 @@ def csp_sources(head, directive):
 
 def test_a_browser_gets_the_page_and_curl_the_summary():
     tmp = tempfile.mkdtemp(prefix="mpecho-page-")
+    atexit.register(shutil.rmtree, tmp, True)  # if the test fails before its rmdir
     path = os.path.join(tmp, "a<b>&c'.sock")
     srv = Server("-l", "127.0.0.1:0", "-l", f"unix:{path}", "--metrics", "127.0.0.1:0",
                  "--metrics-allow", "127.0.0.1")
