@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-from harness import Server, check, connect, cpu_seconds, group_members, recv_all, recv_exactly
+from harness import Server, check, concurrently, connect, cpu_seconds, group_members, recv_all, recv_exactly
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -56,7 +56,7 @@ def test_headers_are_taken_off_and_the_client_bytes_echoed_exactly():
 
 
 def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
-    for model in ("fork", "prefork", "loop"):
+    def one(model):
         pool = ["--start", "8", "--min-spare", "4", "--max-spare", "10"] if model == "prefork" else []
         srv = Server("-l", "127.0.0.1:0,proxy", "--proxy-timeout", "1", "--model", model, *pool)
         silent = [connect(srv.port) for _ in range(4)]
@@ -74,6 +74,7 @@ def test_a_silent_or_slow_balancer_never_stalls_anyone_else():
         order = [l for l in srv.lines if "event=connect " in l or "detail=timeout" in l]
         check("peer=192.0.2.20:" in order[0], f"{model}: served before any timeout: {order}")
         check(srv.stop() == 0, "exit 0")
+    concurrently(one, ("fork", "prefork", "loop"))
 
 
 def test_malformed_headers_and_strangers_are_refused_with_a_reason():
