@@ -24,6 +24,9 @@ _procs = []          # every Popen started by a test
 _daemons = []        # pids of daemons a test started (not our children)
 _sanitizer_hits = []  # sanitizer reports seen in any captured output
 SERVER_ARGS = []     # put before a test's own arguments to every mpechod (test_loop.py: the model)
+# Every process model. A test parametrised over fewer names the one it leaves out and why in a
+# "# not loop: REASON" comment on that line (test_source checks it).
+MODELS = ("fork", "prefork", "loop")
 
 
 def wrapper():
@@ -125,6 +128,9 @@ class Server:
 
     def __init__(self, *args, ready=True, preexec_fn=None, prefix=(), env=None, program=None,
                  pass_fds=()):
+        if "--model" in SERVER_ARGS and "--model" in args:
+            # the test's own --model would win, and a run "under loop" would test another model
+            raise TestFailure(f"a test run under {SERVER_ARGS} picks its own model: {args}")
         self.args = [*(() if program else wrapper()), program or binary("mpechod"),
                      *(() if program else SERVER_ARGS), *args]
         self.lines = []

@@ -1,5 +1,5 @@
 """The classic test services inetd had built in: discard (RFC 863), chargen (RFC 864) and
-daytime (RFC 867), in both models."""
+daytime (RFC 867), in every model."""
 import os
 import re
 import socket
@@ -7,7 +7,7 @@ import time
 
 from harness import Server, check, concurrently, connect, recv_all
 
-MODELS = (("--model", "fork"), ("--model", "prefork"))
+MODELS = (("--model", "fork"), ("--model", "prefork"), ("--model", "loop"))
 
 
 def chargen_expected(n):

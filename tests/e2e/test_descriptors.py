@@ -1,5 +1,5 @@
 """What a forked process inherits (issue 24, defect 3). There is no exec, so close-on-exec closes
-nothing: a session, a prefork worker and the UDP process must close every descriptor of the
+nothing: a session, a prefork or loop worker and the UDP process must close every descriptor of the
 supervisor's themselves, keeping only stdin, stdout, stderr, the log, and what they serve. Each is
 read from /proc after it has served, so a child still setting itself up is never mistaken for one
 that kept too much."""
@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 
-from harness import (Server, binary, check, connect, echo_roundtrip, group_members, processes,
+from harness import (MODELS, Server, binary, check, connect, echo_roundtrip, group_members, processes,
                      track, track_daemon, wait_for_file, wait_until)
 
 
@@ -65,10 +65,11 @@ def check_fds(pid, what, sockets, log, line=frozenset()):
 
 
 def test_sessions_workers_and_the_udp_process_keep_only_what_they_serve():
-    for model in ("fork", "prefork"):
+    for model in MODELS:
         with tempfile.TemporaryDirectory() as d:
             log = os.path.join(d, "m.log")
-            pool = ["--start", "2", "--min-spare", "1", "--max-spare", "2"] if model == "prefork" else []
+            pool = {"prefork": ["--start", "2", "--min-spare", "1", "--max-spare", "2"],
+                    "loop": ["--workers", "1"]}.get(model, [])
             # Every kind of descriptor the supervisor holds: listeners plain and PROXY, UDP,
             # metrics and agent listeners, the upgrade socket, the pidfile,
             # a connection owing its PROXY header, the log file.
@@ -84,12 +85,13 @@ def test_sessions_workers_and_the_udp_process_keep_only_what_they_serve():
                 check(echo_roundtrip(s, b"fds") == b"fds", f"{model}: echo")
                 text = wait_for_file(log, r"event=connect ")
                 pid = int(re.search(r"event=connect .*? pid=(\d+)", text).group(1))
-                served = socket_inodes("tcp", tcp, False) | (socket_inodes("tcp", tcp, True)
-                                                             if model == "prefork" else set())
-                if model == "prefork":
-                    served |= socket_inodes("tcp", proxied, True)
+                served = socket_inodes("tcp", tcp, False)
+                if model != "fork":  # a worker accepts on every listener
+                    served |= socket_inodes("tcp", tcp, True) | socket_inodes("tcp", proxied, True)
+                if model == "loop":  # and reads the headers of what it accepted
+                    served |= socket_inodes("tcp", proxied, False)
                 check_fds(pid, "session" if model == "fork" else "worker", served, log,
-                          log_line(srv.pid) if model == "prefork" else frozenset())
+                          log_line(srv.pid) if model != "fork" else frozenset())
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             u.settimeout(10)
             u.sendto(b"dgram", ("127.0.0.1", udp))
@@ -101,12 +103,17 @@ def test_sessions_workers_and_the_udp_process_keep_only_what_they_serve():
             check(srv.stop() == 0, f"{model}: exit 0")
 
 
-def test_a_prefork_daemon_returns_once_ready():
+def test_a_daemon_with_workers_returns_once_ready():
     """The readiness pipe's write end was inherited by the first workers, so the foreground
     process waited for an EOF that never came."""
+    for pool in (("prefork", "--start", "3"), ("loop", "--workers", "2")):
+        daemon_returns_once_ready(pool)
+
+
+def daemon_returns_once_ready(pool):
     with tempfile.TemporaryDirectory() as d:
         log, pidfile = os.path.join(d, "d.log"), os.path.join(d, "d.pid")
-        proc = track(subprocess.Popen([binary("mpechod"), "-d", "--model", "prefork", "--start", "3",
+        proc = track(subprocess.Popen([binary("mpechod"), "-d", "--model", *pool,
                                        "-l", "127.0.0.1:0", "--log", log, "-p", pidfile],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE))
@@ -116,7 +123,7 @@ def test_a_prefork_daemon_returns_once_ready():
             rc = None
         text = wait_for_file(log, r"event=ready")
         pid = track_daemon(int(re.search(r"event=start .*?pid=(\d+)", text).group(1)))
-        check(rc == 0, f"the foreground process returned 0 once the daemon was ready, not {rc}")
+        check(rc == 0, f"{pool[0]}: the foreground process returned 0 once the daemon was ready, not {rc}")
         port = int(re.search(r"event=listen addr=127\.0\.0\.1:(\d+)", text).group(1))
         with connect(port) as s:
             check(echo_roundtrip(s, b"up") == b"up", "the daemon serves")

@@ -14,7 +14,6 @@ import test_limits
 import test_ops
 import test_process
 import test_proxy
-import test_scaleout
 import test_sockopts
 import test_tls
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
@@ -28,10 +27,7 @@ SHARED = (
     test_echo.test_reset_by_peer_ends_the_child_quietly,
     test_echo.test_client_pipe_mode_multi_megabyte_binary,
     test_echo.test_client_reaches_ipv6_and_host_names,
-    test_classic.test_discard_takes_everything_and_sends_nothing,
-    test_classic.test_chargen_sends_the_rotating_lines_as_fast_as_they_are_read,
     test_classic.test_chargen_to_a_client_that_stops_reading_ends_by_the_idle_timeout,
-    test_classic.test_daytime_sends_one_line_and_closes,
     test_limits.test_max_per_source_refuses_the_extra_connection,
     test_limits.test_rate_limit_per_source,
     test_limits.test_allow_and_deny_rules,
@@ -40,13 +36,10 @@ SHARED = (
     test_ops.test_idle_timeout_closes_a_client_that_never_reads,
     test_ops.test_max_time_ends_a_busy_session,
     test_ops.test_sighup_reopens_the_log_file,
-    test_process.test_sigterm_lets_a_transfer_in_flight_finish,
     test_process.test_grace_period_ends_sessions_that_stay,
     test_process.test_second_signal_ends_sessions_at_once,
-    test_process.test_max_conns_holds_extra_clients_in_the_backlog,
     test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
     test_proxy.test_limits_and_rules_judge_the_client_not_the_balancer,
-    test_scaleout.test_upgrade_under_a_connect_loop_refuses_and_resets_nothing,  # loop to prefork
     test_tls.test_every_service_works_over_tls,
     test_tls.test_clients_written_by_others_openssl_s_client_and_socat,
     test_tls.test_bad_clients_end_their_session_with_reason_tls_and_nothing_else,

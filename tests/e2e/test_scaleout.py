@@ -10,20 +10,25 @@ import tempfile
 import threading
 import time
 
-from harness import (Server, binary, check, connect, echo_roundtrip, recv_all,
+from harness import (MODELS, Server, binary, check, connect, echo_roundtrip, recv_all,
                      run_server_once, track, wait_until)
 
 
 def test_reuseport_instances_share_one_port():
-    a = Server("--reuseport", "-l", "127.0.0.1:0")
+    for model in MODELS:
+        reuseport_instances_share_one_port(model)
+
+
+def reuseport_instances_share_one_port(model):
+    a = Server("--reuseport", "-l", "127.0.0.1:0", "--model", model)
     port = a.port
-    b = Server("--reuseport", "-l", f"127.0.0.1:{port}")
+    b = Server("--reuseport", "-l", f"127.0.0.1:{port}", "--model", model)
     for i in range(40):
         with connect(port) as s:
             check(echo_roundtrip(s, b"%d" % i) == b"%d" % i, "echo")
     wait_until(lambda: sum(len(x.matching(r"event=end ")) for x in (a, b)) == 40, 5, "40 end lines")
     served = [len(x.matching(r"event=end ")) for x in (a, b)]
-    check(min(served) >= 5, f"the kernel spreads connections over both: {served}")
+    check(min(served) >= 5, f"{model}: the kernel spreads connections over both: {served}")
     rc, err = run_server_once("-l", f"127.0.0.1:{port}")
     check(rc == 1 and "Address already in use" in err, f"without --reuseport the port is taken: {err}")
     check(a.stop() == 0 and b.stop() == 0, "both exit 0")
@@ -36,25 +41,32 @@ def bench_in_background(port, seconds):
 
 
 def test_upgrade_under_a_connect_loop_refuses_and_resets_nothing():
+    """A loop hands over to a pool, and takes over from a fork."""
+    for models in (("fork", "loop"), ("loop", "prefork")):
+        upgrade_under_a_connect_loop(*models)
+
+
+def upgrade_under_a_connect_loop(old_model, new_model):
     with tempfile.TemporaryDirectory() as d:
         sock, pidfile = os.path.join(d, "upgrade.sock"), os.path.join(d, "mpechod.pid")
-        old = Server("-l", "127.0.0.1:0", "-c", "2000", "--upgrade-socket", sock, "-p", pidfile)
+        old = Server("-l", "127.0.0.1:0", "-c", "2000", "--upgrade-socket", sock, "-p", pidfile,
+                     "--model", old_model)
         port = old.port
         # The loop runs against the old one first (20 sessions: on the sanitizer build of a
         # loaded 2-CPU machine 200 took over 10 s), then across the switch to the new one.
         load = bench_in_background(port, 6)
         old.wait_for(r"event=end ", count=20, timeout=6)
-        new = Server("--upgrade-socket", sock, "-p", pidfile, "-c", "500", "--model", "prefork",
+        new = Server("--upgrade-socket", sock, "-p", pidfile, "-c", "500", "--model", new_model,
                      ready=True)
         check(new.matching(rf"event=listen addr=127\.0\.0\.1:{port} fd=\d+ upgrade-from={old.pid}$"),
               f"the listener came from the old server: {new.lines[:4]}")
-        check(new.matching(r"event=start .* model=prefork max_conns=500"), "new options took effect")
+        check(new.matching(rf"event=start .* model={new_model} max_conns=500"), "new options took effect")
         old.wait_for(rf"event=handover successor={new.pid} ")
         check(old.wait_exit() == 0, "the old server drains and exits 0")
         out, err = load.communicate(timeout=60)
         result = json.loads(out)
         check(load.returncode == 0 and not any(result["errors"].values()),
-              f"no refused, reset or broken session across the switch: {result['errors']} {err!r}")
+              f"{old_model} to {new_model}: no refused, reset or broken session across the switch: {result['errors']} {err!r}")
         old_served = int(re.search(r"event=stop served=(\d+)", "\n".join(old.lines)).group(1))
         wait_until(lambda: open(pidfile).read().strip() == str(new.pid), 5, "the pidfile names the new one")
         check(not os.path.exists(pidfile + ".old"), "the old one removed its file")
@@ -63,7 +75,7 @@ def test_upgrade_under_a_connect_loop_refuses_and_resets_nothing():
         check(new.stop() == 0, "exit 0")
         new_served = int(re.search(r"event=stop served=(\d+)", "\n".join(new.lines)).group(1))
         check(old_served >= 20 and new_served >= 2,
-              f"sessions on both sides of the switch: {old_served} old, {new_served - 1} new")
+              f"{old_model} to {new_model}: sessions on both sides of the switch: {old_served} old, {new_served - 1} new")
 
 
 def take_offer(sock):
@@ -75,9 +87,14 @@ def take_offer(sock):
 
 
 def test_a_successor_that_fails_leaves_the_old_server_as_it_was():
+    for model in MODELS:
+        a_successor_that_fails(model)
+
+
+def a_successor_that_fails(model):
     with tempfile.TemporaryDirectory() as d:
         sock, pidfile = os.path.join(d, "upgrade.sock"), os.path.join(d, "mpechod.pid")
-        old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock, "-p", pidfile)
+        old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock, "-p", pidfile, "--model", model)
         fake, msg, fds = take_offer(sock)
         check(msg == b"mpechod-upgrade 1\n" and len(fds) == 1, f"the offer: {msg!r} {fds}")
         check(os.path.exists(pidfile + ".old"), "the pidfile's name is freed meanwhile")
@@ -88,19 +105,24 @@ def test_a_successor_that_fails_leaves_the_old_server_as_it_was():
         wait_until(lambda: os.path.exists(pidfile) and not os.path.exists(pidfile + ".old"), 5,
                    "the pidfile back under its name")
         with connect(old.port) as s:
-            check(echo_roundtrip(s, b"still") == b"still", "the old server still serves")
-        check(old.stop() == 0, "exit 0")
-        check(not os.path.exists(pidfile), "pidfile removed at exit")
+            check(echo_roundtrip(s, b"still") == b"still", f"{model}: the old server still serves")
+        check(old.stop() == 0, f"{model}: exit 0")
+        check(not os.path.exists(pidfile), f"{model}: pidfile removed at exit")
 
 
 def test_after_an_upgrade_with_udp_the_old_server_lets_go_at_once():
     """The old server stops its UDP process and closes its UDP sockets when it hands over, as it
     does on SIGTERM: it used to keep them for --grace + 2 s, then SIGKILL the UDP process."""
+    for model in MODELS:
+        udp_let_go_at_once(model)
+
+
+def udp_let_go_at_once(model):
     from test_udp import echo, udp_port
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, "upgrade.sock")
         old = Server("-l", "udp:127.0.0.1:0", "-l", "127.0.0.1:0", "--upgrade-socket", sock,
-                     "--grace", "10")
+                     "--grace", "10", "--model", model)
         port = udp_port(old)
         check(echo(("127.0.0.1", port), b"before")[0] == b"before", "the old server echoes")
         new = Server("-l", f"udp:127.0.0.1:{port}", "--upgrade-socket", sock)
@@ -109,7 +131,7 @@ def test_after_an_upgrade_with_udp_the_old_server_lets_go_at_once():
         check(old.wait_exit() == 0, "the old server exits 0")
         took = time.monotonic() - t0
         check(took < 3 and not old.matching(r"event=terminate "),
-              f"it left {took:.2f} s after the handover, its UDP process not killed: {old.lines[-4:]}")
+              f"{model}: it left {took:.2f} s after the handover, its UDP process not killed: {old.lines[-4:]}")
         for i in range(20):  # from 20 source ports: none is hashed to a socket nobody reads
             check(echo(("127.0.0.1", port), b"after %d" % i)[0] == b"after %d" % i, "the successor echoes")
         check(new.stop() == 0, "exit 0")
@@ -132,18 +154,23 @@ def scrape_loop(port, stop, results):
 def test_metrics_and_agent_sockets_are_handed_over_and_scraped_across_the_upgrade():
     """--metrics and --agent go to the successor like the listeners: it used to fail to start
     (EADDRINUSE), so --upgrade-socket never worked with --metrics."""
+    for models in (("fork", "prefork"), ("prefork", "loop"), ("loop", "fork")):
+        endpoints_handed_over(*models)
+
+
+def endpoints_handed_over(old_model, new_model):
     from test_probes import agent_says
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, "upgrade.sock")
         old = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--agent", "127.0.0.1:0",
-                     "--upgrade-socket", sock)
+                     "--upgrade-socket", sock, "--model", old_model)
         mport, aport = old.endpoint("metrics")[1], old.endpoint("agent")[1]
         ends = ("--metrics", f"127.0.0.1:{mport}", "--agent", f"127.0.0.1:{aport}", "--upgrade-socket", sock)
         stop, results = threading.Event(), []
         scraper = threading.Thread(target=scrape_loop, args=(mport, stop, results))
         scraper.start()
         wait_until(lambda: len(results) >= 5, 10, "scrapes of the old server")
-        new = Server("--model", "prefork", *ends)
+        new = Server("--model", new_model, *ends)
         old.wait_for(rf"event=handover successor={new.pid} ")
         check(old.wait_exit() == 0, "the old server exits 0")
         n = len(results)
@@ -151,7 +178,7 @@ def test_metrics_and_agent_sockets_are_handed_over_and_scraped_across_the_upgrad
         stop.set()
         scraper.join(10)
         check(all(status == "200" for status, _ in results), f"every scrape answered: {results[:3]} ...")
-        check('model="fork"' in results[0][1] and 'model="prefork"' in results[-1][1],
+        check(f'model="{old_model}"' in results[0][1] and f'model="{new_model}"' in results[-1][1],
               f"the old one, then the new one: {results[0][1]} ... {results[-1][1]}")
         check(new.matching(rf"event=upgrade from={old.pid} listeners=1 endpoints=metrics,agent$"),
               f"the endpoints came from the old server: {new.lines[:4]}")

@@ -93,3 +93,34 @@ def test_readme_map_names_every_file_and_only_real_ones():
                 and not any(fnmatch.fnmatch(os.path.basename(p), n) for n in named)
                 and os.path.basename(p)[:-2] not in words]
     check(not unmapped, f"source files the README's map does not show: {unmapped}")
+
+
+def model_tuples(path):
+    """(line, strings) of every outermost tuple or list in a test module that names models
+    fork and prefork, with the strings it holds at any depth."""
+    import ast
+    out, inner = [], set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, (ast.Tuple, ast.List)) and id(node) not in inner:
+            inner |= {id(n) for n in ast.walk(node) if n is not node}
+            strings = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant)}
+            if {"fork", "prefork"} <= strings:
+                out.append((node.lineno, strings))
+    return out
+
+
+def test_every_test_over_the_models_runs_the_loop_or_says_why():
+    """Issue 23: a test parametrised over the models runs on the loop too, or its line says
+    '# not loop: REASON' (an option the loop refuses, a process per session)."""
+    e2e = os.path.join(ROOT, "tests", "e2e")
+    bad = []
+    for name in sorted(os.listdir(e2e)):
+        if not name.endswith(".py"):
+            continue
+        lines = open(os.path.join(e2e, name)).read().split("\n")
+        for lineno, strings in model_tuples(os.path.join(e2e, name)):
+            said = re.search(r"# not loop: \w", lines[lineno - 1])
+            if "loop" not in strings and not said:
+                bad.append(f"tests/e2e/{name}:{lineno}: {lines[lineno - 1].strip()}")
+    check(not bad, "tests over fork and prefork that leave the loop out without a reason:\n  "
+          + "\n  ".join(bad))
