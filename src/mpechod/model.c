@@ -1,4 +1,7 @@
-/* model: what the pool models (prefork, loop) share: forking a worker, reading its signals. */
+/*
+ * model: what the pool models (prefork, loop) share: forking a worker, reading
+ * its signals, holding respawns back when workers crash in a loop.
+ */
 #include "model.h"
 
 #include <errno.h>
@@ -13,6 +16,11 @@
 #include "proctab.h"
 #include "sandbox.h"
 #include "tally.h"
+
+#define MODEL_FAST_FAIL_MS 1000	/* a worker that dies this young failed fast... */
+#define MODEL_FAST_FAILS 5	/* ...and this many fast failures in MODEL_FAIL_WINDOW_MS... */
+#define MODEL_FAIL_WINDOW_MS 10000
+#define MODEL_BACKOFF_MAX_MS 60000	/* ...hold respawns for 1 s, 2 s, 4 s ... up to this */
 
 pid_t
 model_worker_fork(struct model_env *env, int slot, const sigset_t *signals)
@@ -54,4 +62,24 @@ model_worker_signal(int sigfd, struct signalfd_siginfo *si)
 	while ((n = read(sigfd, si, sizeof(*si))) < 0 && errno == EINTR)
 		;
 	return n == (ssize_t)sizeof(*si);
+}
+
+void
+model_worker_failed(struct model_respawn *r, int64_t age, int64_t now)
+{
+	if (age >= MODEL_FAST_FAIL_MS)
+		return;
+	if (now - r->window_ms > MODEL_FAIL_WINDOW_MS) {
+		r->window_ms = now;
+		r->fails = 0;
+	}
+	if (++r->fails < MODEL_FAST_FAILS)
+		return;
+	r->backoff_ms = r->backoff_ms == 0 ? 1000 : r->backoff_ms * 2 > MODEL_BACKOFF_MAX_MS ?
+	    MODEL_BACKOFF_MAX_MS : r->backoff_ms * 2;
+	r->hold_ms = now + r->backoff_ms;
+	log_msg(LOG_LVL_ERROR, "event=respawn-throttled failures=%d window_ms=%d delay_ms=%lld",
+	    r->fails, MODEL_FAIL_WINDOW_MS, (long long)r->backoff_ms);
+	r->fails = 0;
+	r->window_ms = now;
 }

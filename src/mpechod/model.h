@@ -107,6 +107,25 @@ struct signalfd_siginfo;
 bool model_worker_signal(int sigfd, struct signalfd_siginfo *si);
 
 /*
+ * A pool's guard against workers that die young again and again (a crash at
+ * start), which must not make the supervisor fork in a loop.
+ */
+struct model_respawn {
+	int64_t hold_ms;	/* no new worker before then */
+	int64_t backoff_ms;	/* the last hold */
+	int64_t window_ms;	/* when the count of fast failures began */
+	int fails;		/* fast failures in that window */
+};
+
+/*
+ * A worker failed (a signal, or a status other than 0) at age ms: after
+ * MODEL_FAST_FAILS such failures younger than MODEL_FAST_FAIL_MS within
+ * MODEL_FAIL_WINDOW_MS, respawning waits 1 s, 2 s, 4 s ... up to 60 s, and
+ * each hold is logged (respawn-throttled).
+ */
+void model_worker_failed(struct model_respawn *r, int64_t age, int64_t now);
+
+/*
  * The prefork pool's next step, pure (Apache prefork rules, at most
  * cfg->max_conns workers): > 0 start that many workers; -1 retire one idle
  * worker; 0 nothing.

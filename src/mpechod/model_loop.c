@@ -31,8 +31,6 @@
 #include "tally.h"
 
 #define TICK_MS 100		/* missing workers are started this often */
-#define FAST_FAIL_MS 1000	/* a worker that fails this young is replaced after RESPAWN_HOLD_MS */
-#define RESPAWN_HOLD_MS 1000
 
 struct loop_model {
 	struct loop_board *boards;	/* by slot, shared with the workers */
@@ -43,7 +41,7 @@ struct loop_model {
 	int workers;			/* lanes: shares of -c */
 	int *lane;			/* by table slot: the lane of the worker there */
 	int64_t tick_ms;
-	int64_t spawn_hold_ms;		/* no new worker before then */
+	struct model_respawn respawn;	/* no new worker before its hold_ms (crash loop) */
 	bool at_limit_logged;
 	struct log_throttle limit_log;
 };
@@ -133,7 +131,7 @@ loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 	if ((pid = model_worker_fork(env, slot, &signals)) == 0)
 		loop_worker_run(&m->job, &m->boards[slot], env->gate);
 	if (pid < 0)
-		m->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
+		m->respawn.hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 }
 
 /* --max-per-source, --rate: one table for the workers, in shared memory, behind a robust lock. */
@@ -289,8 +287,8 @@ loop_reaped(struct model_env *env, int slot, pid_t pid, int wstatus)
 	log_msg(failed || lost > 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s "
 	    "lost=%d age=%lld.%03lld workers=%d", (long)pid, how, lost, (long long)(age / 1000),
 	    (long long)(age % 1000), env->tab->live);
-	if (failed && age < FAST_FAIL_MS)
-		m->spawn_hold_ms = now + RESPAWN_HOLD_MS;
+	if (failed && !env->draining)
+		model_worker_failed(&m->respawn, age, now);
 	m->tick_ms = now;	/* replace it at the next turn (unless respawning is held) */
 }
 
@@ -309,7 +307,7 @@ loop_lanes(struct model_env *env, struct loop_model *m, int64_t now)
 			__atomic_store_n(&m->boards[taker].cap, room, __ATOMIC_RELEASE);
 			if (room > 0)
 				kill(env->tab->slots[taker].pid, SIGUSR2);
-		} else if (taker < 0 && now >= m->spawn_hold_ms && env->tab->nfree > 0) {
+		} else if (taker < 0 && now >= m->respawn.hold_ms && env->tab->nfree > 0) {
 			loop_spawn(env, m, lane);
 		}
 	}

@@ -28,10 +28,6 @@
 
 #define SPAWN_MAX 32		/* workers started in one step at most */
 #define MAINTAIN_MS 100		/* the pool is sized this often */
-#define FAST_FAIL_MS 1000	/* a worker that dies this young failed fast... */
-#define FAST_FAILS 5		/* ...and this many fast failures in FAIL_WINDOW_MS... */
-#define FAIL_WINDOW_MS 10000
-#define BACKOFF_MAX_MS 60000	/* ...hold respawns for 1 s, 2 s, 4 s ... up to this */
 
 struct pool {
 	struct worker_board *board;	/* a line per slot, shared with the workers */
@@ -39,10 +35,7 @@ struct pool {
 	bool *retiring;			/* by slot: told to leave (SIGUSR1) */
 	struct worker_job job;
 	int64_t maintain_ms;		/* next pool check */
-	int64_t spawn_hold_ms;		/* no new worker before then (crash loop) */
-	int64_t backoff_ms;
-	int64_t fail_window_ms;
-	int fast_fails;
+	struct model_respawn respawn;	/* no new worker before its hold_ms (crash loop) */
 	bool at_limit_logged;
 	struct log_throttle limit_log;	/* the limit line: at most once a second */
 };
@@ -76,7 +69,7 @@ pool_spawn(struct model_env *env, struct pool *p)
 	if ((pid = model_worker_fork(env, slot, &signals)) == 0)
 		worker_run(&p->job, &p->board[slot], env->gate);
 	if (pid < 0)
-		p->spawn_hold_ms = clock_ms() + LISTENER_PAUSE_MS;
+		p->respawn.hold_ms = clock_ms() + LISTENER_PAUSE_MS;
 }
 
 static int
@@ -116,29 +109,6 @@ pool_stop(struct model_env *env)
 	env->data = NULL;
 }
 
-/*
- * Workers that die young again and again (a crash at start) must not make the
- * supervisor fork in a loop: after FAST_FAILS in FAIL_WINDOW_MS, respawning
- * waits 1 s, then 2 s, 4 s ... up to BACKOFF_MAX_MS.
- */
-static void
-pool_note_fast_failure(struct pool *p, int64_t now)
-{
-	if (now - p->fail_window_ms > FAIL_WINDOW_MS) {
-		p->fail_window_ms = now;
-		p->fast_fails = 0;
-	}
-	if (++p->fast_fails < FAST_FAILS)
-		return;
-	p->backoff_ms = p->backoff_ms == 0 ? 1000 :
-	    p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
-	p->spawn_hold_ms = now + p->backoff_ms;
-	log_msg(LOG_LVL_ERROR, "event=respawn-throttled failures=%d window_ms=%d delay_ms=%lld",
-	    p->fast_fails, FAIL_WINDOW_MS, (long long)p->backoff_ms);
-	p->fast_fails = 0;
-	p->fail_window_ms = now;
-}
-
 /* A worker that died while serving: that session's end line is the supervisor's to write. */
 static void
 pool_log_lost_session(struct model_env *env, struct pool *p, int slot, pid_t pid, int wstatus,
@@ -171,8 +141,8 @@ pool_reaped(struct model_env *env, int slot, pid_t pid, int wstatus)
 	log_msg(failed ? LOG_LVL_WARN : LOG_LVL_DEBUG, "event=worker-exit pid=%ld %s sessions=%llu age=%lld.%03lld workers=%d",
 	    (long)pid, end_wait_text(wstatus, how, sizeof(how)), (unsigned long long)b->sessions, (long long)(age / 1000),
 	    (long long)(age % 1000), env->tab->live);
-	if (failed && age < FAST_FAIL_MS && !env->draining)
-		pool_note_fast_failure(p, now);
+	if (failed && !env->draining)
+		model_worker_failed(&p->respawn, age, now);
 	p->maintain_ms = now;	/* replace it at once (unless respawning is held) */
 }
 
@@ -215,7 +185,7 @@ pool_maintain(struct model_env *env, struct pool *p, int64_t now)
 		p->at_limit_logged = false;
 	}
 	plan = prefork_plan(idle, env->tab->live, env->cfg);
-	if (plan > 0 && now >= p->spawn_hold_ms) {
+	if (plan > 0 && now >= p->respawn.hold_ms) {
 		while (plan-- > 0)
 			pool_spawn(env, p);
 	} else if (plan < 0 && victim >= 0) {
