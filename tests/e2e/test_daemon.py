@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import termios
 
-from harness import (Server, binary, check, connect, echo_roundtrip, group_members, processes,
+from harness import (MODELS, Server, binary, check, connect, echo_roundtrip, group_members, processes,
                      track, track_daemon, wait_until)
 
 
@@ -59,16 +59,21 @@ def stop_daemon(pid, pidfile):
 
 
 def test_daemon_is_ready_when_the_command_returns():
+    for model in MODELS:
+        daemon_is_ready(model)
+
+
+def daemon_is_ready(model):
     with tempfile.TemporaryDirectory() as d:
         pidfile, log = os.path.join(d, "mpechod.pid"), os.path.join(d, "mpechod.log")
-        rc, err = start_daemon("-p", pidfile, "--log", log, "-l", "127.0.0.1:0")
-        check(rc == 0 and err == "", f"the foreground exits 0 once ready: {rc} {err!r}")
+        rc, err = start_daemon("-p", pidfile, "--log", log, "-l", "127.0.0.1:0", "--model", model)
+        check(rc == 0 and err == "", f"{model}: the foreground exits 0 once ready: {rc} {err!r}")
         pid = track_daemon(read_pid(pidfile))
         text = open(log).read()
         check(f"pid={pid} " in text and "event=ready" in text, "the ready line is already logged")
         port = int(re.search(r"event=listen addr=127.0.0.1:(\d+)", text).group(1))
         with connect(port) as s:  # no wait, no retry: it is listening already
-            check(echo_roundtrip(s, b"daemon") == b"daemon", "the daemon serves")
+            check(echo_roundtrip(s, b"daemon") == b"daemon", f"{model}: the daemon serves")
         f = stat_fields(pid)
         check(f[4] == "0", f"no controlling terminal (tty_nr {f[4]})")
         check(int(f[3]) != pid, "not a session leader: it can never gain a terminal")

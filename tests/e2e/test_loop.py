@@ -8,13 +8,17 @@ import socket
 import time
 
 import harness
+import test_balancer
+import test_bench
 import test_classic
 import test_echo
 import test_limits
+import test_metrics
 import test_ops
 import test_process
 import test_proxy
 import test_sockopts
+import test_status
 import test_tls
 from harness import Server, check, connect, echo_roundtrip, recv_exactly, wait_until
 
@@ -36,6 +40,18 @@ SHARED = (
     test_ops.test_idle_timeout_closes_a_client_that_never_reads,
     test_ops.test_max_time_ends_a_busy_session,
     test_ops.test_sighup_reopens_the_log_file,
+    test_metrics.test_json_log_lines_carry_the_same_events_and_fields,
+    test_metrics.test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on,
+    test_status.test_the_ring_of_samples_and_since,
+    test_process.test_sessions_leave_through_exit_not_signals,
+    test_process.test_repeating_lines_are_throttled_not_flooding,
+    test_balancer.test_haproxy_send_proxy_v1_and_v2_real_client_rules_and_checks,
+    test_balancer.test_haproxy_on_an_ipv6_socket_names_ipv4_clients_in_tcp6_lines,
+    test_balancer.test_haproxy_one_backend_drains_while_clients_stream_through,
+    test_balancer.test_banner_tells_the_backends_apart_and_the_bench_still_checks_every_byte,
+    test_balancer.test_haproxy_agent_check_drains_a_leaving_backend_before_its_listener_closes,
+    test_bench.test_every_mode_against_mpechod,
+    test_bench.test_sources_spread_the_client_addresses,
     test_process.test_grace_period_ends_sessions_that_stay,
     test_process.test_second_signal_ends_sessions_at_once,
     test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
@@ -51,6 +67,7 @@ SHARED = (
     test_sockopts.test_listener_options_are_on_every_accepted_socket_and_on_the_wire,
     test_sockopts.test_keepalive_and_user_timeout_drop_a_peer_that_vanished,
     test_sockopts.test_a_socket_handed_over_gets_the_options_of_its_l,
+    test_tls.test_without_tls_the_children_do_not_map_openssl,  # a worker is forked as a session is
 )
 
 

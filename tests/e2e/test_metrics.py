@@ -127,6 +127,12 @@ def test_the_endpoint_is_strict_bounded_and_guarded():
           "echo service, fork model" in text and re.search(r"^refused: acl 0, ", text, re.M),
           f"the summary: {text}")
     check(srv.stop() == 0, "exit 0")
+    for model in ("prefork", "loop"):  # the endpoint is the supervisor's; the summary names the model
+        srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--model", model)
+        text = scrape(srv.endpoint("metrics")[1], "/")[2]
+        check(f"echo service, {model} model" in text and re.search(r"^sessions: 0 now, ", text, re.M),
+              f"{model}: the summary: {text}")
+        check(srv.stop() == 0, f"{model}: exit 0")
 
 
 def test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on():

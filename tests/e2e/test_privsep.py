@@ -275,25 +275,30 @@ def test_after_rotation_every_process_writes_to_the_new_root_only_log():
 
 
 def test_an_upgrade_as_nobody_moves_and_removes_files_in_a_root_only_directory():
+    for models in (("fork", "prefork"), ("prefork", "loop"), ("loop", "fork")):
+        upgrade_as_nobody(*models)
+
+
+def upgrade_as_nobody(old_model, new_model):
     d = root_dir()
     os.chmod(d, 0o755)  # the socket files must be reachable; writable still by root alone
     try:
         sock, pidfile, path = (os.path.join(d, n) for n in ("upgrade.sock", "pid", "echo.sock"))
         old = Server("-u", "nobody", "-l", "127.0.0.1:0", "-l", f"unix:{path}", "--upgrade-socket",
-                     sock, "-p", pidfile)
+                     sock, "-p", pidfile, "--model", old_model)
         port = old.port
         check(is_nobody(old.pid), "the old server runs as nobody")
         new = Server("-u", "nobody", "-l", f"127.0.0.1:{port}", "-l", f"unix:{path}",
-                     "--upgrade-socket", sock, "-p", pidfile, "--model", "prefork")
+                     "--upgrade-socket", sock, "-p", pidfile, "--model", new_model)
         old.wait_for(rf"event=handover successor={new.pid} ")
-        check(old.wait_exit() == 0, "the old server drains and exits 0")
+        check(old.wait_exit() == 0, f"{old_model} to {new_model}: the old server drains and exits 0")
         wait_until(lambda: not os.path.exists(pidfile + ".old"), 5, "the old pidfile removed")
         check(open(pidfile).read().strip() == str(new.pid), "the pidfile names the new one")
         check(is_nobody(new.pid), "the new server runs as nobody")
         with connect(port) as s:
             check(echo_roundtrip(s, b"after") == b"after", "the new one serves")
         check(new.stop() == 0, "exit 0")
-        check(os.listdir(d) == [], f"its pidfile and socket files removed: {os.listdir(d)}")
+        check(os.listdir(d) == [], f"{new_model}: its pidfile and socket files removed: {os.listdir(d)}")
     finally:
         shutil.rmtree(d)
 

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (Server, check, children, closed_from, connect, half_close_echo, recv_all,
+from harness import (MODELS, Server, check, children, closed_from, connect, half_close_echo, recv_all,
                      socket_fds, steal_fd, wait_until)
 
 
@@ -229,11 +229,16 @@ def csp_sources(head, directive):
 
 
 def test_a_browser_gets_the_page_and_curl_the_summary():
+    for model in MODELS:
+        page_and_summary(model)
+
+
+def page_and_summary(model):
     tmp = tempfile.mkdtemp(prefix="mpecho-page-")
     atexit.register(shutil.rmtree, tmp, True)  # if the test fails before its rmdir
     path = os.path.join(tmp, "a<b>&c'.sock")
     srv = Server("-l", "127.0.0.1:0", "-l", f"unix:{path}", "--metrics", "127.0.0.1:0",
-                 "--metrics-allow", "127.0.0.1")
+                 "--metrics-allow", "127.0.0.1", "--model", model)
     mport = metrics_port(srv)
     with connect(srv.port) as c:
         check(half_close_echo(c, b"page") == b"page", "echo")
@@ -254,8 +259,8 @@ def test_a_browser_gets_the_page_and_curl_the_summary():
           set(re.findall(r'href="([^"]*)"', page)) == {"data:,", "status.json", "metrics"},
           "nothing from outside, no style or handler attribute")
     check('data-f="served">1<' in page and 'data-f="bytes_in">4<' in page and
-          f"<title>mpechod 127.0.0.1:{srv.port}: echo, fork model</title>" in page and
-          '<svg id="chart-sessions"' in page, "the first view's figures")
+          f"<title>mpechod 127.0.0.1:{srv.port}: echo, {model} model</title>" in page and
+          '<svg id="chart-sessions"' in page, f"{model}: the first view's figures")
     check("a&lt;b&gt;&amp;c&#39;.sock" in page and "a<b>" not in page, "a listener's name escaped")
     for accept, want in (("", "text/plain"), ("Accept: */*", "text/plain"), ("Accept: text/plain", "text/plain"),
                          ("Accept: text/html;q=0.5, text/plain", "text/plain")):
