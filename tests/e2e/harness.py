@@ -255,12 +255,30 @@ class Server:
             ended = [e for e in ends if e.get("check") != "yes"]
             check(n == len(ended), f"served={n} on the stop line, {len(ended)} sessions ended")
 
+    def status(self, pattern, timeout=10.0):
+        """A status line (SIGUSR1) that matches pattern, asked for until one does: a pool's
+        worker may still be counting a session its client saw end."""
+        def ask():
+            n = len(self.matching(r"event=status"))
+            self.proc.send_signal(signal.SIGUSR1)
+            line = self.wait_for(r"event=status", count=n + 1)[n]
+            return line if re.search(pattern, line) else None
+        return wait_until(ask, timeout, f"a status line matching /{pattern}/")
+
     def sessions(self):
         """Live session processes (children of the supervisor, zombies excluded)."""
         return [p for p, v in children(self.pid).items() if v[0] != "Z"]
 
     def zombies(self):
         return [p for p, v in children(self.pid).items() if v[0] == "Z"]
+
+
+def server_connections(port):
+    """The server's side of the TCP connections on its port not yet closed by it (established,
+    or closed by the client only): sessions, in any model, as the kernel sees them."""
+    out = subprocess.run(["ss", "-tnH", "state", "established", "state", "close-wait",
+                          f"sport = :{port}"], capture_output=True, text=True, timeout=10).stdout
+    return len(out.splitlines())
 
 
 def socket_fds(pid):

@@ -118,6 +118,19 @@ def test_session_socket_has_nodelay_and_no_listener():
             check(dup.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY set")
             check(dup.getpeername() == s.getsockname(), "that socket is this client's")
     check(srv.stop() == 0, "server exits 0")
+    for model in ("prefork", "loop"):  # a worker holds the listeners, and its sessions' sockets
+        srv = Server("-l", "127.0.0.1:0", "--model", model)
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"ping") == b"ping", f"{model}: echo")
+            pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=connect")[0]).group(1))
+            nodelay = []
+            for fd in socket_fds(pid):
+                with steal_fd(pid, fd) as dup:
+                    if dup.type == socket.SOCK_STREAM and dup.getsockopt(
+                            socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0 and dup.getpeername() == s.getsockname():
+                        nodelay.append(dup.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            check(nodelay == [1], f"{model}: this client's socket, TCP_NODELAY set: {nodelay}")
+        check(srv.stop() == 0, f"{model}: server exits 0")
 
 
 def test_reset_by_peer_ends_the_child_quietly():
@@ -236,8 +249,9 @@ def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout():
     """A partial send restarted the socket's send timeout, so a client that stopped reading was
     cut after up to twice --idle-timeout (issue 10, item 7); on the splice path one splice call
     waits again after a partial send inside the kernel. Both paths: cut after the timeout."""
-    def one(splice):
-        srv = Server("-l", "127.0.0.1:0", "--splice", splice, "--idle-timeout", "2")
+    def one(splice):  # "loop": the loop model copies (no --splice), a third path
+        srv = Server("-l", "127.0.0.1:0", "--idle-timeout", "2",
+                     *(("--model", "loop") if splice == "loop" else ("--splice", splice)))
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", srv.port))
@@ -260,4 +274,4 @@ def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout():
         # the defect was a cut after up to twice the timeout (4 s); a busy machine adds a little
         check(1.2 < took < 3.5, f"{splice}: cut {took:.2f} s after the last byte it took (timeout 2 s)")
         check(srv.stop() == 0, "server exits 0")
-    concurrently(one, ("never", "always"))
+    concurrently(one, ("never", "always", "loop"))

@@ -52,8 +52,7 @@ def test_no_zombie_after_500_short_connections_in_bursts():
         if model == "fork":
             wait_until(lambda: not children_of(srv), 10, "every child reaped")
         check(srv.zombies() == [], f"{model}: 0 zombies")
-        status = wait_until(lambda: status_line(srv, r"^(?=.* served=500 )(?=.* sessions=0 )"), 10,
-                            f"{model}: a status line counting 500 served, none live")
+        status = srv.status(r"^(?=.* served=500 )(?=.* sessions=0 )")
         check(not srv.matching(r"event=connect|event=end"), f"{model}: -q drops per-connection lines")
         check(srv.stop(served=500) == 0, f"{model}: server exits 0 ({status})")
 
@@ -69,15 +68,6 @@ def short_sessions(port, k, failures):
                     failures.append((k, i))
         except OSError as e:
             failures.append((k, i, repr(e)))
-
-
-def status_line(srv, pattern):
-    """Ask for a status line (USR1) and return it if it matches pattern (a worker may still be
-    counting a session its client saw end)."""
-    n = len(srv.matching(r"event=status"))
-    srv.proc.send_signal(signal.SIGUSR1)
-    line = srv.wait_for(r"event=status", count=n + 1)[n]
-    return line if re.search(pattern, line) else None
 
 
 def test_sigterm_lets_a_transfer_in_flight_finish():
