@@ -42,7 +42,7 @@ struct loop_model {
 	int *lane;			/* by table slot: the lane of the worker there */
 	int64_t tick_ms;
 	struct model_respawn respawn;	/* no new worker before its hold_ms (crash loop) */
-	bool at_limit_logged;
+	uint64_t at_limit_seen;		/* totals->at_limit already logged or held */
 	struct log_throttle limit_log;
 };
 
@@ -187,7 +187,7 @@ loop_start(struct model_env *env)
 	    .totals = m->totals, .limits = m->limits, .prefix6 = env->cfg->source_prefix6,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
 	    .supervisor = (long)getpid(), .grace_ms = env->cfg->grace * 1000,
-	    .max_requests = env->cfg->max_requests };
+	    .max_requests = env->cfg->max_requests, .max_conns = env->cfg->max_conns };
 	if (nofile > 0)
 		snprintf(env->words, sizeof(env->words), " workers=%d nofile=%ld "
 		    "per_worker=%d", m->workers, nofile, loop_share(env->cfg->max_conns, m->workers, 0));
@@ -313,12 +313,16 @@ loop_lanes(struct model_env *env, struct loop_model *m, int64_t now)
 	}
 }
 
-/* Start missing workers; the limit line once per stretch at -c. */
+/*
+ * Start missing workers; the limit line for each stretch at -c the workers
+ * counted since the last tick (a tick samples too seldom to see them all):
+ * one a second, the rest held and summed up.
+ */
 static int64_t
 loop_tick(struct model_env *env, int64_t now)
 {
 	struct loop_model *m = env->data;
-	int live = __atomic_load_n(&m->totals->live, __ATOMIC_RELAXED);
+	uint64_t hits = __atomic_load_n(&m->totals->at_limit, __ATOMIC_RELAXED);
 
 	if (env->draining)
 		return INT64_MAX;
@@ -327,13 +331,12 @@ loop_tick(struct model_env *env, int64_t now)
 	m->tick_ms = now + TICK_MS;
 	if (m->limit_log.held > 0)
 		log_throttle_roll(&m->limit_log, now, "limit-held");
-	if (live >= env->cfg->max_conns && !m->at_limit_logged) {
+	if (hits > m->at_limit_seen) {
 		if (log_throttle_allow(&m->limit_log, now, "limit-held"))
 			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-			    live, env->cfg->max_conns);
-		m->at_limit_logged = true;
-	} else if (live < env->cfg->max_conns) {
-		m->at_limit_logged = false;
+			    env->cfg->max_conns, env->cfg->max_conns);
+		m->limit_log.held += hits - m->at_limit_seen - 1;
+		m->at_limit_seen = hits;
 	}
 	loop_lanes(env, m, now);
 	return m->tick_ms;

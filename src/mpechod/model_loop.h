@@ -61,6 +61,7 @@ struct loop_totals {
 	int torn;			/* a worker died holding it: a count may be half-changed */
 	unsigned generation;		/* its live counts were cleared: each worker gives its own back */
 	unsigned credentials;		/* SIGHUP loaded new TLS credentials this many times */
+	uint64_t at_limit;		/* times a worker stopped taking clients at -c (model_loop.c logs them) */
 };
 
 /* What a worker is given. */
@@ -76,6 +77,7 @@ struct loop_job {
 	long supervisor;		/* its pid: SIGTERM is taken from it alone */
 	int grace_ms;			/* an orphaned worker ends its sessions after this */
 	int max_requests;		/* sessions it takes before it retires; 0: no limit */
+	int max_conns;			/* -c: sessions of every worker together */
 	unsigned credentials;		/* of the TLS context it was forked with (totals->credentials then) */
 	struct net_addr *spots;		/* each worker's clients' addresses, shared: stride entries a slot */
 	int stride;

@@ -405,6 +405,8 @@ loop_session_begin(struct loop_worker *w, struct loop_session *s)
 	if (p->check)	/* its PROXY header said so: a check, counted now */
 		__atomic_store_n(&w->me->checks, w->me->checks + 1, __ATOMIC_RELAXED);
 	live = __atomic_add_fetch(&w->job->totals->live, 1, __ATOMIC_RELAXED);
+	if (live >= w->job->max_conns)	/* -c reached: the supervisor's limit line counts it */
+		__atomic_add_fetch(&w->job->totals->at_limit, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->me->live, w->me->live + 1, __ATOMIC_RELAXED);
 	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
 		session_log_connect(peer_text(p, who, sizeof(who)), p->check, (long)getpid(), live);

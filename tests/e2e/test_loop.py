@@ -14,6 +14,7 @@ import test_classic
 import test_echo
 import test_limits
 import test_metrics
+import test_network
 import test_ops
 import test_process
 import test_proxy
@@ -44,7 +45,6 @@ SHARED = (
     test_metrics.test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on,
     test_status.test_the_ring_of_samples_and_since,
     test_process.test_sessions_leave_through_exit_not_signals,
-    test_process.test_repeating_lines_are_throttled_not_flooding,
     test_balancer.test_haproxy_send_proxy_v1_and_v2_real_client_rules_and_checks,
     test_balancer.test_haproxy_on_an_ipv6_socket_names_ipv4_clients_in_tcp6_lines,
     test_balancer.test_haproxy_one_backend_drains_while_clients_stream_through,
@@ -52,6 +52,7 @@ SHARED = (
     test_balancer.test_haproxy_agent_check_drains_a_leaving_backend_before_its_listener_closes,
     test_bench.test_every_mode_against_mpechod,
     test_bench.test_sources_spread_the_client_addresses,
+    test_network.test_lossy_reordering_network_echo_stays_exact_and_a_vanished_peer_times_out,
     test_process.test_grace_period_ends_sessions_that_stay,
     test_process.test_second_signal_ends_sessions_at_once,
     test_proxy.test_malformed_headers_and_strangers_are_refused_with_a_reason,
