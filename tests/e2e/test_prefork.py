@@ -158,9 +158,14 @@ def test_prefork_operations():
     st = srv.wait_for(r"event=status")[0]
     check("refused_acl=1 " in st and "served=1 " in st and "workers=" in st, st)
     check(srv.stop() == 0, "server exits 0")
+    for pool in (("prefork", "--start", "2"), ("loop", "--workers", "2")):
+        workers_reopen_the_log(pool)
+
+
+def workers_reopen_the_log(pool):
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "p.log")
-        srv = prefork("--log", log, "-l", "127.0.0.1:0", "--start", "2", ready=False)
+        srv = Server("--log", log, "-l", "127.0.0.1:0", "--model", *pool, ready=False)
         wait_until(lambda: os.path.exists(log) and "event=ready" in open(log).read(), 10, "ready")
         port = int(re.search(r"addr=127.0.0.1:(\d+)", open(log).read()).group(1))
         os.rename(log, log + ".1")
@@ -174,11 +179,11 @@ def test_prefork_operations():
                 targets += [os.readlink(f"{fds}/{f}") for f in os.listdir(fds)
                             if os.readlink(f"{fds}/{f}").startswith(d)]
             return targets and all(t == log for t in targets)
-        wait_until(workers_on_new_file, 5, "every worker to reopen the log file")
+        wait_until(workers_on_new_file, 5, f"{pool[0]}: every worker to reopen the log file")
         with connect(port) as s:
             check(echo_roundtrip(s, b"rotated") == b"rotated", "echo")
-        wait_until(lambda: "event=end " in open(log).read(), 5, "a worker's end line in the new file")
-        check(srv.stop() == 0, "server exits 0")
+        wait_until(lambda: "event=end " in open(log).read(), 5, f"{pool[0]}: a worker's end line in the new file")
+        check(srv.stop() == 0, f"{pool[0]}: server exits 0")
 
 
 def test_prefork_usage_errors():
@@ -199,12 +204,18 @@ def signal_masks(pid):
 def test_workers_read_their_signals_from_a_signalfd():
     """A worker never tests a flag and then blocks in accept(): SIGUSR1 and SIGHUP stay
     blocked and arrive through a signalfd it waits on with the listeners, so one that comes
-    at any moment is seen at once (the old handlers were missed if they landed in between)."""
-    srv = prefork("-v", "-l", "127.0.0.1:0", "--start", "2", "--min-spare", "1", "--max-spare", "3")
+    at any moment is seen at once (the old handlers were missed if they landed in between).
+    A loop worker too: it waits on its signalfd with its listeners and sessions."""
+    for pool in (("prefork", "--start", "2", "--min-spare", "1", "--max-spare", "3"),
+                 ("loop", "--workers", "2")):
+        signals_from_a_signalfd(Server("-v", "-l", "127.0.0.1:0", "--model", *pool), pool[0])
+
+
+def signals_from_a_signalfd(srv, model):
     # A worker is read once it says it is ready: just forked, it still has the supervisor's.
     ready = sorted(int(re.search(r"pid=(\d+)", l).group(1))
                    for l in srv.wait_for(r"event=worker-ready ", count=2))
-    check(ready == workers(srv), f"2 workers, both ready: {ready} {workers(srv)}")
+    check(ready == workers(srv), f"{model}: 2 workers, both ready: {ready} {workers(srv)}")
     usr1, hup = 1 << (signal.SIGUSR1 - 1), 1 << (signal.SIGHUP - 1)
     for pid in ready:
         blocked, caught = signal_masks(pid)
@@ -218,8 +229,8 @@ def test_workers_read_their_signals_from_a_signalfd():
     os.kill(victim, signal.SIGUSR1)
     srv.wait_for(rf"event=worker-exit pid={victim} exit=0 ", timeout=3)
     with connect(srv.port) as s:
-        check(echo_roundtrip(s, b"still") == b"still", "the pool still serves")
-    check(srv.stop() == 0, "server exits 0")
+        check(echo_roundtrip(s, b"still") == b"still", f"{model}: the pool still serves")
+    check(srv.stop() == 0, f"{model}: server exits 0")
 
 
 def test_connections_queued_before_the_start_are_logged_after_ready():
