@@ -1,6 +1,6 @@
 /*
  * model: what the pool models (prefork, loop) share: forking a worker, reading
- * its signals, holding respawns back when workers crash in a loop.
+ * its signals, holding respawns back when workers crash in a loop, the limit line.
  */
 #include "model.h"
 
@@ -82,4 +82,18 @@ model_worker_failed(struct model_respawn *r, int64_t age, int64_t now)
 	    r->fails, MODEL_FAIL_WINDOW_MS, (long long)r->backoff_ms);
 	r->fails = 0;
 	r->window_ms = now;
+}
+
+void
+model_limit_lines(struct log_throttle *t, uint64_t *seen, uint64_t hits, int max_conns, int64_t now)
+{
+	if (t->held > 0)
+		log_throttle_roll(t, now, "limit-held");
+	if (hits <= *seen)
+		return;
+	if (log_throttle_allow(t, now, "limit-held"))
+		log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog", max_conns,
+		    max_conns);
+	t->held += hits - *seen - 1;
+	*seen = hits;
 }

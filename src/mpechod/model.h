@@ -126,6 +126,16 @@ struct model_respawn {
 void model_worker_failed(struct model_respawn *r, int64_t age, int64_t now);
 
 /*
+ * The limit line of a pool: hits is how many sessions its workers began with
+ * -c sessions live (each counts it in shared memory); those since *seen make
+ * one line a second, the rest are held and summed up (limit-held). Called on
+ * the supervisor's tick.
+ */
+struct log_throttle;
+void model_limit_lines(struct log_throttle *t, uint64_t *seen, uint64_t hits, int max_conns,
+    int64_t now);
+
+/*
  * The prefork pool's next step, pure (Apache prefork rules, at most
  * cfg->max_conns workers): > 0 start that many workers; -1 retire one idle
  * worker; 0 nothing.

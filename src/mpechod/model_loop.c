@@ -314,9 +314,8 @@ loop_lanes(struct model_env *env, struct loop_model *m, int64_t now)
 }
 
 /*
- * Start missing workers; the limit line for each stretch at -c the workers
- * counted since the last tick (a tick samples too seldom to see them all):
- * one a second, the rest held and summed up.
+ * Start missing workers; the limit line for each time the workers counted -c
+ * reached since the last tick (a tick samples too seldom to see them all).
  */
 static int64_t
 loop_tick(struct model_env *env, int64_t now)
@@ -329,15 +328,7 @@ loop_tick(struct model_env *env, int64_t now)
 	if (now < m->tick_ms)
 		return m->tick_ms;
 	m->tick_ms = now + TICK_MS;
-	if (m->limit_log.held > 0)
-		log_throttle_roll(&m->limit_log, now, "limit-held");
-	if (hits > m->at_limit_seen) {
-		if (log_throttle_allow(&m->limit_log, now, "limit-held"))
-			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-			    env->cfg->max_conns, env->cfg->max_conns);
-		m->limit_log.held += hits - m->at_limit_seen - 1;
-		m->at_limit_seen = hits;
-	}
+	model_limit_lines(&m->limit_log, &m->at_limit_seen, hits, env->cfg->max_conns, now);
 	loop_lanes(env, m, now);
 	return m->tick_ms;
 }

@@ -36,7 +36,7 @@ struct pool {
 	struct worker_job job;
 	int64_t maintain_ms;		/* next pool check */
 	struct model_respawn respawn;	/* no new worker before its hold_ms (crash loop) */
-	bool at_limit_logged;
+	uint64_t at_limit_seen;		/* totals->at_limit already logged or held */
 	struct log_throttle limit_log;	/* the limit line: at most once a second */
 };
 
@@ -90,7 +90,8 @@ pool_start(struct model_env *env)
 		return -1;
 	p->job = (struct worker_job){ .ls = env->ls, .session = env->session, .rules = env->rules,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
-	    .max_requests = env->cfg->max_requests, .totals = p->totals };
+	    .max_requests = env->cfg->max_requests, .max_conns = env->cfg->max_conns,
+	    .totals = p->totals };
 	for (i = 0; i < env->cfg->start_workers; i++)
 		pool_spawn(env, p);
 	return 0;
@@ -174,16 +175,8 @@ pool_maintain(struct model_env *env, struct pool *p, int64_t now)
 
 	p->maintain_ms = now + MAINTAIN_MS;
 	idle = pool_idle(env, p, &victim);
-	if (p->limit_log.held > 0)
-		log_throttle_roll(&p->limit_log, now, "limit-held");
-	if (idle == 0 && env->tab->live == env->cfg->max_conns && !p->at_limit_logged) {
-		if (log_throttle_allow(&p->limit_log, now, "limit-held"))
-			log_msg(LOG_LVL_WARN, "event=limit sessions=%d max_conns=%d action=backlog",
-			    env->tab->live, env->cfg->max_conns);
-		p->at_limit_logged = true;
-	} else if (idle > 0) {
-		p->at_limit_logged = false;
-	}
+	model_limit_lines(&p->limit_log, &p->at_limit_seen, __atomic_load_n(&p->totals->at_limit,
+	    __ATOMIC_RELAXED), env->cfg->max_conns, now);
 	plan = prefork_plan(idle, env->tab->live, env->cfg);
 	if (plan > 0 && now >= p->respawn.hold_ms) {
 		while (plan-- > 0)

@@ -133,6 +133,8 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	me->session_start_ms = start;
 	__atomic_store_n(&me->state, WORKER_BUSY, __ATOMIC_RELAXED);	/* cur is 0: see below */
 	busy = __atomic_add_fetch(&tot->busy, 1, __ATOMIC_RELAXED);
+	if (busy >= w->job->max_conns)	/* -c reached: the supervisor's limit line counts it */
+		__atomic_add_fetch(&tot->at_limit, 1, __ATOMIC_RELAXED);
 	me->check = p->check;
 	if (p->check)
 		w->adm.checks++;

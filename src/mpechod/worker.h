@@ -43,6 +43,7 @@ struct worker_totals {
 	uint64_t duration[END_BUCKETS];	/* and by duration bucket (end.h) */
 	uint64_t duration_ms;
 	uint64_t accept_pauses;
+	uint64_t at_limit;		/* sessions begun with -c live (model_prefork.c logs them) */
 };
 
 /* What a worker is given. */
@@ -53,6 +54,7 @@ struct worker_job {
 	const struct acl *proxy_from;	/* who may send a PROXY header */
 	int proxy_timeout_ms;		/* how long a PROXY header may take */
 	int max_requests;		/* sessions before it leaves; 0: no limit */
+	int max_conns;			/* -c */
 	struct worker_totals *totals;
 };
 

@@ -231,13 +231,14 @@ def test_max_conns_holds_extra_clients_in_the_backlog():
 def test_repeating_lines_are_throttled_not_flooding():
     """At -c 1 under a connection loop the limit is reached thousands of times a second: its
     line comes at most once a second, and the rest are counted in limit-held lines. Each time
-    it is reached (a loop's ticks, ten a second, used to see a few of them only)."""
-    for model in ("fork", "loop"):
+    it is reached (the pools' ticks, ten a second, used to see a few of them only)."""
+    for model in MODELS:
         repeating_lines_throttled(model)
 
 
 def repeating_lines_throttled(model):
-    srv = Server("-q", "-c", "1", "-l", "127.0.0.1:0", "--model", model)
+    pool = ("--start", "1", "--min-spare", "1") if model == "prefork" else ()
+    srv = Server("-q", "-c", "1", "-l", "127.0.0.1:0", "--model", model, *pool)
     out = subprocess.run([binary("mpecho-bench"), "--json", "-q", "-c", "4", "-d", "2", "-w", "0",
                           "connrate", "127.0.0.1", str(srv.port)], capture_output=True, text=True,
                          timeout=60)
