@@ -44,7 +44,7 @@ SERVER_OBJS = $(call objs,src/mpechod)
 CLIENT_OBJS = $(call objs,src/mpecho)
 BENCH_OBJS  = $(call objs,src/mpecho-bench)
 # The unit tests link the pure code of every program (not their main()).
-BENCH_PURE  = stats json pace result result_json result_read sample options
+BENCH_PURE  = stats json pace result result_json result_read sample options procmem
 UNIT_OBJS   = $(call objs,tests/unit) $(filter-out %/main.o,$(SERVER_OBJS)) \
               $(BENCH_PURE:%=$(BUILD)/src/mpecho-bench/%.o) $(BUILD)/src/mpecho/args.o
 
@@ -183,6 +183,8 @@ FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c s
                src/lib/sockopt.c
 FUZZ_bench = $(FUZZ_result)
 FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c src/lib/sockopt.c
+FUZZ_bench_options = $(FUZZ_result)
+FUZZ_procmem = src/mpecho-bench/procmem.c
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -D_GNU_SOURCE -Isrc/lib -iquote src/mpechod -iquote src/mpecho-bench -iquote src/mpecho \

@@ -21,6 +21,10 @@
 #define EXIT_CONN_ERRORS 3		/* connection errors, but every byte checked out */
 #define EXIT_NOT_RUN 4			/* no load: a file or a resource it needs (merge: its inputs) */
 #define SOURCE_FIRST 0x7f010001u	/* --sources: 127.1.0.1, 127.1.0.2, ... */
+#define PROCS_MAX 200			/* --procs: generator k's sources are 127.(1+k).0.1, ... */
+/* Source address i of a generator (--sources; --procs gives each its own /16 of 127.0.0.0/8). */
+#define SOURCE_ADDR(b, i) (SOURCE_FIRST + ((unsigned)(b)->proc_index << 16) + \
+	((b)->sources > 0 ? (unsigned)(i) % (unsigned)(b)->sources : 0))
 
 /*
  * The run's phases (load_phase()): a warm-up, the measured part, then the
@@ -39,6 +43,9 @@ struct bench {
 	const char *host, *port;
 	int conns, size, threads, sources, timeout_ms;
 	int ramp;			/* --ramp: connections opening at once at most; 0: no bound */
+	int procs;			/* --procs: generator processes sharing -c (procs.c); 1: this one */
+	int proc_index;			/* which generator this process is (0: the only or the first) */
+	long server_pid;		/* --server-pid: the server whose PSS hold measures; 0: none */
 	double duration, warmup;
 	uint64_t count;			/* stop after this many measured operations; 0: no bound */
 	double rate;			/* --rate: operations a second in all, paced; 0: closed loop */
@@ -171,6 +178,26 @@ void progress_tick(struct progress *p, int64_t now);
 void progress_last(struct progress *p, int64_t now);
 struct sample *progress_samples(const struct progress *p, size_t *n);
 void progress_free(struct progress *p);
+
+/*
+ * procmem.c: /proc's memory text, parsed. procmem_kib(): N of the line
+ * "KEY: N kB" (meminfo, smaps_rollup): 0, or -1 with EINVAL (no such line, or
+ * not that shape). procmem_pids(): the pids of a children file, at most max:
+ * how many, or -1 with EINVAL (not pids) or E2BIG.
+ */
+int procmem_kib(const char *text, const char *key, uint64_t *kib);
+int procmem_pids(const char *text, long *pids, int max);
+
+/*
+ * procs.c: --procs N (or hold's --server-pid): the load run by N generator
+ * processes, their results merged and, in hold mode, the memory measured
+ * while every one of them still holds its connections. The exit status.
+ * main_run() is one generator's run: its result to out; with release >= 0 it
+ * then waits for that descriptor's end of file before it returns, holding
+ * its connections.
+ */
+int procs_main(struct bench *b);
+int main_run(struct bench *b, FILE *out, int release);
 
 /* merge.c: mpecho-bench merge [--json] FILE...: its exit status. */
 int merge_main(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* main: mpecho-bench in four steps: options, threads, warm-up, measure and drain, report. */
+/* main: mpecho-bench in four steps: options, threads, warm-up, measure and drain, report (procs.c: in N processes). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -169,17 +169,17 @@ main_options(struct bench *b, int argc, char **argv)
 
 /*
  * The result with its intervals (progress_free() frees them): as text or
- * JSON, and with --html as the page, into the file bench_setup() opened. A
- * page not written is status 4.
+ * JSON to out, and with --html as the page, into the file bench_setup()
+ * opened. A page not written is status 4.
  */
 static void
-main_report(const struct bench *b, struct result *res, struct progress *pg)
+main_report(const struct bench *b, struct result *res, struct progress *pg, FILE *out)
 {
 	res->intervals = progress_samples(pg, &res->nintervals);
 	if (b->json)
-		result_write_json(stdout, res);
+		result_write_json(out, res);
 	else
-		report_text(stdout, res);
+		report_text(out, res);
 	if (b->html_file == NULL)
 		return;
 	html_report(b->html_file, res);
@@ -190,17 +190,64 @@ main_report(const struct bench *b, struct result *res, struct progress *pg)
 	}
 }
 
+/* --procs' generator: hold its connections until the parent has measured (end of file on release). */
+static void
+main_hold_until(FILE *out, int release)
+{
+	char c;
+
+	fflush(out);
+	if (release < 0)
+		return;
+	while (read(release, &c, 1) > 0 || errno == EINTR)
+		;
+}
+
+/* Steps 2 to 4: one generator's load and its result (to out): its exit status. */
 int
-main(int argc, char **argv)
+main_run(struct bench *b, FILE *out, int release)
 {
 	static struct stats lat;
 	static struct result res;
 	struct totals tot = { .lat = &lat };
 	struct progress *pg;
 	struct thread *th;
-	struct bench b;
 	bool stuck;
 	int i, wake;
+
+	stats_init(&lat);
+
+	/* 2. Threads, each with its share of the connections. */
+	th = main_start_threads(b, &tot, &wake);
+
+	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
+	if ((pg = progress_new(b, th, load_epoch())) == NULL)
+		fatalx(EXIT_NOT_RUN, "out of memory");
+	stuck = main_measure(b, th, &tot, wake, pg);
+
+	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */
+	report_sum(th, b->threads, &tot);
+	result_of_run(&res, b, &tot);
+	if (stuck && res.status == EXIT_OK)
+		res.status = EXIT_CONN_ERRORS;
+	main_report(b, &res, pg, out);
+	main_hold_until(out, release);
+	if (stuck) {
+		fflush(out);
+		_exit(res.status);	/* leave without freeing what it uses */
+	}
+	for (i = 0; i < b->threads; i++)
+		load_thread_free(&th[i]);
+	free(th);
+	progress_free(pg);
+	return res.status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench b;
+	int rc;
 
 	/* 1. Options, target, descriptors, pattern (or merge: results of other runs). */
 	lookup_init();
@@ -210,30 +257,9 @@ main(int argc, char **argv)
 	main_options(&b, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	check_init();
-	stats_init(&lat);
 
-	/* 2. Threads, each with its share of the connections. */
-	th = main_start_threads(&b, &tot, &wake);
-
-	/* 3. Warm up, measure, drain (what is still owed is awaited for --timeout). */
-	if ((pg = progress_new(&b, th, load_epoch())) == NULL)
-		fatalx(EXIT_NOT_RUN, "out of memory");
-	stuck = main_measure(&b, th, &tot, wake, pg);
-
-	/* 4. Report: lost, extra or corrupted bytes first; a thread that never stopped is a connection error. */
-	report_sum(th, b.threads, &tot);
-	result_of_run(&res, &b, &tot);
-	if (stuck && res.status == EXIT_OK)
-		res.status = EXIT_CONN_ERRORS;
-	main_report(&b, &res, pg);
-	if (stuck) {
-		fflush(stdout);
-		_exit(res.status);	/* leave without freeing what it uses */
-	}
-	for (i = 0; i < b.threads; i++)
-		load_thread_free(&th[i]);
-	free(th);
-	progress_free(pg);
+	/* 2 to 4 here, or in each of --procs' generators. */
+	rc = b.procs > 1 || b.server_pid > 0 ? procs_main(&b) : main_run(&b, stdout, -1);
 	SSL_CTX_free(b.tls_ctx);
-	return res.status;
+	return rc;
 }

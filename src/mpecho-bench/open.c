@@ -60,7 +60,7 @@ conn_open(struct thread *t, struct conn *c)
 
 		/* The port is chosen at connect(), per destination: many sources, many ports. */
 		setsockopt(c->w.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
-		src.sin_addr.s_addr = htonl(SOURCE_FIRST + c->source % (unsigned)b->sources);
+		src.sin_addr.s_addr = htonl(SOURCE_ADDR(b, c->source));
 		bind(c->w.fd, (struct sockaddr *)&src, sizeof(src));
 		c->source++;
 	}

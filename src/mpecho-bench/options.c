@@ -29,7 +29,10 @@ static const char usage_text[] =
 "  stream     C connections sending continuously while reading the echo.\n"
 "             Reports echoed MB/s (10^6 bytes).\n"
 "  hold       Opens C connections, checks each echoes S bytes, holds them open.\n"
-"             Reports how many are held; for scale and memory tests.\n"
+"             Reports how many are held; for scale and memory tests. With --procs\n"
+"             or --server-pid, also the memory each held connection costs: the\n"
+"             drop of MemAvailable (both ends, the kernel's share) and the growth\n"
+"             of the server's PSS, from before the load to all held.\n"
 "  sink       C connections sending continuously, expecting nothing back (a discard\n"
 "             server, RFC 863). Reports sent MB/s.\n"
 "  source     C connections reading RFC 864's character lines (a chargen server),\n"
@@ -48,7 +51,15 @@ static const char usage_text[] =
 "  -t, --threads N      event-loop threads (1-256, default: the number of CPUs)\n"
 "  -S, --sources N      spread source addresses over N IPv4 loopback addresses from\n"
 "                       127.1.0.1 (IPv4 loopback targets only), so that connection-rate\n"
-"                       runs do not run out of ephemeral ports (default 0: one source)\n"
+"                       runs do not run out of ephemeral ports (default 0: one source);\n"
+"                       the port is chosen at connect() (IP_BIND_ADDRESS_NO_PORT), so\n"
+"                       each source has the whole ephemeral range to itself\n"
+"      --procs N        split -c over N generator processes (1-200), each within its\n"
+"                       own descriptor limit; generator K's sources start at\n"
+"                       127.(1+K).0.1; their results are merged into one (runs=N)\n"
+"      --server-pid PID hold: also measure the server's memory, the PSS of PID and\n"
+"                       its descendants (/proc/PID/smaps_rollup), before the load\n"
+"                       and with every connection held\n"
 "  -T, --timeout SECS   a connection waiting longer than this without progress is an\n"
 "                       error (default 10); after the measured time nothing new is\n"
 "                       sent and the echoes still owed are awaited this long\n"
@@ -115,6 +126,8 @@ const struct option bench_long[] = {
 	{ "ramp", required_argument, NULL, 'R' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "start-at", required_argument, NULL, 'A' },
+	{ "procs", required_argument, NULL, 'o' },
+	{ "server-pid", required_argument, NULL, 'I' },
 	{ "progress", required_argument, NULL, 'P' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "html", required_argument, NULL, 'H' },
@@ -176,6 +189,8 @@ static const struct numeric numerics[] = {
 	{ 'r', "--rate", 0.001, 1e9, false },
 	{ 'A', "--start-at", 1, 1e11, false },
 	{ 'P', "--progress", 0.05, 3600, false },
+	{ 'o', "--procs", 1, PROCS_MAX, true },
+	{ 'I', "--server-pid", 1, 4194304, true },
 };
 
 /* The value of a numeric option into its place in *b. */
@@ -194,6 +209,8 @@ options_store(struct bench *b, int c, double v)
 	case 'T': b->timeout_ms = (int)(v * 1000); break;
 	case 'r': b->rate = v; break;
 	case 'A': b->start_at = v; break;
+	case 'o': b->procs = (int)v; break;
+	case 'I': b->server_pid = (long)v; break;
 	default: b->progress = v; break;
 	}
 }
@@ -279,7 +296,26 @@ options_operands(struct bench *b, int n, char **args, bool size_given, char *err
 	return BENCH_RUN;
 }
 
-/* What only the whole command line tells: TLS, udp's limits, pacing. */
+/* What --procs and --server-pid cannot go with, or NULL. */
+static const char *
+options_procs(const struct bench *b)
+{
+	if (b->server_pid > 0 && b->mode != MODE_HOLD)
+		return "--server-pid measures memory in hold mode only";
+	if (b->procs == 1)
+		return NULL;
+	if (b->mode == MODE_UDP)
+		return "udp mode cannot go with --procs";
+	if (b->procs > b->conns)
+		return "--procs is more than --conns: a generator would have no connection";
+	if (b->count > 0 || b->rate > 0 || b->html != NULL || b->progress > 0)
+		return b->count > 0 ? "--count cannot go with --procs" : b->rate > 0 ?
+		    "--rate cannot go with --procs" : b->html != NULL ? "--html cannot go with --procs" :
+		    "--progress cannot go with --procs";
+	return NULL;
+}
+
+/* What only the whole command line tells: TLS, udp's limits, pacing, generators. */
 static enum bench_parsed
 options_check(const struct bench *b, char *err, size_t errlen)
 {
@@ -305,6 +341,8 @@ options_check(const struct bench *b, char *err, size_t errlen)
 	if (b->rate > 0 && !(b->mode == MODE_CONNRATE || b->mode == MODE_PINGPONG || b->mode == MODE_UDP))
 		return cli_error(BENCH_USAGE, err, errlen, "--rate paces connrate, pingpong and udp, not %s",
 		    mode_names[b->mode]);
+	if ((why = options_procs(b)) != NULL)
+		return cli_error(BENCH_USAGE, err, errlen, "%s", why);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (b->start_at > (double)now.tv_sec + 7 * 86400)
 		return cli_error(BENCH_USAGE, err, errlen, "--start-at %.0f is more than a week ahead", b->start_at);
@@ -333,7 +371,7 @@ bench_parse(struct bench *b, int argc, char **argv, char *err, size_t errlen)
 
 	*b = (struct bench){ .host = "127.0.0.1", .port = MPECHO_DEFAULT_PORT, .conns = 16,
 	    .size = 64, .threads = ncpu > 0 ? (int)ncpu : 1, .timeout_ms = 10000,
-	    .duration = 5, .warmup = 1 };
+	    .duration = 5, .warmup = 1, .procs = 1 };
 	opterr = 0;
 	optind = 0;	/* getopt's whole reset (see cli.h) */
 	while ((c = getopt_long(argc, argv, ":c:s:d:n:w:t:S:T:R:O:qhV", bench_long, NULL)) != -1)

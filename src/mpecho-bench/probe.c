@@ -67,7 +67,7 @@ int
 probe_target(const struct bench *b, char *err, size_t errlen)
 {
 	struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
-	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(SOURCE_FIRST) };
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(SOURCE_ADDR(b, 0)) };
 	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	char why[256];
 	SSL *ssl = NULL;

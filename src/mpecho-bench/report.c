@@ -45,6 +45,24 @@ report_ops(FILE *f, const struct result *r)
 	    report_us(st->max));
 }
 
+/* hold's memory lines, if it measured them. */
+static void
+report_memory(FILE *f, const struct result *r)
+{
+	const struct memory *m = &r->mem;
+
+	if (!m->measured)
+		return;
+	fprintf(f, "memory: MemAvailable %" PRIu64 " -> %" PRIu64 " KiB: %.0f B per held connection "
+	    "(both ends, the kernel's share, %d generator%s)\n", m->avail_before, m->avail_after,
+	    result_per_conn(r, m->avail_before, m->avail_after, true), m->procs,
+	    m->procs == 1 ? "" : "s");
+	if (m->server_pid > 0)
+		fprintf(f, "server: pid %ld and its descendants, PSS %" PRIu64 " -> %" PRIu64 " KiB: "
+		    "%.0f B per held connection\n", m->server_pid, m->pss_before, m->pss_after,
+		    result_per_conn(r, m->pss_before, m->pss_after, false));
+}
+
 /* The result as text, one fact a line; the errors that apply to its mode. */
 void
 report_text(FILE *f, const struct result *r)
@@ -64,6 +82,7 @@ report_text(FILE *f, const struct result *r)
 		    r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0.0);
 	if (r->mode == MODE_HOLD)
 		fprintf(f, "held: %" PRIu64 " of %d\n", r->held, r->set.conns);
+	report_memory(f, r);
 	fputs("errors:", f);
 	for (i = 0; i < RESULT_ERRORS; i++)
 		if (result_has_error(r->mode, i))

@@ -183,6 +183,7 @@ result_merge(struct result *out, struct result *const *in, int n, char *why, siz
 	*out = *in[0];
 	out->intervals = NULL;
 	out->nintervals = 0;
+	out->mem = (struct memory){ 0 };	/* measured around one run, not a sum */
 	for (i = 1; i < n; i++)
 		result_add(out, in[i]);
 	if ((out->seconds = result_union(in, n)) < 0 || samples_merge(out, in, n) < 0) {
@@ -201,6 +202,14 @@ result_free(struct result *r)
 	samples_free(r->intervals, r->nintervals);
 	r->intervals = NULL;
 	r->nintervals = 0;
+}
+
+double
+result_per_conn(const struct result *r, uint64_t before, uint64_t after, bool drop)
+{
+	double d = drop ? (double)before - (double)after : (double)after - (double)before;
+
+	return r->held > 0 ? d * 1024 / (double)r->held : 0;
 }
 
 int

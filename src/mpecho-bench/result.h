@@ -24,6 +24,18 @@ struct settings {
 	char ca[256];
 };
 
+/*
+ * hold with --procs or --server-pid: memory before the load and with every
+ * connection held, KiB (procs.c measures it; merge does not carry it over).
+ */
+struct memory {
+	bool measured;
+	int procs;				/* generator processes */
+	uint64_t avail_before, avail_after;	/* /proc/meminfo's MemAvailable */
+	long server_pid;			/* --server-pid, or 0: no PSS */
+	uint64_t pss_before, pss_after;		/* PSS of it and its descendants */
+};
+
 struct result {
 	enum mode mode;
 	char version[32];
@@ -44,6 +56,7 @@ struct result {
 	 */
 	struct sample *intervals;
 	size_t nintervals;
+	struct memory mem;
 };
 
 /* A non-empty bucket of an interval's latency histogram: its index in stats' layout, its count. */
@@ -62,6 +75,9 @@ struct sample {
 	size_t nlat;			/* its latency histogram: the non-empty buckets, in order */
 	struct sample_bucket *lat;
 };
+
+/* Bytes per held connection from a before and after in KiB (a fall if drop, else a growth); 0 if none held. */
+double result_per_conn(const struct result *r, uint64_t before, uint64_t after, bool drop);
 
 /* result.c: what applies to a mode (what does not is null in JSON, absent in text). */
 bool result_has_ops(enum mode m);	/* connrate, pingpong, udp: operations, their latency */

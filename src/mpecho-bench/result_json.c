@@ -173,6 +173,30 @@ put_intervals(FILE *f, const struct result *r)
 	fputc(']', f);
 }
 
+/* hold's memory figures (KiB, and bytes a held connection), or null. */
+static void
+put_memory(FILE *f, const struct result *r)
+{
+	const struct memory *m = &r->mem;
+
+	if (!m->measured) {
+		fputs("\"memory\":null", f);
+		return;
+	}
+	fprintf(f, "\"memory\":{\"procs\":%d,\"mem_available_before_kib\":%" PRIu64
+	    ",\"mem_available_after_kib\":%" PRIu64 ",\"mem_per_conn_bytes\":%.1f,\"server_pid\":",
+	    m->procs, m->avail_before, m->avail_after,
+	    result_per_conn(r, m->avail_before, m->avail_after, true));
+	put_whole(f, m->server_pid > 0, (uint64_t)m->server_pid);
+	fputs(",\"server_pss_before_kib\":", f);
+	put_whole(f, m->server_pid > 0, m->pss_before);
+	fputs(",\"server_pss_after_kib\":", f);
+	put_whole(f, m->server_pid > 0, m->pss_after);
+	fputs(",\"pss_per_conn_bytes\":", f);
+	put_real(f, m->server_pid > 0, 1, result_per_conn(r, m->pss_before, m->pss_after, false));
+	fputc('}', f);
+}
+
 void
 result_write_json(FILE *f, const struct result *r)
 {
@@ -199,6 +223,8 @@ result_write_json(FILE *f, const struct result *r)
 	put_real(f, bytes && r->seconds > 0, 2, (double)r->bytes / r->seconds / 1e6);
 	fputs(",\"held\":", f);
 	put_whole(f, r->mode == MODE_HOLD, r->held);
+	fputc(',', f);
+	put_memory(f, r);
 	fputc(',', f);
 	put_latency(f, r);
 	fputc(',', f);

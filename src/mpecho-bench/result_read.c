@@ -307,6 +307,38 @@ read_intervals(struct reader *rd, const struct json *list, struct result *r)
 	return 0;
 }
 
+/*
+ * hold's memory figures: absent or null (not measured, or not hold), or an
+ * object whose PSS members are null exactly when no server was named.
+ */
+static int
+read_memory(struct reader *rd, const struct json *m, struct result *r)
+{
+	const struct json *pid = m != NULL ? json_get(m, "server_pid") : NULL;
+	struct memory *mem = &r->mem;
+	uint64_t procs, spid;
+	bool server;
+
+	if (m == NULL || m->type == JSON_NULL)
+		return 0;
+	if (m->type != JSON_OBJECT || r->mode != MODE_HOLD)
+		return bad(rd, "memory", "must be null, or an object in hold mode");
+	server = pid != NULL && pid->type != JSON_NULL;
+	if (read_whole(rd, m, "procs", true, PROCS_MAX, &procs) < 0 ||
+	    read_whole(rd, m, "mem_available_before_kib", true, UINT64_MAX >> 11, &mem->avail_before) < 0 ||
+	    read_whole(rd, m, "mem_available_after_kib", true, UINT64_MAX >> 11, &mem->avail_after) < 0 ||
+	    read_whole(rd, m, "server_pid", server, 4194304, &spid) < 0 ||
+	    read_whole(rd, m, "server_pss_before_kib", server, UINT64_MAX >> 11, &mem->pss_before) < 0 ||
+	    read_whole(rd, m, "server_pss_after_kib", server, UINT64_MAX >> 11, &mem->pss_after) < 0)
+		return -1;
+	if (procs == 0 || (server && spid == 0))
+		return bad(rd, procs == 0 ? "memory.procs" : "memory.server_pid", "is out of range");
+	mem->measured = true;
+	mem->procs = (int)procs;
+	mem->server_pid = (long)spid;
+	return 0;
+}
+
 static int
 read_figures(struct reader *rd, const struct json *o, struct result *r)
 {
@@ -315,7 +347,8 @@ read_figures(struct reader *rd, const struct json *o, struct result *r)
 
 	if (read_whole(rd, o, "ops", result_has_ops(r->mode), UINT64_MAX, &r->ops) < 0 ||
 	    read_whole(rd, o, "bytes", result_has_bytes(r->mode), UINT64_MAX, &r->bytes) < 0 ||
-	    read_whole(rd, o, "held", r->mode == MODE_HOLD, UINT64_MAX, &r->held) < 0)
+	    read_whole(rd, o, "held", r->mode == MODE_HOLD, UINT64_MAX, &r->held) < 0 ||
+	    read_memory(rd, json_get(o, "memory"), r) < 0)
 		return -1;
 	if (e == NULL || e->type != JSON_OBJECT)
 		return bad(rd, "errors", "must be an object");

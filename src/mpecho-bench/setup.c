@@ -35,12 +35,15 @@ setup_resolve(struct bench *b, char *err, size_t errlen)
 	return EXIT_OK;
 }
 
-/* Room for every connection's descriptor: the soft limit raised to the hard one if needed. */
+/*
+ * Room for every connection's descriptor (--procs: one generator's share):
+ * the soft limit raised to the hard one if needed.
+ */
 static int
 setup_fd_limit(const struct bench *b, char *err, size_t errlen)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)b->conns + 64;
+	rlim_t need = (rlim_t)((b->conns + b->procs - 1) / b->procs) + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
 		return EXIT_OK;
@@ -48,7 +51,8 @@ setup_fd_limit(const struct bench *b, char *err, size_t errlen)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < need)
 		return cli_error(EXIT_USAGE, err, errlen, "%d connections need %llu descriptors; the "
-		    "limit is %llu", b->conns, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+		    "limit is %llu%s", (int)(need - 64), (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+		    b->procs == 1 ? " (--procs splits them over processes)" : "");
 	return EXIT_OK;
 }
 

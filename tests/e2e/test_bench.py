@@ -61,6 +61,35 @@ def test_sources_spread_the_client_addresses():
     check(peers == {"127.1.0.1", "127.1.0.2", "127.1.0.3"}, f"three source addresses: {peers}")
 
 
+def own_pss_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+
+
+def test_hold_procs_spread_over_sources_and_measure_memory():
+    """hold --procs 2: two generators, each from its own /16 of 127.0.0.0/8, every connection
+    echo-checked and held; memory per held connection from MemAvailable and from the server's
+    PSS (the supervisor and its workers: more than the supervisor alone); every generator reaped."""
+    srv = Server("-m", "loop", "--workers", "2", "-l", "127.0.0.1:0", "-c", "400")
+    alone = own_pss_kib(srv.pid)
+    rc, r = bench_json("--procs", "2", "-S", "3", "-c", "300", "-d", "2", "-w", "0",
+                       "--server-pid", str(srv.pid), "hold", "127.0.0.1", str(srv.port))
+    check(rc == 0 and r["held"] == 300 and r["runs"] == 2 and no_errors(r), f"hold --procs 2: {r}")
+    m = r["memory"]
+    check(m and m["procs"] == 2 and m["server_pid"] == srv.pid and m["mem_available_before_kib"] > 0
+          and m["mem_available_after_kib"] > 0, f"memory figures: {m}")
+    check(m["server_pss_before_kib"] > alone and m["server_pss_after_kib"] > alone,
+          f"the server's PSS counts its workers: {m}, the supervisor alone {alone} KiB")
+    rc, out, err = bench("--procs", "2", "-c", "20", "-d", "1", "-w", "0", "--server-pid",
+                         str(srv.pid), "hold", "127.0.0.1", str(srv.port))
+    check(rc == 0 and "held: 20 of 20" in out and "B per held connection" in out
+          and f"server: pid {srv.pid} and its descendants" in out, f"the text report: {out} {err}")
+    check(srv.stop() == 0, "server exits 0")
+    peers = {l.split("peer=")[1].split(":")[0] for l in srv.lines if "event=connect" in l}
+    check({"127.1.0.1", "127.1.0.2", "127.1.0.3", "127.2.0.1", "127.2.0.2", "127.2.0.3"} <= peers,
+          f"each generator from its own sources: {sorted(peers)}")
+
+
 class FaultyServer:
     """A loopback echo server that breaks the stream in one chosen way ("silent": it reads and
     never echoes; "stall": it stops for 0.5 s once; udp=True: a UDP one, see run_udp); it counts the connections open at once that have sent something (peak: so

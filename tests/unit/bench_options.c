@@ -62,6 +62,18 @@ static const struct bench_case cases[] = {
 	    "UDP client socket: it is a TCP option" },
 	{ "--sockopt", { "-O", "mark=1", "hold", "unix:/x" }, "-O cannot take effect: a unix: socket" },
 	{ "--sockopt", { "-O", "tos=9000", "hold" }, "-O: invalid socket option 'tos=9000'" },
+	{ "--procs", { "--procs", "4", "-c", "400", "hold" }, NULL },
+	{ "--procs", { "--procs", "201", "hold" }, "invalid value '201' for --procs: expected a whole number from 1 to 200" },
+	{ "--procs", { "--procs", "4", "-c", "3", "hold" }, "--procs is more than --conns" },
+	{ "--procs", { "--procs", "2", "udp" }, "udp mode cannot go with --procs" },
+	{ "--procs", { "--procs", "2", "-n", "5", "connrate" }, "--count cannot go with --procs" },
+	{ "--procs", { "--procs", "2", "--rate", "5", "connrate" }, "--rate cannot go with --procs" },
+	{ "--procs", { "--procs", "2", "--html", "x", "connrate" }, "--html cannot go with --procs" },
+	{ "--procs", { "--procs", "2", "--progress", "1", "connrate" }, "--progress cannot go with --procs" },
+	{ "--procs", { "--procs", "1", "--rate", "5", "connrate" }, NULL },
+	{ "--server-pid", { "--server-pid", "1", "hold" }, NULL },
+	{ "--server-pid", { "--server-pid", "1", "connrate" }, "--server-pid measures memory in hold mode only" },
+	{ "--server-pid", { "--server-pid", "0", "hold" }, "invalid value '0' for --server-pid" },
 	{ "--help", { "-h" }, NULL },
 	{ "--version", { "-V" }, NULL },
 	{ "MODE", { "connrate", "no.such.host.invalid", "7" }, NULL },	/* no lookup while parsing */
@@ -136,6 +148,7 @@ test_values(void)
 	    b.mode == MODE_PINGPONG && strcmp(b.host, "example.invalid") == 0 &&
 	    strcmp(b.port, "8000") == 0 && b.duration == 5 && b.warmup == 1 && !b.tls);
 	CHECK(case_parse(&stream, &b, err, sizeof(err)) == BENCH_RUN);
+	CHECK(b.procs == 1 && b.proc_index == 0 && b.server_pid == 0);
 	CHECK(b.mode == MODE_STREAM && b.size == CHUNK && b.conns == 16 && b.threads <= 16 &&
 	    strcmp(b.port, "7007") == 0 && b.tls_ctx == NULL && b.addrlen == 0);
 	CHECK(case_parse(&help, &b, err, sizeof(err)) == BENCH_HELP);

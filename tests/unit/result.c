@@ -5,6 +5,7 @@
 
 #include "unit.h"
 
+#include "bench.h"
 #include "json.h"
 #include "result.h"
 
@@ -90,16 +91,16 @@ sample_json(size_t *len)
 	return text;
 }
 
-/* The sample with one piece of text replaced: refused, with why mentioning what. */
+/* text (freed here) with one piece replaced: refused, with why mentioning what. */
 static bool
-refused(const char *from, const char *to, const char *what)
+refused_text(char *text, size_t len, const char *from, const char *to, const char *what)
 {
 	static struct result r;
-	size_t len;
-	char *text = sample_json(&len), *at = strstr(text, from), *edited, why[256];
+	char *at = text != NULL ? strstr(text, from) : NULL, *edited, why[256] = "";
 	bool ok;
 
 	if (at == NULL) {
+		printf("edit %s: not in the sample\n", from);
 		free(text);
 		return false;
 	}
@@ -113,6 +114,28 @@ refused(const char *from, const char *to, const char *what)
 	free(text);
 	free(edited);
 	return ok;
+}
+
+/* The sample with one piece of text replaced: refused, with why mentioning what. */
+static bool
+refused(const char *from, const char *to, const char *what)
+{
+	size_t len;
+	char *text = sample_json(&len);
+
+	return refused_text(text, len, from, to, what);
+}
+
+/* A hold result with mem, likewise. */
+static char *hold_json(const struct memory *mem, size_t *len);
+
+static bool
+refused_hold(const struct memory *mem, const char *from, const char *to, const char *what)
+{
+	size_t len = 0;
+	char *text = hold_json(mem, &len);
+
+	return refused_text(text, len, from, to, what);
 }
 
 static void
@@ -144,10 +167,105 @@ test_result_read(void)
 	CHECK(refused("{\"format\"", "{\"formats\"", "not an mpecho-bench --json result"));
 }
 
+/* A hold result with memory figures as --procs writes it: as JSON, and back. */
+static char *
+hold_json(const struct memory *mem, size_t *len)
+{
+	static struct result r;
+	char *text = NULL;
+	FILE *f;
+
+	memset(&r, 0, sizeof(r));
+	r.mode = MODE_HOLD;
+	strcpy(r.version, "0.1.0");
+	strcpy(r.host, "127.0.0.1");
+	strcpy(r.port, "8000");
+	r.set = (struct settings){ .conns = 1000, .size = 64, .threads = 2, .duration = 1,
+	    .timeout = 1 };
+	r.started = 1000;
+	r.measure_start = 1001;
+	r.measure_end = r.ended = 1002;
+	r.seconds = 1;
+	r.runs = 2;
+	r.held = 1000;
+	stats_init(&r.lat);
+	r.mem = *mem;
+	if ((f = open_memstream(&text, len)) != NULL) {
+		result_write_json(f, &r);
+		fclose(f);
+	}
+	return text;
+}
+
+static void
+test_memory(void)
+{
+	static const struct memory with = { true, 2, 1000000, 900000, 42, 100, 500 };
+	static const struct memory without = { true, 3, 1000, 1000, 0, 0, 0 };
+	static struct result r;
+	char why[256], *text;
+	size_t len;
+
+	text = hold_json(&with, &len);
+	CHECK(text != NULL && strstr(text, "\"mem_per_conn_bytes\":102400.0") != NULL &&
+	    strstr(text, "\"pss_per_conn_bytes\":409.6") != NULL);
+	CHECK(result_read_json(&r, text, len, why, sizeof(why)) == 0);
+	CHECK(memcmp(&r.mem, &with, sizeof(with)) == 0 && r.held == 1000);
+	CHECK(result_per_conn(&r, 100, 500, false) == 409.6);
+	free(text);
+	text = hold_json(&without, &len);
+	CHECK(text != NULL && strstr(text, "\"server_pss_after_kib\":null") != NULL);
+	CHECK(result_read_json(&r, text, len, why, sizeof(why)) == 0 && r.mem.measured &&
+	    r.mem.procs == 3 && r.mem.server_pid == 0);
+	free(text);
+	text = hold_json(&(struct memory){ 0 }, &len);
+	CHECK(text != NULL && strstr(text, "\"memory\":null") != NULL);
+	CHECK(result_read_json(&r, text, len, why, sizeof(why)) == 0 && !r.mem.measured);
+	free(text);
+	/* The checks: null exactly where no server was named, procs in range, an object or null. */
+	CHECK(refused_hold(&with, "\"server_pss_after_kib\":500", "\"server_pss_after_kib\":null",
+	    "server_pss_after_kib"));
+	CHECK(refused_hold(&without, "\"server_pss_before_kib\":null", "\"server_pss_before_kib\":5",
+	    "must be null"));
+	CHECK(refused_hold(&with, "\"procs\":2", "\"procs\":0", "memory.procs"));
+	CHECK(refused_hold(&with, "\"procs\":2", "\"procs\":201", "procs"));
+	CHECK(refused_hold(&with, "\"memory\":{", "\"memory\":5,\"m\":{", "'memory' must be null, or an object"));
+}
+
+/* procmem: the /proc lines hold's memory figures come from. */
+static void
+test_procmem(void)
+{
+	static const char meminfo[] = "MemTotal:       24000000 kB\nMemFree:  1 kB\n"
+	    "MemAvailable:   20000000 kB\nBuffers: 5 kB\n";
+	static const char rollup[] = "55d0-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  1200 kB\n"
+	    "Pss:                 987 kB\nPss_Anon: 5 kB";
+	long pids[4];
+	uint64_t kib = 7;
+
+	CHECK(procmem_kib(meminfo, "MemAvailable", &kib) == 0 && kib == 20000000);
+	CHECK(procmem_kib(meminfo, "MemTotal", &kib) == 0 && kib == 24000000);
+	CHECK(procmem_kib(rollup, "Pss", &kib) == 0 && kib == 987);
+	CHECK(procmem_kib(rollup, "Pss_Anon", &kib) == 0 && kib == 5);
+	CHECK(procmem_kib(meminfo, "Mem", &kib) < 0);
+	CHECK(procmem_kib("Pss: 12 MB\n", "Pss", &kib) < 0);
+	CHECK(procmem_kib("Pss: x kB\n", "Pss", &kib) < 0);
+	CHECK(procmem_kib("Pss: 99999999999999999999999 kB\n", "Pss", &kib) < 0);
+	CHECK(procmem_kib("", "Pss", &kib) < 0);
+	CHECK(procmem_pids("12 345 6 ", pids, 4) == 3 && pids[0] == 12 && pids[1] == 345 && pids[2] == 6);
+	CHECK(procmem_pids("", pids, 4) == 0);
+	CHECK(procmem_pids("1 2 3 4 5", pids, 4) < 0);
+	CHECK(procmem_pids("1 x", pids, 4) < 0);
+	CHECK(procmem_pids("0", pids, 4) < 0);
+	CHECK(procmem_pids("99999999999", pids, 4) < 0);
+}
+
 void
 unit_result(void)
 {
 	test_json_accepts();
 	test_json_refuses();
 	test_result_read();
+	test_memory();
+	test_procmem();
 }
