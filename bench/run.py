@@ -65,7 +65,7 @@ SERVERS = [
     ("fork floor", lambda p, tmp: [os.path.join(BUILD, "ref", "fork_echo"), str(p)]),
 ]
 REFERENCE = "node"
-CEILING = "epoll ceiling"   # bench/ref/epoll_echo.c: one epoll loop per CPU, nothing else
+CEILING = "epoll ceiling"   # bench/ref/epoll_echo.c: one epoll loop per process, one process per CPU
 FLOOR = "fork floor"        # bench/ref/fork_echo.c: accept, fork, echo, exit
 BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "node")
 # The burst admits all its clients at once, as Node.js does: the fork-model servers run with

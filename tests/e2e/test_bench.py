@@ -3,6 +3,7 @@ import json
 import os
 import pty
 import select
+import signal
 import socket
 import subprocess
 import tempfile
@@ -88,6 +89,50 @@ def test_hold_procs_spread_over_sources_and_measure_memory():
     peers = {l.split("peer=")[1].split(":")[0] for l in srv.lines if "event=connect" in l}
     check({"127.1.0.1", "127.1.0.2", "127.1.0.3", "127.2.0.1", "127.2.0.2", "127.2.0.3"} <= peers,
           f"each generator from its own sources: {sorted(peers)}")
+
+
+def group_members(pgid):
+    """The pids (zombies too) whose process group is pgid."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[2]) == pgid:
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def test_the_epoll_ceiling_runs_as_processes_and_reaps_every_one():
+    """bench/ref/epoll_echo PORT PROCS: PROCS processes (past one process's descriptor limit),
+    each holding its share; TERM to the parent alone, or to the group as make bench sends it,
+    or a child's death, ends and reaps them all: nothing is left for PID 1."""
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "epoll_echo")
+        subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT_DIR, "bench/ref/epoll_echo.c")],
+                       check=True)
+        for how in ("parent", "group", "child"):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            proc = track(subprocess.Popen([exe, str(port), "3"], start_new_session=True))
+            deadline = time.monotonic() + 10
+            while len(group_members(proc.pid)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            kids = [p for p in group_members(proc.pid) if p != proc.pid]
+            check(len(kids) == 3, f"three serving processes: {kids}")
+            rc, r = bench_json("-c", "60", "-d", "1", "-w", "0", "hold", "127.0.0.1", str(port))
+            check(rc == 0 and r["held"] == 60, f"it echoes and holds: {r}")
+            if how == "group":
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                os.kill(kids[0] if how == "child" else proc.pid, signal.SIGTERM)
+            status = proc.wait(10)
+            check(status == (1 if how == "child" else 0), f"{how}: exit status {status}")
+            check(group_members(proc.pid) == [], f"{how}: every process reaped, none left to PID 1: "
+                  f"{group_members(proc.pid)}")
 
 
 class FaultyServer:
