@@ -211,10 +211,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/argv.h $$(FUZZ_$$*)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*) -lssl -lcrypto
 
-# mpechod (fork and prefork) side by side with socat, tcpserver, ncat, xinetd and Node.js,
-# and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref);
+# mpechod (fork, prefork and loop) side by side with socat, tcpserver, ncat, xinetd and Node.js,
+# and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref), with
+# each server's CPU time per unit of work and 250,000 connections held (bench/big.py);
 # writes bench/results.md, bench/results.svg and the two as one page, bench/results.html.
-# BENCH_ROUNDS and BENCH_SECONDS scale it.
+# BENCH_ROUNDS and BENCH_SECONDS scale it; BENCH_HOLD=N holds N (0: none).
 bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
 	./tests/deps.sh --bench
 	$(MAKE) all static

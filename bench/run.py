@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: mpechod side by side with the echo servers a user would pick instead.
 
-    python3 bench/run.py [--rounds N] [--seconds S] [--out DIR]
+    python3 bench/run.py [--rounds N] [--seconds S] [--out DIR] [--from-json results.json]
 
 Every server is started on loopback by this script and stopped by it. The same
 loads run against each server in turn, round after round (the order rotates each
@@ -25,6 +25,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import big  # noqa: E402
+import cost  # noqa: E402
 import cpu  # noqa: E402
 import page  # noqa: E402
 from procs import xinetd_config  # noqa: E402
@@ -52,6 +54,8 @@ SERVERS = [
     ("mpechod prefork", lambda p, tmp: [MPECHOD, "-q", "--model", "prefork", "-l", f"127.0.0.1:{p},deferred",
                                         "-c", "2000", "--start", "32", "--min-spare", "24",
                                         "--max-spare", "64", "--idle-timeout", "0"]),
+    ("mpechod loop", lambda p, tmp: [MPECHOD, "-q", "-m", "loop", "-l", f"127.0.0.1:{p}", "-c", "2000",
+                                     "--idle-timeout", "0"]),
     ("socat", lambda p, tmp: ["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,backlog=511",
                               "PIPE"]),
     ("tcpserver", lambda p, tmp: ["tcpserver", "-q", "-R", "-H", "-l", "0", "-c", "1000", "-b", "511",
@@ -67,7 +71,8 @@ SERVERS = [
 REFERENCE = "node"
 CEILING = "epoll ceiling"   # bench/ref/epoll_echo.c: one epoll loop per process, one process per CPU
 FLOOR = "fork floor"        # bench/ref/fork_echo.c: accept, fork, echo, exit
-BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "node")
+BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "mpechod loop", "node",
+                 "epoll ceiling")
 # The burst admits all its clients at once, as Node.js does: the fork-model servers run with
 # -c above it (prefork keeps the table's: its workers take each connection from the queue).
 # The dynamic fork build also runs as the table runs it (-c 2000), to show what a limit below
@@ -75,12 +80,15 @@ BURST_SERVERS = ("mpechod fork", "mpechod fork, static", "mpechod prefork", "nod
 # are resent a second later.
 BURST_MAX_CONNS = "10100"
 BURST_AT_TABLE_LIMIT = "mpechod fork, -c 2000"
-BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",)}
+BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",),
+          "loop": ("mpechod loop",)}
 
 # key, title, mpecho-bench arguments, JSON field, unit
 MEASURES = [
-    ("connrate", "connrate 16 x 64 B", ["-c", "16", "-s", "64", "connrate"], "ops_per_s", "sessions/s"),
-    ("connrate256", "connrate 256 x 64 B", ["-c", "256", "-s", "64", "connrate"], "ops_per_s", "sessions/s"),
+    ("connrate", "connrate 16 x 64 B", ["-c", "16", "-s", "64", "-S", "16", "connrate"], "ops_per_s",
+     "sessions/s"),
+    ("connrate256", "connrate 256 x 64 B", ["-c", "256", "-s", "64", "-S", "16", "connrate"], "ops_per_s",
+     "sessions/s"),
     ("pingpong", "pingpong 16 x 64 B", ["-c", "16", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
     ("pingpong256", "pingpong 256 x 64 B", ["-c", "256", "-s", "64", "pingpong"], "ops_per_s", "messages/s"),
     ("stream1", "stream 1 connection", ["-c", "1", "stream"], "mb_per_s", "MB/s"),
@@ -97,7 +105,7 @@ def burst_servers():
             return [BURST_MAX_CONNS if i > 0 and args[i - 1] == "-c" else a
                     for i, a in enumerate(args)]
         return cmd
-    out = [(name, raised(make) if name.startswith("mpechod fork") else make)
+    out = [(name, raised(make) if name.startswith(("mpechod fork", "mpechod loop")) else make)
            for name, make in SERVERS if name in BURST_SERVERS]
     return out + [(BURST_AT_TABLE_LIMIT, dict(SERVERS)["mpechod fork"])]
 
@@ -167,15 +175,11 @@ class Running:
             pass
 
 
-def run_bench(args, port, seconds, warmup=1.0):
-    cmd = [BENCH, "--json", "-q", "-d", str(seconds), "-w", str(warmup), *args, "127.0.0.1", str(port)]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 60)
-    except subprocess.TimeoutExpired:
-        return {"status": "timed out", "errors": "mpecho-bench did not finish"}
-    result = json.loads(out.stdout) if out.stdout.strip() else {}
+def run_bench(args, srv, seconds, warmup=1.0):
+    """One load against srv (a Running); its result, with the CPU times of its measured window."""
+    cmd = [BENCH, "--json", "-q", "-d", str(seconds), "-w", str(warmup), *args, "127.0.0.1", str(srv.port)]
+    result = cost.run(cmd, srv.proc.pid, seconds + warmup + 60)
     result.pop("intervals", None)   # each second's histogram: results.json keeps the totals
-    result["status"] = out.returncode
     return result
 
 
@@ -219,9 +223,10 @@ def fmt(v):
 def record(d, r, field):
     """One round's result into d: its figure and latency only if the run passed (status 0).
     A failed round (errors, or nothing echoed) never enters a median: it is kept apart."""
-    if r["status"] == 0 and field in r:
+    if r["status"] == 0 and r.get(field):
         d["values"].append(r[field])
-        d["latency"].append(r["latency_us"])
+        if r.get("latency_us"):
+            d["latency"].append(r["latency_us"])
     else:
         d["failures"] += 1
         d["failed"].append({"status": r["status"], "value": r.get(field), "errors": r.get("errors")})
@@ -250,10 +255,10 @@ def cell(d, v, r):
 
 
 def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds, seconds, started,
-                  elapsed, machine=None):
+                  elapsed, machine=None, big_hold=None):
     """results.md from the run's figures; machine: cpu.machine() as the run read it (None: now)."""
     machine = machine or cpu.machine()
-    names = [n for n, _ in SERVERS]
+    names = [n for n, _ in SERVERS if n in data]   # a results.json of an older run may lack some
     med = {(n, m[0]): median_or_none(data[n][m[0]]["values"]) for n in names for m in MEASURES}
     ref = {m[0]: med[(REFERENCE, m[0])] for m in MEASURES}
     lines = [
@@ -262,6 +267,8 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
         f"Run by `make bench` on {started} ({elapsed:.0f} s): {machine['cpus']} CPUs ({cpu_model()}), "
         f"Linux {platform.release()}. Client and servers share the machine; every server is started "
         "on 127.0.0.1 by `bench/run.py`, and `mpecho-bench` checks every byte.",
+        "The connection-rate loads open from 16 source addresses (`-S 16`), so that the ephemeral "
+        "ports do not bound them; the row of mpecho-bench's own ceiling shows where the generator would.",
         f"Each figure is the median of {rounds} rounds of {seconds} s (after 1 s of warm-up); the "
         "order of the servers rotates each round. Ratios are against the Node.js server in the same run. "
         "A round that failed (mpecho-bench's status not 0: bytes lost or corrupted, connection errors, "
@@ -274,6 +281,7 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
         cells = [cell(data[n][m[0]], med[(n, m[0])], ratio(med[(n, m[0])], ref[m[0]]))
                  for m in MEASURES]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines.append(cost.ceiling_row(data, MEASURES, CEILING, machine["cpus"]))
     ceil = {m[0]: med[(CEILING, m[0])] for m in MEASURES}
     lines += ["", f"The same figures as ratios against the epoll ceiling ({CEILING}: the plainest "
               "event-loop echo server, one thread per CPU) and, for the fork design, the floor "
@@ -298,7 +306,9 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                 vals = [x[q] for x in lat]
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
+    lines += cost.report(data, names, MEASURES, CEILING, machine["cpus"])
     lines += targets.report(med, data, BUILDS)
+    lines += big.report(big_hold, CEILING)
     lines += scale.report(hold, burst, machine)
     lines += unix.report(*unix_runs) if unix_runs else []
     lines += tls.report(*tls_runs, machine) if tls_runs else []
@@ -324,9 +334,9 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
 
 
 def write_svg(path, med, ref):
-    names = [n for n, _ in SERVERS]
+    names = [n for n, _ in SERVERS if (n, MEASURES[0][0]) in med]
     colors = ["#1f77b4", "#aec7e8", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-              "#7f7f7f", "#bcbd22", "#17becf"]
+              "#7f7f7f", "#bcbd22", "#17becf", "#d62728"]
     bar, gap, left, width = 14, 18, 170, 520
     ratios = {(n, m[0]): ratio(med[(n, m[0])], ref[m[0]]) for n in names for m in MEASURES}
     top = max([r for r in ratios.values() if r is not None] + [1.0]) * 1.1
@@ -346,7 +356,7 @@ def write_svg(path, med, ref):
             r = ratios[(n, m[0])]
             w = width * (r or 0) / top
             out.append(f'<text x="{left - 6}" y="{y + bar - 3}" text-anchor="end">{n}</text>')
-            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colors[i]}"/>')
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colors[i % len(colors)]}"/>')
             label = f"{r:.2f}x" if r is not None else "failed, or no reference"
             out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{label}</text>')
             y += bar
@@ -371,7 +381,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
     ap.add_argument("--no-scale", action="store_true", help="skip the hold and burst runs")
     ap.add_argument("--scale-only", action="store_true", help="only the hold and burst runs")
+    ap.add_argument("--from-json", metavar="FILE", help="write results.md, .svg and .html again "
+                    "from a results.json, measuring nothing")
     opts = ap.parse_args()
+    if opts.from_json:
+        os.makedirs(opts.out, exist_ok=True)
+        with open(opts.from_json) as f:
+            return publish(json.load(f), opts.out)
     for tool in ("socat", "tcpserver", "ncat", "xinetd", "node", MPECHOD, MPECHOD_STATIC, BENCH,
                  os.path.join(BUILD, "ref", "epoll_echo"), os.path.join(BUILD, "ref", "fork_echo")):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
@@ -380,7 +396,8 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine = cpu.machine()
     t0 = time.monotonic()
-    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in MEASURES}
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": [], "cpu": [],
+                       "client_cpu": []} for m in MEASURES}
             for n, _ in SERVERS}
     total = opts.rounds * len(SERVERS) * len(MEASURES)
     done = 0
@@ -391,15 +408,16 @@ def main():
                 srv = Running(name, make, tmp)
                 try:
                     for key, title, args, field, unit in MEASURES:
-                        r = run_bench(args, srv.port, opts.seconds)
+                        r = run_bench(args, srv, opts.seconds)
                         done += 1
                         record(data[name][key], r, field)
+                        cost.record(data[name][key], r, args[-1])
                         log(f"[{done}/{total}] round {rnd + 1} {name:16} {title:22} "
                             f"{fmt(r.get(field, 0)):>10} {unit}"
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
                 finally:
                     srv.stop()
-        hold = burst = unix_runs = tls_runs = udp_runs = None
+        hold = burst = unix_runs = tls_runs = udp_runs = big_hold = None
         if not opts.no_scale and not opts.scale_only:
             log("udp: mpechod, xinetd and socat over UDP ...")
             udp_runs = udp.udp_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
@@ -413,8 +431,12 @@ def main():
             unix_runs = unix.unix_test(MPECHOD, BENCH, tmp, opts.rounds, opts.seconds)
             for name, ms in unix_runs[0].items():
                 log(f"unix: {name:16} " + ", ".join(f"{k} {v:,.0f}" for k, v in ms.items()))
+        if not opts.no_scale and big.BIG_CONNS > 0:
+            # first: the other scale runs leave their connections in TIME_WAIT, which MemAvailable sees
+            big_hold = big.hold_test(Running, MPECHOD, os.path.join(BUILD, "ref", "epoll_echo"), BENCH,
+                                     tmp, log=log)
         if not opts.no_scale:
-            # first: the bursts leave some 100,000 sockets in TIME_WAIT for a minute
+            # then: the bursts leave some 100,000 sockets in TIME_WAIT for a minute
             log(f"hold: {scale.HOLD_CONNS:,} connections to mpechod fork ...")
             hold = scale.hold_test(Running, MPECHOD, BENCH, tmp, opts.seconds)
             log(f"hold: {hold['held']:,} held, {hold['pss_per_conn_kib']:.1f} KiB PSS and "
@@ -427,20 +449,25 @@ def main():
             burst = scale.burst_test(Running, burst_servers(), BENCH, tmp)
             for name, b in burst.items():
                 log(f"burst: {name:16} {b['served']} served, the last after {b['max_ms']:,.0f} ms (median)")
-    elapsed = time.monotonic() - t0
+    res = {"started": started, "elapsed": time.monotonic() - t0, "rounds": opts.rounds,
+           "seconds": opts.seconds, "machine": machine, "runs": data, "hold": hold, "burst": burst,
+           "big_hold": big_hold, "unix": unix_runs[0] if unix_runs else None,
+           "tls": tls_runs[0] if tls_runs else None, "tls_measured": tls_runs[2] if tls_runs else None,
+           "udp": udp_runs[0] if udp_runs else None, "udp_measured": udp_runs[3] if udp_runs else None,
+           "unix_runs": unix_runs, "tls_runs": tls_runs, "udp_runs": udp_runs}
     with open(os.path.join(opts.out, "results.json"), "w") as f:
-        json.dump({"started": started, "rounds": opts.rounds, "seconds": opts.seconds,
-                   "machine": machine, "runs": data, "hold": hold, "burst": burst,
-                   "unix": unix_runs[0] if unix_runs else None,
-                   "tls": tls_runs[0] if tls_runs else None,
-                   "tls_measured": tls_runs[2] if tls_runs else None,
-                   "udp": udp_runs[0] if udp_runs else None,
-                   "udp_measured": udp_runs[3] if udp_runs else None}, f, indent=1)
-    md = os.path.join(opts.out, "results.md")
-    med, ref = write_results(md, data, hold, burst, unix_runs, tls_runs, udp_runs, opts.rounds,
-                             opts.seconds, started, elapsed, machine)
-    write_svg(os.path.join(opts.out, "results.svg"), med, ref)
-    write_page(opts.out)
+        json.dump(res, f, indent=1)
+    publish(res, opts.out)
+
+
+def publish(res, out):
+    """results.md, results.svg and results.html from the figures results.json holds."""
+    md = os.path.join(out, "results.md")
+    med, ref = write_results(md, res["runs"], res["hold"], res["burst"], res.get("unix_runs"),
+                             res.get("tls_runs"), res.get("udp_runs"), res["rounds"], res["seconds"],
+                             res["started"], res.get("elapsed", 0), res.get("machine"), res.get("big_hold"))
+    write_svg(os.path.join(out, "results.svg"), med, ref)
+    write_page(out)
     log(f"wrote {md}, results.svg and results.html")
     print(open(md).read())
 

@@ -2,6 +2,7 @@
 CPU split and machine figures, the negotiated TLS version, the stalls), and what it cannot
 measure is labelled as a past observation with its date."""
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -146,3 +147,43 @@ def test_the_cpu_split_and_machine_figures_are_read_from_proc():
         check(srv.stop() == 0, "mpechod exits 0")
     version = re.search(r"version=(\S+) cipher=(\S+)", logged)
     check(got == f"{version.group(1)} {version.group(2)}", f"negotiated {got!r}, mpechod logged {logged!r}")
+
+
+def test_make_bench_cpu_per_unit_big_hold_and_results_md_again_from_results_json():
+    """The CPU per unit of work (server and generator, per connection, message and byte), the
+    generator's ceiling row and the big hold's memory ratios against the epoll ceiling come from
+    the figures given; run.py --from-json writes the same results.md again from results.json."""
+    cost = importlib.import_module("cost")
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in run.MEASURES}
+            for n, _ in run.SERVERS}
+    for name, _ in run.SERVERS:
+        for key, _, args, field, _ in run.MEASURES:
+            r = {"status": 0, field: 100.0, "latency_us": LAT, "ops": 1000, "bytes": 10 ** 6,
+                 "server_cpu_s": 0.02 if name == "mpechod loop" else 0.01, "client_cpu_s": 0.04}
+            run.record(data[name][key], r, field)
+            cost.record(data[name][key], r, args[-1])
+    hold = {"settings": {"conns": 250000}, "held": 250000, "errors": {"lost": 0}}
+    big_hold = {n: dict(hold, memory={"mem_per_conn_bytes": mem, "pss_per_conn_bytes": pss},
+                        cpu_us_per_conn=cpu_us)
+                for n, mem, pss, cpu_us in (("mpechod loop", 6000.0, 410.0, 30.0),
+                                            ("epoll ceiling", 5000.0, 50.0, 25.0),
+                                            ("node", 9000.0, 6800.0, 250.0))}
+    res = {"started": "now", "elapsed": 1.0, "rounds": 1, "seconds": 1.0, "machine": MACHINE,
+           "runs": data, "hold": None, "burst": None, "big_hold": big_hold}
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "a"))
+        run.publish(res, os.path.join(d, "a"))
+        with open(os.path.join(d, "results.json"), "w") as f:
+            json.dump(res, f)
+        track(subprocess.Popen([sys.executable, os.path.join(ROOT_DIR, "bench", "run.py"), "--from-json",
+                                os.path.join(d, "results.json"), "--out", os.path.join(d, "b")],
+                               stdout=subprocess.DEVNULL)).wait(60)
+        first, again = (open(os.path.join(d, x, "results.md")).read() for x in ("a", "b"))
+    check(first == again, "results.md written again from results.json is the same")
+    check("| mpechod loop | 20.0 | 20.0 | 20.0 | 20.0 | 20.0 | 20.0 |" in first and
+          "| node | 10.0 | 10.0 | 10.0 | 10.0 | 10.0 | 10.0 |" in first,
+          "the CPU per unit: 20 (loop) and 10 us a connection and a message, ns a byte")
+    check("| 175,000 | 175,000 | 175,000 | 175,000 | 175 | 175 |" in first,
+          "the generator's ceiling: 7 CPUs / 40 us = 175,000 a second, 7 / 40 ns = 175 MB/s")
+    check("| mpechod loop | 250,000 of 250,000 | 6,000 B | 1.20x | 410 B | 8.20x | 30.0 us | none |" in first,
+          f"the big hold's row, against the epoll ceiling: {[l for l in first.splitlines() if '250,000 of' in l]}")

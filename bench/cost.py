@@ -1,0 +1,131 @@
+"""make bench's CPU cost of each unit of work: the server's, and the load generator's own.
+
+A run's CPU time is sampled every SAMPLE_S while mpecho-bench runs: the server's from /proc
+(utime + stime + cutime + cstime over every process of its process group: children it has
+reaped are in cutime and cstime, live ones in their own fields) and the generator's from its
+/proc/PID/stat. Both are interpolated at the measured window's ends (measure_start and
+measure_end of mpecho-bench's --json), so warm-up, start and drain are left out, and divided by
+the window's work: microseconds per connection (connrate), per message (pingpong), nanoseconds
+per echoed byte (stream). On a 2-CPU machine that the generator and other work share, a
+server's wall-clock rate is bounded by what it gets of the CPUs; its CPU per unit is not.
+
+The generator's ceiling: the machine's CPUs divided by the generator's own CPU per unit, in
+its runs against the epoll ceiling: the rate it could reach with every CPU to itself. A server
+near it is measured by the generator, not the other way round.
+"""
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+import cpu
+
+SAMPLE_S = 0.25
+UNITS = {"connrate": ("us/connection", 1e6), "pingpong": ("us/message", 1e6), "stream": ("ns/byte", 1e9)}
+
+
+def proc_ticks(pid):
+    """utime + stime of one process (its threads included), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def at(samples, t, i):
+    """Sample column i linearly interpolated at Unix time t (clamped to the samples' span)."""
+    if t <= samples[0][0]:
+        return samples[0][i]
+    for a, b in zip(samples, samples[1:]):
+        if a[0] <= t <= b[0]:
+            return a[i] + (b[i] - a[i]) * (t - a[0]) / max(b[0] - a[0], 1e-9)
+    return samples[-1][i]
+
+
+def run(cmd, pgid, timeout):
+    """Run mpecho-bench --json (cmd) against the server in process group pgid, sampling both
+    CPU times: (its result with 'server_cpu_s' and 'client_cpu_s' in its measured window added,
+    its exit status as 'status')."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        samples, deadline = [], time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            user, system = cpu.group_ticks(pgid)
+            samples.append((time.time(), user + system, proc_ticks(proc.pid)))
+            time.sleep(SAMPLE_S)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            return {"status": "timed out", "errors": "mpecho-bench did not finish"}
+        out.seek(0)
+        text = out.read()
+    r = json.loads(text) if text.strip() else {}
+    r["status"] = proc.returncode
+    if len(samples) >= 2 and r.get("measure_start"):
+        t0, t1 = r["measure_start"], r["measure_end"]
+        r["server_cpu_s"] = (at(samples, t1, 1) - at(samples, t0, 1)) / cpu.TICK
+        r["client_cpu_s"] = (at(samples, t1, 2) - at(samples, t0, 2)) / cpu.TICK
+    return r
+
+
+def per_unit(r, mode):
+    """(server, generator) CPU per unit of r's work in UNITS[mode]'s unit, or (None, None)."""
+    work = r.get("bytes") if mode == "stream" else r.get("ops")
+    if r.get("status") != 0 or not work or "server_cpu_s" not in r:
+        return None, None
+    scale = UNITS[mode][1]
+    return r["server_cpu_s"] * scale / work, r["client_cpu_s"] * scale / work
+
+
+def record(d, r, mode):
+    """Keep a passed round's CPU figures in d (a run.py data cell)."""
+    server, client = per_unit(r, mode)
+    if server is not None:
+        d.setdefault("cpu", []).append(server)
+        d.setdefault("client_cpu", []).append(client)
+
+
+def median(d, key="cpu"):
+    vals = d.get(key) or []
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v):
+    return "-" if v is None else f"{v:,.0f}" if v >= 100 else f"{v:,.1f}" if v >= 1 else f"{v:.3f}"
+
+
+def ceiling_row(data, measures, ceiling, cpus):
+    """The generator's ceiling as a row of the main table: CPUs / its CPU per unit, as rates."""
+    cells = []
+    for key, _, args, _, _ in measures:
+        c = median(data[ceiling][key], "client_cpu")
+        mode = args[-1]
+        if not c:
+            cells.append("-")
+        elif mode == "stream":
+            cells.append(f"{cpus * 1e9 / c / 1e6:,.0f}")    # MB/s
+        else:
+            cells.append(f"{cpus * 1e6 / c:,.0f}")
+    return "| mpecho-bench's own ceiling (CPUs / its CPU per unit, against the epoll ceiling) | " \
+        + " | ".join(cells) + " |"
+
+
+def report(data, names, measures, ceiling, cpus):
+    """Lines of results.md: the server's CPU per unit of work, every server and measure."""
+    lines = ["", "## CPU per unit of work", "",
+             "The server's CPU time (utime + stime + cutime + cstime of every process of its "
+             "process group, from /proc, interpolated at mpecho-bench's measured window) divided "
+             "by the window's work; median of the rounds that passed. Lower is better, and it "
+             "holds where the wall-clock rates do not: the generator shares the machine's "
+             f"{cpus} CPUs with the server.", "",
+             "| server | " + " | ".join(f"{m[1]} ({UNITS[m[2][-1]][0]})" for m in measures) + " |",
+             "|---|" + "---:|" * len(measures)]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(fmt(median(data[n][m[0]])) for m in measures) + " |")
+    lines.append(f"| mpecho-bench, the generator (against the {ceiling}) | " + " | ".join(
+        fmt(median(data[ceiling][m[0]], "client_cpu")) for m in measures) + " |")
+    return lines
