@@ -412,9 +412,7 @@ load_streams(struct thread *t)
 		}
 	}
 	load_publish(t);	/* the drain's errors, for --html's last interval */
-	for (i = 0; i < t->nconns; i++)
-		wire_close(&t->conns[i].w);
-	free(buf);
+	free(buf);		/* the connections stay open to load_thread_free(): hold's memory is measured */
 	return NULL;
 }
 
@@ -457,6 +455,10 @@ load_thread_init(struct thread *t, const struct bench *b, unsigned first_id, int
 void
 load_thread_free(struct thread *t)
 {
+	int i;
+
+	for (i = 0; i < t->nconns; i++)
+		wire_close(&t->conns[i].w);
 	close(t->epfd);
 	free(t->conns);
 	pace_free(&t->pace);

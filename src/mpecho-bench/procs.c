@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -178,6 +179,15 @@ procs_start(struct bench *b, int *fds, pid_t *pids)
 	return rel[1];
 }
 
+static double
+procs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Let the generators go (end of file on release) and reap every one. */
 static void
 procs_reap(int release, pid_t *pids, int n)
@@ -209,6 +219,7 @@ procs_main(struct bench *b)
 	got = procs_collect(fds, b->procs, rs);
 	mem.avail_after = procs_kib("/proc/meminfo", "MemAvailable");	/* all still held */
 	mem.pss_after = b->server_pid > 0 ? procs_pss(b->server_pid) : 0;
+	mem.measured_at = procs_now();
 	procs_reap(release, pids, b->procs);
 	if (got == 0 || result_merge(&out, rs, got, why, sizeof(why)) < 0)
 		fatalx(EXIT_NOT_RUN, "%s", got == 0 ? "no generator gave a result" : why);

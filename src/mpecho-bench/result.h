@@ -34,6 +34,7 @@ struct memory {
 	uint64_t avail_before, avail_after;	/* /proc/meminfo's MemAvailable */
 	long server_pid;			/* --server-pid, or 0: no PSS */
 	uint64_t pss_before, pss_after;		/* PSS of it and its descendants */
+	double measured_at;			/* Unix time of the "after": every connection open */
 };
 
 struct result {

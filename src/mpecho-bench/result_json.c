@@ -194,7 +194,7 @@ put_memory(FILE *f, const struct result *r)
 	put_whole(f, m->server_pid > 0, m->pss_after);
 	fputs(",\"pss_per_conn_bytes\":", f);
 	put_real(f, m->server_pid > 0, 1, result_per_conn(r, m->pss_before, m->pss_after, false));
-	fputc('}', f);
+	fprintf(f, ",\"measured_at\":%.6f}", m->measured_at);
 }
 
 void

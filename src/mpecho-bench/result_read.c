@@ -329,7 +329,8 @@ read_memory(struct reader *rd, const struct json *m, struct result *r)
 	    read_whole(rd, m, "mem_available_after_kib", true, UINT64_MAX >> 11, &mem->avail_after) < 0 ||
 	    read_whole(rd, m, "server_pid", server, 4194304, &spid) < 0 ||
 	    read_whole(rd, m, "server_pss_before_kib", server, UINT64_MAX >> 11, &mem->pss_before) < 0 ||
-	    read_whole(rd, m, "server_pss_after_kib", server, UINT64_MAX >> 11, &mem->pss_after) < 0)
+	    read_whole(rd, m, "server_pss_after_kib", server, UINT64_MAX >> 11, &mem->pss_after) < 0 ||
+	    read_real(rd, m, "measured_at", false, 0, 1e11, &mem->measured_at) < 0)
 		return -1;
 	if (procs == 0 || (server && spid == 0))
 		return bad(rd, procs == 0 ? "memory.procs" : "memory.server_pid", "is out of range");

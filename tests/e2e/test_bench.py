@@ -1,4 +1,5 @@
 """mpecho-bench: every mode against mpechod, and faulty servers to show each error is caught."""
+import datetime
 import json
 import os
 import pty
@@ -81,6 +82,12 @@ def test_hold_procs_spread_over_sources_and_measure_memory():
           and m["mem_available_after_kib"] > 0, f"memory figures: {m}")
     check(m["server_pss_before_kib"] > alone and m["server_pss_after_kib"] > alone,
           f"the server's PSS counts its workers: {m}, the supervisor alone {alone} KiB")
+    time.sleep(0.5)
+    ends = [datetime.datetime.strptime(l.split()[0][5:], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp() for l in srv.lines if "event=end" in l]
+    check(len(ends) >= 300 and min(ends[-300:]) >= m["measured_at"] - 0.002,
+          f"memory measured while all 300 were held: the first ended at {min(ends[-300:] or [0])}, "
+          f"measured at {m['measured_at']}")
     rc, out, err = bench("--procs", "2", "-c", "20", "-d", "1", "-w", "0", "--server-pid",
                          str(srv.pid), "hold", "127.0.0.1", str(srv.port))
     check(rc == 0 and "held: 20 of 20" in out and "B per held connection" in out

@@ -200,8 +200,8 @@ hold_json(const struct memory *mem, size_t *len)
 static void
 test_memory(void)
 {
-	static const struct memory with = { true, 2, 1000000, 900000, 42, 100, 500 };
-	static const struct memory without = { true, 3, 1000, 1000, 0, 0, 0 };
+	static const struct memory with = { true, 2, 1000000, 900000, 42, 100, 500, 1001.5 };
+	static const struct memory without = { true, 3, 1000, 1000, 0, 0, 0, 1001.5 };
 	static struct result r;
 	char why[256], *text;
 	size_t len;
