@@ -260,7 +260,7 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
     machine = machine or cpu.machine()
     names = [n for n, _ in SERVERS if n in data]   # a results.json of an older run may lack some
     med = {(n, m[0]): median_or_none(data[n][m[0]]["values"]) for n in names for m in MEASURES}
-    ref = {m[0]: med[(REFERENCE, m[0])] for m in MEASURES}
+    ref = {m[0]: med.get((REFERENCE, m[0])) for m in MEASURES}
     lines = [
         "# mpechod side by side with other echo servers",
         "",
@@ -282,15 +282,15 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                  for m in MEASURES]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     lines.append(cost.ceiling_row(data, MEASURES, CEILING, machine["cpus"]))
-    ceil = {m[0]: med[(CEILING, m[0])] for m in MEASURES}
+    ceil = {m[0]: med.get((CEILING, m[0])) for m in MEASURES}
     lines += ["", f"The same figures as ratios against the epoll ceiling ({CEILING}: the plainest "
-              "event-loop echo server, one thread per CPU) and, for the fork design, the floor "
+              "event-loop echo server, one process per CPU) and, for the fork design, the floor "
               f"({FLOOR}: accept, fork, echo, exit):", "",
               "| server | " + " | ".join(m[1] for m in MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
     for n in names:
         rs = [ratio(med[(n, m[0])], ceil[m[0]]) for m in MEASURES]
         lines.append(f"| {n} | " + " | ".join(f"{r:.2f}x" if r is not None else "-" for r in rs) + " |")
-    floor = med[(FLOOR, "connrate")]
+    floor = med.get((FLOOR, "connrate"))
     if floor:
         rs = [(n, ratio(med[(n, "connrate")], floor)) for n in names if n.startswith("mpechod")]
         lines += ["", "connrate 16 x 64 B against the fork floor: " + ", ".join(
@@ -315,10 +315,10 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
     lines += udp.report(*udp_runs, machine) if udp_runs else []
     lines += ["", "## Servers", ""]
     vers = versions()
-    for n, make in SERVERS:
+    for n, make in ((n, m) for n, m in SERVERS if n in data):
         cmd = shlex.join(make("PORT", "TMP")).replace(ROOT + "/", "")
         lines.append(f"- **{n}** ({vers.get(n.split()[0], '?')}): `{cmd}`")
-    ncat_failed = sum(data["ncat"][k]["failures"] for k in ("stream1", "stream8"))
+    ncat_failed = sum(data["ncat"][k]["failures"] for k in ("stream1", "stream8")) if "ncat" in data else 0
     lines += ["", "xinetd's configuration (TMP/xinetd.conf) serves its internal `echo-stream` on "
               "127.0.0.1:PORT with `instances`, `per_source` and `cps` unlimited. The Node.js server is "
               "`s => s.pipe(s)` with an `'error'` handler added: without one, the first reset by a "

@@ -31,7 +31,7 @@ def p99(data, name):
 
 def report(med, data, builds):
     """Lines of the targets table; builds maps a model ("fork") to the rows that run it."""
-    lines = ["", "## Targets (issue 14: ratios in this run, medians of the rounds)", "",
+    lines = ["", "## Targets (issues 14 and 23: ratios in this run, medians of the rounds)", "",
              "| server | measure | against | target | this run |", "|---|---|---|---:|---|"]
     for what, model, key, other, want in TARGETS:
         for name in (n for n in builds[model] if n in data):   # an older run may lack a model
