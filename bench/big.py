@@ -7,8 +7,8 @@ in one run, and what each held connection costs in memory, both ends included.
 PER_GEN connections, generator K from 127.(1+K).0.1 and .2 (IP_BIND_ADDRESS_NO_PORT: each
 source has the ephemeral range to itself), --ramp RAMP at a time each; it measures MemAvailable
 and the PSS of the server and its descendants before the load and with every connection held,
-and reaps its generators. The server's CPU time for it is read from /proc (utime + stime +
-cutime + cstime of its process group) around the whole run: microseconds per held connection.
+and reaps its generators. The server's CPU time for it is read from /proc (cost.group_cpu_s: its
+process group's) around the whole run: microseconds per held connection.
 """
 import json
 import math
@@ -17,7 +17,6 @@ import subprocess
 import time
 
 import cost
-import cpu
 
 BIG_CONNS = int(os.environ.get("BENCH_HOLD", "250000"))
 PER_GEN = 15000        # one generator's connections: under the 20,000-descriptor hard limit
@@ -56,15 +55,15 @@ def hold_one(running, name, make, bench, tmp, conns, seconds):
     srv = running(name, make, tmp)
     try:
         time.sleep(1)
-        t0 = sum(cpu.group_ticks(srv.proc.pid))
+        t0 = cost.group_cpu_s(srv.proc.pid)
         run = subprocess.run([bench, "--json", "-q", "--procs", str(gens), "-S", "2", "-R", str(RAMP),
                               "-T", "60", "-w", "0", "-d", str(seconds), "-c", str(conns),
                               "--server-pid", str(srv.proc.pid), "hold", "127.0.0.1", str(srv.port)],
                              capture_output=True, text=True, timeout=seconds + 300)
-        ticks = sum(cpu.group_ticks(srv.proc.pid)) - t0
+        used = cost.group_cpu_s(srv.proc.pid) - t0
         r = json.loads(run.stdout) if run.stdout.strip() else {"held": 0, "errors": run.stderr.strip()}
         r["status"] = run.returncode
-        r["cpu_us_per_conn"] = ticks / cpu.TICK * 1e6 / r["held"] if r.get("held") else None
+        r["cpu_us_per_conn"] = used * 1e6 / r["held"] if r.get("held") else None
         return r
     finally:
         srv.stop()

@@ -25,11 +25,8 @@ def machine():
     return {"cpus": os.cpu_count(), "somaxconn": somaxconn}
 
 
-def group_ticks(pgid):
-    """(user, system) clock ticks used so far by the processes of group pgid, and by the
-    children they have reaped (a child reaped between two readings moves into its parent's
-    cutime and cstime: counted once either way)."""
-    user = system = 0
+def group_members(pgid):
+    """(pid, fields of /proc/PID/stat after the name) of each process of group pgid."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -37,10 +34,19 @@ def group_ticks(pgid):
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(") ", 1)[1].split()
             if int(fields[2]) == pgid:   # fields[0] is field 3 of proc(5): state
-                user += int(fields[11]) + int(fields[13])     # utime, cutime
-                system += int(fields[12]) + int(fields[14])   # stime, cstime
+                yield entry, fields
         except (OSError, IndexError, ValueError):
             continue
+
+
+def group_ticks(pgid):
+    """(user, system) clock ticks used so far by the processes of group pgid, and by the
+    children they have reaped (a child reaped between two readings moves into its parent's
+    cutime and cstime: counted once either way)."""
+    user = system = 0
+    for _, fields in group_members(pgid):
+        user += int(fields[11]) + int(fields[13])     # utime, cutime
+        system += int(fields[12]) + int(fields[14])   # stime, cstime
     return user, system
 
 
