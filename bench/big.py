@@ -62,6 +62,7 @@ def hold_one(running, name, make, bench, tmp, conns, seconds):
                              capture_output=True, text=True, timeout=seconds + 300)
         used = cost.group_cpu_s(srv.proc.pid) - t0
         r = json.loads(run.stdout) if run.stdout.strip() else {"held": 0, "errors": run.stderr.strip()}
+        r.pop("intervals", None)   # each second's histogram: results.json keeps the totals
         r["status"] = run.returncode
         r["cpu_us_per_conn"] = used * 1e6 / r["held"] if r.get("held") else None
         return r
