@@ -273,9 +273,13 @@ def test_a_socket_handed_over_gets_the_options_of_its_l():
         check(srv.stop() == 0, "exit 0")
         srv = Server("-l", f"127.0.0.1:{p},freebind", ready=False,
                      prefix=("systemd-socket-activate", "-l", f"127.0.0.1:{p}"))
-        first = connect_when_up(p)
+        try:  # the first connection starts mpechod, which refuses the socket and closes it
+            first = connect_when_up(p)
+        except ConnectionResetError:  # reset so before a loaded client saw its connect() done
+            first = None
         check(srv.wait_exit() == 2, "freebind on a socket bound already: status 2")
-        first.close()
+        if first is not None:
+            first.close()
         check(any("socket option freebind cannot take effect on a TCP socket handed over" in l
                   for l in srv.lines), f"it says why: {srv.lines}")
 
