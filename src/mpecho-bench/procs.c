@@ -145,9 +145,11 @@ procs_collect(int *fds, int n, struct result **rs)
 		text = procs_slurp(fds[i], &len, true);
 		if (text == NULL || len == 0 || (rs[got] = malloc(sizeof(**rs))) == NULL)
 			log_warnx("generator %d gave no result", i);
-		else if (result_read_json(rs[got], text, len, why, sizeof(why)) < 0)
+		else if (result_read_json(rs[got], text, len, why, sizeof(why)) < 0) {
 			log_warnx("generator %d: %s", i, why);
-		else
+			free(rs[got]);
+			rs[got] = NULL;
+		} else
 			got++;
 		free(text);
 		close(fds[i]);
@@ -231,8 +233,11 @@ procs_main(struct bench *b)
 		result_write_json(stdout, &out);
 	else
 		report_text(stdout, &out);
-	for (i = 0; i < got; i++)
+	for (i = 0; i < got; i++) {
+		result_free(rs[i]);	/* its intervals */
 		free(rs[i]);
+	}
+	result_free(&out);
 	free(rs);
 	free(fds);
 	free(pids);
