@@ -183,7 +183,6 @@ FUZZ_result = $(BENCH_PURE:%=src/mpecho-bench/%.c) src/lib/cli.c src/lib/net.c s
                src/lib/sockopt.c
 FUZZ_bench = $(FUZZ_result)
 FUZZ_client = src/mpecho/args.c src/lib/cli.c src/lib/net.c src/lib/number.c src/lib/sockopt.c
-FUZZ_bench_options = $(FUZZ_result)
 FUZZ_procmem = src/mpecho-bench/procmem.c
 LIB_SRCS = $(wildcard src/lib/*.c)
 FUZZ_CC ?= clang

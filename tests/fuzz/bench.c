@@ -3,7 +3,8 @@
  * options, MODE, HOST, PORT, unix:PATH). The input is split at NUL bytes into
  * arguments; whatever they are, bench_parse() must answer with one of its
  * results, a one-line message when it refuses, settings within the ranges
- * --help states when it runs, and the same answer when asked again.
+ * --help states when it runs (--procs and --server-pid included), and the same
+ * answer when asked again.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@ bench_sane(const struct bench *b)
 	    (b->rate == 0 || paced) && (b->mode != MODE_UDP || (b->size >= 8 && b->size <= 65507 &&
 	    !b->tls && !b->banner && b->sources == 0 && b->ramp == 0 && !bench_unix(b))) &&
 	    (b->sources == 0 || !bench_unix(b)) && (!b->insecure || b->tls) &&
-	    (b->ca == NULL || (b->tls && !b->insecure));
+	    (b->ca == NULL || (b->tls && !b->insecure)) && b->procs >= 1 && b->procs <= PROCS_MAX &&
+	    b->procs <= b->conns && b->sources <= 65534 &&
+	    (b->server_pid == 0 || b->mode == MODE_HOLD);
 }
 
 int
