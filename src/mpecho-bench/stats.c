@@ -95,6 +95,19 @@ stats_merge(struct stats *dst, const struct stats *src)
 		dst->buckets[i] += src->buckets[i];
 }
 
+/*
+ * v, or the nearest value of bucket i: a copy taken while a thread records is
+ * not one instant (its min and max may be from before a sample its buckets
+ * hold), and an interval's extremes are in the buckets its samples are in.
+ */
+static uint64_t
+stats_within(uint64_t v, unsigned i)
+{
+	uint64_t low = stats_bucket_low(i), high = stats_bucket_high(i);
+
+	return v < low ? low : v > high ? high : v;
+}
+
 void
 stats_since(struct stats *out, const struct stats *now, const struct stats *before)
 {
@@ -108,8 +121,8 @@ stats_since(struct stats *out, const struct stats *now, const struct stats *befo
 		if (out->buckets[i] == 0)
 			continue;
 		if (out->min == UINT64_MAX)
-			out->min = stats_bucket_low(i) > now->min ? stats_bucket_low(i) : now->min;
-		out->max = stats_bucket_high(i) < now->max ? stats_bucket_high(i) : now->max;
+			out->min = stats_within(now->min, i);
+		out->max = stats_within(now->max, i);
 	}
 }
 

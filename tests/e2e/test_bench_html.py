@@ -196,8 +196,9 @@ def test_merge_draws_the_merged_runs_charts_over_time_in_chromium():
         page = os.path.join(d, "merged.html")
         rc, out, err = bench("merge", "--json", "--html", page, *(os.path.join(d, f"{i}.json")
                                                                   for i in range(2)))
+        check(rc == 0 and out.strip(), f"merge: {rc} {err}")
         merged = json.loads(out)
-        check(rc == 0 and merged["runs"] == 2, f"merge: {rc} {err}")
+        check(merged["runs"] == 2, f"merge: {merged['runs']} runs")
         self_contained(open(page).read())
         dom = opened(page, os.path.join(BUILD, "artefacts", "bench-merged.png"))
     a, b = results

@@ -67,6 +67,14 @@ test_stats(void)
 	stats_since(&part, &b, &a);
 	CHECK(part.count == 2 && part.sum == 5007 && part.min == 7 && part.max >= 5000 &&
 	    part.max <= 5000 + 5000 / 128);
+	/* A copy taken while a thread records: its buckets hold a sample its min and max miss. */
+	b.max = 0;
+	b.min = UINT64_MAX;
+	stats_since(&part, &b, &a);
+	CHECK(part.min >= stats_bucket_low(stats_bucket_of(7)) &&
+	    part.min <= stats_bucket_high(stats_bucket_of(7)) &&
+	    part.max >= stats_bucket_low(stats_bucket_of(5000)) &&
+	    part.max <= stats_bucket_high(stats_bucket_of(5000)));
 }
 
 /* --rate: the schedule spreads the connections evenly, and the heap gives the earliest first. */
