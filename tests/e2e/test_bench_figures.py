@@ -53,7 +53,11 @@ def tls_measured(stalled_ncat):
                          "socat": ["TLSv1.3 TLS_AES_256_GCM_SHA384"], "ncat": ["no handshake (x)"]},
             "cpu": {"connrate": SPLIT, "stream1": None},
             "stalled": {n: {"connrate": 0, "stream1": stalled_ncat if n == "ncat" else 0}
-                        for n in ("mpechod fork", "mpechod prefork", "socat", "ncat")}}
+                        for n in ("mpechod fork", "mpechod prefork", "socat", "ncat")},
+            "server_cpu": {"mpechod fork": {"connrate": 1500.0, "stream1": 1.25},
+                           "mpechod prefork": {"connrate": 900.0, "stream1": 1.5},
+                           "socat": {"connrate": 5000.0, "stream1": 2.5},
+                           "ncat": {"connrate": 4000.0, "stream1": None}}}
 
 
 def test_make_bench_prints_the_figures_its_run_measured():
@@ -78,6 +82,11 @@ def test_make_bench_prints_the_figures_its_run_measured():
     for figure in ("49% of its time in libcrypto", "3% of its time in mpechod"):
         line = next((l for l in text.splitlines() if figure in l), "")
         check("2026-11-22, a past observation" in line, f"{figure!r} is dated: {line}")
+    check("| mpechod fork | 1,500 (0.30x) | 1.2 (0.50x) |" in text and "| ncat | 4,000 (0.80x) | - |"
+          in text, "the servers' CPU per unit over TLS, against socat's, are the run's")
+    check("stream1, mpechod fork: 0.50x socat's CPU per echoed byte (goal <= 0.5: met)" in text and
+          "stream1, mpechod prefork: 0.60x socat's CPU per echoed byte (goal <= 0.5: NOT met)" in text,
+          "the TLS CPU goal is judged on the run's figures")
     check("xinetd 480" in text and "Datagrams dropped" in text, "the drops are the run's")
     check("ncat stream1 in 2 of its rounds" in text and "--exec pipe deadlock" in text,
           "a stall seen in this run is named")
