@@ -92,6 +92,8 @@ def per_unit(r, mode):
     work = r.get("bytes") if mode == "stream" else r.get("ops")
     if r.get("status") != 0 or not work or "server_cpu_s" not in r:
         return None, None
+    if r["server_cpu_s"] <= 0:   # children that died unreaped took their time along (fork floor)
+        return None, None
     scale = UNITS[mode][1]
     return r["server_cpu_s"] * scale / work, r["client_cpu_s"] * scale / work
 
@@ -105,8 +107,10 @@ def record(d, r, mode):
 
 
 def median(d, key="cpu"):
+    """The rounds' median, or None: none passed, or one counted no CPU at all (a server whose
+    children die unreaped takes their time along; results of before per_unit() refused them)."""
     vals = d.get(key) or []
-    return statistics.median(vals) if vals else None
+    return statistics.median(vals) if vals and min(vals) > 0 else None
 
 
 def fmt(v):

@@ -196,3 +196,14 @@ def test_make_bench_cpu_per_unit_big_hold_and_results_md_again_from_results_json
           "the generator's ceiling: 7 CPUs / 40 us = 175,000 a second, 7 / 40 ns = 175 MB/s")
     check("| mpechod loop | 250,000 of 250,000 | 6,000 B | 1.20x | 410 B | 8.20x | 30.0 us | none |" in first,
           f"the big hold's row, against the epoll ceiling: {[l for l in first.splitlines() if '250,000 of' in l]}")
+
+
+def test_a_server_whose_children_take_their_cpu_time_along_gets_no_cpu_figure():
+    """The fork floor lets its children die unreaped: their CPU time leaves the process group
+    with them, and the window's difference came out below 0 (-0.184 us a message in a make
+    bench). Such a round, or a median over one, is no figure ('-'), never a negative one."""
+    cost = importlib.import_module("cost")
+    r = {"status": 0, "ops": 1000, "bytes": 64000, "server_cpu_s": -0.0002, "client_cpu_s": 0.01}
+    check(cost.per_unit(r, "pingpong") == (None, None), f"a round below 0: {cost.per_unit(r, 'pingpong')}")
+    check(cost.median({"cpu": [5.0, -0.184, 6.0]}) is None, "a median over such a round")
+    check(cost.median({"cpu": [5.0, 7.0, 6.0]}) == 6.0, "the median of rounds that counted")
