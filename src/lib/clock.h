@@ -1,4 +1,4 @@
-/* clock: monotonic time for deadlines and durations (never the wall clock, which can jump). */
+/* clock: monotonic time for deadlines and durations; the wall clock (which can jump) only to report when. */
 #ifndef MPECHO_CLOCK_H
 #define MPECHO_CLOCK_H
 
@@ -18,6 +18,16 @@ static inline int64_t
 clock_ms(void)
 {
 	return clock_ns() / 1000000;
+}
+
+/* Unix time in seconds: for the times a result reports, never for a deadline. */
+static inline double
+clock_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #endif

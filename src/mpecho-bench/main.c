@@ -20,15 +20,6 @@
 
 #define JOIN_GRACE_S 10			/* a thread still running this long after its drain is reported */
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Wait until `until` (ns) or the end of the measured part, whichever comes
  * first (a thread reaching --count ends it and wakes this at once), taking
@@ -79,7 +70,7 @@ main_join_threads(const struct bench *b, struct thread *th, int n)
 static void
 main_start_at(const struct bench *b)
 {
-	double now = wall_now();
+	double now = clock_wall_s();
 	struct timespec ts;
 
 	if (b->start_at <= 0)
@@ -108,7 +99,7 @@ main_start_threads(const struct bench *b, struct totals *tot, int *wake)
 		    per + (i < rest)) < 0)
 			fatal(EXIT_NOT_RUN, "cannot set up thread %d", i);
 	main_start_at(b);
-	tot->started = wall_now();
+	tot->started = clock_wall_s();
 	if ((*wake = load_begin(clock_ns())) < 0)
 		fatal(EXIT_NOT_RUN, "cannot make an eventfd");
 	for (i = 0; i < b->threads; i++)
@@ -131,13 +122,13 @@ main_measure(const struct bench *b, struct thread *th, struct totals *tot, int w
 
 	main_wait_phase(pg, wake, start + (int64_t)(b->warmup * 1e9));
 	measure_start = clock_ns();
-	tot->measure_start = wall_now();
+	tot->measure_start = clock_wall_s();
 	load_set_phase(PHASE_MEASURE);
 	main_wait_phase(pg, wake, measure_start + (int64_t)(b->duration * 1e9));
 	end = load_end_measure(clock_ns());
 	tot->seconds = (double)(end - measure_start) / 1e9;
 	stuck = main_join_threads(b, th, b->threads) < 0;
-	tot->ended = wall_now();
+	tot->ended = clock_wall_s();
 	progress_last(pg, clock_ns());	/* --html: the drain's interval */
 	return stuck;
 }

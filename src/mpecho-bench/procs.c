@@ -8,6 +8,7 @@
  * reaped, and their results merged as `mpecho-bench merge` would.
  */
 #include "bench.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,15 +182,6 @@ procs_start(struct bench *b, int *fds, pid_t *pids)
 	return rel[1];
 }
 
-static double
-procs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Let the generators go (end of file on release) and reap every one. */
 static void
 procs_reap(int release, pid_t *pids, int n)
@@ -221,7 +213,7 @@ procs_main(struct bench *b)
 	got = procs_collect(fds, b->procs, rs);
 	mem.avail_after = procs_kib("/proc/meminfo", "MemAvailable");	/* all still held */
 	mem.pss_after = b->server_pid > 0 ? procs_pss(b->server_pid) : 0;
-	mem.measured_at = procs_now();
+	mem.measured_at = clock_wall_s();
 	procs_reap(release, pids, b->procs);
 	if (got == 0 || result_merge(&out, rs, got, why, sizeof(why)) < 0)
 		fatalx(EXIT_NOT_RUN, "%s", got == 0 ? "no generator gave a result" : why);
