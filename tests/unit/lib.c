@@ -161,6 +161,35 @@ test_format(void)
 	CHECK(format_is(AF_INET6, "2001:db8::5", 0, "[2001:db8::5]:0"));
 }
 
+/* IPv4 is formatted without printf: it must give what inet_ntop and snprintf give, truncation included. */
+static void
+test_format_ipv4(void)
+{
+	static const unsigned char octets[] = { 0, 1, 9, 10, 99, 100, 199, 200, 255 };
+	static const unsigned ports[] = { 0, 7, 10, 99, 100, 8000, 65535 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char got[32], want[32], ip[INET_ADDRSTRLEN];
+	size_t i, j, len, bad = 0;
+	unsigned char *b = (unsigned char *)&sin.sin_addr;
+
+	for (i = 0; i < 4 * sizeof(octets); i++)
+		for (j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
+			b[0] = octets[i % sizeof(octets)];
+			b[1] = octets[(i * 5 + 1) % sizeof(octets)];
+			b[2] = octets[(i * 7 + 2) % sizeof(octets)];
+			b[3] = octets[(i + j) % sizeof(octets)];
+			sin.sin_port = htons((uint16_t)ports[j]);
+			inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof(ip));
+			for (len = 1; len <= sizeof(got); len++) {
+				memset(got, 'x', sizeof(got));
+				snprintf(want, len, "%s:%u", ip, ports[j]);
+				net_format((struct sockaddr *)&sin, got, len);
+				bad += strcmp(got, want) != 0;
+			}
+		}
+	CHECK(bad == 0);
+}
+
 static void
 test_quote(void)
 {
@@ -218,6 +247,7 @@ unit_lib(void)
 	test_parse_target();
 	test_check_port();
 	test_format();
+	test_format_ipv4();
 	test_errtext();
 	test_quote();
 	test_net_addr_of();
