@@ -402,11 +402,11 @@ listener_peer_of(int fd, const struct sockaddr *sa, struct peer *p)
 }
 
 int
-listener_accept(const struct listener *l, struct peer *p)
+listener_accept(const struct listener *l, struct peer *p, int flags)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | flags);
 	char why[160];
 
 	if (fd < 0)

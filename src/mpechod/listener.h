@@ -142,12 +142,13 @@ void listeners_close(struct listeners *ls);
 void listeners_free(struct listeners *ls);
 
 /*
- * Take one pending connection (close-on-exec, blocking). Returns its fd and
+ * Take one pending connection (close-on-exec, and blocking unless flags has
+ * SOCK_NONBLOCK: the loop model's, which saves an fcntl a connection). Returns its fd and
  * fills *p, or -1 with errno: EAGAIN when none is pending; see
  * listener_transient() for the rest. A client that is not IP is closed and
  * reported as ECONNABORTED; a Unix-domain client is known by its credentials.
  */
-int listener_accept(const struct listener *l, struct peer *p);
+int listener_accept(const struct listener *l, struct peer *p, int flags);
 
 /*
  * The peer of connected socket fd whose address is sa, every field set (a Unix

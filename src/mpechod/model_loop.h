@@ -185,6 +185,7 @@ struct loop_worker {
 	int pending;			/* connections still owing their PROXY header: they count under -c */
 	int64_t rest_until;		/* accepting rests until then (EMFILE); 0: not resting */
 	int64_t kill_at;		/* an orphan: its sessions end then; 0: never */
+	int64_t now;			/* clock_ms() as the turn's wait returned: one read a turn */
 	struct loop_heap timers;
 	const struct loop_service *svc;	/* what the sessions do (model_loop_session.c) */
 	char *chargen;			/* chargen's pattern, made once; NULL for other services */

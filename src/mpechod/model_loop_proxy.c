@@ -11,7 +11,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "proxy_wait.h"
 
 int
@@ -21,7 +20,7 @@ loop_session_proxied(struct loop_worker *w, int fd, const struct peer *balancer)
 	struct proxy_wait *pw;
 	struct loop_session *s;
 
-	if (!admission_proxy_from(&w->adm, balancer, clock_ms()) || (pw = malloc(sizeof(*pw))) == NULL) {
+	if (!admission_proxy_from(&w->adm, balancer, w->now) || (pw = malloc(sizeof(*pw))) == NULL) {
 		close(fd);
 		return -1;
 	}
@@ -70,7 +69,7 @@ header_done(struct loop_worker *w, struct loop_session *s, int64_t now)
 void
 loop_proxy_step(struct loop_worker *w, struct loop_session *s)
 {
-	int64_t now = clock_ms();
+	int64_t now = w->now;
 
 	switch (proxy_wait_step(s->pw, s->fd)) {
 	case PROXY_WAIT_AGAIN:

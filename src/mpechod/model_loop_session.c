@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "banner.h"
-#include "clock.h"
 #include "log.h"
 #include "session.h"
 #include "tls_server.h"
@@ -56,7 +55,7 @@ conn_moved(struct loop_worker *w, struct loop_session *s, size_t in, size_t out)
 		__atomic_store_n(&me->bytes_out, me->bytes_out + out, __ATOMIC_RELAXED);
 	}
 	if (in > 0 || out > 0)
-		s->last_ms = clock_ms();
+		s->last_ms = w->now;
 }
 
 /*
@@ -127,7 +126,7 @@ conn_close(struct loop_worker *w, struct loop_session *s, int wstatus)
 {
 	struct loop_board *me = w->me;
 	int reason = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : END_KILLED;
-	int64_t ms = clock_ms() - s->start_ms;
+	int64_t ms = w->now - s->start_ms;
 	enum session_kind kind = s->peer.check ? SESSION_CHECK_QUIET :
 	    WIFEXITED(wstatus) && session_was_check(reason, s->in, s->out, s->banner) ? SESSION_CHECK :
 	    SESSION_SERVED;
@@ -169,7 +168,7 @@ conn_closing(struct loop_worker *w, struct loop_session *s)
 		}
 	} else if (end == END_QUIT) {
 		s->state = LOOP_LINGER;
-		s->linger_ms = clock_ms() + SESSION_LINGER_MS;
+		s->linger_ms = w->now + SESSION_LINGER_MS;
 		if (loop_heap_set(&w->timers, s, s->linger_ms) == 0) {
 			conn_interest(w, s);
 			return;
@@ -354,7 +353,7 @@ conn_handshake(struct loop_worker *w, struct loop_session *s)
 		return;
 	}
 	s->state = LOOP_RUN;
-	s->last_ms = s->window_ms = clock_ms();
+	s->last_ms = s->window_ms = w->now;
 	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
 	conn_greet(w, s);
 }
@@ -374,7 +373,7 @@ loop_session_new(struct loop_worker *w, int fd, const struct peer *p, struct pro
 	s->end_after = END_COUNT;
 	s->peer = *p;
 	s->pw = pw;
-	s->start_ms = s->last_ms = s->window_ms = clock_ms();
+	s->start_ms = s->last_ms = s->window_ms = w->now;
 	upper_init(&s->upper);
 	if (loop_heap_set(&w->timers, s, pw != NULL ? s->start_ms + w->job->proxy_timeout_ms :
 	    loop_session_deadline(w, s)) < 0) {

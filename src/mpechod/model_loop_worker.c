@@ -8,7 +8,6 @@
 #include "model_loop.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +195,7 @@ loop_admit(struct loop_worker *w, const struct peer *p, int *spot)
 
 	*spot = -1;
 	loop_limits_lock(w->job);
-	if ((why = admission_check(&w->adm, p, clock_ms())) == ADMITTED)
+	if ((why = admission_check(&w->adm, p, w->now)) == ADMITTED)
 		*spot = lw_spot_take(w, p);
 	loop_limits_unlock(w->job);
 	return why;
@@ -261,10 +260,6 @@ lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct p
 {
 	int spot;
 
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-		close(fd);
-		return;
-	}
 	if (l->proxy) {
 		loop_session_proxied(w, fd, p);
 		return;
@@ -287,7 +282,7 @@ lw_accept(struct loop_worker *w, const struct listener *l)
 	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH && !w->leave && w->me->live + w->pending < lw_cap(w); i++) {
-		if ((fd = listener_accept(l, &p)) >= 0) {
+		if ((fd = listener_accept(l, &p, SOCK_NONBLOCK)) >= 0) {
 			lw_admit(w, l, fd, &p);
 			continue;
 		}
@@ -343,7 +338,7 @@ static int
 lw_turn(struct loop_worker *w)
 {
 	struct epoll_event ev[LOOP_EVENTS];
-	int i, n, timeout = lw_timers(w, clock_ms());
+	int i, n, timeout = lw_timers(w, w->now = clock_ms());
 	bool room;
 
 	lw_renew(w);
@@ -355,6 +350,7 @@ lw_turn(struct loop_worker *w)
 		return 0;
 	if ((n = epoll_wait(w->ep, ev, LOOP_EVENTS, timeout)) < 0)
 		return errno == EINTR ? 0 : -1;
+	w->now = clock_ms();
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u64 == KEY_SIGNALS)
 			lw_read_signals(w);

@@ -64,7 +64,7 @@ supervisor_accept(struct supervisor *sv, const struct listener *l)
 	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH && supervisor_room(sv); i++) {
-		if ((fd = listener_accept(l, &peer)) >= 0) {
+		if ((fd = listener_accept(l, &peer, 0)) >= 0) {
 			sv->accept_error_logged = false;
 			if (l->proxy)
 				supervisor_proxy_accept(sv, fd, &peer);

@@ -226,7 +226,7 @@ static void
 worker_take(struct worker *w, const struct listener *l)
 {
 	struct peer p;
-	int fd = listener_accept(l, &p);
+	int fd = listener_accept(l, &p, 0);
 
 	if (fd >= 0) {
 		w->accept_error_logged = false;
