@@ -5,12 +5,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "listener.h"
 #include "log.h"
 #include "logline.h"
+#include "orphan.h"
 #include "privs.h"
 
 static volatile pid_t child_supervisor;
@@ -44,14 +44,6 @@ child_mask(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
-}
-
-static void
-child_signals(const struct child_env *env, int orphan_signal)
-{
-	prctl(PR_SET_PDEATHSIG, orphan_signal);
-	if (getppid() != env->supervisor)
-		raise(orphan_signal);	/* it died before the line above */
 }
 
 /* What a child keeps besides stdin, stdout and stderr. */
@@ -130,7 +122,7 @@ child_begin(const struct child_env *env, const struct child_keep *keep, const si
 		log_errtext(why, sizeof(why), "cannot become %s", env->privs->name);
 		failed = true;
 	}
-	child_signals(env, orphan_signal);
+	orphan_watch(env->supervisor, orphan_signal);	/* the supervisor's death, even a SIGKILL */
 	/* sigprocmask() would only call this: one page of the C library less to fault in */
 	pthread_sigmask(SIG_SETMASK, mask, NULL);
 	if (failed) {

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "child.h"
 #include "listener.h"
 #include "log.h"
+#include "orphan.h"
 #include "pidfile.h"
 #include "privs.h"
 #include "rules.h"
@@ -157,9 +157,7 @@ privsep_serve(struct privsep *ps, int sock, pid_t supervisor)
 	int op, rc;
 	ssize_t n;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != supervisor)
-		_exit(0);
+	orphan_watch(supervisor, SIGKILL);	/* no helper outlives the supervisor */
 	privsep_keep_only(sock, ps->pidfile != NULL ? ps->pidfile->fd : -1);
 	ps->fd = -1;	/* its operations run here */
 	privsep_send(sock, 0, 0, false);	/* set up: the supervisor goes on */
