@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "log.h"
 #include "mpecho.h"
+#include "orphan.h"
 #include "result.h"
 
 #define PROC_TEXT_MAX (1 << 20)		/* a result line, or a /proc file, read at most */
@@ -158,11 +160,17 @@ procs_collect(int *fds, int n, struct result **rs)
 	return got;
 }
 
-/* Fork the generators; fds[k]: generator k's result pipe. The release pipe's write end, or -1. */
+/*
+ * Fork the generators; fds[k]: generator k's result pipe. The release pipe's
+ * write end, or -1. A generator dies with this process (SIGKILL, or a fatal
+ * error while forking the others): its result would have no reader, and it
+ * must not hold its connections, or spend the CPU, until its -d is over.
+ */
 static int
 procs_start(struct bench *b, int *fds, pid_t *pids)
 {
-	int rel[2], res[2], k;
+	int rel[2], res[2], j, k;
+	pid_t parent = getpid();
 
 	if (pipe2(rel, O_CLOEXEC) < 0)
 		return -1;
@@ -171,8 +179,11 @@ procs_start(struct bench *b, int *fds, pid_t *pids)
 		if (pipe2(res, O_CLOEXEC) < 0 || (pids[k] = fork()) < 0)
 			fatal(EXIT_NOT_RUN, "cannot start generator %d", k);
 		if (pids[k] == 0) {
+			orphan_watch(parent, SIGKILL);
 			close(rel[1]);
 			close(res[0]);
+			for (j = 0; j < k; j++)
+				close(fds[j]);	/* the others' results are not its to read */
 			procs_child(b, k, res[1], rel[0]);
 		}
 		close(res[1]);

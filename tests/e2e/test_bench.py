@@ -11,7 +11,8 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT_DIR, Server, binary, check, concurrently, track
+from harness import (ROOT_DIR, Server, binary, check, children, concurrently, processes, track,
+                     wait_until)
 
 
 def bench(*args, timeout=60):
@@ -96,6 +97,33 @@ def test_hold_procs_spread_over_sources_and_measure_memory():
     peers = {l.split("peer=")[1].split(":")[0] for l in srv.lines if "event=connect" in l}
     check({"127.1.0.1", "127.1.0.2", "127.1.0.3", "127.2.0.1", "127.2.0.2", "127.2.0.3"} <= peers,
           f"each generator from its own sources: {sorted(peers)}")
+
+
+def test_hold_procs_generators_die_with_a_killed_parent():
+    """hold --procs 2 with -d 60, its parent SIGKILLed while the generators hold their
+    connections: every generator dies with it (the parent-death signal), not at the end of its
+    -d, and the server sees every session end."""
+    srv = Server("-l", "127.0.0.1:0")
+    parent = track(subprocess.Popen(
+        [binary("mpecho-bench"), "--procs", "2", "-c", "20", "-d", "60", "-w", "0", "-q", "hold",
+         "127.0.0.1", str(srv.port)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True))  # cleanup() ends what is left of it
+    wait_until(lambda: len(srv.sessions()) == 20, 20, "the generators to hold 20 sessions")
+    gens = sorted(children(parent.pid))
+    check(len(gens) == 2, f"two generators, children of {parent.pid}: {gens}")
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(5)
+
+    def alive():
+        return [p for p in gens if processes().get(p, ("Z",))[0] != "Z"]  # a zombie holds nothing
+    wait_until(lambda: not alive(), 5, f"generators {gens} to die with their parent")
+
+    def ended():  # the server reaped and logged every session (and the probe, a check)
+        ends = srv.events("end")
+        return (len([e for e in ends if e.get("check") != "yes"]) == 20
+                and {e["pid"] for e in srv.events("connect")} == {e["pid"] for e in ends})
+    wait_until(ended, 5, "an end line for each of the 20 sessions")
+    check(srv.stop() == 0, "server exits 0")
 
 
 def group_members(pgid):
