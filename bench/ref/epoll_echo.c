@@ -155,7 +155,7 @@ loop(void)
 static int
 supervise(long procs)
 {
-	pid_t kids[PROCS_MAX], pid;
+	pid_t kids[PROCS_MAX], pid, parent = getpid();
 	sigset_t set;
 	long i;
 	int sig;
@@ -173,8 +173,8 @@ supervise(long procs)
 		}
 		if (kids[i] == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() == 1)
-				_exit(1);	/* the parent is already gone */
+			if (getppid() != parent)
+				_exit(1);	/* already gone: its orphans go to PID 1 or a subreaper */
 			sigprocmask(SIG_UNBLOCK, &set, NULL);
 			loop();
 		}
