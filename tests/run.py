@@ -101,12 +101,17 @@ def at_once(builds, pattern, jobs):
     """Each build's tests in a runner of its own (tests/run.py --later for all but the first),
     jobs of them at a time; their lines as they come, then the sums of their last lines."""
     started = time.monotonic()
-    lock, sums, failures, threads = threading.Lock(), [0, 0], [], []
+    lock, sums, failures, threads, procs = threading.Lock(), [0, 0], [], [], []
+    stopping = threading.Event()
 
     def runner(i, spec):
         cmd = [sys.executable, os.path.abspath(__file__), *(["-k", pattern] if pattern else []),
                *(["--later"] if i else []), spec]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        with lock:
+            if stopping.is_set():
+                return
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+            procs.append(proc)
         for line in proc.stdout:
             m = re.fullmatch(r"(\d+) passed, (\d+) failed\n", line)
             with lock:
@@ -126,11 +131,19 @@ def at_once(builds, pattern, jobs):
     def slot(i, spec):
         with free:
             runner(i, spec)
-    for i, spec in enumerate(builds):
-        threads.append(threading.Thread(target=slot, args=(i, spec)))
-        threads[-1].start()
-    for t in threads:
-        t.join()
+    try:
+        for i, spec in enumerate(builds):
+            threads.append(threading.Thread(target=slot, args=(i, spec)))
+            threads[-1].start()
+        for t in threads:
+            t.join()
+    finally:  # interrupted: each runner started is told to end what its test started, and waited for
+        with lock:
+            stopping.set()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait()
     print(f"\nran in {time.monotonic() - started:.0f}s")
     sys.stdout.write("".join(failures))
     print(f"{sums[0]} passed, {sums[1]} failed")
@@ -148,13 +161,31 @@ def main():
         else:
             jobs, args = int(args[1]), args[2:]
     builds = args or ["build"]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: the finally clauses run
     if jobs > 1 and len(builds) > 1:
         return at_once(builds, pattern, jobs)
-    passed = failed = 0
     failures = []
     signal.signal(signal.SIGALRM, _alarm)
     started = time.monotonic()
     reports = sanitizer_setup()
+    import harness
+    try:
+        passed, failed = run_builds(builds, pattern, later, failures)
+    finally:  # also when interrupted: the servers of the test in hand run in sessions of their own
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        harness.cleanup()
+        shutil.rmtree(reports, ignore_errors=True)
+    print(f"\nran in {time.monotonic() - started:.0f}s")
+    for f in failures:
+        print(f"failed: {f}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def run_builds(builds, pattern, later, failures):
+    """Each build's unit tests, then its end-to-end tests: (passed, failed); failures named."""
+    passed = failed = 0
     for spec in builds:
         build, _, only = spec.partition("=")
         os.environ["MPECHO_BUILD"] = build
@@ -188,12 +219,7 @@ def main():
                 failed += 1
                 failures.append(f"[{build}] {name}")
                 print(f"FAIL [{build}] {name} ({dt:.1f}s)\n{error}", flush=True)
-    shutil.rmtree(reports, ignore_errors=True)
-    print(f"\nran in {time.monotonic() - started:.0f}s")
-    for f in failures:
-        print(f"failed: {f}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return passed, failed
 
 
 if __name__ == "__main__":
