@@ -67,14 +67,18 @@ def run(cmd, pgid, timeout):
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
         samples, deadline = [], time.monotonic() + timeout
-        while proc.poll() is None and time.monotonic() < deadline:
-            t0 = time.time()
-            server, client = group_cpu_s(pgid), on_cpu_s(proc.pid)
-            samples.append(((t0 + time.time()) / 2, server, client))   # a scan takes a while
-            time.sleep(SAMPLE_S)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        try:
+            while proc.poll() is None and time.monotonic() < deadline:
+                t0 = time.time()
+                server, client = group_cpu_s(pgid), on_cpu_s(proc.pid)
+                samples.append(((t0 + time.time()) / 2, server, client))   # a scan takes a while
+                time.sleep(SAMPLE_S)
+        finally:  # timed out, or interrupted: it ends here (its --procs generators with it)
+            timed_out = proc.poll() is None
+            if timed_out:
+                proc.kill()
+                proc.wait()
+        if timed_out:
             return {"status": "timed out", "errors": "mpecho-bench did not finish"}
         out.seek(0)
         text = out.read()

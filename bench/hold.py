@@ -23,6 +23,7 @@ HOLD_SECONDS = int(os.environ.get("HOLD_SECONDS", "60"))
 
 
 def main():
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: the server is stopped
     conns = int(sys.argv[1]) if len(sys.argv) > 1 else 250000
     build = sys.argv[2] if len(sys.argv) > 2 else "build"
     procs = (conns + PER_PROC - 1) // PER_PROC

@@ -375,6 +375,7 @@ def write_page(out):
 
 
 def main():
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: each server is stopped
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "3")))

@@ -118,6 +118,7 @@ def hold_test(running, mpechod, bench, tmp, seconds):
     """HOLD_CONNS held connections on the fork model: all must echo; memory per connection."""
     srv = running("mpechod fork", lambda p, t: [mpechod, "-q", "-l", f"127.0.0.1:{p}", "-c",
                                                 str(HOLD_CONNS + 100), "--idle-timeout", "0"], tmp)
+    clients = []
     try:
         time.sleep(1)
         base, avail0 = pss_kib([srv.proc.pid]), mem_available_kib()
@@ -166,7 +167,11 @@ def hold_test(running, mpechod, bench, tmp, seconds):
                 "pss_per_conn_kib": (total - base) / n,
                 "mem_available_drop_kib": avail0 - avail1,
                 "mem_per_conn_kib": (avail0 - avail1) / n, "fill": diag}
-    finally:
+    finally:  # a run cut short: its clients would hold on until their -d is over
+        for c in clients:
+            if c.poll() is None:
+                c.kill()
+            c.wait()
         srv.stop()
 
 

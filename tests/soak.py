@@ -181,6 +181,7 @@ def main():
         print("make soak needs root (a private mount for the log disk, limits on the server)")
         return 1
     random.seed(os.environ.get("SOAK_SEED", str(int(time.time()))))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: harness.cleanup() runs
     failed = False
     for model in ("fork", "prefork"):
         try:
