@@ -23,7 +23,7 @@
 #define MODEL_BACKOFF_MAX_MS 60000	/* ...hold respawns for 1 s, 2 s, 4 s ... up to this */
 
 pid_t
-model_worker_fork(struct model_env *env, int slot, const sigset_t *signals)
+model_worker_fork(struct model_env *env, int slot, const sigset_t *signals, int orphan_signal)
 {
 	struct child_keep keep = { .ls = env->ls, .fd = env->gate, .line = true };
 	sigset_t mask;
@@ -33,8 +33,8 @@ model_worker_fork(struct model_env *env, int slot, const sigset_t *signals)
 	if ((pid = fork()) == 0) {
 		child_mask(&mask);
 		sigorset(&mask, &mask, signals);
-		/* An orphaned worker finishes what it serves (SIGUSR1), and frees the listeners. */
-		child_begin(env->child, &keep, &mask, SIGUSR1, "worker-error", 1);
+		/* An orphaned worker ends what it serves within --grace, and frees the listeners. */
+		child_begin(env->child, &keep, &mask, orphan_signal, "worker-error", 1);
 		if (sandbox_signal_self_only() < 0) {
 			log_msg(LOG_LVL_ERROR, "event=worker-error pid=%ld error=%s", (long)getpid(),
 			    log_qerrf("cannot confine its signals"));

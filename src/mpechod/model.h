@@ -96,11 +96,12 @@ extern const struct model model_fork, model_prefork, model_loop;
 /*
  * A worker of a pool model (prefork, loop) into slot, claimed from env->tab.
  * The child keeps the listeners, keeps signals blocked (the worker reads them
- * from its signalfd), drops what child_begin() drops, and gets 0. The
- * supervisor gets the pid, the worker recorded in the table and counted; or
- * -1 (fork failed: logged, counted, the slot given back).
+ * from its signalfd), drops what child_begin() drops, is sent orphan_signal
+ * (one of signals) if the supervisor dies, and gets 0. The supervisor gets
+ * the pid, the worker recorded in the table and counted; or -1 (fork failed:
+ * logged, counted, the slot given back).
  */
-pid_t model_worker_fork(struct model_env *env, int slot, const sigset_t *signals);
+pid_t model_worker_fork(struct model_env *env, int slot, const sigset_t *signals, int orphan_signal);
 
 /* The next signal a worker's signalfd (non-blocking) holds: true, or false when none. */
 struct signalfd_siginfo;

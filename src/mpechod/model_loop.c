@@ -128,7 +128,7 @@ loop_spawn(struct model_env *env, struct loop_model *m, int lane)
 	memset(loop_spots(m, slot), 0, (size_t)m->job.stride * sizeof(*m->job.spots));
 	m->job.slot = slot;	/* the worker's copy of the job says which are its */
 	loop_worker_signals(&signals);
-	if ((pid = model_worker_fork(env, slot, &signals)) == 0)
+	if ((pid = model_worker_fork(env, slot, &signals, SIGUSR1)) == 0)
 		loop_worker_run(&m->job, &m->boards[slot], env->gate);
 	if (pid < 0)
 		m->respawn.hold_ms = clock_ms() + LISTENER_PAUSE_MS;

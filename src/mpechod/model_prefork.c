@@ -66,7 +66,7 @@ pool_spawn(struct model_env *env, struct pool *p)
 	memset(&p->board[slot], 0, sizeof(p->board[slot]));
 	p->retiring[slot] = false;
 	worker_signals(&signals);
-	if ((pid = model_worker_fork(env, slot, &signals)) == 0)
+	if ((pid = model_worker_fork(env, slot, &signals, SESSION_ORPHAN_SIGNAL)) == 0)
 		worker_run(&p->job, &p->board[slot], env->gate);
 	if (pid < 0)
 		p->respawn.hold_ms = clock_ms() + LISTENER_PAUSE_MS;
@@ -91,7 +91,8 @@ pool_start(struct model_env *env)
 	p->job = (struct worker_job){ .ls = env->ls, .session = env->session, .rules = env->rules,
 	    .proxy_from = &env->cfg->proxy_from, .proxy_timeout_ms = env->cfg->proxy_timeout * 1000,
 	    .max_requests = env->cfg->max_requests, .max_conns = env->cfg->max_conns,
-	    .totals = p->totals };
+	    .totals = p->totals, .supervisor = getpid() };
+	session_watch_orphan(env->cfg->grace);	/* an orphan's session in hand: --grace, as in fork */
 	for (i = 0; i < env->cfg->start_workers; i++)
 		pool_spawn(env, p);
 	return 0;

@@ -96,9 +96,14 @@ worker_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGUSR1);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SESSION_ORPHAN_SIGNAL);
 }
 
-/* SIGUSR1: leave after the current session; SIGHUP: the log file the supervisor opened again. */
+/*
+ * SIGUSR1: leave after the current session; SIGHUP: the log file the
+ * supervisor opened again; SESSION_ORPHAN_SIGNAL: leave if the supervisor
+ * died (from anyone else, a stray kill: nothing).
+ */
 static void
 worker_read_signals(struct worker *w)
 {
@@ -109,7 +114,31 @@ worker_read_signals(struct worker *w)
 			w->leave = true;
 		else if (si.ssi_signo == SIGHUP)
 			logline_reopen();
+		else if (si.ssi_signo == SESSION_ORPHAN_SIGNAL && getppid() != w->job->supervisor)
+			w->leave = true;
 	}
+}
+
+/*
+ * session_run() with the supervisor's death taken as it runs (the handler
+ * shortens the session to --grace), not only from the signalfd between
+ * sessions. Blocked again after it, the check catches a death the handler
+ * took; one after the check stays pending for the signalfd.
+ */
+static enum end
+worker_session(struct worker *w, int fd, const struct peer *p)
+{
+	sigset_t orphan;
+	enum end end;
+
+	sigemptyset(&orphan);
+	sigaddset(&orphan, SESSION_ORPHAN_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &orphan, NULL);
+	end = session_run(fd, p->tls, w->job->session, &w->me->cur);
+	pthread_sigmask(SIG_BLOCK, &orphan, NULL);
+	if (getppid() != w->job->supervisor)
+		w->leave = true;
+	return end;
 }
 
 /* One connection, start to end, with the same log lines as the fork model. */
@@ -139,7 +168,7 @@ worker_serve(struct worker *w, int fd, const struct peer *p)
 	if (p->check)
 		w->adm.checks++;
 	session_log_connect(me->peer, p->check, (long)getpid(), busy);
-	end = session_run(fd, p->tls, w->job->session, &me->cur);
+	end = worker_session(w, fd, p);
 	/* Idle first: a worker that leaves now must not look to the supervisor as if it died serving. */
 	__atomic_store_n(&me->state, WORKER_IDLE, __ATOMIC_RELAXED);
 	busy = __atomic_sub_fetch(&tot->busy, 1, __ATOMIC_RELAXED);

@@ -56,22 +56,26 @@ struct worker_job {
 	int max_requests;		/* sessions before it leaves; 0: no limit */
 	int max_conns;			/* -c */
 	struct worker_totals *totals;
+	pid_t supervisor;		/* the parent: another one means it died */
 };
 
 /*
  * A worker's life, in the child the pool forked (after child_begin(), with
- * SIGUSR1 and SIGHUP blocked): accept and serve one connection at a time
+ * worker_signals() blocked): accept and serve one connection at a time
  * until SIGUSR1 (leave after the current session), --max-requests sessions,
- * or the listeners shut down. SIGHUP reopens the log file. The signals are
- * read from a signalfd in the same epoll set as the listeners, so none is
- * missed between a check and a wait. gate: -1, or the supervisor's, which
- * turns readable once the server said "ready"; no connection is taken before.
- * Never returns: _exit(0), or 1 if it cannot work.
+ * the supervisor's death, or the listeners shut down. SIGHUP reopens the log
+ * file. The signals are read from a signalfd in the same epoll set as the
+ * listeners, so none is missed between a check and a wait. The supervisor's
+ * death (SESSION_ORPHAN_SIGNAL) is also taken while a session runs, by
+ * session_watch_orphan()'s handler: the session in hand gets --grace, and the
+ * worker leaves after it. gate: -1, or the supervisor's, which turns readable
+ * once the server said "ready"; no connection is taken before. Never returns:
+ * _exit(0), or 1 if it cannot work.
  */
 void worker_run(const struct worker_job *job, struct worker_board *me, int gate)
     __attribute__((noreturn));
 
-/* The signals a worker reads from its signalfd (blocked from its fork on): SIGUSR1, SIGHUP. */
+/* The signals a worker reads from its signalfd (blocked from its fork on): SIGUSR1, SIGHUP, SIGUSR2. */
 void worker_signals(sigset_t *set);
 
 #endif

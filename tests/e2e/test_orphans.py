@@ -7,7 +7,7 @@ import signal
 import socket
 import time
 
-from harness import (Server, check, concurrently, connect, echo_roundtrip, group_members,
+from harness import (MODELS, Server, check, concurrently, connect, echo_roundtrip, group_members,
                      half_close_echo, recv_all, run_server_once, wait_until)
 
 
@@ -81,3 +81,31 @@ def test_orphaned_sessions_end_within_the_grace_period():
         s.close()
     check(time.monotonic() - t0 < 3, f"within --grace 1 (and a second): {time.monotonic() - t0:.1f}s")
     wait_until(lambda: not group_members(srv.pid), 5, "no session left")
+
+
+def test_a_killed_supervisor_leaves_no_process_past_the_grace_period():
+    """The supervisor SIGKILLed while a session is held open (no idle timeout to end it), with a
+    UDP process and, under -u, the privileged one: in every model the session is closed within
+    --grace, and every process of the server ends: sessions, workers, the UDP process and the
+    privileged one, each told by its parent-death signal."""
+    def one(model):
+        srv = Server("-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0", "-u", "nobody", "--grace", "1",
+                     "--idle-timeout", "0", "--model", model)
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"held") == b"held", f"{model}: echo")
+            before = group_members(srv.pid)
+            os.kill(srv.pid, signal.SIGKILL)
+            srv.proc.wait(10)  # not wait_exit(): the orphans still hold the log pipe
+            t0 = time.monotonic()
+            s.settimeout(10)
+            try:
+                closed = recv_all(s) == b""
+            except ConnectionResetError:
+                closed = True
+            except TimeoutError:
+                closed = False
+            took = time.monotonic() - t0
+        check(closed and took < 3, f"{model}: the session closed within --grace 1 (and 2 s): "
+              f"{'after' if closed else 'still open after'} {took:.1f}s")
+        wait_until(lambda: not group_members(srv.pid), 5, f"{model}: the end of all of {before}")
+    concurrently(one, MODELS)
