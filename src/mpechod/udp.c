@@ -218,9 +218,9 @@ udp_signals(struct udp_state *st)
 			logline_reopen();
 		else if (si.ssi_signo == SIGUSR1)
 			udp_summary(st, "status");
-		else if (si.ssi_signo == SIGUSR2 ||
+		else if ((si.ssi_signo == SIGUSR2 && getppid() != st->job->supervisor) ||
 		    (si.ssi_signo == SIGTERM && (pid_t)si.ssi_pid == st->job->supervisor))
-			return false;	/* the supervisor stops, or died */
+			return false;	/* the supervisor stops, or died (not a stray SIGUSR2) */
 	}
 	return true;
 }

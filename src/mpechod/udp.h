@@ -45,7 +45,7 @@ struct udp_job {
  * Serve until SIGTERM from the supervisor or the supervisor's death: exit 0,
  * after a last summary line. SIGHUP reopens the log, SIGUSR1 logs the summary.
  * The caller has blocked SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 (the orphan
- * signal): they are read from a signalfd.
+ * signal, taken only once the parent is another): they are read from a signalfd.
  */
 void udp_run(const struct udp_job *job) __attribute__((noreturn));
 

@@ -30,9 +30,10 @@ def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
 
 def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
     """SIGUSR2 tells a fork-model session its supervisor died; sent to the supervisor (a stray
-    kill, or one to the whole group) it changes nothing: it used to end the server."""
+    kill, or one to the whole group) it changes nothing: it used to end the server, and the UDP
+    process (which the supervisor started again)."""
     def one(model):
-        srv = Server("-l", "127.0.0.1:0", "--model", model, "--grace", "1")
+        srv = Server("-l", "127.0.0.1:0", "-l", "udp:127.0.0.1:0", "--model", model, "--grace", "1")
         with connect(srv.port) as s:
             check(echo_roundtrip(s, b"before") == b"before", "echo")
             os.kill(srv.pid, signal.SIGUSR2)
@@ -41,6 +42,7 @@ def test_sigusr2_is_the_sessions_signal_and_leaves_the_supervisor_alone():
             time.sleep(1.5)  # past --grace
             check(srv.proc.poll() is None, f"{model}: the supervisor is still running")
             check(echo_roundtrip(s, b"during") == b"during", f"{model}: the session goes on")
+            check(not srv.matching(r"event=udp-exit"), f"{model}: the UDP process goes on")
         with connect(srv.port) as s:
             check(echo_roundtrip(s, b"after") == b"after", f"{model}: new clients are served")
         check(srv.stop() == 0, f"{model}: exit 0")
