@@ -11,7 +11,7 @@ import threading
 import time
 
 from harness import (Server, binary, check, closed_from, concurrently, connect, echo_roundtrip,
-                     half_close_echo, recv_all, wait_until)
+                     half_close_echo, recv_all, track, wait_until)
 
 
 def scrape(port, path="/metrics", extra=()):
@@ -138,8 +138,9 @@ def test_the_endpoint_is_strict_bounded_and_guarded():
 def test_a_thousand_concurrent_scrapes_all_answered_while_echo_goes_on():
     srv = Server("-l", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
     mport = srv.endpoint("metrics")[1]
-    bench = subprocess.Popen([binary("mpecho-bench"), "--json", "-q", "-c", "8", "-d", "3", "-w", "0",
-                              "pingpong", "127.0.0.1", str(srv.port)], stdout=subprocess.PIPE, text=True)
+    bench = track(subprocess.Popen([binary("mpecho-bench"), "--json", "-q", "-c", "8", "-d", "3", "-w",
+                                    "0", "pingpong", "127.0.0.1", str(srv.port)], stdout=subprocess.PIPE,
+                                   text=True))  # a failure before its end: cleanup() ends it
     answers = []
 
     def scraper():
