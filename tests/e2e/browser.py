@@ -35,6 +35,7 @@ import signal
 import tempfile
 import time
 
+import guard
 from harness import group_members
 
 CHROMIUM = os.environ.get("MPECHO_CHROMIUM", "chromium")
@@ -80,6 +81,7 @@ class Browser:
             (os.POSIX_SPAWN_DUP2, err, 2), (os.POSIX_SPAWN_DUP2, to_child, 3),
             (os.POSIX_SPAWN_DUP2, from_child, 4)])
         self.status = None
+        guard.note(self.pid)  # its session is ended even if the runner is killed outright
         for fd in (to_child, from_child, err):
             os.close(fd)
         try:

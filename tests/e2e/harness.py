@@ -2,7 +2,8 @@
 
 Every process started here is recorded and ended by cleanup(), which the runner
 calls after each test; servers run in their own session, so ending the process
-group ends their children too.
+group ends their children too. Each is also noted with the guard (guard.py), which
+ends it if the runner dies first, even of a SIGKILL.
 """
 import contextlib
 import ctypes
@@ -14,6 +15,8 @@ import socket
 import subprocess
 import threading
 import time
+
+import guard
 
 BUILD = os.environ.get("MPECHO_BUILD", "build")
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -139,7 +142,7 @@ class Server:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      start_new_session=True, preexec_fn=preexec_fn, env=env,
                                      pass_fds=pass_fds)
-        _procs.append(self.proc)
+        track(self.proc)
         self.pid = self.proc.pid
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -404,7 +407,7 @@ def half_close_echo(s, data):
 def run_client(*args, data=b"", timeout=60.0, env=None):
     proc = subprocess.Popen([binary("mpecho"), *args], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _procs.append(proc)
+    track(proc)
     try:
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -420,7 +423,7 @@ def run_server_once(*args, timeout=10.0, prefix=()):
     proc = subprocess.Popen([*prefix, *wrapper(), binary("mpechod"), *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    _procs.append(proc)
+    track(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -433,12 +436,14 @@ def run_server_once(*args, timeout=10.0, prefix=()):
 
 def track(proc):
     _procs.append(proc)
+    guard.note(proc.pid)
     return proc
 
 
 def track_daemon(pid):
     """A detached process the test started: cleanup() ends it (and its group) if the test did not."""
     _daemons.append(pid)
+    guard.note(pid)
     return pid
 
 

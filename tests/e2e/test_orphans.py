@@ -5,10 +5,12 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 
-from harness import (MODELS, Server, check, concurrently, connect, echo_roundtrip, group_members,
-                     half_close_echo, recv_all, run_server_once, wait_until)
+from harness import (MODELS, ROOT_DIR, Server, check, concurrently, connect, echo_roundtrip,
+                     group_members, half_close_echo, recv_all, run_server_once, track, wait_until)
 
 
 def test_a_signal_to_the_whole_group_drains_like_one_to_the_supervisor():
@@ -111,3 +113,22 @@ def test_a_killed_supervisor_leaves_no_process_past_the_grace_period():
               f"{'after' if closed else 'still open after'} {took:.1f}s")
         wait_until(lambda: not group_members(srv.pid), 5, f"{model}: the end of all of {before}")
     concurrently(one, MODELS)
+
+
+def test_a_test_runner_killed_outright_leaves_no_server_behind():
+    """A runner killed with SIGKILL while its server runs (in a session of its own, which the
+    runner's death does not reach) has the server's whole group ended by the guard (guard.py)."""
+    runner = track(subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import harness; "
+        "srv = harness.Server('-l', '127.0.0.1:0', '--model', 'prefork', '--start', '2'); "
+        "print(srv.pid, flush=True); time.sleep(60)"), os.path.join(ROOT_DIR, "tests", "e2e")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))  # the guard's line too
+    pid = int(runner.stdout.readline())
+    try:
+        check(len(group_members(pid)) >= 3, f"the runner's server and its workers: {group_members(pid)}")
+        runner.kill()
+        runner.wait(5)
+        wait_until(lambda: not group_members(pid), 5, "the guard to end the server's group")
+    finally:
+        if group_members(pid):
+            os.killpg(pid, signal.SIGKILL)  # not the runner's: cleanup() does not know it
