@@ -18,6 +18,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "e2e"))
+import guard  # noqa: E402  (tests/e2e/guard.py: the server ends even if make hold is killed outright)
+
 PER_PROC = 15000      # under the 20,000-descriptor hard limit, with room for the generator's own
 HOLD_SECONDS = int(os.environ.get("HOLD_SECONDS", "60"))
 
@@ -32,6 +35,7 @@ def main():
     srv = subprocess.Popen([f"{build}/mpechod", "-m", "loop", "-q", "-l", f"127.0.0.1:{port}",
                             "-c", str(conns + procs), "--idle-timeout", "0"],
                            stderr=open(log, "w"), start_new_session=True)
+    guard.note(srv.pid)
     try:
         while "event=ready" not in open(log).read():
             time.sleep(0.1)

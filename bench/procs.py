@@ -4,7 +4,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "e2e"))
+import guard  # noqa: E402  (tests/e2e/guard.py: a server ends even if make bench is killed outright)
 
 XINETD_TEMPLATE = """defaults
 {{
@@ -54,6 +58,7 @@ def started(cmd, ready, where, settle=0.3):
     settle seconds more (a prefork pool fills)."""
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
+    guard.note(proc.pid)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

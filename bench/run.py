@@ -25,9 +25,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "e2e"))
 import big  # noqa: E402
 import cost  # noqa: E402
 import cpu  # noqa: E402
+import guard  # noqa: E402  (tests/e2e/guard.py: the servers end even if make bench is killed outright)
 import page  # noqa: E402
 from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
@@ -152,6 +154,7 @@ class Running:
         self.proc = subprocess.Popen(make_cmd(self.port, tmp), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
+        guard.note(self.proc.pid)
         try:
             wait_listening(self.port, self.proc)
         except RuntimeError:

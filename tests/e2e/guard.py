@@ -88,13 +88,13 @@ def _end(noted):
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the runner's; the guard waits for its end
-    noted = {}
+    runner, noted = os.getppid(), {}
     for line in sys.stdin:
         pid, start = line.split()
         noted[int(pid)] = start
     ended = _end(noted)
     if ended:
-        print(f"guard: the test runner ended without ending {ended} of the processes it started; "
+        print(f"guard: {runner} ended and left {ended} of the processes it started running; "
               "they were killed", file=sys.stderr)
 
 
