@@ -168,7 +168,9 @@ def main():
     signal.signal(signal.SIGALRM, _alarm)
     started = time.monotonic()
     reports = sanitizer_setup()
+    import guard
     import harness
+    guard.note_dir(reports)  # removed below, or by the guard if this runner is killed outright
     try:
         passed, failed = run_builds(builds, pattern, later, failures)
     finally:  # also when interrupted: the servers of the test in hand run in sessions of their own

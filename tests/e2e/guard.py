@@ -7,16 +7,19 @@ SIGKILL (by hand, by a timeout, by the OOM killer) gets to neither, and its serv
 have no time bound, would run on for good.
 
 note(pid) tells the guard, a process of its own started at the first note, about a process
-just started. The guard reads a line "PID START" for each, and at end of file (the runner's
-exit, however it came: no other process holds the pipe) SIGKILLs what is left of each: the
-whole group if the process leads one (a server in its session), else the process. A pid is
-taken for the one noted only while its start time in /proc is the one noted, so a pid used
-again by an unrelated process is spared; a group whose leader is gone is still ended while
-it has members (the id of a group with members is never given to another).
+just started, note_dir(path) about a directory made for the run. The guard reads a line
+"P PID START" for each process and "D PATH" for each directory, and at end of file (the
+runner's exit, however it came: no other process holds the pipe) SIGKILLs what is left of
+each process, the whole group if it leads one (a server in its session), and removes each
+directory still there. A pid is taken for the one noted only while its start time in /proc
+is the one noted, so a pid used again by an unrelated process is spared; a group whose
+leader is gone is still ended while it has members (the id of a group with members is never
+given to another).
 
     python3 guard.py          (the guard itself; the harness starts it)
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,21 +38,29 @@ def start_time(pid):
         return None
 
 
-def note(pid):
-    """Have pid (and its group, if it leads one) ended if the runner dies without ending it."""
+def _tell(line):
     global _guard
-    start = start_time(pid)
-    if start is None:
-        return  # gone already
     with _lock:
         try:
             if _guard is None:
                 # its stdin is a pipe no child inherits (close_fds): its end is the runner's
                 _guard = subprocess.Popen([sys.executable, os.path.abspath(__file__)],
                                           stdin=subprocess.PIPE, start_new_session=True)
-            os.write(_guard.stdin.fileno(), f"{pid} {start}\n".encode())
+            os.write(_guard.stdin.fileno(), f"{line}\n".encode())
         except OSError:
             pass  # no guard: cleanup() still ends what a test started, only not after a SIGKILL
+
+
+def note(pid):
+    """Have pid (and its group, if it leads one) ended if the runner dies without ending it."""
+    start = start_time(pid)
+    if start is not None:  # else gone already
+        _tell(f"P {pid} {start}")
+
+
+def note_dir(path):
+    """Have the directory path removed if the runner dies without removing it."""
+    _tell(f"D {os.path.abspath(path)}")
 
 
 def _groups():
@@ -88,14 +99,20 @@ def _end(noted):
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the runner's; the guard waits for its end
-    runner, noted = os.getppid(), {}
+    runner, noted, dirs = os.getppid(), {}, []
     for line in sys.stdin:
-        pid, start = line.split()
-        noted[int(pid)] = start
+        kind, rest = line.rstrip("\n").split(" ", 1)
+        if kind == "P":
+            pid, start = rest.split()
+            noted[int(pid)] = start
+        else:
+            dirs.append(rest)
     ended = _end(noted)
     if ended:
         print(f"guard: {runner} ended and left {ended} of the processes it started running; "
               "they were killed", file=sys.stderr)
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ SIGTERM as systemd sends it to a unit's every process) gives the drain, not a ma
 supervisor killed outright leaves no worker holding the port and no session beyond --grace."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,18 +118,23 @@ def test_a_killed_supervisor_leaves_no_process_past_the_grace_period():
 
 def test_a_test_runner_killed_outright_leaves_no_server_behind():
     """A runner killed with SIGKILL while its server runs (in a session of its own, which the
-    runner's death does not reach) has the server's whole group ended by the guard (guard.py)."""
+    runner's death does not reach) has the server's whole group ended by the guard (guard.py),
+    and the directory it made for the run (tests/run.py: the sanitizer's) removed."""
     runner = track(subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); import harness; "
+        "import sys, tempfile, time; sys.path.insert(0, sys.argv[1]); import guard, harness; "
+        "d = tempfile.mkdtemp(prefix='mpecho-guard-'); guard.note_dir(d); "
         "srv = harness.Server('-l', '127.0.0.1:0', '--model', 'prefork', '--start', '2'); "
-        "print(srv.pid, flush=True); time.sleep(60)"), os.path.join(ROOT_DIR, "tests", "e2e")],
+        "print(srv.pid, d, flush=True); time.sleep(60)"), os.path.join(ROOT_DIR, "tests", "e2e")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))  # the guard's line too
-    pid = int(runner.stdout.readline())
+    pid, d = runner.stdout.readline().split()
+    pid = int(pid)
     try:
         check(len(group_members(pid)) >= 3, f"the runner's server and its workers: {group_members(pid)}")
         runner.kill()
         runner.wait(5)
         wait_until(lambda: not group_members(pid), 5, "the guard to end the server's group")
+        wait_until(lambda: not os.path.exists(d), 5, f"the guard to remove {d}")
     finally:
         if group_members(pid):
             os.killpg(pid, signal.SIGKILL)  # not the runner's: cleanup() does not know it
+        shutil.rmtree(d, ignore_errors=True)
