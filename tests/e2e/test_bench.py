@@ -139,6 +139,12 @@ def group_members(pgid):
     return out
 
 
+def listeners_on(port):
+    """The listening TCP sockets on 127.0.0.1:port (ss's lines)."""
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
 def test_the_epoll_ceiling_runs_as_processes_and_reaps_every_one():
     """bench/ref/epoll_echo PORT PROCS: PROCS processes (past one process's descriptor limit),
     each holding its share; TERM to the parent alone, or to the group as make bench sends it,
@@ -158,6 +164,10 @@ def test_the_epoll_ceiling_runs_as_processes_and_reaps_every_one():
                 time.sleep(0.05)
             kids = [p for p in group_members(proc.pid) if p != proc.pid]
             check(len(kids) == 3, f"three serving processes: {kids}")
+            # Each child binds and listens once forked: until it has, a connection may be refused.
+            while len(listeners_on(port)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            check(len(listeners_on(port)) == 3, f"three listeners: {listeners_on(port)}")
             rc, r = bench_json("-c", "60", "-d", "1", "-w", "0", "hold", "127.0.0.1", str(port))
             check(rc == 0 and r["held"] == 60, f"it echoes and holds: {r}")
             if how == "group":
