@@ -264,12 +264,15 @@ int loop_tls_timed_out(struct loop_worker *w, struct loop_session *s);
  * end of the client's stream, or -1 with errno: EAGAIN, or EPROTO, logged),
  * send (bytes taken, or -1 with errno when none was), our direction's end (a
  * close-notify if TLS, and the FIN: 0, or -1 with errno), input TLS holds
- * decrypted already (no socket readiness will say so), and the TLS state freed.
+ * already (read ahead or decrypted: no socket readiness will say so), whether
+ * TLS's next reads may take more from the socket than completes the record it
+ * holds, and the TLS state freed.
  */
 ssize_t loop_io_recv(struct loop_session *s, void *buf, size_t len);
 ssize_t loop_io_send(struct loop_session *s, const void *buf, size_t len);
 int loop_io_shutdown(struct loop_session *s);
 bool loop_io_buffered(const struct loop_session *s);
+void loop_io_read_ahead(struct loop_session *s, bool on);
 void loop_io_free(struct loop_session *s);
 
 /* model_loop_proxy.c: the header's socket is readable: one step. */

@@ -266,12 +266,19 @@ conn_read_once(struct loop_worker *w, struct loop_session *s)
 	return true;
 }
 
-/* Reads, while TLS holds input it decrypted already (no readiness would come for it). */
+/*
+ * Reads: the first may take as much as OpenSSL's buffer holds (TLS reads
+ * records ahead); then, while TLS holds input read already (no readiness
+ * would come for it), reads that take from the socket only what completes the
+ * record begun: one readiness reads a bounded amount, and leaves nothing
+ * behind that no readiness would announce.
+ */
 static void
 conn_read(struct loop_worker *w, struct loop_session *s)
 {
+	loop_io_read_ahead(s, true);
 	while (conn_read_once(w, s) && s->held == NULL && loop_io_buffered(s))
-		;
+		loop_io_read_ahead(s, false);
 }
 
 /* Room to write: what is held first, then chargen's stream; then a decided end. */
@@ -335,7 +342,10 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 		conn_finish(w, s, END_EOF);
 		return;
 	}
-	conn_interest(w, s);
+	if (s->held == NULL && loop_io_buffered(s))
+		conn_read(w, s);	/* TLS: records that came with the handshake's last */
+	else
+		conn_interest(w, s);
 }
 
 /* A step of the TLS handshake; once done, the session begins as a plain one would. */

@@ -4,8 +4,10 @@
  * becomes ready, under --tls-timeout (the session's deadline: see
  * loop_session_deadline()). A TLS call that cannot go on says which way it
  * waits in s->wait, which may be the other way than the call's (a read may
- * have to write first). An idle TLS session holds no record buffer: OpenSSL
- * frees them once they are empty (SSL_MODE_RELEASE_BUFFERS).
+ * have to write first). Records are read ahead (tls_server.c): what OpenSSL
+ * holds of them, no readiness will announce. An idle TLS session holds no
+ * record buffer: OpenSSL frees them once they are empty
+ * (SSL_MODE_RELEASE_BUFFERS).
  */
 #include "model_loop.h"
 
@@ -167,10 +169,18 @@ loop_io_shutdown(struct loop_session *s)
 	return shutdown(s->fd, SHUT_WR);
 }
 
+/* Whether TLS holds input (read ahead or decrypted) that a read would take without the socket. */
 bool
 loop_io_buffered(const struct loop_session *s)
 {
-	return s->ssl != NULL && SSL_pending(s->ssl) > 0;
+	return s->ssl != NULL && SSL_has_pending(s->ssl);
+}
+
+void
+loop_io_read_ahead(struct loop_session *s, bool on)
+{
+	if (s->ssl != NULL)
+		SSL_set_read_ahead(s->ssl, on);
 }
 
 /* Not even SSL_free(NULL) without TLS: then OpenSSL is not mapped in the workers (mem.h). */
