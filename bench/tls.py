@@ -24,6 +24,7 @@ PROFILED = ("A perf profile (cpu-clock) of a TLS session process during the stre
             "past observation that make bench does not repeat, put 49% of its time in libcrypto, 40% "
             "in the kernel and under 1% in mpechod's own code.")
 SPLIT_OF = "mpechod fork"   # the server whose CPU split the report gives
+RECORD = 16384              # a full TLS record's plaintext: the floor's cipher and copy are measured at it
 
 
 def credentials(tmp):
@@ -59,6 +60,48 @@ def negotiated(port, cert):
         return f"no handshake ({e})"
 
 
+def cipher_bytes_per_s():
+    """AES-256-GCM's speed on one CPU now, on full records (openssl speed), in bytes a second."""
+    out = subprocess.run(["openssl", "speed", "-evp", "aes-256-gcm", "-bytes", str(RECORD), "-seconds",
+                          "1"], capture_output=True, text=True, timeout=60).stdout
+    line = next((l for l in out.splitlines() if l.upper().startswith("AES-256-GCM")), "")
+    return float(line.split()[-1].rstrip("k")) * 1000 if line else None
+
+
+def copy_cost(mpechod, bench, seconds):
+    """mpechod fork's own CPU per echoed byte over plain TCP, copying through user space as a TLS
+    session must (--splice never), one connection writing a record's worth at a time; or None."""
+    port = free_port()
+    proc = started([mpechod, "-q", "-l", f"127.0.0.1:{port}", "--splice", "never", "--idle-timeout", "0"],
+                   lambda: tcp_answers(port), f"port {port}")
+    try:
+        r = cost.run([bench, "--json", "-q", "-T", "5", "-d", str(seconds), "-w", "1", "-c", "1", "-s",
+                      str(RECORD), "stream", "127.0.0.1", str(port)], proc.pid, seconds + 60)
+    finally:
+        stop(proc)
+    return cost.per_unit(r, "stream")[0] if r.get("status") == 0 else None
+
+
+def floor_round(mpechod, bench, seconds, floor):
+    """One round of the floor's two parts, kept in floor: the cipher's speed and the copy's cost."""
+    speed, copy = cipher_bytes_per_s(), copy_cost(mpechod, bench, seconds)
+    if speed:
+        floor.setdefault("cipher_bytes_per_s", []).append(speed)
+    if copy:
+        floor.setdefault("copy_ns_per_byte", []).append(copy)
+
+
+def floor_figures(floor):
+    """{cipher_gb_s, cipher_ns, copy_ns, ns}: the medians, and the floor per echoed byte: the
+    record decrypted and encrypted again (two passes of the cipher) and copied in and out; or None."""
+    if not floor.get("cipher_bytes_per_s") or not floor.get("copy_ns_per_byte"):
+        return None
+    speed = statistics.median(floor["cipher_bytes_per_s"])
+    copy = statistics.median(floor["copy_ns_per_byte"])
+    return {"cipher_gb_s": speed / 1e9, "cipher_ns": 2e9 / speed, "copy_ns": copy,
+            "ns": 2e9 / speed + copy}
+
+
 def tls_test(mpechod, bench, tmp, rounds, seconds):
     """{server: {measure: median}}, the runs that had errors, and what else was measured:
     {"versions": {server: [protocol and cipher negotiated]}, "cpu": {measure: SPLIT_OF's median
@@ -70,8 +113,9 @@ def tls_test(mpechod, bench, tmp, rounds, seconds):
     splits = {m[0]: [] for m in MEASURES}
     stalled = {name: {m[0]: 0 for m in MEASURES} for name, _ in table}
     cpus = {name: {m[0]: {} for m in MEASURES} for name, _ in table}
-    bad = []
+    bad, floor = [], {}
     for rnd in range(rounds):
+        floor_round(mpechod, bench, seconds, floor)
         for name, make in table[rnd % len(table):] + table[:rnd % len(table)]:
             port = free_port()
             proc = started(make(port), lambda: tcp_answers(port), f"port {port}")
@@ -94,7 +138,8 @@ def tls_test(mpechod, bench, tmp, rounds, seconds):
     return ({n: {k: statistics.median(v) for k, v in ms.items()} for n, ms in runs.items()}, bad,
             {"versions": {n: sorted(v) for n, v in versions.items()},
              "cpu": {k: cpu_split.median_split(v) for k, v in splits.items()}, "stalled": stalled,
-             "server_cpu": {n: {k: cost.median(d) for k, d in ms.items()} for n, ms in cpus.items()}})
+             "server_cpu": {n: {k: cost.median(d) for k, d in ms.items()} for n, ms in cpus.items()},
+             "floor": floor_figures(floor)})
 
 
 def what_bounds(measured, machine):
@@ -118,7 +163,22 @@ def what_bounds(measured, machine):
     return lines
 
 
-def server_cpu(cpu):
+def floor_text(floor, socat):
+    """What no server could go under in this run, per echoed byte, and where that puts the goal."""
+    if not floor:
+        return []
+    text = (f"The floor in this run: AES-256-GCM ran at {floor['cipher_gb_s']:.2f} GB/s on one CPU "
+            f"(`openssl speed -evp aes-256-gcm -bytes {RECORD}`, median of the rounds), so decrypting "
+            f"and encrypting each byte again costs {floor['cipher_ns']:.2f} ns; echoing it over plain TCP "
+            f"through user space cost mpechod fork {floor['copy_ns']:.2f} ns (`--splice never`, one "
+            f"connection, {RECORD}-byte writes). Together {floor['ns']:.2f} ns per echoed byte")
+    if socat:
+        text += (f", {floor['ns'] / socat:.2f}x socat's: a server with no cost beyond the cipher and "
+                 f"the copy would be there")
+    return ["", text + "; TLS's own work per record (headers, nonces, tags, its buffers) comes on top."]
+
+
+def server_cpu(cpu, floor=None):
     """Each server's own CPU time per unit of work (cost.py), against socat's: the wall-clock
     ratios are bounded by the client, which shares the CPUs and does as much crypto."""
     if not cpu:
@@ -140,7 +200,7 @@ def server_cpu(cpu):
             f"{mine / theirs:.2f}x socat's CPU per echoed byte (goal <= {CPU_GOAL}: "
             f"{'met' if mine / theirs <= CPU_GOAL else 'NOT met'})" if mine and theirs else
             "not measured (a run failed)"))
-    return lines
+    return lines + floor_text(floor, base.get("stream1"))
 
 
 def report(res, bad, measured, machine):
@@ -166,7 +226,7 @@ def report(res, bad, measured, machine):
             r = res[name][k] / best[k] if best[k] else 0
             lines.append(f"- {k}, {name}: {r:.2f}x the better of socat and ncat (target >= {TARGET}: "
                          f"{'met' if r >= TARGET else 'NOT met'})")
-    lines += server_cpu(measured.get("server_cpu"))
+    lines += server_cpu(measured.get("server_cpu"), measured.get("floor"))
     lines += what_bounds(measured, machine)
     if bad:
         lines += ["", "Runs with errors: " + "; ".join(bad)]
