@@ -166,8 +166,9 @@ def test_echo_over_tls_in_every_model_half_closes_with_close_notify():
             back, _ = half_close(srv.port, b"v" * 1000, ctx=client_context(version=version))
             check(back == b"v" * 1000, f"{model}: {name} echo")
             srv.wait_for(rf"event=tls pid=\d+ version={name} ")
+        # Sessions end in their own processes: the first one's line may come after the others'.
         ends = srv.wait_for(r"event=end ", count=3)
-        check(f"reason=eof in={len(data)} out={len(data)}" in ends[0], ends[0])
+        check(sum(f"reason=eof in={len(data)} out={len(data)} " in e for e in ends) == 1, ends)
         check(srv.stop() == 0 and not srv.zombies(), f"{model}: clean stop")
 
 
