@@ -141,6 +141,7 @@ struct loop_session {
 	uint8_t events;			/* what the epoll set waits for now */
 	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
 	uint8_t wait;			/* TLS: the way its last call waits (LOOP_WANT_*); 0: the call's own */
+	bool early;			/* came on a ,deferred listener: its first bytes are in, read them at once */
 	int heap_at;			/* in the timer heap; -1: not in it */
 	int64_t due_ms;			/* its key there */
 	int64_t start_ms, last_ms;	/* began; last moved a byte */
@@ -225,9 +226,10 @@ ssize_t loop_service_stream(struct loop_worker *w, struct loop_session *s, int r
 /*
  * model_loop_session.c: a new session (accepted, admitted, non-blocking):
  * registered, greeted, served as its socket becomes ready; its end logged and
- * counted. 0, or -1 (fd closed, counted as an error).
+ * counted. early: it came on a ,deferred listener, and is read before any
+ * wait. 0, or -1 (fd closed, counted as an error).
  */
-int loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot);
+int loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot, bool early);
 /*
  * A connection on a ,proxy listener from balancer: held (counted under -c)
  * until its header is in, then admitted and served as the client it names.

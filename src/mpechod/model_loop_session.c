@@ -342,8 +342,9 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 		conn_finish(w, s, END_EOF);
 		return;
 	}
-	if (s->held == NULL && loop_io_buffered(s))
-		conn_read(w, s);	/* TLS: records that came with the handshake's last */
+	/* TLS: records that came with the handshake's last; ,deferred: the bytes the accept waited for */
+	if (s->held == NULL && (loop_io_buffered(s) || s->early))
+		conn_read(w, s);
 	else
 		conn_interest(w, s);
 }
@@ -433,13 +434,14 @@ loop_session_begin(struct loop_worker *w, struct loop_session *s)
 }
 
 int
-loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot)
+loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot, bool early)
 {
 	struct loop_session *s = loop_session_new(w, fd, p, NULL);
 
 	if (s == NULL)
 		return -1;
 	s->spot = spot;
+	s->early = early && !p->tls;
 	loop_session_begin(w, s);
 	return 0;
 }

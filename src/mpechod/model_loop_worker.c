@@ -268,7 +268,7 @@ lw_admit(struct loop_worker *w, const struct listener *l, int fd, const struct p
 		close(fd);
 		return;
 	}
-	if (loop_session_start(w, fd, p, spot) < 0)
+	if (loop_session_start(w, fd, p, spot, l->deferred) < 0)
 		loop_release(w, p, spot);
 	if (w->job->max_requests > 0 && ++w->taken >= (uint64_t)w->job->max_requests)
 		lw_retire(w);	/* --max-requests: a new worker takes its place */

@@ -1,11 +1,15 @@
 """-l ADDR:PORT,deferred (TCP_DEFER_ACCEPT): a connection becomes a session once its first bytes
 are in, a silent one about a second later anyway; services that speak first refuse it."""
+import os
 import re
+import signal
 import socket
+import subprocess
+import tempfile
 import time
 
 from harness import (Server, check, concurrently, connect, echo_roundtrip, recv_all, run_server_once,
-                     socket_fds, steal_fd)
+                     socket_fds, steal_fd, track)
 
 
 def test_a_deferred_listener_serves_a_client_once_it_speaks_in_every_model():
@@ -32,6 +36,34 @@ def test_a_deferred_listener_serves_a_client_once_it_speaks_in_every_model():
         silent.close()
         check(srv.stop() == 0, f"{model}: exit 0")
     concurrently(one, ("fork", "prefork", "loop"))
+
+
+def test_a_loop_worker_reads_a_deferred_sessions_first_bytes_without_waiting_for_them():
+    """The kernel hands over a ,deferred connection with its first bytes in: the loop worker reads
+    them at once, with no epoll wait between the accept and the read (seen with strace)."""
+    srv = Server("-v", "-l", "127.0.0.1:0,deferred", "--model", "loop", "--workers", "1")
+    pid = int(re.search(r"pid=(\d+)", srv.wait_for(r"event=worker-ready")[0]).group(1))
+    with tempfile.TemporaryDirectory() as d:
+        trace = os.path.join(d, "trace")
+        tracer = track(subprocess.Popen(["strace", "-p", str(pid), "-o", trace, "-e",
+                                         "trace=accept4,recvfrom,epoll_wait"],
+                                        stderr=subprocess.PIPE, text=True))
+        check("attached" in tracer.stderr.readline(), "strace attached to the worker")
+        with connect(srv.port) as s:
+            check(echo_roundtrip(s, b"first words") == b"first words", "echoed")
+        srv.wait_for(r"event=end ")
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(10)
+        with open(trace) as f:
+            calls = f.read().splitlines()
+    took = [i for i, c in enumerate(calls) if re.match(r"accept4\(.*\) = \d+$", c)]
+    check(len(took) == 1, f"one connection accepted: {calls}")
+    fd = re.search(r"= (\d+)$", calls[took[0]]).group(1)
+    first = next((i for i, c in enumerate(calls) if c.startswith(f"recvfrom({fd}, ")), None)
+    check(first is not None and '"first words"' in calls[first], f"its first read has its bytes: {calls}")
+    between = [c for c in calls[took[0] + 1:first] if c.startswith("epoll_wait(")]
+    check(not between, f"no wait between the accept and the first read: {calls}")
+    check(srv.stop() == 0, "exit 0")
 
 
 def test_a_deferred_listener_takes_a_proxy_header_for_first_bytes():
