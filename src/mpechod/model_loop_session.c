@@ -204,8 +204,7 @@ conn_finish(struct loop_worker *w, struct loop_session *s, enum end end)
 
 /*
  * Lingering: input read and dropped until the client closes (or the deadline:
- * loop_session_due). TLS records too are dropped as they come: nothing in them
- * is wanted now.
+ * loop_session_due), TLS records too: nothing in them is wanted now.
  */
 static void
 conn_linger(struct loop_worker *w, struct loop_session *s)
@@ -267,15 +266,18 @@ conn_read_once(struct loop_worker *w, struct loop_session *s)
 }
 
 /*
- * Reads: the first may take as much as OpenSSL's buffer holds (TLS reads
- * records ahead); then, while TLS holds input read already (no readiness
- * would come for it), reads that take from the socket only what completes the
- * record begun: one readiness reads a bounded amount, and leaves nothing
- * behind that no readiness would announce.
+ * Reads: the first may take all OpenSSL's buffer holds (TLS reads records
+ * ahead); then, while TLS holds input read already (no readiness would come
+ * for it), reads that take from the socket only what completes the record
+ * begun: a bounded amount, and nothing left that no readiness would announce.
  */
 static void
 conn_read(struct loop_worker *w, struct loop_session *s)
 {
+	if (w->svc->feed == NULL) {	/* chargen: input TLS read ahead is not for it */
+		conn_interest(w, s);
+		return;
+	}
 	loop_io_read_ahead(s, true);
 	while (conn_read_once(w, s) && s->held == NULL && loop_io_buffered(s))
 		loop_io_read_ahead(s, false);
@@ -315,7 +317,6 @@ conn_write(struct loop_worker *w, struct loop_session *s)
 	else
 		conn_interest(w, s);
 }
-
 
 /* The first bytes: the banner, and daytime's line (which is all it sends). */
 static void

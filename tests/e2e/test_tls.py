@@ -195,6 +195,28 @@ def test_records_that_come_together_are_all_echoed():
         check(srv.stop() == 0 and not srv.zombies(), f"{model}: clean stop")
 
 
+def test_chargen_takes_no_record_that_came_with_the_handshake():
+    """A record that comes in one segment with the client's Finished is input, for the services
+    that read; chargen reads none and streams as ever (the loop model fed it to chargen, which
+    has no input step: the worker died of SIGSEGV)."""
+    line = bytes(range(32, 32 + 72)) + b"\r\n"
+    for model in MODELS:
+        srv = tls_server("-s", "chargen", model=model)
+        c = TLSClient(srv.port, flush=False)
+        c.sock.settimeout(5)
+        c.obj.write(b"hello\n")   # a record, sent with the handshake's last flight
+        c._flush()
+        try:
+            got = c.read_exactly(len(line))
+        except OSError as e:   # a timeout, a reset, or TLS's error on a cut connection
+            got = repr(e).encode()
+        check(got == line, f"{model}: chargen's first line: {got!r}")
+        c.close()
+        srv.wait_for(r"event=end ")
+        check(not srv.matching(r"event=worker-exit"), f"{model}: no worker died: {srv.lines}")
+        check(srv.stop() == 0 and not srv.zombies(), f"{model}: clean stop")
+
+
 def test_every_service_works_over_tls():
     srv = tls_server("-s", "upper")
     c = TLSClient(srv.port)
