@@ -120,7 +120,8 @@ int listeners_append(struct listeners *ls, int fd);
 /*
  * Options every session socket needs, set once on the listeners: Linux copies
  * TCP_NODELAY and the receive and send timeouts (the idle timeout) into each
- * socket accept() returns. 0 or -1 with errno.
+ * socket accept() returns. TCP_DEFER_ACCEPT is as -l says, on or off, also on
+ * a socket taken over (a predecessor's, or systemd's). 0 or -1 with errno.
  */
 int listeners_tune(const struct listeners *ls, int idle_timeout);
 

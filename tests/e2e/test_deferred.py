@@ -78,6 +78,37 @@ def test_a_deferred_listener_takes_a_proxy_header_for_first_bytes():
     check(srv.stop() == 0, "exit 0")
 
 
+def test_a_successor_defers_accepts_as_its_own_listen_options_say():
+    """--upgrade-socket: the socket a successor takes over defers accepts as the successor's -l
+    says, not as its predecessor's did: chargen, which speaks first, greets a silent client at
+    once after an echo server on ,deferred."""
+    def defer_secs(srv):
+        fd = int(re.search(r" fd=(\d+) ", srv.wait_for(r"event=listen ")[0]).group(1))
+        ls = steal_fd(srv.pid, fd)
+        try:
+            return ls.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT)
+        finally:
+            ls.close()
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, "upgrade.sock")
+        old = Server("-l", "127.0.0.1:0", "--upgrade-socket", sock)
+        port = old.port
+        mid = Server("-l", f"127.0.0.1:{port},deferred", "--upgrade-socket", sock)
+        check(old.wait_exit() == 0, "the first server hands over and exits")
+        check(defer_secs(mid) > 0, "the successor with ,deferred defers")
+        new = Server("-l", f"127.0.0.1:{port}", "-s", "chargen", "--upgrade-socket", sock)
+        check(mid.wait_exit() == 0, "the second server hands over and exits")
+        check(defer_secs(new) == 0, "the successor without ,deferred does not")
+        t0 = time.monotonic()
+        with connect(port) as s:   # says nothing
+            s.settimeout(5)
+            first = s.recv(72)
+        waited = time.monotonic() - t0
+        check(len(first) > 0 and waited < 0.5, f"chargen's first bytes after {waited:.2f} s: {first!r}")
+        new.wait_for(r"event=end ")
+        check(new.stop() == 0, "exit 0")
+
+
 def test_services_that_speak_first_refuse_a_deferred_listener():
     for args, who in ((["-s", "daytime"], "-s daytime"), (["-s", "chargen"], "-s chargen"),
                       (["--banner", "%h"], "--banner")):
