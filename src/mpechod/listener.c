@@ -318,10 +318,9 @@ listeners_tune(const struct listeners *ls, int idle_timeout)
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
-		if ((!ls->v[i].local && net_tune(ls->v[i].fd) < 0) ||
-		    net_set_timeouts(ls->v[i].fd, idle_timeout) < 0 ||
-		    (!ls->v[i].local &&
-		    net_defer_accept(ls->v[i].fd, ls->v[i].deferred ? LISTENER_DEFER_SECS : 0) < 0))
+		if (net_set_timeouts(ls->v[i].fd, idle_timeout) < 0 || (!ls->v[i].local &&
+		    (net_tune(ls->v[i].fd) < 0 ||
+		    net_defer_accept(ls->v[i].fd, ls->v[i].deferred ? LISTENER_DEFER_SECS : 0) < 0)))
 			return -1;
 	return 0;
 }

@@ -141,7 +141,6 @@ struct loop_session {
 	uint8_t events;			/* what the epoll set waits for now */
 	uint8_t end_after;		/* END_COUNT: going on; else how it ends once the held output is out */
 	uint8_t wait;			/* TLS: the way its last call waits (LOOP_WANT_*); 0: the call's own */
-	bool early;			/* came on a ,deferred listener: its first bytes are in, read them at once */
 	int heap_at;			/* in the timer heap; -1: not in it */
 	int64_t due_ms;			/* its key there */
 	int64_t start_ms, last_ms;	/* began; last moved a byte */
@@ -242,13 +241,14 @@ enum { LOOP_WANT_IN = 1, LOOP_WANT_OUT = 2 };
 /*
  * The session's parts model_loop_proxy.c shares: a new struct for fd (in the
  * heap at its first deadline; NULL, fd closed, without memory), a session
- * beginning (counted, its connect line, its first bytes), one still owing its
+ * beginning (counted, its connect line, its first bytes; early: they are in
+ * already, TLS aside: read them before any wait), one still owing its
  * PROXY header dropped (uncounted: it never was a session), a session's next
  * deadline (a linger's end, or the earlier of the idle timeout and --max-time).
  */
 struct loop_session *loop_session_new(struct loop_worker *w, int fd, const struct peer *p,
     struct proxy_wait *pw);
-void loop_session_begin(struct loop_worker *w, struct loop_session *s);
+void loop_session_begin(struct loop_worker *w, struct loop_session *s, bool early);
 void loop_session_drop(struct loop_worker *w, struct loop_session *s);
 int64_t loop_session_deadline(const struct loop_worker *w, const struct loop_session *s);
 /*

@@ -62,7 +62,7 @@ header_done(struct loop_worker *w, struct loop_session *s, int64_t now)
 	s->peer = client;
 	s->start_ms = s->last_ms = s->window_ms = now;
 	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
-	loop_session_begin(w, s);
+	loop_session_begin(w, s, false);
 }
 
 /* A step of the header: not yet, done, a balancer's check, or a failure (each as the fork model). */

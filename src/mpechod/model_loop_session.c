@@ -318,9 +318,9 @@ conn_write(struct loop_worker *w, struct loop_session *s)
 		conn_interest(w, s);
 }
 
-/* The first bytes: the banner, and daytime's line (which is all it sends). */
+/* The first bytes: the banner, daytime's line (all it sends); early: the client's are in. */
 static void
-conn_greet(struct loop_worker *w, struct loop_session *s)
+conn_greet(struct loop_worker *w, struct loop_session *s, bool early)
 {
 	const struct session_params *p = w->job->session;
 	char *out = w->buf + LOOP_BUF;
@@ -344,7 +344,7 @@ conn_greet(struct loop_worker *w, struct loop_session *s)
 		return;
 	}
 	/* TLS: records that came with the handshake's last; ,deferred: the bytes the accept waited for */
-	if (s->held == NULL && (loop_io_buffered(s) || s->early))
+	if (s->held == NULL && (loop_io_buffered(s) || early))
 		conn_read(w, s);
 	else
 		conn_interest(w, s);
@@ -367,7 +367,7 @@ conn_handshake(struct loop_worker *w, struct loop_session *s)
 	s->state = LOOP_RUN;
 	s->last_ms = s->window_ms = w->now;
 	loop_heap_set(&w->timers, s, loop_session_deadline(w, s));
-	conn_greet(w, s);
+	conn_greet(w, s, false);
 }
 
 struct loop_session *
@@ -407,7 +407,7 @@ loop_session_drop(struct loop_worker *w, struct loop_session *s)
 }
 
 void
-loop_session_begin(struct loop_worker *w, struct loop_session *s)
+loop_session_begin(struct loop_worker *w, struct loop_session *s, bool early)
 {
 	const struct peer *p = &s->peer;
 	char who[PEER_TEXT_MAX];
@@ -422,7 +422,7 @@ loop_session_begin(struct loop_worker *w, struct loop_session *s)
 	if (log_enabled(p->check ? LOG_LVL_DEBUG : LOG_LVL_INFO))
 		session_log_connect(peer_text(p, who, sizeof(who)), p->check, (long)getpid(), live);
 	if (!p->tls) {
-		conn_greet(w, s);
+		conn_greet(w, s, early);
 		return;
 	}
 	if (loop_tls_open(w, s) < 0) {
@@ -442,8 +442,7 @@ loop_session_start(struct loop_worker *w, int fd, const struct peer *p, int spot
 	if (s == NULL)
 		return -1;
 	s->spot = spot;
-	s->early = early && !p->tls;
-	loop_session_begin(w, s);
+	loop_session_begin(w, s, early);
 	return 0;
 }
 
