@@ -211,19 +211,24 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/argv.h $$(FUZZ_$$*)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_$*) -lssl -lcrypto
 
 # mpechod (fork, prefork and loop) side by side with socat, tcpserver, ncat, xinetd and Node.js,
-# and two yardsticks written here: an epoll ceiling and a minimal fork floor (bench/ref), with
-# each server's CPU time per unit of work and 250,000 connections held (bench/big.py);
+# and three yardsticks written here (bench/ref): an epoll ceiling, a minimal fork floor and a
+# minimal TLS echo, with each server's CPU time per unit of work and 250,000 connections held
+# (bench/big.py);
 # writes bench/results.md, bench/results.svg and the two as one page, bench/results.html.
 # BENCH_ROUNDS and BENCH_SECONDS scale it; BENCH_HOLD=N holds N (0: none).
-bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo
+bench: $(BUILD)/ref/epoll_echo $(BUILD)/ref/fork_echo $(BUILD)/ref/tls_echo
 	./tests/deps.sh --bench
 	$(MAKE) all static
 	python3 bench/run.py
 
-# make bench's yardsticks (bench/ref): the event-loop ceiling and the fork-design floor.
+# make bench's yardsticks (bench/ref): the event-loop ceiling, the fork-design floor, the TLS echo's.
 $(BUILD)/ref/%: bench/ref/%.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra $(WERROR) -o $@ $< -pthread
+
+$(BUILD)/ref/tls_echo: bench/ref/tls_echo.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra $(WERROR) -o $@ $< -lssl -lcrypto
 
 # The loop model holding HOLD_CONNS echo-checked idle connections (default 250,000) and what
 # each costs in memory (bench/hold.py): minutes and a few GiB, not part of make test.

@@ -25,6 +25,8 @@ PROFILED = ("A perf profile (cpu-clock) of a TLS session process during the stre
             "in the kernel and under 1% in mpechod's own code.")
 SPLIT_OF = "mpechod fork"   # the server whose CPU split the report gives
 RECORD = 16384              # a full TLS record's plaintext: the floor's cipher and copy are measured at it
+PLAIN = "TLS floor"          # bench/ref/tls_echo.c: accept, fork, SSL_read, SSL_write, and no more
+PLAIN_NODELAY = "TLS floor, TCP_NODELAY"   # the same with mpechod's socket option
 
 
 def credentials(tmp):
@@ -38,6 +40,7 @@ def credentials(tmp):
 
 def servers(mpechod, cert, key):
     tls = ["--tls-cert", cert, "--tls-key", key, "--idle-timeout", "0", "-c", "2000"]
+    plainest = os.path.join(os.path.dirname(mpechod), "ref", "tls_echo")
     return [("mpechod fork", lambda p: [mpechod, "-q", "-l", f"127.0.0.1:{p},tls", *tls]),
             ("mpechod prefork", lambda p: [mpechod, "-q", "--model", "prefork", "-l",
                                            f"127.0.0.1:{p},tls", "--start", "32", "--min-spare", "24",
@@ -45,7 +48,9 @@ def servers(mpechod, cert, key):
             ("socat", lambda p: ["socat", f"OPENSSL-LISTEN:{p},bind=127.0.0.1,fork,reuseaddr,"
                                  f"backlog=511,cert={cert},key={key},verify=0", "PIPE"]),
             ("ncat", lambda p: ["ncat", "--ssl", "--ssl-cert", cert, "--ssl-key", key, "-k", "-m",
-                                "2000", "-l", "127.0.0.1", str(p), "--exec", "/bin/cat"])]
+                                "2000", "-l", "127.0.0.1", str(p), "--exec", "/bin/cat"]),
+            (PLAIN, lambda p: [plainest, str(p), cert, key]),
+            (PLAIN_NODELAY, lambda p: [plainest, str(p), cert, key, "nodelay"])]
 
 
 def negotiated(port, cert):
@@ -200,7 +205,22 @@ def server_cpu(cpu, floor=None):
             f"{mine / theirs:.2f}x socat's CPU per echoed byte (goal <= {CPU_GOAL}: "
             f"{'met' if mine / theirs <= CPU_GOAL else 'NOT met'})" if mine and theirs else
             "not measured (a run failed)"))
-    return lines + floor_text(floor, base.get("stream1"))
+    return lines + plainest_text(cpu) + floor_text(floor, base.get("stream1"))
+
+
+def plainest_text(cpu):
+    """Where the plainest TLS echo of OpenSSL (bench/ref/tls_echo.c) is, per echoed byte, with and
+    without TCP_NODELAY, and mpechod fork against it with the same option."""
+    socat, nodelay = cpu.get("socat", {}).get("stream1"), cpu.get(PLAIN_NODELAY, {}).get("stream1")
+    bare, fork = cpu.get(PLAIN, {}).get("stream1"), cpu.get("mpechod fork", {}).get("stream1")
+    if not (socat and nodelay and bare and fork):
+        return []
+    return ["", f"The plainest TLS echo (`bench/ref/tls_echo.c`: a process a connection, SSL_read "
+            f"and SSL_write of OpenSSL's defaults with read-ahead, nothing else) in this run: "
+            f"{bare / socat:.2f}x socat's CPU per echoed byte as socat runs it, without TCP_NODELAY "
+            f"(Nagle's algorithm may gather a stream's records into fewer segments), and "
+            f"{nodelay / socat:.2f}x with it, as mpechod sets it for small messages' latency; "
+            f"mpechod fork is at {fork / nodelay:.2f}x the latter's."]
 
 
 def report(res, bad, measured, machine):

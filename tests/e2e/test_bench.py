@@ -180,6 +180,44 @@ def test_the_epoll_ceiling_runs_as_processes_and_reaps_every_one():
                   f"{group_members(proc.pid)}")
 
 
+def test_the_tls_floor_echoes_and_reaps_its_children_so_their_cpu_is_counted():
+    """bench/ref/tls_echo PORT CERT KEY [nodelay]: make bench's plainest TLS echo. It echoes
+    over TLS with or without TCP_NODELAY; each session's process is reaped when it ends (its CPU
+    in the parent's cutime, where make bench reads it; with SIGCHLD ignored it would be lost); a
+    session ends with its parent; a wrong command line is status 2."""
+    from test_tls import certs
+    cert, key = certs()
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "tls_echo")
+        subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT_DIR, "bench/ref/tls_echo.c"),
+                        "-lssl", "-lcrypto"], check=True)
+        for bad in ([], ["1", cert], ["1", cert, key, "nagle"], ["x", cert, key]):
+            r = subprocess.run([exe, *bad], capture_output=True, text=True, timeout=10)
+            check(r.returncode == 2 and r.stderr.startswith("usage: tls_echo"), f"{bad}: {r}")
+        for opt in ([], ["nodelay"]):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            proc = track(subprocess.Popen([exe, str(port), cert, key, *opt], start_new_session=True))
+            wait_until(lambda: listeners_on(port), 10, f"{opt}: listening")
+            rc, r = bench_json("--tls", "--ca", cert, "-c", "2", "-d", "0.5", "-w", "0", "stream",
+                               "127.0.0.1", str(port))
+            check(rc == 0 and no_errors(r) and r["bytes"] > 100_000, f"{opt}: echoed over TLS: {r}")
+            wait_until(lambda: group_members(proc.pid) == [proc.pid], 10,
+                       f"{opt}: every session's process reaped: {group_members(proc.pid)}")
+            with open(f"/proc/{proc.pid}/stat") as f:
+                reaped = sum(map(int, f.read().rsplit(")", 1)[1].split()[13:15]))
+            check(reaped > 0, f"{opt}: the sessions' CPU is counted in cutime + cstime: {reaped}")
+            held = socket.create_connection(("127.0.0.1", port), timeout=10)
+            wait_until(lambda: len(group_members(proc.pid)) == 2, 10, f"{opt}: a session's process")
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+            wait_until(lambda: group_members(proc.pid) == [], 10,
+                       f"{opt}: the session ends with its parent: {group_members(proc.pid)}")
+            held.close()
+
+
 class FaultyServer:
     """A loopback echo server that breaks the stream in one chosen way ("silent": it reads and
     never echoes; "stall": it stops for 0.5 s once; udp=True: a UDP one, see run_udp); it counts the connections open at once that have sent something (peak: so
