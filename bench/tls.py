@@ -1,4 +1,5 @@
-"""make bench's TLS runs: mpechod's ,tls listener side by side with socat and ncat over TLS.
+"""make bench's TLS runs: mpechod's ,tls listener side by side with socat and ncat over TLS,
+and with the plainest TLS echo of OpenSSL (bench/ref/tls_echo.c), without and with TCP_NODELAY.
 
 One self-signed P-256 certificate (made here with openssl) serves every server; the client
 is mpecho-bench --tls, which does a full handshake per connection (no resumption) and
