@@ -35,6 +35,7 @@ from procs import xinetd_config  # noqa: E402
 import scale  # noqa: E402
 import targets  # noqa: E402
 import tls  # noqa: E402
+import pairs  # noqa: E402
 import udp  # noqa: E402
 import unix  # noqa: E402
 
@@ -84,6 +85,8 @@ BURST_MAX_CONNS = "10100"
 BURST_AT_TABLE_LIMIT = "mpechod fork, -c 2000"
 BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",),
           "loop": ("mpechod loop",)}
+PAIRED = ("mpechod loop", CEILING)   # pairs.py: run back to back for issue 23's targets
+PAIRED_KEYS = ("connrate", "connrate256", "pingpong", "pingpong256")
 
 # key, title, mpecho-bench arguments, JSON field, unit
 MEASURES = [
@@ -258,7 +261,7 @@ def cell(d, v, r):
 
 
 def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds, seconds, started,
-                  elapsed, machine=None, big_hold=None):
+                  elapsed, machine=None, big_hold=None, paired=None):
     """results.md from the run's figures; machine: cpu.machine() as the run read it (None: now)."""
     machine = machine or cpu.machine()
     names = [n for n, _ in SERVERS if n in data]   # a results.json of an older run may lack some
@@ -310,7 +313,9 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
     lines += cost.report(data, names, MEASURES, CEILING, machine["cpus"])
-    lines += targets.report(med, data, BUILDS)
+    lines += targets.report(med, data, BUILDS, {("loop", k): pairs.ratio(paired, k) for k in PAIRED_KEYS
+                                                if pairs.ratio(paired, k) is not None})
+    lines += pairs.report(paired, PAIRED, [m for m in MEASURES if m[0] in PAIRED_KEYS], 1.0)
     lines += big.report(big_hold, CEILING)
     lines += scale.report(hold, burst, machine)
     lines += unix.report(*unix_runs) if unix_runs else []
@@ -421,6 +426,9 @@ def main():
                             + ("" if r["status"] == 0 else f"  (status {r['status']}: {r.get('errors')})"))
                 finally:
                     srv.stop()
+        paired = None if opts.scale_only else pairs.pairs_test(
+            Running, [(n, m) for p in PAIRED for n, m in SERVERS if n == p],
+            [m for m in MEASURES if m[0] in PAIRED_KEYS], run_bench, opts.seconds, tmp, log)
         hold = burst = unix_runs = tls_runs = udp_runs = big_hold = None
         if not opts.no_scale and not opts.scale_only:
             log("udp: mpechod, xinetd and socat over UDP ...")
@@ -458,7 +466,7 @@ def main():
            "big_hold": big_hold, "unix": unix_runs[0] if unix_runs else None,
            "tls": tls_runs[0] if tls_runs else None, "tls_measured": tls_runs[2] if tls_runs else None,
            "udp": udp_runs[0] if udp_runs else None, "udp_measured": udp_runs[3] if udp_runs else None,
-           "unix_runs": unix_runs, "tls_runs": tls_runs, "udp_runs": udp_runs}
+           "unix_runs": unix_runs, "tls_runs": tls_runs, "udp_runs": udp_runs, "pairs": paired}
     with open(os.path.join(opts.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     publish(res, opts.out)
@@ -469,7 +477,8 @@ def publish(res, out):
     md = os.path.join(out, "results.md")
     med, ref = write_results(md, res["runs"], res["hold"], res["burst"], res.get("unix_runs"),
                              res.get("tls_runs"), res.get("udp_runs"), res["rounds"], res["seconds"],
-                             res["started"], res.get("elapsed", 0), res.get("machine"), res.get("big_hold"))
+                             res["started"], res.get("elapsed", 0), res.get("machine"), res.get("big_hold"),
+                             res.get("pairs"))
     write_svg(os.path.join(out, "results.svg"), med, ref)
     write_page(out)
     log(f"wrote {md}, results.svg and results.html")

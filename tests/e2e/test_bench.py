@@ -464,6 +464,60 @@ def test_progress_line_on_a_terminal():
     check(srv.stop() == 0, "server exits 0")
 
 
+def test_make_bench_pairs_judge_the_loop_within_each_pair():
+    """bench/pairs.py: each pair runs one load on both servers back to back, the order alternating;
+    the ratio is taken within the pair (the machine's speed may change from pair to pair), a pair
+    with a failed run gives none, and the loop model's targets against the epoll ceiling are judged
+    on the median of the pairs' ratios, with the table's ratio of medians beside it."""
+    import importlib
+    import sys
+    sys.path.insert(0, os.path.join(ROOT_DIR, "bench"))
+    run, pairs = importlib.import_module("run"), importlib.import_module("pairs")
+    started, calls = [], {}
+
+    class Fake:
+        def __init__(self, name, make, tmp):
+            self.name = name
+            started.append(name)
+
+        def stop(self):
+            pass
+
+    def fake_bench(args, srv, seconds):
+        key = " ".join(args)
+        n = calls[key] = calls.get(key, 0) + 1
+        k = (n - 1) // 2   # the pair: the machine is k + 1 times as fast as in the first
+        rate = (110.0 if srv.name == run.PAIRED[0] else 100.0) * (k + 1)
+        failed = srv.name == run.PAIRED[0] and k == 2
+        return {"status": 3 if failed else 0, "ops_per_s": rate, "ops": 1000, "server_cpu_s": 0.02,
+                "client_cpu_s": 0.01}
+
+    measures = [m for m in run.MEASURES if m[0] in run.PAIRED_KEYS]
+    servers = [(n, m) for q in run.PAIRED for n, m in run.SERVERS if n == q]
+    got = pairs.pairs_test(Fake, servers, measures, fake_bench, 1.0, None, lambda msg: None, pairs=4)
+    loop, ceiling = run.PAIRED
+    check(started[:8] == [loop, ceiling, ceiling, loop] * 2, f"back to back, alternating: {started[:8]}")
+    cell = got["connrate"]
+    check(cell["failed"] == 1 and [round(r, 6) for r in cell["ratios"]] == [1.1] * 3,
+          f"ratios within each pair, none from the failed one: {cell}")
+    check(cell["mine_cpu"] == [20.0] * 3, f"the CPU per connection of the same pairs: {cell}")
+    data = {n: {m[0]: {"values": [], "latency": [], "failures": 0, "failed": []} for m in run.MEASURES}
+            for n, _ in run.SERVERS}
+    for name, _ in run.SERVERS:
+        for key, _, _, field, _ in run.MEASURES:
+            run.record(data[name][key], {"status": 0, field: 90.0 if name == loop else 100.0,
+                                         "latency_us": {"p50": 1.0, "p99": 2.0, "p99.9": 3.0}}, field)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "results.md")
+        run.write_results(path, data, None, None, None, None, None, 1, 1.0, "now", 1.0, paired=got)
+        text = open(path).read()
+    judged = [l for l in text.splitlines() if l.startswith(f"| {loop} | ") and "pair by pair" in l]
+    check(len(judged) == 4 and all("| >= 1.0x | 1.10x met (the table's medians: 0.90x) |" in l
+                                   for l in judged), f"judged on the pairs: {judged}")
+    check("| connrate 16 x 64 B | 3 of 4 | 220 sessions/s | 200 | **1.10x** (1.10-1.10x; met) | "
+          "20.0 / 20.0 us/connection |" in text, "the section's row: " + text[text.find("pair by pair"):][:900])
+
+
 def test_make_bench_leaves_failed_rounds_out_of_its_medians():
     """bench/run.py: a round whose mpecho-bench failed never enters a median, and a reference
     that failed every round is no denominator (rounds fed as its loop feeds them)."""
