@@ -86,7 +86,6 @@ BURST_AT_TABLE_LIMIT = "mpechod fork, -c 2000"
 BUILDS = {"fork": ("mpechod fork", "mpechod fork, static"), "prefork": ("mpechod prefork",),
           "loop": ("mpechod loop",)}
 PAIRED = ("mpechod loop", CEILING)   # pairs.py: run back to back for issue 23's targets
-PAIRED_KEYS = ("connrate", "connrate256", "pingpong", "pingpong256")
 
 # key, title, mpecho-bench arguments, JSON field, unit
 MEASURES = [
@@ -99,6 +98,9 @@ MEASURES = [
     ("stream1", "stream 1 connection", ["-c", "1", "stream"], "mb_per_s", "MB/s"),
     ("stream8", "stream 8 connections", ["-c", "8", "stream"], "mb_per_s", "MB/s"),
 ]
+PAIRED_KEYS = ("connrate", "connrate256", "pingpong", "pingpong256")
+PAIRED_MEASURES = [m for m in MEASURES if m[0] in PAIRED_KEYS]
+PAIRED_SERVERS = [(n, m) for p in PAIRED for n, m in SERVERS if n == p]
 
 
 def burst_servers():
@@ -313,9 +315,9 @@ def write_results(path, data, hold, burst, unix_runs, tls_runs, udp_runs, rounds
                 row.append(f"{statistics.median(vals):,.0f}" if vals else "-")
         lines.append(f"| {n} | " + " | ".join(row) + " |")
     lines += cost.report(data, names, MEASURES, CEILING, machine["cpus"])
-    lines += targets.report(med, data, BUILDS, {("loop", k): pairs.ratio(paired, k) for k in PAIRED_KEYS
-                                                if pairs.ratio(paired, k) is not None})
-    lines += pairs.report(paired, PAIRED, [m for m in MEASURES if m[0] in PAIRED_KEYS], 1.0)
+    by_pairs = {("loop", k): pairs.ratio(paired, k) for k in PAIRED_KEYS}
+    lines += targets.report(med, data, BUILDS, {k: r for k, r in by_pairs.items() if r is not None})
+    lines += pairs.report(paired, PAIRED, PAIRED_MEASURES, 1.0)
     lines += big.report(big_hold, CEILING)
     lines += scale.report(hold, burst, machine)
     lines += unix.report(*unix_runs) if unix_runs else []
@@ -427,8 +429,7 @@ def main():
                 finally:
                     srv.stop()
         paired = None if opts.scale_only else pairs.pairs_test(
-            Running, [(n, m) for p in PAIRED for n, m in SERVERS if n == p],
-            [m for m in MEASURES if m[0] in PAIRED_KEYS], run_bench, opts.seconds, tmp, log)
+            Running, PAIRED_SERVERS, PAIRED_MEASURES, run_bench, opts.seconds, tmp, log)
         hold = burst = unix_runs = tls_runs = udp_runs = big_hold = None
         if not opts.no_scale and not opts.scale_only:
             log("udp: mpechod, xinetd and socat over UDP ...")

@@ -492,9 +492,8 @@ def test_make_bench_pairs_judge_the_loop_within_each_pair():
         return {"status": 3 if failed else 0, "ops_per_s": rate, "ops": 1000, "server_cpu_s": 0.02,
                 "client_cpu_s": 0.01}
 
-    measures = [m for m in run.MEASURES if m[0] in run.PAIRED_KEYS]
-    servers = [(n, m) for q in run.PAIRED for n, m in run.SERVERS if n == q]
-    got = pairs.pairs_test(Fake, servers, measures, fake_bench, 1.0, None, lambda msg: None, pairs=4)
+    got = pairs.pairs_test(Fake, run.PAIRED_SERVERS, run.PAIRED_MEASURES, fake_bench, 1.0, None,
+                           lambda msg: None, pairs=4)
     loop, ceiling = run.PAIRED
     check(started[:8] == [loop, ceiling, ceiling, loop] * 2, f"back to back, alternating: {started[:8]}")
     cell = got["connrate"]
